@@ -3,6 +3,7 @@
  * docs/errors.md explains each and what to do next. Add new codes here, never inline strings.
  */
 export const ERROR_CODES = [
+  'ERR_USAGE',
   'ERR_PROTO_PARSE',
   'ERR_LINE_TOO_LONG',
   'ERR_NODESET_PARSE',

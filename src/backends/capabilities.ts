@@ -1,0 +1,33 @@
+/**
+ * Small capability interfaces that modules hand each other (STYLE.md: a power driver, an executor,
+ * a stats source). Types only; implementations live with the module that owns them and are wired in
+ * src/backends/index.ts.
+ */
+import type { NodeVars } from '../protocol/module.js';
+import type { PowerState } from '../protocol/events.js';
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Runs a command on a node and collects its output (SSH pool; SYSSTAT's /proc read, soft power). */
+export interface RemoteExecutor {
+  run(node: string, vars: NodeVars, command: string, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<ExecResult>;
+}
+
+export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft' | 'status';
+
+/** One way of switching power (ipmi, powerman, libvirt, ssh, sim). */
+export interface PowerDriver {
+  readonly name: string;
+  /** the actions this driver can do; the UI offers only these and says why for the others */
+  readonly actions: readonly PowerAction[];
+  /**
+   * Do `action` on the nodes (a driver may batch them, e.g. one powerman request for many plugs);
+   * report each node's state after the action through `report`, or an error for that node.
+   */
+  run(action: PowerAction, nodes: readonly { node: string; vars: NodeVars }[], opts: { signal: AbortSignal; timeoutMs: number; report: (node: string, result: PowerState | Error) => void }): Promise<void>;
+  close?(): Promise<void> | void;
+}

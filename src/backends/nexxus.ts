@@ -1,0 +1,123 @@
+/** NEXXUS: the engine itself (VACM's loopback module) — nodelist, groups, variables, jobs, help. */
+import { VacmError } from '../protocol/errors.js';
+import { usageOf } from '../protocol/ipc.js';
+import { foldNodeSet } from '../protocol/nodeset.js';
+import type { CommandDef, ModuleDef } from '../protocol/module.js';
+
+const JOB_TIMEOUT_MS = 10_000;
+
+const control = { lane: 'control', jobTimeoutMs: JOB_TIMEOUT_MS } as const;
+
+const commands: CommandDef[] = [
+  {
+    name: 'MODULES', summary: 'list the modules and their commands', nodes: 'none', args: [], dangerous: false, ...control,
+    async run(ctx) {
+      for (const m of ctx.host.modules()) {
+        ctx.emit({ type: 'MODULE', module: m.tag, commands: m.commands.map((c) => c.name), summary: m.summary });
+        ctx.outcome(m.tag, 'ok');
+      }
+    },
+  },
+  {
+    name: 'NODE_LIST', summary: 'list the nodes (all, or those of a node set)', nodes: 'optional', args: [], dangerous: false, ...control,
+    async run(ctx) {
+      const names = ctx.request.nodes.trim() === '' ? ctx.host.nodes().map((n) => n.name) : ctx.nodes;
+      for (const n of names) {
+        ctx.emit({ type: 'NODELIST', node: n });
+        ctx.outcome(n, 'ok');
+      }
+    },
+  },
+  {
+    name: 'GROUPS', summary: 'list the groups with their folded members', nodes: 'none', args: [], dangerous: false, ...control,
+    async run(ctx) {
+      for (const [g, members] of Object.entries(ctx.host.groups()).sort(([a], [b]) => a.localeCompare(b))) {
+        ctx.emit({ type: 'GROUP', group: g, nodes: foldNodeSet(members), count: members.length });
+        ctx.outcome(g, 'ok');
+      }
+    },
+  },
+  {
+    name: 'GET_VAR', summary: "read a variable of each node", nodes: 'required', args: [{ name: 'key' }], dangerous: false, ...control,
+    async run(ctx) {
+      const key = ctx.args.key;
+      for (const n of ctx.nodes) {
+        const v = ctx.host.vars(n)[key];
+        if (v === undefined) ctx.emit({ type: 'ERROR', node: n, code: 'ERR_NO_SUCH_VAR', message: `${n} has no variable ${key}` });
+        else {
+          ctx.emit({ type: 'VAR', node: n, key, value: v });
+          ctx.outcome(n, 'ok');
+        }
+      }
+    },
+  },
+  {
+    name: 'SET_VAR', summary: 'set a variable on each node (modules see it on their next use)', nodes: 'required',
+    args: [{ name: 'key' }, { name: 'value', rest: true }], dangerous: true, ...control,
+    validate(req) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(req.named.key)) throw new VacmError('ERR_BAD_ARGS', `bad variable name "${req.named.key}": letters, digits and _`);
+    },
+    async run(ctx) {
+      const { key, value } = ctx.args;
+      for (const n of ctx.nodes) {
+        ctx.host.setVar(n, key, value);
+        ctx.emit({ type: 'VAR', node: n, key, value });
+        ctx.outcome(n, 'ok');
+      }
+    },
+  },
+  {
+    name: 'UNSET_VAR', summary: 'remove a variable from each node', nodes: 'required', args: [{ name: 'key' }], dangerous: true, ...control,
+    async run(ctx) {
+      const key = ctx.args.key;
+      for (const n of ctx.nodes) {
+        if (ctx.host.unsetVar(n, key)) {
+          ctx.emit({ type: 'VAR_UNSET', node: n, key });
+          ctx.outcome(n, 'ok');
+        } else ctx.emit({ type: 'ERROR', node: n, code: 'ERR_NO_SUCH_VAR', message: `${n} has no variable ${key}` });
+      }
+    },
+  },
+  {
+    name: 'JOBS', summary: 'list recent jobs with their state and progress', nodes: 'none', args: [], dangerous: false, ...control,
+    async run(ctx) {
+      for (const j of ctx.host.jobs()) {
+        if (j.id === ctx.id) continue;
+        ctx.emit({ type: 'JOB', id: j.id, state: j.state, done: j.done, total: j.targets.length, request: j.line });
+        ctx.outcome(String(j.id), 'ok');
+      }
+    },
+  },
+  {
+    name: 'CANCEL', summary: 'cancel a running job', nodes: 'none', args: [{ name: 'jobid' }], dangerous: false, ...control,
+    async run(ctx) {
+      const raw = ctx.args.jobid;
+      const id = Number(raw);
+      if (!/^\d+$/.test(raw) || id < 1 || id > 0xffffffff) throw new VacmError('ERR_BAD_ARGS', `bad job id "${raw}": a number from 1 to 4294967295 (NEXXUS:JOBS lists them)`);
+      if (!ctx.host.cancel(id)) throw new VacmError('ERR_NO_SUCH_JOB', `no running job ${id}; NEXXUS:JOBS lists the jobs`);
+      ctx.emit({ type: 'CANCELLED', id });
+      ctx.outcome(String(id), 'ok');
+    },
+  },
+  {
+    name: 'HELP', summary: 'list commands with their usage (all modules, or one)', nodes: 'none', args: [{ name: 'tag', optional: true }], dangerous: false, ...control,
+    async run(ctx) {
+      const want = ctx.args.tag?.toUpperCase();
+      const mods = ctx.host.modules().filter((m) => !want || m.tag === want);
+      if (want && mods.length === 0) throw new VacmError('ERR_UNKNOWN_MODULE', `no module "${want}": NEXXUS:MODULES lists the modules`);
+      for (const m of mods) {
+        for (const c of m.commands) {
+          const dangerous = typeof c.dangerous === 'function' ? true : c.dangerous;
+          ctx.emit({ type: 'HELP', module: m.tag, command: c.name, usage: usageOf(m.tag, c.name, c), lane: c.lane, dangerous, summary: c.summary });
+          ctx.outcome(`${m.tag}:${c.name}`, 'ok');
+        }
+      }
+    },
+  },
+];
+
+export const nexxusModule: ModuleDef = {
+  tag: 'NEXXUS',
+  summary: 'the engine: nodelist, groups, variables, jobs, help',
+  commands,
+};

@@ -1,0 +1,132 @@
+/** The vacm command line (yargs): the dashboard by default, and script-mode commands. */
+import yargs, { type Argv } from 'yargs';
+import { toVacmError } from '../protocol/errors.js';
+import { openEngine, loadConfig, type EngineArgs } from './setup.js';
+import { runIpc } from './ipc.js';
+import { runNodesetCommand } from './nodeset-cmd.js';
+import { EXIT_USAGE, processIo, type Io } from './io.js';
+import type { Engine } from '../engine/engine.js';
+
+function engineOptions<T>(y: Argv<T>) {
+  return y
+    .option('config', { alias: 'c', type: 'string', describe: 'vacm.yaml to use (else $VACM_CONFIG, ./vacm.yaml, ~/.config/vacm/vacm.yaml, /etc/vacm/vacm.yaml)' })
+    .option('demo', { type: 'boolean', default: false, describe: 'add a simulated cluster' })
+    .option('nodes', { type: 'number', describe: 'how many simulated nodes --demo adds (default 64)' })
+    .option('read-only', { type: 'boolean', default: false, describe: 'refuse every action that changes something' });
+}
+
+function fail(io: Io, err: unknown): number {
+  const ve = toVacmError(err, 'ERR_USAGE');
+  io.err(`${ve.code}: ${ve.message}\n`);
+  return EXIT_USAGE;
+}
+
+async function withEngine(io: Io, args: EngineArgs, fn: (e: Engine) => Promise<number>): Promise<number> {
+  let engine: Engine;
+  try {
+    engine = await openEngine(args);
+  } catch (err) {
+    return fail(io, err);
+  }
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.stop();
+  }
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let code = 0;
+  const parser = yargs(argv)
+    .scriptName('vacm')
+    .usage('vacm — a terminal operator console for computer clusters\n\nUsage: $0 [command] [options]')
+    .command(
+      'ipc [messages..]',
+      'send IPC requests (TAG:COMMAND[:NODES[:ARG...]]) and print the responses as they stream',
+      (y) =>
+        engineOptions(y)
+          .positional('messages', { type: 'string', array: true, describe: 'requests; read one a line from stdin when none are given' })
+          .option('json', { type: 'boolean', default: false, describe: 'one JSON object a line: {"tag","job","event","node","fields","ts"}' })
+          .option('gather', { type: 'boolean', describe: 'after each job, print identical per-node outputs under one folded node set (default: on, off with --json)' })
+          .option('parallel', { type: 'boolean', default: false, describe: 'submit all requests at once instead of one after another' })
+          .example('$0 ipc NEXXUS:NODE_LIST', 'list the nodes')
+          .example("$0 ipc 'SSH:EXEC:node[001-064]:uname -r'", 'run a command on 64 nodes, output gathered')
+          .example("$0 ipc --json 'POWER:STATUS:@rack1'", 'power state of a group, as JSON lines')
+          .example('printf "NEXXUS:GROUPS\\nNEXXUS:JOBS\\n" | $0 ipc', 'requests from stdin, one a line')
+          .epilog('Exit status: 0 every job completed with no failed node, 1 some node or job failed, 2 usage or parse error (the ERR_* line on stderr).'),
+      async (a) => {
+        code = await withEngine(io, { config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'] }, (engine) =>
+          runIpc(engine, { json: a.json, gather: a.gather, parallel: a.parallel, messages: (a.messages ?? []).map(String) }, io),
+        );
+      },
+    )
+    .command(
+      'nodeset [exprs..]',
+      'expand, fold or count node sets, like ClusterShell\'s nodeset (the union of the arguments)',
+      (y) =>
+        y
+          .positional('exprs', { type: 'string', array: true })
+          .option('config', { type: 'string', describe: 'vacm.yaml for @groups (and the nodelist that * and ? match)' })
+          .option('expand', { alias: 'e', type: 'boolean', describe: 'expand: every name, separated by spaces' })
+          .option('fold', { alias: 'f', type: 'boolean', describe: 'fold into ranges, like nodeset -f' })
+          .option('count', { alias: 'c', type: 'boolean', describe: 'count the nodes' })
+          .option('separator', { alias: 'S', type: 'string', describe: 'separator for --expand (default a space)' })
+          .example('$0 nodeset -f node1 node2 node3', 'node[1-3]')
+          .example("$0 nodeset -e 'rack[1-2]-n[01-02]'", 'rack1-n01 rack1-n02 rack2-n01 rack2-n02')
+          .example("$0 nodeset -c 'node[1-1000000]'", '1000000 (counted without expanding)')
+          .example("$0 nodeset -f '@compute!node007'", 'a group minus a node (groups from the config)')
+          .epilog('Exit status: 0 ok, 1 ERR_NODESET_PARSE (bad expression, the failing part named), 2 usage error.'),
+      (a) => {
+        const modes = [a.expand, a.fold, a.count].filter(Boolean).length;
+        if (modes !== 1) {
+          io.err('ERR_USAGE: give exactly one of -e (expand), -f (fold), -c (count); see vacm nodeset --help\n');
+          code = EXIT_USAGE;
+          return;
+        }
+        let groups: Readonly<Record<string, readonly string[]>> = {};
+        let universe: string[] = [];
+        try {
+          const cfg = loadConfig({ config: a.config });
+          groups = cfg.view.groups;
+          universe = cfg.nodes.map((n) => n.name);
+        } catch (err) {
+          code = fail(io, err);
+          return;
+        }
+        const r = runNodesetCommand(
+          { expand: a.expand, fold: a.fold, count: a.count, exprs: (a.exprs ?? []).map(String), separator: a.separator },
+          { resolveGroup: (g) => (groups[g] ? [...groups[g]] : undefined), universe: () => universe },
+        );
+        if (r.stdout) io.out(r.stdout);
+        if (r.stderr) io.err(r.stderr);
+        code = r.exitCode;
+      },
+    )
+    .command(
+      '$0',
+      'the dashboard: every node\'s state and load, jobs, and a prompt for IPC requests',
+      (y) => engineOptions(y).example('$0 --demo', 'a simulated 64-node cluster').example('$0 --demo --nodes 1024', 'a large one'),
+      async () => {
+        io.err('the dashboard is not built yet; try vacm ipc NEXXUS:HELP\n');
+        code = EXIT_USAGE;
+      },
+    )
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      io.err(`ERR_USAGE: ${msg}\nsee vacm --help\n`);
+      code = EXIT_USAGE;
+    });
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    code = fail(io, err);
+  }
+  process.exitCode = code;
+  return code;
+}

@@ -1,0 +1,40 @@
+/** Building an engine from the command line's options: config, demo nodes, state dir, modules. */
+import { Engine, type Logger } from '../engine/engine.js';
+import { findConfig, loadConfigFile, localOnlyConfig, type LoadedConfig } from '../engine/config.js';
+import { builtinModules } from '../backends/index.js';
+import { demoNodeDefs } from '../backends/sim/cluster.js';
+
+export interface EngineArgs {
+  config?: string;
+  demo?: boolean;
+  /** how many simulated nodes --demo adds (default 64) */
+  nodes?: number;
+  readOnly?: boolean;
+  stateDir?: string;
+  /** run pollers and heartbeats (the dashboard and serve) */
+  monitor?: boolean;
+}
+
+export const DEFAULT_DEMO_NODES = 64;
+
+export function loadConfig(args: EngineArgs): LoadedConfig {
+  const file = findConfig(args.config);
+  const cfg = file ? loadConfigFile(file) : localOnlyConfig();
+  if (!args.demo) return cfg;
+  const count = args.nodes ?? DEFAULT_DEMO_NODES;
+  const known = new Set(cfg.nodes.map((n) => n.name));
+  const demo = demoNodeDefs(count).filter((d) => !known.has(d.name));
+  const groups: Record<string, readonly string[]> = { ...cfg.view.groups };
+  for (const d of demo) for (const g of d.groups) groups[g] = [...(groups[g] ?? []), d.name];
+  return {
+    view: { ...cfg.view, cluster: file ? cfg.view.cluster : 'demo', groups },
+    nodes: [...cfg.nodes, ...demo],
+  };
+}
+
+export async function openEngine(args: EngineArgs, log?: Logger): Promise<Engine> {
+  const config = loadConfig(args);
+  const engine = new Engine({ config, modules: builtinModules(), readOnly: args.readOnly, monitor: args.monitor, stateDir: args.stateDir, log });
+  await engine.start();
+  return engine;
+}

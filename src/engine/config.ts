@@ -1,0 +1,214 @@
+/**
+ * vacm.yaml: found by --config, then $VACM_CONFIG, ./vacm.yaml, ~/.config/vacm/vacm.yaml,
+ * /etc/vacm/vacm.yaml. Validated here with errors that name the file, line and key.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LineCounter, parseDocument, isMap } from 'yaml';
+import { VacmError } from '../protocol/errors.js';
+import { NodeSet } from '../protocol/nodeset.js';
+import type { ConfigView } from '../protocol/module.js';
+
+export interface NodeDef {
+  name: string;
+  groups: string[];
+  vars: Record<string, string>;
+}
+
+export interface LoadedConfig {
+  view: ConfigView;
+  nodes: NodeDef[];
+}
+
+export const RESERVED_VARS = [
+  'host', 'ssh_user', 'ssh_port', 'ssh_identity', 'ssh_known_hosts', 'power', 'bmc_host', 'bmc_port',
+  'bmc_user', 'bmc_password', 'bmc_password_env', 'bmc_password_file', 'powerman_server', 'powerman_plug',
+  'libvirt_uri', 'libvirt_domain', 'controller',
+] as const;
+
+/** Top-level keys; module-owned sections are passed through to their modules, which validate them. */
+const CORE_KEYS = ['cluster', 'fanout', 'nodes', 'groups', 'exec'];
+export const SECTION_KEYS = ['power', 'ssh', 'ping', 'sysstat', 'sensors', 'collector', 'agent', 'membership', 'hooks', 'history', 'metrics', 'ui', 'demo', 'serve'];
+
+export const DEFAULT_FANOUT = 64;
+
+export function shortHostname(): string {
+  return os.hostname().split('.')[0] || 'localhost';
+}
+
+/** The config file to use, or undefined when there is none (then the nodelist is this machine). */
+export function findConfig(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string | undefined {
+  if (explicit) {
+    if (!fs.existsSync(explicit)) throw new VacmError('ERR_CONFIG', `config file ${explicit} not found (from --config)`);
+    return path.resolve(explicit);
+  }
+  if (env.VACM_CONFIG) {
+    if (!fs.existsSync(env.VACM_CONFIG)) throw new VacmError('ERR_CONFIG', `config file ${env.VACM_CONFIG} not found (from $VACM_CONFIG)`);
+    return path.resolve(env.VACM_CONFIG);
+  }
+  const home = env.HOME ?? os.homedir();
+  for (const p of [path.join(cwd, 'vacm.yaml'), path.join(home, '.config', 'vacm', 'vacm.yaml'), '/etc/vacm/vacm.yaml']) {
+    if (fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** The nodelist with no config: the machine vacm runs on, alone. */
+export function localOnlyConfig(): LoadedConfig {
+  const name = shortHostname();
+  return {
+    view: { cluster: name, fanout: DEFAULT_FANOUT, exec: { allow: ['*'] }, sections: {}, groups: {} },
+    nodes: [{ name, groups: [], vars: { host: '127.0.0.1', power: 'none', controller: 'true' } }],
+  };
+}
+
+export function loadConfigFile(file: string): LoadedConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new VacmError('ERR_CONFIG', `cannot read config ${file}: ${(err as Error).message}`);
+  }
+  return parseConfig(text, file);
+}
+
+const TEMPLATE_RE = /\{(name|n)(?:([+-])(\d+))?\}/g;
+
+/** Expand `{name}`, `{n}`, `{n+K}`, `{n-K}` in a variable value for one node. */
+export function expandTemplate(value: string, node: string): string {
+  if (!value.includes('{')) return value;
+  return value.replace(TEMPLATE_RE, (_m, what: string, sign?: string, k?: string) => {
+    if (what === 'name') return node;
+    const m = /(\d+)(?!.*\d)/.exec(node);
+    if (!m) throw new Error(`{n} needs a number in the node name, and "${node}" has none`);
+    let n = parseInt(m[1], 10);
+    if (sign && k) n = sign === '+' ? n + parseInt(k, 10) : n - parseInt(k, 10);
+    return String(n);
+  });
+}
+
+export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const where = (p: (string | number)[]): string => {
+    const n = doc.getIn(p, true) as { range?: [number, number, number] } | undefined;
+    let off = n?.range?.[0];
+    if (off === undefined && p.length > 0) {
+      // the key itself, when the value is missing
+      const parent = doc.getIn(p.slice(0, -1), true);
+      if (isMap(parent)) {
+        const pair = parent.items.find((it) => (it.key as { value?: unknown })?.value === p[p.length - 1]);
+        off = (pair?.key as { range?: [number, number, number] })?.range?.[0];
+      }
+    }
+    const line = off !== undefined ? lc.linePos(off).line : undefined;
+    return `${file}${line ? `:${line}` : ''}: ${p.join('.') || '(top)'}`;
+  };
+  const fail = (p: (string | number)[], msg: string): never => {
+    throw new VacmError('ERR_CONFIG', `${where(p)}: ${msg}`);
+  };
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    const line = e.linePos?.[0]?.line;
+    throw new VacmError('ERR_CONFIG', `${file}${line ? `:${line}` : ''}: YAML syntax: ${e.message.split('\n')[0]}`);
+  }
+  const root = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  if (root === null || root === undefined) fail([], 'the file is empty; see docs/config.md for an example');
+  if (typeof root !== 'object' || Array.isArray(root)) fail([], 'the top level must be a mapping (cluster:, nodes:, ...)');
+  const top = root as Record<string, unknown>;
+  for (const k of Object.keys(top)) {
+    if (!CORE_KEYS.includes(k) && !SECTION_KEYS.includes(k)) {
+      fail([k], `unknown key "${k}"; known keys: ${[...CORE_KEYS, ...SECTION_KEYS].join(', ')}`);
+    }
+  }
+  const cluster = top.cluster === undefined ? shortHostname() : top.cluster;
+  if (typeof cluster !== 'string' || cluster === '') fail(['cluster'], 'must be a non-empty string');
+  const fanout = top.fanout === undefined ? DEFAULT_FANOUT : top.fanout;
+  if (typeof fanout !== 'number' || !Number.isInteger(fanout) || fanout < 1 || fanout > 65536) fail(['fanout'], 'must be a whole number from 1 to 65536');
+
+  // explicit groups: { name: "node[1-4]" | [names...] }
+  const groups: Record<string, string[]> = {};
+  const addToGroup = (g: string, n: string) => (groups[g] ??= []).includes(n) || groups[g].push(n);
+  let allow: string[] = ['*'];
+  if (top.exec !== undefined) {
+    if (typeof top.exec !== 'object' || top.exec === null || Array.isArray(top.exec)) fail(['exec'], 'must be a mapping with allow: [globs]');
+    const ex = top.exec as Record<string, unknown>;
+    for (const k of Object.keys(ex)) if (k !== 'allow') fail(['exec', k], `unknown key "${k}"; exec takes allow`);
+    if (ex.allow !== undefined) {
+      if (!Array.isArray(ex.allow) || ex.allow.some((a) => typeof a !== 'string')) fail(['exec', 'allow'], 'must be a list of command globs, e.g. ["uptime", "systemctl status *"]');
+      allow = ex.allow as string[];
+    }
+  }
+
+  const nodes = new Map<string, NodeDef>();
+  if (top.nodes !== undefined) {
+    if (!Array.isArray(top.nodes)) fail(['nodes'], 'must be a list of entries with names:, groups: and vars:');
+    (top.nodes as unknown[]).forEach((entry, i) => {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) fail(['nodes', i], 'each entry must be a mapping with names:');
+      const e = entry as Record<string, unknown>;
+      for (const k of Object.keys(e)) if (!['names', 'groups', 'vars'].includes(k)) fail(['nodes', i, k], `unknown key "${k}"; an entry takes names, groups, vars`);
+      if (typeof e.names !== 'string' || e.names.trim() === '') fail(['nodes', i, 'names'], 'must be a node set such as node[001-064]');
+      let names: string[];
+      try {
+        names = NodeSet.parse(e.names as string).expand();
+      } catch (err) {
+        fail(['nodes', i, 'names'], `bad node set: ${(err as Error).message}`);
+      }
+      let grp: string[] = [];
+      if (e.groups !== undefined) {
+        const g = typeof e.groups === 'string' ? [e.groups] : e.groups;
+        if (!Array.isArray(g) || g.some((x) => typeof x !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(x))) fail(['nodes', i, 'groups'], 'must be a list of group names (letters, digits, _ . -)');
+        grp = g as string[];
+      }
+      const rawVars: Record<string, string> = {};
+      if (e.vars !== undefined) {
+        if (typeof e.vars !== 'object' || e.vars === null || Array.isArray(e.vars)) fail(['nodes', i, 'vars'], 'must be a mapping of variable: value');
+        for (const [k, v] of Object.entries(e.vars as Record<string, unknown>)) {
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) fail(['nodes', i, 'vars', k], 'variable names are letters, digits and _');
+          if (v === null || typeof v === 'object') fail(['nodes', i, 'vars', k], 'must be a string, number or boolean');
+          rawVars[k] = String(v);
+        }
+      }
+      for (const name of names!) {
+        const def = nodes.get(name) ?? { name, groups: [], vars: {} };
+        for (const g of grp) if (!def.groups.includes(g)) def.groups.push(g);
+        for (const [k, v] of Object.entries(rawVars)) {
+          try {
+            def.vars[k] = expandTemplate(v, name);
+          } catch (err) {
+            fail(['nodes', i, 'vars', k], (err as Error).message);
+          }
+        }
+        nodes.set(name, def);
+      }
+    });
+  }
+  for (const def of nodes.values()) for (const g of def.groups) addToGroup(g, def.name);
+  if (top.groups !== undefined) {
+    if (typeof top.groups !== 'object' || top.groups === null || Array.isArray(top.groups)) fail(['groups'], 'must be a mapping of group: node set');
+    for (const [g, v] of Object.entries(top.groups as Record<string, unknown>)) {
+      let members: string[];
+      try {
+        if (typeof v === 'string') members = NodeSet.parse(v, { resolveGroup: (x) => groups[x] }).expand();
+        else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) members = v as string[];
+        else throw new Error('must be a node set or a list of names');
+      } catch (err) {
+        fail(['groups', g], (err as Error).message);
+      }
+      for (const n of members!) {
+        if (!nodes.has(n)) fail(['groups', g], `node ${n} is not in nodes:`);
+        addToGroup(g, n);
+        const def = nodes.get(n)!;
+        if (!def.groups.includes(g)) def.groups.push(g);
+      }
+    }
+  }
+  const sections: Record<string, unknown> = {};
+  for (const k of SECTION_KEYS) if (top[k] !== undefined) sections[k] = top[k];
+  return {
+    view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow }, sections, groups },
+    nodes: [...nodes.values()],
+  };
+}
+

@@ -1,0 +1,648 @@
+/**
+ * The node controller (VACM's Nexxus): the nodelist and its variables, jobs with ids, the two lanes,
+ * the audit log, and the store the screen renders. Requests come in as IPC strings; modules are
+ * reached only through the registry.
+ */
+import os from 'node:os';
+import { VacmError, toVacmError, type ErrorCode } from '../protocol/errors.js';
+import { parseRequest, type Request } from '../protocol/ipc.js';
+import { NodeSet } from '../protocol/nodeset.js';
+import type { EventBody, JobState, Lane, NodeState, PowerState, StatValue, VacmEvent } from '../protocol/events.js';
+import {
+  isDangerous,
+  type CommandDef,
+  type ForEachNodeOptions,
+  type JobContext,
+  type JobHandle,
+  type JobView,
+  type ModuleDef,
+  type ModuleHost,
+  type NodeOp,
+  type NodeOutcome,
+  type NodeVars,
+  type NodeView,
+  type SubmitOptions,
+  type ConfigView,
+} from '../protocol/module.js';
+import { BulkLane } from './lanes.js';
+import { AuditLog, currentUser, defaultStateDir } from './audit.js';
+import { Registry } from './registry.js';
+import { LOAD_HISTORY, Store, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
+import { shortHostname, type LoadedConfig } from './config.js';
+
+export type EventListener = (e: VacmEvent) => void;
+export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+export interface EngineOptions {
+  config: LoadedConfig;
+  modules: readonly ModuleDef[] | Registry;
+  stateDir?: string;
+  readOnly?: boolean;
+  /** run pollers and heartbeats (dashboard, serve); off for one-shot ipc */
+  monitor?: boolean;
+  /** name of the machine vacm runs on (default: short hostname) */
+  localName?: string;
+  log?: Logger;
+  /** events kept per job for the screen and JOBS (default 20 000) */
+  maxJobEvents?: number;
+  /** how long a cancelled job's module may take to wind down before the job is ended anyway */
+  cancelGraceMs?: number;
+}
+
+const MAX_U32 = 0xffffffff;
+const NEVER = new Promise<never>(() => {});
+const TIMED_OUT = Symbol('timeout');
+
+class Job {
+  state: JobState = 'running';
+  readonly outcomes = new Map<string, NodeOutcome>();
+  readonly results = new Map<string, string>();
+  readonly events: VacmEvent[] = [];
+  truncated = 0;
+  readonly ac = new AbortController();
+  startedAt = Date.now();
+  endedAt?: number;
+  error?: { code: ErrorCode; message: string };
+  private cached?: JobView;
+  terminalSent = false;
+  resolveDone!: (v: JobView) => void;
+  readonly done: Promise<JobView>;
+  targetsFolded = '';
+
+  constructor(
+    readonly id: number,
+    readonly req: Request,
+    readonly cmd: CommandDef,
+    readonly targets: readonly string[],
+    readonly dangerous: boolean,
+    readonly quiet: boolean,
+    readonly user: string,
+  ) {
+    this.done = new Promise((r) => (this.resolveDone = r));
+  }
+
+  get running(): boolean {
+    return this.state === 'running' || this.state === 'queued';
+  }
+
+  get lane(): Lane {
+    return this.cmd.lane;
+  }
+
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  counts(): { ok: number; failed: number } {
+    let ok = 0;
+    let failed = 0;
+    for (const o of this.outcomes.values()) o === 'ok' ? ok++ : failed++;
+    return { ok, failed };
+  }
+
+  view(): JobView {
+    if (this.cached) return this.cached;
+    const { ok, failed } = this.counts();
+    this.cached = Object.freeze({
+      id: this.id,
+      tag: this.req.tag,
+      command: this.req.command,
+      line: this.req.line,
+      targets: this.targets,
+      targetsFolded: this.targetsFolded,
+      state: this.state,
+      dangerous: this.dangerous,
+      lane: this.cmd.lane,
+      done: this.outcomes.size,
+      ok,
+      failed,
+      startedAt: this.startedAt,
+      endedAt: this.endedAt,
+      error: this.error,
+      events: Object.freeze(this.events.slice()),
+      truncated: this.truncated,
+      quiet: this.quiet,
+    });
+    return this.cached;
+  }
+}
+
+export class Engine implements ModuleHost {
+  readonly config: ConfigView;
+  readonly stateDir: string;
+  readonly readOnly: boolean;
+  readonly monitor: boolean;
+  readonly localName: string;
+  readonly registry: Registry;
+  readonly store: Store;
+  readonly audit: AuditLog;
+  private readonly records = new Map<string, NodeRecord>();
+  private readonly allNames: NodeSet;
+  private readonly bulk: BulkLane;
+  private readonly jobsById = new Map<number, Job>();
+  private readonly listeners = new Set<EventListener>();
+  private readonly varListeners = new Set<(node: string, key: string, value: string | undefined) => void>();
+  private lastId = 0;
+  private started = false;
+  private stopped = false;
+  private readonly logger: Logger;
+  private readonly maxJobEvents: number;
+  private readonly cancelGraceMs: number;
+
+  constructor(opts: EngineOptions) {
+    this.config = opts.config.view;
+    this.stateDir = opts.stateDir ?? defaultStateDir();
+    this.readOnly = opts.readOnly ?? false;
+    this.monitor = opts.monitor ?? false;
+    this.localName = opts.localName ?? shortHostname();
+    this.registry = opts.modules instanceof Registry ? opts.modules : new Registry(opts.modules);
+    this.logger = opts.log ?? (() => {});
+    this.maxJobEvents = opts.maxJobEvents ?? 20_000;
+    this.cancelGraceMs = opts.cancelGraceMs ?? 2000;
+    const now = Date.now();
+    for (const d of opts.config.nodes) {
+      const local = d.name === this.localName;
+      this.records.set(d.name, {
+        name: d.name,
+        groups: [...d.groups],
+        vars: { ...d.vars },
+        reach: local ? 'up' : 'unknown',
+        since: now,
+        power: local ? 'on' : 'unknown',
+        local,
+        loadHistory: [],
+      });
+    }
+    this.allNames = NodeSet.fromNames(this.records.keys());
+    this.store = new Store(this.config.cluster, this.records);
+    this.audit = new AuditLog(this.stateDir);
+    this.bulk = new BulkLane(this.config.fanout);
+  }
+
+  /** Lock the registry and initialise the modules (pollers, pools). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.registry.lock();
+    for (const m of this.registry.list()) {
+      if (m.init) await m.init(this);
+    }
+  }
+
+  /** Cancel running jobs, wait for them to end, and release the modules' resources. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    const running = [...this.jobsById.values()].filter((j) => j.running);
+    for (const j of running) j.ac.abort();
+    await Promise.all(running.map((j) => j.done));
+    for (const m of this.registry.list()) {
+      try {
+        await m.dispose?.();
+      } catch (err) {
+        this.log('warn', `module ${m.tag} did not dispose cleanly: ${(err as Error).message}`);
+      }
+    }
+    this.audit.close();
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  /** Every event, as it happens (synchronously). Returns an unsubscribe function. */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  getSnapshot(): Snapshot {
+    return this.store.getSnapshot();
+  }
+
+  private dispatch(e: VacmEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.log('error', `event listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** What every job's results tell about the nodes: membership evidence, power, stats. */
+  private observe(e: EventBody): void {
+    switch (e.type) {
+      case 'PING':
+        this.setNodeState(e.node, e.state, e.state === 'down' ? e.reason ?? 'no ping reply' : undefined);
+        break;
+      case 'POWER':
+        this.setPower(e.node, e.state);
+        break;
+      case 'STAT':
+        this.recordStats(e.node, e.stats);
+        break;
+      default:
+        break;
+    }
+  }
+
+  emitUnsolicited(tag: string, body: EventBody): void {
+    const e = { ...body, tag, job: 0, ts: Date.now() } as VacmEvent;
+    this.observe(body);
+    this.dispatch(e);
+  }
+
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
+    this.logger(level, message);
+  }
+
+  // ---- nodes and variables ------------------------------------------------------------------
+
+  nodes(): readonly NodeView[] {
+    return this.store.getSnapshot().nodes;
+  }
+
+  node(name: string): NodeView | undefined {
+    const r = this.records.get(name);
+    return r ? nodeView(r) : undefined;
+  }
+
+  nodeNames(): string[] {
+    return [...this.records.keys()];
+  }
+
+  vars(node: string): NodeVars {
+    const r = this.records.get(node);
+    if (!r) throw new VacmError('ERR_NO_SUCH_NODE', `no node ${node} in the nodelist`);
+    return r.vars;
+  }
+
+  groups(): Readonly<Record<string, readonly string[]>> {
+    const g: Record<string, string[]> = {};
+    for (const r of this.records.values()) for (const name of r.groups) (g[name] ??= []).push(r.name);
+    return g;
+  }
+
+  private groupMembers = (group: string): string[] | undefined => {
+    const g = this.groups()[group];
+    return g ? [...g] : undefined;
+  };
+
+  /** Resolve a node-set expression against the nodelist; every node must exist. */
+  resolve(expr: string): string[] {
+    const e = expr.trim();
+    if (e === '*') return this.nodeNames();
+    const set = NodeSet.parse(e, { resolveGroup: this.groupMembers, universe: () => this.records.keys() });
+    const unknown = set.difference(this.allNames);
+    if (unknown.size > 0) {
+      let shown = unknown.fold();
+      if (shown.length > 200) shown = shown.slice(0, 200) + '...';
+      throw new VacmError('ERR_NO_SUCH_NODE', `${unknown.size === 1 ? 'node' : `${unknown.size} nodes`} not in the nodelist: ${shown}; NEXXUS:NODE_LIST shows the nodes`, { fragment: shown });
+    }
+    if (set.size === this.records.size) return this.nodeNames();
+    const want = new Set(set.expand());
+    return this.nodeNames().filter((n) => want.has(n));
+  }
+
+  setVar(node: string, key: string, value: string): void {
+    const r = this.records.get(node);
+    if (!r) throw new VacmError('ERR_NO_SUCH_NODE', `no node ${node} in the nodelist`);
+    r.vars[key] = value;
+    this.store.touchNode(r);
+    this.varChanged(node, key, value);
+  }
+
+  unsetVar(node: string, key: string): boolean {
+    const r = this.records.get(node);
+    if (!r) throw new VacmError('ERR_NO_SUCH_NODE', `no node ${node} in the nodelist`);
+    if (!(key in r.vars)) return false;
+    delete r.vars[key];
+    this.store.touchNode(r);
+    this.varChanged(node, key, undefined);
+    return true;
+  }
+
+  private varChanged(node: string, key: string, value: string | undefined): void {
+    for (const cb of this.varListeners) {
+      try {
+        cb(node, key, value);
+      } catch (err) {
+        this.log('warn', `variable listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  onVarChange(cb: (node: string, key: string, value: string | undefined) => void): () => void {
+    this.varListeners.add(cb);
+    return () => this.varListeners.delete(cb);
+  }
+
+  setNodeState(node: string, state: NodeState, reason?: string): void {
+    const r = this.records.get(node);
+    if (!r) return;
+    if (r.reach === state && r.reason === reason) return;
+    const before = shownState(r);
+    r.reach = state;
+    r.reason = reason;
+    if (state === 'up' && r.power === 'unknown') r.power = 'on';
+    this.nodeStateChanged(r, before);
+  }
+
+  setPower(node: string, power: PowerState): void {
+    const r = this.records.get(node);
+    if (!r || r.power === power) return;
+    const before = shownState(r);
+    r.power = power;
+    if (power === 'off') r.reason = 'powered off';
+    this.nodeStateChanged(r, before);
+  }
+
+  private nodeStateChanged(r: NodeRecord, before: NodeState): void {
+    const after = shownState(r);
+    if (after !== before) {
+      r.since = Date.now();
+      if (after === 'up') this.emitUnsolicited('NEXXUS', { type: 'NODE_UP', node: r.name });
+      else if (before === 'up') this.emitUnsolicited('NEXXUS', { type: 'NODE_DOWN', node: r.name, reason: r.reason ?? after });
+    }
+    this.store.touchNode(r);
+  }
+
+  recordStats(node: string, stats: Readonly<Record<string, StatValue>>, ts = Date.now()): void {
+    const r = this.records.get(node);
+    if (!r) return;
+    r.stats = Object.freeze({ ...stats });
+    r.statsTs = ts;
+    const load = Number(stats.load1);
+    if (Number.isFinite(load)) {
+      r.loadHistory.push(load);
+      if (r.loadHistory.length > LOAD_HISTORY) r.loadHistory.splice(0, r.loadHistory.length - LOAD_HISTORY);
+    }
+    this.store.touchNode(r);
+  }
+
+  // ---- modules and jobs ---------------------------------------------------------------------
+
+  modules(): readonly ModuleDef[] {
+    return this.registry.list();
+  }
+
+  jobs(): readonly JobView[] {
+    return [...this.jobsById.values()].filter((j) => !j.quiet).map((j) => j.view());
+  }
+
+  job(id: number): JobView | undefined {
+    return this.jobsById.get(id)?.view();
+  }
+
+  cancel(id: number): boolean {
+    const j = this.jobsById.get(id);
+    if (!j || !j.running) return false;
+    j.ac.abort();
+    return true;
+  }
+
+  private nextId(): number {
+    for (let i = 0; i < 1000; i++) {
+      this.lastId = this.lastId >= MAX_U32 ? 1 : this.lastId + 1;
+      const j = this.jobsById.get(this.lastId);
+      if (!j || !j.running) return this.lastId;
+    }
+    throw new VacmError('ERR_INTERNAL', 'no free job id');
+  }
+
+  /** Parse the request and resolve its targets; throws a VacmError for anything that cannot run. */
+  prepare(line: string): { req: Request; cmd: CommandDef; targets: string[] } {
+    const req = parseRequest(line, this.registry.shape, (t) => this.registry.has(t));
+    const cmd = this.registry.command(req.tag, req.command)!;
+    let targets: string[] = [];
+    if (req.nodes.trim() !== '') targets = this.resolve(req.nodes);
+    return { req, cmd, targets };
+  }
+
+  /**
+   * Submit a request. A request that cannot be parsed or resolved gets an unsolicited
+   * `NEXXUS:0:ERROR:<code>:<message>` and this throws that VacmError; otherwise the job starts on
+   * the next tick (so the caller knows the id before JOB_STARTED arrives).
+   */
+  submit(line: string, opts: SubmitOptions = {}): JobHandle {
+    let prepared: { req: Request; cmd: CommandDef; targets: string[] };
+    try {
+      if (this.stopped) throw new VacmError('ERR_INTERNAL', 'the engine is stopping');
+      prepared = this.prepare(line);
+    } catch (err) {
+      const ve = toVacmError(err, 'ERR_PROTO_PARSE');
+      this.emitUnsolicited('NEXXUS', { type: 'ERROR', code: ve.code, message: ve.message });
+      throw ve;
+    }
+    const { req, cmd, targets } = prepared;
+    const dangerous = isDangerous(cmd, req);
+    if (dangerous && this.readOnly) {
+      const ve = new VacmError('ERR_READ_ONLY', `${req.tag}:${req.command} changes things and vacm runs read-only; restart without --read-only to do it`);
+      this.emitUnsolicited('NEXXUS', { type: 'ERROR', code: ve.code, message: ve.message });
+      throw ve;
+    }
+    const job = new Job(this.nextId(), req, cmd, targets, dangerous, opts.quiet ?? false, opts.user ?? currentUser());
+    if (targets.length > 0) job.targetsFolded = targets.length === this.records.size ? this.allNames.fold() : NodeSet.fromNames(targets).fold();
+    this.jobsById.set(job.id, job);
+    this.store.addJob(job);
+    queueMicrotask(() => void this.runJob(job));
+    return { id: job.id, done: job.done, cancel: () => this.cancel(job.id) };
+  }
+
+  private emitFor(job: Job, body: EventBody): void {
+    if (job.terminalSent) return; // a module that keeps talking after its job ended is ignored
+    const e = { ...body, tag: job.req.tag, job: job.id, ts: Date.now() } as VacmEvent;
+    if (body.type === 'ERROR' && body.node !== undefined) {
+      job.outcomes.set(body.node, 'failed');
+      job.results.set(body.node, body.code);
+    } else if (body.type === 'EXIT') {
+      job.results.set(body.node, `exit ${body.code}`);
+    } else if (body.type === 'POWER') {
+      job.results.set(body.node, body.state);
+    }
+    const terminal = body.type === 'JOB_COMPLETED' || body.type === 'JOB_FAILED' || body.type === 'JOB_CANCELLED';
+    if (!job.quiet && body.type !== 'JOB_STARTED') {
+      if (job.events.length < this.maxJobEvents) job.events.push(e);
+      else job.truncated++;
+    }
+    if (terminal) job.terminalSent = true;
+    this.observe(body);
+    job.invalidate();
+    this.store.changed();
+    this.dispatch(e);
+  }
+
+  private outcome(job: Job, key: string, result: NodeOutcome): void {
+    if (job.outcomes.get(key) === 'failed') return;
+    job.outcomes.set(key, result);
+    if (!job.results.has(key)) job.results.set(key, result);
+    job.invalidate();
+    this.store.changed();
+  }
+
+  private async forEachNode(job: Job, nodes: readonly string[], op: (n: NodeOp) => Promise<NodeOutcome | void>, opts: ForEachNodeOptions = {}): Promise<void> {
+    const runOne = async (node: string): Promise<void> => {
+      if (job.ac.signal.aborted) return;
+      const ac = new AbortController();
+      const onJobAbort = () => ac.abort(job.ac.signal.reason);
+      job.ac.signal.addEventListener('abort', onJobAbort, { once: true });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = opts.timeoutMs !== undefined && opts.timeoutMs > 0
+        ? new Promise<typeof TIMED_OUT>((res) => (timer = setTimeout(() => res(TIMED_OUT), opts.timeoutMs)))
+        : NEVER;
+      try {
+        let vars: NodeVars;
+        try {
+          vars = this.vars(node);
+        } catch (err) {
+          throw toVacmError(err);
+        }
+        const r = await Promise.race([Promise.resolve().then(() => op({ node, vars, signal: ac.signal })), timeout]);
+        if (r === TIMED_OUT) {
+          ac.abort(new VacmError('ERR_TIMEOUT', 'timeout'));
+          this.emitFor(job, { type: 'ERROR', node, code: 'ERR_TIMEOUT', message: opts.timeoutMessage ?? `no answer within ${opts.timeoutMs} ms` });
+          return;
+        }
+        this.outcome(job, node, r ?? 'ok');
+      } catch (err) {
+        if (job.ac.signal.aborted) return; // cancelled: the node is neither ok nor failed
+        const ve = toVacmError(err, 'ERR_MODULE');
+        this.emitFor(job, { type: 'ERROR', node, code: ve.code, message: ve.message });
+      } finally {
+        if (timer) clearTimeout(timer);
+        job.ac.signal.removeEventListener('abort', onJobAbort);
+      }
+    };
+    if (job.lane === 'bulk') {
+      await Promise.all(nodes.map((n) => this.bulk.submit(job.id, () => runOne(n))));
+      return;
+    }
+    const limit = opts.concurrency && opts.concurrency > 0 ? opts.concurrency : Infinity;
+    if (limit >= nodes.length) {
+      await Promise.all(nodes.map(runOne));
+      return;
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < nodes.length) await runOne(nodes[next++]);
+    };
+    await Promise.all(Array.from({ length: limit }, worker));
+  }
+
+  private async runJob(job: Job): Promise<void> {
+    const { req, cmd, targets } = job;
+    this.emitFor(job, { type: 'JOB_STARTED', request: req.line, targets: targets.length });
+    let finalState: JobState = 'completed';
+    let auditAttempted = false;
+    let jobTimer: NodeJS.Timeout | undefined;
+    try {
+      if (cmd.validate) {
+        try {
+          cmd.validate(req, targets, this);
+        } catch (err) {
+          const ve = toVacmError(err, 'ERR_BAD_ARGS');
+          for (const n of targets) this.emitFor(job, { type: 'ERROR', node: n, code: ve.code, message: ve.message });
+          if (job.dangerous) this.auditSafe(job, 'outcome', 'refused', ve);
+          throw ve;
+        }
+      }
+      if (job.dangerous) {
+        this.audit.append(this.auditRecord(job, 'attempt')); // throws ERR_AUDIT: then nothing runs
+        auditAttempted = true;
+      }
+      const ctx: JobContext = {
+        id: job.id,
+        request: req,
+        nodes: targets,
+        args: req.named,
+        signal: job.ac.signal,
+        host: this,
+        emit: (b) => this.emitFor(job, b),
+        forEachNode: (nodes, op, opts) => this.forEachNode(job, nodes, op, opts),
+        outcome: (key, result) => this.outcome(job, key, result),
+      };
+      const running = Promise.resolve().then(async () => {
+        const r = cmd.run(ctx);
+        if (r && typeof (r as AsyncIterable<EventBody>)[Symbol.asyncIterator] === 'function') {
+          for await (const b of r as AsyncIterable<EventBody>) this.emitFor(job, b);
+        } else {
+          await r;
+        }
+      });
+      const aborted = new Promise<'aborted'>((res) => {
+        if (job.ac.signal.aborted) res('aborted');
+        job.ac.signal.addEventListener('abort', () => res('aborted'), { once: true });
+      });
+      if (cmd.jobTimeoutMs) {
+        jobTimer = setTimeout(() => job.ac.abort(new VacmError('ERR_TIMEOUT', `${req.tag}:${req.command} did not finish within ${cmd.jobTimeoutMs} ms`)), cmd.jobTimeoutMs);
+      }
+      const first = await Promise.race([running.then(() => 'done' as const), aborted]);
+      if (first === 'aborted') {
+        this.bulk.drop(job.id);
+        // give the module a moment to close what it opened, then end the job regardless
+        await Promise.race([running.catch(() => {}), new Promise((r) => setTimeout(r, this.cancelGraceMs).unref())]);
+        const reason = job.ac.signal.reason;
+        if (reason instanceof VacmError && reason.code === 'ERR_TIMEOUT') throw reason;
+        finalState = 'cancelled';
+      }
+    } catch (err) {
+      const ve = toVacmError(err, 'ERR_MODULE');
+      finalState = ve.code === 'ERR_CANCELLED' ? 'cancelled' : 'failed';
+      if (finalState === 'failed') job.error = { code: ve.code, message: ve.message };
+    } finally {
+      if (jobTimer) clearTimeout(jobTimer);
+    }
+    job.state = finalState;
+    job.endedAt = Date.now();
+    if (finalState === 'completed') {
+      const { ok, failed } = job.counts();
+      this.emitFor(job, { type: 'JOB_COMPLETED', ok, failed });
+    } else if (finalState === 'cancelled') {
+      this.emitFor(job, { type: 'JOB_CANCELLED' });
+    } else {
+      this.emitFor(job, { type: 'JOB_FAILED', code: job.error!.code, message: job.error!.message });
+    }
+    if (auditAttempted) this.auditSafe(job, 'outcome', finalState, job.error);
+    job.invalidate();
+    this.store.changed();
+    const view = job.view();
+    job.resolveDone(view);
+    // forget finished jobs beyond a bound (quiet ones at once)
+    if (job.quiet) this.jobsById.delete(job.id);
+    else if (this.jobsById.size > 1000) {
+      for (const [id, j] of this.jobsById) {
+        if (this.jobsById.size <= 500) break;
+        if (!j.running) this.jobsById.delete(id);
+      }
+    }
+  }
+
+  private auditRecord(job: Job, phase: 'attempt' | 'outcome', state?: string, err?: { code: string; message: string }) {
+    const rec = {
+      ts: new Date().toISOString(),
+      phase,
+      user: job.user,
+      host: os.hostname(),
+      job: job.id,
+      request: job.req.line,
+      targets: job.targetsFolded,
+      count: job.targets.length,
+    } as import('./audit.js').AuditRecord;
+    if (phase === 'outcome') {
+      const { ok, failed } = job.counts();
+      rec.state = state;
+      rec.ok = ok;
+      rec.failed = failed;
+      if (err) rec.error = `${err.code}: ${err.message}`;
+      rec.results = Object.fromEntries(job.results);
+    }
+    return rec;
+  }
+
+  private auditSafe(job: Job, phase: 'attempt' | 'outcome', state?: string, err?: { code: string; message: string }): void {
+    try {
+      this.audit.append(this.auditRecord(job, phase, state, err));
+    } catch (e) {
+      this.log('error', (e as Error).message);
+    }
+  }
+}

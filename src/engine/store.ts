@@ -1,0 +1,151 @@
+/**
+ * The engine's store: nodes and jobs, handed out as immutable snapshots. Views are rebuilt only for
+ * what changed since the last snapshot; listeners are told at most once per tick.
+ */
+import type { JobView, NodeView } from '../protocol/module.js';
+import type { NodeState, PowerState, StatValue } from '../protocol/events.js';
+
+export const LOAD_HISTORY = 60;
+
+export interface NodeRecord {
+  name: string;
+  groups: string[];
+  vars: Record<string, string>;
+  /** reachability evidence (ping, ssh, agent); the shown state also depends on power */
+  reach: NodeState;
+  reason?: string;
+  since: number;
+  power: PowerState;
+  local: boolean;
+  stats?: Readonly<Record<string, StatValue>>;
+  statsTs?: number;
+  loadHistory: number[];
+  view?: NodeView;
+}
+
+export interface Counts {
+  up: number;
+  down: number;
+  off: number;
+  unknown: number;
+}
+
+export interface Snapshot {
+  readonly version: number;
+  readonly cluster: string;
+  readonly nodes: readonly NodeView[];
+  /** newest first, quiet jobs left out */
+  readonly jobs: readonly JobView[];
+  readonly counts: Readonly<Counts>;
+  readonly runningJobs: number;
+}
+
+export function shownState(r: Pick<NodeRecord, 'power' | 'reach'>): NodeState {
+  if (r.power === 'off') return 'off';
+  return r.reach;
+}
+
+export function nodeView(r: NodeRecord): NodeView {
+  if (r.view) return r.view;
+  const v: NodeView = Object.freeze({
+    name: r.name,
+    groups: Object.freeze([...r.groups]),
+    vars: Object.freeze({ ...r.vars }),
+    state: shownState(r),
+    stateReason: r.reason,
+    stateSince: r.since,
+    power: r.power,
+    local: r.local,
+    stats: r.stats,
+    statsTs: r.statsTs,
+    loadHistory: Object.freeze([...r.loadHistory]),
+  });
+  r.view = v;
+  return v;
+}
+
+export type JobViewSource = { view(): JobView; readonly quiet: boolean; readonly id: number; readonly running: boolean };
+
+export class Store {
+  private version = 0;
+  private snap: Snapshot | undefined;
+  private readonly listeners = new Set<() => void>();
+  private notifyScheduled = false;
+  private readonly jobs: JobViewSource[] = [];
+  private readonly maxJobs: number;
+
+  constructor(
+    readonly cluster: string,
+    private readonly records: ReadonlyMap<string, NodeRecord>,
+    opts: { maxJobs?: number } = {},
+  ) {
+    this.maxJobs = opts.maxJobs ?? 200;
+  }
+
+  /** Mark a node changed (drop its cached view). */
+  touchNode(r: NodeRecord): void {
+    r.view = undefined;
+    this.changed();
+  }
+
+  addJob(j: JobViewSource): void {
+    if (j.quiet) return;
+    this.jobs.push(j);
+    // forget the oldest finished jobs beyond the bound
+    while (this.jobs.length > this.maxJobs) {
+      const idx = this.jobs.findIndex((x) => !x.running);
+      if (idx < 0) break;
+      this.jobs.splice(idx, 1);
+    }
+    this.changed();
+  }
+
+  changed(): void {
+    this.version++;
+    this.snap = undefined;
+    if (this.notifyScheduled || this.listeners.size === 0) return;
+    this.notifyScheduled = true;
+    queueMicrotask(() => {
+      this.notifyScheduled = false;
+      for (const l of [...this.listeners]) {
+        try {
+          l();
+        } catch {
+          /* a listener's failure must not stop the engine */
+        }
+      }
+    });
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  getSnapshot = (): Snapshot => {
+    if (this.snap) return this.snap;
+    const nodes: NodeView[] = [];
+    const counts: Counts = { up: 0, down: 0, off: 0, unknown: 0 };
+    for (const r of this.records.values()) {
+      const v = nodeView(r);
+      nodes.push(v);
+      counts[v.state]++;
+    }
+    const jobs: JobView[] = [];
+    let running = 0;
+    for (let i = this.jobs.length - 1; i >= 0; i--) {
+      const v = this.jobs[i].view();
+      if (v.state === 'running' || v.state === 'queued') running++;
+      jobs.push(v);
+    }
+    this.snap = Object.freeze({
+      version: this.version,
+      cluster: this.cluster,
+      nodes: Object.freeze(nodes),
+      jobs: Object.freeze(jobs),
+      counts: Object.freeze(counts),
+      runningJobs: running,
+    });
+    return this.snap;
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * Typed events. Modules emit `EventBody` values; the engine stamps them with tag, job id and time
+ * (`VacmEvent`); printers turn them into response lines with `toWire` / `toJsonLine`. Never free-form
+ * strings: add a variant here (and its wire shape in `toWire`) for a new kind of event.
+ */
+import type { ErrorCode } from './errors.js';
+import { formatResponse } from './ipc.js';
+
+export type NodeState = 'up' | 'down' | 'off' | 'unknown';
+export type PowerState = 'on' | 'off' | 'unknown';
+export type StatValue = string | number;
+
+export type EventBody =
+  // job lifecycle (the engine emits these, modules never do)
+  | { type: 'JOB_STARTED'; request: string; targets: number }
+  | { type: 'JOB_COMPLETED'; ok: number; failed: number }
+  | { type: 'JOB_FAILED'; code: ErrorCode; message: string }
+  | { type: 'JOB_CANCELLED' }
+  // errors: with a node when they belong to one
+  | { type: 'ERROR'; node?: string; code: ErrorCode; message: string }
+  // NEXXUS
+  | { type: 'NODELIST'; node: string }
+  | { type: 'MODULE'; module: string; commands: string[]; summary: string }
+  | { type: 'GROUP'; group: string; nodes: string; count: number }
+  | { type: 'VAR'; node: string; key: string; value: string }
+  | { type: 'VAR_UNSET'; node: string; key: string }
+  | { type: 'JOB'; id: number; state: JobState; done: number; total: number; request: string }
+  | { type: 'CANCELLED'; id: number }
+  | { type: 'HELP'; module: string; command: string; usage: string; lane: Lane; dangerous: boolean; summary: string }
+  // node events of the modules
+  | { type: 'PING'; node: string; state: 'up' | 'down'; rttMs?: number; reason?: string }
+  | { type: 'STAT'; node: string; stats: Readonly<Record<string, StatValue>> }
+  | { type: 'OUTPUT'; node: string; stream: 'stdout' | 'stderr'; line: string }
+  | { type: 'EXIT'; node: string; code: number; signal?: string }
+  | { type: 'POWER'; node: string; state: PowerState }
+  | { type: 'SENSOR'; node: string; name: string; value: string; unit: string; status: string }
+  // unsolicited (job 0): membership and discovery
+  | { type: 'NODE_UP'; node: string }
+  | { type: 'NODE_DOWN'; node: string; reason: string }
+  | { type: 'DISCOVERED'; host: string; addr: string };
+
+export type EventType = EventBody['type'];
+export type Lane = 'control' | 'bulk';
+export type JobState = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** An event as subscribers see it. */
+export type VacmEvent = EventBody & { readonly tag: string; readonly job: number; readonly ts: number };
+
+export const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set(['JOB_COMPLETED', 'JOB_FAILED', 'JOB_CANCELLED']);
+
+export function isTerminal(e: EventBody): boolean {
+  return TERMINAL_EVENTS.has(e.type);
+}
+
+/** The node an event is about, if any. */
+export function eventNode(e: EventBody): string | undefined {
+  return 'node' in e ? e.node : undefined;
+}
+
+export interface WireShape {
+  event: string;
+  node?: string;
+  /** fields after EVENT, node first where there is one */
+  fields: string[];
+  verbatimLast?: boolean;
+}
+
+function fmtMs(ms: number): string {
+  // three significant decimals like ping's "0.041ms"
+  return `${ms < 10 ? ms.toFixed(3) : ms < 100 ? ms.toFixed(2) : ms.toFixed(1)}ms`;
+}
+
+/** The wire shape of an event: EVENT and its fields, the node first where there is one. */
+export function toWire(e: EventBody): WireShape {
+  switch (e.type) {
+    case 'JOB_STARTED':
+    case 'JOB_CANCELLED':
+      return { event: e.type, fields: [] };
+    case 'JOB_COMPLETED':
+      return { event: e.type, fields: [`ok=${e.ok}`, `failed=${e.failed}`] };
+    case 'JOB_FAILED':
+      return { event: e.type, fields: [e.code, e.message] };
+    case 'ERROR':
+      return e.node !== undefined
+        ? { event: 'ERROR', node: e.node, fields: [e.node, e.code, e.message] }
+        : { event: 'ERROR', fields: [e.code, e.message] };
+    case 'NODELIST':
+      return { event: 'NODELIST', node: e.node, fields: [e.node] };
+    case 'MODULE':
+      return { event: 'MODULE', fields: [e.module, e.commands.join(','), e.summary] };
+    case 'GROUP':
+      return { event: 'GROUP', fields: [e.group, e.nodes, String(e.count)] };
+    case 'VAR':
+      return { event: 'VAR', node: e.node, fields: [e.node, e.key, e.value] };
+    case 'VAR_UNSET':
+      return { event: 'VAR_UNSET', node: e.node, fields: [e.node, e.key] };
+    case 'JOB':
+      return { event: 'JOB', fields: [String(e.id), e.state, `${e.done}/${e.total}`, e.request], verbatimLast: true };
+    case 'CANCELLED':
+      return { event: 'CANCELLED', fields: [String(e.id)] };
+    case 'HELP':
+      return { event: 'HELP', fields: [e.module, e.command, e.usage, e.lane + (e.dangerous ? ',dangerous' : ''), e.summary] };
+    case 'PING':
+      return { event: 'PING', node: e.node, fields: [e.node, e.state, e.state === 'up' ? fmtMs(e.rttMs ?? 0) : (e.reason ?? 'no reply')] };
+    case 'STAT':
+      return { event: 'STAT', node: e.node, fields: [e.node, ...Object.entries(e.stats).map(([k, v]) => `${k}=${v}`)] };
+    case 'OUTPUT':
+      return { event: 'OUTPUT', node: e.node, fields: [e.node, e.stream, e.line], verbatimLast: true };
+    case 'EXIT':
+      return { event: 'EXIT', node: e.node, fields: e.signal ? [e.node, String(e.code), e.signal] : [e.node, String(e.code)] };
+    case 'POWER':
+      return { event: 'POWER', node: e.node, fields: [e.node, e.state] };
+    case 'SENSOR':
+      return { event: 'SENSOR', node: e.node, fields: [e.node, e.name, e.value, e.unit, e.status] };
+    case 'NODE_UP':
+      return { event: 'NODE_UP', node: e.node, fields: [e.node] };
+    case 'NODE_DOWN':
+      return { event: 'NODE_DOWN', node: e.node, fields: [e.node, e.reason] };
+    case 'DISCOVERED':
+      return { event: 'DISCOVERED', fields: [e.host, e.addr] };
+  }
+}
+
+/** Number of fields before a verbatim last field, per event name (for parseResponse). */
+export function verbatimFieldsBefore(event: string): number | undefined {
+  if (event === 'OUTPUT') return 2;
+  if (event === 'JOB') return 3;
+  return undefined;
+}
+
+export function toLine(e: VacmEvent): string {
+  const w = toWire(e);
+  return formatResponse({ tag: e.tag, job: e.job, event: w.event, fields: w.fields, verbatimLast: w.verbatimLast });
+}
+
+/** `{"tag","job","event","node","fields","ts"}` — one JSON object a line (`--json`). */
+export function toJsonLine(e: VacmEvent): string {
+  const w = toWire(e);
+  return JSON.stringify({ tag: e.tag, job: e.job, event: w.event, node: w.node ?? null, fields: w.fields, ts: new Date(e.ts).toISOString() });
+}
