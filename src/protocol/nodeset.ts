@@ -1,0 +1,1172 @@
+/**
+ * ClusterShell-compatible node sets: parse, expand, fold, count and set operations.
+ * Pure code, no I/O. See docs/nodeset.md for the syntax and the few deliberate differences.
+ *
+ * Model (same as ClusterShell's): a node set maps a *pattern* ("node%s-ib%s", with "%%" for a
+ * literal percent) to either nothing (a name without digits), a 1D RangeSet or an nD
+ * RangeSetND (a list of vectors of RangeSets). A RangeSet element is a digit string such as
+ * "7", "07" or "007": its identity is (width, value), so mixed padding is kept apart. We store
+ * each width as sorted, disjoint integer intervals, so size and fold of huge ranges are cheap.
+ */
+import { VacmError } from './errors.js';
+
+export type GroupResolver = (group: string) => string[] | string | undefined;
+export interface NodeSetOptions {
+  resolveGroup?: GroupResolver;
+  /** Names (or node-set expressions) that `*` and `?` wildcards match against. */
+  universe?: () => Iterable<string>;
+}
+
+const MAX_WIDTH = 15; // digit strings longer than this do not fit a double exactly
+
+function parseError(msg: string, fragment: string | undefined, position?: number): VacmError {
+  const text = fragment ? `${msg}: "${fragment}"` : msg;
+  const opts: { fragment?: string; position?: number } = {};
+  if (fragment !== undefined) opts.fragment = fragment;
+  if (position !== undefined && position >= 0) opts.position = position;
+  return new VacmError('ERR_NODESET_PARSE', text, opts);
+}
+
+const POW10: number[] = [];
+for (let i = 0, p = 1; i <= MAX_WIDTH + 1; i++, p *= 10) POW10.push(p);
+
+function digitCount(v: number): number {
+  let w = 1;
+  while (w < POW10.length && v >= POW10[w]) w++;
+  return w;
+}
+
+function fmt(v: number, pad: number): string {
+  const s = String(v);
+  return s.length >= pad ? s : '0'.repeat(pad - s.length) + s;
+}
+
+/** Sorted disjoint closed intervals, flat: [lo0, hi0, lo1, hi1, ...]. */
+type Iv = number[];
+
+function ivUnion(a: Iv, b: Iv): Iv {
+  if (a.length === 0) return b.slice();
+  if (b.length === 0) return a.slice();
+  const out: Iv = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    let lo: number;
+    let hi: number;
+    if (j >= b.length || (i < a.length && a[i] <= b[j])) {
+      lo = a[i];
+      hi = a[i + 1];
+      i += 2;
+    } else {
+      lo = b[j];
+      hi = b[j + 1];
+      j += 2;
+    }
+    const n = out.length;
+    if (n > 0 && lo <= out[n - 1] + 1) {
+      if (hi > out[n - 1]) out[n - 1] = hi;
+    } else out.push(lo, hi);
+  }
+  return out;
+}
+
+function ivIntersect(a: Iv, b: Iv): Iv {
+  const out: Iv = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const lo = Math.max(a[i], b[j]);
+    const hi = Math.min(a[i + 1], b[j + 1]);
+    if (lo <= hi) out.push(lo, hi);
+    if (a[i + 1] < b[j + 1]) i += 2;
+    else j += 2;
+  }
+  return out;
+}
+
+function ivDiff(a: Iv, b: Iv): Iv {
+  const out: Iv = [];
+  let j = 0;
+  for (let i = 0; i < a.length; i += 2) {
+    let lo = a[i];
+    const hi = a[i + 1];
+    while (j < b.length && b[j + 1] < lo) j += 2;
+    let k = j;
+    while (k < b.length && b[k] <= hi) {
+      if (b[k] > lo) out.push(lo, b[k] - 1);
+      lo = Math.max(lo, b[k + 1] + 1);
+      if (lo > hi) break;
+      k += 2;
+    }
+    if (lo <= hi) out.push(lo, hi);
+  }
+  return out;
+}
+
+function ivCount(a: Iv): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i += 2) n += a[i + 1] - a[i] + 1;
+  return n;
+}
+
+/** Sort and merge raw (possibly overlapping) intervals. */
+function ivNormalize(raw: Iv): Iv {
+  let sorted = true;
+  for (let i = 2; i < raw.length; i += 2) if (raw[i] < raw[i - 2]) sorted = false;
+  let pairs: Iv = raw;
+  if (!sorted) {
+    const idx: number[] = [];
+    for (let i = 0; i < raw.length; i += 2) idx.push(i);
+    idx.sort((a, b) => raw[a] - raw[b]);
+    pairs = [];
+    for (const i of idx) pairs.push(raw[i], raw[i + 1]);
+  }
+  const out: Iv = [];
+  for (let i = 0; i < pairs.length; i += 2) {
+    const n = out.length;
+    if (n > 0 && pairs[i] <= out[n - 1] + 1) {
+      if (pairs[i + 1] > out[n - 1]) out[n - 1] = pairs[i + 1];
+    } else out.push(pairs[i], pairs[i + 1]);
+  }
+  return out;
+}
+
+/** Build intervals from unsorted points (may repeat). */
+function ivFromPoints(points: number[]): Iv {
+  points.sort((x, y) => x - y);
+  const out: Iv = [];
+  for (const p of points) {
+    const n = out.length;
+    if (n > 0 && p <= out[n - 1] + 1) {
+      if (p > out[n - 1]) out[n - 1] = p;
+    } else out.push(p, p);
+  }
+  return out;
+}
+
+interface Run {
+  lo: number;
+  hi: number;
+  pad: number; // 0 = not padded
+}
+
+/**
+ * An immutable set of digit strings, ClusterShell's RangeSet. Keyed by width (string length);
+ * within a width, values below 10^(width-1) are the zero-padded strings.
+ */
+export class RangeSet {
+  /** width -> intervals; widths kept sorted ascending, no empty entries. */
+  private readonly w: ReadonlyMap<number, Iv>;
+  private cachedSize = -1;
+
+  private constructor(w: Map<number, Iv>) {
+    this.w = w;
+  }
+
+  static empty(): RangeSet {
+    return new RangeSet(new Map());
+  }
+
+  private static fromWidthMap(m: Map<number, Iv>): RangeSet {
+    const keys = [...m.keys()].filter((k) => m.get(k)!.length > 0).sort((a, b) => a - b);
+    const out = new Map<number, Iv>();
+    for (const k of keys) out.set(k, m.get(k)!);
+    return new RangeSet(out);
+  }
+
+  /** One element given as its digit string ("07"). */
+  static fromDigits(s: string): RangeSet {
+    if (s.length > MAX_WIDTH) throw parseError('node index too large', s);
+    const v = Number(s);
+    return new RangeSet(new Map([[s.length, [v, v]]]));
+  }
+
+  /** Elements (width, value) given as parallel arrays. */
+  static fromPairs(widths: number[], values: number[]): RangeSet {
+    const byW = new Map<number, number[]>();
+    for (let i = 0; i < widths.length; i++) {
+      let arr = byW.get(widths[i]);
+      if (!arr) byW.set(widths[i], (arr = []));
+      arr.push(values[i]);
+    }
+    const m = new Map<number, Iv>();
+    for (const [w, pts] of byW) m.set(w, ivFromPoints(pts));
+    return RangeSet.fromWidthMap(m);
+  }
+
+  /** Add start..stop (inclusive) by step with padding `pad` (0 = none): raw intervals per width. */
+  private static addRange(m: Map<number, Iv>, start: number, stop: number, step: number, pad: number): void {
+    // An element's width is max(pad, digitCount(value)): split the range where the width changes.
+    let lo = start;
+    while (lo <= stop) {
+      const w = Math.max(pad, digitCount(lo));
+      const wEnd = Math.min(stop, POW10[w] - 1);
+      let raw = m.get(w);
+      if (!raw) m.set(w, (raw = []));
+      if (step === 1) {
+        raw.push(lo, wEnd);
+        lo = wEnd + 1;
+      } else {
+        let v = lo;
+        for (; v <= wEnd; v += step) raw.push(v, v);
+        lo = v;
+      }
+    }
+  }
+
+  /** Parse "1-5,07,10-20/2" the way ClusterShell's RangeSet does. */
+  static parse(pattern: string): RangeSet {
+    const raw = new Map<number, Iv>();
+    for (const part of pattern.split(',')) {
+      const sub = part.trim();
+      let base = sub;
+      let step = 1;
+      const slash = sub.indexOf('/');
+      if (slash >= 0) {
+        base = sub.slice(0, slash);
+        const stepStr = sub.slice(slash + 1).trim();
+        if (!/^[+-]?\d+$/.test(stepStr)) throw parseError('cannot convert string to integer', sub);
+        step = Number(stepStr);
+      }
+      let begin: string;
+      let end: string;
+      if (base.indexOf('-') < 0) {
+        if (step !== 1) throw parseError('invalid step usage', sub);
+        begin = end = base;
+      } else {
+        const parts = base.split('-').map((p) => p.trim());
+        if (parts.length !== 2 || parts[0] === '') {
+          // ClusterShell also accepts negative indexes; vacm does not (see docs/nodeset.md).
+          throw parseError('negative or malformed range', sub);
+        }
+        [begin, end] = parts;
+      }
+      begin = begin.trim();
+      end = end.trim();
+      if (!/^\d+$/.test(begin) || !/^\d+$/.test(end)) {
+        throw parseError(sub.length === 0 ? 'empty range' : 'cannot convert string to integer', sub);
+      }
+      if (begin.length > MAX_WIDTH || end.length > MAX_WIDTH) throw parseError('range index too large', sub);
+      const start = Number(begin);
+      const stop = Number(end);
+      const pad = begin.length > 1 && begin[0] === '0' ? begin.length : 0;
+      const endPad = stop !== 0 && end.length > 1 && end[0] === '0' ? end.length : 0;
+      if ((pad > 0 || endPad > 0) && begin.length !== end.length) throw parseError('padding length mismatch', sub);
+      if (start > stop || step < 1) throw parseError('invalid values in range', sub);
+      RangeSet.addRange(raw, start, stop, step, pad);
+    }
+    const m = new Map<number, Iv>();
+    for (const [w, iv] of raw) m.set(w, ivNormalize(iv));
+    return RangeSet.fromWidthMap(m);
+  }
+
+  get size(): number {
+    if (this.cachedSize < 0) {
+      let n = 0;
+      for (const iv of this.w.values()) n += ivCount(iv);
+      this.cachedSize = n;
+    }
+    return this.cachedSize;
+  }
+
+  isEmpty(): boolean {
+    return this.w.size === 0;
+  }
+
+  hasDigits(s: string): boolean {
+    if (!/^\d+$/.test(s) || s.length > MAX_WIDTH) return false;
+    const iv = this.w.get(s.length);
+    if (!iv) return false;
+    const v = Number(s);
+    let lo = 0;
+    let hi = iv.length / 2 - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (v < iv[2 * mid]) hi = mid - 1;
+      else if (v > iv[2 * mid + 1]) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  }
+
+  private combine(o: RangeSet, f: (a: Iv, b: Iv) => Iv): RangeSet {
+    const m = new Map<number, Iv>();
+    const keys = new Set<number>([...this.w.keys(), ...o.w.keys()]);
+    for (const k of keys) m.set(k, f(this.w.get(k) ?? [], o.w.get(k) ?? []));
+    return RangeSet.fromWidthMap(m);
+  }
+
+  union(o: RangeSet): RangeSet {
+    return this.combine(o, ivUnion);
+  }
+  intersection(o: RangeSet): RangeSet {
+    return this.combine(o, ivIntersect);
+  }
+  difference(o: RangeSet): RangeSet {
+    return this.combine(o, ivDiff);
+  }
+  symmetricDifference(o: RangeSet): RangeSet {
+    return this.combine(o, (a, b) => ivUnion(ivDiff(a, b), ivDiff(b, a)));
+  }
+
+  equals(o: RangeSet): boolean {
+    if (this.w.size !== o.w.size) return false;
+    for (const [k, iv] of this.w) {
+      const jv = o.w.get(k);
+      if (!jv || jv.length !== iv.length) return false;
+      for (let i = 0; i < iv.length; i++) if (iv[i] !== jv[i]) return false;
+    }
+    return true;
+  }
+
+  intersects(o: RangeSet): boolean {
+    for (const [k, iv] of this.w) {
+      const jv = o.w.get(k);
+      if (jv && ivIntersect(iv, jv).length > 0) return true;
+    }
+    return false;
+  }
+
+  isSubsetOf(o: RangeSet): boolean {
+    for (const [k, iv] of this.w) {
+      const jv = o.w.get(k);
+      if (!jv || ivDiff(iv, jv).length > 0) return false;
+    }
+    return true;
+  }
+
+  /** Elements in ClusterShell's order: by width, then value. */
+  *strings(): Generator<string> {
+    for (const [w, iv] of this.w) {
+      for (let i = 0; i < iv.length; i += 2) for (let v = iv[i]; v <= iv[i + 1]; v++) yield fmt(v, w);
+    }
+  }
+
+  pushStrings(out: string[], prefix: string, suffix: string): void {
+    for (const [w, iv] of this.w) {
+      for (let i = 0; i < iv.length; i += 2) {
+        for (let v = iv[i], hi = iv[i + 1]; v <= hi; v++) {
+          const s = String(v);
+          out.push(prefix + (s.length >= w ? s : '0'.repeat(w - s.length) + s) + suffix);
+        }
+      }
+    }
+  }
+
+  first(): string {
+    const [w, iv] = this.w.entries().next().value as [number, Iv];
+    return fmt(iv[0], w);
+  }
+
+  last(): string {
+    let lw = 0;
+    let liv: Iv = [];
+    for (const [w, iv] of this.w) {
+      lw = w;
+      liv = iv;
+    }
+    return fmt(liv[liv.length - 1], lw);
+  }
+
+  /**
+   * Contiguous runs in ClusterShell's folding: a run started on a zero-padded string keeps
+   * its width; an unpadded run continues across widths (9 then 10) but never into padding.
+   */
+  runs(): Run[] {
+    const out: Run[] = [];
+    let cur: { lo: number; hi: number; padded: boolean; w: number } | undefined;
+    const seg = (lo: number, hi: number, padded: boolean, w: number): void => {
+      if (cur && lo === cur.hi + 1 && (cur.padded ? w === cur.w : !padded)) {
+        cur.hi = hi;
+        return;
+      }
+      if (cur) out.push({ lo: cur.lo, hi: cur.hi, pad: cur.padded ? cur.w : 0 });
+      cur = { lo, hi, padded, w };
+    };
+    for (const [w, iv] of this.w) {
+      const bound = w > 1 ? POW10[w - 1] : 0; // values below are zero-padded strings
+      for (let i = 0; i < iv.length; i += 2) {
+        const lo = iv[i];
+        const hi = iv[i + 1];
+        if (lo < bound) seg(lo, Math.min(hi, bound - 1), true, w);
+        if (hi >= bound) seg(Math.max(lo, bound), hi, false, w);
+      }
+    }
+    if (cur) out.push({ lo: cur.lo, hi: cur.hi, pad: cur.padded ? cur.w : 0 });
+    return out;
+  }
+
+  toString(): string {
+    const parts: string[] = [];
+    for (const r of this.runs()) parts.push(r.lo === r.hi ? fmt(r.lo, r.pad) : `${fmt(r.lo, r.pad)}-${fmt(r.hi, r.pad)}`);
+    return parts.join(',');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// nD: a list of vectors, folded the way ClusterShell folds (so the text matches `nodeset -f`).
+
+type Vec = RangeSet[];
+
+function vecCount(v: Vec): number {
+  let n = 1;
+  for (const r of v) n *= r.size;
+  return n;
+}
+
+function pyStrCmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+class RangeSetND {
+  vl: Vec[];
+  dirty = true;
+  multivarHint = false;
+
+  constructor(vl: Vec[] = []) {
+    this.vl = vl;
+  }
+
+  get dim(): number {
+    return this.vl.length ? this.vl[0].length : 0;
+  }
+
+  /** Folded vector list (ClusterShell folds lazily, before any read). */
+  vectors(): Vec[] {
+    if (this.dirty) this.fold();
+    return this.vl;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const v of this.vectors()) n += vecCount(v);
+    return n;
+  }
+
+  copy(): RangeSetND {
+    const c = new RangeSetND(this.vectors().map((v) => v.slice()));
+    c.dirty = this.dirty;
+    return c;
+  }
+
+  setVectors(vl: Vec[]): void {
+    this.vl = vl;
+    this.dirty = true;
+  }
+
+  private fold(): void {
+    if (this.vl.length > 1) {
+      if (!this.foldUnivariate()) this.foldMultivariate();
+    }
+    this.dirty = false;
+  }
+
+  /** Merge when all vectors differ in exactly one dimension. */
+  foldUnivariate(): boolean {
+    const dim = this.dim;
+    let vardim = 0;
+    let dimdiff = 0;
+    if (dim > 1) {
+      for (let i = 0; i < dim; i++) {
+        const first = this.vl[0][i];
+        let same = true;
+        for (let k = 1; k < this.vl.length; k++) {
+          if (!this.vl[k][i].equals(first)) {
+            same = false;
+            break;
+          }
+        }
+        if (!same) {
+          dimdiff++;
+          if (dimdiff > 1) break;
+          vardim = i;
+        }
+      }
+    }
+    const univar = dim === 1 || dimdiff === 1;
+    if (univar) {
+      let acc = this.vl[0][vardim];
+      for (let k = 1; k < this.vl.length; k++) acc = acc.union(this.vl[k][vardim]);
+      const head = this.vl[0].slice();
+      head[vardim] = acc;
+      this.vl = [head];
+      this.dirty = false;
+    }
+    this.multivarHint = !univar;
+    return univar;
+  }
+
+  private foldMultivariate(): void {
+    // Phase 1: expand to unique single-element vectors.
+    const seen = new Set<string>();
+    const vl: Vec[] = [];
+    for (const v of this.vl) {
+      for (const tuple of product(v)) {
+        const key = tuple.join('\u0000');
+        if (seen.has(key)) continue;
+        seen.add(key);
+        vl.push(tuple.map((s) => RangeSet.fromDigits(s)));
+      }
+    }
+    // Phase 2: greedy merges, cheap passes first, then full passes, until stable.
+    let full = false;
+    let chg = true;
+    while (chg) {
+      chg = false;
+      sortVectors(vl);
+      let i1 = 0;
+      while (i1 + 1 < vl.length) {
+        let item1 = vl[i1];
+        let i2 = i1 + 1;
+        i1++;
+        while (i2 < vl.length) {
+          const item2 = vl[i2];
+          i2++;
+          const merged: Vec = new Array(item1.length);
+          let nbDiff = 0;
+          for (let pos = 0; pos < item1.length; pos++) {
+            const a = item1[pos];
+            const b = item2[pos];
+            if (a.equals(b)) merged[pos] = a;
+            else if (!a.intersects(b)) {
+              if (++nbDiff > 1) break;
+              merged[pos] = a.union(b);
+            } else if (a.isSubsetOf(b) || b.isSubsetOf(a)) {
+              if (++nbDiff > 1) break;
+              merged[pos] = a.isSubsetOf(b) ? b : a;
+            } else {
+              nbDiff = 2;
+              break;
+            }
+          }
+          if (nbDiff <= 1) {
+            chg = true;
+            item1 = vl[i1 - 1] = merged;
+            i2--;
+            vl.splice(i2, 1);
+          } else if (!full) break;
+        }
+      }
+      if (!chg && !full) chg = full = true;
+    }
+    this.vl = vl;
+  }
+
+  update(other: RangeSetND): void {
+    for (const v of other.vl) this.vl.push(v.slice());
+    this.dirty = true;
+    if (!this.multivarHint) this.foldUnivariate();
+  }
+
+  differenceUpdate(other: RangeSetND): void {
+    const ergvx = other.vl;
+    const out: Vec[] = [];
+    for (const rgvec1 of this.vl) {
+      let procvx1: Vec[] = [rgvec1];
+      let nextvx1: Vec[] = [];
+      for (const rgvec2 of ergvx) {
+        while (procvx1.length > 0) {
+          const proc = procvx1.shift()!;
+          let tmpvx: Vec[] = [];
+          for (let pos = 0; pos < proc.length; pos++) {
+            const a = proc[pos];
+            const b = rgvec2[pos];
+            if (a.isSubsetOf(b)) continue;
+            if (a.intersects(b)) {
+              const t = proc.slice();
+              t[pos] = a.difference(b);
+              tmpvx.push(t);
+            } else {
+              tmpvx = [proc];
+              break;
+            }
+          }
+          if (tmpvx.length) nextvx1 = nextvx1.concat(tmpvx);
+        }
+        if (nextvx1.length) {
+          procvx1 = nextvx1;
+          nextvx1 = [];
+        }
+      }
+      for (const v of procvx1) out.push(v);
+    }
+    this.setVectors(out);
+  }
+
+  intersectionUpdate(other: RangeSetND): void {
+    if (other === this) return;
+    const tmp = new RangeSetND();
+    for (const v of this.vl) {
+      for (const e of other.vl) {
+        const iv = v.map((r, i) => r.intersection(e[i]));
+        if (iv.some((r) => r.isEmpty())) continue;
+        tmp.update(new RangeSetND([iv]));
+      }
+    }
+    this.setVectors(tmp.vectors());
+  }
+
+  symmetricDifferenceUpdate(other: RangeSetND): void {
+    const diff2 = other.copy();
+    diff2.differenceUpdate(this);
+    this.differenceUpdate(other);
+    this.update(diff2);
+  }
+}
+
+function sortVectors(vl: Vec[]): void {
+  const keyed = vl.map((v, idx) => ({
+    v,
+    idx,
+    count: vecCount(v),
+    dims: v.map((r) => ({ len: r.size, first: r.first(), last: r.last() })),
+  }));
+  keyed.sort((a, b) => {
+    if (a.count !== b.count) return b.count - a.count;
+    for (let i = 0; i < a.dims.length; i++) {
+      const x = a.dims[i];
+      const y = b.dims[i];
+      if (x.len !== y.len) return y.len - x.len;
+      const c = pyStrCmp(x.first, y.first) || pyStrCmp(x.last, y.last);
+      if (c) return c;
+    }
+    return a.idx - b.idx;
+  });
+  for (let i = 0; i < keyed.length; i++) vl[i] = keyed[i].v;
+}
+
+function* product(v: Vec): Generator<string[]> {
+  const lists = v.map((r) => [...r.strings()]);
+  const idx = new Array<number>(lists.length).fill(0);
+  if (lists.some((l) => l.length === 0)) return;
+  for (;;) {
+    yield idx.map((k, d) => lists[d][k]);
+    let d = lists.length - 1;
+    while (d >= 0) {
+      idx[d]++;
+      if (idx[d] < lists[d].length) break;
+      idx[d] = 0;
+      d--;
+    }
+    if (d < 0) return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patterns: "%s" marks an index slot, "%%" a literal percent.
+
+type Ranges = null | RangeSet | RangeSetND;
+
+function fillPattern(pat: string, args: string[]): string {
+  let k = 0;
+  return pat.replace(/%([%s])/g, (_m, c: string) => (c === '%' ? '%' : args[k++]));
+}
+
+function cloneRanges(r: Ranges): Ranges {
+  return r instanceof RangeSetND ? r.copy() : r;
+}
+
+function rangesSize(r: Ranges): number {
+  return r === null ? 1 : r.size;
+}
+
+function isTruthy(r: Ranges): boolean {
+  if (r === null) return false;
+  return r instanceof RangeSet ? !r.isEmpty() : r.vl.length > 0;
+}
+
+/** Mutable pattern table; NodeSet wraps one and never lets it change after construction. */
+class Table {
+  readonly pats = new Map<string, Ranges>();
+
+  clone(): Table {
+    const t = new Table();
+    for (const [p, r] of this.pats) t.pats.set(p, cloneRanges(r));
+    return t;
+  }
+
+  add(pat: string, r: Ranges, copy = true): void {
+    if (this.pats.has(pat)) {
+      const cur = this.pats.get(pat)!;
+      if (cur instanceof RangeSet && r instanceof RangeSet) this.pats.set(pat, cur.union(r));
+      else if (cur instanceof RangeSetND && r instanceof RangeSetND) cur.update(r);
+    } else {
+      this.pats.set(pat, copy ? cloneRanges(r) : r);
+    }
+  }
+
+  update(o: Table): void {
+    for (const [p, r] of o.pats) this.add(p, r);
+  }
+
+  intersectionUpdate(o: Table): void {
+    const tmp = new Table();
+    for (const [p, ir] of o.pats) {
+      const r = this.pats.get(p);
+      if (r !== undefined && isTruthy(r)) {
+        if (r instanceof RangeSet && ir instanceof RangeSet) {
+          const x = r.intersection(ir);
+          if (!x.isEmpty()) tmp.add(p, x, false);
+        } else if (r instanceof RangeSetND && ir instanceof RangeSetND) {
+          const x = r.copy();
+          x.intersectionUpdate(ir);
+          if (x.size > 0) tmp.add(p, x, false);
+        }
+      } else if (!isTruthy(ir) && this.pats.has(p)) {
+        tmp.add(p, null);
+      }
+    }
+    this.pats.clear();
+    for (const [p, r] of tmp.pats) this.pats.set(p, r);
+  }
+
+  differenceUpdate(o: Table): void {
+    const purge: string[] = [];
+    for (const [p, er] of o.pats) {
+      const r = this.pats.get(p);
+      if (r !== undefined && isTruthy(r)) {
+        if (r instanceof RangeSet && er instanceof RangeSet) {
+          const x = r.difference(er);
+          this.pats.set(p, x);
+          if (x.isEmpty()) purge.push(p);
+        } else if (r instanceof RangeSetND && er instanceof RangeSetND) {
+          r.differenceUpdate(er);
+          if (r.size === 0) purge.push(p);
+        }
+      } else if (this.pats.has(p)) purge.push(p);
+    }
+    for (const p of purge) this.pats.delete(p);
+  }
+
+  symmetricDifferenceUpdate(o: Table): void {
+    const purge: string[] = [];
+    for (const [p, r] of this.pats) {
+      const b = o.pats.get(p);
+      if (b !== undefined && isTruthy(b)) {
+        if (r instanceof RangeSet && b instanceof RangeSet) this.pats.set(p, r.symmetricDifference(b));
+        else if (r instanceof RangeSetND && b instanceof RangeSetND) r.symmetricDifferenceUpdate(b);
+      } else if (o.pats.has(p)) purge.push(p);
+    }
+    for (const [p, b] of o.pats) {
+      const r = this.pats.get(p);
+      if ((r === undefined || !isTruthy(r)) && !this.pats.has(p)) this.add(p, b);
+    }
+    for (const [p, r] of this.pats) if (r !== null && r.size === 0) purge.push(p);
+    for (const p of purge) this.pats.delete(p);
+  }
+
+  apply(op: Op, o: Table): void {
+    if (op === ',') this.update(o);
+    else if (op === '!') this.differenceUpdate(o);
+    else if (op === '&') this.intersectionUpdate(o);
+    else this.symmetricDifferenceUpdate(o);
+  }
+
+  sortedPatterns(): string[] {
+    return [...this.pats.keys()].sort(pyStrCmp);
+  }
+
+  size(): number {
+    let n = 0;
+    for (const r of this.pats.values()) n += rangesSize(r);
+    return n;
+  }
+
+  expand(): string[] {
+    const out: string[] = [];
+    for (const p of this.sortedPatterns()) {
+      const r = this.pats.get(p)!;
+      if (r === null) out.push(fillPattern(p, []));
+      else if (r instanceof RangeSet) {
+        const at = p.indexOf('%s');
+        const pre = fillPattern(p.slice(0, at), []);
+        const post = fillPattern(p.slice(at + 2), []);
+        r.pushStrings(out, pre, post);
+      } else {
+        for (const v of r.vectors()) for (const t of product(v)) out.push(fillPattern(p, t));
+      }
+    }
+    return out;
+  }
+
+  fold(): string {
+    const out: string[] = [];
+    for (const p of this.sortedPatterns()) {
+      const r = this.pats.get(p)!;
+      if (r === null) out.push(fillPattern(p, []));
+      else if (r instanceof RangeSet) {
+        const s = r.toString();
+        out.push(fillPattern(p, [r.size > 1 ? `[${s}]` : s]));
+      } else {
+        for (const v of r.vectors()) {
+          out.push(fillPattern(p, v.map((rs) => (rs.size > 1 ? `[${rs.toString()}]` : rs.toString()))));
+        }
+      }
+    }
+    return out.join(',');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parser: ClusterShell's scanner, read left to right.
+
+type Op = ',' | '!' | '&' | '^';
+const OP_RE = /[,!&^]/;
+
+function nextOp(s: string): [number, Op | undefined] {
+  const m = OP_RE.exec(s);
+  return m ? [m.index, m[0] as Op] : [-1, undefined];
+}
+
+function rstrip(s: string): string {
+  return s.replace(/\s+$/, '');
+}
+function lstrip(s: string): string {
+  return s.replace(/^\s+/, '');
+}
+
+/** A single name without brackets: "r1n02" -> pattern "r%sn%s", ["1", "02"]. */
+function scanSingle(s: string): { pat: string; idx: string[] } {
+  const re = /(\D*)(\d*)/g;
+  let pat = '';
+  const idx: string[] = [];
+  let any = false;
+  for (;;) {
+    const m = re.exec(s)!;
+    if (m[0] === '') break; // the final empty match is dropped, as in ClusterShell
+    any = true;
+    pat += m[1];
+    if (m[2]) {
+      pat += '%s';
+      idx.push(m[2]);
+    }
+  }
+  if (!any) throw parseError('parse error', s);
+  return { pat, idx };
+}
+
+function amendLeading(outer: string, inner: string): [string, string] {
+  const m = /\d+$/.exec(outer);
+  if (!m) return [outer, inner];
+  const digits = m[0];
+  const rs = RangeSet.parse(inner);
+  const parts = rs.runs().map((r) =>
+    r.lo === r.hi ? digits + fmt(r.lo, r.pad) : `${digits}${fmt(r.lo, r.pad)}-${digits}${fmt(r.hi, r.pad)}`,
+  );
+  return [outer.slice(0, m.index), parts.join(',')];
+}
+
+function amendTrailing(outer: string, inner: string): [string, string] {
+  const m = /^\d+/.exec(outer);
+  if (!m) return [outer, inner];
+  if (inner.includes('/')) throw parseError('illegal trailing digits after range with steps', outer);
+  const digits = m[0];
+  const amended = inner
+    .split(',')
+    .map((elem) => {
+      const shifted = elem
+        .split('-')
+        .map((b) => b + digits)
+        .join('-');
+      return elem.includes('-') ? `${shifted}/1${'0'.repeat(digits.length)}` : shifted;
+    })
+    .join(',');
+  return [outer.slice(digits.length), amended];
+}
+
+interface Term {
+  op: Op;
+  pat: string;
+  rsets: RangeSet[];
+}
+
+/** Report a RangeSet error the way ClusterShell does ("bad range"), naming the subrange. */
+function asRangeError<T>(fn: () => T, where: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof VacmError) {
+      throw new VacmError('ERR_NODESET_PARSE', `bad range: ${e.message} in "${where}"`, {
+        fragment: e.fragment ?? where,
+      });
+    }
+    throw e;
+  }
+}
+
+function* scan(input: string): Generator<Term> {
+  let s: string | null = input;
+  let next: Op = ',';
+  while (s) {
+    s = lstrip(s);
+    const rsets: RangeSet[] = [];
+    const op: Op = next;
+    let [opIdx, nop] = nextOp(s);
+    let br = s.indexOf('[');
+    let pat = '';
+    if (br >= 0 && (opIdx > br || opIdx < 0)) {
+      let sfx = s;
+      while (br >= 0 && (opIdx > br || opIdx < 0)) {
+        let pfx = sfx.slice(0, br);
+        let rest = sfx.slice(br + 1);
+        const close = rest.indexOf(']');
+        if (close < 0) throw parseError('missing bracket', s);
+        let rng = rest.slice(0, close);
+        sfx = rest.slice(close + 1);
+        if (pfx.includes(']')) throw parseError('illegal closing bracket', pfx);
+        if (sfx.length > 0) {
+          const bEnd = sfx.indexOf(']');
+          let bStart = sfx.indexOf('[');
+          if (bStart === -1) bStart = bEnd + 1;
+          if (bEnd >= 0 && bEnd < bStart) throw parseError('illegal closing bracket', sfx);
+          const curRng = rng;
+          [sfx, rng] = amendTrailing(sfx, curRng);
+        }
+        if (pfx.length > 0) {
+          const curPfx = pfx;
+          const curRng = rng;
+          [pfx, rng] = asRangeError(() => amendLeading(curPfx, curRng), curRng);
+          if (pfx) {
+            const single = scanSingle(pfx);
+            pfx = single.pat;
+            for (const d of single.idx) rsets.push(RangeSet.fromDigits(d));
+          }
+        }
+        br = sfx.indexOf('[');
+        [opIdx, nop] = nextOp(sfx);
+        if (sfx.length > 0 && sfx[0] === '[') throw parseError('illegal reopening bracket', sfx);
+        pat += pfx + '%s';
+        const r = rng;
+        rsets.push(asRangeError(() => RangeSet.parse(r), r));
+      }
+      [opIdx, nop] = nextOp(sfx);
+      if (opIdx < 0) s = null;
+      else {
+        s = sfx.slice(opIdx + 1);
+        sfx = sfx.slice(0, opIdx);
+        next = nop!;
+        if (!s) throw parseError(`missing nodeset operand with '${nop}' operator`, undefined);
+      }
+      sfx = rstrip(sfx);
+      if (sfx) {
+        const single = scanSingle(sfx);
+        pat += single.pat;
+        for (const d of single.idx) rsets.push(RangeSet.fromDigits(d));
+      }
+    } else {
+      let node: string;
+      if (opIdx < 0) {
+        node = s;
+        s = null;
+      } else {
+        node = s.slice(0, opIdx);
+        s = s.slice(opIdx + 1);
+        next = nop!;
+        if (!node || !s) throw parseError(`missing nodeset operand with '${nop}' operator`, node || s);
+      }
+      if (node.includes(']')) throw parseError('illegal closing bracket', node);
+      const single = scanSingle(rstrip(node));
+      pat = single.pat;
+      for (const d of single.idx) rsets.push(RangeSet.fromDigits(d));
+    }
+    yield { op, pat, rsets };
+  }
+}
+
+function tableOf(pat: string, rsets: RangeSet[]): Table {
+  const t = new Table();
+  if (rsets.length === 0) t.pats.set(pat, null);
+  else if (rsets.length === 1) t.pats.set(pat, rsets[0]);
+  else {
+    const nd = new RangeSetND([rsets]);
+    nd.dirty = true;
+    t.pats.set(pat, nd);
+  }
+  return t;
+}
+
+function globToRegExp(glob: string): RegExp {
+  let re = '^';
+  for (const ch of glob) {
+    if (ch === '*') re += '[\\s\\S]*';
+    else if (ch === '?') re += '[\\s\\S]';
+    else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(re + '$');
+}
+
+const MAX_GROUP_DEPTH = 32;
+
+function parseTable(expr: string, opts: NodeSetOptions, depth: number, cache: { all?: string[] }): Table {
+  if (depth > MAX_GROUP_DEPTH) throw parseError('groups nested too deeply (a group includes itself?)', expr);
+  const acc = new Table();
+  const src = expr.trim().replace(/%/g, '%%');
+  for (const term of scan(src)) {
+    if (term.pat[0] === '@') {
+      const groupTable = new Table();
+      for (const name of tableOf(term.pat, term.rsets).expand()) {
+        const group = name.slice(1);
+        let members: string[] | string | undefined;
+        if (group === '*') members = cache.all ?? (cache.all = allNames(opts, depth, cache));
+        else members = opts.resolveGroup?.(group);
+        if (members === undefined) throw parseError('unknown group', name);
+        const text = typeof members === 'string' ? members : members.join(',');
+        if (text.trim()) groupTable.update(parseTable(text, opts, depth + 1, cache));
+      }
+      acc.apply(term.op, groupTable);
+    } else if (term.pat.includes('*') || term.pat.includes('?')) {
+      const all = cache.all ?? (cache.all = allNames(opts, depth, cache));
+      const remaining = new Set(all);
+      const matched: string[] = [];
+      for (const mask of tableOf(term.pat, term.rsets).expand()) {
+        const re = globToRegExp(mask);
+        for (const n of remaining) {
+          if (re.test(n)) {
+            matched.push(n);
+            remaining.delete(n);
+          }
+        }
+      }
+      acc.apply(term.op, tableFromNames(matched));
+    } else {
+      acc.apply(term.op, tableOf(term.pat, term.rsets));
+    }
+  }
+  return acc;
+}
+
+function allNames(opts: NodeSetOptions, depth: number, cache: { all?: string[] }): string[] {
+  if (!opts.universe) return [];
+  const t = new Table();
+  for (const e of opts.universe()) {
+    if (/[*?]/.test(e)) continue; // a universe entry cannot itself be a wildcard
+    t.update(parseTable(e, { ...opts, universe: undefined }, depth + 1, cache));
+  }
+  return t.expand();
+}
+
+function tableFromNames(names: Iterable<string>): Table {
+  const t = new Table();
+  // 1D patterns are gathered as points and built once: fast for tens of thousands of names.
+  const oneD = new Map<string, { w: number[]; v: number[] }>();
+  for (const raw of names) {
+    const name = raw.trim().replace(/%/g, '%%');
+    if (!name) continue;
+    if (/[[\]]/.test(name) || OP_RE.test(name)) {
+      t.update(parseTable(raw, {}, 0, {}));
+      continue;
+    }
+    const { pat, idx } = scanSingle(name);
+    if (idx.length === 1) {
+      const d = idx[0];
+      if (d.length > MAX_WIDTH) throw parseError('node index too large', d);
+      let e = oneD.get(pat);
+      if (!e) oneD.set(pat, (e = { w: [], v: [] }));
+      e.w.push(d.length);
+      e.v.push(Number(d));
+    } else {
+      t.update(tableOf(pat, idx.map((d) => RangeSet.fromDigits(d))));
+    }
+  }
+  for (const [pat, e] of oneD) t.add(pat, RangeSet.fromPairs(e.w, e.v), false);
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** An immutable node set. */
+export class NodeSet implements Iterable<string> {
+  private readonly t: Table;
+  private cachedFold: string | undefined;
+
+  private constructor(t: Table) {
+    this.t = t;
+  }
+
+  static parse(expr: string, opts: NodeSetOptions = {}): NodeSet {
+    return new NodeSet(parseTable(expr, opts, 0, {}));
+  }
+
+  /** Individual names (each may also be a plain expression); the union, like `nodeset -f a b c`. */
+  static fromNames(names: Iterable<string>): NodeSet {
+    return new NodeSet(tableFromNames(names));
+  }
+
+  static empty(): NodeSet {
+    return new NodeSet(new Table());
+  }
+
+  get size(): number {
+    return this.t.size();
+  }
+
+  get isEmpty(): boolean {
+    return this.t.pats.size === 0;
+  }
+
+  has(name: string): boolean {
+    const n = name.trim().replace(/%/g, '%%');
+    if (!n || /[[\]]/.test(n) || OP_RE.test(n)) return false;
+    const { pat, idx } = scanSingle(n);
+    if (!this.t.pats.has(pat)) return false;
+    const r = this.t.pats.get(pat)!;
+    if (r === null) return idx.length === 0;
+    if (r instanceof RangeSet) return r.hasDigits(idx[0]);
+    return r.vectors().some((v) => v.every((rs, i) => rs.hasDigits(idx[i])));
+  }
+
+  expand(): string[] {
+    return this.t.expand();
+  }
+
+  fold(): string {
+    if (this.cachedFold === undefined) this.cachedFold = this.t.fold();
+    return this.cachedFold;
+  }
+
+  toString(): string {
+    return this.fold();
+  }
+
+  private op(o: NodeSet, op: Op): NodeSet {
+    const t = this.t.clone();
+    t.apply(op, o.t);
+    return new NodeSet(t);
+  }
+
+  union(o: NodeSet): NodeSet {
+    return this.op(o, ',');
+  }
+  difference(o: NodeSet): NodeSet {
+    return this.op(o, '!');
+  }
+  intersection(o: NodeSet): NodeSet {
+    return this.op(o, '&');
+  }
+  symmetricDifference(o: NodeSet): NodeSet {
+    return this.op(o, '^');
+  }
+
+  [Symbol.iterator](): Iterator<string> {
+    return this.expand()[Symbol.iterator]();
+  }
+
+  /** Union of several expressions, accumulated in place like ClusterShell's `nodeset` command. */
+  static unionOf(exprs: Iterable<string>, opts: NodeSetOptions = {}): NodeSet {
+    const acc = new Table();
+    for (const e of exprs) acc.update(parseTable(e, opts, 0, {}));
+    return new NodeSet(acc);
+  }
+}
+
+export function expandNodeSet(expr: string, opts?: NodeSetOptions): string[] {
+  return NodeSet.parse(expr, opts).expand();
+}
+
+export function foldNodeSet(names: Iterable<string>): string {
+  return NodeSet.fromNames(names).fold();
+}
+
+export function countNodeSet(expr: string, opts?: NodeSetOptions): number {
+  return NodeSet.parse(expr, opts).size;
+}
