@@ -7,6 +7,8 @@ import type { ModuleDef } from '../protocol/module.js';
 import { nexxusModule } from './nexxus.js';
 import { SimCluster } from './sim/cluster.js';
 import { createSimModule } from './sim/module.js';
+import { SshPool } from './ssh/pool.js';
+import { createSshModule } from './ssh/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -16,13 +18,20 @@ export interface ModuleOptions {
 export interface Backends {
   modules: ModuleDef[];
   sim: SimCluster;
+  /** the SSH connection pool: a RemoteExecutor for SYSSTAT, POWER's ssh driver and others */
+  ssh: SshPool;
+  /** close what the backends share (the SSH pool) */
+  dispose(): Promise<void>;
 }
 
 export function createBackends(opts: ModuleOptions = {}): Backends {
   const sim = new SimCluster({ seed: opts.simSeed });
+  const ssh = new SshPool();
   return {
     sim,
-    modules: [nexxusModule, createSimModule(sim)],
+    ssh,
+    modules: [nexxusModule, createSimModule(sim), createSshModule({ pool: ssh, sim })],
+    dispose: () => ssh.close(),
   };
 }
 
