@@ -7,8 +7,8 @@ import { VacmError } from '../../protocol/errors.js';
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no';
 
 export interface SshSection {
-  /** TCP connect + SSH handshake + auth deadline (default 10 000) */
-  connectTimeoutMs: number;
+  /** TCP connect + SSH handshake + auth deadline (default: ConnectTimeout from ~/.ssh/config, else 10 000) */
+  connectTimeoutMs?: number;
   /** per-node command deadline; none when undefined */
   commandTimeoutMs?: number;
   strictHostKeyChecking?: StrictHostKeyChecking;
@@ -51,7 +51,7 @@ function paths(v: unknown, key: string): string[] {
 }
 
 export function parseSshSection(raw: unknown): SshSection {
-  const out: SshSection = { connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS, agent: true, keepaliveMs: 15_000, idleCloseMs: 300_000 };
+  const out: SshSection = { agent: true, keepaliveMs: 15_000, idleCloseMs: 300_000 };
   if (raw === undefined || raw === null) return out;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'ssh: must be a mapping, e.g. ssh: { connect_timeout_ms: 5000 }');
   const r = raw as Record<string, unknown>;
