@@ -319,7 +319,7 @@ export function decodeChannelAuthCaps(data: Uint8Array): ChannelAuthCaps {
 // ASF presence ping (optional; lets a caller see that something answers RMCP on the port)
 
 export function encodeAsfPing(tag: number): Buffer {
-  const b = Buffer.alloc(12);
+  const b = Buffer.alloc(8); // IANA, type, tag, reserved, data length 0
   b.writeUInt32BE(ASF_IANA, 0);
   b[4] = 0x80; // presence ping
   b[5] = tag & 0xff;
