@@ -103,6 +103,14 @@ describe.skipIf(!haveSim || !haveIpmitool)('IPMI RMCP+ client against ipmi_sim',
     expect(await ipmitoolStatus(t)).toBe('off');
   }, 30000);
 
+  it('runs several operations on the same BMC at once, each in its own session', async () => {
+    const t = targets[3]!;
+    const opened = client.stats.sessionsOpened;
+    const got = await Promise.all(Array.from({ length: 6 }, () => client.powerStatus(t)));
+    expect(got).toEqual(Array.from({ length: 6 }, () => 'off'));
+    expect(client.stats.sessionsOpened - opened).toBe(6);
+  }, 30000);
+
   it('refuses a wrong password with ERR_IPMI_AUTH and a message naming the config keys', async () => {
     const t = { ...targets[1]!, password: 'not-the-password' };
     const err = await client.powerStatus(t).then(

@@ -322,7 +322,7 @@ export class IpmiClient {
   private async openSession(op: Op, t: BmcTarget): Promise<Session> {
     const where = `BMC ${op.host}:${op.port}`;
     // 1. Get Channel Authentication Capabilities (IPMI 1.5 framing, asks for v2.0 data)
-    const capsSeq = this.rqSeq();
+    const capsSeq = this.freeCapsSeq(op);
     const caps = await this.exchange(op, `q${capsSeq}`, 'Get Channel Authentication Capabilities', () => encodeGetChannelAuthCaps(capsSeq), (pkt) => {
       const rsp = decodeV15Packet(pkt);
       if (rsp.cmd !== CMD_GET_CHANNEL_AUTH_CAPS || rsp.rqSeq !== capsSeq) throw IGNORE;
@@ -401,6 +401,15 @@ export class IpmiClient {
       throw e;
     }
     return session;
+  }
+
+  /** A pre-session rqSeq not already awaiting a reply from this BMC (replies are routed by it). */
+  private freeCapsSeq(op: Op): number {
+    for (let i = 0; i < 64; i++) {
+      const seq = this.rqSeq();
+      if (!this.pending.has(`${op.ip}:${op.port}/q${seq}`)) return seq;
+    }
+    throw new VacmError('ERR_IPMI', `more than 64 sessions are being opened at once to BMC ${op.host}:${op.port}; retry later`);
   }
 
   /** @internal used by Session */
