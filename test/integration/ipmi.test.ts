@@ -195,6 +195,24 @@ describe.skipIf(!haveSim || !haveIpmitool)('IPMI RMCP+ client against ipmi_sim',
     }
   }, 30000);
 
+  it('survives a lost reply at every step of an operation (caps .. close)', async () => {
+    const t = targets[4]!;
+    // one operation gets 7 replies: caps, open session, RAKP 2, RAKP 4, set privilege, command, close
+    for (let k = 1; k <= 7; k++) {
+      let n = 0;
+      const want = k % 2 === 1 ? 'on' : 'off';
+      const lossy = new IpmiClient({ retries: 3, retryMs: 150, timeoutMs: 10000, bindAddress: '127.0.0.1', dropIncoming: () => ++n === k });
+      try {
+        await lossy.chassisControl(t, want);
+        expect(lossy.stats.packetsDropped, `reply ${k} lost`).toBe(1);
+        expect(lossy.stats.retransmits, `reply ${k} lost`).toBeGreaterThanOrEqual(1);
+      } finally {
+        await lossy.close();
+      }
+      expect(await ipmitoolStatus(t), `reply ${k} lost`).toBe(want);
+    }
+  }, 60000);
+
   it('drives all BMCs through one socket at once, status after each batch agreeing with ipmitool', async () => {
     for (const action of ['off', 'on', 'off'] as const) {
       await Promise.all(targets.map((t) => client.chassisControl(t, action)));

@@ -82,6 +82,8 @@ export interface IpmiClientOptions {
   bindAddress?: string;
   /** Test hook: return true to drop an outgoing datagram (simulated packet loss). */
   dropOutgoing?: (packet: Buffer, host: string, port: number) => boolean;
+  /** Test hook: return true to drop an incoming datagram (a lost reply). */
+  dropIncoming?: (packet: Buffer, host: string, port: number) => boolean;
 }
 
 export interface IpmiClientStats {
@@ -115,6 +117,7 @@ export class IpmiClient {
   private readonly timeoutMs: number;
   private readonly bindAddress: string | undefined;
   private readonly dropOutgoing: IpmiClientOptions['dropOutgoing'];
+  private readonly dropIncoming: IpmiClientOptions['dropIncoming'];
   private socket: Promise<dgram.Socket> | undefined;
   private readonly pending = new Map<string, Handler>();
   private nextConsoleSid: number;
@@ -128,6 +131,7 @@ export class IpmiClient {
     this.timeoutMs = Math.max(1, opts.timeoutMs ?? 15000);
     this.bindAddress = opts.bindAddress;
     this.dropOutgoing = opts.dropOutgoing;
+    this.dropIncoming = opts.dropIncoming;
     this.nextConsoleSid = randomBytes(4).readUInt32LE(0) | 1;
   }
 
@@ -192,6 +196,10 @@ export class IpmiClient {
   }
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.dropIncoming?.(msg, rinfo.address, rinfo.port)) {
+      this.stats.packetsDropped++;
+      return;
+    }
     let key: string;
     try {
       const k = peekDemuxKey(msg);
@@ -220,7 +228,8 @@ export class IpmiClient {
    * Send a datagram and wait for the reply that `accept` takes, retransmitting every retryMs.
    * `build` is called for every (re)transmission, so session packets get fresh sequence numbers.
    */
-  private async exchange<T>(op: Op, key: string, what: string, build: () => Buffer, accept: (pkt: Buffer) => T): Promise<T> {
+  private async exchange<T>(op: Op, key: string, what: string, build: () => Buffer, accept: (pkt: Buffer) => T, maxTries = this.retries + 1): Promise<T> {
+    if (this.closed) throw cancelled();
     const sock = await this.getSocket();
     if (op.signal.aborted) throw op.stopReason ?? cancelled();
     const fullKey = `${op.ip}:${op.port}/${key}`;
@@ -237,7 +246,7 @@ export class IpmiClient {
       };
       const onAbort = (): void => finish(op.stopReason ?? cancelled());
       const send = (): void => {
-        if (tries > this.retries) {
+        if (tries >= maxTries) {
           finish(
             new VacmError(
               'ERR_TIMEOUT',
@@ -331,6 +340,19 @@ export class IpmiClient {
     });
     if (!caps.ipmi20) throw new VacmError('ERR_IPMI', `${where} does not offer IPMI v2.0 (RMCP+) on its LAN channel; enable lanplus on the BMC`);
 
+    // A lost RAKP 4 cannot be recovered by resending RAKP 3 (BMCs ignore it once the session is
+    // active), so then the handshake starts over with a new Open Session, a bounded number of times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.handshake(op, t, where, attempt < 3);
+      } catch (e) {
+        if (e instanceof RestartHandshake) continue;
+        throw e;
+      }
+    }
+  }
+
+  private async handshake(op: Op, t: BmcTarget, where: string, mayRestart: boolean): Promise<Session> {
     // 2. Open Session, cipher suite 3
     const consoleSessionId = this.allocConsoleSid();
     const key = `s${consoleSessionId}`;
@@ -378,6 +400,7 @@ export class IpmiClient {
     const keys = deriveSessionKeys(kuid, rm, rakp2.rc, role, user);
 
     // 4. RAKP 3 / 4: we prove it, the BMC confirms the session integrity key
+    const rakp4Tries = mayRestart ? Math.min(2, this.retries + 1) : this.retries + 1;
     const rakp4 = await this.exchange(
       op,
       key,
@@ -388,7 +411,11 @@ export class IpmiClient {
         if (p.payloadType !== PAYLOAD_RAKP4) throw IGNORE;
         return decodeRakp4(p.payload);
       },
-    );
+      rakp4Tries,
+    ).catch((e: unknown) => {
+      if (mayRestart && e instanceof VacmError && e.code === 'ERR_TIMEOUT' && !op.signal.aborted) throw new RestartHandshake();
+      throw e;
+    });
     if (rakp4.status !== 0) throw rakpError(where, 'RAKP 4', rakp4.status);
     if (!verifyRakp4(keys.sik, ctx, rakp4.icv)) throw authError(where, 'the BMC’s RAKP 4 integrity check value does not match');
     this.stats.sessionsOpened++;
@@ -413,8 +440,8 @@ export class IpmiClient {
   }
 
   /** @internal used by Session */
-  sessionExchange<T>(op: Op, key: string, what: string, build: () => Buffer, accept: (pkt: Buffer) => T): Promise<T> {
-    return this.exchange(op, key, what, build, accept);
+  sessionExchange<T>(op: Op, key: string, what: string, build: () => Buffer, accept: (pkt: Buffer) => T, maxTries?: number): Promise<T> {
+    return this.exchange(op, key, what, build, accept, maxTries);
   }
 
   /** @internal 6-bit requester sequence numbers, shared so pre-session replies can be routed. */
@@ -453,7 +480,7 @@ class Session {
     return rsp;
   }
 
-  private request(req: IpmiRequest, what: string, op: Op): Promise<IpmiResponse> {
+  private request(req: IpmiRequest, what: string, op: Op, maxTries?: number): Promise<IpmiResponse> {
     const msg = encodeIpmiRequest(req);
     return this.client.sessionExchange(
       op,
@@ -470,6 +497,7 @@ class Session {
         if (rsp.rqSeq !== req.rqSeq || rsp.cmd !== req.cmd || rsp.netFn !== (req.netFn | 1)) throw IGNORE;
         return rsp;
       },
+      maxTries,
     );
   }
 
@@ -484,7 +512,8 @@ class Session {
     const timer = setTimeout(() => ctl.abort(), 2000);
     const op: Op = { ...this.op, signal: ctl.signal, stopReason: cancelled() };
     try {
-      await this.request(closeSessionRequest(this.rqSeq(), this.bmcSessionId), 'Close Session', op);
+      // two tries at most: a BMC that closed the session on the first one ignores a resend
+      await this.request(closeSessionRequest(this.rqSeq(), this.bmcSessionId), 'Close Session', op, 2);
     } catch {
       // the BMC times idle sessions out on its own
     } finally {
@@ -492,6 +521,8 @@ class Session {
     }
   }
 }
+
+class RestartHandshake extends Error {}
 
 function cancelled(): VacmError {
   return new VacmError('ERR_CANCELLED', 'IPMI operation cancelled');
