@@ -40,9 +40,9 @@ async function startFakeBmc(b: FakeBmcBehaviour): Promise<FakeBmc> {
   const seen: number[] = [];
   const bmcSid = 0x0badf00d;
   let consoleSid = 0;
-  let rm = Buffer.alloc(0);
+  let rm: Buffer = Buffer.alloc(0);
   let role = 0;
-  let user = Buffer.alloc(0);
+  let user: Buffer = Buffer.alloc(0);
   const rc = randomBytes(16);
   const guid = randomBytes(16);
   let keys: P.SessionKeys | undefined;
