@@ -5,7 +5,7 @@
 import readline from 'node:readline';
 import { toJsonLine, toLine, type VacmEvent } from '../protocol/events.js';
 import { formatResponse } from '../protocol/ipc.js';
-import { gatherOutputs, formatGathered } from '../protocol/gather.js';
+import { gatherOutputs, formatGathered, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
 import { toVacmError } from '../protocol/errors.js';
 import type { Engine } from '../engine/engine.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
@@ -17,10 +17,31 @@ export interface IpcOptions {
   messages: string[];
 }
 
+/** What `vacm ipc` gathers of one job for the summary printed when it ends. */
+interface JobGather {
+  stdout: Map<string, string[]>;
+  stderr: Map<string, string[]>;
+  failures: Map<string, NodeFailure>;
+  /** exit status per node: clush -b gathers nodes by exit status, then by output */
+  codes: Map<string, number>;
+}
+
+/** Gathered blocks of `per`, grouped by exit status first (0 first), as clush -b does. */
+function gatherByExit(per: Map<string, string[]>, codes: Map<string, number>): string[] {
+  const byCode = new Map<number, [string, string[]][]>();
+  for (const [node, lines] of per) {
+    const c = codes.get(node) ?? -1;
+    const list = byCode.get(c);
+    if (list) list.push([node, lines]);
+    else byCode.set(c, [[node, lines]]);
+  }
+  return [...byCode.keys()].sort((a, b) => a - b).flatMap((c) => formatGathered(gatherOutputs(byCode.get(c)!), { rule: true }));
+}
+
 export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<number> {
   const gather = opts.gather ?? !opts.json;
   const mine = new Set<number>();
-  const outputs = new Map<number, Map<string, string[]>>();
+  const gathered = new Map<number, JobGather>();
   let exit = EXIT_OK;
   const worse = (c: number) => (exit = Math.max(exit, c));
   const print = (e: VacmEvent) => io.out((opts.json ? toJsonLine(e) : toLine(e)) + '\n');
@@ -28,17 +49,19 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
   const unsubscribe = engine.subscribe((e) => {
     if (!mine.has(e.job)) return;
     print(e);
-    if (gather && e.type === 'OUTPUT') {
-      const per = outputs.get(e.job) ?? new Map<string, string[]>();
-      outputs.set(e.job, per);
-      const lines = per.get(e.node) ?? [];
-      per.set(e.node, lines);
-      lines.push(e.stream === 'stderr' ? `[stderr] ${e.line}` : e.line);
-    }
-    if (gather && e.type === 'EXIT') {
-      const per = outputs.get(e.job) ?? new Map<string, string[]>();
-      outputs.set(e.job, per);
-      if (!per.has(e.node)) per.set(e.node, []);
+    if (!gather) return;
+    let g = gathered.get(e.job);
+    if (!g) gathered.set(e.job, (g = { stdout: new Map(), stderr: new Map(), failures: new Map(), codes: new Map() }));
+    if (e.type === 'OUTPUT') {
+      const per = e.stream === 'stdout' ? g.stdout : g.stderr;
+      const lines = per.get(e.node);
+      if (lines) lines.push(e.line);
+      else per.set(e.node, [e.line]);
+    } else if (e.type === 'EXIT') {
+      g.codes.set(e.node, e.code);
+      if (e.code !== 0 || e.signal) g.failures.set(e.node, { exit: { code: e.code, signal: e.signal } });
+    } else if (e.type === 'ERROR' && e.node !== undefined) {
+      g.failures.set(e.node, { error: { code: e.code, message: e.message } });
     }
   });
 
@@ -58,11 +81,15 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     mine.add(handle.id);
     const view = await handle.done;
     if (view.state !== 'completed' || view.failed > 0) worse(EXIT_FAILED);
-    const per = outputs.get(view.id);
-    if (gather && per && per.size > 0) {
-      for (const l of formatGathered(gatherOutputs(per), { rule: true })) io.out(l + '\n');
-      outputs.delete(view.id);
+    const g = gathered.get(view.id);
+    if (gather && g) {
+      // ClusterShell -b: identical stdout gathered on stdout; stderr gathered on stderr; then
+      // the nodes that failed, folded by how they failed (clush prints these on stderr too)
+      for (const l of gatherByExit(g.stdout, g.codes)) io.out(l + '\n');
+      for (const l of gatherByExit(g.stderr, g.codes)) io.err(l + '\n');
+      for (const l of summarizeFailures(g.failures)) io.err(`vacm: ${l}\n`);
     }
+    gathered.delete(view.id);
     mine.delete(view.id);
   };
 

@@ -4,6 +4,7 @@
  * reached only through the registry.
  */
 import os from 'node:os';
+import { setMaxListeners } from 'node:events';
 import { VacmError, toVacmError, type ErrorCode } from '../protocol/errors.js';
 import { parseRequest, type Request } from '../protocol/ipc.js';
 import { NodeSet } from '../protocol/nodeset.js';
@@ -79,6 +80,8 @@ class Job {
     readonly user: string,
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
+    // every running node operation listens for the job's abort: no leak warning past 10
+    setMaxListeners(0, this.ac.signal);
   }
 
   get running(): boolean {

@@ -25,16 +25,60 @@ export function gatherOutputs(outputs: Iterable<readonly [string, readonly strin
   return groups;
 }
 
+/**
+ * The header of a gathered block: `node[001-062] (62)`; with `rule` (ClusterShell `-b` layout)
+ * a single node is shown bare, as clush does.
+ */
+function gatheredHead(g: GatheredGroup, rule: boolean): string {
+  return rule && g.count === 1 ? g.nodes : `${g.nodes} (${g.count})`;
+}
+
+/** clush -b's rule: always 15 dashes. */
+export const GATHER_RULE = '-'.repeat(15);
+
 /** `node[001-062] (62): line` headers with the lines indented beneath, as text lines. */
 export function formatGathered(groups: readonly GatheredGroup[], opts: { rule?: boolean } = {}): string[] {
   const out: string[] = [];
+  const rule = opts.rule ?? false;
   for (const g of groups) {
-    const head = `${g.nodes} (${g.count})`;
-    if (opts.rule) out.push('-'.repeat(Math.min(Math.max(head.length, 15), 78)));
+    const head = gatheredHead(g, rule);
+    if (rule) out.push(GATHER_RULE);
     out.push(head);
-    if (opts.rule) out.push('-'.repeat(Math.min(Math.max(head.length, 15), 78)));
-    if (g.lines.length === 0) out.push(opts.rule ? '(no output)' : '  (no output)');
-    for (const l of g.lines) out.push(opts.rule ? l : `  ${l}`);
+    if (rule) out.push(GATHER_RULE);
+    if (g.lines.length === 0) out.push(rule ? '(no output)' : '  (no output)');
+    for (const l of g.lines) out.push(rule ? l : `  ${l}`);
   }
   return out;
+}
+
+export interface NodeFailure {
+  /** a non-zero exit status (and the signal that ended the command, if any) */
+  exit?: { code: number; signal?: string };
+  /** an error that kept the command from running or finishing */
+  error?: { code: string; message: string };
+}
+
+/**
+ * The end-of-job failure summary, clush style (`clush: node02: exited with exit code 4`), with
+ * nodes that failed the same way folded together: `node[02,05] (2): exited with exit code 4`,
+ * `refused01: ERR_SSH_REFUSED: connection refused by ...`. Sorted by node set.
+ */
+export function summarizeFailures(failures: Iterable<readonly [string, NodeFailure]>): string[] {
+  const byWhat = new Map<string, string[]>();
+  for (const [node, f] of failures) {
+    let what: string | undefined;
+    if (f.error) what = `${f.error.code}: ${f.error.message}`;
+    else if (f.exit && f.exit.signal) what = `killed by signal ${f.exit.signal} (exit code ${f.exit.code})`;
+    else if (f.exit && f.exit.code !== 0) what = `exited with exit code ${f.exit.code}`;
+    if (what === undefined) continue;
+    const names = byWhat.get(what) ?? [];
+    names.push(node);
+    byWhat.set(what, names);
+  }
+  const rows = [...byWhat].map(([what, names]) => {
+    const nodes = foldNodeSet(names);
+    return { nodes, line: `${names.length === 1 ? nodes : `${nodes} (${names.length})`}: ${what}` };
+  });
+  rows.sort((a, b) => (a.nodes < b.nodes ? -1 : a.nodes > b.nodes ? 1 : a.line < b.line ? -1 : 1));
+  return rows.map((r) => r.line);
 }

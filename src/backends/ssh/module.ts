@@ -65,7 +65,7 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
 
   const execSim = async (node: string, command: string, signal: AbortSignal, onLine: StreamExecOptions['onLine']): Promise<ExecExit> => {
     const r = await sim.exec(node, command, signal);
-    if (!r) throw new VacmError('ERR_SSH_REFUSED', `${node}: connection refused (simulated node is down)`);
+    if (!r) throw new VacmError('ERR_SSH_REFUSED', 'connection refused (the simulated node is down)');
     for (const l of r.stdout) onLine('stdout', l);
     for (const l of r.stderr) onLine('stderr', l);
     return { code: r.code };

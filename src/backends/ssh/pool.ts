@@ -179,7 +179,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     let port = s.port ?? cfg.port ?? 22;
     if (vars.ssh_port !== undefined && vars.ssh_port !== '') {
       const p = Number(vars.ssh_port);
-      if (!Number.isInteger(p) || p < 1 || p > 65535) throw new VacmError('ERR_CONFIG', `${node}: ssh_port "${vars.ssh_port}" is not a port number (1-65535); fix it with NEXXUS:SET_VAR:${node}:ssh_port:22`);
+      if (!Number.isInteger(p) || p < 1 || p > 65535) throw new VacmError('ERR_CONFIG', `ssh_port "${vars.ssh_port}" is not a port number (1-65535); fix it with NEXXUS:SET_VAR:${node}:ssh_port:22`);
       port = p;
     }
     const user = vars.ssh_user || s.user || cfg.user || this.localUser;
@@ -268,23 +268,23 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
   private classify(t: SshTarget, err: Error & { code?: string; level?: string }, auth: { tried: string[]; skipped: string[] }): VacmError {
     const w = this.where(t);
     const code = err.code ?? '';
-    if (code === 'ECONNREFUSED') return new VacmError('ERR_SSH_REFUSED', `${t.node}: connection refused by ${t.host}:${t.port} (no sshd listening there?); check the node's host/ssh_port`, { cause: err });
+    if (code === 'ECONNREFUSED') return new VacmError('ERR_SSH_REFUSED', `connection refused by ${t.host}:${t.port} (no sshd listening there?); check the node's host/ssh_port`, { cause: err });
     if (code === 'ETIMEDOUT' || err.level === 'client-timeout') return this.timeoutError(t);
     if (['EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL', 'ENETDOWN', 'EHOSTDOWN'].includes(code)) {
-      return new VacmError('ERR_SSH_UNREACHABLE', `${t.node}: cannot reach ${t.host}:${t.port} (${code}${code === 'ENOTFOUND' ? ': unknown host name' : ''}); check the node's host variable and the network`, { cause: err });
+      return new VacmError('ERR_SSH_UNREACHABLE', `cannot reach ${t.host}:${t.port} (${code}${code === 'ENOTFOUND' ? ': unknown host name' : ''}); check the node's host variable and the network`, { cause: err });
     }
     if (err.level === 'client-authentication') {
-      const parts = [`${t.node}: authentication failed for ${w}`, `tried: ${auth.tried.length ? auth.tried.join(', ') : 'nothing'}`];
+      const parts = [`authentication failed for ${w}`, `tried: ${auth.tried.length ? auth.tried.join(', ') : 'nothing'}`];
       if (auth.skipped.length) parts.push(`skipped: ${auth.skipped.join(', ')}`);
       parts.push(`add your public key to ~${t.user}/.ssh/authorized_keys on the node, or set ssh_identity/ssh_user`);
       return new VacmError('ERR_SSH_AUTH', parts.join('; '), { cause: err });
     }
-    if (code === 'ECONNRESET') return new VacmError('ERR_SSH_CONNECT', `${t.node}: ${t.host}:${t.port} closed the connection during the handshake (sshd MaxStartups, or not an SSH server)`, { cause: err });
-    return new VacmError('ERR_SSH_CONNECT', `${t.node}: SSH to ${w} failed: ${err.message}`, { cause: err });
+    if (code === 'ECONNRESET') return new VacmError('ERR_SSH_CONNECT', `${t.host}:${t.port} closed the connection during the handshake (sshd MaxStartups, or not an SSH server)`, { cause: err });
+    return new VacmError('ERR_SSH_CONNECT', `SSH to ${w} failed: ${err.message}`, { cause: err });
   }
 
   private timeoutError(t: SshTarget): VacmError {
-    return new VacmError('ERR_TIMEOUT', `${t.node}: no SSH answer from ${t.host}:${t.port} within ${t.connectTimeoutMs} ms (node down or packets dropped); raise ssh.connect_timeout_ms if it is just slow`);
+    return new VacmError('ERR_TIMEOUT', `no SSH answer from ${t.host}:${t.port} within ${t.connectTimeoutMs} ms (node down or packets dropped); raise ssh.connect_timeout_ms if it is just slow`);
   }
 
   private verifyHostKey(t: SshTarget, blob: Buffer): VacmError | undefined {
@@ -293,18 +293,18 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     const r = checkHostKey(entries, [name], blob);
     const desc = `${blobKeyType(blob)} ${fingerprint(blob)}`;
     if (r.status === 'ok') return undefined;
-    if (r.status === 'revoked') return new VacmError('ERR_HOSTKEY', `${t.node}: the host key of ${name} (${desc}) is marked @revoked in ${r.entry.file}:${r.entry.line}; refusing to connect`);
+    if (r.status === 'revoked') return new VacmError('ERR_HOSTKEY', `the host key of ${name} (${desc}) is marked @revoked in ${r.entry.file}:${r.entry.line}; refusing to connect`);
     if (r.status === 'changed') {
-      return new VacmError('ERR_HOSTKEY', `${t.node}: the host key of ${name} has CHANGED (now ${desc}) and does not match ${r.entry.file}:${r.entry.line}. Someone may be intercepting, or the node was reinstalled: if you expect the change, remove line ${r.entry.line} of ${r.entry.file} (ssh-keygen -R '${name}' -f ${r.entry.file}) and connect again`);
+      return new VacmError('ERR_HOSTKEY', `the host key of ${name} has CHANGED (now ${desc}) and does not match ${r.entry.file}:${r.entry.line}. Someone may be intercepting, or the node was reinstalled: if you expect the change, remove line ${r.entry.line} of ${r.entry.file} (ssh-keygen -R '${name}' -f ${r.entry.file}) and connect again`);
     }
     if (t.strict === 'yes') {
-      return new VacmError('ERR_HOSTKEY', `${t.node}: the host key of ${name} (${desc}) is not known in ${t.knownHosts.join(', ')}; add it (ssh-keyscan -p ${t.port} ${t.host} >> ${t.knownHosts[0]}) or set ssh.strict_host_key_checking: accept-new`);
+      return new VacmError('ERR_HOSTKEY', `the host key of ${name} (${desc}) is not known in ${t.knownHosts.join(', ')}; add it (ssh-keyscan -p ${t.port} ${t.host} >> ${t.knownHosts[0]}) or set ssh.strict_host_key_checking: accept-new`);
     }
     if (t.strict === 'accept-new') {
       try {
         appendKnownHost(t.knownHosts[0], name, blob);
       } catch (err) {
-        return new VacmError('ERR_HOSTKEY', `${t.node}: cannot record the new host key of ${name} in ${t.knownHosts[0]}: ${(err as Error).message}`);
+        return new VacmError('ERR_HOSTKEY', `cannot record the new host key of ${name} in ${t.knownHosts[0]}: ${(err as Error).message}`);
       }
     }
     return undefined;
@@ -327,7 +327,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
       const timer = setTimeout(() => fail(this.timeoutError(t)), t.connectTimeoutMs);
       timer.unref();
       if (auth.methods.length === 0) {
-        fail(new VacmError('ERR_SSH_AUTH', `${t.node}: no key to log in as ${this.where(t)} with: ${auth.skipped.join(', ') || 'no ssh-agent and no identity file'}; start ssh-agent and ssh-add a key, or set ssh_identity`));
+        fail(new VacmError('ERR_SSH_AUTH', `no key to log in as ${this.where(t)} with: ${auth.skipped.join(', ') || 'no ssh-agent and no identity file'}; start ssh-agent and ssh-add a key, or set ssh_identity`));
         return;
       }
       client.on('ready', () => {
@@ -343,7 +343,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
       client.on('error', (err: Error & { code?: string; level?: string }) => {
         fail(hostKeyError ?? this.classify(t, err, auth));
       });
-      client.on('close', () => fail(hostKeyError ?? new VacmError('ERR_SSH_CONNECT', `${t.node}: ${t.host}:${t.port} closed the connection during the handshake (sshd MaxStartups, or not an SSH server)`)));
+      client.on('close', () => fail(hostKeyError ?? new VacmError('ERR_SSH_CONNECT', `${t.host}:${t.port} closed the connection during the handshake (sshd MaxStartups, or not an SSH server)`)));
       // prefer host key types known_hosts already has for this host, as ssh does
       const known = knownKeyTypes(readKnownHosts([...t.knownHosts, ...t.globalKnownHosts]), [knownHostName(t.host, t.port)]);
       const knownAlgs = PREFERRED_HOST_KEYS.filter((a) => known.includes(a) || (a.startsWith('rsa-sha2') && known.includes('ssh-rsa')));
@@ -454,7 +454,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
       conn.inflight--;
       this.armIdle(conn);
       if (err instanceof VacmError || (signal?.aborted && err === signal.reason)) throw err;
-      throw new VacmError('ERR_EXEC', `${node}: cannot start the command over SSH: ${(err as Error).message}`, { cause: err });
+      throw new VacmError('ERR_EXEC', `cannot start the command over SSH: ${(err as Error).message}`, { cause: err });
     }
     if (reused) this.stats.reused++;
     try {
@@ -510,12 +510,27 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
       };
       stream.on('data', (d: Buffer) => out.push(d));
       stream.stderr.on('data', (d: Buffer) => err.push(d));
+      let closed = false;
+      const noteExit = (code: number | null | undefined, sig?: string) => {
+        if (exit) return;
+        if (typeof code === 'number') exit = { code };
+        else if (sig) {
+          const name = sig.replace(/^SIG/, '');
+          exit = { code: 128 + (SIGNALS[name] ?? 127), signal: name };
+        }
+      };
       stream.on('exit', (code: number | null, sig?: string) => {
-        if (code !== null && code !== undefined) exit = { code };
-        else if (sig) exit = { code: 128 + (SIGNALS[sig] ?? 127), signal: sig };
+        noteExit(code, sig);
+        if (closed) finish();
       });
-      stream.on('close', () => finish());
-      stream.on('error', (e: Error) => finish(new VacmError('ERR_EXEC', `${t.node}: ${e.message}`)));
+      // the Duplex may report 'close' before the exit status has been read: give it a moment
+      stream.on('close', (code?: number | null, sig?: string) => {
+        noteExit(code, sig);
+        closed = true;
+        if (exit) finish();
+        else setTimeout(() => finish(), 250).unref();
+      });
+      stream.on('error', (e: Error) => finish(new VacmError('ERR_EXEC', `the SSH channel failed: ${e.message}`)));
       if (signal) {
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
@@ -523,7 +538,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
       if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
         timer = setTimeout(() => {
           stop();
-          finish(new VacmError('ERR_TIMEOUT', `${t.node}: the command did not finish within ${opts.timeoutMs} ms and was stopped (ssh.command_timeout_ms)`));
+          finish(new VacmError('ERR_TIMEOUT', `the command did not finish within ${opts.timeoutMs} ms and was stopped (ssh.command_timeout_ms)`));
         }, opts.timeoutMs);
       }
     });
