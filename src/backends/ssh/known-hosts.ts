@@ -94,7 +94,7 @@ export function fingerprint(blob: Buffer): string {
 export function checkHostKey(entries: readonly KnownHostEntry[], names: readonly string[], blob: Buffer): HostKeyCheck {
   const b64 = blob.toString('base64');
   const mine = entries.filter((e) => e.marker !== 'cert-authority' && names.some((n) => entryMatches(e.hosts, n)));
-  const revoked = entries.find((e) => e.marker === 'revoked' && e.key === b64);
+  const revoked = mine.find((e) => e.marker === 'revoked' && e.key === b64);
   if (revoked) return { status: 'revoked', entry: revoked };
   const ok = mine.find((e) => e.marker === undefined && e.key === b64);
   if (ok) return { status: 'ok', entry: ok };
