@@ -1,0 +1,135 @@
+/**
+ * SSH:EXEC against pdsh and clush on a private OpenSSH cluster on loopback (test/fixtures/sshd.ts,
+ * one sshd per 16 addresses, user vacmssh). `true` and `uname -r` on 16, 64 and 256 nodes:
+ * vacm cold (a new `node bin/vacm.js ipc` process), vacm warm (a second job in the same engine: the
+ * pool's connections are reused), pdsh (-R ssh) and clush (-b). The same kex for everyone
+ * (curve25519-sha256: pinned in sshd_config and the ssh_config), fanout 64 for everyone.
+ * Median of 3 wall-clock runs. Prints a table; never asserts.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Engine } from '../src/engine/engine.js';
+import { parseConfig } from '../src/engine/config.js';
+import { createBackends } from '../src/backends/index.js';
+import { hasBinary, sshdAvailable, startSshCluster, type SshCluster } from '../test/fixtures/sshd.js';
+import { median, table } from './table.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const FANOUT = 64;
+// VACM_BENCH_SIZES=16,64 and VACM_BENCH_RUNS=1 shorten a run on a busy machine
+const SIZES = (process.env.VACM_BENCH_SIZES ?? '16,64,256').split(',').map(Number).filter((n) => n > 0 && n <= 500);
+const COMMANDS = ['true', 'uname -r'];
+const RUNS = Math.max(1, Number(process.env.VACM_BENCH_RUNS ?? 3) || 3);
+
+interface Timed {
+  secs: number;
+  ok: boolean;
+}
+
+/** Run a process to its end; wall time, and whether it exited 0 with the expected number of output lines. */
+function timeProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, expectLines: (out: string) => boolean): Promise<Timed> {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', () => {});
+    const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(kill);
+      resolve({ secs: Number(process.hrtime.bigint() - t0) / 1e9, ok: code === 0 && expectLines(out) });
+    });
+  });
+}
+
+function nodeSet(n: number): string {
+  return `node[001-${String(n).padStart(3, '0')}]`;
+}
+
+function countLines(out: string, re: RegExp): number {
+  return out.split('\n').filter((l) => re.test(l)).length;
+}
+
+async function medianOf(f: () => Promise<Timed>): Promise<{ secs: number; ok: boolean }> {
+  const runs: Timed[] = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await f());
+  return { secs: median(runs.map((r) => r.secs)), ok: runs.every((r) => r.ok) };
+}
+
+async function warm(c: SshCluster, yaml: string, n: number, command: string): Promise<{ secs: number; ok: boolean; handshakes: number }> {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-state-'));
+  const b = createBackends();
+  const engine = new Engine({ config: parseConfig(yaml), modules: b.modules, stateDir, localName: 'bench-host' });
+  await engine.start();
+  try {
+    const line = `SSH:EXEC:${nodeSet(n)}:${command}`;
+    await engine.submit(line).done; // opens the pool's connections
+    const hs = b.ssh.stats.handshakes;
+    const r = await medianOf(async () => {
+      const t0 = process.hrtime.bigint();
+      const v = await engine.submit(line).done;
+      return { secs: Number(process.hrtime.bigint() - t0) / 1e9, ok: v.ok === n };
+    });
+    return { ...r, handshakes: b.ssh.stats.handshakes - hs };
+  } finally {
+    await engine.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+const fmt = (t: { secs: number; ok: boolean }) => `${t.secs.toFixed(3)}${t.ok ? '' : ' (!)'}`;
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : '-');
+
+export async function bench(): Promise<void> {
+  if (!sshdAvailable()) {
+    console.log('\n### ssh: skipped (needs root, sshd and ssh-keygen: apt-get install openssh-server)');
+    return;
+  }
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'index.js'))) {
+    console.log('\n### ssh: skipped (vacm is not built: run npm run build)');
+    return;
+  }
+  const havePdsh = hasBinary('pdsh');
+  const haveClush = hasBinary('clush');
+  const c = await startSshCluster({ count: Math.max(...SIZES), perNode: false, width: 3 });
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-state-'));
+  try {
+    const yaml = c.vacmYaml().replace(/^fanout: \d+$/m, `fanout: ${FANOUT}`);
+    const yamlPath = path.join(c.dir, 'vacm-bench.yaml');
+    fs.writeFileSync(yamlPath, yaml);
+    const rows: string[][] = [];
+    for (const command of COMMANDS) {
+      for (const n of SIZES) {
+        const set = nodeSet(n);
+        const wantOut = command === 'true' ? () => true : (re: RegExp) => (out: string) => countLines(out, re) === n;
+        const vacmLines = command === 'true' ? () => true : (wantOut as (re: RegExp) => (o: string) => boolean)(/^SSH:1:OUTPUT:node\d+:stdout:/);
+        const peerLines = command === 'true' ? () => true : (wantOut as (re: RegExp) => (o: string) => boolean)(/^node\d+: /);
+        const cold = await medianOf(() => timeProcess(process.execPath, [path.join(ROOT, 'bin', 'vacm.js'), 'ipc', '--no-gather', '--config', yamlPath, `SSH:EXEC:${set}:${command}`], { VACM_STATE_DIR: stateDir }, vacmLines));
+        const w = await warm(c, yaml, n, command);
+        const pdsh = havePdsh
+          ? await medianOf(() => timeProcess('pdsh', ['-R', 'ssh', '-f', String(FANOUT), '-w', set, command], { PDSH_SSH_ARGS_APPEND: `-F ${c.sshConfig}` }, peerLines))
+          : undefined;
+        const clushLines = command === 'true' ? () => true : (out: string) => out.includes(`${set} (${n})`);
+        const clush = haveClush
+          ? await medianOf(() => timeProcess('clush', ['-o', `-F ${c.sshConfig}`, '-f', String(FANOUT), '-w', set, '-b', command], {}, clushLines))
+          : undefined;
+        rows.push([
+          `\`${command}\``, String(n), fmt(cold), `${fmt(w)}${w.handshakes ? ` (+${w.handshakes} hs)` : ''}`,
+          pdsh ? fmt(pdsh) : 'n/a', clush ? fmt(clush) : 'n/a',
+          pdsh ? ratio(cold.secs, pdsh.secs) : '-', pdsh ? ratio(w.secs, pdsh.secs) : '-', clush ? ratio(cold.secs, clush.secs) : '-',
+        ]);
+      }
+    }
+    console.log(`\n### ssh: SSH:EXEC vs pdsh and clush — seconds, median of ${RUNS}, fanout ${FANOUT}, kex curve25519-sha256, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
+    console.log(table(['command', 'nodes', 'vacm cold', 'vacm warm', 'pdsh', 'clush', 'cold/pdsh', 'warm/pdsh', 'cold/clush'], rows));
+    console.log('\nvacm cold: a new `node bin/vacm.js ipc` process (connects to every node); vacm warm: the same request again in one engine (pooled connections, no handshake). Aims: cold ≤ 0.9× pdsh; warm 256 nodes ≤ 0.5 s. (!) marks a run where not every node answered.');
+  } finally {
+    await c.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await bench();
