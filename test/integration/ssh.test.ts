@@ -14,13 +14,15 @@ import { createBackends, type Backends } from '../../src/backends/index.js';
 import { SshPool } from '../../src/backends/ssh/pool.js';
 import { parseSshSection } from '../../src/backends/ssh/settings.js';
 import { toLine, type VacmEvent } from '../../src/protocol/events.js';
-import { sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
+import { hasBinary, sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
 import { ROOT, vacm } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
 
 const NODES = 20;
 const REFUSED_ADDR = '127.0.11.200';
 const SILENT_ADDR = '127.0.11.201';
+const UNREACHABLE_ADDR = '127.0.11.202';
+const NFT_TABLE = 'vacm_ssh_test';
 
 interface Harness {
   engine: Engine;
@@ -102,6 +104,8 @@ describe.skipIf(!sshdAvailable())('SSH:EXEC against real sshd (needs root and op
         `    vars: { host: "${REFUSED_ADDR}" }`,
         '  - names: silent01',
         `    vars: { host: "${SILENT_ADDR}" }`,
+        '  - names: unreach01',
+        `    vars: { host: "${UNREACHABLE_ADDR}" }`,
       ].join('\n'),
     }));
   });
@@ -147,6 +151,20 @@ describe.skipIf(!sshdAvailable())('SSH:EXEC against real sshd (needs root and op
     expect(view.failed).toBe(1);
     expect(errorOf(events, 'silent01')).toMatch(/^ERR_TIMEOUT: no SSH answer from 127\.0\.11\.201:\d+ within 2000 ms/);
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it.skipIf(!hasBinary('nft'))('a node behind "host unreachable" is ERR_SSH_UNREACHABLE (needs nftables)', async () => {
+    // a private nftables table answers connections to one address with ICMP host-unreachable
+    execFileSync('nft', ['add', 'table', 'ip', NFT_TABLE]);
+    try {
+      execFileSync('nft', ['add', 'chain', 'ip', NFT_TABLE, 'out', '{ type filter hook output priority 0; }']);
+      execFileSync('nft', ['add', 'rule', 'ip', NFT_TABLE, 'out', 'ip', 'daddr', UNREACHABLE_ADDR, 'tcp', 'dport', String(cluster.port), 'reject', 'with', 'icmp', 'type', 'host-unreachable']);
+      const { view, events } = await runJob(h.engine, 'SSH:EXEC:unreach01:true');
+      expect(view.failed).toBe(1);
+      expect(errorOf(events, 'unreach01')).toMatch(/^ERR_SSH_UNREACHABLE: cannot reach 127\.0\.11\.202:\d+ \(EHOSTUNREACH\)/);
+    } finally {
+      execFileSync('nft', ['delete', 'table', 'ip', NFT_TABLE]);
+    }
   });
 
   it('a key the node does not accept is ERR_SSH_AUTH naming the user and the keys tried', async () => {

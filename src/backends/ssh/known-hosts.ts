@@ -113,17 +113,36 @@ export function knownKeyTypes(entries: readonly KnownHostEntry[], names: readonl
   return types;
 }
 
-/** Read several known_hosts files; a missing file is simply empty. */
+const parsedFiles = new Map<string, { mtimeMs: number; size: number; entries: KnownHostEntry[] }>();
+
+/**
+ * Read several known_hosts files; a missing file is simply empty. Parsed files are kept until
+ * they change (a 256-node fan-out reads the same file 256 times).
+ */
 export function readKnownHosts(files: readonly string[]): KnownHostEntry[] {
   const out: KnownHostEntry[] = [];
   for (const f of files) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(f);
+    } catch {
+      parsedFiles.delete(f);
+      continue;
+    }
+    const c = parsedFiles.get(f);
+    if (c && c.mtimeMs === st.mtimeMs && c.size === st.size) {
+      out.push(...c.entries);
+      continue;
+    }
     let text: string;
     try {
       text = fs.readFileSync(f, 'utf8');
     } catch {
       continue;
     }
-    out.push(...parseKnownHosts(text, f));
+    const entries = parseKnownHosts(text, f);
+    parsedFiles.set(f, { mtimeMs: st.mtimeMs, size: st.size, entries });
+    out.push(...entries);
   }
   return out;
 }

@@ -6,6 +6,7 @@
  * ssh-agent and identity files; host keys are checked against known_hosts (known-hosts.ts).
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -90,6 +91,31 @@ export class LineSplitter {
     if (this.buf !== '') this.onLine(this.buf);
     this.buf = '';
   }
+}
+
+/**
+ * A TCP socket for ssh2 that coalesces the SSH packets written in one tick into one writev
+ * (ssh2 writes each packet on its own: a handshake is a dozen small writes, and on a loaded
+ * machine every syscall counts), with Nagle off as OpenSSH does.
+ */
+function batchedSocket(host: string, port: number): net.Socket {
+  const sock = new net.Socket();
+  sock.setNoDelay(true);
+  const write = sock.write.bind(sock) as (...a: unknown[]) => boolean;
+  let corked = false;
+  sock.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      sock.cork();
+      process.nextTick(() => {
+        corked = false;
+        sock.uncork();
+      });
+    }
+    return write(...args);
+  }) as typeof sock.write;
+  sock.connect({ host, port });
+  return sock;
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -349,6 +375,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
       const knownAlgs = PREFERRED_HOST_KEYS.filter((a) => known.includes(a) || (a.startsWith('rsa-sha2') && known.includes('ssh-rsa')));
       const serverHostKey = [...knownAlgs, ...PREFERRED_HOST_KEYS.filter((a) => !knownAlgs.includes(a))];
       const cfg: ConnectConfig = {
+        sock: batchedSocket(t.host, t.port),
         host: t.host,
         port: t.port,
         username: t.user,

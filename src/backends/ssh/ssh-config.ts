@@ -77,6 +77,7 @@ export function parseSshConfig(text: string): SshConfigBlock[] {
 
 /** OpenSSH pattern match: `*` any run of characters, `?` one character, case-insensitive for hosts. */
 export function matchPattern(name: string, pattern: string): boolean {
+  if (!pattern.includes('*') && !pattern.includes('?')) return name.toLowerCase() === pattern.toLowerCase();
   let re = '^';
   for (const ch of pattern) {
     if (ch === '*') re += '.*';
