@@ -369,30 +369,83 @@ export class RangeSet {
   }
 
   /**
-   * Contiguous runs in ClusterShell's folding: a run started on a zero-padded string keeps
-   * its width; an unpadded run continues across widths (9 then 10) but never into padding.
+   * Contiguous runs, exactly as ClusterShell's folding cuts them (autostep off). A run keeps
+   * the padding state of the element that opened it: a zero-padded run stays in its width, an
+   * unpadded run continues across widths (9 then 10) but never into a padded string. Quirk
+   * kept on purpose: the state is only reset when a run is emitted or padding changes, so after
+   * a lone element (n[02-99/3,94-105]) the next run inherits it and breaks at 99|100.
    */
   runs(): Run[] {
     const out: Run[] = [];
-    let cur: { lo: number; hi: number; padded: boolean; w: number } | undefined;
-    const seg = (lo: number, hi: number, padded: boolean, w: number): void => {
-      if (cur && lo === cur.hi + 1 && (cur.padded ? w === cur.w : !padded)) {
-        cur.hi = hi;
+    let started = false;
+    let curPadded = false;
+    let curPad = 0;
+    let curStart = 0;
+    let curStep: number | undefined;
+    let last = 0;
+    const emitSingles = (from: number, stopExcl: number, step: number): void => {
+      const pad = curPadded ? curPad : 0;
+      for (let j = from; j < stopExcl; j += step) out.push({ lo: j, hi: j, pad });
+    };
+    const visit = (idx: number, w: number, padded: boolean): void => {
+      if (!started) {
+        started = true;
+        curPadded = padded;
+        curPad = w;
+        curStart = idx;
+        curStep = undefined;
+        last = idx;
         return;
       }
-      if (cur) out.push({ lo: cur.lo, hi: cur.hi, pad: cur.padded ? cur.w : 0 });
-      cur = { lo, hi, padded, w };
+      const padMismatch = curPadded ? w !== curPad : padded;
+      const stepMismatch = !padMismatch && curStep !== undefined && curStep !== idx - last;
+      if (padMismatch || stepMismatch) {
+        const stepped = curStep === undefined || curStep === 1;
+        if (stepped) {
+          out.push({ lo: curStart, hi: last, pad: curPadded ? curPad : 0 });
+          curStart = idx;
+          curPadded = padded;
+          curPad = w;
+        } else if (padMismatch) {
+          emitSingles(curStart, last + 1, curStep!);
+          curStart = idx;
+          curPadded = padded;
+          curPad = w;
+        } else {
+          emitSingles(curStart, last - curStep! + 1, curStep!);
+          curStart = last;
+        }
+        curStep = stepMismatch ? idx - last : undefined;
+        last = idx;
+        return;
+      }
+      curStep = idx - last;
+      last = idx;
+    };
+    const chunk = (lo: number, hi: number, w: number, padded: boolean): void => {
+      visit(lo, w, padded);
+      if (hi > lo) {
+        visit(lo + 1, w, padded);
+        // Past two elements of one padding class the state is a step-1 run: jump to the end.
+        if (hi > lo + 1) {
+          curStep = 1;
+          last = hi;
+        }
+      }
     };
     for (const [w, iv] of this.w) {
       const bound = w > 1 ? POW10[w - 1] : 0; // values below are zero-padded strings
       for (let i = 0; i < iv.length; i += 2) {
         const lo = iv[i];
         const hi = iv[i + 1];
-        if (lo < bound) seg(lo, Math.min(hi, bound - 1), true, w);
-        if (hi >= bound) seg(Math.max(lo, bound), hi, false, w);
+        if (lo < bound) chunk(lo, Math.min(hi, bound - 1), w, true);
+        if (hi >= bound) chunk(Math.max(lo, bound), hi, w, false);
       }
     }
-    if (cur) out.push({ lo: cur.lo, hi: cur.hi, pad: cur.padded ? cur.w : 0 });
+    if (started) {
+      if (curStep === undefined || curStep === 1) out.push({ lo: curStart, hi: last, pad: curPadded ? curPad : 0 });
+      else emitSingles(curStart, last + 1, curStep);
+    }
     return out;
   }
 
