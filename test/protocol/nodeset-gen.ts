@@ -104,8 +104,23 @@ export function makeGenerator(seed: number) {
     return chance(0.4) ? `${atom()},${b}` : b;
   }
 
+  /** Small 2D/3D sets chained with operators: exercises nD difference and folding. */
+  function ndChain(): string {
+    const r = (): string => {
+      const a = int(0, 6);
+      return chance(0.4) ? `${a}` : `${a}-${a + int(0, 4)}`;
+    };
+    const rg = (): string => (chance(0.5) ? r() : `${r()},${r()}`);
+    const nd = (): string =>
+      chance(0.3) ? `a${int(0, 5)}b${int(0, 5)}` : chance(0.5) ? `a[${rg()}]b[${rg()}]` : `a[${rg()}]b[${rg()}]c[${rg()}]`;
+    let s = nd();
+    for (let i = int(1, 6); i > 0; i--) s += pick([',', ',', '!', '&', '^']) + nd();
+    return s;
+  }
+
   /** One `nodeset` invocation: a list of arguments. */
   return function next(): string[] {
+    if (chance(0.2)) return [ndChain()];
     if (chance(0.2)) return [invalid()];
     if (chance(0.15)) return [valid(), valid()];
     return [valid()];
