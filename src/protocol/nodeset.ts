@@ -561,20 +561,26 @@ class RangeSetND {
         vl.push(tuple.map((s) => RangeSet.fromDigits(s)));
       }
     }
-    // Phase 2: greedy merges, cheap passes first, then full passes, until stable.
+    // Phase 2: greedy merges, cheap passes first, then full passes, until stable. Merged-away
+    // vectors are marked dead instead of spliced out (same visiting order, no O(n) shifts).
     let full = false;
     let chg = true;
     while (chg) {
       chg = false;
       sortVectors(vl);
+      const n = vl.length;
+      const dead = new Uint8Array(n);
       let i1 = 0;
-      while (i1 + 1 < vl.length) {
-        let item1 = vl[i1];
+      for (;;) {
+        while (i1 < n && dead[i1]) i1++;
         let i2 = i1 + 1;
-        i1++;
-        while (i2 < vl.length) {
+        while (i2 < n && dead[i2]) i2++;
+        if (i2 >= n) break;
+        const cur = i1++;
+        let item1 = vl[cur];
+        for (; i2 < n; i2++) {
+          if (dead[i2]) continue;
           const item2 = vl[i2];
-          i2++;
           const merged: Vec = new Array(item1.length);
           let nbDiff = 0;
           for (let pos = 0; pos < item1.length; pos++) {
@@ -594,12 +600,14 @@ class RangeSetND {
           }
           if (nbDiff <= 1) {
             chg = true;
-            item1 = vl[i1 - 1] = merged;
-            i2--;
-            vl.splice(i2, 1);
+            item1 = vl[cur] = merged;
+            dead[i2] = 1;
           } else if (!full) break;
         }
       }
+      let k = 0;
+      for (let i = 0; i < n; i++) if (!dead[i]) vl[k++] = vl[i];
+      vl.length = k;
       if (!chg && !full) chg = full = true;
     }
     this.vl = vl;
