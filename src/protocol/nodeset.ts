@@ -342,15 +342,19 @@ export class RangeSet {
     }
   }
 
-  pushStrings(out: string[], prefix: string, suffix: string): void {
+  /** Write prefix+element+suffix into out from index k; returns the next index. */
+  fillStrings(out: string[], k: number, prefix: string, suffix: string): number {
     for (const [w, iv] of this.w) {
       for (let i = 0; i < iv.length; i += 2) {
-        for (let v = iv[i], hi = iv[i + 1]; v <= hi; v++) {
-          const s = String(v);
-          out.push(prefix + (s.length >= w ? s : '0'.repeat(w - s.length) + s) + suffix);
-        }
+        let v = iv[i];
+        const hi = iv[i + 1];
+        // Zero-padded part of the width first, then the part that needs no padding.
+        for (const bound = POW10[w - 1]; v <= hi && v < bound && w > 1; v++) out[k++] = prefix + fmt(v, w) + suffix;
+        if (suffix) for (; v <= hi; v++) out[k++] = prefix + v + suffix;
+        else for (; v <= hi; v++) out[k++] = prefix + v;
       }
     }
+    return k;
   }
 
   first(): string {
@@ -834,17 +838,16 @@ class Table {
   }
 
   expand(): string[] {
-    const out: string[] = [];
+    const out: string[] = new Array(this.size());
+    let k = 0;
     for (const p of this.sortedPatterns()) {
       const r = this.pats.get(p)!;
-      if (r === null) out.push(fillPattern(p, []));
+      if (r === null) out[k++] = fillPattern(p, []);
       else if (r instanceof RangeSet) {
         const at = p.indexOf('%s');
-        const pre = fillPattern(p.slice(0, at), []);
-        const post = fillPattern(p.slice(at + 2), []);
-        r.pushStrings(out, pre, post);
+        k = r.fillStrings(out, k, fillPattern(p.slice(0, at), []), fillPattern(p.slice(at + 2), []));
       } else {
-        for (const v of r.vectors()) for (const t of product(v)) out.push(fillPattern(p, t));
+        for (const v of r.vectors()) for (const t of product(v)) out[k++] = fillPattern(p, t);
       }
     }
     return out;
