@@ -133,9 +133,10 @@ function ivNormalize(raw: Iv): Iv {
 
 /** Build intervals from unsorted points (may repeat). */
 function ivFromPoints(points: number[]): Iv {
-  points.sort((x, y) => x - y);
+  const sorted = Float64Array.from(points).sort();
   const out: Iv = [];
-  for (const p of points) {
+  for (let i = 0; i < sorted.length; i++) {
+    const p = sorted[i];
     const n = out.length;
     if (n > 0 && p <= out[n - 1] + 1) {
       if (p > out[n - 1]) out[n - 1] = p;
@@ -381,6 +382,11 @@ export class RangeSet {
    */
   runs(): Run[] {
     const out: Run[] = [];
+    this.eachRun((lo, hi, pad) => out.push({ lo, hi, pad }));
+    return out;
+  }
+
+  private eachRun(emit: (lo: number, hi: number, pad: number) => void): void {
     let started = false;
     let curPadded = false;
     let curPad = 0;
@@ -389,7 +395,7 @@ export class RangeSet {
     let last = 0;
     const emitSingles = (from: number, stopExcl: number, step: number): void => {
       const pad = curPadded ? curPad : 0;
-      for (let j = from; j < stopExcl; j += step) out.push({ lo: j, hi: j, pad });
+      for (let j = from; j < stopExcl; j += step) emit(j, j, pad);
     };
     const visit = (idx: number, w: number, padded: boolean): void => {
       if (!started) {
@@ -406,7 +412,7 @@ export class RangeSet {
       if (padMismatch || stepMismatch) {
         const stepped = curStep === undefined || curStep === 1;
         if (stepped) {
-          out.push({ lo: curStart, hi: last, pad: curPadded ? curPad : 0 });
+          emit(curStart, last, curPadded ? curPad : 0);
           curStart = idx;
           curPadded = padded;
           curPad = w;
@@ -447,15 +453,16 @@ export class RangeSet {
       }
     }
     if (started) {
-      if (curStep === undefined || curStep === 1) out.push({ lo: curStart, hi: last, pad: curPadded ? curPad : 0 });
+      if (curStep === undefined || curStep === 1) emit(curStart, last, curPadded ? curPad : 0);
       else emitSingles(curStart, last + 1, curStep);
     }
-    return out;
   }
 
   toString(): string {
     const parts: string[] = [];
-    for (const r of this.runs()) parts.push(r.lo === r.hi ? fmt(r.lo, r.pad) : `${fmt(r.lo, r.pad)}-${fmt(r.hi, r.pad)}`);
+    this.eachRun((lo, hi, pad) => {
+      parts.push(pad ? (lo === hi ? fmt(lo, pad) : `${fmt(lo, pad)}-${fmt(hi, pad)}`) : lo === hi ? `${lo}` : `${lo}-${hi}`);
+    });
     return parts.join(',');
   }
 }
@@ -1109,6 +1116,9 @@ function allNames(opts: NodeSetOptions, depth: number, cache: { all?: string[] }
   return t.expand();
 }
 
+/** A name with exactly one number ("node12-ib"): the common case, scanned without a loop. */
+const ONE_NUMBER = /^(\D*)(\d+)(\D*)$/;
+
 function tableFromNames(names: Iterable<string>): Table {
   const t = new Table();
   // 1D patterns are gathered as points and built once: fast for tens of thousands of names.
@@ -1120,7 +1130,8 @@ function tableFromNames(names: Iterable<string>): Table {
       t.update(parseTable(raw, {}, 0, {}));
       continue;
     }
-    const { pat, idx } = scanSingle(name);
+    const one = ONE_NUMBER.exec(name);
+    const { pat, idx } = one ? { pat: `${one[1]}%s${one[3]}`, idx: [one[2]] } : scanSingle(name);
     if (idx.length === 1) {
       const d = idx[0];
       if (d.length > MAX_WIDTH) throw parseError('node index too large', d);
