@@ -1149,6 +1149,9 @@ function tableFromNames(names: Iterable<string>): Table {
 
 // ---------------------------------------------------------------------------------------------
 
+/** What Python's str.splitlines() splits on. */
+const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+
 /** An immutable node set. */
 export class NodeSet implements Iterable<string> {
   private readonly t: Table;
@@ -1226,10 +1229,13 @@ export class NodeSet implements Iterable<string> {
     return this.expand()[Symbol.iterator]();
   }
 
-  /** Union of several expressions, accumulated in place like ClusterShell's `nodeset` command. */
+  /**
+   * Union of several expressions, accumulated in place like ClusterShell's `nodeset` command,
+   * which also reads each line of an argument as an expression of its own.
+   */
   static unionOf(exprs: Iterable<string>, opts: NodeSetOptions = {}): NodeSet {
     const acc = new Table();
-    for (const e of exprs) acc.update(parseTable(e, opts, 0, {}));
+    for (const e of exprs) for (const line of e.split(LINE_BREAK)) acc.update(parseTable(line, opts, 0, {}));
     return new NodeSet(acc);
   }
 }

@@ -123,6 +123,7 @@ export function makeGenerator(seed: number) {
     if (chance(0.2)) return [ndChain()];
     if (chance(0.2)) return [invalid()];
     if (chance(0.15)) return [valid(), valid()];
+    if (chance(0.05)) return [`${valid()}\n${valid()}`]; // `nodeset` reads each line on its own
     return [valid()];
   };
 }

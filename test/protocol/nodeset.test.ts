@@ -308,6 +308,8 @@ describe('runNodesetCommand', () => {
     [{ expand: true, exprs: ['n[1-3]'], separator: '\n' }, 'n1\nn2\nn3\n'],
     [{ fold: true, exprs: [] }, '\n'],
     [{ count: true, exprs: ['@compute'] }, '2\n'],
+    [{ fold: true, exprs: ['n1\nn2', 'n3\r\n\nn4'] }, 'n[1-4]\n'],
+    [{ count: true, exprs: ['n[1-3] n5'] }, '3\n'],
   ] as const)('%j prints %j', (argv, stdout) => {
     const r = runNodesetCommand({ ...argv, exprs: [...argv.exprs] }, { resolveGroup: (g) => (g === 'compute' ? 'c[1-2]' : undefined) });
     expect(r).toEqual({ stdout, stderr: '', exitCode: 0 });
