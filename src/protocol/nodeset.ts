@@ -957,7 +957,8 @@ function asRangeError<T>(fn: () => T, where: string): T {
     return fn();
   } catch (e) {
     if (e instanceof VacmError) {
-      throw new VacmError('ERR_NODESET_PARSE', `bad range: ${e.message} in "${where}"`, {
+      const inner = e.fragment !== undefined && e.fragment !== where ? ` in "${where}"` : '';
+      throw new VacmError('ERR_NODESET_PARSE', `bad range: ${e.message}${inner}`, {
         fragment: e.fragment ?? where,
       });
     }
@@ -1149,6 +1150,26 @@ function tableFromNames(names: Iterable<string>): Table {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Errors come from the scanner with the failing fragment (in escaped form); give them back in
+ * the operator's text and point at where the fragment starts in the expression.
+ */
+function located<T>(expr: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof VacmError) || e.code !== 'ERR_NODESET_PARSE' || e.position !== undefined) throw e;
+    const fragment = e.fragment?.replace(/%%/g, '%');
+    const opts: { fragment?: string; position?: number; cause: unknown } = { cause: e };
+    if (fragment !== undefined) {
+      opts.fragment = fragment;
+      const at = fragment ? expr.indexOf(fragment) : -1;
+      if (at >= 0) opts.position = at;
+    }
+    throw new VacmError('ERR_NODESET_PARSE', e.message.replace(/%%/g, '%'), opts);
+  }
+}
+
 /** What Python's str.splitlines() splits on. */
 const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 
@@ -1162,7 +1183,7 @@ export class NodeSet implements Iterable<string> {
   }
 
   static parse(expr: string, opts: NodeSetOptions = {}): NodeSet {
-    return new NodeSet(parseTable(expr, opts, 0, {}));
+    return new NodeSet(located(expr, () => parseTable(expr, opts, 0, {})));
   }
 
   /** Individual names (each may also be a plain expression); the union, like `nodeset -f a b c`. */
@@ -1235,7 +1256,9 @@ export class NodeSet implements Iterable<string> {
    */
   static unionOf(exprs: Iterable<string>, opts: NodeSetOptions = {}): NodeSet {
     const acc = new Table();
-    for (const e of exprs) for (const line of e.split(LINE_BREAK)) acc.update(parseTable(line, opts, 0, {}));
+    for (const e of exprs) {
+      for (const line of e.split(LINE_BREAK)) acc.update(located(line, () => parseTable(line, opts, 0, {})));
+    }
     return new NodeSet(acc);
   }
 }

@@ -189,6 +189,12 @@ describe('errors', () => {
     expect(ve.code).toBe('ERR_NODESET_PARSE');
     expect(ve.message).toMatch(message);
     if (fragment !== undefined) expect(ve.fragment).toBe(fragment);
+    if (fragment) expect(expr.slice(ve.position, ve.position! + fragment.length)).toBe(fragment);
+  });
+
+  it('names the fragment in the operator\'s own text', () => {
+    expect(() => NodeSet.parse('50%,n[5-2]%')).toThrow(/"5-2"/);
+    expect(() => NodeSet.parse('a%]')).toThrow(expect.objectContaining({ fragment: 'a%]', position: 0 }));
   });
 });
 
