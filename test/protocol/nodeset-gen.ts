@@ -1,7 +1,8 @@
 /**
  * Seeded generator of node-set expressions (valid and invalid) for the differential test
  * against ClusterShell. Deliberately excluded classes (see docs/nodeset.md):
- * - negative indexes (`n[-2-3]`): ClusterShell accepts them, vacm rejects them;
+ * - negative indexes (`n[-2-3]`, and `n[1-2-3]` which ClusterShell reads as -2..3): ClusterShell
+ *   accepts them, vacm rejects them;
  * - `@group` and `*`/`?` wildcards: they depend on ClusterShell's groups.conf, tested by table;
  * - integers written the Python way (`+5`, `1_000`) and indexes over 15 digits;
  * - `%` in names, and non-ASCII digits.
