@@ -8,6 +8,7 @@
  * result comes back as one POWER event or one ERROR. Every node has its own timer, so a dead BMC
  * costs its node an ERR_TIMEOUT and never holds the job.
  */
+import { setMaxListeners } from 'node:events';
 import { VacmError, toVacmError, type ErrorCode } from '../../protocol/errors.js';
 import type { PowerState } from '../../protocol/events.js';
 import type { Request } from '../../protocol/ipc.js';
@@ -171,6 +172,7 @@ class PowerControl {
   async run(ctx: JobContext, action: PowerAction): Promise<void> {
     const settings = this.settings ?? (this.settings = parsePowerSection(ctx.host.config.sections.power));
     const force = ctx.args.force === 'FORCE';
+    setMaxListeners(0, ctx.signal); // the engine listens once per node of the job
     const plans: Plan[] = [];
     for (const node of ctx.nodes) {
       try {
@@ -228,6 +230,7 @@ class PowerControl {
   ): Promise<void> {
     const code = DRIVER_ERROR[driver.name] ?? 'ERR_POWER_DRIVER';
     const ac = new AbortController();
+    setMaxListeners(0, ac.signal); // one listener per node in flight is expected, thousands of them
     const onAbort = () => ac.abort(jobSignal.reason);
     jobSignal.addEventListener('abort', onAbort, { once: true });
     let left = group.length;
