@@ -16,6 +16,7 @@ import type { CommandDef, JobContext, ModuleDef, ModuleHost, NodeVars } from '..
 import type { PowerAction, PowerDriver, RemoteExecutor } from '../capabilities.js';
 import type { SimCluster } from '../sim/cluster.js';
 import { createSimDriver } from './drivers/sim.js';
+import { createIpmiDriver, type IpmiDriverOptions } from './drivers/ipmi.js';
 import { DRIVER_NAMES, nodeTimeoutMs, parsePowerSection, truthy, type PowerSettings } from './settings.js';
 
 export interface PowerModuleOptions {
@@ -25,6 +26,8 @@ export interface PowerModuleOptions {
   executor?: RemoteExecutor;
   /** drivers to use instead of the built-in ones, by name (tests) */
   drivers?: Readonly<Record<string, PowerDriver>>;
+  /** settings of the shared IPMI client (tests: bindAddress, retries) */
+  ipmi?: IpmiDriverOptions;
 }
 
 /** The actions that the controller guard protects: each of them takes the node down. */
@@ -108,6 +111,8 @@ class PowerControl {
       case 'sim':
         if (!this.opts.sim) throw new VacmError('ERR_UNSUPPORTED', 'power: sim needs the simulated cluster, which this vacm was built without');
         return createSimDriver(this.opts.sim);
+      case 'ipmi':
+        return createIpmiDriver(this.opts.ipmi);
       case 'ssh':
         throw new VacmError('ERR_UNSUPPORTED', 'power: ssh needs the SSH pool, which this vacm was built without; use another power driver');
       default:
