@@ -17,6 +17,7 @@ import type { PowerAction, PowerDriver, RemoteExecutor } from '../capabilities.j
 import type { SimCluster } from '../sim/cluster.js';
 import { createSimDriver } from './drivers/sim.js';
 import { createIpmiDriver, type IpmiDriverOptions } from './drivers/ipmi.js';
+import { createPowermanDriver } from './drivers/powerman.js';
 import { DRIVER_NAMES, nodeTimeoutMs, parsePowerSection, truthy, type PowerSettings } from './settings.js';
 
 export interface PowerModuleOptions {
@@ -113,6 +114,8 @@ class PowerControl {
         return createSimDriver(this.opts.sim);
       case 'ipmi':
         return createIpmiDriver(this.opts.ipmi);
+      case 'powerman':
+        return createPowermanDriver();
       case 'ssh':
         throw new VacmError('ERR_UNSUPPORTED', 'power: ssh needs the SSH pool, which this vacm was built without; use another power driver');
       default:
