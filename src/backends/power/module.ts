@@ -18,6 +18,7 @@ import type { SimCluster } from '../sim/cluster.js';
 import { createSimDriver } from './drivers/sim.js';
 import { createIpmiDriver, type IpmiDriverOptions } from './drivers/ipmi.js';
 import { createPowermanDriver } from './drivers/powerman.js';
+import { createLibvirtDriver } from './drivers/libvirt.js';
 import { DRIVER_NAMES, nodeTimeoutMs, parsePowerSection, truthy, type PowerSettings } from './settings.js';
 
 export interface PowerModuleOptions {
@@ -116,6 +117,8 @@ class PowerControl {
         return createIpmiDriver(this.opts.ipmi);
       case 'powerman':
         return createPowermanDriver();
+      case 'libvirt':
+        return createLibvirtDriver();
       case 'ssh':
         throw new VacmError('ERR_UNSUPPORTED', 'power: ssh needs the SSH pool, which this vacm was built without; use another power driver');
       default:
