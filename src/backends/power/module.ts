@@ -19,6 +19,7 @@ import { createSimDriver } from './drivers/sim.js';
 import { createIpmiDriver, type IpmiDriverOptions } from './drivers/ipmi.js';
 import { createPowermanDriver } from './drivers/powerman.js';
 import { createLibvirtDriver } from './drivers/libvirt.js';
+import { createSshDriver } from './drivers/ssh.js';
 import { DRIVER_NAMES, nodeTimeoutMs, parsePowerSection, truthy, type PowerSettings } from './settings.js';
 
 export interface PowerModuleOptions {
@@ -120,6 +121,7 @@ class PowerControl {
       case 'libvirt':
         return createLibvirtDriver();
       case 'ssh':
+        if (this.opts.executor) return createSshDriver(this.opts.executor);
         throw new VacmError('ERR_UNSUPPORTED', 'power: ssh needs the SSH pool, which this vacm was built without; use another power driver');
       default:
         throw new VacmError('ERR_UNSUPPORTED', `the ${name} power driver is not available in this build; use another power driver`);
