@@ -1,6 +1,6 @@
 /**
  * The one registry of built-in modules. A new module is one file (or folder) under src/backends/
- * and one line here. Shared capabilities (the simulated cluster, later the SSH pool) are made here
+ * and one line here. Shared capabilities (the simulated cluster, the SSH pool) are made here
  * and handed to the modules that use them.
  */
 import type { ModuleDef } from '../protocol/module.js';
@@ -9,6 +9,7 @@ import { SimCluster } from './sim/cluster.js';
 import { createSimModule } from './sim/module.js';
 import { SshPool } from './ssh/pool.js';
 import { createSshModule } from './ssh/module.js';
+import { createPowerModules } from './power/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -30,7 +31,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
   return {
     sim,
     ssh,
-    modules: [nexxusModule, createSimModule(sim), createSshModule({ pool: ssh, sim })],
+    modules: [nexxusModule, createSimModule(sim), createSshModule({ pool: ssh, sim }), ...createPowerModules({ sim, executor: ssh })],
     dispose: () => ssh.close(),
   };
 }
