@@ -11,7 +11,32 @@ export interface GatheredGroup {
   lines: readonly string[];
 }
 
-/** Gather per-node outputs (node → its lines, in order). Groups are sorted by their node set. */
+/** Compare names with their digit runs as numbers: node2 < node10, n3 < n12. */
+export function naturalCompare(a: string, b: string): number {
+  const re = /(\d+)|(\D+)/g;
+  const pa = a.match(re) ?? [];
+  const pb = b.match(re) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i];
+    const y = pb[i];
+    if (x === y) continue;
+    const dx = /^\d/.test(x);
+    const dy = /^\d/.test(y);
+    if (dx && dy) {
+      const d = Number(x) - Number(y);
+      if (d !== 0) return d;
+      return x.length - y.length;
+    }
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+function firstName(names: readonly string[]): string {
+  return names.reduce((m, n) => (naturalCompare(n, m) < 0 ? n : m));
+}
+
+/** Gather per-node outputs (node → its lines, in order). Groups are sorted by their first node (natural order). */
 export function gatherOutputs(outputs: Iterable<readonly [string, readonly string[]]>): GatheredGroup[] {
   const byText = new Map<string, { names: string[]; lines: readonly string[] }>();
   for (const [node, lines] of outputs) {
@@ -20,9 +45,9 @@ export function gatherOutputs(outputs: Iterable<readonly [string, readonly strin
     if (g) g.names.push(node);
     else byText.set(key, { names: [node], lines });
   }
-  const groups = [...byText.values()].map((g) => ({ nodes: foldNodeSet(g.names), count: g.names.length, lines: g.lines }));
-  groups.sort((a, b) => (a.nodes < b.nodes ? -1 : a.nodes > b.nodes ? 1 : 0));
-  return groups;
+  const groups = [...byText.values()].map((g) => ({ first: firstName(g.names), nodes: foldNodeSet(g.names), count: g.names.length, lines: g.lines }));
+  groups.sort((a, b) => naturalCompare(a.first, b.first));
+  return groups.map(({ nodes, count, lines }) => ({ nodes, count, lines }));
 }
 
 /**
@@ -61,7 +86,7 @@ export interface NodeFailure {
 /**
  * The end-of-job failure summary, clush style (`clush: node02: exited with exit code 4`), with
  * nodes that failed the same way folded together: `node[02,05] (2): exited with exit code 4`,
- * `refused01: ERR_SSH_REFUSED: connection refused by ...`. Sorted by node set.
+ * `refused01: ERR_SSH_REFUSED: connection refused by ...`. Sorted by first node.
  */
 export function summarizeFailures(failures: Iterable<readonly [string, NodeFailure]>): string[] {
   const byWhat = new Map<string, string[]>();
@@ -77,8 +102,8 @@ export function summarizeFailures(failures: Iterable<readonly [string, NodeFailu
   }
   const rows = [...byWhat].map(([what, names]) => {
     const nodes = foldNodeSet(names);
-    return { nodes, line: `${names.length === 1 ? nodes : `${nodes} (${names.length})`}: ${what}` };
+    return { first: firstName(names), line: `${names.length === 1 ? nodes : `${nodes} (${names.length})`}: ${what}` };
   });
-  rows.sort((a, b) => (a.nodes < b.nodes ? -1 : a.nodes > b.nodes ? 1 : a.line < b.line ? -1 : 1));
+  rows.sort((a, b) => naturalCompare(a.first, b.first) || (a.line < b.line ? -1 : 1));
   return rows.map((r) => r.line);
 }
