@@ -74,6 +74,33 @@ function errorOf(events: VacmEvent[], node: string): string | undefined {
   return e ? `${e.code}: ${e.message}` : undefined;
 }
 
+/** Parent pid of a process (from /proc), or 0. */
+function parentOf(pid: number): number {
+  try {
+    return Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** The sshd session processes (one per pooled connection) under the sshds this fixture started. */
+function sessionsOf(cluster: SshCluster): number[] {
+  const roots = new Set(cluster.pids);
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    const pid = Number(e);
+    if (!Number.isInteger(pid) || pid <= 1) continue;
+    let p = parentOf(pid);
+    for (let depth = 0; depth < 4 && p > 1; depth++, p = parentOf(p)) {
+      if (roots.has(p)) {
+        out.push(pid);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 function remoteProcesses(pattern: string): string {
   try {
     return execFileSync('pgrep', ['-u', 'vacmssh', '-f', pattern], { encoding: 'utf8' }).trim();
@@ -285,6 +312,23 @@ describe.skipIf(!sshdAvailable())('SSH:EXEC against real sshd (needs root and op
     expect(r.view.ok).toBe(NODES);
     expect(h.backends.ssh.stats.handshakes).toBe(before.handshakes);
     expect(h.backends.ssh.stats.reused).toBe(before.reused + NODES);
+  });
+
+  it('a pooled connection that died is reopened by the next job', async () => {
+    await runJob(h.engine, 'SSH:EXEC:node[14-15]:true');
+    const before = h.backends.ssh.stats.handshakes;
+    // end every session the fixture's sshds are serving, as a node reboot would
+    for (const pid of sessionsOf(cluster)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    const r = await runJob(h.engine, 'SSH:EXEC:node[14-15]:hostname');
+    expect(r.view.ok).toBe(2);
+    expect(r.lines).toContain(`SSH:${r.view.id}:OUTPUT:node14:stdout:node14`);
+    expect(h.backends.ssh.stats.handshakes).toBeGreaterThanOrEqual(before + 2);
   });
 
   it('concurrent jobs on the same nodes share one connect per node', async () => {
