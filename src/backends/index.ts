@@ -8,6 +8,7 @@ import { nexxusModule } from './nexxus.js';
 import { SimCluster } from './sim/cluster.js';
 import { createSimModule } from './sim/module.js';
 import { createIcmpModule } from './icmp/module.js';
+import { createSysstatModule } from './sysstat/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -27,6 +28,8 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
       nexxusModule,
       createSimModule(sim),
       createIcmpModule({ sim }),
+      // remote: the SSH pool (ssh branch) is wired here at merge; until then remote SYSSTAT is ERR_UNSUPPORTED
+      createSysstatModule({ sim, remote: undefined }),
     ],
   };
 }
