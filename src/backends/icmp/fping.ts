@@ -12,6 +12,8 @@ export interface ProbeResult {
   /** average round-trip time of the replies, ms (up only) */
   rttMs?: number;
   reason?: string;
+  /** no answer about reachability: the address itself is unusable (unresolvable name) */
+  error?: boolean;
 }
 
 /** The full path of an executable found on $PATH (or the standard sbin dirs), or undefined. */
@@ -39,8 +41,8 @@ const TARGET_ERROR_RE = /^(\S+?):\s+(.+)$/;
  * Parse the `-q -c` summary of fping. Targets with no summary line but an error line (an
  * unresolvable name) get that message as their reason, marked `error`.
  */
-export function parseFpingSummary(text: string, timeoutMs: number): Map<string, ProbeResult & { error?: boolean }> {
-  const out = new Map<string, ProbeResult & { error?: boolean }>();
+export function parseFpingSummary(text: string, timeoutMs: number): Map<string, ProbeResult> {
+  const out = new Map<string, ProbeResult>();
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (!line) continue;
@@ -94,7 +96,7 @@ export function fpingSweepArgs(opts: { count: number; timeoutMs: number; periodM
  * Ping every target with one fping process. Resolves with a result for every target (targets fping
  * said nothing about are down with a reason); rejects only when fping cannot be run at all.
  */
-export function runFpingSweep(targets: readonly string[], opts: FpingSweepOptions): Promise<Map<string, ProbeResult & { error?: boolean }>> {
+export function runFpingSweep(targets: readonly string[], opts: FpingSweepOptions): Promise<Map<string, ProbeResult>> {
   const bin = opts.bin ?? findBinary('fping') ?? 'fping';
   const unique = [...new Set(targets)];
   return new Promise((resolve, reject) => {

@@ -64,7 +64,7 @@ export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
     return fping() ? 'fping' : 'ping';
   };
 
-  const report = (ctx: JobContext, node: string, r: ProbeResult & { error?: boolean }): NodeOutcome => {
+  const report = (ctx: JobContext, node: string, r: ProbeResult): NodeOutcome => {
     if (r.error) {
       ctx.emit({ type: 'ERROR', node, code: 'ERR_PING', message: r.reason ?? 'ping failed' });
       return 'failed';
@@ -91,7 +91,7 @@ export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
     await ctx.forEachNode([...byCarrier.keys()], async ({ node: carrier, signal }) => {
       const members = byCarrier.get(carrier)!;
       const addr = new Map(members.map((n) => [n, pingAddress(n, ctx.host.vars(n))]));
-      let results: Map<string, ProbeResult & { error?: boolean }>;
+      let results: Map<string, ProbeResult>;
       try {
         results = await runFpingSweep([...addr.values()], { count, timeoutMs, periodMs: PERIOD_MS, signal: AbortSignal.any([signal, AbortSignal.timeout(deadline)]), bin: fping() });
       } catch (err) {

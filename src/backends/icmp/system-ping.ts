@@ -49,6 +49,12 @@ export async function systemPing(address: string, opts: SystemPingOptions): Prom
   const out = String(res.output ?? '');
   // "ping: nosuch.invalid: Name or service not known" and similar
   const err = /^ping: (.+)$/m.exec(out);
-  if (err) return { state: 'down', reason: err[1].trim() };
+  if (err) {
+    const msg = err[1].trim();
+    if (/not known|resolv|unknown host|no address/i.test(msg)) {
+      return { state: 'down', reason: `cannot resolve ${address} (${msg.replace(`${address}: `, '')}); set the node's host variable to an address or a resolvable name`, error: true };
+    }
+    return { state: 'down', reason: msg };
+  }
   return { state: 'down', reason: `no reply to ${opts.count} ping${opts.count === 1 ? '' : 's'} within ${opts.timeoutMs} ms` };
 }
