@@ -22,6 +22,8 @@ export interface IcmpModuleOptions {
   /** paths of the binaries (default: found on $PATH) */
   fpingBin?: string;
   pingBin?: string;
+  /** told about the heartbeat when it starts (tests, diagnostics) */
+  onHeartbeat?: (hb: Heartbeat) => void;
 }
 
 /** ms between the pings to one node when count > 1 */
@@ -153,6 +155,7 @@ export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
       if (!host.monitor || !c.enabled) return;
       heartbeat = new Heartbeat(host, { intervalMs: c.interval_ms, misses: c.misses, method: method(host), fpingBin: fping(), pingBin: opts.pingBin });
       heartbeat.start();
+      opts.onHeartbeat?.(heartbeat);
     },
     async dispose() {
       const hb = heartbeat;
