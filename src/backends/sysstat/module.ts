@@ -23,6 +23,8 @@ export interface SysstatModuleOptions {
   remote?: RemoteExecutor;
   /** the local reader (tests may pass their own) */
   local?: LocalStats;
+  /** told about the poller when it starts (tests, diagnostics) */
+  onPoller?: (p: SysstatPoller) => void;
 }
 
 /** a cached /proc/stat sample older than this is not reused: the poll takes two samples instead */
@@ -88,6 +90,7 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
       if (!host.monitor || !c.enabled) return;
       poller = new SysstatPoller(host, { intervalMs: c.interval_ms, includeRemote: opts.remote !== undefined });
       poller.start();
+      opts.onPoller?.(poller);
     },
     async dispose() {
       const p = poller;
