@@ -7,6 +7,7 @@ import type { ModuleDef } from '../protocol/module.js';
 import { nexxusModule } from './nexxus.js';
 import { SimCluster } from './sim/cluster.js';
 import { createSimModule } from './sim/module.js';
+import { createPowerModules } from './power/module.js';
 import { createIcmpModule } from './icmp/module.js';
 import { createSysstatModule } from './sysstat/module.js';
 
@@ -27,6 +28,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
     modules: [
       nexxusModule,
       createSimModule(sim),
+      ...createPowerModules({ sim }),
       createIcmpModule({ sim }),
       // remote: the SSH pool (ssh branch) is wired here at merge; until then remote SYSSTAT is ERR_UNSUPPORTED
       createSysstatModule({ sim, remote: undefined }),
