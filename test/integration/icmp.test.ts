@@ -104,6 +104,34 @@ describe.each([
       }
     });
 
+    it('a host that looks like an option is refused, never handed to the pinger', async () => {
+      const { engine } = await setup(method);
+      try {
+        engine.setVar('r08', 'host', '-f/etc/passwd');
+        const lines = await run(engine, 'ICMP_ECHO:PING:r[07-08]');
+        expect(lines).toContain('ICMP_ECHO:1:ERROR:r08:ERR_PING:"-f/etc/passwd" is not an address or host name; set the node\'s host variable to one');
+        expect(lines).toContainEqual(expect.stringMatching(/^ICMP_ECHO:1:PING:r07:up:/));
+        expect(lines.at(-1)).toBe('ICMP_ECHO:1:JOB_COMPLETED:ok=1:failed=1');
+      } finally {
+        await engine.stop();
+      }
+    });
+
+    it.skipIf(!canDrop)('cancelling a sweep that waits on a silent node ends it at once (skipped when nft is unavailable)', async () => {
+      const { engine } = await setup(method);
+      try {
+        const h = engine.submit('ICMP_ECHO:PING:dead01:1:8000');
+        await new Promise((r) => setTimeout(r, 300));
+        const t0 = Date.now();
+        h.cancel();
+        const view = await h.done;
+        expect(view.state).toBe('cancelled');
+        expect(Date.now() - t0).toBeLessThan(5000); // not the 8 s timeout
+      } finally {
+        await engine.stop();
+      }
+    });
+
     it('count and timeout_ms arguments: three pings each, still up', async () => {
       const { engine } = await setup(method);
       try {

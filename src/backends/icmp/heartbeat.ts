@@ -14,6 +14,7 @@ import readline from 'node:readline';
 import type { ModuleHost } from '../../protocol/module.js';
 import { isSimNode } from '../sim/module.js';
 import { findBinary, parseFpingLoopLine } from './fping.js';
+import { checkAddress } from './address.js';
 
 export interface HeartbeatOptions {
   intervalMs: number;
@@ -74,7 +75,7 @@ export class Heartbeat {
     const want = new Map<string, string[]>();
     for (const n of this.host.nodes()) {
       const addr = n.vars.host?.trim();
-      if (!addr || n.local || isSimNode(n.vars)) continue;
+      if (!addr || n.local || isSimNode(n.vars) || checkAddress(addr)) continue;
       const list = want.get(addr) ?? [];
       list.push(n.name);
       want.set(addr, list);

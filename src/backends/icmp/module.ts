@@ -14,6 +14,9 @@ import { parsePingConfig, type PingConfig, type PingMethod } from './config.js';
 import { findBinary, runFpingSweep, type ProbeResult } from './fping.js';
 import { systemPing } from './system-ping.js';
 import { Heartbeat } from './heartbeat.js';
+import { checkAddress, pingAddress } from './address.js';
+
+export { checkAddress, pingAddress } from './address.js';
 
 export interface IcmpModuleOptions {
   sim?: SimCluster;
@@ -30,12 +33,6 @@ export interface IcmpModuleOptions {
 const PERIOD_MS = 100;
 /** slack on top of the expected sweep time before a process is given up on */
 const SLACK_MS = 5000;
-
-/** The address to ping for a node: its `host` variable, else its name. */
-export function pingAddress(node: string, vars: Readonly<Record<string, string>>): string {
-  const h = vars.host?.trim();
-  return h ? h : node;
-}
 
 function intArg(value: string | undefined, name: string, lo: number, hi: number, fallback: number): number {
   if (value === undefined || value === '') return fallback;
@@ -91,8 +88,20 @@ export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
     const byCarrier = new Map(batches.map((b) => [b[0], b]));
     const deadline = (count - 1) * PERIOD_MS + timeoutMs + SLACK_MS;
     await ctx.forEachNode([...byCarrier.keys()], async ({ node: carrier, signal }) => {
-      const members = byCarrier.get(carrier)!;
-      const addr = new Map(members.map((n) => [n, pingAddress(n, ctx.host.vars(n))]));
+      const members: string[] = [];
+      const addr = new Map<string, string>();
+      let carrierOutcome: NodeOutcome = 'failed';
+      for (const n of byCarrier.get(carrier)!) {
+        const a = pingAddress(n, ctx.host.vars(n));
+        const bad = checkAddress(a);
+        if (bad) {
+          ctx.emit({ type: 'ERROR', node: n, code: 'ERR_PING', message: bad });
+          continue;
+        }
+        members.push(n);
+        addr.set(n, a);
+      }
+      if (members.length === 0) return carrierOutcome;
       let results: Map<string, ProbeResult>;
       try {
         results = await runFpingSweep([...addr.values()], { count, timeoutMs, periodMs: PERIOD_MS, signal: AbortSignal.any([signal, AbortSignal.timeout(deadline)]), bin: fping() });
@@ -102,7 +111,6 @@ export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
         for (const n of members) ctx.emit({ type: 'ERROR', node: n, code: ve.code, message: ve.message });
         return 'failed';
       }
-      let carrierOutcome: NodeOutcome = 'failed';
       for (const n of members) {
         const o = report(ctx, n, results.get(addr.get(n)!)!);
         if (n === carrier) carrierOutcome = o;
@@ -113,7 +121,12 @@ export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
   };
 
   const pingSystem = async (ctx: JobContext, nodes: string[], count: number, timeoutMs: number): Promise<void> => {
-    await ctx.forEachNode(nodes, async ({ node, vars }) => report(ctx, node, await systemPing(pingAddress(node, vars), { count, timeoutMs, periodMs: PERIOD_MS })), {
+    await ctx.forEachNode(nodes, async ({ node, vars, signal }) => {
+      const a = pingAddress(node, vars);
+      const bad = checkAddress(a);
+      if (bad) throw new VacmError('ERR_PING', bad);
+      return report(ctx, node, await systemPing(a, { count, timeoutMs, periodMs: PERIOD_MS, signal }));
+    }, {
       timeoutMs: (count - 1) * PERIOD_MS + timeoutMs + SLACK_MS,
     });
   };

@@ -7,6 +7,7 @@
  * without leaking it into the rest of vacm.
  */
 import ping from 'ping';
+import { VacmError } from '../../protocol/errors.js';
 import type { ProbeResult } from './fping.js';
 
 export interface SystemPingOptions {
@@ -14,6 +15,8 @@ export interface SystemPingOptions {
   timeoutMs: number;
   /** ms between the pings when count > 1 */
   periodMs?: number;
+  /** the package gives no handle on its process: on abort vacm stops waiting, and ping ends by its own -W */
+  signal?: AbortSignal;
 }
 
 /** Call `fn` and put process.env.LANG back exactly as it was (unset stays unset). */
@@ -28,10 +31,19 @@ export function withLangPreserved<T>(fn: () => T): T {
   }
 }
 
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new VacmError('ERR_CANCELLED', 'cancelled'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new VacmError('ERR_CANCELLED', 'cancelled'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 export async function systemPing(address: string, opts: SystemPingOptions): Promise<ProbeResult> {
   const extra: string[] = [];
   if (opts.count > 1) extra.push('-i', String(Math.max(opts.periodMs ?? 100, 2) / 1000));
-  const res = await withLangPreserved(() =>
+  const probe = withLangPreserved(() =>
     ping.promise.probe(address, {
       numeric: true,
       // seconds; iputils takes fractions
@@ -40,6 +52,7 @@ export async function systemPing(address: string, opts: SystemPingOptions): Prom
       extra,
     }),
   );
+  const res = opts.signal ? await untilAborted(probe, opts.signal) : await probe;
   if (res.alive) {
     const avg = Number(res.avg);
     const first = Number(res.time);
