@@ -72,7 +72,11 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
           stats = opts.sim?.has(node) ? opts.sim.stats(node) : undefined;
           if (!stats) throw new VacmError('ERR_STAT', `${node} is not answering (simulated node down or off)`);
         } else if (ctx.host.node(node)?.local) {
-          stats = await localStats(ctx.host).read();
+          try {
+            stats = await localStats(ctx.host).read();
+          } catch (err) {
+            throw new VacmError('ERR_STAT', `cannot read this machine's stats: ${(err as Error).message}`);
+          }
         } else {
           stats = await remoteStats(node, vars, signal, c.timeout_ms);
         }
