@@ -157,3 +157,25 @@ describe('heartbeat off', () => {
     expect(started).toBe(false);
   });
 });
+
+describe('a pinger that cannot start', () => {
+  it('is retried with a growing, bounded pause and a warning, and stop() ends the retries', async () => {
+    const { Heartbeat } = await import('../../src/backends/icmp/heartbeat.js');
+    const warnings: string[] = [];
+    const { engine } = await makeEngine({ yaml: yaml('auto'), engine: { log: (level, msg) => level === 'warn' && warnings.push(msg) } });
+    const hb = new Heartbeat(engine, { intervalMs: 200, misses: 2, method: 'fping', fpingBin: '/nonexistent/fping', minBackoffMs: 20, maxBackoffMs: 80 });
+    try {
+      hb.start();
+      await waitFor('three restarts', () => hb.restarts() >= 3, 5000);
+      expect(warnings[0]).toBe('heartbeat: /nonexistent/fping could not start (spawn /nonexistent/fping ENOENT); restarting in 20 ms');
+      expect(warnings.some((w) => w.endsWith('restarting in 80 ms'))).toBe(true);
+      expect(warnings.some((w) => w.endsWith('restarting in 160 ms'))).toBe(false); // bounded
+    } finally {
+      await hb.stop();
+      await engine.stop();
+    }
+    const after = hb.restarts();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(hb.restarts()).toBe(after);
+  });
+});

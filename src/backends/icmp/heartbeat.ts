@@ -150,18 +150,21 @@ export class Heartbeat {
     }
     p.child = child;
     p.startedAt = Date.now();
-    child.on('error', (err) => this.host.log('warn', `heartbeat: ${bin}: ${err.message}`));
+    let failure = '';
+    child.on('error', (err) => (failure = err.message));
     child.stdin?.on('error', () => {});
     if (this.opts.method === 'fping') child.stdin?.end(p.addresses.join('\n') + '\n');
     else child.stdin?.end();
     const onLine = (line: string) => this.onLine(p, line);
     readline.createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', onLine);
     readline.createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', onLine);
-    child.once('exit', (code, signal) => {
+    // 'close' also comes when the program could not be started at all (ENOENT: no 'exit' then)
+    child.once('close', (code, signal) => {
       if (p.child !== child) return;
       p.child = undefined;
       if (this.stopped) return;
-      this.host.log('warn', `heartbeat: ${bin} exited (${signal ?? `code ${code}`}); restarting in ${p.backoffMs} ms`);
+      const what = child.pid === undefined ? `could not start (${failure})` : `exited (${signal ?? `code ${code}`})`;
+      this.host.log('warn', `heartbeat: ${bin} ${what}; restarting in ${p.backoffMs} ms`);
       this.scheduleRestart(p);
     });
   }
@@ -230,7 +233,7 @@ export class Heartbeat {
             }
           }, 1000);
           const done = setTimeout(resolve, 2000); // never wait forever
-          child.once('exit', () => {
+          child.once('close', () => {
             clearTimeout(hard);
             clearTimeout(done);
             resolve();
