@@ -36,7 +36,7 @@ const SLACK_MS = 5000;
 
 function intArg(value: string | undefined, name: string, lo: number, hi: number, fallback: number): number {
   if (value === undefined || value === '') return fallback;
-  const n = Number(value);
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < lo || n > hi) {
     throw new VacmError('ERR_BAD_ARGS', `${name} must be a whole number from ${lo} to ${hi}, not "${value}" (ICMP_ECHO:PING:nodes[:count[:timeout_ms]])`);
   }
@@ -164,7 +164,8 @@ export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
     summary: 'reachability and round-trip time (fping when installed, else system ping); heartbeat for the dashboard',
     commands: [ping],
     init(host) {
-      const c = config(host);
+      // validated at start, so a bad ping: section stops vacm with ERR_CONFIG before anything runs
+      const c = (cfg = parsePingConfig(host.config.sections.ping));
       if (!host.monitor || !c.enabled) return;
       heartbeat = new Heartbeat(host, { intervalMs: c.interval_ms, misses: c.misses, method: method(host), fpingBin: fping(), pingBin: opts.pingBin });
       heartbeat.start();

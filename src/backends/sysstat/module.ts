@@ -90,7 +90,8 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
     summary: 'load, CPU, memory, disk, uptime, OS: locally (systeminformation), over SSH (/proc), or simulated',
     commands: [get],
     init(host) {
-      const c = config(host);
+      // validated at start, so a bad sysstat: section stops vacm with ERR_CONFIG before anything runs
+      const c = (cfg = parseSysstatConfig(host.config.sections.sysstat));
       if (!host.monitor || !c.enabled) return;
       poller = new SysstatPoller(host, { intervalMs: c.interval_ms, includeRemote: opts.remote !== undefined });
       poller.start();
