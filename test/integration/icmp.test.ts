@@ -14,6 +14,7 @@ import { makeEngine, run, tempDir } from '../helpers/engine.js';
 import { IcmpDrop, nftUsable } from '../helpers/nft.js';
 
 const DEAD = '127.0.33.250';
+const DEAD2 = '127.0.33.249';
 const hasFping = findBinary('fping') !== undefined;
 const hasPing = findBinary('ping') !== undefined;
 const canDrop = nftUsable();
@@ -27,6 +28,8 @@ nodes:
     vars: { host: "127.0.30.{n}" }
   - names: dead01
     vars: { host: ${DEAD} }
+  - names: dead02
+    vars: { host: ${DEAD2} }
   - names: bogus01
     vars: { host: nosuch.invalid }
   - names: sim[1-2]
@@ -51,7 +54,7 @@ async function setup(method: PingMethod, opts: { fpingBin?: string; extraYaml?: 
 
 const drop = new IcmpDrop('icmp');
 beforeAll(() => {
-  if (canDrop) drop.drop([DEAD]);
+  if (canDrop) drop.drop([DEAD, DEAD2]);
 });
 afterAll(() => drop.remove());
 
@@ -166,6 +169,27 @@ describe.skipIf(!hasFping)('fping sweeps (needs fping: apt-get install fping)', 
       expect(lines.filter((l) => l.includes(':PING:'))).toHaveLength(8);
       expect(lines.at(-1)).toBe('ICMP_ECHO:1:JOB_COMPLETED:ok=8:failed=0');
       expect(f.runs()).toBe(3);
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it.skipIf(!canDrop)('a sweep holds one bulk-lane slot: with fanout 2 a small bulk job started during it is not held up (skipped when nft is unavailable)', async () => {
+    const sim = new SimCluster({ seed: 9, failureRate: 0, delayScale: 0 });
+    const { engine, events } = await makeEngine({
+      yaml: yaml().replace('fanout: 16', 'fanout: 2'),
+      modules: [createSimModule(sim), createIcmpModule({ sim, method: 'fping' })],
+    });
+    try {
+      // two silent nodes: one slot per node would block both slots of fanout 2 for 1.5 s
+      const sweep = engine.submit('ICMP_ECHO:PING:dead[01-02],r[01-04]:1:1500');
+      await new Promise((r) => setTimeout(r, 300));
+      const small = engine.submit('ICMP_ECHO:PING:sim[1-2]');
+      await Promise.all([sweep.done, small.done]);
+      const seen = events.filter((e) => (e.job === small.id && e.type === 'JOB_COMPLETED') || (e.job === sweep.id && e.type === 'PING' && e.state === 'down')).map((e) => (e.type === 'PING' ? e.node : 'small done'));
+      expect(seen).toEqual(['small done', 'dead01', 'dead02']);
+      expect((await small.done).ok).toBe(2);
+      expect((await sweep.done).ok).toBe(4);
     } finally {
       await engine.stop();
     }
