@@ -7,6 +7,7 @@ import type { ModuleDef } from '../protocol/module.js';
 import { nexxusModule } from './nexxus.js';
 import { SimCluster } from './sim/cluster.js';
 import { createSimModule } from './sim/module.js';
+import { createCollectorModule } from './collector/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -20,9 +21,10 @@ export interface Backends {
 
 export function createBackends(opts: ModuleOptions = {}): Backends {
   const sim = new SimCluster({ seed: opts.simSeed });
+  const collector = createCollectorModule();
   return {
     sim,
-    modules: [nexxusModule, createSimModule(sim)],
+    modules: [nexxusModule, createSimModule(sim), collector],
   };
 }
 

@@ -1,4 +1,6 @@
 /** NEXXUS: the engine itself (VACM's loopback module) — nodelist, groups, variables, jobs, help. */
+import fs from 'node:fs';
+import path from 'node:path';
 import { VacmError } from '../protocol/errors.js';
 import { usageOf } from '../protocol/ipc.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
@@ -97,6 +99,24 @@ const commands: CommandDef[] = [
       if (!ctx.host.cancel(id)) throw new VacmError('ERR_NO_SUCH_JOB', `no running job ${id}; NEXXUS:JOBS lists the jobs`);
       ctx.emit({ type: 'CANCELLED', id });
       ctx.outcome(String(id), 'ok');
+    },
+  },
+  {
+    name: 'ADOPT', summary: 'add a discovered host (an agent that announced itself) to the nodelist', nodes: 'none',
+    args: [{ name: 'host' }], dangerous: true, ...control,
+    async run(ctx) {
+      const name = ctx.args.host;
+      let found: { addr?: unknown } | undefined;
+      try {
+        const all = JSON.parse(fs.readFileSync(path.join(ctx.host.stateDir, 'discovered.json'), 'utf8')) as Record<string, { addr?: unknown }>;
+        found = Object.hasOwn(all, name) ? all[name] : undefined;
+      } catch {
+        found = undefined;
+      }
+      if (!found || typeof found.addr !== 'string') throw new VacmError('ERR_NO_SUCH_NODE', `${name} has not been discovered: only hosts whose agent announced itself to the collector can be adopted (add others to vacm.yaml)`);
+      const v = ctx.host.addNode({ name, groups: ['discovered'], vars: { host: found.addr } });
+      ctx.emit({ type: 'NODELIST', node: v.name });
+      ctx.outcome(v.name, 'ok');
     },
   },
   {

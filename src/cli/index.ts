@@ -4,6 +4,7 @@ import { toVacmError } from '../protocol/errors.js';
 import { openEngine, loadConfig, type EngineArgs } from './setup.js';
 import { runIpc } from './ipc.js';
 import { runNodesetCommand } from './nodeset-cmd.js';
+import { runAgent } from './agent.js';
 import { EXIT_USAGE, processIo, type Io } from './io.js';
 import type { Engine } from '../engine/engine.js';
 
@@ -100,6 +101,22 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         if (r.stdout) io.out(r.stdout);
         if (r.stderr) io.err(r.stderr);
         code = r.exitCode;
+      },
+    )
+    .command(
+      'agent',
+      'run on a node: send its load, memory, disk and network to the collector as signed UDP datagrams',
+      (y) =>
+        y
+          .option('collector', { type: 'string', default: '127.0.0.1:8884', describe: 'the collector (vacm serve) as HOST:PORT' })
+          .option('secret-file', { type: 'string', describe: 'file with the secret shared with the collector (required)' })
+          .option('interval', { type: 'number', default: 5, describe: 'seconds between status messages' })
+          .option('name', { type: 'string', describe: 'node name to report (default: short hostname)' })
+          .option('bind', { type: 'string', describe: 'source address to send from' })
+          .option('verbose', { type: 'boolean', default: false, describe: 'log every dropped field and send error' })
+          .example('$0 agent --collector head01:8884 --secret-file /etc/vacm/agent.secret', 'report every 5 s'),
+      async (a) => {
+        code = await runAgent({ collector: a.collector, secretFile: a['secret-file'], interval: a.interval, name: a.name, bind: a.bind, verbose: a.verbose }, io);
       },
     )
     .command(

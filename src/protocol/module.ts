@@ -129,6 +129,8 @@ export interface ModuleHost {
   unsetVar(node: string, key: string): boolean;
   /** called after a variable changes (SET_VAR, UNSET_VAR); returns an unsubscribe function */
   onVarChange(cb: (node: string, key: string, value: string | undefined) => void): () => void;
+  /** add a node at run time (NEXXUS:ADOPT of a discovered host); ERR_BAD_ARGS when it exists */
+  addNode(def: { name: string; groups?: readonly string[]; vars?: Readonly<Record<string, string>> }): NodeView;
   /** membership evidence from pollers and heartbeats */
   setNodeState(node: string, state: NodeState, reason?: string): void;
   setPower(node: string, power: PowerState): void;
