@@ -1,9 +1,9 @@
 /** NEXXUS: the engine itself (VACM's loopback module) — nodelist, groups, variables, jobs, help. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { VacmError } from '../protocol/errors.js';
+import { VacmError, toVacmError } from '../protocol/errors.js';
 import { usageOf } from '../protocol/ipc.js';
-import { foldNodeSet } from '../protocol/nodeset.js';
+import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
 import type { CommandDef, ModuleDef } from '../protocol/module.js';
 
 const JOB_TIMEOUT_MS = 10_000;
@@ -102,21 +102,33 @@ const commands: CommandDef[] = [
     },
   },
   {
-    name: 'ADOPT', summary: 'add a discovered host (an agent that announced itself) to the nodelist', nodes: 'none',
-    args: [{ name: 'host' }], dangerous: true, ...control,
+    name: 'ADOPT', summary: 'add discovered hosts (agents that announced themselves) to the nodelist', nodes: 'required', outsideNodelist: true,
+    args: [], dangerous: true, ...control,
     async run(ctx) {
-      const name = ctx.args.host;
-      let found: { addr?: unknown } | undefined;
+      let names: string[];
       try {
-        const all = JSON.parse(fs.readFileSync(path.join(ctx.host.stateDir, 'discovered.json'), 'utf8')) as Record<string, { addr?: unknown }>;
-        found = Object.hasOwn(all, name) ? all[name] : undefined;
-      } catch {
-        found = undefined;
+        names = NodeSet.parse(ctx.request.nodes).expand();
+      } catch (err) {
+        throw toVacmError(err, 'ERR_NODESET_PARSE');
       }
-      if (!found || typeof found.addr !== 'string') throw new VacmError('ERR_NO_SUCH_NODE', `${name} has not been discovered: only hosts whose agent announced itself to the collector can be adopted (add others to vacm.yaml)`);
-      const v = ctx.host.addNode({ name, groups: ['discovered'], vars: { host: found.addr } });
-      ctx.emit({ type: 'NODELIST', node: v.name });
-      ctx.outcome(v.name, 'ok');
+      let all: Record<string, { addr?: unknown }> = {};
+      try {
+        all = JSON.parse(fs.readFileSync(path.join(ctx.host.stateDir, 'discovered.json'), 'utf8')) as Record<string, { addr?: unknown }>;
+      } catch {
+        /* nothing discovered yet */
+      }
+      for (const name of names) {
+        const found = Object.hasOwn(all, name) ? all[name] : undefined;
+        if (ctx.host.node(name)) {
+          ctx.emit({ type: 'ERROR', node: name, code: 'ERR_BAD_ARGS', message: `${name} is already in the nodelist` });
+        } else if (!found || typeof found.addr !== 'string') {
+          ctx.emit({ type: 'ERROR', node: name, code: 'ERR_NO_SUCH_NODE', message: `${name} has not been discovered: only hosts whose agent announced itself to the collector can be adopted (add others to vacm.yaml)` });
+        } else {
+          const v = ctx.host.addNode({ name, groups: ['discovered'], vars: { host: found.addr } });
+          ctx.emit({ type: 'NODELIST', node: v.name });
+          ctx.outcome(v.name, 'ok');
+        }
+      }
     },
   },
   {

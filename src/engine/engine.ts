@@ -432,7 +432,7 @@ export class Engine implements ModuleHost {
     const req = parseRequest(line, this.registry.shape, (t) => this.registry.has(t));
     const cmd = this.registry.command(req.tag, req.command)!;
     let targets: string[] = [];
-    if (req.nodes.trim() !== '') targets = this.resolve(req.nodes);
+    if (req.nodes.trim() !== '' && !cmd.outsideNodelist) targets = this.resolve(req.nodes);
     return { req, cmd, targets };
   }
 

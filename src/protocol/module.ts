@@ -150,6 +150,11 @@ export interface CommandDef extends CommandShape {
   readonly lane: Lane;
   /** changes something: audited before and after, confirmed in the UI, refused in read-only mode */
   readonly dangerous: boolean | ((req: Request) => boolean);
+  /**
+   * the node set names hosts that are not (yet) in the nodelist (NEXXUS:ADOPT): the engine does not
+   * resolve it, `ctx.nodes` is empty and the command reads `ctx.request.nodes` itself
+   */
+  readonly outsideNodelist?: boolean;
   /** a deadline for the whole job; the engine aborts and fails it with ERR_TIMEOUT after this */
   readonly jobTimeoutMs?: number;
   /** check before auditing or running (e.g. an allowlist); throw a VacmError to refuse the whole job */
