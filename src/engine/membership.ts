@@ -1,9 +1,11 @@
 /**
  * Membership (after the Cluster Infrastructure's CLMS): every node's state from all evidence —
  * agent silence, ICMP heartbeats, SSH failures, power state — as up / down / off / unknown, and
- * what happens on each transition: an unsolicited `NEXXUS:0:NODE_UP:<node>` or
- * `NEXXUS:0:NODE_DOWN:<node>:<reason>`, then the subscribers (hooks) in priority bands — lower band
- * first, then registration order. Operators add shell hooks in the config (`hooks:`).
+ * what happens on each transition: an unsolicited `NEXXUS:0:NODE_UP:<node>` when a node comes up,
+ * `NEXXUS:0:NODE_DOWN:<node>:<reason>` when an up node stops being up (a node never seen up that
+ * is found down or off is not news to anyone), then — on every transition — the subscribers (hooks)
+ * in priority bands: lower band first, then registration order. Operators add shell hooks in the
+ * config (`hooks:`).
  *
  * Evidence rule: power off wins (the node is `off`); otherwise the latest reachability evidence
  * decides (an agent datagram or a ping reply says up; agent silence, a failed ping or an SSH
@@ -160,7 +162,7 @@ export class Membership {
     r.since = ts;
     const t: Transition = { node: r.name, from: before, to: after, reason: after === 'up' ? undefined : r.reason ?? after, ts };
     if (after === 'up') this.opts.emit({ type: 'NODE_UP', node: r.name });
-    else if (after === 'down' || after === 'off' || before === 'up') this.opts.emit({ type: 'NODE_DOWN', node: r.name, reason: t.reason! });
+    else if (before === 'up') this.opts.emit({ type: 'NODE_DOWN', node: r.name, reason: t.reason! });
     this.runHooks(t);
     return true;
   }
