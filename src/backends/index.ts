@@ -8,6 +8,7 @@ import { nexxusModule } from './nexxus.js';
 import { SimCluster } from './sim/cluster.js';
 import { createSimModule } from './sim/module.js';
 import { createCollectorModule } from './collector/module.js';
+import { createMetricsModule } from './metrics/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -24,7 +25,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
   const collector = createCollectorModule();
   return {
     sim,
-    modules: [nexxusModule, createSimModule(sim), collector],
+    modules: [nexxusModule, createSimModule(sim), collector, createMetricsModule({ collector: collector.counters })],
   };
 }
 

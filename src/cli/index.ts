@@ -5,6 +5,7 @@ import { openEngine, loadConfig, type EngineArgs } from './setup.js';
 import { runIpc } from './ipc.js';
 import { runNodesetCommand } from './nodeset-cmd.js';
 import { runAgent } from './agent.js';
+import { runServe } from './serve.js';
 import { EXIT_USAGE, processIo, type Io } from './io.js';
 import type { Engine } from '../engine/engine.js';
 
@@ -101,6 +102,19 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         if (r.stdout) io.out(r.stdout);
         if (r.stderr) io.err(r.stderr);
         code = r.exitCode;
+      },
+    )
+    .command(
+      'serve',
+      'run the engine headless: collector, membership, history and /metrics, until SIGTERM or SIGINT',
+      (y) =>
+        engineOptions(y)
+          .option('listen', { type: 'string', describe: 'ADDR:PORT for operators to attach (reserved: accepted, not opened yet)' })
+          .option('metrics', { type: 'string', describe: 'serve Prometheus /metrics on ADDR:PORT (e.g. 127.0.0.1:9464)' })
+          .option('snapshot-every', { type: 'number', default: 60, describe: 'seconds between writes of the state snapshot that vacm snapshot reads' })
+          .example('$0 serve --config /etc/vacm/vacm.yaml --metrics 127.0.0.1:9464', 'collector, membership and metrics for the cluster'),
+      async (a) => {
+        code = await runServe({ config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'], listen: a.listen, metrics: a.metrics, snapshotEvery: a['snapshot-every'] }, io);
       },
     )
     .command(
