@@ -6,6 +6,7 @@ import { runIpc } from './ipc.js';
 import { runNodesetCommand } from './nodeset-cmd.js';
 import { runAgent } from './agent.js';
 import { runServe } from './serve.js';
+import { runSnapshot } from './snapshot.js';
 import { EXIT_USAGE, processIo, type Io } from './io.js';
 import type { Engine } from '../engine/engine.js';
 
@@ -115,6 +116,18 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .example('$0 serve --config /etc/vacm/vacm.yaml --metrics 127.0.0.1:9464', 'collector, membership and metrics for the cluster'),
       async (a) => {
         code = await runServe({ config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'], listen: a.listen, metrics: a.metrics, snapshotEvery: a['snapshot-every'] }, io);
+      },
+    )
+    .command(
+      'snapshot',
+      'write a static, self-contained HTML page of the cluster: summary, groups, every node with a load chart',
+      (y) =>
+        engineOptions(y)
+          .option('html', { type: 'string', demandOption: true, describe: 'file to write (- for stdout)' })
+          .option('max-age', { type: 'number', default: 300, describe: 'use vacm serve\'s saved state when at most this many seconds old; else sweep once' })
+          .example('$0 snapshot --html /var/www/cluster.html', 'from vacm serve\'s state (with load history)'),
+      async (a) => {
+        code = await runSnapshot({ config: a.config, demo: a.demo, nodes: a.nodes, html: a.html, maxAge: a['max-age'] }, io);
       },
     )
     .command(
