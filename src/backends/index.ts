@@ -7,6 +7,7 @@ import type { ModuleDef } from '../protocol/module.js';
 import { nexxusModule } from './nexxus.js';
 import { SimCluster } from './sim/cluster.js';
 import { createSimModule } from './sim/module.js';
+import { createPowerModules } from './power/module.js';
 import { createCollectorModule } from './collector/module.js';
 import { createMetricsModule } from './metrics/module.js';
 
@@ -25,7 +26,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
   const collector = createCollectorModule();
   return {
     sim,
-    modules: [nexxusModule, createSimModule(sim), collector, createMetricsModule({ collector: collector.counters })],
+    modules: [nexxusModule, createSimModule(sim), ...createPowerModules({ sim }), collector, createMetricsModule({ collector: collector.counters })],
   };
 }
 
