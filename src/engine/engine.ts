@@ -29,7 +29,7 @@ import { AuditLog, currentUser, defaultStateDir } from './audit.js';
 import { Registry } from './registry.js';
 import { LOAD_HISTORY, Store, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
 import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
-import { Membership, parseHooksSection } from './membership.js';
+import { Membership, parseHooksSection, reachEvidence } from './membership.js';
 import { History } from './history.js';
 
 export type EventListener = (e: VacmEvent) => void;
@@ -285,8 +285,11 @@ export class Engine implements ModuleHost {
   private observe(e: EventBody): void {
     switch (e.type) {
       case 'PING':
-        this.setNodeState(e.node, e.state, e.state === 'down' ? e.reason ?? 'no ping reply' : undefined);
+      case 'ERROR': {
+        const ev = reachEvidence(e);
+        if (ev) this.setNodeState(ev.node, ev.state, ev.reason);
         break;
+      }
       case 'POWER':
         this.setPower(e.node, e.state);
         break;

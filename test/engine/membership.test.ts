@@ -81,6 +81,22 @@ describe('membership', () => {
     ]);
   });
 
+  it('takes evidence from job events: ping replies, and SSH finding no host', async () => {
+    const m = await makeEngine({ yaml: YAML() });
+    engine = m.engine;
+    engine.emitUnsolicited('ICMP_ECHO', { type: 'PING', node: 'n1', state: 'up', rttMs: 0.04 });
+    engine.emitUnsolicited('SSH', { type: 'ERROR', node: 'n1', code: 'ERR_SSH_AUTH', message: 'permission denied' });
+    expect(engine.node('n1')?.state).toBe('up');
+    engine.emitUnsolicited('SSH', { type: 'ERROR', node: 'n1', code: 'ERR_SSH_UNREACHABLE', message: 'no route to host' });
+    expect(engine.node('n1')?.state).toBe('down');
+    expect(m.events.map(toLine)).toContain('NEXXUS:0:NODE_DOWN:n1:ssh\\: no route to host');
+    engine.emitUnsolicited('ICMP_ECHO', { type: 'PING', node: 'n1', state: 'up', rttMs: 0.04 });
+    engine.setPower('n1', 'off');
+    expect(engine.node('n1')?.state).toBe('off');
+    engine.emitUnsolicited('ICMP_ECHO', { type: 'PING', node: 'n1', state: 'up', rttMs: 0.04 });
+    expect(engine.node('n1')?.state).toBe('off'); // power off wins over a stray reply
+  });
+
   it.each([
     ['not a list', { command: 'x' }, /hooks: must be a list/],
     ['no command', [{ band: 1 }], /hooks\[0\].command: required/],

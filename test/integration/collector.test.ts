@@ -135,6 +135,32 @@ describe('collector over loopback', () => {
     expect(fs.readFileSync(path.join(dir, 'state', 'audit.jsonl'), 'utf8')).toContain('NEXXUS:ADOPT:newbox');
   });
 
+  it('classifies and counts 10 000 mutated datagrams without crashing (fuzz through the collector)', async () => {
+    const { engine: e } = await open(26006);
+    const mod = e.registry.module('COLLECTOR') as unknown as { core(): import('../../src/backends/collector/module.js').CollectorCore };
+    const core = mod.core();
+    let x = 0x9e3779b9;
+    const rnd = () => {
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      return x / 0x1_0000_0000;
+    };
+    const base = encodeAgentMsg({ v: 2, kind: 'status', node: 'node1', boot: 'f1', seq: 1, ts: Date.now(), iv: 5, stats: { load1: 1, cpu: 2 } }, SECRET).bytes;
+    const N = 10_000;
+    for (let i = 0; i < N; i++) {
+      const b = Buffer.from(base);
+      const flips = 1 + Math.floor(rnd() * 3);
+      for (let k = 0; k < flips; k++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
+      const cut = rnd() < 0.2 ? b.subarray(0, Math.floor(rnd() * b.length)) : b;
+      core.handle(cut, rnd() < 0.05 ? '10.9.9.9' : '127.0.40.5');
+    }
+    const c = await stats(e);
+    const rejected = Object.entries(c).filter(([k]) => k.startsWith('rejected_')).reduce((a, [, v]) => a + v, 0);
+    expect(c.received).toBe(N);
+    expect(c.accepted + rejected).toBe(N);
+    expect(c.rejected_subnet).toBeGreaterThan(0);
+    expect(c.rejected_json + c.rejected_hmac + c.rejected_schema).toBeGreaterThan(N * 0.5);
+  });
+
   it('refuses a collector section without a secret file, saying what to write', async () => {
     engine = new Engine({ config: parseConfig('nodes:\n  - names: n1\ncollector:\n  listen: 127.0.40.254:26005\n'), modules: builtinModules(), monitor: true, stateDir: path.join(dir, 'state') });
     await expect(engine.start()).rejects.toThrow(/collector.secret_file: required/);
