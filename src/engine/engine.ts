@@ -30,7 +30,7 @@ import { Registry } from './registry.js';
 import { LOAD_HISTORY, Store, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
 import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
 import { Membership, parseHooksSection, reachEvidence } from './membership.js';
-import { History } from './history.js';
+import { History, type GroupAggregate, type HistoryField } from './history.js';
 
 export type EventListener = (e: VacmEvent) => void;
 export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -432,6 +432,18 @@ export class Engine implements ModuleHost {
   private nodeStateChanged(r: NodeRecord, before: NodeState): void {
     this.membership.changed(r, before);
     this.store.touchNode(r);
+  }
+
+  /** Load history of a node set (`node[01-04]`, `@rack1`, `*`) over a time range. */
+  historyOf(expr: string, fromMs: number, toMs: number, resolution: 'auto' | 'fine' | 'coarse' = 'auto') {
+    return this.history.query(this.resolve(expr), fromMs, toMs, resolution);
+  }
+
+  /** Per-group aggregates of a history field over a time range (every group, or those named). */
+  historyByGroup(fromMs: number, toMs: number, field: HistoryField = 'load1', only?: readonly string[]): GroupAggregate[] {
+    const all = this.groups();
+    const groups = only ? Object.fromEntries(only.filter((g) => all[g]).map((g) => [g, all[g]])) : all;
+    return this.history.aggregate(groups, fromMs, toMs, field);
   }
 
   /** Add a node at run time (NEXXUS:ADOPT); its state is unknown until evidence arrives. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { COARSE_SLOTS, History } from '../../src/engine/history.js';
+import { makeEngine } from '../helpers/engine.js';
 
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
 
@@ -67,5 +68,22 @@ describe('history', () => {
     h.record('n1', T0, { os: 'Debian' });
     expect(h.size).toBe(0);
     expect(h.query(['zz'], 0, Date.now()).get('zz')!.ts).toEqual([]);
+  });
+});
+
+describe('history through the engine', () => {
+  it('records every recordStats and answers by node set and by group', async () => {
+    const { engine } = await makeEngine();
+    const now = Date.now();
+    engine.recordStats('node01', { load1: 2 }, now - 10_000);
+    engine.recordStats('node02', { load1: 4 }, now - 10_000);
+    engine.recordStats('node05', { load1: 9 }, now - 10_000);
+    const s = engine.historyOf('node[01-02]', now - 60_000, now);
+    expect([...s.keys()]).toEqual(['node01', 'node02']);
+    expect(s.get('node02')!.values.load1).toEqual([4]);
+    expect(() => engine.historyOf('nope[1-2]', 0, now)).toThrow(/not in the nodelist/);
+    const g = engine.historyByGroup(now - 60_000, now, 'load1', ['rack1']);
+    expect(g).toEqual([{ group: 'rack1', nodes: 8, reporting: 3, samples: 3, mean: 5, min: 2, max: 9 }]);
+    await engine.stop();
   });
 });
