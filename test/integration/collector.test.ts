@@ -161,6 +161,13 @@ describe('collector over loopback', () => {
     expect(c.rejected_json + c.rejected_hmac + c.rejected_schema).toBeGreaterThan(N * 0.5);
   });
 
+  it('says where the collector runs when asked for its counters in a one-shot engine', async () => {
+    engine = new Engine({ config: config(26007), modules: builtinModules(), monitor: false, stateDir: path.join(dir, 'state') });
+    await engine.start();
+    const v = await engine.submit('COLLECTOR:STATS').done;
+    expect(v.error).toEqual({ code: 'ERR_COLLECTOR', message: expect.stringMatching(/^no collector runs in this process: it runs in vacm serve/) });
+  });
+
   it('refuses a collector section without a secret file, saying what to write', async () => {
     engine = new Engine({ config: parseConfig('nodes:\n  - names: n1\ncollector:\n  listen: 127.0.40.254:26005\n'), modules: builtinModules(), monitor: true, stateDir: path.join(dir, 'state') });
     await expect(engine.start()).rejects.toThrow(/collector.secret_file: required/);

@@ -195,6 +195,9 @@ export function createCollectorModule(opts: CollectorModuleOptions = {}): Module
     {
       name: 'STATS', summary: 'datagrams received, accepted, and rejected by reason', nodes: 'none', args: [], lane: 'control', dangerous: false,
       async run(ctx) {
+        if (!counters.active) {
+          throw new VacmError('ERR_COLLECTOR', 'no collector runs in this process: it runs in vacm serve (or the dashboard) when the config has a collector: section; read its counters from vacm serve --metrics');
+        }
         for (const [name, value] of Object.entries(counters.counters())) {
           ctx.emit({ type: 'COUNTER', name, value });
           ctx.outcome(name, 'ok');
