@@ -18,9 +18,9 @@ import { loadConfig, type EngineArgs } from './setup.js';
 import { untilSignal } from './agent.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 import type { Snapshot } from '../engine/store.js';
-import type { SavedHistory } from '../engine/history.js';
 
 export const SNAPSHOT_FILE = 'serve-snapshot.json';
+export const HISTORY_FILE = 'history.bin';
 
 export interface ServeArgs extends EngineArgs {
   listen?: string;
@@ -37,10 +37,18 @@ export interface SavedState {
   counts: Snapshot['counts'];
   nodes: Snapshot['nodes'];
   groups: Record<string, readonly string[]>;
-  history: SavedHistory;
 }
 
-export function saveState(engine: Engine): string {
+function writeAtomic(file: string, data: string | Buffer): Promise<void> {
+  return fs.promises.writeFile(file + '.tmp', data, { mode: 0o600 }).then(() => fs.promises.rename(file + '.tmp', file));
+}
+
+/**
+ * Write the state snapshot and the history (binary, see History.toBuffers) into the state dir.
+ * Both are copied in memory first and written asynchronously, each to a temp file then renamed,
+ * so a reader never sees half a file and the engine keeps running while the disk works.
+ */
+export async function saveState(engine: Engine): Promise<string> {
   const s = engine.getSnapshot();
   const saved: SavedState = {
     version: 1,
@@ -49,12 +57,12 @@ export function saveState(engine: Engine): string {
     counts: s.counts,
     nodes: s.nodes,
     groups: { ...engine.groups() },
-    history: engine.history.toJSON(),
   };
-  fs.mkdirSync(engine.stateDir, { recursive: true, mode: 0o700 });
+  const history = Buffer.concat(engine.history.toBuffers());
+  await fs.promises.mkdir(engine.stateDir, { recursive: true, mode: 0o700 });
+  await writeAtomic(path.join(engine.stateDir, HISTORY_FILE), history);
   const file = path.join(engine.stateDir, SNAPSHOT_FILE);
-  fs.writeFileSync(file + '.tmp', JSON.stringify(saved), { mode: 0o600 });
-  fs.renameSync(file + '.tmp', file);
+  await writeAtomic(file, JSON.stringify(saved));
   return file;
 }
 
@@ -83,20 +91,21 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   log('info', `vacm serve: cluster ${snap.cluster}, ${snap.nodes.length} nodes, state in ${engine.stateDir}`);
   if (a.listen !== undefined) log('info', `--listen ${a.listen} is reserved for operators attaching over SSH (not opened yet)`);
   const every = Math.max(1, a.snapshotEvery ?? 60) * 1000;
+  let saving: Promise<void> = Promise.resolve();
   const save = () => {
-    try {
-      saveState(engine);
-    } catch (err) {
-      log('warn', `cannot write the snapshot in ${engine.stateDir}: ${(err as Error).message}`);
-    }
+    saving = saving.then(() => saveState(engine)).then(
+      () => undefined,
+      (err: Error) => log('warn', `cannot write the snapshot in ${engine.stateDir}: ${err.message}`),
+    );
+    return saving;
   };
-  const timer = setInterval(save, every);
+  const timer = setInterval(() => void save(), every);
   const sig = await untilSignal(stop);
   log('info', `${sig}: stopping`);
   clearInterval(timer);
   off();
   await engine.stop();
-  save();
+  await save();
   log('info', 'stopped cleanly');
   return EXIT_OK;
 }

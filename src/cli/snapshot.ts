@@ -13,7 +13,7 @@ import { toVacmError } from '../protocol/errors.js';
 import type { NodeView } from '../protocol/module.js';
 import { createLocalStatsSource } from '../backends/agent/stats.js';
 import { openEngine, type EngineArgs } from './setup.js';
-import { SNAPSHOT_FILE, type SavedState } from './serve.js';
+import { HISTORY_FILE, SNAPSHOT_FILE, type SavedState } from './serve.js';
 import { renderSnapshotHtml, type SnapshotData } from './snapshot-html.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 
@@ -63,7 +63,12 @@ export async function buildSnapshot(a: SnapshotArgs, now = Date.now()): Promise<
   const stateDir = a.stateDir ?? defaultStateDir();
   const saved = readSaved(stateDir, a.maxAge ?? 300, now);
   if (saved) {
-    const history = History.fromJSON(saved.history, { now: () => now });
+    let history = new History({ now: () => now });
+    try {
+      history = History.fromBuffer(fs.readFileSync(path.join(stateDir, HISTORY_FILE)), { now: () => now });
+    } catch {
+      /* no history saved (or damaged): the charts say so */
+    }
     const names = saved.nodes.map((n) => n.name);
     return {
       cluster: saved.cluster,

@@ -206,64 +206,61 @@ export class History {
 
   // ---- snapshot (vacm serve saves it; vacm snapshot reads it) ----------------------------------
 
-  toJSON(): SavedHistory {
-    const nodes: SavedHistory['nodes'] = {};
+  /**
+   * The binary snapshot (vacm serve writes it every minute: no base64, no big strings):
+   * `VACMHIS2`, u32 header length, the header JSON (step, per node its ring heads and minute
+   * accumulator), then each node's four typed arrays as raw bytes (little-endian, as in memory).
+   */
+  toBuffers(): Buffer[] {
+    const nodes: BinNode[] = [];
+    const data: Buffer[] = [];
     for (const [name, h] of this.nodes) {
-      nodes[name] = {
-        fine: saveRing(h.fine),
-        coarse: saveRing(h.coarse),
-        minute: h.minute,
-        sum: Array.from(h.sum),
-        n: Array.from(h.n),
-      };
+      nodes.push({ name, fine: [h.fine.head, h.fine.count], coarse: [h.coarse.head, h.coarse.count], minute: h.minute, sum: Array.from(h.sum), n: Array.from(h.n) });
+      for (const a of [h.fine.ts, h.fine.values, h.coarse.ts, h.coarse.values]) data.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
     }
-    return { version: 1, stepS: this.stepS, fields: [...HISTORY_FIELDS], nodes };
+    const header = Buffer.from(JSON.stringify({ version: 2, stepS: this.stepS, fields: HISTORY_FIELDS, nodes }));
+    const pre = Buffer.alloc(12);
+    pre.write(BIN_MAGIC, 0, 'latin1');
+    pre.writeUInt32LE(header.length, 8);
+    return [pre, header, ...data];
   }
 
-  static fromJSON(o: SavedHistory, opts: HistoryOptions = {}): History {
-    const h = new History({ ...opts, stepS: o.stepS });
-    if (o.version !== 1 || !o.nodes) return h;
-    for (const [name, n] of Object.entries(o.nodes)) {
-      try {
-        const nh = new NodeHistory(h.fineSlots);
-        loadRing(nh.fine, n.fine);
-        loadRing(nh.coarse, n.coarse);
-        nh.minute = n.minute;
-        nh.sum.set(n.sum.slice(0, F));
-        nh.n.set(n.n.slice(0, F));
-        h.nodes.set(name, nh);
-      } catch {
-        /* a damaged entry is skipped, the rest loads */
-      }
+  /** Read what toBuffers wrote; throws on a file that is not one (truncated, other magic). */
+  static fromBuffer(buf: Buffer, opts: HistoryOptions = {}): History {
+    if (buf.length < 12 || buf.toString('latin1', 0, 8) !== BIN_MAGIC) throw new Error('not a vacm history snapshot');
+    const hlen = buf.readUInt32LE(8);
+    const meta = JSON.parse(buf.toString('utf8', 12, 12 + hlen)) as { version: number; stepS: number; nodes: BinNode[] };
+    const h = new History({ ...opts, stepS: meta.stepS });
+    let off = 12 + hlen;
+    const fill = (dst: Uint32Array | Float32Array) => {
+      if (off + dst.byteLength > buf.length) throw new Error('history snapshot is truncated');
+      new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(buf.subarray(off, off + dst.byteLength));
+      off += dst.byteLength;
+    };
+    for (const n of meta.nodes) {
+      const nh = new NodeHistory(h.fineSlots);
+      fill(nh.fine.ts);
+      fill(nh.fine.values);
+      fill(nh.coarse.ts);
+      fill(nh.coarse.values);
+      [nh.fine.head, nh.fine.count] = n.fine;
+      [nh.coarse.head, nh.coarse.count] = n.coarse;
+      nh.minute = n.minute;
+      nh.sum.set(n.sum.slice(0, F));
+      nh.n.set(n.n.slice(0, F));
+      h.nodes.set(n.name, nh);
     }
     return h;
   }
 }
 
-interface SavedRing {
-  head: number;
-  count: number;
-  ts: string;
-  values: string;
-}
+const BIN_MAGIC = 'VACMHIS2';
 
-export interface SavedHistory {
-  version: 1;
-  stepS: number;
-  fields: string[];
-  nodes: Record<string, { fine: SavedRing; coarse: SavedRing; minute: number; sum: number[]; n: number[] }>;
-}
-
-function saveRing(r: Ring): SavedRing {
-  return { head: r.head, count: r.count, ts: Buffer.from(r.ts.buffer).toString('base64'), values: Buffer.from(r.values.buffer).toString('base64') };
-}
-
-function loadRing(r: Ring, s: SavedRing): void {
-  const ts = Buffer.from(s.ts, 'base64');
-  const vals = Buffer.from(s.values, 'base64');
-  if (ts.length !== r.ts.byteLength || vals.length !== r.values.byteLength) throw new Error('ring size differs');
-  r.ts.set(new Uint32Array(ts.buffer.slice(ts.byteOffset, ts.byteOffset + ts.length)));
-  r.values.set(new Float32Array(vals.buffer.slice(vals.byteOffset, vals.byteOffset + vals.length)));
-  r.head = s.head % r.slots;
-  r.count = Math.min(s.count, r.slots);
+interface BinNode {
+  name: string;
+  fine: [number, number];
+  coarse: [number, number];
+  minute: number;
+  sum: number[];
+  n: number[];
 }

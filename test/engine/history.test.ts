@@ -58,9 +58,17 @@ describe('history', () => {
   it('survives a save and load (vacm serve writes it, vacm snapshot reads it)', () => {
     const h = new History({ stepS: 5, now: () => T0 + 60_000 });
     for (let i = 0; i < 10; i++) h.record('n1', T0 + i * 5000, { load1: i, cpu: 50 });
-    const back = History.fromJSON(JSON.parse(JSON.stringify(h.toJSON())), { now: () => T0 + 60_000 });
+    const back = History.fromBuffer(Buffer.concat(h.toBuffers()), { now: () => T0 + 60_000 });
     expect(back.query(['n1'], T0, T0 + 60_000)).toEqual(h.query(['n1'], T0, T0 + 60_000));
     expect(back.query(['n1'], T0 - 7_200_000, T0 + 60_000)).toEqual(h.query(['n1'], T0 - 7_200_000, T0 + 60_000));
+  });
+
+  it('refuses a damaged history file instead of loading garbage', () => {
+    const h = new History();
+    h.record('n1', T0, { load1: 1 });
+    const b = Buffer.concat(h.toBuffers());
+    expect(() => History.fromBuffer(b.subarray(0, b.length - 10))).toThrow(/truncated/);
+    expect(() => History.fromBuffer(Buffer.from('hello world, not history'))).toThrow(/not a vacm history snapshot/);
   });
 
   it('ignores samples without history fields, and unknown nodes answer empty', () => {

@@ -8,6 +8,7 @@ import { BIN } from '../helpers/cli.js';
 import { Engine } from '../../src/engine/engine.js';
 import { parseConfig } from '../../src/engine/config.js';
 import { builtinModules } from '../../src/backends/index.js';
+import { History } from '../../src/engine/history.js';
 
 function hasBinary(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
@@ -93,7 +94,9 @@ collector:
     expect(serve.err()).toContain('stopped cleanly');
     const saved = JSON.parse(fs.readFileSync(path.join(state, 'serve-snapshot.json'), 'utf8'));
     expect(saved.nodes.find((n: { name: string }) => n.name === 'node1').state).toBe('down');
-    expect(Object.keys(saved.history.nodes)).toEqual(['node1']);
+    const history = History.fromBuffer(fs.readFileSync(path.join(state, 'history.bin')));
+    expect(history.query(['node1', 'node2'], Date.now() - 60_000, Date.now()).get('node1')!.values.load1.length).toBeGreaterThan(0);
+    expect(history.size).toBe(1);
   }, 60_000);
 
   it('refuses a bad --listen with a code and exit 2', async () => {

@@ -36,7 +36,7 @@ describe('vacm snapshot --html', () => {
     engine.setNodeState('cn02', 'up');
     engine.setNodeState('cn03', 'down', 'no ping reply');
     engine.setPower('gw01', 'off');
-    saveState(engine);
+    await saveState(engine);
     await engine.stop();
 
     const out = path.join(dir, 'cluster.html');
