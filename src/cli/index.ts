@@ -135,15 +135,16 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       'run on a node: send its load, memory, disk and network to the collector as signed UDP datagrams',
       (y) =>
         y
-          .option('collector', { type: 'string', default: '127.0.0.1:8884', describe: 'the collector (vacm serve) as HOST:PORT' })
+          .option('collector', { type: 'string', describe: 'the collector (vacm serve) as HOST:PORT (default 127.0.0.1:8884)' })
           .option('secret-file', { type: 'string', describe: 'file with the secret shared with the collector (required)' })
-          .option('interval', { type: 'number', default: 5, describe: 'seconds between status messages' })
+          .option('interval', { type: 'number', describe: 'seconds between status messages (default 5)' })
+          .option('config', { type: 'string', describe: 'a vacm.yaml whose agent: section (collector, secret_file, interval, name) gives defaults' })
           .option('name', { type: 'string', describe: 'node name to report (default: short hostname)' })
           .option('bind', { type: 'string', describe: 'source address to send from' })
           .option('verbose', { type: 'boolean', default: false, describe: 'log every dropped field and send error' })
           .example('$0 agent --collector head01:8884 --secret-file /etc/vacm/agent.secret', 'report every 5 s'),
       async (a) => {
-        code = await runAgent({ collector: a.collector, secretFile: a['secret-file'], interval: a.interval, name: a.name, bind: a.bind, verbose: a.verbose }, io);
+        code = await runAgent({ config: a.config, collector: a.collector, secretFile: a['secret-file'], interval: a.interval, name: a.name, bind: a.bind, verbose: a.verbose }, io);
       },
     )
     .command(

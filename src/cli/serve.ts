@@ -89,6 +89,7 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   });
   const snap = engine.getSnapshot();
   log('info', `vacm serve: cluster ${snap.cluster}, ${snap.nodes.length} nodes, state in ${engine.stateDir}`);
+  if (engine.config.sections.collector === undefined) log('warn', 'no collector: section in the config: agents are not listened to (see docs/agent.md)');
   if (a.listen !== undefined) log('info', `--listen ${a.listen} is reserved for operators attaching over SSH (not opened yet)`);
   const every = Math.max(1, a.snapshotEvery ?? 60) * 1000;
   let saving: Promise<void> = Promise.resolve();
