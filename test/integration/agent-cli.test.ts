@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runAgent } from '../../src/cli/agent.js';
+import { runAgent, type AgentArgs } from '../../src/cli/agent.js';
 import { decodeAgentMsg, type AgentMsg } from '../../src/protocol/agent-msg.js';
 
 let dir: string;
@@ -46,7 +46,7 @@ describe('vacm agent', () => {
     expect(o.err).toMatch(/stopped \(abort\) after \d+ datagrams, 0 failed/);
   });
 
-  it.each([
+  it.each<[Partial<AgentArgs>, RegExp]>([
     [{ interval: 5 }, /^ERR_USAGE: --secret-file is required/],
     [{ secretFile: '/nonexistent/secret', interval: 5 }, /^ERR_USAGE: --secret-file: cannot read \/nonexistent\/secret: ENOENT; create it with/],
     [{ secretFile: 'SECRET', interval: 0 }, /^ERR_USAGE: --interval 0: seconds from 0.1 to 3600/],
