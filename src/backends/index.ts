@@ -10,6 +10,10 @@ import { createSimModule } from './sim/module.js';
 import { SshPool } from './ssh/pool.js';
 import { createSshModule } from './ssh/module.js';
 import { createPowerModules } from './power/module.js';
+import { createIcmpModule } from './icmp/module.js';
+import { createSysstatModule } from './sysstat/module.js';
+import { createCollectorModule } from './collector/module.js';
+import { createMetricsModule } from './metrics/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -28,10 +32,20 @@ export interface Backends {
 export function createBackends(opts: ModuleOptions = {}): Backends {
   const sim = new SimCluster({ seed: opts.simSeed });
   const ssh = new SshPool();
+  const collector = createCollectorModule();
   return {
     sim,
     ssh,
-    modules: [nexxusModule, createSimModule(sim), createSshModule({ pool: ssh, sim }), ...createPowerModules({ sim, executor: ssh })],
+    modules: [
+      nexxusModule,
+      createSimModule(sim),
+      createSshModule({ pool: ssh, sim }),
+      ...createPowerModules({ sim, executor: ssh }),
+      createIcmpModule({ sim }),
+      createSysstatModule({ sim, remote: ssh }),
+      collector,
+      createMetricsModule({ collector: collector.counters }),
+    ],
     dispose: () => ssh.close(),
   };
 }
