@@ -436,6 +436,11 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
   private armIdle(p: Pooled): void {
     if (p.idle) clearTimeout(p.idle);
     p.idle = undefined;
+    if (p.closed) {
+      // dropped (settings changed) while commands ran on it: close after the last one
+      if (p.inflight === 0) p.client.end();
+      return;
+    }
     if (p.inflight > 0 || this.section.idleCloseMs <= 0) return;
     p.idle = setTimeout(() => {
       if (p.inflight === 0) {
@@ -461,35 +466,45 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     const t = this.resolveTarget(node, vars);
     const { signal } = opts;
     let { conn, reused } = await this.acquire(t, signal);
+    const hold = (p: Pooled) => {
+      p.inflight++;
+      if (p.idle) clearTimeout(p.idle);
+    };
+    const release = (p: Pooled) => {
+      p.inflight--;
+      this.armIdle(p);
+    };
     let stream: ClientChannel;
-    conn.inflight++;
-    if (conn.idle) clearTimeout(conn.idle);
+    hold(conn);
     try {
+      stream = await raceAbort(this.openChannel(conn, command), signal);
+    } catch (err) {
+      release(conn);
+      if (signal?.aborted || !reused) throw this.startError(err);
+      // the pooled connection went stale (node rebooted, sshd restarted): reconnect once
+      this.drop(node);
+      ({ conn } = await this.acquire(t, signal, true));
+      reused = false;
+      hold(conn);
       try {
         stream = await raceAbort(this.openChannel(conn, command), signal);
-      } catch (err) {
-        if (signal?.aborted || !reused) throw err;
-        // the pooled connection went stale (node rebooted, sshd restarted): reconnect once
-        conn.inflight--;
-        this.drop(node);
-        ({ conn } = await this.acquire(t, signal, true));
-        conn.inflight++;
-        stream = await raceAbort(this.openChannel(conn, command), signal);
-        reused = false;
+      } catch (err2) {
+        release(conn);
+        throw this.startError(err2);
       }
-    } catch (err) {
-      conn.inflight--;
-      this.armIdle(conn);
-      if (err instanceof VacmError || (signal?.aborted && err === signal.reason)) throw err;
-      throw new VacmError('ERR_EXEC', `cannot start the command over SSH: ${(err as Error).message}`, { cause: err });
     }
     if (reused) this.stats.reused++;
     try {
       return await this.runChannel(t, stream, opts);
     } finally {
-      conn.inflight--;
-      this.armIdle(conn);
+      release(conn);
     }
+  }
+
+  private startError(err: unknown): Error {
+    if (err instanceof VacmError) return err;
+    if (err instanceof Error && err.name === 'AbortError') return err;
+    return new VacmError('ERR_EXEC', `cannot start the command over SSH: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
 
   private runChannel(t: SshTarget, stream: ClientChannel, opts: StreamExecOptions): Promise<ExecExit> {
@@ -584,17 +599,8 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     const p = this.conns.get(node);
     if (!p) return;
     this.forget(node, p);
+    // running commands finish on the old connection; armIdle closes it after the last one
     if (p.inflight === 0) p.client.end();
-    else {
-      // running commands finish on the old connection; it closes after the last one
-      const check = setInterval(() => {
-        if (p.inflight === 0) {
-          clearInterval(check);
-          p.client.end();
-        }
-      }, 200);
-      check.unref();
-    }
   }
 
   /** Nodes with an open pooled connection. */
