@@ -314,6 +314,36 @@ describe.skipIf(!sshdAvailable())('SSH:EXEC against real sshd (needs root and op
     expect(h.backends.ssh.stats.reused).toBe(before.reused + NODES);
   });
 
+  it('a command timeout (node variable ssh_command_timeout_ms) stops the command with ERR_TIMEOUT', async () => {
+    const tag = `sleep 5${Math.floor(Math.random() * 1000) + 1000}`;
+    await runJob(h.engine, 'NEXXUS:SET_VAR:node16:ssh_command_timeout_ms:700');
+    try {
+      const { view, events } = await runJob(h.engine, `SSH:EXEC:node16:echo begun; ${tag}`);
+      expect(view.failed).toBe(1);
+      expect(events.some((e) => e.type === 'OUTPUT' && e.line === 'begun')).toBe(true);
+      expect(errorOf(events, 'node16')).toMatch(/^ERR_TIMEOUT: the command did not finish within 700 ms and was stopped/);
+      let left = remoteProcesses(tag);
+      for (let i = 0; i < 50 && left !== ''; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        left = remoteProcesses(tag);
+      }
+      expect(left).toBe('');
+    } finally {
+      await runJob(h.engine, 'NEXXUS:UNSET_VAR:node16:ssh_command_timeout_ms');
+    }
+  });
+
+  it('changing a node\'s ssh variables drops its pooled connection', async () => {
+    await runJob(h.engine, 'SSH:EXEC:node17:true');
+    expect(h.backends.ssh.openNodes()).toContain('node17');
+    await runJob(h.engine, `NEXXUS:SET_VAR:node17:ssh_port:${cluster.port}`);
+    expect(h.backends.ssh.openNodes()).not.toContain('node17');
+    const before = h.backends.ssh.stats.handshakes;
+    const r = await runJob(h.engine, 'SSH:EXEC:node17:hostname');
+    expect(r.lines).toContain(`SSH:${r.view.id}:OUTPUT:node17:stdout:node17`);
+    expect(h.backends.ssh.stats.handshakes).toBe(before + 1);
+  });
+
   it('a pooled connection that died is reopened by the next job', async () => {
     await runJob(h.engine, 'SSH:EXEC:node[14-15]:true');
     const before = h.backends.ssh.stats.handshakes;
