@@ -217,10 +217,17 @@ class PowerControl {
       for (let i = 0; i < batches.length; i++) {
         if (i > 0) await sleep(settings.powerOnIntervalMs, ctx.signal);
         const byDriver = new Map<PowerDriver, Plan[]>();
-        for (const p of batches[i]) byDriver.set(p.driver, [...(byDriver.get(p.driver) ?? []), p]);
+        for (const p of batches[i]) {
+          const g = byDriver.get(p.driver);
+          if (g) g.push(p);
+          else byDriver.set(p.driver, [p]);
+        }
         await Promise.all([...byDriver].map(([driver, group]) => this.runGroup(driver, group, action, ctx.signal, settle)));
       }
-    })().catch(() => onCancel());
+    })().catch((err) => {
+      // cancelled while waiting between ON batches, or a bug: no node is left waiting
+      for (const node of results.keys()) settle(node, toVacmError(err, 'ERR_POWER_DRIVER'));
+    });
 
     try {
       await ctx.forEachNode(plans.map((p) => p.node), async ({ node }) => {
@@ -262,7 +269,7 @@ class PowerControl {
         report(p.node, new VacmError('ERR_TIMEOUT', `${p.node}: no answer from its ${PEER[driver.name] ?? driver.name} within ${p.timeoutMs} ms; check that it is reachable, or raise power_timeout_ms`), 'ERR_TIMEOUT');
       }, p.timeoutMs),
     );
-    const timeoutMs = Math.max(...group.map((p) => p.timeoutMs));
+    const timeoutMs = group.reduce((m, p) => Math.max(m, p.timeoutMs), 0);
     const running = Promise.resolve().then(() =>
       driver.run(action, group.map((p) => ({ node: p.node, vars: p.vars })), { signal: ac.signal, timeoutMs, report: (n, r) => report(n, r) }),
     );
