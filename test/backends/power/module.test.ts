@@ -130,6 +130,28 @@ describe('the controller guard', () => {
   });
 });
 
+describe('audit order', () => {
+  it('the attempt record is on disk before the driver switches anything', async () => {
+    let seenByDriver: Record<string, unknown>[] = [];
+    let stateDir = '';
+    const spy: PowerDriver = {
+      name: 'libvirt',
+      actions: ['on', 'off', 'status'],
+      async run(_a, nodes, { report }) {
+        const f = path.join(stateDir, 'audit.jsonl');
+        seenByDriver = fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        for (const n of nodes) report(n.node, 'off');
+      },
+    };
+    h = await powerEngine('nodes: [{ names: "v[1-2]", vars: { power: libvirt } }]', { drivers: { libvirt: spy } });
+    stateDir = h.stateDir;
+    await h.run('POWER:OFF:v[1-2]');
+    expect(seenByDriver).toHaveLength(1);
+    expect(seenByDriver[0]).toMatchObject({ phase: 'attempt', request: 'POWER:OFF:v[1-2]', targets: 'v[1-2]', count: 2 });
+    expect(h.audit().map((r) => r.phase)).toEqual(['attempt', 'outcome']);
+  });
+});
+
 describe('drivers and node sets', () => {
   it('splits a node set by driver and runs the groups in parallel', async () => {
     const a = fakeDriver('libvirt', ['on', 'off', 'status'], { delayMs: 300 });
