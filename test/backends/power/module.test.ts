@@ -186,9 +186,12 @@ nodes:
     vars: { power: ssh }
   - names: a5
     vars: { power: sim }
+  - names: a6
+    vars: { power: sim, power_timeout_ms: soon }
 `, { sim, drivers: { ssh: ssh.driver } });
-    const r = await h.run('POWER:ON:a[1-5]');
-    expect(results(r.lines)).toEqual({ a1: 'ERR_UNSUPPORTED', a2: 'ERR_UNSUPPORTED', a3: 'ERR_CONFIG', a4: 'ERR_UNSUPPORTED', a5: 'on' });
+    const r = await h.run('POWER:ON:a[1-6]');
+    expect(results(r.lines)).toEqual({ a1: 'ERR_UNSUPPORTED', a2: 'ERR_UNSUPPORTED', a3: 'ERR_CONFIG', a4: 'ERR_UNSUPPORTED', a5: 'on', a6: 'ERR_CONFIG' });
+    expect(messages(r.events).a6).toBe('power_timeout_ms is "soon": set it to a whole number of milliseconds from 1 to 3600000');
     const msg = messages(r.events);
     expect(msg.a1).toMatch(/a1 has power: none; set power to one of ipmi, powerman, libvirt, ssh, sim/);
     expect(msg.a2).toMatch(/a2 has no power variable; set power/);
@@ -196,7 +199,7 @@ nodes:
     expect(msg.a4).toBe('the ssh power driver cannot do ON; it does SOFT, RESET, STATUS');
     expect(ssh.calls).toEqual([]);
     expect(r.view.state).toBe('completed');
-    expect(r.view.failed).toBe(4);
+    expect(r.view.failed).toBe(5);
   });
 
   it('gives a dead peer ERR_TIMEOUT within the node\'s timeout and ends the job', async () => {
