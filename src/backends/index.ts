@@ -8,6 +8,8 @@ import { nexxusModule } from './nexxus.js';
 import { SimCluster } from './sim/cluster.js';
 import { createSimModule } from './sim/module.js';
 import { createPowerModules } from './power/module.js';
+import { createIcmpModule } from './icmp/module.js';
+import { createSysstatModule } from './sysstat/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -23,7 +25,14 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
   const sim = new SimCluster({ seed: opts.simSeed });
   return {
     sim,
-    modules: [nexxusModule, createSimModule(sim), ...createPowerModules({ sim })],
+    modules: [
+      nexxusModule,
+      createSimModule(sim),
+      ...createPowerModules({ sim }),
+      createIcmpModule({ sim }),
+      // remote: the SSH pool (ssh branch) is wired here at merge; until then remote SYSSTAT is ERR_UNSUPPORTED
+      createSysstatModule({ sim, remote: undefined }),
+    ],
   };
 }
 
