@@ -297,3 +297,13 @@ describe('BMC passwords', () => {
     fs.rmSync(dir, { recursive: true });
   });
 });
+
+describe('NEXXUS:HELP lists POWER with what is dangerous', () => {
+  it('STATUS is not dangerous, the switching commands are', async () => {
+    const { nexxusModule } = await import('../../../src/backends/nexxus.js');
+    h = await powerEngine('nodes: [{ names: x1, vars: { power: sim } }]', { sim: new SimCluster({ delayScale: 0 }), extra: [nexxusModule] });
+    const r = await h.run('NEXXUS:HELP::POWER');
+    const help = Object.fromEntries(r.events.flatMap((e) => (e.type === 'HELP' ? [[e.command, e.dangerous]] : [])));
+    expect(help).toEqual({ ON: true, OFF: true, CYCLE: true, RESET: true, SOFT: true, STATUS: false });
+  });
+});
