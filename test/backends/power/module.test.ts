@@ -130,6 +130,18 @@ describe('the controller guard', () => {
   });
 });
 
+describe('no misfire', () => {
+  it('a request naming one unknown node switches nothing at all', async () => {
+    const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
+    for (const n of ['n01', 'n02']) sim.add(n, { power: 'on' });
+    h = await powerEngine(SIM_YAML, { sim });
+    expect(() => h!.engine.submit('POWER:OFF:n[01-02],n2')).toThrow(/not in the nodelist: n2/);
+    expect(sim.get('n01').power).toBe('on');
+    expect(sim.get('n02').power).toBe('on');
+    expect(h.audit()).toEqual([]);
+  });
+});
+
 describe('audit order', () => {
   it('the attempt record is on disk before the driver switches anything', async () => {
     let seenByDriver: Record<string, unknown>[] = [];
