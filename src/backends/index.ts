@@ -31,8 +31,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
     modules: [
       nexxusModule,
       createSimModule(sim),
-      // executor: the SSH pool (ssh branch) is wired here at merge; until then power: ssh is ERR_UNSUPPORTED
-      ...createPowerModules({ sim, executor: undefined }),
+      ...createPowerModules({ sim }),
       createIcmpModule({ sim }),
       // remote: the SSH pool (ssh branch) is wired here at merge; until then remote SYSSTAT is ERR_UNSUPPORTED
       createSysstatModule({ sim, remote: undefined }),
