@@ -2,14 +2,27 @@
  * Power control of many ipmi_sim BMCs: vacm's native RMCP+ client (one process, one socket)
  * against FreeIPMI's ipmipower (one process) and one ipmitool per BMC, all started at once.
  * Cases: STATUS, OFF, ON on 32 and 128 BMCs; median of 3 runs. Prints a table, never asserts.
+ * Also the whole POWER module path: `POWER:<action>:bmc[1-N]` through an in-process engine
+ * (planning, guard, audit fsync, events), and `node bin/vacm.js ipc --config ...` as a process
+ * (start-up included; needs `npm run build`).
  *
  *   npx tsx bench/ipmi.bench.ts [sizes...]        e.g. npx tsx bench/ipmi.bench.ts 32 128
+ *   VACM_BENCH_BMC_NET=127.0.21 npx tsx ...       BMC addresses (default 127.0.20)
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { IpmiClient, type BmcTarget } from '../src/backends/power/ipmi/client.js';
 import { startIpmiSims } from '../test/fixtures/ipmi-sim.js';
+import { Engine } from '../src/engine/engine.js';
+import { parseConfig } from '../src/engine/config.js';
+import { createPowerModules } from '../src/backends/power/module.js';
+import { table } from './table.js';
+
+const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'vacm.js');
 
 const run = promisify(execFile);
 
@@ -19,8 +32,12 @@ export interface IpmiBenchRow {
   vacmS: number | null;
   ipmipowerS: number | null;
   ipmitoolS: number | null;
+  /** POWER:<action> through an in-process engine (module, guard, audit, events) */
+  powerS: number | null;
+  /** `node bin/vacm.js ipc --config ... POWER:<action>:...` as a process, start-up included */
+  ipcS: number | null;
   /** Per tool, how many BMCs gave the expected answer in the median run's batch (all runs must be complete). */
-  ok: { vacm: number; ipmipower: number | null; ipmitool: number | null };
+  ok: { vacm: number; ipmipower: number | null; ipmitool: number | null; power: number | null; ipc: number | null };
   /** Seconds to start that many ipmi_sim processes and see every one answer. */
   simStartupS: number;
 }
@@ -50,9 +67,9 @@ async function vacmBatch(client: IpmiClient, targets: BmcTarget[], action: Actio
   return results.filter((r) => r.status === 'fulfilled').length;
 }
 
-async function ipmipowerBatch(first: number, n: number, user: string, password: string, action: Action, expect: string): Promise<number> {
+async function ipmipowerBatch(net: string, first: number, n: number, user: string, password: string, action: Action, expect: string): Promise<number> {
   const flag = action === 'status' ? '--stat' : `--${action}`;
-  const hosts = `127.0.20.[${first}-${first + n - 1}]`;
+  const hosts = `${net}.[${first}-${first + n - 1}]`;
   const { stdout } = await run('ipmipower', ['-D', 'LAN_2_0', '-W', 'opensesspriv', '-u', user, '-p', password, '-h', hosts, flag], {
     timeout: 120000,
     maxBuffer: 1 << 22,
@@ -72,8 +89,40 @@ async function ipmitoolBatch(targets: BmcTarget[], action: Action, expect: strin
   ).length;
 }
 
-export async function benchIpmi(opts: { sizes?: number[]; runs?: number; log?: (s: string) => void } = {}): Promise<IpmiBenchRow[]> {
+const PW_ENV = 'VACM_BENCH_BMC_PW';
+
+function powerYaml(net: string, n: number, user: string): string {
+  return `cluster: bench\nnodes:\n  - names: bmc[1-${n}]\n    vars: { power: ipmi, bmc_host: "${net}.{n}", bmc_user: ${user}, bmc_password_env: ${PW_ENV} }\n`;
+}
+
+const POWER_CMD: Record<Action, string> = { status: 'STATUS', off: 'OFF', on: 'ON' };
+
+/** POWER:<action> on every BMC through the engine; the number of nodes that ended in the expected state. */
+async function powerBatch(engine: Engine, n: number, action: Action, expect: string): Promise<number> {
+  let good = 0;
+  const h = engine.submit(`POWER:${POWER_CMD[action]}:bmc[1-${n}]`);
+  const off = engine.subscribe((e) => {
+    if (e.job === h.id && e.type === 'POWER' && e.state === expect) good++;
+  });
+  await h.done;
+  off();
+  return good;
+}
+
+/** The same through the real binary, as an operator's script would run it. */
+async function ipcBatch(configFile: string, stateDir: string, password: string, n: number, action: Action, expect: string): Promise<number> {
+  const { stdout } = await run(process.execPath, [BIN, 'ipc', '--config', configFile, `POWER:${POWER_CMD[action]}:bmc[1-${n}]`], {
+    timeout: 120000,
+    maxBuffer: 1 << 22,
+    env: { ...process.env, [PW_ENV]: password, VACM_STATE_DIR: stateDir },
+  }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+  return stdout.split('\n').filter((l) => new RegExp(`^POWER:\\d+:POWER:bmc\\d+:${expect}$`).test(l.trim())).length;
+}
+
+export async function benchIpmi(opts: { sizes?: number[]; runs?: number; net?: string; log?: (s: string) => void } = {}): Promise<IpmiBenchRow[]> {
   const sizes = opts.sizes ?? [32, 128];
+  const net = opts.net ?? process.env.VACM_BENCH_BMC_NET ?? '127.0.20';
+  const haveBin = fs.existsSync(path.join(path.dirname(BIN), '..', 'dist'));
   const runs = opts.runs ?? 3;
   const log = opts.log ?? (() => undefined);
   const rows: IpmiBenchRow[] = [];
@@ -85,11 +134,17 @@ export async function benchIpmi(opts: { sizes?: number[]; runs?: number; log?: (
   const haveIpmitool = have('ipmitool');
   for (const n of sizes) {
     log(`starting ${n} ipmi_sim BMCs ...`);
-    const sims = await startIpmiSims({ count: n, firstAddress: '127.0.20.1', readyTimeoutMs: 120000 });
+    const sims = await startIpmiSims({ count: n, firstAddress: `${net}.1`, readyTimeoutMs: 120000 });
     const simStartupS = sims.startupMs / 1000;
     log(`  ${n} BMCs answering after ${simStartupS.toFixed(2)} s`);
     const targets: BmcTarget[] = sims.bmcs.map((b) => ({ host: b.host, port: b.port, user: sims.user, password: sims.password }));
     const client = new IpmiClient({ retries: 3, retryMs: 1000, timeoutMs: 30000 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-power-'));
+    const configFile = path.join(dir, 'vacm.yaml');
+    fs.writeFileSync(configFile, powerYaml(net, n, sims.user));
+    process.env[PW_ENV] = sims.password;
+    const engine = new Engine({ config: parseConfig(powerYaml(net, n, sims.user)), modules: createPowerModules(), stateDir: path.join(dir, 'engine-state') });
+    await engine.start();
     try {
       // STATUS runs with every BMC off; then OFF (from on) and ON (from off) alternate per run.
       const cases: { name: string; action: Action; before: 'on' | 'off'; expect: 'on' | 'off' }[] = [
@@ -98,10 +153,11 @@ export async function benchIpmi(opts: { sizes?: number[]; runs?: number; log?: (
         { name: 'ON', action: 'on', before: 'off', expect: 'on' },
       ];
       for (const c of cases) {
-        const times = { vacm: [] as number[], ipmipower: [] as number[], ipmitool: [] as number[] };
-        const ok = { vacm: n, ipmipower: haveIpmipower ? n : null, ipmitool: haveIpmitool ? n : null } as IpmiBenchRow['ok'];
+        const times = { vacm: [] as number[], ipmipower: [] as number[], ipmitool: [] as number[], power: [] as number[], ipc: [] as number[] };
+        const ok = { vacm: n, ipmipower: haveIpmipower ? n : null, ipmitool: haveIpmitool ? n : null, power: n, ipc: haveBin ? n : null } as IpmiBenchRow['ok'];
         for (let r = 0; r < runs; r++) {
-          const tools: ('vacm' | 'ipmipower' | 'ipmitool')[] = ['vacm'];
+          const tools: ('vacm' | 'ipmipower' | 'ipmitool' | 'power' | 'ipc')[] = ['vacm', 'power'];
+          if (haveBin) tools.push('ipc');
           if (haveIpmipower) tools.push('ipmipower');
           if (haveIpmitool) tools.push('ipmitool');
           for (const tool of tools) {
@@ -109,9 +165,13 @@ export async function benchIpmi(opts: { sizes?: number[]; runs?: number; log?: (
             const res = await timed(() =>
               tool === 'vacm'
                 ? vacmBatch(client, targets, c.action)
-                : tool === 'ipmipower'
-                  ? ipmipowerBatch(1, n, sims.user, sims.password, c.action, c.expect)
-                  : ipmitoolBatch(targets, c.action, c.expect),
+                : tool === 'power'
+                  ? powerBatch(engine, n, c.action, c.expect)
+                  : tool === 'ipc'
+                    ? ipcBatch(configFile, path.join(dir, 'ipc-state'), sims.password, n, c.action, c.expect)
+                    : tool === 'ipmipower'
+                      ? ipmipowerBatch(net, 1, n, sims.user, sims.password, c.action, c.expect)
+                      : ipmitoolBatch(targets, c.action, c.expect),
             );
             times[tool].push(res.s);
             ok[tool] = Math.min(ok[tool] ?? n, res.ok);
@@ -123,16 +183,20 @@ export async function benchIpmi(opts: { sizes?: number[]; runs?: number; log?: (
           vacmS: median(times.vacm),
           ipmipowerS: haveIpmipower ? median(times.ipmipower) : null,
           ipmitoolS: haveIpmitool ? median(times.ipmitool) : null,
+          powerS: median(times.power),
+          ipcS: haveBin ? median(times.ipc) : null,
           ok,
           simStartupS,
         };
         rows.push(row);
-        log(`  ${row.case}: vacm ${fmt(row.vacmS)} s, ipmipower ${fmt(row.ipmipowerS)} s, ipmitool ${fmt(row.ipmitoolS)} s`);
+        log(`  ${row.case}: vacm ${fmt(row.vacmS)} s, POWER ${fmt(row.powerS)} s, vacm ipc ${fmt(row.ipcS)} s, ipmipower ${fmt(row.ipmipowerS)} s, ipmitool ${fmt(row.ipmitoolS)} s`);
       }
       log(`  vacm client stats: ${JSON.stringify(client.stats)}`);
     } finally {
+      await engine.stop();
       await client.close();
       await sims.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   }
   return rows;
@@ -157,8 +221,26 @@ export function formatIpmiTable(rows: IpmiBenchRow[]): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
+/** The markdown table for `npm run bench`: vacm's client, the POWER path and the binary, beside ipmipower and ipmitool. */
+export function formatIpmiMarkdown(rows: IpmiBenchRow[]): string {
+  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && a > 0 ? (b / a).toFixed(2) : 'n/a');
+  return table(
+    ['case', 'vacm client s', 'vacm POWER s', 'vacm ipc s', 'ipmipower s', 'ipmitool s', 'ipmipower / POWER', 'ok client/POWER/ipc/ipmipower/ipmitool'],
+    rows.map((r) => [
+      r.case, fmt(r.vacmS), fmt(r.powerS), fmt(r.ipcS), fmt(r.ipmipowerS), fmt(r.ipmitoolS), ratio(r.powerS, r.ipmipowerS),
+      `${r.ok.vacm}/${r.ok.power ?? '-'}/${r.ok.ipc ?? '-'}/${r.ok.ipmipower ?? '-'}/${r.ok.ipmitool ?? '-'} of ${r.bmcs}`,
+    ]),
+  );
+}
+
+export async function bench(): Promise<void> {
+  const rows = await benchIpmi({ log: (s) => console.error(s) });
+  console.log('\n## IPMI power: vacm vs ipmipower vs ipmitool (median of 3, seconds)\n');
+  console.log(formatIpmiMarkdown(rows));
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0 && x <= 200);
   const rows = await benchIpmi({ sizes: sizes.length ? sizes : undefined, log: (s) => console.error(s) });
-  console.log(formatIpmiTable(rows));
+  console.log(formatIpmiMarkdown(rows));
 }

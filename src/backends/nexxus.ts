@@ -139,7 +139,10 @@ const commands: CommandDef[] = [
       if (want && mods.length === 0) throw new VacmError('ERR_UNKNOWN_MODULE', `no module "${want}": NEXXUS:MODULES lists the modules`);
       for (const m of mods) {
         for (const c of m.commands) {
-          const dangerous = typeof c.dangerous === 'function' ? true : c.dangerous;
+          // a per-request predicate is asked about the bare command (POWER:STATUS is not dangerous)
+          const dangerous = typeof c.dangerous === 'function'
+            ? c.dangerous({ tag: m.tag, command: c.name, nodes: '', args: [], named: {}, line: `${m.tag}:${c.name}` })
+            : c.dangerous;
           ctx.emit({ type: 'HELP', module: m.tag, command: c.name, usage: usageOf(m.tag, c.name, c), lane: c.lane, dangerous, summary: c.summary });
           ctx.outcome(`${m.tag}:${c.name}`, 'ok');
         }

@@ -119,6 +119,25 @@ nodes:
     expect(await ipmitool('127.0.21.8')).toBe(before);
   }, 30000);
 
+  it('packet loss: with every 4th datagram dropped, all 8 BMCs still answer (retransmits)', async () => {
+    let n = 0;
+    const lossy = await powerEngine(`
+nodes:
+  - names: bmc[1-${COUNT}]
+    vars: { power: ipmi, bmc_host: "127.0.21.{n}", bmc_user: admin, bmc_password_env: VACM_TEST_PW }
+`, { ipmi: { client: { bindAddress: '127.0.0.1', retryMs: 300, dropOutgoing: () => ++n % 4 === 0 } } });
+    process.env.VACM_TEST_PW = PASSWORD;
+    try {
+      const r = await lossy.run(`POWER:STATUS:bmc[1-${COUNT}]`);
+      const truth = await Promise.all(hosts.map(ipmitool));
+      expect(results(r.lines)).toEqual(Object.fromEntries(all.map((node, i) => [node, truth[i]])));
+      expect(n).toBeGreaterThan(COUNT * 4); // datagrams were really dropped and resent
+    } finally {
+      await lossy.close();
+      delete process.env.VACM_TEST_PW;
+    }
+  }, 60000);
+
   it('the real binary: vacm ipc --config powers BMCs off and on, exit code 0; 1 when a node fails', async () => {
     const stateDir = path.join(dir, 'state');
     const env = { VACM_STATE_DIR: stateDir, VACM_TEST_WRONG_PW: 'not-the-password' };

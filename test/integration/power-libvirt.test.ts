@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messages, powerEngine, results, type Harness } from '../backends/power/harness.js';
 import { domstateToPower, virshScript } from '../../src/backends/power/drivers/libvirt.js';
+import { libvirtSessionAvailable, startLibvirtSession, type LibvirtSession } from '../fixtures/libvirt-session.js';
 
 const have = spawnSync('sh', ['-c', 'command -v virsh'], { stdio: 'ignore' }).status === 0;
 
@@ -81,4 +82,39 @@ nodes:
     expect(msg.vm6).toMatch(/could not reset vm6: .*domain is not running; it is shut off/);
     expect(msg.missing).toMatch(/has no domain missing; set libvirt_domain/);
   });
+});
+
+describe.skipIf(!libvirtSessionAvailable())('POWER with the libvirt driver against a session libvirtd with tiny QEMU domains (needs libvirt-daemon, qemu-system-x86)', () => {
+  let lv: LibvirtSession;
+  let h: Harness;
+
+  beforeAll(async () => {
+    lv = await startLibvirtSession({ domains: ['tiny1', 'tiny2'] });
+    h = await powerEngine(`
+nodes:
+  - names: tiny[1-2]
+    vars: { power: libvirt, libvirt_uri: "${lv.uri}" }
+`, );
+  }, 60000);
+
+  afterAll(async () => {
+    await h?.close();
+    await lv?.stop();
+  }, 60000);
+
+  it('state lasts between requests, and virsh agrees', async () => {
+    expect(results((await h.run('POWER:STATUS:tiny[1-2]')).lines)).toEqual({ tiny1: 'off', tiny2: 'off' });
+    expect(results((await h.run('POWER:ON:tiny[1-2]')).lines)).toEqual({ tiny1: 'on', tiny2: 'on' });
+    expect(await lv.domstate('tiny1')).toBe('running');
+    expect(results((await h.run('POWER:STATUS:tiny[1-2]')).lines)).toEqual({ tiny1: 'on', tiny2: 'on' });
+    expect(results((await h.run('POWER:RESET:tiny2')).lines)).toEqual({ tiny2: 'on' });
+    expect(results((await h.run('POWER:OFF:tiny1')).lines)).toEqual({ tiny1: 'off' });
+    expect(await lv.domstate('tiny1')).toBe('shut off');
+    expect(await lv.domstate('tiny2')).toBe('running');
+    expect(results((await h.run('POWER:CYCLE:tiny[1-2]')).lines)).toEqual({ tiny1: 'on', tiny2: 'on' });
+    expect(await lv.domstate('tiny1')).toBe('running');
+    // a guest with no OS ignores the ACPI shutdown: it stays on, and POWER says so
+    expect(results((await h.run('POWER:SOFT:tiny2')).lines)).toEqual({ tiny2: 'on' });
+    expect(results((await h.run('POWER:OFF:tiny[1-2]')).lines)).toEqual({ tiny1: 'off', tiny2: 'off' });
+  }, 60000);
 });

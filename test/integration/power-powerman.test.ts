@@ -2,6 +2,7 @@
  * POWER through the powerman driver against a real powermand with vpcd (16 plugs), each result
  * checked with `pm -q`.
  */
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { powermanAvailable, startPowermand, type Powermand } from '../fixtures/powermand.js';
 import { messages, powerEngine, results, type Harness } from '../backends/power/harness.js';
@@ -10,6 +11,25 @@ const have = powermanAvailable();
 const PORT = 24010;
 const DEAD_DEVICE_PORT = 24012;
 const NOBODY_PORT = 24011; // nothing listens here
+const PROXY_PORT = 24013;
+
+/** A TCP proxy in front of powermand that keeps a transcript of both directions, per connection. */
+async function transcriptProxy(port: number, target: number) {
+  const conns: { dir: 'c' | 's'; text: string }[][] = [];
+  const server = net.createServer((c) => {
+    const log: { dir: 'c' | 's'; text: string }[] = [];
+    conns.push(log);
+    const up = net.connect({ host: '127.0.0.1', port: target });
+    c.on('data', (d) => { log.push({ dir: 'c', text: d.toString() }); up.write(d); });
+    up.on('data', (d) => { log.push({ dir: 's', text: d.toString() }); c.write(d); });
+    c.on('close', () => up.destroy());
+    up.on('close', () => c.destroy());
+    c.on('error', () => up.destroy());
+    up.on('error', () => c.destroy());
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  return { conns, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
 
 const plugs = Array.from({ length: 16 }, (_, i) => `node${String(i + 1).padStart(3, '0')}`);
 const every = (state: string) => Object.fromEntries(plugs.map((p) => [p, state]));
@@ -59,6 +79,28 @@ nodes:
     expect((await pm.query()).node001).toBe('on');
     const reset = await h.run('EMP:RESET:node010');
     expect(results(reset.lines)).toEqual({ node010: 'on' });
+  }, 30000);
+
+  it('speaks the protocol as powermand wants: one connection, every plug folded in one command, a prompt before each line', async () => {
+    const proxy = await transcriptProxy(PROXY_PORT, PORT);
+    const h2 = await powerEngine(`nodes: [{ names: "node[001-016]", vars: { power: powerman, powerman_server: "127.0.0.1:${PROXY_PORT}" } }]`);
+    try {
+      const r = await h2.run('POWER:ON:node[001-016]');
+      expect(results(r.lines)).toEqual(every('on'));
+    } finally {
+      await h2.close();
+      await proxy.close();
+    }
+    expect(proxy.conns).toHaveLength(1);
+    const log = proxy.conns[0];
+    const sent = log.filter((x) => x.dir === 'c').map((x) => x.text).join('');
+    expect(sent).toBe('exprange\r\non node[001-016]\r\nstatus node[001-016]\r\nquit\r\n');
+    // every line went out after the server's prompt
+    let fromServer = '';
+    for (const x of log) {
+      if (x.dir === 's') fromServer += x.text;
+      else expect(fromServer.endsWith('powerman> ')).toBe(true);
+    }
   }, 30000);
 
   it('an unknown plug fails its node only; an unreachable powermand says so; SOFT is refused', async () => {

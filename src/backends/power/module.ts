@@ -20,7 +20,8 @@ import { createIpmiDriver, type IpmiDriverOptions } from './drivers/ipmi.js';
 import { createPowermanDriver } from './drivers/powerman.js';
 import { createLibvirtDriver } from './drivers/libvirt.js';
 import { createSshDriver } from './drivers/ssh.js';
-import { DRIVER_NAMES, nodeTimeoutMs, parsePowerSection, truthy, type PowerSettings } from './settings.js';
+import { DRIVER_NAMES, nodeTimeoutMs, parsePowerSection, type PowerSettings } from './settings.js';
+import { GUARDED_ACTIONS, guardRefusal } from '../../protocol/power.js';
 
 export interface PowerModuleOptions {
   /** the simulated cluster behind `power: sim` */
@@ -34,7 +35,7 @@ export interface PowerModuleOptions {
 }
 
 /** The actions that the controller guard protects: each of them takes the node down. */
-export const GUARDED: ReadonlySet<PowerAction> = new Set<PowerAction>(['off', 'cycle', 'reset', 'soft']);
+export const GUARDED: ReadonlySet<PowerAction> = GUARDED_ACTIONS;
 
 const FORCE_ARG = { name: 'force', optional: true, oneOf: ['FORCE'] } as const;
 
@@ -153,15 +154,9 @@ class PowerControl {
 
   /** Why this node may not get this action, or undefined. */
   private guard(node: string, vars: NodeVars, action: PowerAction, force: boolean, host: ModuleHost): VacmError | undefined {
-    if (force || !GUARDED.has(action)) return undefined;
-    const local = node === host.localName || host.node(node)?.local === true;
-    const controller = truthy(vars.controller);
-    if (!local && !controller) return undefined;
-    const what = local ? 'the machine vacm runs on' : 'a controller (controller: true)';
-    return new VacmError(
-      'ERR_CONTROLLER',
-      `refused: ${node} is ${what}, and ${action.toUpperCase()} would take down the machine that controls the cluster; end the request with :FORCE (e.g. POWER:${action.toUpperCase()}:${node}:FORCE) if you mean it`,
-    );
+    const local = host.node(node)?.local === true;
+    const refusal = guardRefusal({ name: node, vars, local }, action, { force, localName: host.localName });
+    return refusal === undefined ? undefined : new VacmError('ERR_CONTROLLER', refusal);
   }
 
   private plan(node: string, action: PowerAction, force: boolean, host: ModuleHost, settings: PowerSettings): Plan {
@@ -217,10 +212,17 @@ class PowerControl {
       for (let i = 0; i < batches.length; i++) {
         if (i > 0) await sleep(settings.powerOnIntervalMs, ctx.signal);
         const byDriver = new Map<PowerDriver, Plan[]>();
-        for (const p of batches[i]) byDriver.set(p.driver, [...(byDriver.get(p.driver) ?? []), p]);
+        for (const p of batches[i]) {
+          const g = byDriver.get(p.driver);
+          if (g) g.push(p);
+          else byDriver.set(p.driver, [p]);
+        }
         await Promise.all([...byDriver].map(([driver, group]) => this.runGroup(driver, group, action, ctx.signal, settle)));
       }
-    })().catch(() => onCancel());
+    })().catch((err) => {
+      // cancelled while waiting between ON batches, or a bug: no node is left waiting
+      for (const node of results.keys()) settle(node, toVacmError(err, 'ERR_POWER_DRIVER'));
+    });
 
     try {
       await ctx.forEachNode(plans.map((p) => p.node), async ({ node }) => {
@@ -262,7 +264,7 @@ class PowerControl {
         report(p.node, new VacmError('ERR_TIMEOUT', `${p.node}: no answer from its ${PEER[driver.name] ?? driver.name} within ${p.timeoutMs} ms; check that it is reachable, or raise power_timeout_ms`), 'ERR_TIMEOUT');
       }, p.timeoutMs),
     );
-    const timeoutMs = Math.max(...group.map((p) => p.timeoutMs));
+    const timeoutMs = group.reduce((m, p) => Math.max(m, p.timeoutMs), 0);
     const running = Promise.resolve().then(() =>
       driver.run(action, group.map((p) => ({ node: p.node, vars: p.vars })), { signal: ac.signal, timeoutMs, report: (n, r) => report(n, r) }),
     );

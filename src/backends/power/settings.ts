@@ -6,9 +6,10 @@
 import fs from 'node:fs';
 import { VacmError } from '../../protocol/errors.js';
 import type { NodeVars } from '../../protocol/module.js';
+import { POWER_DRIVERS, type PowerDriverName } from '../../protocol/power.js';
 
-export const DRIVER_NAMES = ['ipmi', 'powerman', 'libvirt', 'ssh', 'sim'] as const;
-export type DriverName = (typeof DRIVER_NAMES)[number];
+export const DRIVER_NAMES = POWER_DRIVERS;
+export type DriverName = PowerDriverName;
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_POWER_ON_INTERVAL_MS = 2_000;
@@ -81,10 +82,6 @@ export function nodeTimeoutMs(settings: PowerSettings, driver: string, vars: Nod
     return n;
   }
   return settings.drivers[driver as DriverName]?.timeoutMs ?? settings.timeoutMs;
-}
-
-export function truthy(v: string | undefined): boolean {
-  return v !== undefined && /^(true|yes|1|on)$/i.test(v.trim());
 }
 
 /**

@@ -130,6 +130,40 @@ describe('the controller guard', () => {
   });
 });
 
+describe('no misfire', () => {
+  it('a request naming one unknown node switches nothing at all', async () => {
+    const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
+    for (const n of ['n01', 'n02']) sim.add(n, { power: 'on' });
+    h = await powerEngine(SIM_YAML, { sim });
+    expect(() => h!.engine.submit('POWER:OFF:n[01-02],n2')).toThrow(/not in the nodelist: n2/);
+    expect(sim.get('n01').power).toBe('on');
+    expect(sim.get('n02').power).toBe('on');
+    expect(h.audit()).toEqual([]);
+  });
+});
+
+describe('audit order', () => {
+  it('the attempt record is on disk before the driver switches anything', async () => {
+    let seenByDriver: Record<string, unknown>[] = [];
+    let stateDir = '';
+    const spy: PowerDriver = {
+      name: 'libvirt',
+      actions: ['on', 'off', 'status'],
+      async run(_a, nodes, { report }) {
+        const f = path.join(stateDir, 'audit.jsonl');
+        seenByDriver = fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        for (const n of nodes) report(n.node, 'off');
+      },
+    };
+    h = await powerEngine('nodes: [{ names: "v[1-2]", vars: { power: libvirt } }]', { drivers: { libvirt: spy } });
+    stateDir = h.stateDir;
+    await h.run('POWER:OFF:v[1-2]');
+    expect(seenByDriver).toHaveLength(1);
+    expect(seenByDriver[0]).toMatchObject({ phase: 'attempt', request: 'POWER:OFF:v[1-2]', targets: 'v[1-2]', count: 2 });
+    expect(h.audit().map((r) => r.phase)).toEqual(['attempt', 'outcome']);
+  });
+});
+
 describe('drivers and node sets', () => {
   it('splits a node set by driver and runs the groups in parallel', async () => {
     const a = fakeDriver('libvirt', ['on', 'off', 'status'], { delayMs: 300 });
@@ -164,9 +198,12 @@ nodes:
     vars: { power: ssh }
   - names: a5
     vars: { power: sim }
+  - names: a6
+    vars: { power: sim, power_timeout_ms: soon }
 `, { sim, drivers: { ssh: ssh.driver } });
-    const r = await h.run('POWER:ON:a[1-5]');
-    expect(results(r.lines)).toEqual({ a1: 'ERR_UNSUPPORTED', a2: 'ERR_UNSUPPORTED', a3: 'ERR_CONFIG', a4: 'ERR_UNSUPPORTED', a5: 'on' });
+    const r = await h.run('POWER:ON:a[1-6]');
+    expect(results(r.lines)).toEqual({ a1: 'ERR_UNSUPPORTED', a2: 'ERR_UNSUPPORTED', a3: 'ERR_CONFIG', a4: 'ERR_UNSUPPORTED', a5: 'on', a6: 'ERR_CONFIG' });
+    expect(messages(r.events).a6).toBe('power_timeout_ms is "soon": set it to a whole number of milliseconds from 1 to 3600000');
     const msg = messages(r.events);
     expect(msg.a1).toMatch(/a1 has power: none; set power to one of ipmi, powerman, libvirt, ssh, sim/);
     expect(msg.a2).toMatch(/a2 has no power variable; set power/);
@@ -174,7 +211,7 @@ nodes:
     expect(msg.a4).toBe('the ssh power driver cannot do ON; it does SOFT, RESET, STATUS');
     expect(ssh.calls).toEqual([]);
     expect(r.view.state).toBe('completed');
-    expect(r.view.failed).toBe(4);
+    expect(r.view.failed).toBe(5);
   });
 
   it('gives a dead peer ERR_TIMEOUT within the node\'s timeout and ends the job', async () => {
@@ -270,5 +307,15 @@ describe('BMC passwords', () => {
     fs.writeFileSync(file, '');
     expect(() => bmcPassword('n1', { bmc_password_file: file })).toThrow(/is empty/);
     fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('NEXXUS:HELP lists POWER with what is dangerous', () => {
+  it('STATUS is not dangerous, the switching commands are', async () => {
+    const { nexxusModule } = await import('../../../src/backends/nexxus.js');
+    h = await powerEngine('nodes: [{ names: x1, vars: { power: sim } }]', { sim: new SimCluster({ delayScale: 0 }), extra: [nexxusModule] });
+    const r = await h.run('NEXXUS:HELP::POWER');
+    const help = Object.fromEntries(r.events.flatMap((e) => (e.type === 'HELP' ? [[e.command, e.dangerous]] : [])));
+    expect(help).toEqual({ ON: true, OFF: true, CYCLE: true, RESET: true, SOFT: true, STATUS: false });
   });
 });

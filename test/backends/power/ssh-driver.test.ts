@@ -13,6 +13,8 @@ function executor(): RemoteExecutor & { calls: string[] } {
       if (node === 'down1') throw new VacmError('ERR_SSH_UNREACHABLE', 'no route to host');
       if (node === 'noperm') return { stdout: '', stderr: 'Failed to power off system via logind: Interactive authentication required.', code: 1 };
       if (node === 'drops' && command === 'systemctl poweroff') throw new VacmError('ERR_SSH_CONNECT', 'connection closed by remote host');
+      // the SSH pool's way of saying the connection went away before the exit status came
+      if (node === 'lost' && command === 'systemctl poweroff') return { stdout: '', stderr: '', code: 255 };
       return { stdout: '', stderr: '', code: 0 };
     },
   };
@@ -21,6 +23,8 @@ function executor(): RemoteExecutor & { calls: string[] } {
 const YAML = `
 nodes:
   - names: s[1-3],down1,noperm,drops
+    vars: { power: ssh }
+  - names: lost
     vars: { power: ssh }
 `;
 
@@ -36,8 +40,8 @@ describe('POWER with the ssh driver (over a RemoteExecutor)', () => {
     h = await powerEngine(YAML, { executor: ex });
     expect(results((await h.run('POWER:STATUS:s[1-2],down1')).lines)).toEqual({ s1: 'on', s2: 'on', down1: 'unknown' });
     expect(results((await h.run('POWER:RESET:s1')).lines)).toEqual({ s1: 'on' });
-    const soft = await h.run('POWER:SOFT:s[2-3],drops,noperm');
-    expect(results(soft.lines)).toEqual({ s2: 'unknown', s3: 'unknown', drops: 'unknown', noperm: 'ERR_EXEC' });
+    const soft = await h.run('POWER:SOFT:s[2-3],drops,noperm,lost');
+    expect(results(soft.lines)).toEqual({ s2: 'unknown', s3: 'unknown', drops: 'unknown', noperm: 'ERR_EXEC', lost: 'unknown' });
     expect(messages(soft.events).noperm).toMatch(/systemctl poweroff failed: Failed to power off system via logind/);
     expect(ex.calls).toContain('s1: systemctl reboot');
     expect(ex.calls).toContain('s2: systemctl poweroff');

@@ -5,7 +5,8 @@
  */
 import { VacmError } from '../../../protocol/errors.js';
 import type { NodeVars } from '../../../protocol/module.js';
-import type { PowerDriver } from '../../capabilities.js';
+import type { PowerState } from '../../../protocol/events.js';
+import type { PowerAction, PowerDriver } from '../../capabilities.js';
 import { IpmiClient, type BmcTarget, type IpmiClientOptions } from '../ipmi/client.js';
 import { bmcPassword } from '../settings.js';
 
@@ -29,6 +30,8 @@ export function bmcTarget(node: string, vars: NodeVars, env: NodeJS.ProcessEnv =
   return { host, port, user, password: bmcPassword(node, vars, env) };
 }
 
+const IDEMPOTENT: ReadonlySet<PowerAction> = new Set<PowerAction>(['status', 'on', 'off']);
+
 export function createIpmiDriver(opts: IpmiDriverOptions = {}): PowerDriver {
   let client: IpmiClient | undefined;
   // the module's per-node timers end a node's wait; the client's own deadline is only a backstop
@@ -42,13 +45,20 @@ export function createIpmiDriver(opts: IpmiDriverOptions = {}): PowerDriver {
         nodes.map(async ({ node, vars }) => {
           try {
             const t = bmcTarget(node, vars, opts.env);
-            if (action === 'status') {
-              report(node, await ipmi.powerStatus(t, signal));
-              return;
+            const once = async (): Promise<PowerState> => {
+              if (action === 'status') return ipmi.powerStatus(t, signal);
+              await ipmi.chassisControl(t, action, signal);
+              // the BMC accepted the command: on/cycle/reset end powered on; a soft shutdown is up to the OS
+              return action === 'off' ? 'off' : action === 'soft' ? 'unknown' : 'on';
+            };
+            try {
+              report(node, await once());
+            } catch (err) {
+              // a BMC too busy to answer every try (a loaded BMC, a lossy link) is asked once more when
+              // doing it twice is harmless; the module's per-node timeout still bounds the wait
+              if (!IDEMPOTENT.has(action) || signal.aborted || (err as VacmError).code !== 'ERR_TIMEOUT') throw err;
+              report(node, await once());
             }
-            await ipmi.chassisControl(t, action, signal);
-            // the BMC accepted the command: on/cycle/reset end powered on; a soft shutdown is up to the OS
-            report(node, action === 'off' ? 'off' : action === 'soft' ? 'unknown' : 'on');
           } catch (err) {
             report(node, err as Error);
           }

@@ -43,6 +43,9 @@ export function createSshDriver(executor: RemoteExecutor): PowerDriver {
           const after: PowerState = action === 'reset' ? 'on' : 'unknown';
           try {
             const r = await executor.run(node, vars, command, { signal, timeoutMs });
+            // the SSH pool reports a connection lost before the exit status as 255 with no stderr:
+            // that is the node going down under us, which is what was asked
+            if (r.code === 255 && r.stderr.trim() === '') return report(node, after);
             if (r.code !== 0) {
               const why = r.stderr.trim().split('\n').slice(-2).join('; ') || `exit code ${r.code}`;
               return report(node, new VacmError('ERR_EXEC', `${node}: ${command} failed: ${why}; the ssh_user needs the right to run it (root, or a polkit rule)`));
