@@ -4,6 +4,7 @@ import { toVacmError } from '../protocol/errors.js';
 import { openEngine, loadConfig, type EngineArgs } from './setup.js';
 import { runIpc } from './ipc.js';
 import { runNodesetCommand } from './nodeset-cmd.js';
+import { runTui } from './tui.js';
 import { EXIT_USAGE, processIo, type Io } from './io.js';
 import type { Engine } from '../engine/engine.js';
 
@@ -106,9 +107,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       '$0',
       'the dashboard: every node\'s state and load, jobs, and a prompt for IPC requests',
       (y) => engineOptions(y).example('$0 --demo', 'a simulated 64-node cluster').example('$0 --demo --nodes 1024', 'a large one'),
-      async () => {
-        io.err('the dashboard is not built yet; try vacm ipc NEXXUS:HELP\n');
-        code = EXIT_USAGE;
+      async (a) => {
+        try {
+          code = await runTui({ config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'] }, io);
+        } catch (err) {
+          code = fail(io, err);
+        }
       },
     )
     .strict()
