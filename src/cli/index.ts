@@ -1,6 +1,6 @@
 /** The vacm command line (yargs): the dashboard by default, and script-mode commands. */
 import yargs, { type Argv } from 'yargs';
-import { toVacmError } from '../protocol/errors.js';
+import { VacmError, toVacmError } from '../protocol/errors.js';
 import { openEngine, loadConfig, type EngineArgs } from './setup.js';
 import { runIpc } from './ipc.js';
 import { runNodesetCommand } from './nodeset-cmd.js';
@@ -122,9 +122,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .wrap(Math.min(100, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {
-      if (err) throw err;
-      io.err(`ERR_USAGE: ${msg}\nsee vacm --help\n`);
-      code = EXIT_USAGE;
+      // throwing stops yargs from running the command's handler after a usage error
+      throw err ?? new VacmError('ERR_USAGE', `${msg}\nsee vacm --help`);
     });
   try {
     await parser.parseAsync();

@@ -71,7 +71,8 @@ export class Store {
   private snap: Snapshot | undefined;
   private readonly listeners = new Set<() => void>();
   private notifyScheduled = false;
-  private readonly jobs: JobViewSource[] = [];
+  /** insertion-ordered: the oldest first */
+  private readonly jobs = new Map<number, JobViewSource>();
   private readonly maxJobs: number;
 
   constructor(
@@ -90,12 +91,13 @@ export class Store {
 
   addJob(j: JobViewSource): void {
     if (j.quiet) return;
-    this.jobs.push(j);
+    this.jobs.set(j.id, j);
     // forget the oldest finished jobs beyond the bound
-    while (this.jobs.length > this.maxJobs) {
-      const idx = this.jobs.findIndex((x) => !x.running);
-      if (idx < 0) break;
-      this.jobs.splice(idx, 1);
+    if (this.jobs.size > this.maxJobs) {
+      for (const [id, x] of this.jobs) {
+        if (this.jobs.size <= this.maxJobs) break;
+        if (!x.running) this.jobs.delete(id);
+      }
     }
     this.changed();
   }
@@ -133,8 +135,8 @@ export class Store {
     }
     const jobs: JobView[] = [];
     let running = 0;
-    for (let i = this.jobs.length - 1; i >= 0; i--) {
-      const v = this.jobs[i].view();
+    for (const j of [...this.jobs.values()].reverse()) {
+      const v = j.view();
       if (v.state === 'running' || v.state === 'queued') running++;
       jobs.push(v);
     }

@@ -1,0 +1,545 @@
+/**
+ * The I/O side of the native IPMI v2.0 RMCP+ client: one UDP socket multiplexes every session,
+ * so one process drives thousands of BMCs. Replies are routed by the BMC's address:port and the
+ * remote-console session id we chose (unique per client), or, before a session exists, by the
+ * request's rqSeq. Every request is retransmitted on its own timer, every operation has a
+ * deadline, and an AbortSignal cancels at once. The wire format lives in protocol.ts.
+ *
+ * One operation = Get Channel Auth Caps, Open Session, RAKP 1-4, Set Session Privilege
+ * (ADMINISTRATOR), the command, Close Session. Sessions are not reused between operations.
+ */
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { VacmError } from '../../../protocol/errors.js';
+import {
+  PAYLOAD_IPMI,
+  PAYLOAD_OPEN_SESSION_REQ,
+  PAYLOAD_OPEN_SESSION_RSP,
+  PAYLOAD_RAKP1,
+  PAYLOAD_RAKP2,
+  PAYLOAD_RAKP3,
+  PAYLOAD_RAKP4,
+  PRIV_ADMINISTRATOR,
+  ROLE_NAME_ONLY_LOOKUP,
+  AUTH_ALG_RAKP_HMAC_SHA1,
+  INTEGRITY_ALG_HMAC_SHA1_96,
+  CONF_ALG_AES_CBC_128,
+  NETFN_APP,
+  CMD_GET_CHANNEL_AUTH_CAPS,
+  chassisControlRequest,
+  chassisStatusRequest,
+  closeSessionRequest,
+  decodeChannelAuthCaps,
+  decodeChassisStatus,
+  decodeIpmiResponse,
+  decodeOpenSessionResponse,
+  decodeRakp2,
+  decodeRakp4,
+  decodeRmcpPlusPacket,
+  decodeV15Packet,
+  deriveSessionKeys,
+  describeCompletionCode,
+  describeRmcpPlusStatus,
+  encodeGetChannelAuthCaps,
+  encodeIpmiRequest,
+  encodeOpenSessionRequest,
+  encodeRakp1,
+  encodeRakp3,
+  encodeRmcpPlusPacket,
+  hex2,
+  isAuthStatus,
+  passwordKey,
+  peekDemuxKey,
+  rakp3AuthCode,
+  setSessionPrivilegeRequest,
+  verifyRakp2,
+  verifyRakp4,
+  type IpmiRequest,
+  type IpmiResponse,
+  type RakpContext,
+  type SessionKeys,
+} from './protocol.js';
+
+export interface BmcTarget {
+  host: string;
+  port?: number;
+  user: string;
+  password: string;
+}
+
+export type ChassisAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft';
+
+export interface IpmiClientOptions {
+  /** Retransmissions per request after the first send (default 3, so 4 tries). */
+  retries?: number;
+  /** Wait for a reply before retransmitting (default 1000 ms). */
+  retryMs?: number;
+  /** Deadline for a whole operation, session setup to close (default 15000 ms). */
+  timeoutMs?: number;
+  /** Local address of the UDP socket (default: all addresses, ephemeral port). */
+  bindAddress?: string;
+  /** Test hook: return true to drop an outgoing datagram (simulated packet loss). */
+  dropOutgoing?: (packet: Buffer, host: string, port: number) => boolean;
+  /** Test hook: return true to drop an incoming datagram (a lost reply). */
+  dropIncoming?: (packet: Buffer, host: string, port: number) => boolean;
+}
+
+export interface IpmiClientStats {
+  sessionsOpened: number;
+  retransmits: number;
+  packetsSent: number;
+  packetsDropped: number;
+  packetsIgnored: number;
+}
+
+type Handler = (pkt: Buffer) => void;
+
+/** Thrown from an accept function to say "this reply is not the one awaited": keep waiting. */
+const IGNORE = Symbol('ignore');
+
+interface Op {
+  host: string;
+  ip: string;
+  port: number;
+  signal: AbortSignal;
+  /** Why the op was stopped: set before the op's signal fires. */
+  stopReason?: VacmError;
+}
+
+const DEFAULT_PORT = 623;
+
+export class IpmiClient {
+  readonly stats: IpmiClientStats = { sessionsOpened: 0, retransmits: 0, packetsSent: 0, packetsDropped: 0, packetsIgnored: 0 };
+  private readonly retries: number;
+  private readonly retryMs: number;
+  private readonly timeoutMs: number;
+  private readonly bindAddress: string | undefined;
+  private readonly dropOutgoing: IpmiClientOptions['dropOutgoing'];
+  private readonly dropIncoming: IpmiClientOptions['dropIncoming'];
+  private socket: Promise<dgram.Socket> | undefined;
+  private readonly pending = new Map<string, Handler>();
+  private nextConsoleSid: number;
+  private nextRqSeq = 0;
+  private closed = false;
+  private readonly live = new Set<AbortController>();
+
+  constructor(opts: IpmiClientOptions = {}) {
+    this.retries = Math.max(0, opts.retries ?? 3);
+    this.retryMs = Math.max(1, opts.retryMs ?? 1000);
+    this.timeoutMs = Math.max(1, opts.timeoutMs ?? 15000);
+    this.bindAddress = opts.bindAddress;
+    this.dropOutgoing = opts.dropOutgoing;
+    this.dropIncoming = opts.dropIncoming;
+    this.nextConsoleSid = randomBytes(4).readUInt32LE(0) | 1;
+  }
+
+  async powerStatus(t: BmcTarget, signal?: AbortSignal): Promise<'on' | 'off'> {
+    return this.withSession(t, signal, async (s) => {
+      const rsp = await s.command(chassisStatusRequest(s.rqSeq()), 'Get Chassis Status');
+      return decodeChassisStatus(rsp.data).powerOn ? 'on' : 'off';
+    });
+  }
+
+  async chassisControl(t: BmcTarget, action: ChassisAction, signal?: AbortSignal): Promise<void> {
+    if (!(action in { on: 1, off: 1, cycle: 1, reset: 1, soft: 1 })) {
+      throw new VacmError('ERR_BAD_ARGS', `unknown chassis action '${String(action)}' (on, off, cycle, reset, soft)`);
+    }
+    await this.withSession(t, signal, async (s) => {
+      await s.command(chassisControlRequest(action, s.rqSeq()), `Chassis Control (${action})`);
+    });
+  }
+
+  /** Close the socket; operations still running are cancelled. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const c of this.live) c.abort();
+    const sock = this.socket;
+    this.socket = undefined;
+    if (!sock) return;
+    const s = await sock.catch(() => undefined);
+    if (!s) return;
+    await new Promise<void>((resolve) => {
+      try {
+        s.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private getSocket(): Promise<dgram.Socket> {
+    if (!this.socket) {
+      this.socket = new Promise((resolve, reject) => {
+        const s = dgram.createSocket({ type: 'udp4' });
+        s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+        s.once('error', reject);
+        s.bind({ address: this.bindAddress, port: 0 }, () => {
+          s.off('error', reject);
+          // Errors after bind (ICMP unreachable surfaces as nothing on Linux for UDP sendto): keep going.
+          s.on('error', () => undefined);
+          try {
+            s.setRecvBufferSize(4 * 1024 * 1024);
+            s.setSendBufferSize(4 * 1024 * 1024);
+          } catch {
+            // best effort: the kernel may cap it
+          }
+          s.unref(); // pending operations hold the process through their timers
+          resolve(s);
+        });
+      });
+    }
+    return this.socket;
+  }
+
+  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.dropIncoming?.(msg, rinfo.address, rinfo.port)) {
+      this.stats.packetsDropped++;
+      return;
+    }
+    let key: string;
+    try {
+      const k = peekDemuxKey(msg);
+      if (k.kind === 'plus') key = `${rinfo.address}:${rinfo.port}/s${k.consoleSessionId >>> 0}`;
+      else if (k.kind === 'v15') key = `${rinfo.address}:${rinfo.port}/q${k.rqSeq}`;
+      else key = `${rinfo.address}:${rinfo.port}/a${k.tag}`;
+    } catch {
+      this.stats.packetsIgnored++;
+      return;
+    }
+    const h = this.pending.get(key);
+    if (h) h(msg);
+    else this.stats.packetsIgnored++;
+  }
+
+  private allocConsoleSid(): number {
+    for (let i = 0; i < 1000; i++) {
+      const sid = this.nextConsoleSid >>> 0;
+      this.nextConsoleSid = (this.nextConsoleSid + 1) >>> 0;
+      if (sid !== 0) return sid;
+    }
+    throw new VacmError('ERR_INTERNAL', 'could not allocate an RMCP+ session id');
+  }
+
+  /**
+   * Send a datagram and wait for the reply that `accept` takes, retransmitting every retryMs.
+   * `build` is called for every (re)transmission, so session packets get fresh sequence numbers.
+   */
+  private async exchange<T>(op: Op, key: string, what: string, build: () => Buffer, accept: (pkt: Buffer) => T, maxTries = this.retries + 1): Promise<T> {
+    if (this.closed) throw cancelled();
+    const sock = await this.getSocket();
+    if (op.signal.aborted) throw op.stopReason ?? cancelled();
+    const fullKey = `${op.ip}:${op.port}/${key}`;
+    if (this.pending.has(fullKey)) throw new VacmError('ERR_INTERNAL', `two IPMI requests in flight for ${fullKey}`);
+    return new Promise<T>((resolve, reject) => {
+      let tries = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (err: unknown, value?: T): void => {
+        if (timer) clearTimeout(timer);
+        this.pending.delete(fullKey);
+        op.signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve(value as T);
+      };
+      const onAbort = (): void => finish(op.stopReason ?? cancelled());
+      const send = (): void => {
+        if (tries >= maxTries) {
+          finish(
+            new VacmError(
+              'ERR_TIMEOUT',
+              `BMC ${op.host}:${op.port} did not answer ${what} after ${tries} tries (${this.retryMs} ms each); check bmc_host/bmc_port and that the BMC is reachable`,
+            ),
+          );
+          return;
+        }
+        if (tries > 0) this.stats.retransmits++;
+        tries++;
+        let pkt: Buffer;
+        try {
+          pkt = build();
+        } catch (e) {
+          finish(e);
+          return;
+        }
+        if (this.dropOutgoing?.(pkt, op.host, op.port)) {
+          this.stats.packetsDropped++;
+        } else {
+          this.stats.packetsSent++;
+          sock.send(pkt, op.port, op.ip, () => undefined); // a send error is a lost packet: the retry covers it
+        }
+        timer = setTimeout(send, this.retryMs);
+      };
+      this.pending.set(fullKey, (pkt) => {
+        let value: T;
+        try {
+          value = accept(pkt);
+        } catch (e) {
+          if (e === IGNORE || (e instanceof VacmError && e.code === 'ERR_IPMI' && e.message.startsWith('malformed'))) {
+            this.stats.packetsIgnored++;
+            return;
+          }
+          finish(e);
+          return;
+        }
+        finish(undefined, value);
+      });
+      op.signal.addEventListener('abort', onAbort, { once: true });
+      send();
+    });
+  }
+
+  private async withSession<T>(t: BmcTarget, signal: AbortSignal | undefined, body: (s: Session) => Promise<T>): Promise<T> {
+    if (this.closed) throw new VacmError('ERR_CANCELLED', 'IPMI client is closed');
+    if (signal?.aborted) throw cancelled();
+    const port = t.port ?? DEFAULT_PORT;
+    const ctl = new AbortController();
+    const op: Op = { host: t.host, ip: t.host, port, signal: ctl.signal };
+    const onOuterAbort = (): void => {
+      op.stopReason ??= cancelled();
+      ctl.abort();
+    };
+    signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const deadline = setTimeout(() => {
+      op.stopReason ??= new VacmError('ERR_TIMEOUT', `IPMI operation on ${t.host}:${port} did not finish within ${this.timeoutMs} ms; check that the BMC is reachable`);
+      ctl.abort();
+    }, this.timeoutMs);
+    this.live.add(ctl);
+    try {
+      if (!isIP(t.host)) {
+        try {
+          op.ip = (await lookup(t.host, { family: 4 })).address;
+        } catch (e) {
+          throw new VacmError('ERR_IPMI', `cannot resolve BMC host '${t.host}' (check bmc_host)`, { cause: e });
+        }
+      }
+      const session = await this.openSession(op, t);
+      try {
+        return await body(session);
+      } finally {
+        await session.close();
+      }
+    } finally {
+      clearTimeout(deadline);
+      signal?.removeEventListener('abort', onOuterAbort);
+      this.live.delete(ctl);
+    }
+  }
+
+  private async openSession(op: Op, t: BmcTarget): Promise<Session> {
+    const where = `BMC ${op.host}:${op.port}`;
+    // 1. Get Channel Authentication Capabilities (IPMI 1.5 framing, asks for v2.0 data)
+    const capsSeq = this.freeCapsSeq(op);
+    const caps = await this.exchange(op, `q${capsSeq}`, 'Get Channel Authentication Capabilities', () => encodeGetChannelAuthCaps(capsSeq), (pkt) => {
+      const rsp = decodeV15Packet(pkt);
+      if (rsp.cmd !== CMD_GET_CHANNEL_AUTH_CAPS || rsp.rqSeq !== capsSeq) throw IGNORE;
+      checkCompletion(rsp, where);
+      return decodeChannelAuthCaps(rsp.data);
+    });
+    if (!caps.ipmi20) throw new VacmError('ERR_IPMI', `${where} does not offer IPMI v2.0 (RMCP+) on its LAN channel; enable lanplus on the BMC`);
+
+    // A lost RAKP 4 cannot be recovered by resending RAKP 3 (BMCs ignore it once the session is
+    // active), so then the handshake starts over with a new Open Session, a bounded number of times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.handshake(op, t, where, attempt < 3);
+      } catch (e) {
+        if (e instanceof RestartHandshake) continue;
+        throw e;
+      }
+    }
+  }
+
+  private async handshake(op: Op, t: BmcTarget, where: string, mayRestart: boolean): Promise<Session> {
+    // 2. Open Session, cipher suite 3
+    const consoleSessionId = this.allocConsoleSid();
+    const key = `s${consoleSessionId}`;
+    const user = Buffer.from(t.user, 'utf8');
+    const kuid = passwordKey(t.password);
+    const open = await this.exchange(
+      op,
+      key,
+      'Open Session',
+      () => encodeRmcpPlusPacket({ payloadType: PAYLOAD_OPEN_SESSION_REQ, sessionId: 0, seq: 0, payload: encodeOpenSessionRequest({ tag: 0, consoleSessionId }) }),
+      (pkt) => {
+        const p = decodeRmcpPlusPacket(pkt);
+        if (p.payloadType !== PAYLOAD_OPEN_SESSION_RSP) throw IGNORE;
+        return decodeOpenSessionResponse(p.payload);
+      },
+    );
+    if (open.status !== 0) {
+      throw new VacmError(
+        isAuthStatus(open.status) ? 'ERR_IPMI_AUTH' : 'ERR_IPMI',
+        `${where} refused to open an RMCP+ session: ${describeRmcpPlusStatus(open.status)} (status ${hex2(open.status)}); vacm needs cipher suite 3 (HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128)`,
+      );
+    }
+    if (open.authAlg !== AUTH_ALG_RAKP_HMAC_SHA1 || open.integrityAlg !== INTEGRITY_ALG_HMAC_SHA1_96 || open.confAlg !== CONF_ALG_AES_CBC_128) {
+      throw new VacmError('ERR_IPMI', `${where} answered Open Session with algorithms other than cipher suite 3`);
+    }
+
+    // 3. RAKP 1 / 2: the BMC proves it knows the password
+    const rm = randomBytes(16);
+    const role = PRIV_ADMINISTRATOR | ROLE_NAME_ONLY_LOOKUP;
+    const bmcSessionId = open.bmcSessionId;
+    const rakp2 = await this.exchange(
+      op,
+      key,
+      'RAKP 1',
+      () => encodeRmcpPlusPacket({ payloadType: PAYLOAD_RAKP1, sessionId: 0, seq: 0, payload: encodeRakp1({ tag: 1, bmcSessionId, rm, role, user }) }),
+      (pkt) => {
+        const p = decodeRmcpPlusPacket(pkt);
+        if (p.payloadType !== PAYLOAD_RAKP2) throw IGNORE;
+        return decodeRakp2(p.payload);
+      },
+    );
+    if (rakp2.status !== 0) throw rakpError(where, 'RAKP 2', rakp2.status);
+    const ctx: RakpContext = { kuid, consoleSessionId, bmcSessionId, rm, rc: rakp2.rc, guid: rakp2.guid, role, user };
+    if (!verifyRakp2(ctx, rakp2.authCode)) throw authError(where, 'the BMC’s RAKP 2 key exchange code does not match');
+    const keys = deriveSessionKeys(kuid, rm, rakp2.rc, role, user);
+
+    // 4. RAKP 3 / 4: we prove it, the BMC confirms the session integrity key
+    const rakp4Tries = mayRestart ? Math.min(2, this.retries + 1) : this.retries + 1;
+    const rakp4 = await this.exchange(
+      op,
+      key,
+      'RAKP 3',
+      () => encodeRmcpPlusPacket({ payloadType: PAYLOAD_RAKP3, sessionId: 0, seq: 0, payload: encodeRakp3({ tag: 2, bmcSessionId, authCode: rakp3AuthCode(ctx) }) }),
+      (pkt) => {
+        const p = decodeRmcpPlusPacket(pkt);
+        if (p.payloadType !== PAYLOAD_RAKP4) throw IGNORE;
+        return decodeRakp4(p.payload);
+      },
+      rakp4Tries,
+    ).catch((e: unknown) => {
+      if (mayRestart && e instanceof VacmError && e.code === 'ERR_TIMEOUT' && !op.signal.aborted) throw new RestartHandshake();
+      throw e;
+    });
+    if (rakp4.status !== 0) throw rakpError(where, 'RAKP 4', rakp4.status);
+    if (!verifyRakp4(keys.sik, ctx, rakp4.icv)) throw authError(where, 'the BMC’s RAKP 4 integrity check value does not match');
+    this.stats.sessionsOpened++;
+
+    const session = new Session(this, op, key, consoleSessionId, bmcSessionId, keys, where);
+    try {
+      await session.command(setSessionPrivilegeRequest(session.rqSeq(), PRIV_ADMINISTRATOR), 'Set Session Privilege Level (ADMINISTRATOR)');
+    } catch (e) {
+      await session.close();
+      throw e;
+    }
+    return session;
+  }
+
+  /** A pre-session rqSeq not already awaiting a reply from this BMC (replies are routed by it). */
+  private freeCapsSeq(op: Op): number {
+    for (let i = 0; i < 64; i++) {
+      const seq = this.rqSeq();
+      if (!this.pending.has(`${op.ip}:${op.port}/q${seq}`)) return seq;
+    }
+    throw new VacmError('ERR_IPMI', `more than 64 sessions are being opened at once to BMC ${op.host}:${op.port}; retry later`);
+  }
+
+  /** @internal used by Session */
+  sessionExchange<T>(op: Op, key: string, what: string, build: () => Buffer, accept: (pkt: Buffer) => T, maxTries?: number): Promise<T> {
+    return this.exchange(op, key, what, build, accept, maxTries);
+  }
+
+  /** @internal 6-bit requester sequence numbers, shared so pre-session replies can be routed. */
+  rqSeq(): number {
+    const s = this.nextRqSeq;
+    this.nextRqSeq = (this.nextRqSeq + 1) & 0x3f;
+    return s;
+  }
+}
+
+/** One activated RMCP+ session: authenticated, encrypted IPMI requests with sequence numbers. */
+class Session {
+  private seq = 0;
+  private rq = 0;
+  private closed = false;
+
+  constructor(
+    private readonly client: IpmiClient,
+    private readonly op: Op,
+    private readonly key: string,
+    private readonly consoleSessionId: number,
+    private readonly bmcSessionId: number,
+    private readonly keys: SessionKeys,
+    private readonly where: string,
+  ) {}
+
+  rqSeq(): number {
+    this.rq = (this.rq + 1) & 0x3f;
+    return this.rq;
+  }
+
+  /** Send an IPMI request in the session; a non-zero completion code is an ERR_IPMI. */
+  async command(req: IpmiRequest, what: string): Promise<IpmiResponse> {
+    const rsp = await this.request(req, what, this.op);
+    checkCompletion(rsp, this.where, what);
+    return rsp;
+  }
+
+  private request(req: IpmiRequest, what: string, op: Op, maxTries?: number): Promise<IpmiResponse> {
+    const msg = encodeIpmiRequest(req);
+    return this.client.sessionExchange(
+      op,
+      this.key,
+      what,
+      () => {
+        this.seq = (this.seq + 1) >>> 0 || 1;
+        return encodeRmcpPlusPacket({ payloadType: PAYLOAD_IPMI, sessionId: this.bmcSessionId, seq: this.seq, payload: msg, keys: this.keys, iv: randomBytes(16) });
+      },
+      (pkt) => {
+        const p = decodeRmcpPlusPacket(pkt, this.keys);
+        if (p.payloadType !== PAYLOAD_IPMI || p.sessionId !== this.consoleSessionId) throw IGNORE;
+        const rsp = decodeIpmiResponse(p.payload);
+        if (rsp.rqSeq !== req.rqSeq || rsp.cmd !== req.cmd || rsp.netFn !== (req.netFn | 1)) throw IGNORE;
+        return rsp;
+      },
+      maxTries,
+    );
+  }
+
+  /**
+   * Close Session, best effort: the BMC frees the slot at once instead of at its idle timeout.
+   * It runs even when the operation was cancelled, with its own short budget (one retry).
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), 2000);
+    const op: Op = { ...this.op, signal: ctl.signal, stopReason: cancelled() };
+    try {
+      // two tries at most: a BMC that closed the session on the first one ignores a resend
+      await this.request(closeSessionRequest(this.rqSeq(), this.bmcSessionId), 'Close Session', op, 2);
+    } catch {
+      // the BMC times idle sessions out on its own
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+class RestartHandshake extends Error {}
+
+function cancelled(): VacmError {
+  return new VacmError('ERR_CANCELLED', 'IPMI operation cancelled');
+}
+
+function authError(where: string, detail: string): VacmError {
+  return new VacmError('ERR_IPMI_AUTH', `${where} rejected the login: ${detail}; check bmc_user and bmc_password_file (wrong user name or password)`);
+}
+
+function rakpError(where: string, step: string, status: number): VacmError {
+  if (isAuthStatus(status)) return authError(where, `${step} status ${hex2(status)} (${describeRmcpPlusStatus(status)})`);
+  return new VacmError('ERR_IPMI', `${where} failed session setup at ${step}: ${describeRmcpPlusStatus(status)} (status ${hex2(status)})`);
+}
+
+function checkCompletion(rsp: IpmiResponse, where: string, what?: string): void {
+  if (rsp.completionCode === 0) return;
+  const netFn = rsp.netFn & 0x3e;
+  const meaning = describeCompletionCode(rsp.completionCode, netFn, rsp.cmd);
+  throw new VacmError('ERR_IPMI', `${where}: ${what ?? `command ${hex2(rsp.cmd)}`} failed with completion code ${hex2(rsp.completionCode)} (${meaning})`);
+}

@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli, vacm } from '../helpers/cli.js';
+import { SMALL_CLUSTER, tempDir } from '../helpers/engine.js';
+
+let cfg: string;
+let stateDir: string;
+beforeAll(() => {
+  const d = tempDir();
+  cfg = path.join(d, 'vacm.yaml');
+  fs.writeFileSync(cfg, SMALL_CLUSTER);
+  stateDir = path.join(d, 'state');
+  process.env.VACM_STATE_DIR = stateDir;
+});
+
+describe('vacm ipc', () => {
+  it('prints response lines and exits 0', async () => {
+    const r = await cli(['ipc', '--config', cfg, 'nexxus:node_list:node0[1-2]']);
+    expect(r.out).toBe('NEXXUS:1:JOB_STARTED\nNEXXUS:1:NODELIST:node01\nNEXXUS:1:NODELIST:node02\nNEXXUS:1:JOB_COMPLETED:ok=2:failed=0\n');
+    expect(r.code).toBe(0);
+  });
+
+  it('runs several messages one after another', async () => {
+    const r = await cli(['ipc', '--config', cfg, 'NEXXUS:SET_VAR:node01:rack:r7', 'NEXXUS:GET_VAR:node01:rack']);
+    expect(r.out).toContain('NEXXUS:2:VAR:node01:rack:r7');
+    expect(r.code).toBe(0);
+  });
+
+  it('exits 1 when a node failed', async () => {
+    const r = await cli(['ipc', '--config', cfg, 'NEXXUS:GET_VAR:node[01-02]:nosuch']);
+    expect(r.out).toContain('NEXXUS:1:ERROR:node01:ERR_NO_SUCH_VAR:node01 has no variable nosuch');
+    expect(r.out).toContain('JOB_COMPLETED:ok=0:failed=2');
+    expect(r.code).toBe(1);
+  });
+
+  it('exits 2 for a parse error, with the ERR_ line on stderr', async () => {
+    const r = await cli(['ipc', '--config', cfg, 'NEXXUS']);
+    expect(r.err).toMatch(/^NEXXUS:0:ERROR:ERR_PROTO_PARSE:missing command after "NEXXUS\\:" at position 6/);
+    expect(r.out).toBe('');
+    expect(r.code).toBe(2);
+  });
+
+  it('prints JSON lines with --json', async () => {
+    const r = await cli(['ipc', '--config', cfg, '--json', 'NEXXUS:GET_VAR:node01:host']);
+    const objs = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(objs.map((o) => o.event)).toEqual(['JOB_STARTED', 'VAR', 'JOB_COMPLETED']);
+    expect(objs[1]).toMatchObject({ tag: 'NEXXUS', job: 1, node: 'node01', fields: ['node01', 'host', '127.0.10.1'] });
+    expect(Number.isNaN(Date.parse(objs[1].ts))).toBe(false);
+  });
+
+  it('reads one message a line from stdin, survives bad lines, and keeps answering', async () => {
+    const bad = ['', '\u0000\u0001\u00ff\ufffd', 'x'.repeat(1024 * 1024), 'NEXXUS:NODE_LIST:node[01-', 'NOPE:THING', 'NEXXUS:NODE_LIST:node42', ':::', '\\'];
+    const r = await cli(['ipc', '--config', cfg], [...bad, 'NEXXUS:NODE_LIST:node01', ''].join('\n'));
+    const errs = r.err.trim().split('\n');
+    expect(errs.map((l) => l.split(':')[3])).toEqual(['ERR_PROTO_PARSE', 'ERR_LINE_TOO_LONG', 'ERR_NODESET_PARSE', 'ERR_UNKNOWN_MODULE', 'ERR_NO_SUCH_NODE', 'ERR_PROTO_PARSE', 'ERR_PROTO_PARSE']);
+    expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+    expect(r.out).toBe('NEXXUS:1:JOB_STARTED\nNEXXUS:1:NODELIST:node01\nNEXXUS:1:JOB_COMPLETED:ok=1:failed=0\n');
+    expect(r.code).toBe(2);
+  });
+
+  it('reports a bad config as ERR_CONFIG with file and line, exit 2', async () => {
+    const d = tempDir();
+    const bad = path.join(d, 'vacm.yaml');
+    fs.writeFileSync(bad, 'cluster: x\nfanout: -1\n');
+    const r = await cli(['ipc', '--config', bad, 'NEXXUS:MODULES']);
+    expect(r.err).toBe(`ERR_CONFIG: ${bad}:2: fanout: must be a whole number from 1 to 65536\n`);
+    expect(r.code).toBe(2);
+  });
+
+  it('gives usage errors exit 2', async () => {
+    const r = await cli(['ipc', '--frobnicate']);
+    expect(r.err).toMatch(/ERR_USAGE: Unknown argument: frobnicate/);
+    expect(r.code).toBe(2);
+  });
+});
+
+describe('vacm nodeset', () => {
+  it.each([
+    [['-f', 'node1', 'node2', 'node3', 'n[5-6]'], 'n[5-6],node[1-3]\n'],
+    [['-e', 'rack[1-2]-n[01-02]'], 'rack1-n01 rack1-n02 rack2-n01 rack2-n02\n'],
+    [['-c', 'node[1-1000000]'], '1000000\n'],
+    [['-c', 'n[1-10]!n[3-4]', 'x1'], '9\n'],
+  ])('%j', async (args, want) => {
+    const r = await cli(['nodeset', ...args]);
+    expect(r.out).toBe(want);
+    expect(r.code).toBe(0);
+  });
+  it('resolves @groups from --config', async () => {
+    const r = await cli(['nodeset', '--config', cfg, '-f', '@rack1!node0[3-5]']);
+    expect(r.out).toBe('node[01-02,06-08]\n');
+  });
+  it('exits 1 with ERR_NODESET_PARSE naming the failing part', async () => {
+    const r = await cli(['nodeset', '-f', 'node[1-']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^ERR_NODESET_PARSE: .*node\[1-/);
+  });
+  it('needs exactly one mode', async () => {
+    const r = await cli(['nodeset', 'n1']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/ERR_USAGE/);
+  });
+});
+
+describe('the real binary', () => {
+  it('answers ipc with no config: the local machine alone', async () => {
+    const d = tempDir();
+    const r = await vacm(['ipc', 'NEXXUS:NODE_LIST'], { env: { HOME: d, VACM_STATE_DIR: d, VACM_CONFIG: '' }, timeoutMs: 20_000 });
+    const os = await import('node:os');
+    expect(r.out).toBe(`NEXXUS:1:JOB_STARTED\nNEXXUS:1:NODELIST:${os.hostname().split('.')[0]}\nNEXXUS:1:JOB_COMPLETED:ok=1:failed=0\n`);
+    expect(r.code).toBe(0);
+  });
+  it('exits 2 on a parse error from stdin and prints no stack trace', async () => {
+    const r = await vacm(['ipc', '--config', cfg], { stdin: 'NEXXUS:NODE_LIST:[\nNEXXUS:GROUPS\n', env: { VACM_STATE_DIR: stateDir } });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^NEXXUS:0:ERROR:ERR_NODESET_PARSE:/);
+    expect(r.out).toContain('NEXXUS:1:GROUP:compute:node[01-08]:8');
+  });
+  it('has --help with examples for every command', async () => {
+    for (const c of [['--help'], ['ipc', '--help'], ['nodeset', '--help']]) {
+      const r = await vacm(c);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/Examples:/);
+    }
+  });
+});
