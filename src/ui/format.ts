@@ -153,22 +153,25 @@ const ANSI_RE = /\x1b\[[0-9;]*m/g;
  * blessed-contrib's drawille canvas (without blessed itself). The canvas colours every cell with its
  * own escape; we strip them and colour the chart once, so ink tokenizes a plain string.
  */
-export function brailleChart(samples: readonly number[], cols: number, rows: number, max?: number): string[] {
+export function brailleChart(samples: readonly number[], cols: number, rows: number, max?: number, capacity = 60): string[] {
   if (cols < 2 || rows < 1) return [];
   DrawilleCtor ??= require('drawille-canvas-blessed-contrib') as new (w: number, h: number) => DrawilleContext;
   const w = cols * 2;
   const h = rows * 4;
   const ctx = new DrawilleCtor(w, h);
-  const data = samples.length > w ? samples.slice(samples.length - w) : samples;
+  // `capacity` samples span the width, newest at the right edge: a young history grows from the right
+  const cap = Math.max(2, capacity, samples.length);
+  const data = samples.length > cap ? samples.slice(samples.length - cap) : samples;
   const top = max && max > 0 ? Math.max(max, ...data) : Math.max(1e-9, ...data);
   if (data.length > 0) {
-    const x0 = w - data.length;
+    const step = (w - 1) / (cap - 1);
+    const x = (i: number) => Math.round((w - 1) - (data.length - 1 - i) * step);
     const y = (v: number) => Math.round((h - 1) - (Math.max(0, v) / top) * (h - 1));
     ctx.strokeStyle = 'normal';
     ctx.beginPath();
-    ctx.moveTo(x0, y(data[0]));
-    if (data.length === 1) ctx.lineTo(x0 + 1, y(data[0]));
-    for (let i = 1; i < data.length; i++) ctx.lineTo(x0 + i, y(data[i]));
+    ctx.moveTo(x(0), y(data[0]));
+    if (data.length === 1) ctx.lineTo(Math.max(0, x(0) - 1), y(data[0]));
+    for (let i = 1; i < data.length; i++) ctx.lineTo(x(i), y(data[i]));
     ctx.stroke();
   }
   const lines = ctx._canvas.frame('\n').replace(ANSI_RE, '').split('\n');

@@ -27,22 +27,25 @@ export interface Binding {
   readonly dangerous: boolean;
   /** shown in the footer (the rest only in help) */
   readonly footer?: boolean;
+  /** the footer's shorter wording (80 columns are few) */
+  readonly short?: string;
 }
 
 export type KeymapName = 'global' | PaneId | 'powerMenu';
 export type Keymaps = Readonly<Record<KeymapName, readonly Binding[]>>;
 
-const b = (keys: string[], action: Action, description: string, opts: { dangerous?: boolean; footer?: boolean } = {}): Binding => ({
+const b = (keys: string[], action: Action, description: string, opts: { dangerous?: boolean; footer?: boolean; short?: string } = {}): Binding => ({
   keys,
   action,
   description,
   dangerous: opts.dangerous ?? false,
-  footer: opts.footer ?? false,
+  footer: opts.footer ?? opts.short !== undefined,
+  short: opts.short,
 });
 
 const listMoves: Binding[] = [
-  b(['up', 'k'], 'up', 'cursor up', { footer: true }),
-  b(['down', 'j'], 'down', 'cursor down', { footer: true }),
+  b(['up', 'k'], 'up', 'cursor up'),
+  b(['down', 'j'], 'down', 'cursor down'),
   b(['pageup'], 'pageUp', 'page up'),
   b(['pagedown'], 'pageDown', 'page down'),
   b(['home', 'g'], 'home', 'first'),
@@ -51,31 +54,31 @@ const listMoves: Binding[] = [
 
 export const KEYMAPS: Keymaps = {
   global: [
-    b(['tab'], 'nextPane', 'next pane', { footer: true }),
+    b(['?'], 'help', 'help', { short: 'help' }),
+    b(['q'], 'quit', 'quit', { short: 'quit' }),
+    b(['tab'], 'nextPane', 'next pane', { short: 'pane' }),
     b(['shift+tab'], 'prevPane', 'previous pane'),
-    b([':'], 'prompt', 'IPC prompt', { footer: true }),
-    b(['?'], 'help', 'help', { footer: true }),
+    b([':'], 'prompt', 'IPC prompt', { short: 'prompt' }),
     b(['t'], 'theme', 'next theme'),
-    b(['ctrl+c'], 'cancelJob', 'cancel the focused job'),
-    b(['q'], 'quit', 'quit', { footer: true }),
+    b(['ctrl+c'], 'cancelJob', 'cancel the selected job'),
   ],
   nodes: [
     ...listMoves,
     b(['left', 'h'], 'left', 'cursor left (overview)'),
     b(['right', 'l'], 'right', 'cursor right (overview)'),
-    b(['space'], 'mark', 'mark / unmark', { footer: true }),
+    b(['space'], 'mark', 'mark / unmark', { short: 'mark' }),
     b(['a'], 'markAll', 'mark every shown node'),
     b(['escape'], 'clearMarks', 'clear marks and filter'),
-    b(['/'], 'filter', 'filter (node set or text)', { footer: true }),
+    b(['/'], 'filter', 'filter (node set or text)', { short: 'filter' }),
     b(['s'], 'sort', 'sort: name, load, state'),
     b(['v'], 'overview', 'list / overview'),
-    b(['p'], 'power', 'power menu', { footer: true }),
-    b(['x'], 'exec', 'run a command (SSH:EXEC)', { dangerous: true, footer: true }),
+    b(['p'], 'power', 'power menu', { short: 'power' }),
+    b(['x'], 'exec', 'run a command (SSH:EXEC)', { dangerous: true, short: 'exec' }),
   ],
   detail: [],
   jobs: [
     ...listMoves,
-    b(['return'], 'open', 'full per-node output', { footer: true }),
+    b(['return'], 'open', 'full per-node output', { short: 'output' }),
   ],
   powerMenu: [
     b(['o'], 'powerOn', 'power on', { dangerous: true }),
@@ -158,10 +161,12 @@ export function bindingKeys(x: Binding): string {
   return x.keys.map(keyLabel).join('/');
 }
 
-/** The footer line of a pane: its footer bindings, then the global ones. */
+/** The footer line of a pane: the global essentials, then the pane's own keys (first keys only, short words). */
 export function footerText(maps: Keymaps, pane: PaneId): string {
-  const items = [...maps[pane], ...maps.global].filter((x) => x.footer).map((x) => `${bindingKeys(x)} ${x.description}`);
-  return items.join('  ');
+  const fmt = (x: Binding) => `${keyLabel(x.keys[0])} ${x.short ?? x.description}`;
+  const own = maps[pane].filter((x) => x.footer).map(fmt);
+  const global = maps.global.filter((x) => x.footer).map(fmt);
+  return [...global, ...(own.length ? ['│', ...own] : []), '↑↓ move'].join('  ');
 }
 
 export const KEYMAP_TITLES: Record<KeymapName, string> = {

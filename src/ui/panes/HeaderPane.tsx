@@ -36,7 +36,7 @@ export function HeaderPane({ cluster, counts, total, runningJobs, readOnly, them
           {readOnly ? <Text bold color={t.color('error')}>   READ-ONLY</Text> : null}
         </Text>
       </Box>
-      <Text color={t.color('dim')}>{themeName}  {formatClock(now).slice(0, 5)}</Text>
+      <Box marginLeft={1}><Text color={t.color('dim')}>{themeName}  {formatClock(now).slice(0, 5)}</Text></Box>
     </Box>
   );
 }

@@ -61,10 +61,10 @@ export function NodesPane(p: NodesPaneProps) {
   const startRef = useRef(0);
   const status = [
     `NODES ${p.nodes.length}${p.nodes.length !== p.total ? ` of ${p.total}` : ''}`,
-    p.marks.size > 0 ? `${p.marks.size} marked` : '',
-    `sort ${p.sort}`,
-    p.filter ? `filter ${p.filter.expr}${p.filter.names ? '' : ' (text)'}` : '',
     p.overview ? 'overview' : '',
+    p.marks.size > 0 ? `${p.marks.size} marked` : '',
+    p.filter ? `filter ${p.filter.expr}${p.filter.names ? '' : ' (text)'}` : '',
+    `sort ${p.sort}`,
   ].filter(Boolean).join(' · ');
   const rows = Math.max(1, p.height - (p.overview ? 1 : 2));
   let body: React.ReactNode;
