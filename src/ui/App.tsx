@@ -2,7 +2,7 @@
  * The dashboard: header, nodes, detail, jobs, prompt and footer. It owns no I/O: the engine comes
  * in as a UiEngine, prompt history through props/callbacks, themes as parsed data.
  */
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 import { Box, useInput, useStdout } from 'ink';
 import type { UiEngine } from './ui-engine.js';
 import { useEngineSnapshot } from './use-engine-snapshot.js';
@@ -77,25 +77,16 @@ function Pane({ focused, width, height, children }: { focused: boolean; width: n
   );
 }
 
-function Dashboard(props: AppProps & { themes: readonly Theme[]; onTheme(i: number): void }) {
+function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
   const snap = useEngineSnapshot(props.engine, props.maxHz ?? 10);
   const size = useTerminalSize(props.size);
-  // the prompt's height depends on the modal, which lives in the controller: start from the last one
-  const [promptH, setPromptH] = useState(1);
-  // one row short of the terminal: ink redraws the whole screen (clear + write) when a frame fills it
-  const g = geometry(size.columns, size.rows - 1, promptH);
-  const overviewGuess = snap.nodes.length > 512;
-  const layout: Layout = useMemo(
-    () => ({ nodeRows: g.main - 2 - 2, overviewCols: g.leftWidth - 2, jobRows: jobListRows(g.jobsHeight - 2, snap.jobs.length), outputRows: g.main - 3 }),
-    [g.main, g.leftWidth, g.jobsHeight, snap.jobs.length, overviewGuess],
-  );
-  const d = useDashboard(snap, { engine: props.engine, history: props.history, onHistory: props.onHistory, onQuit: props.onQuit, themeCount: props.themes.length }, layout);
+  // key handlers read the layout of the last frame (page sizes); the frame's layout depends on the open dialog
+  const layoutRef = useRef<Layout>({ nodeRows: 10, overviewCols: 40, jobRows: 5, outputRows: 10 });
+  const d = useDashboard(snap, { engine: props.engine, history: props.history, onHistory: props.onHistory, onQuit: props.onQuit, themeCount: props.themes.length }, layoutRef);
   useInput(d.onKey);
-  const ph = promptRows(d.modal);
-  useEffect(() => {
-    if (ph !== promptH) setPromptH(ph);
-  }, [ph, promptH]);
-  useEffect(() => props.onTheme(d.themeIdx), [d.themeIdx]);
+  // one row short of the terminal: ink redraws the whole screen (clear + write) when a frame fills it
+  const g = geometry(size.columns, size.rows - 1, promptRows(d.modal));
+  layoutRef.current = { nodeRows: g.main - 4, overviewCols: g.leftWidth - 2, jobRows: jobListRows(g.jobsHeight - 2, snap.jobs.length), outputRows: g.main - 3 };
 
   const theme = props.themes[d.themeIdx % props.themes.length] ?? MONO;
   const focus: PaneId = d.focus;
@@ -115,7 +106,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; onTheme(i: numb
         </Pane>
         <Box flexDirection="column" width={g.rightWidth} height={g.main}>
           <Pane focused={focus === 'detail'} width={g.rightWidth} height={g.detailHeight}>
-            <DetailPane node={d.cursorNode} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={snap.version && Date.now()} />
+            <DetailPane node={d.cursorNode} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} />
           </Pane>
           <Pane focused={focus === 'jobs'} width={g.rightWidth} height={g.jobsHeight}>
             <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={g.rightWidth - 2} height={g.jobsHeight - 2} />
@@ -138,5 +129,5 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; onTheme(i: numb
 
 export function App(props: AppProps) {
   const themes = props.themes && props.themes.length > 0 ? props.themes : [MONO];
-  return <Dashboard {...props} themes={themes} onTheme={() => {}} />;
+  return <Dashboard {...props} themes={themes} />;
 }

@@ -192,7 +192,7 @@ export function formatDuration(ms: number): string {
 
 export const JOB_GLYPH: Record<JobView['state'], string> = { queued: '…', running: '▶', completed: '✔', failed: '✖', cancelled: '■' };
 
-/** `#12 ✔ POWER:OFF:sim[001-002]  2/2  0.4s  completed (ok 2)` */
+/** `#12 ✔ POWER:OFF:sim[001-002]  2/2  0.4s  completed`: the request keeps room first, the state word goes last. */
 export function formatJobLine(j: JobView, now: number, width: number): string {
   const total = j.targets.length;
   const progress = total > 0 ? `${j.done}/${total}` : `${j.done}`;
@@ -200,10 +200,9 @@ export function formatJobLine(j: JobView, now: number, width: number): string {
   let state: string = j.state;
   if (j.state === 'completed' && j.failed > 0) state = `completed, ${j.failed} failed`;
   if (j.state === 'failed' && j.error) state = `failed: ${j.error.code}`;
-  const tail = `  ${progress}  ${dur}  ${state}`;
   const head = `#${j.id} ${JOB_GLYPH[j.state]} `;
-  const room = Math.max(8, width - head.length - tail.length);
-  return head + fit(j.line, Math.min(room, j.line.length)) + tail;
+  const room = Math.max(12, width - head.length - progress.length - 2);
+  return `${head}${fit(j.line, Math.min(room, j.line.length))}  ${progress}  ${dur}  ${state}`;
 }
 
 /** What one event says about its node, as a line of output (undefined: nothing to show). */

@@ -82,7 +82,7 @@ function filterNodes(nodes: readonly NodeView[], filter: Filter | undefined, sor
   return sortNodes(list, sort);
 }
 
-export function useDashboard(snap: Snapshot, props: DashboardProps, layout: Layout) {
+export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: { readonly current: Layout }) {
   const { engine } = props;
   const maps = useMemo(() => activeKeymaps(engine.readOnly), [engine.readOnly]);
   // Key presses can arrive several in one tick (a paste, tmux send-keys): the state lives in a ref that
@@ -182,6 +182,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layout: Layo
 
   const act = (action: Action) => {
     const s = ref.current;
+    const layout = layoutRef.current;
     const onNodes = s.focus === 'nodes';
     const vstep = onNodes && s.isOverview ? Math.max(1, layout.overviewCols) : 1;
     const page = onNodes ? (s.isOverview ? vstep * Math.max(1, layout.nodeRows) : Math.max(1, layout.nodeRows - 1)) : Math.max(1, layout.jobRows - 1);
@@ -253,7 +254,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layout: Layo
         return;
       }
       case 'open':
-        if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: true });
+        if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: false });
         return;
       default:
         return;
@@ -345,6 +346,10 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layout: Layo
             setModal({ ...m, error: `${c.code}: ${c.message}`, candidates: undefined });
             return;
           }
+          if (c.dangerous && engine.readOnly) {
+            setModal({ ...m, error: `ERR_READ_ONLY: ${c.label} changes things and vacm runs read-only; restart without --read-only to do it`, candidates: undefined });
+            return;
+          }
           const h = history.current;
           if (h[h.length - 1] !== line) {
             h.push(line);
@@ -397,7 +402,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layout: Layo
       case 'output': {
         if (name === 'escape' || name === 'q' || name === 'return') return close();
         if (name === 'g') return setModal({ ...m, gathered: !m.gathered, scroll: 0 });
-        const page = Math.max(1, layout.outputRows - 1);
+        const page = Math.max(1, layoutRef.current.outputRows - 1);
         const d = name === 'up' || name === 'k' ? -1 : name === 'down' || name === 'j' ? 1 : name === 'pageup' ? -page : name === 'pagedown' || name === 'space' ? page : name === 'home' || name === 'g' ? -1e9 : name === 'end' || name === 'G' ? 1e9 : 0;
         if (d !== 0) setModal({ ...m, scroll: Math.max(0, m.scroll + d) });
         return;

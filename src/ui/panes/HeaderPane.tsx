@@ -23,6 +23,7 @@ export function HeaderPane({ cluster, counts, total, runningJobs, readOnly, them
       <Box flexGrow={1}>
         <Text wrap="truncate">
           <Text bold color={t.color('header.title')}>vacm · {cluster}</Text>
+          {readOnly ? <Text bold color={t.color('error')}> · READ-ONLY</Text> : null}
           <Text color={t.color('header.text')}>  {total} nodes: </Text>
           <Text color={t.color('node.up')}>{counts.up} up</Text>
           <Text> · </Text>
@@ -33,7 +34,6 @@ export function HeaderPane({ cluster, counts, total, runningJobs, readOnly, them
           <Text color={t.color('node.unknown')}>{counts.unknown} unknown</Text>
           <Text color={t.color('header.text')}>   jobs: </Text>
           <Text color={runningJobs > 0 ? t.color('job.running') : t.color('dim')}>{runningJobs} running</Text>
-          {readOnly ? <Text bold color={t.color('error')}>   READ-ONLY</Text> : null}
         </Text>
       </Box>
       <Box marginLeft={1}><Text color={t.color('dim')}>{themeName}  {formatClock(now).slice(0, 5)}</Text></Box>
