@@ -7,6 +7,7 @@ import type { ModuleDef } from '../protocol/module.js';
 import { nexxusModule } from './nexxus.js';
 import { SimCluster } from './sim/cluster.js';
 import { createSimModule } from './sim/module.js';
+import { createPowerModules } from './power/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -22,7 +23,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
   const sim = new SimCluster({ seed: opts.simSeed });
   return {
     sim,
-    modules: [nexxusModule, createSimModule(sim)],
+    modules: [nexxusModule, createSimModule(sim), ...createPowerModules({ sim })],
   };
 }
 

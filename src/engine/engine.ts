@@ -335,6 +335,7 @@ export class Engine implements ModuleHost {
   resolve(expr: string): string[] {
     const e = expr.trim();
     if (e === '*') return this.nodeNames();
+    if (this.records.has(e)) return [e]; // a plain node name: the common case, no parsing needed
     const set = NodeSet.parse(e, { resolveGroup: this.groupMembers, universe: () => this.records.keys() });
     let unknown: NodeSet | undefined;
     let names: string[] = [];

@@ -53,6 +53,19 @@ const NAME_RE = /^[A-Za-z][A-Za-z0-9_]*$/;
  */
 export function splitFields(line: string, max = Infinity, base = 0): { fields: Field[]; rest?: Field } {
   const fields: Field[] = [];
+  if (!line.includes('\\')) {
+    // fast path: no escapes, so splitting on ':' is exact
+    let start = 0;
+    for (;;) {
+      const i = line.indexOf(':', start);
+      if (i < 0) break;
+      fields.push({ text: line.slice(start, i), start: base + start });
+      start = i + 1;
+      if (fields.length === max) return { fields, rest: { text: line.slice(start), start: base + start } };
+    }
+    fields.push({ text: line.slice(start), start: base + start });
+    return { fields };
+  }
   let cur = '';
   let start = 0;
   for (let i = 0; i < line.length; i++) {

@@ -133,9 +133,10 @@ function ivNormalize(raw: Iv): Iv {
 
 /** Build intervals from unsorted points (may repeat). */
 function ivFromPoints(points: number[]): Iv {
-  points.sort((x, y) => x - y);
+  const sorted = Float64Array.from(points).sort();
   const out: Iv = [];
-  for (const p of points) {
+  for (let i = 0; i < sorted.length; i++) {
+    const p = sorted[i];
     const n = out.length;
     if (n > 0 && p <= out[n - 1] + 1) {
       if (p > out[n - 1]) out[n - 1] = p;
@@ -342,15 +343,19 @@ export class RangeSet {
     }
   }
 
-  pushStrings(out: string[], prefix: string, suffix: string): void {
+  /** Write prefix+element+suffix into out from index k; returns the next index. */
+  fillStrings(out: string[], k: number, prefix: string, suffix: string): number {
     for (const [w, iv] of this.w) {
       for (let i = 0; i < iv.length; i += 2) {
-        for (let v = iv[i], hi = iv[i + 1]; v <= hi; v++) {
-          const s = String(v);
-          out.push(prefix + (s.length >= w ? s : '0'.repeat(w - s.length) + s) + suffix);
-        }
+        let v = iv[i];
+        const hi = iv[i + 1];
+        // Zero-padded part of the width first, then the part that needs no padding.
+        for (const bound = POW10[w - 1]; v <= hi && v < bound && w > 1; v++) out[k++] = prefix + fmt(v, w) + suffix;
+        if (suffix) for (; v <= hi; v++) out[k++] = prefix + v + suffix;
+        else for (; v <= hi; v++) out[k++] = prefix + v;
       }
     }
+    return k;
   }
 
   first(): string {
@@ -369,36 +374,95 @@ export class RangeSet {
   }
 
   /**
-   * Contiguous runs in ClusterShell's folding: a run started on a zero-padded string keeps
-   * its width; an unpadded run continues across widths (9 then 10) but never into padding.
+   * Contiguous runs, exactly as ClusterShell's folding cuts them (autostep off). A run keeps
+   * the padding state of the element that opened it: a zero-padded run stays in its width, an
+   * unpadded run continues across widths (9 then 10) but never into a padded string. Quirk
+   * kept on purpose: the state is only reset when a run is emitted or padding changes, so after
+   * a lone element (n[02-99/3,94-105]) the next run inherits it and breaks at 99|100.
    */
   runs(): Run[] {
     const out: Run[] = [];
-    let cur: { lo: number; hi: number; padded: boolean; w: number } | undefined;
-    const seg = (lo: number, hi: number, padded: boolean, w: number): void => {
-      if (cur && lo === cur.hi + 1 && (cur.padded ? w === cur.w : !padded)) {
-        cur.hi = hi;
+    this.eachRun((lo, hi, pad) => out.push({ lo, hi, pad }));
+    return out;
+  }
+
+  private eachRun(emit: (lo: number, hi: number, pad: number) => void): void {
+    let started = false;
+    let curPadded = false;
+    let curPad = 0;
+    let curStart = 0;
+    let curStep: number | undefined;
+    let last = 0;
+    const emitSingles = (from: number, stopExcl: number, step: number): void => {
+      const pad = curPadded ? curPad : 0;
+      for (let j = from; j < stopExcl; j += step) emit(j, j, pad);
+    };
+    const visit = (idx: number, w: number, padded: boolean): void => {
+      if (!started) {
+        started = true;
+        curPadded = padded;
+        curPad = w;
+        curStart = idx;
+        curStep = undefined;
+        last = idx;
         return;
       }
-      if (cur) out.push({ lo: cur.lo, hi: cur.hi, pad: cur.padded ? cur.w : 0 });
-      cur = { lo, hi, padded, w };
+      const padMismatch = curPadded ? w !== curPad : padded;
+      const stepMismatch = !padMismatch && curStep !== undefined && curStep !== idx - last;
+      if (padMismatch || stepMismatch) {
+        const stepped = curStep === undefined || curStep === 1;
+        if (stepped) {
+          emit(curStart, last, curPadded ? curPad : 0);
+          curStart = idx;
+          curPadded = padded;
+          curPad = w;
+        } else if (padMismatch) {
+          emitSingles(curStart, last + 1, curStep!);
+          curStart = idx;
+          curPadded = padded;
+          curPad = w;
+        } else {
+          emitSingles(curStart, last - curStep! + 1, curStep!);
+          curStart = last;
+        }
+        curStep = stepMismatch ? idx - last : undefined;
+        last = idx;
+        return;
+      }
+      curStep = idx - last;
+      last = idx;
+    };
+    const chunk = (lo: number, hi: number, w: number, padded: boolean): void => {
+      visit(lo, w, padded);
+      if (hi > lo) {
+        visit(lo + 1, w, padded);
+        // Past two elements of one padding class the state is a step-1 run: jump to the end.
+        if (hi > lo + 1) {
+          curStep = 1;
+          last = hi;
+        }
+      }
     };
     for (const [w, iv] of this.w) {
       const bound = w > 1 ? POW10[w - 1] : 0; // values below are zero-padded strings
       for (let i = 0; i < iv.length; i += 2) {
         const lo = iv[i];
         const hi = iv[i + 1];
-        if (lo < bound) seg(lo, Math.min(hi, bound - 1), true, w);
-        if (hi >= bound) seg(Math.max(lo, bound), hi, false, w);
+        if (lo < bound) chunk(lo, Math.min(hi, bound - 1), w, true);
+        if (hi >= bound) chunk(Math.max(lo, bound), hi, w, false);
       }
     }
-    if (cur) out.push({ lo: cur.lo, hi: cur.hi, pad: cur.padded ? cur.w : 0 });
-    return out;
+    if (started) {
+      if (curStep === undefined || curStep === 1) emit(curStart, last, curPadded ? curPad : 0);
+      else emitSingles(curStart, last + 1, curStep);
+    }
   }
 
   toString(): string {
     const parts: string[] = [];
-    for (const r of this.runs()) parts.push(r.lo === r.hi ? fmt(r.lo, r.pad) : `${fmt(r.lo, r.pad)}-${fmt(r.hi, r.pad)}`);
+    this.eachRun((lo, hi, pad) => {
+      parts.push(pad ? (lo === hi ? fmt(lo, pad) : `${fmt(lo, pad)}-${fmt(hi, pad)}`) : lo === hi ? `${lo}` : `${lo}-${hi}`);
+    });
     return parts.join(',');
   }
 }
@@ -508,20 +572,26 @@ class RangeSetND {
         vl.push(tuple.map((s) => RangeSet.fromDigits(s)));
       }
     }
-    // Phase 2: greedy merges, cheap passes first, then full passes, until stable.
+    // Phase 2: greedy merges, cheap passes first, then full passes, until stable. Merged-away
+    // vectors are marked dead instead of spliced out (same visiting order, no O(n) shifts).
     let full = false;
     let chg = true;
     while (chg) {
       chg = false;
       sortVectors(vl);
+      const n = vl.length;
+      const dead = new Uint8Array(n);
       let i1 = 0;
-      while (i1 + 1 < vl.length) {
-        let item1 = vl[i1];
+      for (;;) {
+        while (i1 < n && dead[i1]) i1++;
         let i2 = i1 + 1;
-        i1++;
-        while (i2 < vl.length) {
+        while (i2 < n && dead[i2]) i2++;
+        if (i2 >= n) break;
+        const cur = i1++;
+        let item1 = vl[cur];
+        for (; i2 < n; i2++) {
+          if (dead[i2]) continue;
           const item2 = vl[i2];
-          i2++;
           const merged: Vec = new Array(item1.length);
           let nbDiff = 0;
           for (let pos = 0; pos < item1.length; pos++) {
@@ -541,12 +611,14 @@ class RangeSetND {
           }
           if (nbDiff <= 1) {
             chg = true;
-            item1 = vl[i1 - 1] = merged;
-            i2--;
-            vl.splice(i2, 1);
+            item1 = vl[cur] = merged;
+            dead[i2] = 1;
           } else if (!full) break;
         }
       }
+      let k = 0;
+      for (let i = 0; i < n; i++) if (!dead[i]) vl[k++] = vl[i];
+      vl.length = k;
       if (!chg && !full) chg = full = true;
     }
     this.vl = vl;
@@ -773,17 +845,16 @@ class Table {
   }
 
   expand(): string[] {
-    const out: string[] = [];
+    const out: string[] = new Array(this.size());
+    let k = 0;
     for (const p of this.sortedPatterns()) {
       const r = this.pats.get(p)!;
-      if (r === null) out.push(fillPattern(p, []));
+      if (r === null) out[k++] = fillPattern(p, []);
       else if (r instanceof RangeSet) {
         const at = p.indexOf('%s');
-        const pre = fillPattern(p.slice(0, at), []);
-        const post = fillPattern(p.slice(at + 2), []);
-        r.pushStrings(out, pre, post);
+        k = r.fillStrings(out, k, fillPattern(p.slice(0, at), []), fillPattern(p.slice(at + 2), []));
       } else {
-        for (const v of r.vectors()) for (const t of product(v)) out.push(fillPattern(p, t));
+        for (const v of r.vectors()) for (const t of product(v)) out[k++] = fillPattern(p, t);
       }
     }
     return out;
@@ -886,7 +957,8 @@ function asRangeError<T>(fn: () => T, where: string): T {
     return fn();
   } catch (e) {
     if (e instanceof VacmError) {
-      throw new VacmError('ERR_NODESET_PARSE', `bad range: ${e.message} in "${where}"`, {
+      const inner = e.fragment !== undefined && e.fragment !== where ? ` in "${where}"` : '';
+      throw new VacmError('ERR_NODESET_PARSE', `bad range: ${e.message}${inner}`, {
         fragment: e.fragment ?? where,
       });
     }
@@ -1045,6 +1117,9 @@ function allNames(opts: NodeSetOptions, depth: number, cache: { all?: string[] }
   return t.expand();
 }
 
+/** A name with exactly one number ("node12-ib"): the common case, scanned without a loop. */
+const ONE_NUMBER = /^(\D*)(\d+)(\D*)$/;
+
 function tableFromNames(names: Iterable<string>): Table {
   const t = new Table();
   // 1D patterns are gathered as points and built once: fast for tens of thousands of names.
@@ -1056,7 +1131,8 @@ function tableFromNames(names: Iterable<string>): Table {
       t.update(parseTable(raw, {}, 0, {}));
       continue;
     }
-    const { pat, idx } = scanSingle(name);
+    const one = ONE_NUMBER.exec(name);
+    const { pat, idx } = one ? { pat: `${one[1]}%s${one[3]}`, idx: [one[2]] } : scanSingle(name);
     if (idx.length === 1) {
       const d = idx[0];
       if (d.length > MAX_WIDTH) throw parseError('node index too large', d);
@@ -1074,6 +1150,29 @@ function tableFromNames(names: Iterable<string>): Table {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Errors come from the scanner with the failing fragment (in escaped form); give them back in
+ * the operator's text and point at where the fragment starts in the expression.
+ */
+function located<T>(expr: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof VacmError) || e.code !== 'ERR_NODESET_PARSE' || e.position !== undefined) throw e;
+    const fragment = e.fragment?.replace(/%%/g, '%');
+    const opts: { fragment?: string; position?: number; cause: unknown } = { cause: e };
+    if (fragment !== undefined) {
+      opts.fragment = fragment;
+      const at = fragment ? expr.indexOf(fragment) : -1;
+      if (at >= 0) opts.position = at;
+    }
+    throw new VacmError('ERR_NODESET_PARSE', e.message.replace(/%%/g, '%'), opts);
+  }
+}
+
+/** What Python's str.splitlines() splits on. */
+const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+
 /** An immutable node set. */
 export class NodeSet implements Iterable<string> {
   private readonly t: Table;
@@ -1084,7 +1183,7 @@ export class NodeSet implements Iterable<string> {
   }
 
   static parse(expr: string, opts: NodeSetOptions = {}): NodeSet {
-    return new NodeSet(parseTable(expr, opts, 0, {}));
+    return new NodeSet(located(expr, () => parseTable(expr, opts, 0, {})));
   }
 
   /** Individual names (each may also be a plain expression); the union, like `nodeset -f a b c`. */
@@ -1151,10 +1250,15 @@ export class NodeSet implements Iterable<string> {
     return this.expand()[Symbol.iterator]();
   }
 
-  /** Union of several expressions, accumulated in place like ClusterShell's `nodeset` command. */
+  /**
+   * Union of several expressions, accumulated in place like ClusterShell's `nodeset` command,
+   * which also reads each line of an argument as an expression of its own.
+   */
   static unionOf(exprs: Iterable<string>, opts: NodeSetOptions = {}): NodeSet {
     const acc = new Table();
-    for (const e of exprs) acc.update(parseTable(e, opts, 0, {}));
+    for (const e of exprs) {
+      for (const line of e.split(LINE_BREAK)) acc.update(located(line, () => parseTable(line, opts, 0, {})));
+    }
     return new NodeSet(acc);
   }
 }

@@ -1,0 +1,142 @@
+/**
+ * Node sets: vacm against ClusterShell's `nodeset`, both as whole processes (startup
+ * included), plus vacm in-process. Median of 5 runs. Prints a table; never asserts.
+ *
+ *   npx tsx bench/nodeset.bench.ts
+ *
+ * vacm's process runs a small .mjs built from src/ with esbuild (what `dist/` would hold),
+ * so the timing is node + our module, not the TypeScript loader.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { NodeSet, foldNodeSet } from '../src/protocol/nodeset.js';
+
+export interface Row {
+  case: string;
+  vacmInProcessMs: number;
+  vacmProcessMs: number;
+  nodesetMs: number | undefined;
+  ratio: number | undefined; // vacm process / nodeset process
+}
+
+const RUNS = 5;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function timeIt(fn: () => void): number {
+  const t = performance.now();
+  fn();
+  return performance.now() - t;
+}
+
+function timeProcess(cmd: string, args: string[], input?: string): number {
+  return timeIt(() => {
+    const r = spawnSync(cmd, args, { input, encoding: 'utf8', maxBuffer: 1 << 28 });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  });
+}
+
+/** Deterministic scattered names: several prefixes, gaps, some padding. */
+export function scatteredNames(n: number): string[] {
+  const names: string[] = [];
+  let x = 12345;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const prefix = ['node', 'cn', 'gpu'][x % 3];
+    const idx = (x >>> 4) % 200_000;
+    names.push(prefix + (x % 7 === 0 ? String(idx).padStart(6, '0') : String(idx)));
+  }
+  return names;
+}
+
+const RUNNER = `
+import { readFileSync } from 'node:fs';
+import { NodeSet, foldNodeSet } from './nodeset.mjs';
+const [mode, arg] = process.argv.slice(2);
+let out;
+if (mode === '-c') out = String(NodeSet.parse(arg).size);
+else if (mode === '-e') out = NodeSet.parse(arg).expand().join(' ');
+else out = foldNodeSet(readFileSync(0, 'utf8').split('\\n'));
+process.stdout.write(out + '\\n');
+`;
+
+export async function benchNodeset(): Promise<Row[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'vacm-bench-nodeset-'));
+  try {
+    const { build } = await import('esbuild');
+    await build({
+      entryPoints: [fileURLToPath(new URL('../src/protocol/nodeset.ts', import.meta.url))],
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      outfile: join(dir, 'nodeset.mjs'),
+      logLevel: 'silent',
+    });
+    const runner = join(dir, 'run.mjs');
+    writeFileSync(runner, RUNNER);
+    const names = scatteredNames(50_000);
+    const namesText = names.join('\n') + '\n';
+    const haveNodeset = spawnSync('sh', ['-c', 'command -v nodeset']).status === 0;
+
+    const cases: Array<{ name: string; inProc: () => void; vacm: () => number; cs: () => number }> = [
+      {
+        name: 'count node[1-1000000]',
+        inProc: () => void NodeSet.parse('node[1-1000000]').size,
+        vacm: () => timeProcess(process.execPath, [runner, '-c', 'node[1-1000000]']),
+        cs: () => timeProcess('nodeset', ['-c', 'node[1-1000000]']),
+      },
+      {
+        name: 'expand node[1-100000]',
+        inProc: () => void NodeSet.parse('node[1-100000]').expand().join(' '),
+        vacm: () => timeProcess(process.execPath, [runner, '-e', 'node[1-100000]']),
+        cs: () => timeProcess('nodeset', ['-e', 'node[1-100000]']),
+      },
+      {
+        name: 'fold 50 000 scattered names',
+        inProc: () => void foldNodeSet(names),
+        vacm: () => timeProcess(process.execPath, [runner, '-f'], namesText),
+        cs: () => timeProcess('nodeset', ['-f'], namesText),
+      },
+    ];
+
+    const rows: Row[] = [];
+    for (const c of cases) {
+      c.inProc(); // warm up the JIT once, as a long-running console would be
+      const inProc = median(Array.from({ length: RUNS }, () => timeIt(c.inProc)));
+      const vacm = median(Array.from({ length: RUNS }, c.vacm));
+      const cs = haveNodeset ? median(Array.from({ length: RUNS }, c.cs)) : undefined;
+      rows.push({
+        case: c.name,
+        vacmInProcessMs: inProc,
+        vacmProcessMs: vacm,
+        nodesetMs: cs,
+        ratio: cs === undefined ? undefined : vacm / cs,
+      });
+    }
+    return rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function printRows(rows: Row[]): void {
+  const f = (n: number | undefined, d = 1): string => (n === undefined ? 'n/a' : n.toFixed(d));
+  const table = [
+    ['case', 'vacm in-process ms', 'vacm process ms', 'nodeset ms', 'ratio (process)'],
+    ...rows.map((r) => [r.case, f(r.vacmInProcessMs), f(r.vacmProcessMs), f(r.nodesetMs), f(r.ratio, 2)]),
+  ];
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  for (const row of table) console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+  if (rows.some((r) => r.nodesetMs === undefined)) console.log('(nodeset not installed: apt-get install clustershell)');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  printRows(await benchNodeset());
+}
