@@ -76,9 +76,26 @@ describe('dashboard keys (real engine, SIM nodes)', () => {
     await app.press(':', KEY.up, KEY.enter); // history brings the line back
     await app.waitFor('CONFIRM');
     await app.press('y');
-    f = await app.waitFor('2 down');
+    f = await app.waitFor('· 2 down ·');
     expect(f).toMatch(/#1 ✔ SIM:FAIL:sim\[001-002\] +2\/2/);
     expect(app.saved).toEqual(['SIM:FAIL:sim[001-002]']);
+  });
+
+  it('p on two marked nodes: the power menu, then a confirmation, then they show off', async () => {
+    app = await startApp();
+    await app.waitFor('sim001');
+    await app.press('j', ' ', ' ', 'p');
+    let f = await app.waitFor('POWER · sim[002-003] (2)');
+    expect(f).toContain('power off');
+    await app.press('f');
+    f = await app.waitFor('CONFIRM');
+    expect(f).toContain('POWER:OFF — this changes things.');
+    expect(f).toContain('on sim[002-003] (2 nodes)');
+    await app.press('y');
+    f = await app.waitFor('· 2 off ·', 10_000);
+    expect(row(f, 'sim002')).toMatch(/○ sim002 off/);
+    expect(row(f, 'sim003')).toMatch(/○ sim003 off/);
+    expect(row(f, 'sim004')).toMatch(/● sim004 on/);
   });
 
   it('more than 16 targets: the confirmation asks to type the count', async () => {
@@ -91,7 +108,7 @@ describe('dashboard keys (real engine, SIM nodes)', () => {
     f = await app.waitFor('count: ');
     expect(f).toContain('CONFIRM');
     await app.press('2', '0', KEY.enter);
-    await app.waitFor('20 down');
+    await app.waitFor('· 20 down ·');
   });
 
   it('parse errors stay inline in the prompt; Tab completes modules, commands and nodes', async () => {
