@@ -286,9 +286,24 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     return undefined;
   };
 
-  const onKey = (input: string, key: KeyInfo) => {
+  const onKey = (input: string, key: KeyInfo): void => {
+    // a chunk of typed text with Enter/Tab/Backspace in it (fast typing, a paste, send-keys): one key at a time
+    if (input.length > 1 && /[\r\n\t\x7f\x08]/.test(input)) {
+      for (const part of input.match(/[\r\n\t\x7f\x08]|[^\r\n\t\x7f\x08]+/g) ?? []) {
+        if (part === '\r' || part === '\n') onKey('', { return: true });
+        else if (part === '\t') onKey('', { tab: true });
+        else if (part === '\x7f' || part === '\x08') onKey('', { backspace: true });
+        else onKey(part, {});
+      }
+      return;
+    }
     const s = ref.current;
     const m = s.modal;
+    const typing = m.kind === 'prompt' || m.kind === 'filter' || m.kind === 'exec' || (m.kind === 'confirm' && m.needCount);
+    if (!typing && input.length > 1 && !key.ctrl && !key.meta) {
+      for (const ch of input) onKey(ch, {});
+      return;
+    }
     const name = keyName(input, key);
     const close = () => setModal({ kind: 'none' });
     switch (m.kind) {
