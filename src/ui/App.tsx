@@ -71,7 +71,7 @@ export function geometry(columns: number, rows: number, promptHeight: number): G
 function Pane({ focused, width, height, children }: { focused: boolean; width: number; height: number; children: React.ReactNode }) {
   const t = useTheme();
   return (
-    <Box width={width} height={height} borderStyle="single" borderColor={t.color(focused ? 'border.focused' : 'border')} overflow="hidden">
+    <Box width={width} height={height} borderStyle="single" borderColor={t.color(focused ? 'border.focused' : 'border')}>
       {children}
     </Box>
   );

@@ -55,7 +55,8 @@ export function rowColumns(width: number, names: readonly NodeView[] | number): 
   // mark(1) glyph(1) sp name sp power(3) sp spark sp load(6) [sp cpu(4) sp mem(4)]
   const fixed = 2 + 1 + name + 1 + 3 + 1 + 1 + 6;
   const cpuMem = width - fixed >= 10 + 10;
-  const spark = Math.max(0, Math.min(60, width - fixed - (cpuMem ? 10 : 0)));
+  // 30 samples (half a minute at 1 Hz) is plenty at a glance, and sparkline glyphs are the costly part of a frame
+  const spark = Math.max(0, Math.min(30, width - fixed - (cpuMem ? 10 : 0)));
   return { name, spark, cpuMem };
 }
 
@@ -68,22 +69,38 @@ export function loadOf(n: NodeView): number | undefined {
   return num(n.stats?.load1);
 }
 
-/** The text of one node row after the state glyph: name, power, sparkline, load, CPU and memory. */
-export function formatNodeRow(n: NodeView, cols: RowColumns): string {
+/**
+ * One node row after the state glyph, in three parts: `head` (name, power) and `tail` (load, CPU,
+ * memory) are plain ASCII, `spark` is the sparkline. They are drawn as sibling Texts because ink
+ * measures every Text's width on every frame, and only a non-ASCII string takes the slow path.
+ */
+export interface RowParts {
+  head: string;
+  spark: string;
+  tail: string;
+}
+
+export function nodeRowParts(n: NodeView, cols: RowColumns): RowParts {
   const stale = n.state !== 'up';
   const load = loadOf(n);
   const cpus = num(n.stats?.cpus);
   const power = n.power === 'unknown' ? ' ? ' : n.power === 'on' ? 'on ' : 'off';
-  let s = fit(n.name, cols.name) + ' ' + power + ' ';
-  if (cols.spark > 0) s += sparkline(n.loadHistory, cols.spark, cpus) + ' ';
-  s += stale || load === undefined ? fitLeft('-', 6) : fitLeft(load.toFixed(2), 6);
+  const head = ' ' + fit(n.name, cols.name) + ' ' + power + ' ';
+  const spark = cols.spark > 0 ? sparkline(n.loadHistory, cols.spark, cpus) : '';
+  let tail = (cols.spark > 0 ? ' ' : '') + (stale || load === undefined ? fitLeft('-', 6) : fitLeft(load.toFixed(2), 6));
   if (cols.cpuMem) {
     const cpu = num(n.stats?.cpu_pct);
     const mem = num(n.stats?.mem_used_pct);
-    s += ' ' + fitLeft(stale || cpu === undefined ? '-' : `${Math.round(cpu)}%`, 4);
-    s += ' ' + fitLeft(stale || mem === undefined ? '-' : `${Math.round(mem)}%`, 4);
+    tail += ' ' + fitLeft(stale || cpu === undefined ? '-' : `${Math.round(cpu)}%`, 4);
+    tail += ' ' + fitLeft(stale || mem === undefined ? '-' : `${Math.round(mem)}%`, 4);
   }
-  return s;
+  return { head, spark, tail };
+}
+
+/** The text of one node row after the state glyph: name, power, sparkline, load, CPU and memory. */
+export function formatNodeRow(n: NodeView, cols: RowColumns): string {
+  const p = nodeRowParts(n, cols);
+  return (p.head + p.spark + p.tail).slice(1);
 }
 
 export function rowHeader(cols: RowColumns): string {

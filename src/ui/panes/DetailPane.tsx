@@ -47,7 +47,7 @@ export function DetailPane({ node, focused, width, height, now }: DetailPaneProp
   const since = formatDuration(Math.max(0, now - node.stateSince));
   const vars = Object.entries(node.vars).map(([k, v]) => `${k}=${v}`).join(' ');
   return (
-    <Box flexDirection="column" width={width} height={height} overflow="hidden">
+    <Box flexDirection="column" width={width} height={height}>
       <Text wrap="truncate" bold={focused}>
         <Text color={t.color(STATE_SLOT[node.state])}>{STATE_GLYPH[node.state]} </Text>
         {node.name}

@@ -45,7 +45,7 @@ export function JobsPane({ jobs, selected, focused, width, height }: JobsPanePro
   const out = job ? gatheredJobLines(job) : [];
   const shownOut = out.length > outRows ? [...out.slice(0, Math.max(0, outRows - 1)), `… ${out.length - outRows + 1} more lines (Enter opens the full output)`] : out;
   return (
-    <Box flexDirection="column" width={width} height={height} overflow="hidden">
+    <Box flexDirection="column" width={width} height={height}>
       <Text bold={focused} wrap="truncate">JOBS {jobs.length}{anyRunning ? ' · Ctrl-C cancels the selected one' : ''}</Text>
       {jobs.slice(first, first + listRows).map((j, i) => (
         <Text key={j.id} wrap="truncate" inverse={focused && first + i === selected} underline={!focused && first + i === selected} color={t.color(JOB_SLOT[j.state])}>

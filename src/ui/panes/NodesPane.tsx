@@ -8,7 +8,7 @@ import { Box, Text } from 'ink';
 import type { NodeView } from '../../protocol/module.js';
 import type { NodeState } from '../../protocol/events.js';
 import { useTheme, type Slot } from '../theme.js';
-import { STATE_GLYPH, formatNodeRow, overviewRuns, rowColumns, rowHeader, windowStart, type RowColumns, type SortKey } from '../format.js';
+import { STATE_GLYPH, nodeRowParts, overviewRuns, rowColumns, rowHeader, windowStart, type RowColumns, type RowParts, type SortKey } from '../format.js';
 import type { Filter } from '../use-dashboard.js';
 
 export interface NodesPaneProps {
@@ -27,32 +27,37 @@ export interface NodesPaneProps {
 
 const STATE_SLOT: Record<NodeState, Slot> = { up: 'node.up', down: 'node.down', off: 'node.off', unknown: 'node.unknown' };
 
-const rowCache = new WeakMap<NodeView, { key: string; text: string }>();
-function rowText(n: NodeView, cols: RowColumns): string {
+const rowCache = new WeakMap<NodeView, { key: string; parts: RowParts }>();
+function rowParts(n: NodeView, cols: RowColumns): RowParts {
   const key = `${cols.name}/${cols.spark}/${cols.cpuMem}`;
   const hit = rowCache.get(n);
-  if (hit && hit.key === key) return hit.text;
-  const text = formatNodeRow(n, cols);
-  rowCache.set(n, { key, text });
-  return text;
+  if (hit && hit.key === key) return hit.parts;
+  const parts = nodeRowParts(n, cols);
+  rowCache.set(n, { key, parts });
+  return parts;
 }
 
 interface RowProps {
-  text: string;
+  parts: RowParts;
   state: NodeState;
   marked: boolean;
   selected: boolean;
   focused: boolean;
 }
 
-const NodeRow = memo(function NodeRow({ text, state, marked, selected, focused }: RowProps) {
+const NodeRow = memo(function NodeRow({ parts, state, marked, selected, focused }: RowProps) {
   const t = useTheme();
+  const inverse = selected && focused;
+  const underline = selected && !focused;
+  const color = marked ? t.color('node.marked') : undefined;
   return (
-    <Text wrap="truncate" inverse={selected && focused} underline={selected && !focused}>
-      <Text color={t.color('node.marked')} bold>{marked ? '*' : ' '}</Text>
-      <Text color={t.color(STATE_SLOT[state])}>{STATE_GLYPH[state]}</Text>
-      <Text color={marked ? t.color('node.marked') : undefined}> {text}</Text>
-    </Text>
+    <Box height={1}>
+      <Text inverse={inverse} underline={underline} bold color={t.color('node.marked')}>{marked ? '*' : ' '}</Text>
+      <Text inverse={inverse} underline={underline} color={t.color(STATE_SLOT[state])}>{STATE_GLYPH[state]}</Text>
+      <Text inverse={inverse} underline={underline} color={color}>{parts.head}</Text>
+      {parts.spark ? <Text inverse={inverse} underline={underline} color={color}>{parts.spark}</Text> : null}
+      <Text inverse={inverse} underline={underline} color={color}>{parts.tail}</Text>
+    </Box>
   );
 });
 
@@ -97,12 +102,12 @@ export function NodesPane(p: NodesPaneProps) {
     body = [
       <Text key="h" color={t.color('dim')} wrap="truncate">{rowHeader(cols)}</Text>,
       ...visible.map((n, i) => (
-        <NodeRow key={n.name} text={rowText(n, cols)} state={n.state} marked={p.marks.has(n.name)} selected={first + i === p.cursor} focused={p.focused} />
+        <NodeRow key={n.name} parts={rowParts(n, cols)} state={n.state} marked={p.marks.has(n.name)} selected={first + i === p.cursor} focused={p.focused} />
       )),
     ];
   }
   return (
-    <Box flexDirection="column" width={p.width} height={p.height} overflow="hidden">
+    <Box flexDirection="column" width={p.width} height={p.height}>
       <Text wrap="truncate" bold={p.focused} color={t.color('header.text')}>{status}</Text>
       {body}
     </Box>
