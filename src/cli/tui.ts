@@ -144,7 +144,7 @@ export async function runTui(args: EngineArgs, io: Io): Promise<number> {
       onHistory: (line: string) => appendHistory(engine.stateDir, line),
       onQuit: () => quit(),
     }),
-    { exitOnCtrlC: false, patchConsole: true, maxFps: 20, incrementalRendering: process.env.VACM_INCREMENTAL === "1", onRender: perf.onRender },
+    { exitOnCtrlC: false, patchConsole: true, maxFps: 60, incrementalRendering: process.env.VACM_INCREMENTAL === "1", onRender: perf.onRender },
   );
   const onSignal = () => quit();
   process.once('SIGTERM', onSignal);

@@ -142,12 +142,31 @@ describe('dashboard keys (real engine, SIM nodes)', () => {
     await app.waitFor('JOBS 1');
   });
 
-  it('q quits at once when nothing runs, and asks while a job runs', async () => {
+  it('q quits at once when nothing runs', async () => {
     app = await startApp();
     await app.waitFor('sim001');
     await app.press('q');
     await new Promise((r) => setTimeout(r, 50));
     expect(app.quits()).toBe(1);
+  });
+
+  it('q asks while a job runs; Ctrl-C cancels the selected running job', async () => {
+    app = await startApp();
+    await app.waitFor('sim001');
+    // a soft power-off takes the simulated BMC most of a second: time enough to look at it running
+    await app.press(':', ...'POWER:SOFT:sim[001-004]', KEY.enter);
+    await app.waitFor('CONFIRM');
+    await app.press('y');
+    await app.waitFor(/#1 ▶ POWER:SOFT/);
+    await app.press('q');
+    let f = await app.waitFor('1 job is still running.');
+    expect(f).toContain('Quit and cancel it? y quits, n stays.');
+    await app.press('n');
+    await app.waitFor((x) => !x.includes('still running'));
+    expect(app.quits()).toBe(0);
+    await app.press(KEY.ctrlC);
+    f = await app.waitFor(/#1 ■ POWER:SOFT:sim\[001-004\]/);
+    expect(f).toContain('cancelling job #1');
   });
 
   it('read-only: x and the dangerous power actions are gone, and dangerous prompt requests are refused inline', async () => {
