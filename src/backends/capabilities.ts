@@ -31,3 +31,10 @@ export interface PowerDriver {
   run(action: PowerAction, nodes: readonly { node: string; vars: NodeVars }[], opts: { signal: AbortSignal; timeoutMs: number; report: (node: string, result: PowerState | Error) => void }): Promise<void>;
   close?(): Promise<void> | void;
 }
+
+/** Named counters another module exports (the collector's received/accepted/rejected_* to METRICS). */
+export interface CounterSource {
+  /** false while the source is not running (e.g. no collector configured) */
+  readonly active: boolean;
+  counters(): Record<string, number>;
+}

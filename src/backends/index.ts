@@ -8,6 +8,10 @@ import { nexxusModule } from './nexxus.js';
 import { SimCluster } from './sim/cluster.js';
 import { createSimModule } from './sim/module.js';
 import { createPowerModules } from './power/module.js';
+import { createIcmpModule } from './icmp/module.js';
+import { createSysstatModule } from './sysstat/module.js';
+import { createCollectorModule } from './collector/module.js';
+import { createMetricsModule } from './metrics/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -21,9 +25,19 @@ export interface Backends {
 
 export function createBackends(opts: ModuleOptions = {}): Backends {
   const sim = new SimCluster({ seed: opts.simSeed });
+  const collector = createCollectorModule();
   return {
     sim,
-    modules: [nexxusModule, createSimModule(sim), ...createPowerModules({ sim })],
+    modules: [
+      nexxusModule,
+      createSimModule(sim),
+      ...createPowerModules({ sim }),
+      createIcmpModule({ sim }),
+      // remote: the SSH pool (ssh branch) is wired here at merge; until then remote SYSSTAT is ERR_UNSUPPORTED
+      createSysstatModule({ sim, remote: undefined }),
+      collector,
+      createMetricsModule({ collector: collector.counters }),
+    ],
   };
 }
 

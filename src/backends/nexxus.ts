@@ -1,7 +1,9 @@
 /** NEXXUS: the engine itself (VACM's loopback module) — nodelist, groups, variables, jobs, help. */
-import { VacmError } from '../protocol/errors.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { VacmError, toVacmError } from '../protocol/errors.js';
 import { usageOf } from '../protocol/ipc.js';
-import { foldNodeSet } from '../protocol/nodeset.js';
+import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
 import type { CommandDef, ModuleDef } from '../protocol/module.js';
 
 const JOB_TIMEOUT_MS = 10_000;
@@ -97,6 +99,36 @@ const commands: CommandDef[] = [
       if (!ctx.host.cancel(id)) throw new VacmError('ERR_NO_SUCH_JOB', `no running job ${id}; NEXXUS:JOBS lists the jobs`);
       ctx.emit({ type: 'CANCELLED', id });
       ctx.outcome(String(id), 'ok');
+    },
+  },
+  {
+    name: 'ADOPT', summary: 'add discovered hosts (agents that announced themselves) to the nodelist', nodes: 'required', outsideNodelist: true,
+    args: [], dangerous: true, ...control,
+    async run(ctx) {
+      let names: string[];
+      try {
+        names = NodeSet.parse(ctx.request.nodes).expand();
+      } catch (err) {
+        throw toVacmError(err, 'ERR_NODESET_PARSE');
+      }
+      let all: Record<string, { addr?: unknown }> = {};
+      try {
+        all = JSON.parse(fs.readFileSync(path.join(ctx.host.stateDir, 'discovered.json'), 'utf8')) as Record<string, { addr?: unknown }>;
+      } catch {
+        /* nothing discovered yet */
+      }
+      for (const name of names) {
+        const found = Object.hasOwn(all, name) ? all[name] : undefined;
+        if (ctx.host.node(name)) {
+          ctx.emit({ type: 'ERROR', node: name, code: 'ERR_BAD_ARGS', message: `${name} is already in the nodelist` });
+        } else if (!found || typeof found.addr !== 'string') {
+          ctx.emit({ type: 'ERROR', node: name, code: 'ERR_NO_SUCH_NODE', message: `${name} has not been discovered: only hosts whose agent announced itself to the collector can be adopted (add others to vacm.yaml)` });
+        } else {
+          const v = ctx.host.addNode({ name, groups: ['discovered'], vars: { host: found.addr } });
+          ctx.emit({ type: 'NODELIST', node: v.name });
+          ctx.outcome(v.name, 'ok');
+        }
+      }
     },
   },
   {

@@ -5,6 +5,9 @@ import { openEngine, loadConfig, type EngineArgs } from './setup.js';
 import { runIpc } from './ipc.js';
 import { runNodesetCommand } from './nodeset-cmd.js';
 import { runTui } from './tui.js';
+import { runAgent } from './agent.js';
+import { runServe } from './serve.js';
+import { runSnapshot } from './snapshot.js';
 import { EXIT_USAGE, processIo, type Io } from './io.js';
 import type { Engine } from '../engine/engine.js';
 
@@ -101,6 +104,48 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         if (r.stdout) io.out(r.stdout);
         if (r.stderr) io.err(r.stderr);
         code = r.exitCode;
+      },
+    )
+    .command(
+      'serve',
+      'run the engine headless: collector, membership, history and /metrics, until SIGTERM or SIGINT',
+      (y) =>
+        engineOptions(y)
+          .option('listen', { type: 'string', describe: 'ADDR:PORT for operators to attach (reserved: accepted, not opened yet)' })
+          .option('metrics', { type: 'string', describe: 'serve Prometheus /metrics on ADDR:PORT (e.g. 127.0.0.1:9464)' })
+          .option('snapshot-every', { type: 'number', default: 60, describe: 'seconds between writes of the state snapshot that vacm snapshot reads' })
+          .example('$0 serve --config /etc/vacm/vacm.yaml --metrics 127.0.0.1:9464', 'collector, membership and metrics for the cluster'),
+      async (a) => {
+        code = await runServe({ config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'], listen: a.listen, metrics: a.metrics, snapshotEvery: a['snapshot-every'] }, io);
+      },
+    )
+    .command(
+      'snapshot',
+      'write a static, self-contained HTML page of the cluster: summary, groups, every node with a load chart',
+      (y) =>
+        engineOptions(y)
+          .option('html', { type: 'string', demandOption: true, describe: 'file to write (- for stdout)' })
+          .option('max-age', { type: 'number', default: 300, describe: 'use vacm serve\'s saved state when at most this many seconds old; else sweep once' })
+          .example('$0 snapshot --html /var/www/cluster.html', 'from vacm serve\'s state (with load history)'),
+      async (a) => {
+        code = await runSnapshot({ config: a.config, demo: a.demo, nodes: a.nodes, html: a.html, maxAge: a['max-age'] }, io);
+      },
+    )
+    .command(
+      'agent',
+      'run on a node: send its load, memory, disk and network to the collector as signed UDP datagrams',
+      (y) =>
+        y
+          .option('collector', { type: 'string', describe: 'the collector (vacm serve) as HOST:PORT (default 127.0.0.1:8884)' })
+          .option('secret-file', { type: 'string', describe: 'file with the secret shared with the collector (required)' })
+          .option('interval', { type: 'number', describe: 'seconds between status messages (default 5)' })
+          .option('config', { type: 'string', describe: 'a vacm.yaml whose agent: section (collector, secret_file, interval, name) gives defaults' })
+          .option('name', { type: 'string', describe: 'node name to report (default: short hostname)' })
+          .option('bind', { type: 'string', describe: 'source address to send from' })
+          .option('verbose', { type: 'boolean', default: false, describe: 'log every dropped field and send error' })
+          .example('$0 agent --collector head01:8884 --secret-file /etc/vacm/agent.secret', 'report every 5 s'),
+      async (a) => {
+        code = await runAgent({ config: a.config, collector: a.collector, secretFile: a['secret-file'], interval: a.interval, name: a.name, bind: a.bind, verbose: a.verbose }, io);
       },
     )
     .command(

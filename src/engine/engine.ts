@@ -28,7 +28,9 @@ import { BulkLane } from './lanes.js';
 import { AuditLog, currentUser, defaultStateDir } from './audit.js';
 import { Registry } from './registry.js';
 import { LOAD_HISTORY, Store, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
-import { shortHostname, type LoadedConfig } from './config.js';
+import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
+import { Membership, parseHooksSection, reachEvidence } from './membership.js';
+import { History, type GroupAggregate, type HistoryField } from './history.js';
 
 export type EventListener = (e: VacmEvent) => void;
 export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -177,7 +179,11 @@ export class Engine implements ModuleHost {
   readonly store: Store;
   readonly audit: AuditLog;
   private readonly records = new Map<string, NodeRecord>();
-  private readonly allNames: NodeSet;
+  private allNames: NodeSet;
+  /** node state transitions: NODE_UP / NODE_DOWN and the hooks */
+  readonly membership: Membership;
+  /** per-node load history (fed by recordStats) */
+  readonly history: History;
   private readonly bulk: BulkLane;
   private readonly jobsById = new Map<number, Job>();
   /** ids of finished jobs, oldest first: the last KEEP_FINISHED are kept for JOBS and the screen */
@@ -217,6 +223,9 @@ export class Engine implements ModuleHost {
       });
     }
     this.allNames = NodeSet.fromNames(this.records.keys());
+    this.membership = new Membership({ emit: (b) => this.emitUnsolicited('NEXXUS', b), log: (l, m) => this.log(l, m) });
+    this.membership.addShellHooks(parseHooksSection(this.config.sections.hooks));
+    this.history = new History({ stepS: historyStep(this.config.sections.history) });
     this.store = new Store(this.config.cluster, this.records);
     this.audit = new AuditLog(this.stateDir);
     this.bulk = new BulkLane(this.config.fanout);
@@ -239,6 +248,7 @@ export class Engine implements ModuleHost {
     const running = [...this.jobsById.values()].filter((j) => j.running);
     for (const j of running) j.abort();
     await Promise.all(running.map((j) => j.done));
+    await this.membership.stop();
     for (const m of this.registry.list()) {
       try {
         await m.dispose?.();
@@ -275,8 +285,11 @@ export class Engine implements ModuleHost {
   private observe(e: EventBody): void {
     switch (e.type) {
       case 'PING':
-        this.setNodeState(e.node, e.state, e.state === 'down' ? e.reason ?? 'no ping reply' : undefined);
+      case 'ERROR': {
+        const ev = reachEvidence(e);
+        if (ev) this.setNodeState(ev.node, ev.state, ev.reason);
         break;
+      }
       case 'POWER':
         this.setPower(e.node, e.state);
         break;
@@ -417,13 +430,32 @@ export class Engine implements ModuleHost {
   }
 
   private nodeStateChanged(r: NodeRecord, before: NodeState): void {
-    const after = shownState(r);
-    if (after !== before) {
-      r.since = Date.now();
-      if (after === 'up') this.emitUnsolicited('NEXXUS', { type: 'NODE_UP', node: r.name });
-      else if (before === 'up') this.emitUnsolicited('NEXXUS', { type: 'NODE_DOWN', node: r.name, reason: r.reason ?? after });
-    }
+    this.membership.changed(r, before);
     this.store.touchNode(r);
+  }
+
+  /** Load history of a node set (`node[01-04]`, `@rack1`, `*`) over a time range. */
+  historyOf(expr: string, fromMs: number, toMs: number, resolution: 'auto' | 'fine' | 'coarse' = 'auto') {
+    return this.history.query(this.resolve(expr), fromMs, toMs, resolution);
+  }
+
+  /** Per-group aggregates of a history field over a time range (every group, or those named). */
+  historyByGroup(fromMs: number, toMs: number, field: HistoryField = 'load1', only?: readonly string[]): GroupAggregate[] {
+    const all = this.groups();
+    const groups = only ? Object.fromEntries(only.filter((g) => all[g]).map((g) => [g, all[g]])) : all;
+    return this.history.aggregate(groups, fromMs, toMs, field);
+  }
+
+  /** Add a node at run time (NEXXUS:ADOPT); its state is unknown until evidence arrives. */
+  addNode(def: { name: string; groups?: readonly string[]; vars?: Readonly<Record<string, string>> }): NodeView {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(def.name)) throw new VacmError('ERR_BAD_ARGS', `bad node name "${def.name}": letters, digits, - _ .`);
+    if (this.records.has(def.name)) throw new VacmError('ERR_BAD_ARGS', `${def.name} is already in the nodelist`);
+    const d: NodeDef = { name: def.name, groups: [...(def.groups ?? [])], vars: { ...(def.vars ?? {}) } };
+    const r: NodeRecord = { name: d.name, groups: d.groups, vars: d.vars, reach: 'unknown', since: Date.now(), power: 'unknown', local: d.name === this.localName, loadHistory: [] };
+    this.records.set(d.name, r);
+    this.allNames = NodeSet.fromNames(this.records.keys());
+    this.store.touchNode(r);
+    return nodeView(r);
   }
 
   recordStats(node: string, stats: Readonly<Record<string, StatValue>>, ts = Date.now()): void {
@@ -431,6 +463,7 @@ export class Engine implements ModuleHost {
     if (!r) return;
     r.stats = Object.freeze({ ...stats });
     r.statsTs = ts;
+    this.history.record(node, ts, stats);
     const load = Number(stats.load1);
     if (Number.isFinite(load)) {
       r.loadHistory.push(load);
@@ -474,7 +507,7 @@ export class Engine implements ModuleHost {
     const req = parseRequest(line, this.registry.shape, (t) => this.registry.has(t));
     const cmd = this.registry.command(req.tag, req.command)!;
     let targets: string[] = [];
-    if (req.nodes.trim() !== '') targets = this.resolve(req.nodes);
+    if (req.nodes.trim() !== '' && !cmd.outsideNodelist) targets = this.resolve(req.nodes);
     return { req, cmd, targets };
   }
 
@@ -706,4 +739,14 @@ export class Engine implements ModuleHost {
       this.log('error', (e as Error).message);
     }
   }
+}
+
+function historyStep(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const o = raw as Record<string, unknown>;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'history: must be a mapping, e.g. { step_s: 5 }');
+  for (const k of Object.keys(o)) if (k !== 'step_s') throw new VacmError('ERR_CONFIG', `history.${k}: unknown key; history takes step_s`);
+  if (o.step_s === undefined) return undefined;
+  if (typeof o.step_s !== 'number' || !Number.isInteger(o.step_s) || o.step_s < 1 || o.step_s > 600) throw new VacmError('ERR_CONFIG', 'history.step_s: must be whole seconds (1-600), the agents\' interval, e.g. 5');
+  return o.step_s;
 }

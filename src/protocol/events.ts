@@ -37,7 +37,9 @@ export type EventBody =
   // unsolicited (job 0): membership and discovery
   | { type: 'NODE_UP'; node: string }
   | { type: 'NODE_DOWN'; node: string; reason: string }
-  | { type: 'DISCOVERED'; host: string; addr: string };
+  | { type: 'DISCOVERED'; host: string; addr: string }
+  // a named counter (COLLECTOR:STATS)
+  | { type: 'COUNTER'; name: string; value: number };
 
 export type EventType = EventBody['type'];
 export type Lane = 'control' | 'bulk';
@@ -118,6 +120,8 @@ export function toWire(e: EventBody): WireShape {
       return { event: 'NODE_DOWN', node: e.node, fields: [e.node, e.reason] };
     case 'DISCOVERED':
       return { event: 'DISCOVERED', fields: [e.host, e.addr] };
+    case 'COUNTER':
+      return { event: 'COUNTER', fields: [e.name, String(e.value)] };
   }
 }
 

@@ -129,6 +129,8 @@ export interface ModuleHost {
   unsetVar(node: string, key: string): boolean;
   /** called after a variable changes (SET_VAR, UNSET_VAR); returns an unsubscribe function */
   onVarChange(cb: (node: string, key: string, value: string | undefined) => void): () => void;
+  /** add a node at run time (NEXXUS:ADOPT of a discovered host); ERR_BAD_ARGS when it exists */
+  addNode(def: { name: string; groups?: readonly string[]; vars?: Readonly<Record<string, string>> }): NodeView;
   /** membership evidence from pollers and heartbeats */
   setNodeState(node: string, state: NodeState, reason?: string): void;
   setPower(node: string, power: PowerState): void;
@@ -148,6 +150,11 @@ export interface CommandDef extends CommandShape {
   readonly lane: Lane;
   /** changes something: audited before and after, confirmed in the UI, refused in read-only mode */
   readonly dangerous: boolean | ((req: Request) => boolean);
+  /**
+   * the node set names hosts that are not (yet) in the nodelist (NEXXUS:ADOPT): the engine does not
+   * resolve it, `ctx.nodes` is empty and the command reads `ctx.request.nodes` itself
+   */
+  readonly outsideNodelist?: boolean;
   /** a deadline for the whole job; the engine aborts and fails it with ERR_TIMEOUT after this */
   readonly jobTimeoutMs?: number;
   /** check before auditing or running (e.g. an allowlist); throw a VacmError to refuse the whole job */

@@ -1,0 +1,200 @@
+/**
+ * 1 000 simulated agents at 1 Hz into one collector (a real `vacm serve` process): its CPU, RSS and
+ * drops, side by side with a bare UDP sink (a node process that only counts datagrams: the floor
+ * any collector pays). Then one real `vacm agent --interval 1`: its CPU and RSS.
+ * Needs the build (npm run build). Prints tables; never asserts.
+ *
+ *   npx tsx bench/collector.bench.ts [agents] [seconds]
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeAgentMsg } from '../src/protocol/agent-msg.js';
+import { median, table } from './table.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin', 'vacm.js');
+const HOST = '127.0.40.254';
+const SECRET = 'bench-secret';
+const TICK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+function cpuTicks(pid: number): number {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[11]) + Number(rest[12]); // utime + stime
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sample a process's CPU % each second for `seconds`; returns the median CPU % and the last RSS. */
+async function measure(pid: number, seconds: number): Promise<{ cpu: number; rss: number; maxRss: number }> {
+  const per: number[] = [];
+  let maxRss = 0;
+  let prev = cpuTicks(pid);
+  let t = performance.now();
+  for (let i = 0; i < seconds; i++) {
+    await sleep(1000);
+    const now = performance.now();
+    const c = cpuTicks(pid);
+    per.push((((c - prev) / TICK) * 1000 * 100) / (now - t));
+    prev = c;
+    t = now;
+    maxRss = Math.max(maxRss, rssMiB(pid));
+  }
+  return { cpu: median(per), rss: rssMiB(pid), maxRss };
+}
+
+/** Agents a0001..aNNNN, each one datagram a second, spread evenly; from 127.0.40.1-200. */
+function startLoad(agents: number, port: number): { sent: () => number; stop: () => Promise<void> } {
+  const socks = Array.from({ length: 200 }, (_, i) => {
+    const s = dgram.createSocket('udp4');
+    s.bind({ address: `127.0.40.${i + 1}`, port: 0 });
+    return s;
+  });
+  const seq = new Array<number>(agents).fill(0);
+  let next = 0;
+  let sent = 0;
+  const stats = (i: number) => ({ load1: (i % 97) / 10, load5: 1, load15: 1, cpu: i % 100, mem_used_pct: 40, mem_total: 68719476736, mem_used: 27487790694, swap_used_pct: 0, disk_used_pct: 31.5, uptime: 123456, net_rx_bps: 1000, net_tx_bps: 2000, os: 'Debian GNU/Linux 12', kernel: '6.1.0-18-amd64' });
+  // paced by the clock, not by timer ticks: a late tick sends what is due
+  const t0 = performance.now();
+  const timer = setInterval(() => {
+    const due = Math.floor(((performance.now() - t0) * agents) / 1000);
+    while (sent < due) {
+      const i = next;
+      next = (next + 1) % agents;
+      const name = `a${String(i + 1).padStart(4, '0')}`;
+      const { bytes } = encodeAgentMsg({ v: 2, kind: 'status', node: name, boot: 'b', seq: seq[i]++, ts: Date.now(), iv: 1, stats: stats(i) }, SECRET);
+      socks[i % socks.length].send(bytes, port, HOST);
+      sent++;
+    }
+  }, 10);
+  return {
+    sent: () => sent,
+    async stop() {
+      clearInterval(timer);
+      await sleep(300);
+      for (const s of socks) s.close();
+    },
+  };
+}
+
+async function get(url: string): Promise<string> {
+  return (await fetch(url)).text();
+}
+
+function counter(text: string, re: RegExp): number {
+  const m = re.exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+async function waitFor(fn: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!fn() && Date.now() < end) await sleep(100);
+}
+
+async function collectorRun(dir: string, agents: number, seconds: number) {
+  fs.writeFileSync(path.join(dir, 'secret'), SECRET);
+  fs.writeFileSync(path.join(dir, 'vacm.yaml'), `cluster: bench
+nodes:
+  - names: a[0001-${String(agents).padStart(4, '0')}]
+collector:
+  listen: ${HOST}:26301
+  secret_file: ${path.join(dir, 'secret')}
+  allowed_subnets: [127.0.40.0/24]
+  miss: 5
+history:
+  step_s: 1
+`);
+  let err = '';
+  const serve = spawn(process.execPath, [BIN, 'serve', '--config', path.join(dir, 'vacm.yaml'), '--metrics', `${HOST}:26302`], { env: { ...process.env, VACM_STATE_DIR: path.join(dir, 'state') }, stdio: ['ignore', 'ignore', 'pipe'] });
+  serve.stderr!.on('data', (d) => (err += d));
+  await waitFor(() => err.includes('metrics on'), 15_000);
+  const idle = rssMiB(serve.pid!);
+  const load = startLoad(agents, 26301);
+  await sleep(3000); // warm-up: every agent heard from at least twice
+  const m = await measure(serve.pid!, seconds);
+  await load.stop();
+  const sent = load.sent();
+  const after = await get(`http://${HOST}:26302/metrics`);
+  const accepted = counter(after, /^vacm_collector_datagrams_total\{result="accepted"\} (\d+)/m);
+  const up = counter(after, /^vacm_nodes\{cluster="bench",state="up"\} (\d+)/m);
+  serve.kill('SIGTERM');
+  await new Promise((r) => serve.on('close', r));
+  return { ...m, idle, sent, received: accepted, drops: Math.max(0, sent - accepted), up };
+}
+
+async function sinkRun(agents: number, seconds: number) {
+  const code = `const d=require('dgram').createSocket({type:'udp4',recvBufferSize:4<<20});let n=0;d.on('message',()=>n++);d.bind(26303,'${HOST}');process.on('SIGTERM',()=>{process.stdout.write(String(n));process.exit(0)});`;
+  const sink: ChildProcess = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  sink.stdout!.on('data', (d) => (out += d));
+  await sleep(500);
+  const idle = rssMiB(sink.pid!);
+  const load = startLoad(agents, 26303);
+  await sleep(3000);
+  const m = await measure(sink.pid!, seconds);
+  await load.stop();
+  const total = load.sent();
+  sink.kill('SIGTERM');
+  await new Promise((r) => sink.on('close', r));
+  const received = Number(out);
+  return { ...m, idle, sent: total, received: NaN, drops: Math.max(0, total - received), up: NaN };
+}
+
+async function agentRun(dir: string, seconds: number) {
+  // a sink to send to, so that the agent's sends succeed
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(26304, HOST, () => r()));
+  let got = 0;
+  s.on('message', () => got++);
+  const agent = spawn(process.execPath, [BIN, 'agent', '--collector', `${HOST}:26304`, '--secret-file', path.join(dir, 'secret'), '--interval', '1', '--name', 'bench01'], { stdio: 'ignore' });
+  await sleep(3000);
+  const m = await measure(agent.pid!, seconds);
+  agent.kill('SIGTERM');
+  await new Promise((r) => agent.on('close', r));
+  s.close();
+  return { ...m, got };
+}
+
+export async function bench(): Promise<void> {
+  const agents = Number(process.argv[2]) || 1000;
+  const seconds = Number(process.argv[3]) || 20;
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'index.js'))) {
+    console.log('\n(collector bench: run `npm run build` first; it drives the real vacm binary)');
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-collector-'));
+  try {
+    const c = await collectorRun(dir, agents, seconds);
+    const k = await sinkRun(agents, seconds);
+    const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+    console.log(`\n### collector: ${agents} simulated agents at 1 Hz, ${seconds} s measured (per-second CPU median)\n`);
+    console.log(table(['', 'vacm serve (collector)', 'bare UDP sink', 'ratio'], [
+      ['CPU % of one core', f(c.cpu), f(k.cpu), f(c.cpu / k.cpu, 2)],
+      ['RSS MiB (idle → loaded, max)', `${f(c.idle)} → ${f(c.rss)} (${f(c.maxRss)})`, `${f(k.idle)} → ${f(k.rss)} (${f(k.maxRss)})`, f(c.rss / k.rss, 2)],
+      ['datagrams sent (warm-up included)', String(c.sent), String(k.sent), ''],
+      ['accepted', String(c.received), '(counted only)', ''],
+      ['drops', `${c.drops} (${f((100 * c.drops) / Math.max(1, c.sent), 2)} %)`, `${k.drops} (${f((100 * k.drops) / Math.max(1, k.sent), 2)} %)`, ''],
+      ['nodes up at the end', `${c.up} / ${agents}`, '', ''],
+    ]));
+    const a = await agentRun(dir, Math.min(seconds, 15));
+    console.log(`\n### vacm agent --interval 1 (systeminformation; df and temperatures every 30 s)\n`);
+    console.log(table(['', 'vacm agent'], [
+      ['CPU % of one core (median)', f(a.cpu, 2)],
+      ['RSS MiB', f(a.rss)],
+      ['datagrams received by the sink', String(a.got)],
+    ]));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await bench();

@@ -1,0 +1,106 @@
+/**
+ * SYSSTAT: how loaded is a node. `GET:nodes` gives one STAT event per node with `key=value` fields
+ * (docs/stats.md lists every key). Where the numbers come from depends on the node:
+ * - the machine vacm runs on: systeminformation (local.ts);
+ * - simulated nodes: the SimCluster;
+ * - other nodes: one round trip over the RemoteExecutor (the SSH pool) running one shell command
+ *   that prints /proc and friends, parsed by parse-proc.ts.
+ * With `host.monitor`, a poller (poller.ts) sweeps the nodes as quiet jobs for the dashboard.
+ */
+import { VacmError } from '../../protocol/errors.js';
+import type { CommandDef, ModuleDef, ModuleHost } from '../../protocol/module.js';
+import type { RemoteExecutor } from '../capabilities.js';
+import type { SimCluster } from '../sim/cluster.js';
+import { isSimNode } from '../sim/module.js';
+import { parseSysstatConfig, type SysstatConfig } from './config.js';
+import { LocalStats } from './local.js';
+import { parseProcReport, procCommand, type CpuSample } from './parse-proc.js';
+import { SysstatPoller } from './poller.js';
+
+export interface SysstatModuleOptions {
+  sim?: SimCluster;
+  /** runs the /proc command on remote nodes (the SSH pool); without it remote nodes get ERR_UNSUPPORTED */
+  remote?: RemoteExecutor;
+  /** the local reader (tests may pass their own) */
+  local?: LocalStats;
+  /** told about the poller when it starts (tests, diagnostics) */
+  onPoller?: (p: SysstatPoller) => void;
+}
+
+/** a cached /proc/stat sample older than this is not reused: the poll takes two samples instead */
+const CPU_BASELINE_MAX_AGE_MS = 60_000;
+
+export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef {
+  let cfg: SysstatConfig | undefined;
+  let local = opts.local;
+  let poller: SysstatPoller | undefined;
+  const cpuBaseline = new Map<string, { sample: CpuSample; at: number }>();
+
+  const config = (host: ModuleHost) => (cfg ??= parseSysstatConfig(host.config.sections.sysstat));
+  const localStats = (host: ModuleHost) => (local ??= new LocalStats({ slowRefreshMs: config(host).slow_refresh_ms }));
+
+  const remoteStats = async (node: string, vars: Readonly<Record<string, string>>, signal: AbortSignal, timeoutMs: number) => {
+    if (!opts.remote) {
+      throw new VacmError('ERR_UNSUPPORTED', `no SSH executor: cannot read stats of remote node ${node} (vacm was built without the SSH pool); stats work for the local machine and simulated nodes`);
+    }
+    const prev = cpuBaseline.get(node);
+    const fresh = prev !== undefined && Date.now() - prev.at <= CPU_BASELINE_MAX_AGE_MS;
+    const res = await opts.remote.run(node, vars, procCommand(!fresh), { signal, timeoutMs });
+    let report;
+    try {
+      report = parseProcReport(res.stdout, fresh ? prev.sample : undefined);
+    } catch (err) {
+      const why = res.stderr.trim().split('\n')[0];
+      throw new VacmError('ERR_STAT', `${node}: ${(err as Error).message}${res.code !== 0 ? ` (exit ${res.code}${why ? `: ${why}` : ''})` : ''}`);
+    }
+    if (report.cpu) cpuBaseline.set(node, { sample: report.cpu, at: Date.now() });
+    return report.stats;
+  };
+
+  const get: CommandDef = {
+    name: 'GET',
+    summary: 'load, CPU %, memory, swap, disk, uptime, OS, kernel, temperature: one STAT event per node',
+    nodes: 'required',
+    args: [],
+    lane: 'bulk',
+    dangerous: false,
+    async run(ctx) {
+      const c = config(ctx.host);
+      await ctx.forEachNode(ctx.nodes, async ({ node, vars, signal }) => {
+        let stats;
+        if (isSimNode(vars)) {
+          stats = opts.sim?.has(node) ? opts.sim.stats(node) : undefined;
+          if (!stats) throw new VacmError('ERR_STAT', `${node} is not answering (simulated node down or off)`);
+        } else if (ctx.host.node(node)?.local) {
+          try {
+            stats = await localStats(ctx.host).read();
+          } catch (err) {
+            throw new VacmError('ERR_STAT', `cannot read this machine's stats: ${(err as Error).message}`);
+          }
+        } else {
+          stats = await remoteStats(node, vars, signal, c.timeout_ms);
+        }
+        ctx.emit({ type: 'STAT', node, stats });
+      }, { timeoutMs: c.timeout_ms });
+    },
+  };
+
+  return {
+    tag: 'SYSSTAT',
+    summary: 'load, CPU, memory, disk, uptime, OS: locally (systeminformation), over SSH (/proc), or simulated',
+    commands: [get],
+    init(host) {
+      // validated at start, so a bad sysstat: section stops vacm with ERR_CONFIG before anything runs
+      const c = (cfg = parseSysstatConfig(host.config.sections.sysstat));
+      if (!host.monitor || !c.enabled) return;
+      poller = new SysstatPoller(host, { intervalMs: c.interval_ms, includeRemote: opts.remote !== undefined });
+      poller.start();
+      opts.onPoller?.(poller);
+    },
+    async dispose() {
+      const p = poller;
+      poller = undefined;
+      await p?.stop();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/** `vacm agent`: runs on each node; one signed status datagram to the collector every interval. */
+import { DEFAULT_COLLECTOR_PORT, validNodeName } from '../protocol/agent-msg.js';
+import { VacmError } from '../protocol/errors.js';
+import { startAgent } from '../backends/agent/agent.js';
+import { createLocalStatsSource } from '../backends/agent/stats.js';
+import { parseListen, readSecretFile } from '../backends/collector/config.js';
+import { loadConfigFile, shortHostname } from '../engine/config.js';
+import { EXIT_OK, EXIT_USAGE, type Io } from './io.js';
+
+export interface AgentArgs {
+  collector?: string;
+  /** vacm.yaml whose `agent:` section gives defaults for the options */
+  config?: string;
+  secretFile?: string;
+  interval?: number;
+  name?: string;
+  bind?: string;
+  verbose?: boolean;
+}
+
+/** Wait for SIGTERM or SIGINT (or `stop`, for tests). */
+export function untilSignal(stop?: AbortSignal): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => () => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      resolve(sig);
+    };
+    const onTerm = on('SIGTERM');
+    const onInt = on('SIGINT');
+    process.once('SIGTERM', onTerm);
+    process.once('SIGINT', onInt);
+    stop?.addEventListener('abort', on('abort'), { once: true });
+  });
+}
+
+const AGENT_KEYS = ['collector', 'secret_file', 'interval', 'name'];
+
+/** The `agent:` section of a config file: defaults for the command-line options. */
+export function agentSection(file: string): Partial<AgentArgs> {
+  const raw = loadConfigFile(file).view.sections.agent;
+  if (raw === undefined) return {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'agent: must be a mapping (collector:, secret_file:, interval:, name:)');
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!AGENT_KEYS.includes(k)) throw new VacmError('ERR_CONFIG', `agent.${k}: unknown key; agent takes ${AGENT_KEYS.join(', ')}`);
+  if (o.interval !== undefined && typeof o.interval !== 'number') throw new VacmError('ERR_CONFIG', 'agent.interval: must be seconds, e.g. 5');
+  for (const k of ['collector', 'secret_file', 'name']) if (o[k] !== undefined && typeof o[k] !== 'string') throw new VacmError('ERR_CONFIG', `agent.${k}: must be a string`);
+  return { collector: o.collector as string | undefined, secretFile: o.secret_file as string | undefined, interval: o.interval as number | undefined, name: o.name as string | undefined };
+}
+
+export async function runAgent(args: AgentArgs, io: Io, stop?: AbortSignal): Promise<number> {
+  let target: { host: string; port: number };
+  let secret: Buffer;
+  let a: AgentArgs;
+  try {
+    const fromFile = args.config ? agentSection(args.config) : {};
+    const defined = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
+    a = { ...fromFile, ...defined };
+  } catch (err) {
+    io.err(`${(err as VacmError).code ?? 'ERR_CONFIG'}: ${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  const name = a.name ?? shortHostname();
+  const interval = a.interval ?? 5;
+  try {
+    target = parseListen(a.collector ?? `127.0.0.1:${DEFAULT_COLLECTOR_PORT}`, DEFAULT_COLLECTOR_PORT, '127.0.0.1');
+    if (!a.secretFile) throw new VacmError('ERR_USAGE', '--secret-file is required: the file with the secret shared with the collector (collector.secret_file)');
+    try {
+      secret = readSecretFile(a.secretFile);
+    } catch (err) {
+      throw new VacmError('ERR_USAGE', `--secret-file: ${(err as Error).message}`);
+    }
+    if (!(interval >= 0.1 && interval <= 3600)) throw new VacmError('ERR_USAGE', `--interval ${interval}: seconds from 0.1 to 3600`);
+    if (!validNodeName(name)) throw new VacmError('ERR_USAGE', `--name "${name}": 1-64 letters, digits, - _ .`);
+  } catch (err) {
+    io.err(`${(err as VacmError).code ?? 'ERR_USAGE'}: ${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  const log = (m: string) => io.err(`vacm agent: ${m}\n`);
+  let handle;
+  try {
+    handle = await startAgent({
+      name,
+      collectorHost: target.host,
+      collectorPort: target.port,
+      secret: secret!,
+      intervalMs: Math.round(interval * 1000),
+      stats: createLocalStatsSource({ slowEveryMs: Math.max(30_000, interval * 1000) }),
+      bind: a.bind,
+      log: a.verbose ? log : (m) => (m.startsWith('send') || m.startsWith('socket') ? log(m) : undefined),
+    });
+  } catch (err) {
+    io.err(`ERR_USAGE: cannot start the agent: ${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  log(`${name} reporting to ${target.host}:${target.port} every ${interval} s`);
+  const sig = await untilSignal(stop);
+  await handle.stop();
+  log(`stopped (${sig}) after ${handle.sent()} datagrams, ${handle.failed()} failed`);
+  return EXIT_OK;
+}

@@ -1,0 +1,112 @@
+/**
+ * `vacm serve`: the engine headless (monitor on: collector, pollers, membership, history, metrics)
+ * until SIGTERM or SIGINT; logs to stderr; on the way out stops the engine (jobs cancelled, modules
+ * disposed, audit log closed) and writes the snapshot that `vacm snapshot` reads.
+ *
+ * --listen is reserved for operators attaching over SSH (a later issue): it is validated and
+ * reported, not yet opened. See docs/agent.md, "vacm serve".
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Engine } from '../engine/engine.js';
+import { defaultStateDir } from '../engine/audit.js';
+import { builtinModules } from '../backends/index.js';
+import { parseListen } from '../backends/collector/config.js';
+import { toLine } from '../protocol/events.js';
+import { toVacmError } from '../protocol/errors.js';
+import { loadConfig, type EngineArgs } from './setup.js';
+import { untilSignal } from './agent.js';
+import { EXIT_OK, EXIT_USAGE, type Io } from './io.js';
+import type { Snapshot } from '../engine/store.js';
+
+export const SNAPSHOT_FILE = 'serve-snapshot.json';
+export const HISTORY_FILE = 'history.bin';
+
+export interface ServeArgs extends EngineArgs {
+  listen?: string;
+  metrics?: string;
+  /** seconds between snapshot writes (default 60) */
+  snapshotEvery?: number;
+}
+
+/** What `vacm serve` leaves in the state dir for `vacm snapshot --html`. */
+export interface SavedState {
+  version: 1;
+  savedAt: number;
+  cluster: string;
+  counts: Snapshot['counts'];
+  nodes: Snapshot['nodes'];
+  groups: Record<string, readonly string[]>;
+}
+
+function writeAtomic(file: string, data: string | Buffer): Promise<void> {
+  return fs.promises.writeFile(file + '.tmp', data, { mode: 0o600 }).then(() => fs.promises.rename(file + '.tmp', file));
+}
+
+/**
+ * Write the state snapshot and the history (binary, see History.toBuffers) into the state dir.
+ * Both are copied in memory first and written asynchronously, each to a temp file then renamed,
+ * so a reader never sees half a file and the engine keeps running while the disk works.
+ */
+export async function saveState(engine: Engine): Promise<string> {
+  const s = engine.getSnapshot();
+  const saved: SavedState = {
+    version: 1,
+    savedAt: Date.now(),
+    cluster: s.cluster,
+    counts: s.counts,
+    nodes: s.nodes,
+    groups: { ...engine.groups() },
+  };
+  const history = Buffer.concat(engine.history.toBuffers());
+  await fs.promises.mkdir(engine.stateDir, { recursive: true, mode: 0o700 });
+  await writeAtomic(path.join(engine.stateDir, HISTORY_FILE), history);
+  const file = path.join(engine.stateDir, SNAPSHOT_FILE);
+  await writeAtomic(file, JSON.stringify(saved));
+  return file;
+}
+
+export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promise<number> {
+  const log = (level: string, m: string) => io.err(`${new Date().toISOString()} ${level} ${m}\n`);
+  let engine: Engine;
+  try {
+    if (a.listen !== undefined) parseListen(a.listen, 0, '127.0.0.1');
+    const config = loadConfig(a);
+    if (a.metrics !== undefined) {
+      const prev = config.view.sections.metrics;
+      const metrics = { ...(typeof prev === 'object' && prev !== null ? prev : {}), listen: a.metrics };
+      config.view = { ...config.view, sections: { ...config.view.sections, metrics } };
+    }
+    engine = new Engine({ config, modules: builtinModules(), readOnly: a.readOnly, monitor: true, stateDir: a.stateDir ?? defaultStateDir(), log });
+    await engine.start();
+  } catch (err) {
+    const ve = toVacmError(err, 'ERR_USAGE');
+    io.err(`${ve.code}: ${ve.message}\n`);
+    return EXIT_USAGE;
+  }
+  const off = engine.subscribe((e) => {
+    if (e.job === 0) log('event', toLine(e));
+  });
+  const snap = engine.getSnapshot();
+  log('info', `vacm serve: cluster ${snap.cluster}, ${snap.nodes.length} nodes, state in ${engine.stateDir}`);
+  if (engine.config.sections.collector === undefined) log('warn', 'no collector: section in the config: agents are not listened to (see docs/agent.md)');
+  if (a.listen !== undefined) log('info', `--listen ${a.listen} is reserved for operators attaching over SSH (not opened yet)`);
+  const every = Math.max(1, a.snapshotEvery ?? 60) * 1000;
+  let saving: Promise<void> = Promise.resolve();
+  const save = () => {
+    saving = saving.then(() => saveState(engine)).then(
+      () => undefined,
+      (err: Error) => log('warn', `cannot write the snapshot in ${engine.stateDir}: ${err.message}`),
+    );
+    return saving;
+  };
+  const timer = setInterval(() => void save(), every);
+  const sig = await untilSignal(stop);
+  log('info', `${sig}: stopping`);
+  clearInterval(timer);
+  off();
+  await engine.stop();
+  await save();
+  log('info', 'stopped cleanly');
+  return EXIT_OK;
+}

@@ -1,0 +1,230 @@
+/**
+ * Membership (after the Cluster Infrastructure's CLMS): every node's state from all evidence —
+ * agent silence, ICMP heartbeats, SSH failures, power state — as up / down / off / unknown, and
+ * what happens on each transition: an unsolicited `NEXXUS:0:NODE_UP:<node>` when a node comes up,
+ * `NEXXUS:0:NODE_DOWN:<node>:<reason>` when an up node stops being up (a node never seen up that
+ * is found down or off is not news to anyone), then — on every transition — the subscribers (hooks)
+ * in priority bands: lower band first, then registration order. Operators add shell hooks in the
+ * config (`hooks:`).
+ *
+ * Evidence rule: power off wins (the node is `off`); otherwise the latest reachability evidence
+ * decides (an agent datagram or a ping reply says up; agent silence, a failed ping or an SSH
+ * connect failure says down). One source's "up" ends another source's "down": the newest fact is
+ * the truest one for a console that an operator watches live.
+ */
+import { spawn } from 'node:child_process';
+import { VacmError } from '../protocol/errors.js';
+import type { EventBody, NodeState } from '../protocol/events.js';
+import { shownState, type NodeRecord } from './store.js';
+
+/** SSH errors that say the machine itself cannot be reached (not: sshd refused, auth failed). */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ERR_SSH_UNREACHABLE']);
+
+/**
+ * The reachability evidence in a job's event, if any: a ping reply or its absence, an SSH
+ * connection that found no host. (Agent silence and power come straight from their modules.)
+ */
+export function reachEvidence(e: EventBody): { node: string; state: 'up' | 'down'; reason?: string } | undefined {
+  if (e.type === 'PING') return { node: e.node, state: e.state, reason: e.state === 'down' ? e.reason ?? 'no ping reply' : undefined };
+  if (e.type === 'ERROR' && e.node !== undefined && UNREACHABLE_CODES.has(e.code)) return { node: e.node, state: 'down', reason: `ssh: ${e.message}` };
+  return undefined;
+}
+
+export interface Transition {
+  node: string;
+  from: NodeState;
+  to: NodeState;
+  reason?: string;
+  ts: number;
+}
+
+export type MembershipHook = (t: Transition, signal: AbortSignal) => void | Promise<void>;
+
+/** Named bands; a number 0-9 works as well (0 runs first). */
+export const BANDS: Readonly<Record<string, number>> = { critical: 0, high: 2, normal: 5, low: 8 };
+export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;
+
+interface Subscriber {
+  name: string;
+  band: number;
+  order: number;
+  timeoutMs: number;
+  states?: ReadonlySet<NodeState>;
+  fn: MembershipHook;
+}
+
+export interface ShellHook {
+  command: string;
+  band: number;
+  timeoutMs: number;
+  on?: NodeState[];
+}
+
+export function bandOf(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 9) return v;
+  if (typeof v === 'string' && v in BANDS) return BANDS[v];
+  return undefined;
+}
+
+const HOOK_KEYS = ['command', 'band', 'timeout_ms', 'on'];
+const STATES: NodeState[] = ['up', 'down', 'off', 'unknown'];
+
+/** The `hooks:` config section: a list of `{ command, band, timeout_ms, on }`. */
+export function parseHooksSection(raw: unknown): ShellHook[] {
+  if (raw === undefined) return [];
+  const bad = (where: string, what: string): never => {
+    throw new VacmError('ERR_CONFIG', `hooks${where}: ${what}`);
+  };
+  if (!Array.isArray(raw)) bad('', 'must be a list of { command: "...", band: normal, timeout_ms: 10000, on: [down, up] }');
+  return (raw as unknown[]).map((h, i) => {
+    if (typeof h !== 'object' || h === null || Array.isArray(h)) bad(`[${i}]`, 'must be a mapping with command:');
+    const o = h as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!HOOK_KEYS.includes(k)) bad(`[${i}].${k}`, `unknown key; a hook takes ${HOOK_KEYS.join(', ')}`);
+    if (typeof o.command !== 'string' || o.command.trim() === '') bad(`[${i}].command`, 'required: a shell command; it gets $VACM_NODE, $VACM_STATE, $VACM_PREV_STATE and $VACM_REASON');
+    const band = o.band === undefined ? BANDS.normal : bandOf(o.band);
+    if (band === undefined) bad(`[${i}].band`, `must be 0-9 or one of ${Object.keys(BANDS).join(', ')}`);
+    const timeoutMs = o.timeout_ms ?? DEFAULT_HOOK_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000) bad(`[${i}].timeout_ms`, 'must be milliseconds (1-3600000), e.g. 10000');
+    let on: NodeState[] | undefined;
+    if (o.on !== undefined) {
+      const list = typeof o.on === 'string' ? [o.on] : o.on;
+      if (!Array.isArray(list) || list.some((s) => !STATES.includes(s as NodeState))) bad(`[${i}].on`, `must be a list of states: ${STATES.join(', ')}`);
+      on = list as NodeState[];
+    }
+    return { command: o.command as string, band: band!, timeoutMs: timeoutMs as number, on };
+  });
+}
+
+/** Run a shell hook: the transition in its environment; killed (its process group) on timeout. */
+export function shellHook(h: ShellHook, log: (level: 'warn' | 'info', msg: string) => void): MembershipHook {
+  return (t, signal) =>
+    new Promise<void>((resolve) => {
+      const child = spawn('/bin/sh', ['-c', h.command], {
+        env: { ...process.env, VACM_NODE: t.node, VACM_STATE: t.to, VACM_PREV_STATE: t.from, VACM_REASON: t.reason ?? '' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+        detached: true,
+      });
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => {
+        if (stderr.length < 2000) stderr += d.toString();
+      });
+      const kill = () => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      };
+      signal.addEventListener('abort', kill, { once: true });
+      child.on('error', (err) => {
+        log('warn', `hook "${h.command}" could not start: ${err.message}`);
+        resolve();
+      });
+      child.on('close', (code, sig) => {
+        signal.removeEventListener('abort', kill);
+        if (code !== 0) log('warn', `hook "${h.command}" for ${t.node} ${t.to} ended with ${sig ?? `exit ${code}`}${stderr ? `: ${stderr.trim().slice(0, 200)}` : ''}`);
+        resolve();
+      });
+    });
+}
+
+export interface MembershipOptions {
+  emit: (body: EventBody) => void;
+  log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+  now?: () => number;
+}
+
+export class Membership {
+  private readonly subs: Subscriber[] = [];
+  private order = 0;
+  /** per node, the chain of its transitions' hook runs (a node's hooks see its transitions in order) */
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly inflight = new Set<AbortController>();
+  private stopped = false;
+
+  constructor(private readonly opts: MembershipOptions) {}
+
+  /**
+   * Run `fn` on every transition (or only into `states`), in `band` (0-9 or a name; lower first),
+   * after the earlier subscribers of the same band. Returns an unsubscribe function.
+   */
+  subscribe(fn: MembershipHook, o: { band?: number | string; name?: string; timeoutMs?: number; states?: readonly NodeState[] } = {}): () => void {
+    const band = o.band === undefined ? BANDS.normal : bandOf(o.band);
+    if (band === undefined) throw new VacmError('ERR_BAD_ARGS', `bad band ${String(o.band)}: 0-9 or ${Object.keys(BANDS).join(', ')}`);
+    const s: Subscriber = { name: o.name ?? fn.name ?? 'hook', band, order: this.order++, timeoutMs: o.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS, states: o.states ? new Set(o.states) : undefined, fn };
+    this.subs.push(s);
+    this.subs.sort((a, b) => a.band - b.band || a.order - b.order);
+    return () => {
+      const i = this.subs.indexOf(s);
+      if (i >= 0) this.subs.splice(i, 1);
+    };
+  }
+
+  addShellHooks(hooks: readonly ShellHook[]): void {
+    for (const h of hooks) this.subscribe(shellHook(h, (l, m) => this.opts.log(l, m)), { band: h.band, name: h.command, timeoutMs: h.timeoutMs, states: h.on });
+  }
+
+  /**
+   * The record's evidence has changed (reach, reason or power); `before` is the state shown before.
+   * Returns true when the shown state changed.
+   */
+  changed(r: NodeRecord, before: NodeState): boolean {
+    const after = shownState(r);
+    if (after === before) return false;
+    const ts = (this.opts.now ?? Date.now)();
+    r.since = ts;
+    const t: Transition = { node: r.name, from: before, to: after, reason: after === 'up' ? undefined : r.reason ?? after, ts };
+    if (after === 'up') this.opts.emit({ type: 'NODE_UP', node: r.name });
+    else if (before === 'up') this.opts.emit({ type: 'NODE_DOWN', node: r.name, reason: t.reason! });
+    this.runHooks(t);
+    return true;
+  }
+
+  private runHooks(t: Transition): void {
+    if (this.stopped || this.subs.length === 0) return;
+    const subs = this.subs.filter((s) => !s.states || s.states.has(t.to));
+    if (subs.length === 0) return;
+    const prev = this.chains.get(t.node) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      for (const s of subs) {
+        if (this.stopped) return;
+        await this.runOne(s, t);
+      }
+    });
+    this.chains.set(t.node, next);
+    void next.then(() => {
+      if (this.chains.get(t.node) === next) this.chains.delete(t.node);
+    });
+  }
+
+  private async runOne(s: Subscriber, t: Transition): Promise<void> {
+    const ac = new AbortController();
+    this.inflight.add(ac);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), s.timeoutMs)));
+    try {
+      const r = await Promise.race([Promise.resolve().then(() => s.fn(t, ac.signal)).then(() => 'done' as const), timedOut]);
+      if (r === 'timeout') {
+        ac.abort();
+        this.opts.log('warn', `membership hook ${s.name} for ${t.node} ${t.to} did not finish within ${s.timeoutMs} ms; stopped it`);
+      }
+    } catch (err) {
+      this.opts.log('warn', `membership hook ${s.name} for ${t.node} ${t.to} failed: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+      this.inflight.delete(ac);
+    }
+  }
+
+  /** Wait for the hooks already started (bounded by their timeouts). */
+  async idle(): Promise<void> {
+    while (this.chains.size > 0) await Promise.all([...this.chains.values()]);
+  }
+
+  /** Stop: no new hooks; running ones are aborted. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const ac of this.inflight) ac.abort();
+    await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 2000).unref())]);
+  }
+}

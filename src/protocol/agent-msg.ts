@@ -1,0 +1,333 @@
+/**
+ * Agent messages (after VacMon's VacQuery datagrams): one small signed JSON object per UDP datagram,
+ * from `vacm agent` on a node to the collector in the engine. Pure: no sockets, no clocks (time is
+ * passed in), so the whole grammar is tested with tables.
+ *
+ * Wire (schema v2):
+ *   {"k":"status","mac":"<hex hmac-sha256>","node":"n01","s":{"load1":0.5,...},"seq":12,"ts":1700000000123,"v":2,"boot":"5f3a","iv":5}
+ * The MAC covers the canonical body: the object without `mac`, keys sorted at every level,
+ * JSON.stringify's number form. A message is under MAX_DATAGRAM bytes; stats that do not fit are
+ * dropped lowest priority first, never truncated mid-JSON.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { StatValue } from './events.js';
+
+export const SCHEMA_VERSION = 2;
+/** Oldest schema version still accepted (and transformed to the current one). */
+export const OLDEST_SCHEMA_VERSION = 1;
+/** No IP fragmentation on a 1500-byte MTU (VacMon's bound). */
+export const MAX_DATAGRAM = 1200;
+export const DEFAULT_COLLECTOR_PORT = 8884;
+export const MAX_NODE_NAME = 64;
+const MAX_STATS = 64;
+const MAX_STAT_KEY = 32;
+const MAX_STAT_STRING = 128;
+
+export type AgentMsgKind = 'status' | 'announce';
+
+export interface AgentMsg {
+  v: number;
+  kind: AgentMsgKind;
+  node: string;
+  /** agent incarnation: a random id chosen when the agent starts (sequence numbers restart with it) */
+  boot: string;
+  seq: number;
+  /** sender's clock, ms since the epoch */
+  ts: number;
+  /** the agent's send interval in seconds (membership uses it to notice silence) */
+  iv: number;
+  stats: Record<string, StatValue>;
+}
+
+export type RejectReason = 'subnet' | 'size' | 'json' | 'schema' | 'version' | 'hmac' | 'stale' | 'replay';
+export const REJECT_REASONS: readonly RejectReason[] = ['subnet', 'size', 'json', 'schema', 'version', 'hmac', 'stale', 'replay'];
+
+export type DecodeResult = { ok: true; msg: AgentMsg; upgradedFrom?: number } | { ok: false; reason: RejectReason; detail: string };
+
+/**
+ * Stats in the order they are kept when a message must shrink: the first ones survive longest.
+ * Anything not listed ranks after these, in insertion order.
+ */
+export const STAT_PRIORITY: readonly string[] = [
+  'load1', 'load5', 'load15', 'cpu', 'mem_used_pct', 'mem_total', 'mem_used', 'swap_used_pct', 'disk_used_pct',
+  'uptime', 'procs', 'net_rx_bps', 'net_tx_bps', 'temp_cpu', 'swap_total', 'disk_total', 'cpus', 'os', 'kernel',
+];
+
+// ---- canonical form and MAC --------------------------------------------------------------------
+
+/** JSON with keys sorted at every level: the bytes the MAC covers. */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+}
+
+export function macOf(body: string, secret: string | Buffer): string {
+  return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+function macEquals(a: string, b: string): boolean {
+  if (a.length !== b.length || !/^[0-9a-f]+$/.test(a)) return false;
+  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
+}
+
+// ---- encoding ----------------------------------------------------------------------------------
+
+function rank(key: string, order: readonly string[]): number {
+  const i = STAT_PRIORITY.indexOf(key);
+  return i >= 0 ? i : STAT_PRIORITY.length + order.indexOf(key);
+}
+
+function wireBody(m: AgentMsg, stats: Record<string, StatValue>): Record<string, unknown> {
+  return { v: SCHEMA_VERSION, k: m.kind, node: m.node, boot: m.boot, seq: m.seq, ts: m.ts, iv: m.iv, s: stats };
+}
+
+export interface Encoded {
+  bytes: Buffer;
+  /** stats left out to stay under the size bound, lowest priority first */
+  dropped: string[];
+}
+
+/** Sign and serialise; drops the lowest-priority stats until the datagram fits. */
+export function encodeAgentMsg(m: AgentMsg, secret: string | Buffer, maxBytes = MAX_DATAGRAM): Encoded {
+  if (!validNodeName(m.node)) throw new Error(`bad node name "${m.node}": 1-${MAX_NODE_NAME} letters, digits, - _ .`);
+  const order = Object.keys(m.stats);
+  const keys = order.filter((k) => validStat(k, m.stats[k])).sort((a, b) => rank(a, order) - rank(b, order)).slice(0, MAX_STATS);
+  const dropped = order.filter((k) => !keys.includes(k));
+  for (;;) {
+    const stats: Record<string, StatValue> = {};
+    for (const k of keys) stats[k] = m.stats[k];
+    const body = wireBody(m, stats);
+    const canon = canonicalJson(body);
+    const text = canonicalJson({ ...body, mac: macOf(canon, secret) });
+    const bytes = Buffer.from(text, 'utf8');
+    if (bytes.length <= maxBytes || keys.length === 0) {
+      if (bytes.length > maxBytes) throw new Error(`a message for ${m.node} does not fit in ${maxBytes} bytes even without stats`);
+      return { bytes, dropped };
+    }
+    dropped.push(keys.pop()!);
+  }
+}
+
+// ---- validation (shape) ------------------------------------------------------------------------
+
+const NODE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export function validNodeName(s: unknown): s is string {
+  return typeof s === 'string' && s.length >= 1 && s.length <= MAX_NODE_NAME && NODE_RE.test(s);
+}
+
+function validStat(k: string, v: unknown): v is StatValue {
+  if (k.length === 0 || k.length > MAX_STAT_KEY || !/^[a-z][a-z0-9_]*$/.test(k)) return false;
+  if (typeof v === 'number') return Number.isFinite(v);
+  return typeof v === 'string' && v.length <= MAX_STAT_STRING;
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function fail(reason: RejectReason, detail: string): DecodeResult {
+  return { ok: false, reason, detail };
+}
+
+/** Schema v1 (the first agents): `{"v":1,"type","host","seq","time"(s),"load":[1,5,15],"stats":{},"cookie"}`. */
+function fromV1(o: Record<string, unknown>): { msg: AgentMsg; mac: unknown; body: Record<string, unknown> } | string {
+  const { cookie, ...body } = o;
+  if (o.type !== 'status' && o.type !== 'announce') return 'type must be status or announce';
+  if (!validNodeName(o.host)) return 'host must be a node name';
+  if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 0) return 'seq must be a whole number';
+  if (typeof o.time !== 'number' || !Number.isFinite(o.time)) return 'time must be a number (seconds)';
+  const stats: Record<string, StatValue> = {};
+  if (o.load !== undefined) {
+    if (!Array.isArray(o.load) || o.load.length !== 3 || o.load.some((x) => typeof x !== 'number' || !Number.isFinite(x))) return 'load must be [load1, load5, load15]';
+    [stats.load1, stats.load5, stats.load15] = o.load as number[];
+  }
+  if (o.stats !== undefined) {
+    if (!isObj(o.stats)) return 'stats must be an object';
+    for (const [k, v] of Object.entries(o.stats)) {
+      if (!validStat(k, v)) return `bad stat ${k.slice(0, 40)}`;
+      stats[k] = v;
+    }
+  }
+  return {
+    msg: { v: SCHEMA_VERSION, kind: o.type, node: o.host, boot: 'v1', seq: o.seq as number, ts: Math.round((o.time as number) * 1000), iv: 5, stats },
+    mac: cookie,
+    body,
+  };
+}
+
+function fromV2(o: Record<string, unknown>): { msg: AgentMsg; mac: unknown; body: Record<string, unknown> } | string {
+  const { mac, ...body } = o;
+  for (const k of Object.keys(o)) if (!['v', 'k', 'node', 'boot', 'seq', 'ts', 'iv', 's', 'mac'].includes(k)) return `unknown field ${k.slice(0, 40)}`;
+  if (o.k !== 'status' && o.k !== 'announce') return 'k must be status or announce';
+  if (!validNodeName(o.node)) return 'node must be a node name';
+  if (typeof o.boot !== 'string' || !/^[0-9a-zA-Z]{1,16}$/.test(o.boot)) return 'boot must be 1-16 letters or digits';
+  if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 0) return 'seq must be a whole number';
+  if (!Number.isSafeInteger(o.ts) || (o.ts as number) < 0) return 'ts must be ms since the epoch';
+  if (typeof o.iv !== 'number' || !(o.iv > 0 && o.iv <= 3600)) return 'iv must be the interval in seconds (0-3600]';
+  if (!isObj(o.s)) return 's must be an object of stats';
+  const entries = Object.entries(o.s);
+  if (entries.length > MAX_STATS) return `more than ${MAX_STATS} stats`;
+  const stats: Record<string, StatValue> = {};
+  for (const [k, v] of entries) {
+    if (!validStat(k, v)) return `bad stat ${k.slice(0, 40)}`;
+    stats[k] = v;
+  }
+  return { msg: { v: SCHEMA_VERSION, kind: o.k, node: o.node, boot: o.boot, seq: o.seq as number, ts: o.ts as number, iv: o.iv, stats }, mac, body };
+}
+
+/**
+ * Size, JSON, schema version (older versions transformed to the current one), shape and MAC.
+ * Time window and replay need state: see `ReplayGuard` / `AgentMsgValidator`.
+ */
+export function decodeAgentMsg(bytes: Uint8Array, secret: string | Buffer, maxBytes = MAX_DATAGRAM): DecodeResult {
+  if (bytes.length > maxBytes) return fail('size', `${bytes.length} bytes, over ${maxBytes}`);
+  if (bytes.length === 0) return fail('size', 'empty datagram');
+  let o: unknown;
+  try {
+    o = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch (err) {
+    return fail('json', (err as Error).message.slice(0, 80));
+  }
+  if (!isObj(o)) return fail('json', 'not a JSON object');
+  const v = o.v;
+  if (typeof v !== 'number' || !Number.isInteger(v)) return fail('schema', 'v must be the schema version number');
+  if (v < OLDEST_SCHEMA_VERSION || v > SCHEMA_VERSION) return fail('version', `schema version ${v}; this collector reads ${OLDEST_SCHEMA_VERSION}-${SCHEMA_VERSION}`);
+  const parsed = v === 1 ? fromV1(o) : fromV2(o);
+  if (typeof parsed === 'string') return fail('schema', parsed);
+  if (typeof parsed.mac !== 'string' || !macEquals(parsed.mac, macOf(canonicalJson(parsed.body), secret))) return fail('hmac', 'bad or missing MAC: check that agent and collector share the same secret file');
+  return v === SCHEMA_VERSION ? { ok: true, msg: parsed.msg } : { ok: true, msg: parsed.msg, upgradedFrom: v };
+}
+
+/** Build a v1 datagram (tests and mixed-version fleets). */
+export function encodeV1(m: { type: AgentMsgKind; host: string; seq: number; time: number; load?: [number, number, number]; stats?: Record<string, StatValue> }, secret: string | Buffer): Buffer {
+  const body: Record<string, unknown> = { v: 1, ...m };
+  return Buffer.from(canonicalJson({ ...body, cookie: macOf(canonicalJson(body), secret) }));
+}
+
+// ---- subnets -----------------------------------------------------------------------------------
+
+export interface Subnet {
+  text: string;
+  family: 4 | 6;
+  bits: bigint;
+  prefix: number;
+}
+
+function ipv4ToBig(s: string): bigint | undefined {
+  const p = s.split('.');
+  if (p.length !== 4) return undefined;
+  let n = 0n;
+  for (const x of p) {
+    if (!/^\d{1,3}$/.test(x) || Number(x) > 255) return undefined;
+    n = (n << 8n) | BigInt(Number(x));
+  }
+  return n;
+}
+
+function ipv6ToBig(s: string): bigint | undefined {
+  if (!/^[0-9a-fA-F:]+$/.test(s)) return undefined;
+  const halves = s.split('::');
+  if (halves.length > 2) return undefined;
+  const head = halves[0] ? halves[0].split(':') : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
+  if (fill < 0 || (halves.length === 1 && head.length !== 8)) return undefined;
+  const groups = [...head, ...Array(fill).fill('0'), ...tail];
+  let n = 0n;
+  for (const g of groups) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+    n = (n << 16n) | BigInt(parseInt(g, 16));
+  }
+  return n;
+}
+
+/** An address as (family, number); IPv4-mapped IPv6 (::ffff:1.2.3.4) counts as IPv4. */
+export function parseAddr(addr: string): { family: 4 | 6; n: bigint } | undefined {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
+  const v4 = ipv4ToBig(mapped ? mapped[1] : addr);
+  if (v4 !== undefined) return { family: 4, n: v4 };
+  const v6 = ipv6ToBig(addr);
+  return v6 !== undefined ? { family: 6, n: v6 } : undefined;
+}
+
+/** `10.0.0.0/8`, `127.0.40.0/24`, `::1/128`, or a bare address. Throws with what to write instead. */
+export function parseSubnet(text: string): Subnet {
+  const [a, p, extra] = text.trim().split('/');
+  const addr = parseAddr(a ?? '');
+  if (!addr || extra !== undefined) throw new Error(`"${text}" is not a subnet: write e.g. 10.1.0.0/16 or fd00::/8`);
+  const max = addr.family === 4 ? 32 : 128;
+  const prefix = p === undefined ? max : Number(p);
+  if (!/^\d+$/.test(p ?? String(max)) || prefix > max) throw new Error(`"${text}": the prefix length must be 0-${max}`);
+  const shift = BigInt(max - prefix);
+  return { text, family: addr.family, bits: (addr.n >> shift) << shift, prefix };
+}
+
+export function inSubnets(addr: string, subnets: readonly Subnet[]): boolean {
+  const a = parseAddr(addr);
+  if (!a) return false;
+  for (const s of subnets) {
+    if (s.family !== a.family) continue;
+    const shift = BigInt((s.family === 4 ? 32 : 128) - s.prefix);
+    if ((a.n >> shift) << shift === s.bits) return true;
+  }
+  return false;
+}
+
+// ---- the stateful checks -----------------------------------------------------------------------
+
+/**
+ * Replay protection: per node, the last accepted (boot, seq, ts). Within one agent incarnation the
+ * sequence must grow; a new incarnation is accepted only when it is newer in time, so an old
+ * incarnation's datagrams replayed later are dropped. Bounded: the oldest entries are forgotten.
+ */
+export class ReplayGuard {
+  private readonly last = new Map<string, { boot: string; seq: number; ts: number }>();
+  constructor(private readonly maxNodes = 100_000) {}
+
+  /** true and remembered when fresh; false for a replay */
+  accept(m: Pick<AgentMsg, 'node' | 'boot' | 'seq' | 'ts'>): boolean {
+    const prev = this.last.get(m.node);
+    if (prev) {
+      const fresh = prev.boot === m.boot ? m.seq > prev.seq : m.ts > prev.ts;
+      if (!fresh) return false;
+      this.last.delete(m.node); // re-insert: the map stays in least-recently-heard order
+    } else if (this.last.size >= this.maxNodes) {
+      this.last.delete(this.last.keys().next().value as string);
+    }
+    this.last.set(m.node, { boot: m.boot, seq: m.seq, ts: m.ts });
+    return true;
+  }
+
+  forget(node: string): void {
+    this.last.delete(node);
+  }
+}
+
+export interface ValidatorOptions {
+  secret: string | Buffer;
+  /** accepted clock difference between agent and collector, seconds */
+  windowS: number;
+  /** empty: any source address */
+  allowed: readonly Subnet[];
+  maxBytes?: number;
+}
+
+/** Every check in order: subnet, size, JSON, schema, MAC, time window, replay. */
+export class AgentMsgValidator {
+  readonly guard = new ReplayGuard();
+  constructor(private readonly opts: ValidatorOptions) {}
+
+  check(bytes: Uint8Array, from: string, now: number): DecodeResult {
+    if (this.opts.allowed.length > 0 && !inSubnets(from, this.opts.allowed)) return fail('subnet', `source ${from} is not in collector.allowed_subnets`);
+    const r = decodeAgentMsg(bytes, this.opts.secret, this.opts.maxBytes);
+    if (!r.ok) return r;
+    const skew = r.msg.ts - now;
+    if (Math.abs(skew) > this.opts.windowS * 1000) return fail('stale', `timestamp ${Math.round(skew / 1000)} s from the collector's clock (window ${this.opts.windowS} s): check NTP on ${r.msg.node}`);
+    if (!this.guard.accept(r.msg)) return fail('replay', `${r.msg.node} seq ${r.msg.seq} already seen`);
+    return r;
+  }
+}
