@@ -52,15 +52,15 @@ describe.skipIf(!hasBinary('tmux'))('vacm --demo in tmux (needs tmux: apt-get in
     expect(s).toContain('POWER:OFF — this changes things.');
     expect(s).toContain('on sim[010-011] (2 nodes)');
     tmux.keys('y');
-    s = await tmux.waitFor((x) => /○ sim010 off/.test(x) && /○ sim011 off/.test(x));
-    expect(s).toMatch(/#1 ✔ POWER:OFF:sim\[010-011\]/);
+    s = await tmux.waitFor((x) => /○ sim010 off/.test(x) && /○ sim011 off/.test(x) && /✔ POWER:OFF/.test(x));
+    expect(s).toMatch(/#\d+ ✔ POWER:OFF:sim\[010-011\]/);
 
     // a prompt command streams into the jobs pane
     tmux.keys('Escape', ':');
     await tmux.waitFor('Tab complete');
     tmux.type('POWER:STATUS:sim[001-008]');
     tmux.keys('Enter');
-    s = await tmux.waitFor(/#2 ✔ POWER:STATUS:sim\[001-008\] +8\/8/);
+    s = await tmux.waitFor(/#\d+ ✔ POWER:STATUS:sim\[001-008\] +8\/8/);
     expect(s).toContain('sim[001-008] (8)');
     expect(s).toContain('power on');
 
