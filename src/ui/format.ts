@@ -125,14 +125,17 @@ export function sortNodes(nodes: readonly NodeView[], key: SortKey): readonly No
   return arr;
 }
 
-/** The overview glyph of a node: its load as a bar height when up, else its state glyph. */
+/**
+ * The overview cell of a node, ASCII so that ink measures a 4096-cell screen on its fast path: an up
+ * node's load per CPU as a digit 0-9 (9: saturated), X down, . off, ? unknown.
+ */
 export function overviewGlyph(n: NodeView): string {
   if (n.state === 'up') {
     const load = loadOf(n) ?? 0;
     const cpus = num(n.stats?.cpus) ?? 1;
-    return SPARKS[Math.max(0, Math.min(7, Math.floor((load / cpus) * 8)))];
+    return String(Math.max(0, Math.min(9, Math.floor((load / cpus) * 10))));
   }
-  return n.state === 'down' ? '✖' : n.state === 'off' ? '·' : '?';
+  return n.state === 'down' ? 'X' : n.state === 'off' ? '.' : '?';
 }
 
 /** Runs of consecutive cells with the same colour slot, so one overview line is a handful of Text spans. */

@@ -1,12 +1,21 @@
 /**
- * The one hook that reads the engine's store. Store notifications are coalesced to at most
- * `maxHz` re-renders a second: the snapshot the component sees only moves when the throttled
- * listener fires, so a burst of 4096 STAT updates is one frame.
+ * The one hook that reads the engine's store. Store notifications are coalesced: a change in the jobs
+ * is shown within 1/maxHz s (output streams), a change in the nodes alone (loads, states: pollers and
+ * heartbeats land at different moments of each second) at most once per `nodeGapMs`. The snapshot the
+ * component sees only moves when the throttled listener fires, so 4096 STAT updates are one frame.
  */
 import { useMemo, useSyncExternalStore } from 'react';
 import type { Snapshot, UiEngine } from './ui-engine.js';
 
-export function throttledStore(engine: Pick<UiEngine, 'getSnapshot' | 'subscribe'>, maxHz: number) {
+/** Job views are cached per job until it changes: the same objects mean nothing about jobs changed. */
+function sameJobs(a: Snapshot['jobs'], b: Snapshot['jobs']): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function throttledStore(engine: Pick<UiEngine, 'getSnapshot' | 'subscribe'>, maxHz: number, nodeGapMs = 1000) {
   let snap = engine.getSnapshot();
   const minGap = 1000 / maxHz;
   let last = 0;
@@ -16,9 +25,14 @@ export function throttledStore(engine: Pick<UiEngine, 'getSnapshot' | 'subscribe
     subscribe(listener: () => void): () => void {
       const fire = () => {
         timer = undefined;
-        last = Date.now();
         const next = engine.getSnapshot();
         if (next === snap) return;
+        const since = Date.now() - last;
+        if (sameJobs(next.jobs, snap.jobs) && since < nodeGapMs) {
+          timer = setTimeout(fire, nodeGapMs - since);
+          return;
+        }
+        last = Date.now();
         snap = next;
         listener();
       };
@@ -38,7 +52,7 @@ export function throttledStore(engine: Pick<UiEngine, 'getSnapshot' | 'subscribe
   };
 }
 
-export function useEngineSnapshot(engine: UiEngine, maxHz = 10): Snapshot {
-  const store = useMemo(() => throttledStore(engine, maxHz), [engine, maxHz]);
+export function useEngineSnapshot(engine: UiEngine, maxHz = 10, nodeGapMs = 1000): Snapshot {
+  const store = useMemo(() => throttledStore(engine, maxHz, nodeGapMs), [engine, maxHz, nodeGapMs]);
   return useSyncExternalStore(store.subscribe, store.getSnapshot);
 }
