@@ -4,6 +4,7 @@ import { VacmError, toVacmError } from '../protocol/errors.js';
 import { openEngine, loadConfig, type EngineArgs } from './setup.js';
 import { runIpc } from './ipc.js';
 import { runNodesetCommand } from './nodeset-cmd.js';
+import { runTui } from './tui.js';
 import { runAgent } from './agent.js';
 import { runServe } from './serve.js';
 import { runSnapshot } from './snapshot.js';
@@ -151,9 +152,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       '$0',
       'the dashboard: every node\'s state and load, jobs, and a prompt for IPC requests',
       (y) => engineOptions(y).example('$0 --demo', 'a simulated 64-node cluster').example('$0 --demo --nodes 1024', 'a large one'),
-      async () => {
-        io.err('the dashboard is not built yet; try vacm ipc NEXXUS:HELP\n');
-        code = EXIT_USAGE;
+      async (a) => {
+        try {
+          code = await runTui({ config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'] }, io);
+        } catch (err) {
+          code = fail(io, err);
+        }
       },
     )
     .strict()

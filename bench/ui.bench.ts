@@ -1,0 +1,115 @@
+/**
+ * The dashboard under load: the real `node bin/vacm.js --demo --nodes N` in a 200x60 tmux, with the
+ * SIM module moving every node's load once a second. The app itself reports (VACM_PERF_LOG) its CPU
+ * per second (process.cpuUsage), RSS, and the time from a key's bytes arriving on stdin to the end
+ * of the next frame ink writes. No peer draws this screen, so the table compares against the aims.
+ * Run: npx tsx bench/ui.bench.ts (needs tmux and a build: npm run build).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Tmux, hasBinary } from '../test/e2e/tmux.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+interface Scenario {
+  name: string;
+  args: string;
+  /** keys to send before measuring (e.g. v for the list view) */
+  setup?: string[];
+  ready: RegExp;
+  aimCpu: number;
+}
+
+const median = (xs: number[]) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Sample { type: 'sample' | 'key'; ts: number; cpuPct?: number; rssMiB?: number; ms?: number; renders?: number; renderMs?: number }
+
+function readLog(file: string): Sample[] {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Sample);
+  } catch {
+    return [];
+  }
+}
+
+async function runScenario(sc: Scenario, measureMs: number, keys: number) {
+  const tmux = new Tmux(`bench-${sc.name.replace(/\W+/g, '')}`);
+  const log = path.join(os.tmpdir(), `vacm-ui-bench-${process.pid}-${sc.name.replace(/\W+/g, '')}.jsonl`);
+  fs.rmSync(log, { force: true });
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-'));
+  try {
+    tmux.start(`node bin/vacm.js ${sc.args}`, { cwd: ROOT, env: { VACM_STATE_DIR: stateDir, VACM_PERF_LOG: log } });
+    await tmux.waitFor(sc.ready, 30_000);
+    for (const k of sc.setup ?? []) tmux.keys(k);
+    await sleep(4000); // warm up (JIT, first GC)
+    const t0 = Date.now();
+    await sleep(measureMs);
+    const samples = readLog(log).filter((s) => s.type === 'sample' && s.ts > t0);
+    // key-to-frame: move the cursor, spaced so each press gets its own frame
+    for (let i = 0; i < keys; i++) {
+      tmux.keys(i % 2 ? 'k' : 'j');
+      await sleep(250);
+    }
+    await sleep(500);
+    const keyMs = readLog(log).filter((s) => s.type === 'key' && s.ts > t0).map((s) => s.ms!);
+    tmux.keys('q');
+    await tmux.waitFor('VACM_EXITED', 15_000).catch(() => '');
+    return {
+      cpu: median(samples.map((s) => s.cpuPct!)),
+      cpuMax: Math.max(...samples.map((s) => s.cpuPct!)),
+      // the share of a core spent drawing frames (ink's render time, summed per second)
+      framePct: median(samples.map((s) => (s.renderMs ?? 0) / 10)),
+      fps: median(samples.map((s) => s.renders ?? 0)),
+      rss: Math.max(...readLog(log).filter((s) => s.type === 'sample').map((s) => s.rssMiB!)),
+      keyMed: median(keyMs),
+      keyP95: pct(keyMs, 95),
+      keys: keyMs.length,
+    };
+  } finally {
+    tmux.kill();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+    fs.rmSync(log, { force: true });
+  }
+}
+
+export async function bench(): Promise<void> {
+  if (!hasBinary('tmux')) {
+    console.log('ui bench skipped: needs tmux (apt-get install tmux)');
+    return;
+  }
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'tui.js'))) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+  const scenarios: Scenario[] = [
+    { name: 'idle (no --demo: the local node only)', args: '', ready: /1 nodes: 1 up/, aimCpu: 1 },
+    { name: '1024 nodes, overview (default)', args: '--demo --nodes 1024', ready: /NODES 1025 · overview/, aimCpu: 10 },
+    { name: '1024 nodes, list', args: '--demo --nodes 1024', setup: ['v'], ready: /NODES 1025 · overview/, aimCpu: 10 },
+    { name: '4096 nodes, overview (default)', args: '--demo --nodes 4096', ready: /NODES 4097 · overview/, aimCpu: 15 },
+    { name: '4096 nodes, list', args: '--demo --nodes 4096', setup: ['v'], ready: /NODES 4097 · overview/, aimCpu: 15 },
+  ];
+  const measureMs = Number(process.env.VACM_BENCH_MS ?? 8000);
+  const rows: string[] = [];
+  for (const sc of scenarios) {
+    const r = await runScenario(sc, measureMs, 16);
+    const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
+    rows.push(`| ${sc.name} | ${f(r.cpu)} (max ${f(r.cpuMax)}) | ${f(r.framePct)} (${f(r.fps, 0)}/s) | ≤ ${sc.aimCpu} | ${f(r.cpu / sc.aimCpu, 2)} | ${f(r.rss, 0)} | ≤ 200 | ${f(r.keyMed)} / ${f(r.keyP95)} (${r.keys}) | ≤ 50 |`);
+  }
+  console.log(`\n### vacm dashboard, 200x60 tmux, SIM loads updating at 1 Hz (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? ''})\n`);
+  console.log('No peer draws this screen: the columns compare against the aims of issue 5. CPU is % of one core (median of 1 s samples of process.cpuUsage inside the app); key-to-frame is from the key\'s bytes on stdin to the end of the next frame (median / p95, samples). The whole process includes the engine and every module\'s pollers (SIM, ICMP heartbeat, SYSSTAT, collector) on the simulated nodes; "drawing frames" is ink\'s render time alone.\n');
+  console.log('| scenario | CPU % median (whole process) | of which drawing frames % (frames/s) | aim % | ratio to aim | RSS MiB max | aim MiB | key-to-frame ms | aim ms |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) console.log(r);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await bench();

@@ -1,0 +1,164 @@
+/**
+ * `vacm` with no command: the dashboard. Builds the engine with monitoring on, reads themes and the
+ * prompt history (the UI does no I/O), renders the ink app on the alternate screen, and restores the
+ * terminal on every way out. VACM_PERF_LOG=<file> appends cpu/rss samples and key-to-frame times
+ * (one JSON object a line) for bench/ui.bench.ts.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import React from 'react';
+import { render } from 'ink';
+import { App } from '../ui/App.js';
+import { uiEngineOf } from '../ui/ui-engine.js';
+import { MONO, parseTheme, type Theme } from '../ui/theme.js';
+import { openEngine, type EngineArgs } from './setup.js';
+import type { Io } from './io.js';
+import { toVacmError } from '../protocol/errors.js';
+
+export const THEME_ORDER = ['default', 'light', 'high-contrast', 'mono'];
+
+export function themesDir(): string {
+  // dist/cli/tui.js or src/cli/tui.ts → <package>/themes
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'themes');
+}
+
+/** The themes in cycling order; with NO_COLOR set only mono (https://no-color.org). */
+export function loadThemes(env: NodeJS.ProcessEnv = process.env, dir = themesDir()): Theme[] {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return [MONO];
+  const out: Theme[] = [];
+  let files: string[] = [];
+  try {
+    files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [MONO];
+  }
+  const rank = (f: string) => {
+    const i = THEME_ORDER.indexOf(f.replace(/\.json$/, ''));
+    return i < 0 ? THEME_ORDER.length : i;
+  };
+  files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  for (const f of files) {
+    const file = path.join(dir, f);
+    out.push(parseTheme(JSON.parse(fs.readFileSync(file, 'utf8')), file));
+  }
+  return out.length ? out : [MONO];
+}
+
+const HISTORY_FILE = 'prompt_history';
+const HISTORY_MAX = 500;
+
+export function readHistory(stateDir: string): string[] {
+  try {
+    return fs.readFileSync(path.join(stateDir, HISTORY_FILE), 'utf8').split('\n').filter((l) => l.trim() !== '').slice(-HISTORY_MAX);
+  } catch {
+    return [];
+  }
+}
+
+export function appendHistory(stateDir: string, line: string): void {
+  try {
+    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    fs.appendFileSync(path.join(stateDir, HISTORY_FILE), line.replace(/\n/g, ' ') + '\n', { mode: 0o600 });
+  } catch {
+    /* history is a convenience: never fail the dashboard over it */
+  }
+}
+
+function perfLogger(file: string | undefined, stdin: NodeJS.ReadStream) {
+  if (!file) return { onRender: undefined, stop: () => {} };
+  const fd = fs.openSync(file, 'a');
+  const write = (o: object) => fs.writeSync(fd, JSON.stringify({ ts: Date.now(), ...o }) + '\n');
+  let lastCpu = process.cpuUsage();
+  let lastT = performance.now();
+  let renders = 0;
+  let renderMs = 0;
+  const timer = setInterval(() => {
+    const cpu = process.cpuUsage(lastCpu);
+    const t = performance.now();
+    write({ type: 'sample', cpuPct: ((cpu.user + cpu.system) / 1000 / (t - lastT)) * 100, rssMiB: process.memoryUsage().rss / 1048576, renders, renderMs });
+    lastCpu = process.cpuUsage();
+    lastT = t;
+    renders = 0;
+    renderMs = 0;
+  }, 1000);
+  timer.unref();
+  let keyAt: number | undefined;
+  const onData = () => {
+    keyAt ??= performance.now();
+  };
+  stdin.on('data', onData);
+  return {
+    onRender: (m: { renderTime: number }) => {
+      renders++;
+      renderMs += m.renderTime;
+      if (keyAt !== undefined) {
+        write({ type: 'key', ms: performance.now() - keyAt });
+        keyAt = undefined;
+      }
+    },
+    stop: () => {
+      clearInterval(timer);
+      stdin.off('data', onData);
+      fs.closeSync(fd);
+    },
+  };
+}
+
+export async function runTui(args: EngineArgs, io: Io): Promise<number> {
+  let themes: Theme[];
+  try {
+    themes = loadThemes();
+  } catch (err) {
+    const ve = toVacmError(err, 'ERR_CONFIG');
+    io.err(`${ve.code}: ${ve.message}\n`);
+    return 2;
+  }
+  const engine = await openEngine({ ...args, monitor: true });
+  const stdout = process.stdout;
+  const stdin = process.stdin;
+  if (!stdin.isTTY || !stdout.isTTY) {
+    await engine.stop();
+    io.err('ERR_USAGE: the dashboard needs a terminal; for scripts use vacm ipc (see vacm ipc --help)\n');
+    return 2;
+  }
+  const perf = perfLogger(process.env.VACM_PERF_LOG, stdin);
+  const ALT_ON = '\x1b[?1049h\x1b[H';
+  const ALT_OFF = '\x1b[?1049l\x1b[?25h';
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    stdout.write(ALT_OFF);
+  };
+  process.once('exit', restore);
+  stdout.write(ALT_ON);
+  let quit!: () => void;
+  const quitting = new Promise<void>((r) => (quit = r));
+  const ui = uiEngineOf(engine);
+  const instance = render(
+    React.createElement(App, {
+      engine: ui,
+      themes,
+      history: readHistory(engine.stateDir),
+      onHistory: (line: string) => appendHistory(engine.stateDir, line),
+      onQuit: () => quit(),
+    }),
+    { exitOnCtrlC: false, patchConsole: true, maxFps: 60, incrementalRendering: process.env.VACM_INCREMENTAL === "1", onRender: perf.onRender },
+  );
+  const onSignal = () => quit();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGHUP', onSignal);
+  try {
+    await Promise.race([quitting, instance.waitUntilExit()]);
+  } finally {
+    instance.unmount();
+    instance.cleanup();
+    perf.stop();
+    restore();
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    await engine.stop();
+  }
+  return 0;
+}

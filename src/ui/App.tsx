@@ -1,0 +1,133 @@
+/**
+ * The dashboard: header, nodes, detail, jobs, prompt and footer. It owns no I/O: the engine comes
+ * in as a UiEngine, prompt history through props/callbacks, themes as parsed data.
+ */
+import React, { useEffect, useRef, useState } from 'react';
+import { Box, useInput, useStdout } from 'ink';
+import type { UiEngine } from './ui-engine.js';
+import { useEngineSnapshot } from './use-engine-snapshot.js';
+import { useDashboard, type Layout } from './use-dashboard.js';
+import { ThemeProvider, useTheme, MONO, type Theme } from './theme.js';
+import { HeaderPane } from './panes/HeaderPane.js';
+import { NodesPane } from './panes/NodesPane.js';
+import { DetailPane } from './panes/DetailPane.js';
+import { JobsPane, jobListRows } from './panes/JobsPane.js';
+import { PromptPane, promptRows } from './panes/PromptPane.js';
+import { Footer } from './panes/Footer.js';
+import { ConfirmDialog, HelpScreen, JobOutputView, PowerMenu, QuitDialog } from './panes/Dialogs.js';
+import type { PaneId } from './keymaps.js';
+
+export interface AppProps {
+  engine: UiEngine;
+  themes?: readonly Theme[];
+  history?: readonly string[];
+  onHistory?(line: string): void;
+  onQuit(): void;
+  /** fixed size (tests); else the terminal's, following resizes */
+  size?: { columns: number; rows: number };
+  /** cap on re-renders from store changes */
+  maxHz?: number;
+}
+
+export const MIN_COLUMNS = 80;
+export const MIN_ROWS = 24;
+
+export function useTerminalSize(fixed?: { columns: number; rows: number }): { columns: number; rows: number } {
+  const { stdout } = useStdout();
+  const read = () => ({ columns: fixed?.columns ?? stdout.columns ?? 100, rows: fixed?.rows ?? stdout.rows ?? 30 });
+  const [size, setSize] = useState(read);
+  useEffect(() => {
+    if (fixed) return;
+    const onResize = () => setSize(read());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout, fixed]);
+  return fixed ?? size;
+}
+
+export interface Geometry {
+  columns: number;
+  rows: number;
+  main: number;
+  leftWidth: number;
+  rightWidth: number;
+  detailHeight: number;
+  jobsHeight: number;
+}
+
+/** Where the panes go for a terminal of this size (pure). Below 80x24 the panes are squeezed, not dropped. */
+export function geometry(columns: number, rows: number, promptHeight: number): Geometry {
+  const cols = Math.max(40, columns);
+  const r = Math.max(12, rows);
+  const main = r - 2 - promptHeight; // header, footer
+  const leftWidth = cols >= 120 ? Math.floor(cols * 0.55) : Math.max(30, cols - 36);
+  const rightWidth = cols - leftWidth;
+  const detailHeight = Math.max(5, Math.min(14, Math.floor(main * 0.45)));
+  return { columns: cols, rows: r, main, leftWidth, rightWidth, detailHeight, jobsHeight: main - detailHeight };
+}
+
+function Pane({ focused, width, height, children }: { focused: boolean; width: number; height: number; children: React.ReactNode }) {
+  const t = useTheme();
+  return (
+    <Box width={width} height={height} borderStyle="single" borderColor={t.color(focused ? 'border.focused' : 'border')}>
+      {children}
+    </Box>
+  );
+}
+
+function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
+  const snap = useEngineSnapshot(props.engine, props.maxHz ?? 10);
+  const size = useTerminalSize(props.size);
+  // key handlers read the layout of the last frame (page sizes); the frame's layout depends on the open dialog
+  const layoutRef = useRef<Layout>({ nodeRows: 10, overviewCols: 40, jobRows: 5, outputRows: 10 });
+  const d = useDashboard(snap, { engine: props.engine, history: props.history, onHistory: props.onHistory, onQuit: props.onQuit, themeCount: props.themes.length }, layoutRef);
+  useInput(d.onKey);
+  // one row short of the terminal: ink redraws the whole screen (clear + write) when a frame fills it
+  const g = geometry(size.columns, size.rows - 1, promptRows(d.modal));
+  layoutRef.current = { nodeRows: g.main - 4, overviewCols: g.leftWidth - 2, jobRows: jobListRows(g.jobsHeight - 2, snap.jobs.length), outputRows: g.main - 3 };
+
+  const theme = props.themes[d.themeIdx % props.themes.length] ?? MONO;
+  const focus: PaneId = d.focus;
+  const m = d.modal;
+  let main: React.ReactNode;
+  const dlgW = Math.min(g.columns, 90);
+  if (m.kind === 'confirm') main = <ConfirmDialog modal={m} width={dlgW} height={Math.min(g.main, 11)} />;
+  else if (m.kind === 'power') main = <PowerMenu modal={m} maps={d.maps} width={dlgW} height={Math.min(g.main, 12)} />;
+  else if (m.kind === 'help') main = <HelpScreen maps={d.maps} width={g.columns} height={g.main} />;
+  else if (m.kind === 'quit') main = <QuitDialog running={m.running} width={dlgW} height={Math.min(g.main, 5)} />;
+  else if (m.kind === 'output') main = <JobOutputView job={snap.jobs.find((j) => j.id === m.jobId)} modal={m} width={g.columns} height={g.main} />;
+  else {
+    main = (
+      <Box flexDirection="row" height={g.main} width={g.columns}>
+        <Pane focused={focus === 'nodes'} width={g.leftWidth} height={g.main}>
+          <NodesPane nodes={d.shown} total={snap.nodes.length} cursor={d.cursor} marks={d.marks} filter={d.filter} sort={d.sort} overview={d.isOverview} focused={focus === 'nodes'} width={g.leftWidth - 2} height={g.main - 2} />
+        </Pane>
+        <Box flexDirection="column" width={g.rightWidth} height={g.main}>
+          <Pane focused={focus === 'detail'} width={g.rightWidth} height={g.detailHeight}>
+            <DetailPane node={d.cursorNode} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} />
+          </Pane>
+          <Pane focused={focus === 'jobs'} width={g.rightWidth} height={g.jobsHeight}>
+            <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={g.rightWidth - 2} height={g.jobsHeight - 2} />
+          </Pane>
+        </Box>
+      </Box>
+    );
+  }
+  return (
+    <ThemeProvider theme={theme}>
+      <Box flexDirection="column" width={g.columns} height={g.rows}>
+        <HeaderPane cluster={snap.cluster} counts={snap.counts} total={snap.nodes.length} runningJobs={snap.runningJobs} readOnly={props.engine.readOnly} themeName={theme.name} />
+        <Box height={g.main}>{main}</Box>
+        <PromptPane modal={d.modal} message={d.message} width={g.columns} />
+        <Footer maps={d.maps} pane={focus} modal={d.modal} width={g.columns} />
+      </Box>
+    </ThemeProvider>
+  );
+}
+
+export function App(props: AppProps) {
+  const themes = props.themes && props.themes.length > 0 ? props.themes : [MONO];
+  return <Dashboard {...props} themes={themes} />;
+}

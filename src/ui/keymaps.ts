@@ -1,0 +1,206 @@
+/**
+ * Keys are data: one keymap per pane (and one for the whole screen). Handlers look actions up here,
+ * the footer and the help screen are generated from these tables, and read-only mode drops every
+ * dangerous binding in exactly one place (`activeKeymaps`).
+ */
+
+export type PaneId = 'nodes' | 'detail' | 'jobs';
+
+export type Action =
+  // global
+  | 'quit' | 'help' | 'nextPane' | 'prevPane' | 'theme' | 'prompt' | 'cancelJob'
+  // nodes
+  | 'up' | 'down' | 'left' | 'right' | 'pageUp' | 'pageDown' | 'home' | 'end'
+  | 'mark' | 'markAll' | 'clearMarks' | 'filter' | 'clearFilter' | 'sort' | 'overview'
+  | 'power' | 'exec'
+  // jobs
+  | 'open'
+  // power menu
+  | 'powerOn' | 'powerOff' | 'powerCycle' | 'powerReset' | 'powerSoft' | 'powerStatus';
+
+export interface Binding {
+  /** key names as `keyName` produces them: 'j', 'down', 'pageup', 'ctrl+c', 'space', 'return', ... */
+  readonly keys: readonly string[];
+  readonly action: Action;
+  readonly description: string;
+  /** changes something on the cluster: confirmed, and removed in read-only mode */
+  readonly dangerous: boolean;
+  /** shown in the footer (the rest only in help) */
+  readonly footer?: boolean;
+  /** the footer's shorter wording (80 columns are few) */
+  readonly short?: string;
+}
+
+export type KeymapName = 'global' | PaneId | 'powerMenu';
+export type Keymaps = Readonly<Record<KeymapName, readonly Binding[]>>;
+
+const b = (keys: string[], action: Action, description: string, opts: { dangerous?: boolean; footer?: boolean; short?: string } = {}): Binding => ({
+  keys,
+  action,
+  description,
+  dangerous: opts.dangerous ?? false,
+  footer: opts.footer ?? opts.short !== undefined,
+  short: opts.short,
+});
+
+const listMoves: Binding[] = [
+  b(['up', 'k'], 'up', 'cursor up'),
+  b(['down', 'j'], 'down', 'cursor down'),
+  b(['pageup'], 'pageUp', 'page up'),
+  b(['pagedown'], 'pageDown', 'page down'),
+  b(['home', 'g'], 'home', 'first'),
+  b(['end', 'G'], 'end', 'last'),
+];
+
+export const KEYMAPS: Keymaps = {
+  global: [
+    b(['?'], 'help', 'help', { short: 'help' }),
+    b(['q'], 'quit', 'quit', { short: 'quit' }),
+    b(['tab'], 'nextPane', 'next pane', { short: 'pane' }),
+    b(['shift+tab'], 'prevPane', 'previous pane'),
+    b([':'], 'prompt', 'IPC prompt', { short: 'prompt' }),
+    b(['t'], 'theme', 'next theme'),
+    b(['ctrl+c'], 'cancelJob', 'cancel the selected job'),
+  ],
+  nodes: [
+    ...listMoves,
+    b(['left', 'h'], 'left', 'cursor left (overview)'),
+    b(['right', 'l'], 'right', 'cursor right (overview)'),
+    b(['space'], 'mark', 'mark / unmark', { short: 'mark' }),
+    b(['a'], 'markAll', 'mark every shown node'),
+    b(['escape'], 'clearMarks', 'clear marks and filter'),
+    b(['/'], 'filter', 'filter (node set or text)', { short: 'filter' }),
+    b(['s'], 'sort', 'sort: name, load, state'),
+    b(['v'], 'overview', 'list / overview'),
+    b(['p'], 'power', 'power menu', { short: 'power' }),
+    b(['x'], 'exec', 'run a command (SSH:EXEC)', { dangerous: true, short: 'exec' }),
+  ],
+  detail: [],
+  jobs: [
+    ...listMoves,
+    b(['return'], 'open', 'full per-node output', { short: 'output' }),
+  ],
+  powerMenu: [
+    b(['o'], 'powerOn', 'power on', { dangerous: true }),
+    b(['f'], 'powerOff', 'power off', { dangerous: true }),
+    b(['c'], 'powerCycle', 'power cycle', { dangerous: true }),
+    b(['r'], 'powerReset', 'hard reset', { dangerous: true }),
+    b(['s'], 'powerSoft', 'soft off (ACPI)', { dangerous: true }),
+    b(['t'], 'powerStatus', 'power status'),
+  ],
+};
+
+/** The POWER command each power-menu action sends. */
+export const POWER_COMMANDS: Partial<Record<Action, string>> = {
+  powerOn: 'ON',
+  powerOff: 'OFF',
+  powerCycle: 'CYCLE',
+  powerReset: 'RESET',
+  powerSoft: 'SOFT',
+  powerStatus: 'STATUS',
+};
+
+/** The keymaps in effect: in read-only mode every dangerous binding is gone. The one place that decides. */
+export function activeKeymaps(readOnly: boolean, maps: Keymaps = KEYMAPS): Keymaps {
+  if (!readOnly) return maps;
+  const out = {} as Record<KeymapName, readonly Binding[]>;
+  for (const [name, list] of Object.entries(maps) as [KeymapName, readonly Binding[]][]) out[name] = list.filter((x) => !x.dangerous);
+  return out;
+}
+
+/** The subset of ink's Key we look at. */
+export interface KeyInfo {
+  upArrow?: boolean;
+  downArrow?: boolean;
+  leftArrow?: boolean;
+  rightArrow?: boolean;
+  pageUp?: boolean;
+  pageDown?: boolean;
+  home?: boolean;
+  end?: boolean;
+  return?: boolean;
+  escape?: boolean;
+  ctrl?: boolean;
+  shift?: boolean;
+  tab?: boolean;
+  backspace?: boolean;
+  delete?: boolean;
+  meta?: boolean;
+}
+
+/** One name for a key press, as keymaps spell it. */
+export function keyName(input: string, key: KeyInfo): string {
+  if (key.upArrow) return 'up';
+  if (key.downArrow) return 'down';
+  if (key.leftArrow) return 'left';
+  if (key.rightArrow) return 'right';
+  if (key.pageUp) return 'pageup';
+  if (key.pageDown) return 'pagedown';
+  if (key.home) return 'home';
+  if (key.end) return 'end';
+  if (key.return) return 'return';
+  if (key.escape) return 'escape';
+  if (key.tab) return key.shift ? 'shift+tab' : 'tab';
+  if (key.backspace || key.delete) return 'backspace';
+  if (key.ctrl) return `ctrl+${input}`;
+  if (input === ' ') return 'space';
+  return input;
+}
+
+export function lookup(map: readonly Binding[], name: string): Binding | undefined {
+  return map.find((x) => x.keys.includes(name));
+}
+
+const KEY_LABEL: Record<string, string> = { up: '↑', down: '↓', left: '←', right: '→', return: 'Enter', escape: 'Esc', pageup: 'PgUp', pagedown: 'PgDn', home: 'Home', end: 'End', tab: 'Tab', 'shift+tab': 'S-Tab', space: 'Space', 'ctrl+c': 'C-c' };
+
+export function keyLabel(k: string): string {
+  return KEY_LABEL[k] ?? k;
+}
+
+export function bindingKeys(x: Binding): string {
+  return x.keys.map(keyLabel).join('/');
+}
+
+/** The footer line of a pane: the global essentials, then the pane's own keys (first keys only, short words). */
+export function footerText(maps: Keymaps, pane: PaneId): string {
+  const fmt = (x: Binding) => `${keyLabel(x.keys[0])} ${x.short ?? x.description}`;
+  const own = maps[pane].filter((x) => x.footer).map(fmt);
+  const global = maps.global.filter((x) => x.footer).map(fmt);
+  return [...global, ...(own.length ? ['│', ...own] : []), '↑↓ move'].join('  ');
+}
+
+export const KEYMAP_TITLES: Record<KeymapName, string> = {
+  global: 'Everywhere',
+  nodes: 'Nodes pane',
+  detail: 'Detail pane',
+  jobs: 'Jobs pane',
+  powerMenu: 'Power menu (p)',
+};
+
+/** The help screen's lines, generated from the keymaps. */
+export function helpLines(maps: Keymaps): string[] {
+  const out: string[] = [];
+  for (const name of ['global', 'nodes', 'jobs', 'powerMenu'] as KeymapName[]) {
+    if (maps[name].length === 0) continue;
+    out.push(KEYMAP_TITLES[name]);
+    for (const x of maps[name]) out.push(`  ${bindingKeys(x).padEnd(14)} ${x.description}${x.dangerous ? '  (asks first)' : ''}`);
+  }
+  out.push('Prompt (:)');
+  out.push('  Tab            complete module, command, node or group');
+  out.push('  ↑/↓            history');
+  out.push('  Enter/Esc      run / close');
+  return out;
+}
+
+/** docs/keys.md, generated from the keymaps (a test checks the file matches). */
+export function keysMarkdown(maps: Keymaps = KEYMAPS): string {
+  const out: string[] = ['# vacm dashboard keys', '', '<!-- generated from src/ui/keymaps.ts; test/ui/keys-doc.test.ts checks it -->', ''];
+  for (const name of ['global', 'nodes', 'jobs', 'powerMenu'] as KeymapName[]) {
+    out.push(`## ${KEYMAP_TITLES[name]}`, '', '| keys | action | dangerous |', '| --- | --- | --- |');
+    for (const x of maps[name]) out.push(`| ${x.keys.map((k) => '`' + keyLabel(k) + '`').join(' ')} | ${x.description} | ${x.dangerous ? 'yes (confirmed; gone with --read-only)' : ''} |`);
+    out.push('');
+  }
+  out.push('## Prompt (`:`)', '', '| keys | action |', '| --- | --- |', '| `Tab` | complete module, command, node name or group |', '| `↑` `↓` | history (kept in the state dir) |', '| `Enter` | check and run (parse errors are shown inline; dangerous requests ask first) |', '| `Esc` | close |', '');
+  out.push('## Confirmations', '', 'Every dangerous action names the action, the folded targets and their count. `y` or `Enter` confirms, `n` or `Esc` cancels; for more than 16 nodes type the count and press `Enter`.', '');
+  return out.join('\n');
+}

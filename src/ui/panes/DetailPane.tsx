@@ -1,0 +1,67 @@
+/** The detail pane: the node under the cursor — state, power, latest stats, a braille load chart, its variables. */
+import React, { useMemo } from 'react';
+import { Box, Text } from 'ink';
+import type { NodeView } from '../../protocol/module.js';
+import { useTheme, type Slot } from '../theme.js';
+import { STATE_GLYPH, brailleChart, formatDuration } from '../format.js';
+
+export interface DetailPaneProps {
+  node?: NodeView;
+  focused: boolean;
+  width: number;
+  height: number;
+  now: number;
+}
+
+const STATE_SLOT: Record<string, Slot> = { up: 'node.up', down: 'node.down', off: 'node.off', unknown: 'node.unknown' };
+
+/** The stats lines of a node, pure (tested without ink). */
+export function detailStatLines(n: NodeView): string[] {
+  const s = n.stats ?? {};
+  const lines: string[] = [];
+  if (s.load1 !== undefined) lines.push(`load ${s.load1} ${s.load5 ?? '-'} ${s.load15 ?? '-'}${s.cpus !== undefined ? ` on ${s.cpus} cpus` : ''}`);
+  const parts: string[] = [];
+  if (s.cpu_pct !== undefined) parts.push(`cpu ${Math.round(Number(s.cpu_pct))}%`);
+  if (s.mem_used_pct !== undefined) parts.push(`mem ${Math.round(Number(s.mem_used_pct))}%${s.mem_total_mib !== undefined ? ` of ${Math.round(Number(s.mem_total_mib) / 1024)} GiB` : ''}`);
+  if (s.uptime_s !== undefined) parts.push(`up ${formatDuration(Number(s.uptime_s) * 1000)}`);
+  if (parts.length) lines.push(parts.join('  '));
+  if (s.os !== undefined || s.kernel !== undefined) lines.push(`${s.os ?? ''} ${s.kernel ?? ''}`.trim());
+  return lines;
+}
+
+export function DetailPane({ node, focused, width, height, now }: DetailPaneProps) {
+  const t = useTheme();
+  const chartRows = Math.max(0, Math.min(6, height - 6));
+  const chart = useMemo(
+    () => (node && chartRows > 0 ? brailleChart(node.loadHistory, Math.max(2, width), chartRows, Number(node.stats?.cpus) || undefined) : []),
+    [node?.loadHistory, width, chartRows, node?.stats?.cpus],
+  );
+  if (!node) {
+    return (
+      <Box flexDirection="column" width={width} height={height}>
+        <Text bold={focused}>DETAIL</Text>
+        <Text color={t.color('dim')}>no node selected</Text>
+      </Box>
+    );
+  }
+  const since = formatDuration(Math.max(0, now - node.stateSince));
+  const vars = Object.entries(node.vars).map(([k, v]) => `${k}=${v}`).join(' ');
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Text wrap="truncate" bold={focused}>
+        <Text color={t.color(STATE_SLOT[node.state])}>{STATE_GLYPH[node.state]} </Text>
+        {node.name}
+        <Text color={t.color(STATE_SLOT[node.state])}> {node.state}</Text>
+        <Text color={t.color('dim')}>{node.stateReason ? ` (${node.stateReason})` : ''} for {since} · power {node.power}{node.local ? ' · this machine' : ''}</Text>
+      </Text>
+      <Text wrap="truncate" color={t.color('dim')}>groups {node.groups.join(',') || '-'}</Text>
+      {detailStatLines(node).map((l, i) => <Text key={i} wrap="truncate">{l}</Text>)}
+      {chart.length > 0 ? (
+        <Box flexDirection="column">
+          {chart.map((l, i) => <Text key={i} color={t.color('chart')}>{l}</Text>)}
+        </Box>
+      ) : null}
+      <Text wrap="truncate" color={t.color('dim')}>{vars}</Text>
+    </Box>
+  );
+}

@@ -1,0 +1,42 @@
+/** The header: cluster name, node counts by state, running jobs, the clock (to the minute: a 3 a.m. glance, and no per-second frame when idle). */
+import React from 'react';
+import { Box, Text } from 'ink';
+import type { Counts } from '../../engine/store.js';
+import { useTheme } from '../theme.js';
+import { formatClock } from '../format.js';
+import { useClock } from '../use-clock.js';
+
+export interface HeaderProps {
+  cluster: string;
+  counts: Readonly<Counts>;
+  total: number;
+  runningJobs: number;
+  readOnly: boolean;
+  themeName: string;
+}
+
+export function HeaderPane({ cluster, counts, total, runningJobs, readOnly, themeName }: HeaderProps) {
+  const t = useTheme();
+  const now = useClock(60_000);
+  return (
+    <Box height={1} width="100%">
+      <Box flexGrow={1}>
+        <Text wrap="truncate">
+          <Text bold color={t.color('header.title')}>vacm · {cluster}</Text>
+          {readOnly ? <Text bold color={t.color('error')}> · READ-ONLY</Text> : null}
+          <Text color={t.color('header.text')}>  {total} nodes: </Text>
+          <Text color={t.color('node.up')}>{counts.up} up</Text>
+          <Text> · </Text>
+          <Text color={t.color('node.down')} bold={counts.down > 0}>{counts.down} down</Text>
+          <Text> · </Text>
+          <Text color={t.color('node.off')}>{counts.off} off</Text>
+          <Text> · </Text>
+          <Text color={t.color('node.unknown')}>{counts.unknown} unknown</Text>
+          <Text color={t.color('header.text')}>   jobs: </Text>
+          <Text color={runningJobs > 0 ? t.color('job.running') : t.color('dim')}>{runningJobs} running</Text>
+        </Text>
+      </Box>
+      <Box marginLeft={1}><Text color={t.color('dim')}>{themeName}  {formatClock(now).slice(0, 5)}</Text></Box>
+    </Box>
+  );
+}

@@ -1,0 +1,58 @@
+/**
+ * The jobs pane: every job newest first (request, progress, duration, state), and under the list the
+ * selected job's output with identical per-node outputs gathered under a folded node set.
+ */
+import React, { useRef } from 'react';
+import { Box, Text } from 'ink';
+import type { JobView } from '../../protocol/module.js';
+import { useTheme, type Slot } from '../theme.js';
+import { formatJobLine, gatheredJobLines, windowStart } from '../format.js';
+import { useClock } from '../use-clock.js';
+
+export interface JobsPaneProps {
+  jobs: readonly JobView[];
+  selected: number;
+  focused: boolean;
+  width: number;
+  height: number;
+}
+
+const JOB_SLOT: Record<JobView['state'], Slot> = { queued: 'job.running', running: 'job.running', completed: 'job.completed', failed: 'job.failed', cancelled: 'job.cancelled' };
+
+/** How many of the pane's rows list jobs (the rest shows the selected job's output). */
+export function jobListRows(height: number, jobs: number): number {
+  return Math.max(1, Math.min(jobs, Math.floor((height - 1) / 3)));
+}
+
+export function JobsPane({ jobs, selected, focused, width, height }: JobsPaneProps) {
+  const t = useTheme();
+  const anyRunning = jobs.some((j) => j.state === 'running' || j.state === 'queued');
+  const now = useClock(1000, anyRunning); // durations tick only while something runs
+  const startRef = useRef(0);
+  if (jobs.length === 0) {
+    return (
+      <Box flexDirection="column" width={width} height={height}>
+        <Text bold={focused}>JOBS</Text>
+        <Text color={t.color('dim')} wrap="truncate">no jobs yet: p power, x exec, : prompt</Text>
+      </Box>
+    );
+  }
+  const listRows = jobListRows(height, jobs.length);
+  const first = windowStart(selected, listRows, jobs.length, startRef.current);
+  startRef.current = first;
+  const job = jobs[selected];
+  const outRows = Math.max(0, height - 1 - listRows);
+  const out = job ? gatheredJobLines(job) : [];
+  const shownOut = out.length > outRows ? [...out.slice(0, Math.max(0, outRows - 1)), `… ${out.length - outRows + 1} more lines (Enter opens the full output)`] : out;
+  return (
+    <Box flexDirection="column" width={width} height={height}>
+      <Text bold={focused} wrap="truncate">JOBS {jobs.length}{anyRunning ? ' · Ctrl-C cancels the selected one' : ''}</Text>
+      {jobs.slice(first, first + listRows).map((j, i) => (
+        <Text key={j.id} wrap="truncate" inverse={focused && first + i === selected} underline={!focused && first + i === selected} color={t.color(JOB_SLOT[j.state])}>
+          {formatJobLine(j, now, width)}
+        </Text>
+      ))}
+      {shownOut.map((l, i) => <Text key={`o${i}`} wrap="truncate">{l}</Text>)}
+    </Box>
+  );
+}

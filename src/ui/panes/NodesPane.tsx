@@ -1,0 +1,115 @@
+/**
+ * The nodes pane: one pre-formatted row per node, only the rows that fit (virtualised), or for big
+ * clusters a compact overview with one cell per node. Rows are memoised on their text, so a frame
+ * re-renders only the rows whose node changed.
+ */
+import React, { memo, useRef } from 'react';
+import { Box, Text } from 'ink';
+import type { NodeView } from '../../protocol/module.js';
+import type { NodeState } from '../../protocol/events.js';
+import { useTheme, type Slot } from '../theme.js';
+import { STATE_GLYPH, nodeRowParts, overviewRuns, rowColumns, rowHeader, windowStart, type RowColumns, type RowParts, type SortKey } from '../format.js';
+import type { Filter } from '../use-dashboard.js';
+
+export interface NodesPaneProps {
+  nodes: readonly NodeView[];
+  total: number;
+  cursor: number;
+  marks: ReadonlySet<string>;
+  filter?: Filter;
+  sort: SortKey;
+  overview: boolean;
+  focused: boolean;
+  /** inner width and height (inside the border) */
+  width: number;
+  height: number;
+}
+
+const STATE_SLOT: Record<NodeState, Slot> = { up: 'node.up', down: 'node.down', off: 'node.off', unknown: 'node.unknown' };
+
+const rowCache = new WeakMap<NodeView, { key: string; parts: RowParts }>();
+function rowParts(n: NodeView, cols: RowColumns): RowParts {
+  const key = `${cols.name}/${cols.spark}/${cols.cpuMem}`;
+  const hit = rowCache.get(n);
+  if (hit && hit.key === key) return hit.parts;
+  const parts = nodeRowParts(n, cols);
+  rowCache.set(n, { key, parts });
+  return parts;
+}
+
+interface RowProps {
+  parts: RowParts;
+  state: NodeState;
+  marked: boolean;
+  selected: boolean;
+  focused: boolean;
+}
+
+const NodeRow = memo(function NodeRow({ parts, state, marked, selected, focused }: RowProps) {
+  const t = useTheme();
+  const inverse = selected && focused;
+  const underline = selected && !focused;
+  const color = marked ? t.color('node.marked') : undefined;
+  return (
+    <Box height={1}>
+      <Text inverse={inverse} underline={underline} bold color={t.color('node.marked')}>{marked ? '*' : ' '}</Text>
+      <Text inverse={inverse} underline={underline} color={t.color(STATE_SLOT[state])}>{STATE_GLYPH[state]}</Text>
+      <Text inverse={inverse} underline={underline} color={color}>{parts.head}</Text>
+      {parts.spark ? <Text inverse={inverse} underline={underline} color={color}>{parts.spark}</Text> : null}
+      <Text inverse={inverse} underline={underline} color={color}>{parts.tail}</Text>
+    </Box>
+  );
+});
+
+export function NodesPane(p: NodesPaneProps) {
+  const t = useTheme();
+  const startRef = useRef(0);
+  const status = [
+    `NODES ${p.nodes.length}${p.nodes.length !== p.total ? ` of ${p.total}` : ''}`,
+    p.overview ? 'overview' : '',
+    p.marks.size > 0 ? `${p.marks.size} marked` : '',
+    p.filter ? `filter ${p.filter.expr}${p.filter.names ? '' : ' (text)'}` : '',
+    `sort ${p.sort}`,
+  ].filter(Boolean).join(' · ');
+  const rows = Math.max(1, p.height - (p.overview ? 1 : 2));
+  let body: React.ReactNode;
+  if (p.nodes.length === 0) {
+    body = <Text color={t.color('dim')}>{p.filter ? `no node matches ${p.filter.expr} (Esc clears the filter)` : 'no nodes'}</Text>;
+  } else if (p.overview) {
+    const perLine = Math.max(1, p.width);
+    const lineOfCursor = Math.floor(p.cursor / perLine);
+    const totalLines = Math.ceil(p.nodes.length / perLine);
+    const first = windowStart(lineOfCursor, rows, totalLines, startRef.current);
+    startRef.current = first;
+    const lines: React.ReactNode[] = [];
+    for (let l = first; l < Math.min(totalLines, first + rows); l++) {
+      const slice = p.nodes.slice(l * perLine, (l + 1) * perLine);
+      const runs = overviewRuns(slice, (n, i) => (l * perLine + i === p.cursor ? 'cursor' : p.marks.has(n.name) ? 'node.marked' : STATE_SLOT[n.state]));
+      lines.push(
+        <Text key={l} wrap="truncate">
+          {runs.map((r, i) =>
+            r.slot === 'cursor' ? <Text key={i} inverse>{r.text}</Text> : <Text key={i} color={t.color(r.slot as Slot)}>{r.text}</Text>,
+          )}
+        </Text>,
+      );
+    }
+    body = lines;
+  } else {
+    const cols = rowColumns(p.width, p.nodes);
+    const first = windowStart(p.cursor, rows, p.nodes.length, startRef.current);
+    startRef.current = first;
+    const visible = p.nodes.slice(first, first + rows);
+    body = [
+      <Text key="h" color={t.color('dim')} wrap="truncate">{rowHeader(cols)}</Text>,
+      ...visible.map((n, i) => (
+        <NodeRow key={n.name} parts={rowParts(n, cols)} state={n.state} marked={p.marks.has(n.name)} selected={first + i === p.cursor} focused={p.focused} />
+      )),
+    ];
+  }
+  return (
+    <Box flexDirection="column" width={p.width} height={p.height}>
+      <Text wrap="truncate" bold={p.focused} color={t.color('header.text')}>{status}</Text>
+      {body}
+    </Box>
+  );
+}

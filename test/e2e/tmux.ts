@@ -1,0 +1,67 @@
+/** Driving the real `vacm` binary in a private tmux server (its own -L socket: other sessions are never touched). */
+import { execFileSync, spawnSync } from 'node:child_process';
+
+export function hasBinary(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+}
+
+export class Tmux {
+  readonly socket: string;
+  constructor(readonly name: string) {
+    this.socket = `vacm-${name}-${process.pid}`;
+  }
+
+  private tmux(args: string[]): string {
+    return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
+  }
+
+  /** Start `command` (run by sh) in a detached session of the given size, with `env` added and CI removed. */
+  start(command: string, opts: { columns?: number; rows?: number; env?: Record<string, string>; cwd?: string } = {}): void {
+    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}='${v.replace(/'/g, "'\\''")}'`).join(' ');
+    this.tmux(['-f', '/dev/null', 'new-session', '-d', '-s', this.name, '-x', String(opts.columns ?? 200), '-y', String(opts.rows ?? 60), ...(opts.cwd ? ['-c', opts.cwd] : []),
+      `unset CI; env ${env} ${command}; echo VACM_EXITED $?; sleep 120`]);
+  }
+
+  capture(): string {
+    return this.tmux(['capture-pane', '-p', '-t', this.name]);
+  }
+
+  /** named keys (Enter, Space, Escape, Tab, Up, ...) */
+  keys(...keys: string[]): void {
+    this.tmux(['send-keys', '-t', this.name, ...keys]);
+  }
+
+  /** literal text */
+  type(text: string): void {
+    this.tmux(['send-keys', '-t', this.name, '-l', text]);
+  }
+
+  alternateScreenOn(): boolean {
+    return this.tmux(['display-message', '-p', '-t', this.name, '#{alternate_on}']).trim() === '1';
+  }
+
+  panePid(): number {
+    return Number(this.tmux(['display-message', '-p', '-t', this.name, '#{pane_pid}']).trim());
+  }
+
+  /** Poll the screen until `pred` holds (bounded in count and time). */
+  async waitFor(pred: string | RegExp | ((s: string) => boolean), timeoutMs = 15_000): Promise<string> {
+    const test = typeof pred === 'string' ? (s: string) => s.includes(pred) : pred instanceof RegExp ? (s: string) => pred.test(s) : pred;
+    const until = Date.now() + timeoutMs;
+    let screen = '';
+    for (let i = 0; i < 2000 && Date.now() < until; i++) {
+      screen = this.capture();
+      if (test(screen)) return screen;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for ${String(pred)}; screen:\n${screen}`);
+  }
+
+  kill(): void {
+    try {
+      this.tmux(['kill-server']);
+    } catch {
+      /* already gone */
+    }
+  }
+}

@@ -1,0 +1,144 @@
+import { describe, it, expect } from 'vitest';
+import { sparkline, formatNodeRow, rowColumns, brailleChart, gatheredJobLines, perNodeJobLines, formatJobLine, windowStart, sortNodes, overviewRuns } from '../../src/ui/format.js';
+import { complete } from '../../src/ui/complete.js';
+import { KEYMAPS, activeKeymaps, footerText, keyName } from '../../src/ui/keymaps.js';
+import { parseTheme, SLOTS } from '../../src/ui/theme.js';
+import { loadThemes } from '../../src/cli/tui.js';
+import type { JobView, NodeView } from '../../src/protocol/module.js';
+import type { VacmEvent } from '../../src/protocol/events.js';
+
+const node = (name: string, over: Partial<NodeView> = {}): NodeView => ({
+  name, groups: [], vars: {}, state: 'up', stateSince: 0, power: 'on', local: false,
+  stats: { load1: 4, cpus: 16, cpu_pct: 25, mem_used_pct: 50 }, loadHistory: [0, 4, 8, 16], ...over,
+});
+
+const job = (events: Partial<VacmEvent>[], over: Partial<JobView> = {}): JobView => ({
+  id: 3, tag: 'SSH', command: 'EXEC', line: 'SSH:EXEC:n[1-4]:uname -r', targets: ['n1', 'n2', 'n3', 'n4'], targetsFolded: 'n[1-4]',
+  state: 'completed', dangerous: true, lane: 'bulk', done: 4, ok: 3, failed: 1, startedAt: 1000, endedAt: 1400,
+  events: events.map((e) => ({ tag: 'SSH', job: 3, ts: 0, ...e }) as VacmEvent), truncated: 0, quiet: false, ...over,
+});
+
+describe('row formatting (pure)', () => {
+  it('sparkline scales samples to the maximum with ▁..█ and pads on the left', () => {
+    expect(sparkline([0, 4, 8, 16], 6, 16)).toBe('  ▁▃▅█');
+    expect(sparkline([1, 2, 3, 4, 5, 6, 7, 8, 9], 4, 8)).toBe('▇███');
+    expect(sparkline([], 3)).toBe('   ');
+  });
+
+  it('a node row: name, power, sparkline, load, CPU and memory; dashes when the node is not up', () => {
+    const cols = rowColumns(60, 8);
+    expect(formatNodeRow(node('node01'), cols)).toMatch(/^node01 +on +▁▃▅█ +4\.00 +25% +50%$/);
+    expect(formatNodeRow(node('node02', { state: 'down' }), cols)).toMatch(/^node02 +on +▁▃▅█ +- +- +-$/);
+    expect(formatNodeRow(node('node03', { power: 'off', state: 'off' }), cols)).toMatch(/^node03 +off/);
+    expect(rowColumns(40, 8).cpuMem).toBe(false);
+  });
+
+  it('sorts by load (highest first) and by state (trouble first)', () => {
+    const ns = [node('a', { stats: { load1: 1 } }), node('b', { state: 'down' }), node('c', { stats: { load1: 9 } })];
+    expect(sortNodes(ns, 'load').map((n) => n.name)).toEqual(['c', 'b', 'a']);
+    expect(sortNodes(ns, 'state').map((n) => n.name)).toEqual(['b', 'a', 'c']);
+  });
+
+  it('overview runs merge neighbours of the same colour', () => {
+    const ns = [node('a'), node('b'), node('c', { state: 'down' }), node('d')];
+    expect(overviewRuns(ns, (n) => n.state).map((r) => `${r.slot}:${r.text.length}`)).toEqual(['up:2', 'down:1', 'up:1']);
+  });
+
+  it('the braille chart draws the history with the newest sample at the right edge', () => {
+    const lines = brailleChart([0, 8, 16, 8, 0], 10, 3, 16, 5);
+    expect(lines).toHaveLength(3);
+    for (const l of lines) expect(l).toHaveLength(10);
+    expect(lines.join('')).toMatch(/[\u2801-\u28ff]/);
+    expect(lines[0].trim()).not.toBe(''); // the peak reaches the top row
+    expect(brailleChart([], 4, 2)).toEqual(['    ', '    ']);
+  });
+
+  it('windowStart keeps the cursor visible with as little scrolling as possible', () => {
+    expect(windowStart(0, 10, 100, 0)).toBe(0);
+    expect(windowStart(15, 10, 100, 0)).toBe(6);
+    expect(windowStart(12, 10, 100, 6)).toBe(6);
+    expect(windowStart(3, 10, 100, 6)).toBe(3);
+    expect(windowStart(99, 10, 100, 0)).toBe(90);
+  });
+});
+
+describe('job output (pure)', () => {
+  const j = job([
+    { type: 'OUTPUT', node: 'n1', stream: 'stdout', line: '6.1.0' },
+    { type: 'OUTPUT', node: 'n2', stream: 'stdout', line: '6.1.0' },
+    { type: 'OUTPUT', node: 'n3', stream: 'stdout', line: '6.1.0' },
+    { type: 'ERROR', node: 'n4', code: 'ERR_TIMEOUT', message: 'no answer within 10000 ms' },
+    { type: 'EXIT', node: 'n1', code: 0 },
+    { type: 'JOB_COMPLETED', ok: 3, failed: 1 },
+  ]);
+
+  it('gathers identical per-node outputs under a folded node set with the count', () => {
+    expect(gatheredJobLines(j)).toEqual(['n4 (1)', '  ERR_TIMEOUT: no answer within 10000 ms', 'n[1-3] (3)', '  6.1.0', 'completed: ok=3 failed=1']);
+  });
+
+  it('the full output lists every node\'s lines', () => {
+    expect(perNodeJobLines(j)).toEqual(['n1: 6.1.0', 'n2: 6.1.0', 'n3: 6.1.0', 'n4: ERR_TIMEOUT: no answer within 10000 ms', 'completed: ok=3 failed=1']);
+  });
+
+  it('a job line shows id, state glyph, request, progress, duration and state', () => {
+    expect(formatJobLine(j, 0, 80)).toBe('#3 ✔ SSH:EXEC:n[1-4]:uname -r  4/4  400ms  completed, 1 failed');
+    expect(formatJobLine(job([], { state: 'running', done: 1, endedAt: undefined }), 3500, 80)).toContain('1/4  2.5s  running');
+  });
+});
+
+describe('prompt completion (pure)', () => {
+  const src = { modules: [{ tag: 'NEXXUS', commands: [{ name: 'NODE_LIST' }, { name: 'GROUPS' }] }, { tag: 'POWER', commands: [{ name: 'OFF' }, { name: 'ON' }] }], nodes: ['sim001', 'sim002', 'sim010'], groups: ['rack1', 'rack2'] };
+  it.each([
+    ['ne', 'NEXXUS:', []],
+    ['NEXXUS:n', 'NEXXUS:NODE_LIST:', []],
+    ['power:o', 'power:o', ['OFF', 'ON']],
+    ['POWER:OFF:sim0', 'POWER:OFF:sim0', ['sim001', 'sim002', 'sim010']],
+    ['POWER:OFF:sim00', 'POWER:OFF:sim00', ['sim001', 'sim002']],
+    ['POWER:OFF:sim01', 'POWER:OFF:sim010', []],
+    ['POWER:OFF:@ra', 'POWER:OFF:@rack', ['@rack1', '@rack2']],
+    ['POWER:OFF:@rack1!sim01', 'POWER:OFF:@rack1!sim010', []],
+    ['POWER:OFF:sim001:x', 'POWER:OFF:sim001:x', []],
+  ])('%s → %s', (line, out, cands) => {
+    const c = complete(line, src);
+    expect(c.line).toBe(out);
+    if ((cands as string[]).length) expect(c.candidates).toEqual(cands);
+  });
+});
+
+describe('keymaps and themes (data)', () => {
+  it('read-only mode removes every dangerous binding, in every keymap', () => {
+    const ro = activeKeymaps(true);
+    for (const list of Object.values(ro)) for (const b of list) expect(b.dangerous).toBe(false);
+    expect(ro.nodes.some((b) => b.action === 'exec')).toBe(false);
+    expect(ro.powerMenu.map((b) => b.action)).toEqual(['powerStatus']);
+    expect(activeKeymaps(false)).toBe(KEYMAPS);
+  });
+
+  it('no key is bound twice in one pane (with the global keys)', () => {
+    for (const pane of ['nodes', 'jobs', 'detail'] as const) {
+      const keys = [...KEYMAPS.global, ...KEYMAPS[pane]].flatMap((b) => b.keys);
+      expect(new Set(keys).size).toBe(keys.length);
+    }
+  });
+
+  it('the footer is generated from the focused pane\'s keymap', () => {
+    expect(footerText(KEYMAPS, 'nodes')).toContain('p power');
+    expect(footerText(KEYMAPS, 'jobs')).toContain('Enter output');
+    expect(footerText(activeKeymaps(true), 'nodes')).not.toContain('exec');
+  });
+
+  it('key names', () => {
+    expect(keyName('', { upArrow: true })).toBe('up');
+    expect(keyName('c', { ctrl: true })).toBe('ctrl+c');
+    expect(keyName(' ', {})).toBe('space');
+    expect(keyName('', { tab: true, shift: true })).toBe('shift+tab');
+  });
+
+  it('themes: the four files load with every slot; NO_COLOR gives mono only; a bad theme is ERR_CONFIG', () => {
+    const themes = loadThemes({});
+    expect(themes.map((t) => t.name)).toEqual(['default', 'light', 'high-contrast', 'mono']);
+    for (const t of themes.slice(0, 3)) for (const s of SLOTS) if (s !== 'header.text') expect(t.slots[s], `${t.name} ${s}`).not.toBe('');
+    expect(loadThemes({ NO_COLOR: '1' }).map((t) => t.name)).toEqual(['mono']);
+    expect(() => parseTheme({ name: 'x', slots: { 'node.upp': 'red' } }, 'x.json')).toThrow(/unknown slot node.upp/);
+  });
+});
