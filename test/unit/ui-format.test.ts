@@ -72,8 +72,8 @@ describe('job output (pure)', () => {
     { type: 'JOB_COMPLETED', ok: 3, failed: 1 },
   ]);
 
-  it('gathers identical per-node outputs under a folded node set with the count', () => {
-    expect(gatheredJobLines(j)).toEqual(['n4 (1)', '  ERR_TIMEOUT: no answer within 10000 ms', 'n[1-3] (3)', '  6.1.0', 'completed: ok=3 failed=1']);
+  it('gathers identical per-node outputs under a folded node set with the count, groups in node order', () => {
+    expect(gatheredJobLines(j)).toEqual(['n[1-3] (3)', '  6.1.0', 'n4 (1)', '  ERR_TIMEOUT: no answer within 10000 ms', 'completed: ok=3 failed=1']);
   });
 
   it('the full output lists every node\'s lines', () => {
