@@ -4,11 +4,11 @@
  *
  *   npx tsx bench/nodeset.bench.ts
  *
- * vacm's process runs a small .mjs built from src/ with esbuild (what `dist/` would hold),
- * so the timing is node + our module, not the TypeScript loader.
+ * vacm's process is the real `node bin/vacm.js nodeset` from dist/ (npm run bench builds first),
+ * startup included, exactly as a script would call it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,9 +36,9 @@ function timeIt(fn: () => void): number {
   return performance.now() - t;
 }
 
-function timeProcess(cmd: string, args: string[], input?: string): number {
+function timeProcess(cmd: string, args: string[], input?: string, env?: NodeJS.ProcessEnv): number {
   return timeIt(() => {
-    const r = spawnSync(cmd, args, { input, encoding: 'utf8', maxBuffer: 1 << 28 });
+    const r = spawnSync(cmd, args, { input, env, cwd: env?.HOME, encoding: 'utf8', maxBuffer: 1 << 28 });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
   });
 }
@@ -56,31 +56,14 @@ export function scatteredNames(n: number): string[] {
   return names;
 }
 
-const RUNNER = `
-import { readFileSync } from 'node:fs';
-import { NodeSet, foldNodeSet } from './nodeset.mjs';
-const [mode, arg] = process.argv.slice(2);
-let out;
-if (mode === '-c') out = String(NodeSet.parse(arg).size);
-else if (mode === '-e') out = NodeSet.parse(arg).expand().join(' ');
-else out = foldNodeSet(readFileSync(0, 'utf8').split('\\n'));
-process.stdout.write(out + '\\n');
-`;
+const VACM = fileURLToPath(new URL('../bin/vacm.js', import.meta.url));
 
 export async function benchNodeset(): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'vacm-bench-nodeset-'));
   try {
-    const { build } = await import('esbuild');
-    await build({
-      entryPoints: [fileURLToPath(new URL('../src/protocol/nodeset.ts', import.meta.url))],
-      bundle: true,
-      format: 'esm',
-      platform: 'node',
-      outfile: join(dir, 'nodeset.mjs'),
-      logLevel: 'silent',
-    });
-    const runner = join(dir, 'run.mjs');
-    writeFileSync(runner, RUNNER);
+    // no vacm.yaml in the way: the process reads only its arguments
+    const env = { ...process.env, VACM_CONFIG: '', HOME: dir };
+    const vacm = (args: string[], input?: string) => timeProcess(process.execPath, [VACM, 'nodeset', ...args], input, env);
     const names = scatteredNames(50_000);
     const namesText = names.join('\n') + '\n';
     const haveNodeset = spawnSync('sh', ['-c', 'command -v nodeset']).status === 0;
@@ -89,19 +72,19 @@ export async function benchNodeset(): Promise<Row[]> {
       {
         name: 'count node[1-1000000]',
         inProc: () => void NodeSet.parse('node[1-1000000]').size,
-        vacm: () => timeProcess(process.execPath, [runner, '-c', 'node[1-1000000]']),
+        vacm: () => vacm(['-c', 'node[1-1000000]']),
         cs: () => timeProcess('nodeset', ['-c', 'node[1-1000000]']),
       },
       {
         name: 'expand node[1-100000]',
         inProc: () => void NodeSet.parse('node[1-100000]').expand().join(' '),
-        vacm: () => timeProcess(process.execPath, [runner, '-e', 'node[1-100000]']),
+        vacm: () => vacm(['-e', 'node[1-100000]']),
         cs: () => timeProcess('nodeset', ['-e', 'node[1-100000]']),
       },
       {
         name: 'fold 50 000 scattered names',
         inProc: () => void foldNodeSet(names),
-        vacm: () => timeProcess(process.execPath, [runner, '-f'], namesText),
+        vacm: () => vacm(['-f'], namesText),
         cs: () => timeProcess('nodeset', ['-f'], namesText),
       },
     ];

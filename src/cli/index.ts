@@ -1,13 +1,11 @@
-/** The vacm command line (yargs): the dashboard by default, and script-mode commands. */
+/**
+ * The vacm command line (yargs): the dashboard by default, and script-mode commands. Each command
+ * loads its own code when it runs, so `vacm ipc` does not pay for ink nor `vacm agent` for the engine.
+ */
 import yargs, { type Argv } from 'yargs';
 import { VacmError, toVacmError } from '../protocol/errors.js';
-import { openEngine, loadConfig, type EngineArgs } from './setup.js';
-import { runIpc } from './ipc.js';
-import { runNodesetCommand } from './nodeset-cmd.js';
-import { runTui } from './tui.js';
-import { runAgent } from './agent.js';
-import { runServe } from './serve.js';
-import { runSnapshot } from './snapshot.js';
+import type { EngineArgs } from './setup.js';
+import { nodesetMain } from './nodeset-main.js';
 import { EXIT_USAGE, processIo, type Io } from './io.js';
 import type { Engine } from '../engine/engine.js';
 
@@ -28,6 +26,7 @@ function fail(io: Io, err: unknown): number {
 async function withEngine(io: Io, args: EngineArgs, fn: (e: Engine) => Promise<number>): Promise<number> {
   let engine: Engine;
   try {
+    const { openEngine } = await import('./setup.js');
     engine = await openEngine(args);
   } catch (err) {
     return fail(io, err);
@@ -59,6 +58,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .example('printf "NEXXUS:GROUPS\\nNEXXUS:JOBS\\n" | $0 ipc', 'requests from stdin, one a line')
           .epilog('Exit status: 0 every job completed with no failed node, 1 some node or job failed, 2 usage or parse error (the ERR_* line on stderr).'),
       async (a) => {
+        const { runIpc } = await import('./ipc.js');
         code = await withEngine(io, { config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'] }, (engine) =>
           runIpc(engine, { json: a.json, gather: a.gather, parallel: a.parallel, messages: (a.messages ?? []).map(String) }, io),
         );
@@ -80,30 +80,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .example("$0 nodeset -c 'node[1-1000000]'", '1000000 (counted without expanding)')
           .example("$0 nodeset -f '@compute!node007'", 'a group minus a node (groups from the config)')
           .epilog('Exit status: 0 ok, 1 ERR_NODESET_PARSE (bad expression, the failing part named), 2 usage error.'),
-      (a) => {
-        const modes = [a.expand, a.fold, a.count].filter(Boolean).length;
-        if (modes !== 1) {
-          io.err('ERR_USAGE: give exactly one of -e (expand), -f (fold), -c (count); see vacm nodeset --help\n');
-          code = EXIT_USAGE;
-          return;
-        }
-        let groups: Readonly<Record<string, readonly string[]>> = {};
-        let universe: string[] = [];
-        try {
-          const cfg = loadConfig({ config: a.config });
-          groups = cfg.view.groups;
-          universe = cfg.nodes.map((n) => n.name);
-        } catch (err) {
-          code = fail(io, err);
-          return;
-        }
-        const r = runNodesetCommand(
-          { expand: a.expand, fold: a.fold, count: a.count, exprs: (a.exprs ?? []).map(String), separator: a.separator },
-          { resolveGroup: (g) => (groups[g] ? [...groups[g]] : undefined), universe: () => universe },
-        );
-        if (r.stdout) io.out(r.stdout);
-        if (r.stderr) io.err(r.stderr);
-        code = r.exitCode;
+      async (a) => {
+        code = await nodesetMain({ expand: a.expand, fold: a.fold, count: a.count, separator: a.separator, config: a.config, exprs: (a.exprs ?? []).map(String) }, io);
       },
     )
     .command(
@@ -116,6 +94,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .option('snapshot-every', { type: 'number', default: 60, describe: 'seconds between writes of the state snapshot that vacm snapshot reads' })
           .example('$0 serve --config /etc/vacm/vacm.yaml --metrics 127.0.0.1:9464', 'collector, membership and metrics for the cluster'),
       async (a) => {
+        const { runServe } = await import('./serve.js');
         code = await runServe({ config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'], listen: a.listen, metrics: a.metrics, snapshotEvery: a['snapshot-every'] }, io);
       },
     )
@@ -128,6 +107,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .option('max-age', { type: 'number', default: 300, describe: 'use vacm serve\'s saved state when at most this many seconds old; else sweep once' })
           .example('$0 snapshot --html /var/www/cluster.html', 'from vacm serve\'s state (with load history)'),
       async (a) => {
+        const { runSnapshot } = await import('./snapshot.js');
         code = await runSnapshot({ config: a.config, demo: a.demo, nodes: a.nodes, html: a.html, maxAge: a['max-age'] }, io);
       },
     )
@@ -145,6 +125,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .option('verbose', { type: 'boolean', default: false, describe: 'log every dropped field and send error' })
           .example('$0 agent --collector head01:8884 --secret-file /etc/vacm/agent.secret', 'report every 5 s'),
       async (a) => {
+        const { runAgent } = await import('./agent.js');
         code = await runAgent({ config: a.config, collector: a.collector, secretFile: a['secret-file'], interval: a.interval, name: a.name, bind: a.bind, verbose: a.verbose }, io);
       },
     )
@@ -154,6 +135,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       (y) => engineOptions(y).example('$0 --demo', 'a simulated 64-node cluster').example('$0 --demo --nodes 1024', 'a large one'),
       async (a) => {
         try {
+          // ink and React take most of a second to load: only the dashboard pays for them
+          const { runTui } = await import('./tui.js');
           code = await runTui({ config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'] }, io);
         } catch (err) {
           code = fail(io, err);

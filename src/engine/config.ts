@@ -5,7 +5,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LineCounter, parseDocument, isMap } from 'yaml';
+import { createRequire } from 'node:module';
+
+// yaml is loaded on first use: a machine with no vacm.yaml (and `vacm nodeset`) never pays for it
+let yamlLib: typeof import('yaml') | undefined;
+const yaml = (): typeof import('yaml') => (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 import { VacmError } from '../protocol/errors.js';
 import { NodeSet } from '../protocol/nodeset.js';
 import type { ConfigView } from '../protocol/module.js';
@@ -89,6 +93,7 @@ export function expandTemplate(value: string, node: string): string {
 }
 
 export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
+  const { LineCounter, parseDocument, isMap } = yaml();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const where = (p: (string | number)[]): string => {

@@ -1171,6 +1171,8 @@ function located<T>(expr: string, fn: () => T): T {
 }
 
 /** What Python's str.splitlines() splits on. */
+/** A node name with no operator, bracket, group or wildcard (white space around it is ignored). */
+const PLAIN_NAME = /^\s*[\w.-]+\s*$/;
 const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 
 /** An immutable node set. */
@@ -1256,8 +1258,25 @@ export class NodeSet implements Iterable<string> {
    */
   static unionOf(exprs: Iterable<string>, opts: NodeSetOptions = {}): NodeSet {
     const acc = new Table();
+    // Plain names (`node17`, tens of thousands piped in) are gathered and built at once, as
+    // fromNames does; one by one, each union would rebuild the growing range set.
+    const plain: string[] = [];
     for (const e of exprs) {
-      for (const line of e.split(LINE_BREAK)) acc.update(located(line, () => parseTable(line, opts, 0, {})));
+      for (const line of e.split(LINE_BREAK)) {
+        if (PLAIN_NAME.test(line)) plain.push(line);
+        else acc.update(located(line, () => parseTable(line, opts, 0, {})));
+      }
+    }
+    if (plain.length > 0) {
+      let t: Table;
+      try {
+        t = tableFromNames(plain);
+      } catch {
+        // the one at fault, with its position, from the careful path
+        t = new Table();
+        for (const line of plain) t.update(located(line, () => parseTable(line, opts, 0, {})));
+      }
+      acc.update(t);
     }
     return new NodeSet(acc);
   }

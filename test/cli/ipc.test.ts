@@ -116,6 +116,21 @@ describe('the real binary', () => {
     expect(r.err).toMatch(/^NEXXUS:0:ERROR:ERR_NODESET_PARSE:/);
     expect(r.out).toContain('NEXXUS:1:GROUP:compute:node[01-08]:8');
   });
+  it('nodeset (the launcher\'s path without yargs): names piped on stdin, groups from --config, errors', async () => {
+    const env = { VACM_STATE_DIR: stateDir, VACM_CONFIG: '' };
+    const piped = await vacm(['nodeset', '-f'], { stdin: 'n3\nn1 n2\n\nnode07\n', env });
+    expect(piped.out).toBe('n[1-3],node07\n');
+    expect(piped.code).toBe(0);
+    const grouped = await vacm(['nodeset', '--config', cfg, '-c', '@rack1', 'x1'], { env });
+    expect(grouped.out).toBe('9\n');
+    const bad = await vacm(['nodeset', '-e', 'node[1-'], { env });
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^ERR_NODESET_PARSE: /);
+    expect(bad.err).not.toMatch(/\n\s+at /);
+    const unknownOption = await vacm(['nodeset', '--frobnicate', '-f', 'n1'], { env });
+    expect(unknownOption.code).toBe(2);
+    expect(unknownOption.err).toMatch(/ERR_USAGE: Unknown argument: frobnicate/);
+  });
   it('has --help with examples for every command', async () => {
     for (const c of [['--help'], ['ipc', '--help'], ['nodeset', '--help']]) {
       const r = await vacm(c);

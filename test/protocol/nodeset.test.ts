@@ -328,6 +328,16 @@ describe('runNodesetCommand', () => {
     expect(r.stderr).toMatch(/^ERR_NODESET_PARSE: .*"5-2"/);
   });
 
+  it('many plain names and expressions together: the same union, and a bad plain name still named', () => {
+    const names = Array.from({ length: 5000 }, (_, i) => `n${(i * 7919) % 10007}`);
+    const r = runNodesetCommand({ count: true, exprs: ['n[20000-20009]!n20005', ...names, 'n20005'] }, {});
+    expect(r.stdout).toBe(`${new Set(names).size + 10}\n`);
+    const big = 'n' + '9'.repeat(40);
+    const bad = runNodesetCommand({ fold: true, exprs: ['n1', big, 'n2'] }, {});
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toMatch(/^ERR_NODESET_PARSE: .*9999/);
+  });
+
   it('asks for exactly one mode', () => {
     const r = runNodesetCommand({ fold: true, count: true, exprs: ['n1'] }, {});
     expect(r.exitCode).toBe(1);

@@ -1,0 +1,91 @@
+/**
+ * `vacm nodeset` from argv to exit code, without yargs: the launcher takes this path first, since
+ * loading yargs costs more than most node-set work (a script calls `vacm nodeset` in a loop the way
+ * it calls ClusterShell's). Anything this small parser does not know (--help, an unknown option,
+ * bundled flags) returns undefined, and the yargs command line answers with its usual help and errors.
+ */
+import { VacmError, toVacmError } from '../protocol/errors.js';
+import { findConfig, loadConfigFile, localOnlyConfig } from '../engine/config.js';
+import { runNodesetCommand } from './nodeset-cmd.js';
+import { EXIT_USAGE, type Io } from './io.js';
+
+export interface NodesetCliArgs {
+  expand?: boolean;
+  fold?: boolean;
+  count?: boolean;
+  separator?: string;
+  config?: string;
+  exprs: string[];
+}
+
+/** argv after `nodeset`; undefined when it holds something only yargs handles. */
+export function parseNodesetArgv(argv: readonly string[]): NodesetCliArgs | undefined {
+  const a: NodesetCliArgs = { exprs: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const s = argv[i];
+    if (s === '--') {
+      a.exprs.push(...argv.slice(i + 1));
+      break;
+    }
+    if (s === '-e' || s === '--expand') a.expand = true;
+    else if (s === '-f' || s === '--fold') a.fold = true;
+    else if (s === '-c' || s === '--count') a.count = true;
+    else if (s === '-S' || s === '--separator' || s === '--config') {
+      const v = argv[++i];
+      if (v === undefined) return undefined;
+      if (s === '--config') a.config = v;
+      else a.separator = v;
+    } else if (s.startsWith('--separator=')) a.separator = s.slice('--separator='.length);
+    else if (s.startsWith('--config=')) a.config = s.slice('--config='.length);
+    else if (s.startsWith('-') && s.length > 1) return undefined;
+    else a.exprs.push(s);
+  }
+  return a;
+}
+
+async function readAll(io: Io): Promise<string> {
+  let s = '';
+  io.stdin.setEncoding('utf8');
+  for await (const chunk of io.stdin) s += chunk as string;
+  return s;
+}
+
+/**
+ * Run `vacm nodeset`. With no expression and a non-terminal stdin, the expressions are read from
+ * stdin, separated by white space (as ClusterShell's nodeset does).
+ */
+export async function nodesetMain(a: NodesetCliArgs, io: Io): Promise<number> {
+  const modes = [a.expand, a.fold, a.count].filter(Boolean).length;
+  if (modes !== 1) {
+    io.err('ERR_USAGE: give exactly one of -e (expand), -f (fold), -c (count); see vacm nodeset --help\n');
+    return EXIT_USAGE;
+  }
+  let groups: Readonly<Record<string, readonly string[]>> = {};
+  let universe: string[] = [];
+  try {
+    const file = findConfig(a.config);
+    const cfg = file ? loadConfigFile(file) : localOnlyConfig();
+    groups = cfg.view.groups;
+    universe = cfg.nodes.map((n) => n.name);
+  } catch (err) {
+    const ve = toVacmError(err, 'ERR_CONFIG');
+    io.err(`${ve.code}: ${ve.message}\n`);
+    return EXIT_USAGE;
+  }
+  let exprs = a.exprs;
+  if (exprs.length === 0) {
+    if (io.stdinIsTTY) {
+      const e = new VacmError('ERR_USAGE', 'no node set given (as arguments, or piped on stdin); see vacm nodeset --help');
+      io.err(`${e.code}: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    exprs = (await readAll(io)).split(/\s+/).filter(Boolean);
+  }
+  const r = runNodesetCommand(
+    { expand: a.expand, fold: a.fold, count: a.count, exprs, separator: a.separator },
+    { resolveGroup: (g) => (groups[g] ? [...groups[g]] : undefined), universe: () => universe },
+  );
+  if (r.stdout) io.out(r.stdout);
+  if (r.stderr) io.err(r.stderr);
+  return r.exitCode;
+}
