@@ -2,9 +2,14 @@
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
-import { Engine } from '../src/engine/engine.js';
-import { parseConfig } from '../src/engine/config.js';
-import { nexxusModule } from '../src/backends/nexxus.js';
+// the built code (npm run bench builds first): what `vacm` runs, without the TypeScript loader's helpers
+import type * as EngineTs from '../src/engine/engine.js';
+import type * as ConfigTs from '../src/engine/config.js';
+import type * as NexxusTs from '../src/backends/nexxus.js';
+const dist = (p: string): Promise<unknown> => import(new URL(`../dist/${p}`, import.meta.url).href);
+const { Engine } = (await dist('engine/engine.js')) as typeof EngineTs;
+const { parseConfig } = (await dist('engine/config.js')) as typeof ConfigTs;
+const { nexxusModule } = (await dist('backends/nexxus.js')) as typeof NexxusTs;
 import { table } from './table.js';
 
 async function jobsPerSecond(line: string, total: number, inFlight: number): Promise<number> {

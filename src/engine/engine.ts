@@ -54,6 +54,9 @@ export interface EngineOptions {
 
 const MAX_U32 = 0xffffffff;
 const KEEP_FINISHED = 200;
+/** resolved node sets remembered (oldest dropped first), each of at most this many nodes */
+const RESOLVE_CACHE_SIZE = 256;
+const RESOLVE_CACHE_MAX_NODES = 1024;
 const NEVER = new Promise<never>(() => {});
 const TIMED_OUT = Symbol('timeout');
 
@@ -94,7 +97,9 @@ class Job {
   /** the targets folded (computed when first needed: most jobs never show it) */
   get targetsFolded(): string {
     if (this.folded === undefined) {
-      this.folded = this.targets.length === 0 ? '' : this.targets.length === this.nodeCount ? this.allNames.fold() : NodeSet.fromNames(this.targets).fold();
+      const t = this.targets;
+      // one node folds to its own name (the common case: no set to build)
+      this.folded = t.length === 0 ? '' : t.length === 1 ? t[0] : t.length === this.nodeCount ? this.allNames.fold() : NodeSet.fromNames(t).fold();
     }
     return this.folded;
   }
@@ -147,28 +152,58 @@ class Job {
   view(): JobView {
     if (this.cached) return this.cached;
     const { ok, failed } = this.counts();
-    this.cached = Object.freeze({
-      id: this.id,
-      tag: this.req.tag,
-      command: this.req.command,
-      line: this.req.line,
-      targets: this.targets,
-      targetsFolded: this.targetsFolded,
-      state: this.state,
-      dangerous: this.dangerous,
-      lane: this.cmd.lane,
-      done: this.outcomes.size,
-      ok,
-      failed,
-      startedAt: this.startedAt,
-      endedAt: this.endedAt,
-      error: this.error,
-      // a finished job's events no longer change: freeze them in place instead of copying
-      events: this.terminalSent ? Object.freeze(this.events) : Object.freeze(this.events.slice()),
-      truncated: this.truncated,
-      quiet: this.quiet,
-    });
+    this.cached = new JobSnapshot(this, ok, failed);
     return this.cached;
+  }
+}
+
+/** A job as it was at one moment: immutable; the folded targets are computed on first read. */
+class JobSnapshot implements JobView {
+  readonly id: number;
+  readonly tag: string;
+  readonly command: string;
+  readonly line: string;
+  readonly targets: readonly string[];
+  readonly state: JobState;
+  readonly dangerous: boolean;
+  readonly lane: Lane;
+  readonly done: number;
+  readonly startedAt: number;
+  readonly endedAt?: number;
+  readonly error?: { code: string; message: string };
+  readonly events: readonly VacmEvent[];
+  readonly truncated: number;
+  readonly quiet: boolean;
+  readonly #job: Job;
+
+  constructor(job: Job, readonly ok: number, readonly failed: number) {
+    this.#job = job;
+    this.id = job.id;
+    this.tag = job.req.tag;
+    this.command = job.req.command;
+    this.line = job.req.line;
+    this.targets = job.targets;
+    this.state = job.state;
+    this.dangerous = job.dangerous;
+    this.lane = job.cmd.lane;
+    this.done = job.outcomes.size;
+    this.startedAt = job.startedAt;
+    this.endedAt = job.endedAt;
+    this.error = job.error;
+    // a finished job's events no longer change: freeze them in place instead of copying
+    this.events = job.terminalSent ? Object.freeze(job.events) : Object.freeze(job.events.slice());
+    this.truncated = job.truncated;
+    this.quiet = job.quiet;
+    Object.freeze(this);
+  }
+
+  /** folded on first read: a script's NODE_LIST job is never shown folded */
+  get targetsFolded(): string {
+    return this.#job.targetsFolded;
+  }
+
+  toJSON(): object {
+    return { ...this, targetsFolded: this.targetsFolded };
   }
 }
 
@@ -352,6 +387,21 @@ export class Engine implements ModuleHost {
     const e = expr.trim();
     if (e === '*') return this.nodeNames();
     if (this.records.has(e)) return [e]; // a plain node name: the common case, no parsing needed
+    // scripts and pollers send the same small sets again and again: remember their resolution
+    // (until the nodelist changes); a failing one is not cached, so its error is always fresh
+    const hit = this.resolved.get(e);
+    if (hit) return hit.slice();
+    const names = this.resolveUncached(e);
+    if (names.length <= RESOLVE_CACHE_MAX_NODES) {
+      if (this.resolved.size >= RESOLVE_CACHE_SIZE) this.resolved.delete(this.resolved.keys().next().value!);
+      this.resolved.set(e, names.slice());
+    }
+    return names;
+  }
+
+  private readonly resolved = new Map<string, string[]>();
+
+  private resolveUncached(e: string): string[] {
     const set = NodeSet.parse(e, { resolveGroup: this.groupMembers, universe: () => this.records.keys() });
     let unknown: NodeSet | undefined;
     let names: string[] = [];
@@ -457,6 +507,8 @@ export class Engine implements ModuleHost {
     const r: NodeRecord = { name: d.name, groups: d.groups, vars: d.vars, reach: 'unknown', since: Date.now(), power: 'unknown', local: d.name === this.localName, loadHistory: [] };
     this.records.set(d.name, r);
     this.allNames = NodeSet.fromNames(this.records.keys());
+    this.orderCache = undefined;
+    this.resolved.clear();
     this.store.touchNode(r);
     return nodeView(r);
   }

@@ -222,6 +222,22 @@ describe('variables', () => {
   });
 });
 
+describe('nodelist at run time', () => {
+  it('a node added while running is found by node sets and wildcards already resolved once, in nodelist order', async () => {
+    const { engine } = await setup();
+    expect(engine.resolve('node0*')).toEqual(['node01', 'node02', 'node03', 'node04', 'node05', 'node06', 'node07', 'node08']);
+    expect(engine.resolve('node[01-02],node05')).toEqual(['node01', 'node02', 'node05']);
+    engine.addNode({ name: 'node00' });
+    engine.addNode({ name: 'node09', groups: ['compute'] });
+    expect(engine.resolve('node0*')).toEqual(['node01', 'node02', 'node03', 'node04', 'node05', 'node06', 'node07', 'node08', 'node00', 'node09']);
+    expect(engine.resolve('node[00-02],node09')).toEqual(['node01', 'node02', 'node00', 'node09']);
+    expect(engine.resolve('@compute').at(-1)).toBe('node09');
+    const v = await engine.submit('NEXXUS:NODE_LIST:node0[8-9]').done;
+    expect(v.targetsFolded).toBe('node[08-09]');
+    expect(JSON.parse(JSON.stringify(v)).targetsFolded).toBe('node[08-09]');
+  });
+});
+
 describe('audit', () => {
   it('writes the attempt (fsync) before the action runs, and the outcome after', async () => {
     let sawAttempt = false;
