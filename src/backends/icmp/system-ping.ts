@@ -6,7 +6,7 @@
  * before the call and restoring it right after keeps the child's LANG=C (which its parser needs)
  * without leaking it into the rest of vacm.
  */
-import ping from 'ping';
+import type Ping from 'ping';
 import { VacmError } from '../../protocol/errors.js';
 import type { ProbeResult } from './fping.js';
 
@@ -40,7 +40,11 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+// loaded on first use: most machines sweep with fping and never need the package
+let pingLib: typeof Ping | undefined;
+
 export async function systemPing(address: string, opts: SystemPingOptions): Promise<ProbeResult> {
+  const ping = (pingLib ??= (await import('ping')).default);
   const extra: string[] = [];
   if (opts.count > 1) extra.push('-i', String(Math.max(opts.periodMs ?? 100, 2) / 1000));
   const probe = withLangPreserved(() =>

@@ -8,7 +8,13 @@
  * (the first, or one after a long pause) is taken twice, 200 ms apart, and the second is used.
  */
 import os from 'node:os';
-import si from 'systeminformation';
+import type Si from 'systeminformation';
+
+// systeminformation is loaded on the first reading: `vacm ipc` that never reads stats does not pay for it
+let siLib: typeof Si | undefined;
+async function sysinfo(): Promise<typeof Si> {
+  return (siLib ??= (await import('systeminformation')).default);
+}
 import type { StatValue } from '../../protocol/events.js';
 import { round2 } from './parse-proc.js';
 
@@ -41,6 +47,7 @@ export class LocalStats {
     // concurrent callers share one reading: two overlapping calls would make a 0 ms window
     if (this.loadPending) return this.loadPending;
     this.loadPending = (async () => {
+      const si = await sysinfo();
       const fresh = this.lastLoadAt !== undefined && this.now() - this.lastLoadAt <= this.maxBaselineAgeMs;
       if (!fresh) {
         await si.currentLoad();
@@ -61,6 +68,7 @@ export class LocalStats {
     if (this.slow && this.now() - this.slow.at < this.slowRefreshMs) return this.slow.stats;
     if (this.slowPending) return this.slowPending;
     this.slowPending = (async () => {
+      const si = await sysinfo();
       const [osInfo, temp, fs] = await Promise.all([si.osInfo(), si.cpuTemperature(), si.fsSize()]);
       const stats: Record<string, StatValue> = {};
       const osName = [osInfo.distro, osInfo.release && !osInfo.distro.includes(osInfo.release) ? osInfo.release : '', osInfo.codename ? `(${osInfo.codename})` : '']
@@ -85,6 +93,7 @@ export class LocalStats {
   }
 
   async read(): Promise<Record<string, StatValue>> {
+    const si = await sysinfo();
     const [cpu, mem, slow] = await Promise.all([this.cpuPct(), si.mem(), this.slowStats()]);
     const [l1, l5, l15] = os.loadavg();
     // like free(1): used = total - available
