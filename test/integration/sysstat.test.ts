@@ -8,6 +8,8 @@ import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { createSysstatModule } from '../../src/backends/sysstat/module.js';
 import type { SysstatPoller } from '../../src/backends/sysstat/poller.js';
+import { RemoteHealth } from '../../src/backends/sysstat/health.js';
+import { VacmError } from '../../src/protocol/errors.js';
 import type { ExecResult, RemoteExecutor } from '../../src/backends/capabilities.js';
 import { SimCluster } from '../../src/backends/sim/cluster.js';
 import { createSimModule } from '../../src/backends/sim/module.js';
@@ -202,4 +204,59 @@ describe('the SYSSTAT poller', () => {
     await b.engine.stop();
     expect(poller).toBeUndefined();
   });
+
+  it('a node whose reading fails is asked again after a doubling pause; a node fed by its agent is not polled', async () => {
+    const shell = new LocalShell();
+    const failing = new Set(['far2']);
+    let far2Asked = 0;
+    const flaky: RemoteExecutor = {
+      run: (node, vars, command, o) => {
+        if (!failing.has(node)) return shell.run(node, vars, command, o);
+        far2Asked++;
+        return Promise.reject(new VacmError('ERR_SSH_AUTH', `${node}: permission denied`));
+      },
+    };
+    let poller: SysstatPoller | undefined;
+    const { engine } = await setup({ remote: flaky, monitor: true, onPoller: (p) => (poller = p) });
+    try {
+      const asked = (n: string) => shell.commands.filter((c) => c.node === n).length;
+      const end = Date.now() + 10_000;
+      while (poller!.sweeps < 6 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      // 6 sweeps at 200 ms: far1 every time; far2 failed, and its pause (200, 400, 800 ms...) keeps it out of some
+      expect(asked('far1')).toBeGreaterThanOrEqual(6);
+      expect(far2Asked).toBeGreaterThanOrEqual(2); // asked again after its pause
+      expect(far2Asked).toBeLessThan(asked('far1'));
+      // far1 now reports through an agent (stats newer than the poller's own): left to the agent
+      engine.recordStats('far1', { load1: 0.5 });
+      expect(poller!.request()).not.toContain('far1');
+      expect(poller!.request()).toMatch(/^SYSSTAT:GET:(far2,)?here$/);
+    } finally {
+      await engine.stop();
+    }
+  });
 });
+
+describe('RemoteHealth (the poller\'s memory of remote nodes)', () => {
+  it('doubles the pause with each failure up to the cap, and one success clears it', () => {
+    let now = 1000;
+    const h = new RemoteHealth(2000, 60_000, () => now);
+    expect(h.due('n1')).toBe(true);
+    const pauses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      h.failed('n1');
+      let wait = 0;
+      while (!h.due('n1')) {
+        now += 1000;
+        wait += 1000;
+      }
+      pauses.push(wait);
+    }
+    expect(pauses).toEqual([2000, 4000, 8000, 16000, 32000, 60000, 60000]);
+    expect(h.failures('n1')).toBe(7);
+    h.ok('n1');
+    expect(h.failures('n1')).toBe(0);
+    expect(h.due('n1')).toBe(true);
+    expect(h.lastPolled('n1')).toBe(now);
+  });
+});
+

@@ -16,6 +16,7 @@ import { parseSysstatConfig, type SysstatConfig } from './config.js';
 import { LocalStats } from './local.js';
 import { parseProcReport, procCommand, type CpuSample } from './parse-proc.js';
 import { SysstatPoller } from './poller.js';
+import { RemoteHealth } from './health.js';
 
 export interface SysstatModuleOptions {
   sim?: SimCluster;
@@ -35,6 +36,7 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
   let local = opts.local;
   let poller: SysstatPoller | undefined;
   const cpuBaseline = new Map<string, { sample: CpuSample; at: number }>();
+  let health: RemoteHealth | undefined;
 
   const config = (host: ModuleHost) => (cfg ??= parseSysstatConfig(host.config.sections.sysstat));
   const localStats = (host: ModuleHost) => (local ??= new LocalStats({ slowRefreshMs: config(host).slow_refresh_ms }));
@@ -78,7 +80,17 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
             throw new VacmError('ERR_STAT', `cannot read this machine's stats: ${(err as Error).message}`);
           }
         } else {
-          stats = await remoteStats(node, vars, signal, c.timeout_ms);
+          try {
+            stats = await remoteStats(node, vars, signal, c.timeout_ms);
+          } catch (err) {
+            // a cancelled sweep says nothing about the node; its own timeout does
+            const cancelled = signal.aborted && !(signal.reason instanceof VacmError && signal.reason.code === 'ERR_TIMEOUT');
+            if (!cancelled) health?.failed(node);
+            throw err;
+          }
+          ctx.emit({ type: 'STAT', node, stats });
+          health?.ok(node); // after the STAT: the node's stats time is not newer than this reading
+          return;
         }
         ctx.emit({ type: 'STAT', node, stats });
       }, { timeoutMs: c.timeout_ms });
@@ -93,7 +105,8 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
       // validated at start, so a bad sysstat: section stops vacm with ERR_CONFIG before anything runs
       const c = (cfg = parseSysstatConfig(host.config.sections.sysstat));
       if (!host.monitor || !c.enabled) return;
-      poller = new SysstatPoller(host, { intervalMs: c.interval_ms, includeRemote: opts.remote !== undefined });
+      health = new RemoteHealth(c.interval_ms);
+      poller = new SysstatPoller(host, { intervalMs: c.interval_ms, includeRemote: opts.remote !== undefined, health });
       poller.start();
       opts.onPoller?.(poller);
     },

@@ -3,17 +3,26 @@
  * through the engine, so the sweep goes through the bulk lane (round-robin with operator jobs, never
  * starving them) like any other job. A tick that comes while the last sweep still runs is skipped:
  * sweeps never overlap. Simulated nodes are left out (the SIM module reports their stats itself), as
- * are nodes known to be powered off, and remote nodes when there is no remote executor.
+ * are nodes known to be powered off, and remote nodes when there is no remote executor. A remote node
+ * whose reading failed waits a pause that doubles with each failure (up to a minute) before it is asked
+ * again, and one whose agent reports fresh stats is not polled at all.
  */
 import { escapeField } from '../../protocol/ipc.js';
 import { foldNodeSet } from '../../protocol/nodeset.js';
 import type { JobHandle, ModuleHost } from '../../protocol/module.js';
 import { isSimNode } from '../sim/module.js';
+import type { RemoteHealth } from './health.js';
+
+/** stats from another source (the agent) at most this old keep the poller off a node */
+export const AGENT_FRESH_MS = 15_000;
 
 export interface PollerOptions {
   intervalMs: number;
   /** poll nodes other than the local machine (only when a remote executor exists) */
   includeRemote: boolean;
+  /** failures and own readings of remote nodes, kept by the GET command */
+  health?: RemoteHealth;
+  now?: () => number;
 }
 
 export class SysstatPoller {
@@ -29,7 +38,18 @@ export class SysstatPoller {
   /** the node-set expression of one sweep, or undefined when there is nothing to poll */
   request(): string | undefined {
     const all = this.host.nodes();
-    const want = all.filter((n) => !isSimNode(n.vars) && n.state !== 'off' && (n.local || this.opts.includeRemote)).map((n) => n.name);
+    const now = (this.opts.now ?? Date.now)();
+    const h = this.opts.health;
+    const remoteWanted = (n: (typeof all)[number]): boolean => {
+      if (!this.opts.includeRemote) return false;
+      if (!h) return true;
+      if (!h.due(n.name)) return false; // failed lately: its pause is not over
+      // fresh stats that the poller did not read itself: the node's agent reports it
+      const mine = h.lastPolled(n.name);
+      if (n.statsTs !== undefined && now - n.statsTs < AGENT_FRESH_MS && (mine === undefined || n.statsTs > mine)) return false;
+      return true;
+    };
+    const want = all.filter((n) => !isSimNode(n.vars) && n.state !== 'off' && (n.local || remoteWanted(n))).map((n) => n.name);
     if (want.length === 0) return undefined;
     const set = want.length === all.length ? '*' : escapeField(foldNodeSet(want));
     return `SYSSTAT:GET:${set}`;
