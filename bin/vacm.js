@@ -15,14 +15,12 @@ async function load(path) {
   }
 }
 
-// `vacm nodeset` skips yargs (it costs more to load than most node-set work); anything the small
-// parser does not know falls through to the full command line.
-if (argv[0] === 'nodeset') {
-  const ns = await load('../dist/cli/nodeset-main.js');
-  const args = ns.parseNodesetArgv(argv.slice(1));
-  if (args) {
-    const { processIo } = await load('../dist/cli/io.js');
-    process.exitCode = await ns.nodesetMain(args, processIo());
-  }
+// `vacm ipc` and `vacm nodeset`, which scripts call in loops, start without loading yargs; whatever
+// the fast path does not know (--help, an unknown option) goes to the full command line.
+let code;
+if (argv[0] === 'ipc' || argv[0] === 'nodeset') {
+  const [{ runFast }, { processIo }] = await Promise.all([load('../dist/cli/fast.js'), load('../dist/cli/io.js')]);
+  code = await runFast(argv, processIo());
 }
-if (process.exitCode === undefined) await (await load('../dist/cli/index.js')).main(argv);
+if (code === undefined) code = await (await load('../dist/cli/index.js')).main(argv);
+process.exitCode = code;

@@ -3,39 +3,14 @@
  * loads its own code when it runs, so `vacm ipc` does not pay for ink nor `vacm agent` for the engine.
  */
 import yargs, { type Argv } from 'yargs';
-import { VacmError, toVacmError } from '../protocol/errors.js';
-import type { EngineArgs } from './setup.js';
+import { VacmError } from '../protocol/errors.js';
 import { nodesetMain } from './nodeset-main.js';
-import { EXIT_USAGE, processIo, type Io } from './io.js';
-import type { Engine } from '../engine/engine.js';
+import { processIo, type Io } from './io.js';
+import { ENGINE_OPTIONS, IPC_OPTIONS, NODESET_OPTIONS } from './options.js';
+import { fail, ipcCommand } from './commands.js';
 
 function engineOptions<T>(y: Argv<T>) {
-  return y
-    .option('config', { alias: 'c', type: 'string', describe: 'vacm.yaml to use (else $VACM_CONFIG, ./vacm.yaml, ~/.config/vacm/vacm.yaml, /etc/vacm/vacm.yaml)' })
-    .option('demo', { type: 'boolean', default: false, describe: 'add a simulated cluster' })
-    .option('nodes', { type: 'number', describe: 'how many simulated nodes --demo adds (default 64)' })
-    .option('read-only', { type: 'boolean', default: false, describe: 'refuse every action that changes something' });
-}
-
-function fail(io: Io, err: unknown): number {
-  const ve = toVacmError(err, 'ERR_USAGE');
-  io.err(`${ve.code}: ${ve.message}\n`);
-  return EXIT_USAGE;
-}
-
-async function withEngine(io: Io, args: EngineArgs, fn: (e: Engine) => Promise<number>): Promise<number> {
-  let engine: Engine;
-  try {
-    const { openEngine } = await import('./setup.js');
-    engine = await openEngine(args);
-  } catch (err) {
-    return fail(io, err);
-  }
-  try {
-    return await fn(engine);
-  } finally {
-    await engine.stop();
-  }
+  return y.options(ENGINE_OPTIONS);
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -47,21 +22,16 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       'ipc [messages..]',
       'send IPC requests (TAG:COMMAND[:NODES[:ARG...]]) and print the responses as they stream',
       (y) =>
-        engineOptions(y)
+        y
           .positional('messages', { type: 'string', array: true, describe: 'requests; read one a line from stdin when none are given' })
-          .option('json', { type: 'boolean', default: false, describe: 'one JSON object a line: {"tag","job","event","node","fields","ts"}' })
-          .option('gather', { type: 'boolean', describe: 'after each job, print identical per-node outputs under one folded node set (default: on, off with --json)' })
-          .option('parallel', { type: 'boolean', default: false, describe: 'submit all requests at once instead of one after another' })
+          .options(IPC_OPTIONS)
           .example('$0 ipc NEXXUS:NODE_LIST', 'list the nodes')
           .example("$0 ipc 'SSH:EXEC:node[001-064]:uname -r'", 'run a command on 64 nodes, output gathered')
           .example("$0 ipc --json 'POWER:STATUS:@rack1'", 'power state of a group, as JSON lines')
           .example('printf "NEXXUS:GROUPS\\nNEXXUS:JOBS\\n" | $0 ipc', 'requests from stdin, one a line')
           .epilog('Exit status: 0 every job completed with no failed node, 1 some node or job failed, 2 usage or parse error (the ERR_* line on stderr).'),
       async (a) => {
-        const { runIpc } = await import('./ipc.js');
-        code = await withEngine(io, { config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'] }, (engine) =>
-          runIpc(engine, { json: a.json, gather: a.gather, parallel: a.parallel, messages: (a.messages ?? []).map(String) }, io),
-        );
+        code = await ipcCommand(a, io);
       },
     )
     .command(
@@ -70,11 +40,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       (y) =>
         y
           .positional('exprs', { type: 'string', array: true })
-          .option('config', { type: 'string', describe: 'vacm.yaml for @groups (and the nodelist that * and ? match)' })
-          .option('expand', { alias: 'e', type: 'boolean', describe: 'expand: every name, separated by spaces' })
-          .option('fold', { alias: 'f', type: 'boolean', describe: 'fold into ranges, like nodeset -f' })
-          .option('count', { alias: 'c', type: 'boolean', describe: 'count the nodes' })
-          .option('separator', { alias: 'S', type: 'string', describe: 'separator for --expand (default a space)' })
+          .options(NODESET_OPTIONS)
           .example('$0 nodeset -f node1 node2 node3', 'node[1-3]')
           .example("$0 nodeset -e 'rack[1-2]-n[01-02]'", 'rack1-n01 rack1-n02 rack2-n01 rack2-n02')
           .example("$0 nodeset -c 'node[1-1000000]'", '1000000 (counted without expanding)')

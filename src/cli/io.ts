@@ -8,10 +8,26 @@ export interface Io {
   stdinIsTTY: boolean;
 }
 
+/**
+ * When the reader goes away (`vacm ipc ... | head -1`), further output is dropped and the command
+ * goes on to its end: jobs already started (a power action, say) finish and are audited, instead of
+ * the process dying in the middle of them with a stack trace.
+ */
+function dropOnBrokenPipe(stream: NodeJS.WriteStream): (s: string) => void {
+  let broken = false;
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') broken = true;
+    else throw err;
+  });
+  return (s) => {
+    if (!broken) stream.write(s);
+  };
+}
+
 export function processIo(): Io {
   return {
-    out: (s) => void process.stdout.write(s),
-    err: (s) => void process.stderr.write(s),
+    out: dropOnBrokenPipe(process.stdout),
+    err: dropOnBrokenPipe(process.stderr),
     stdin: process.stdin,
     stdinIsTTY: Boolean(process.stdin.isTTY),
   };

@@ -1,8 +1,7 @@
 /**
- * `vacm nodeset` from argv to exit code, without yargs: the launcher takes this path first, since
- * loading yargs costs more than most node-set work (a script calls `vacm nodeset` in a loop the way
- * it calls ClusterShell's). Anything this small parser does not know (--help, an unknown option,
- * bundled flags) returns undefined, and the yargs command line answers with its usual help and errors.
+ * `vacm nodeset` from parsed options to exit code, for both the yargs command line and the
+ * launcher's fast path (fast.ts): a script calls `vacm nodeset` in a loop the way it calls
+ * ClusterShell's, so it must start quickly.
  */
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import { findConfig, loadConfigFile, localOnlyConfig } from '../engine/config.js';
@@ -16,31 +15,6 @@ export interface NodesetCliArgs {
   separator?: string;
   config?: string;
   exprs: string[];
-}
-
-/** argv after `nodeset`; undefined when it holds something only yargs handles. */
-export function parseNodesetArgv(argv: readonly string[]): NodesetCliArgs | undefined {
-  const a: NodesetCliArgs = { exprs: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const s = argv[i];
-    if (s === '--') {
-      a.exprs.push(...argv.slice(i + 1));
-      break;
-    }
-    if (s === '-e' || s === '--expand') a.expand = true;
-    else if (s === '-f' || s === '--fold') a.fold = true;
-    else if (s === '-c' || s === '--count') a.count = true;
-    else if (s === '-S' || s === '--separator' || s === '--config') {
-      const v = argv[++i];
-      if (v === undefined) return undefined;
-      if (s === '--config') a.config = v;
-      else a.separator = v;
-    } else if (s.startsWith('--separator=')) a.separator = s.slice('--separator='.length);
-    else if (s.startsWith('--config=')) a.config = s.slice('--config='.length);
-    else if (s.startsWith('-') && s.length > 1) return undefined;
-    else a.exprs.push(s);
-  }
-  return a;
 }
 
 async function readAll(io: Io): Promise<string> {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, vacm } from '../helpers/cli.js';
+import { BIN, cli, vacm } from '../helpers/cli.js';
 import { SMALL_CLUSTER, tempDir } from '../helpers/engine.js';
 
 let cfg: string;
@@ -130,6 +130,35 @@ describe('the real binary', () => {
     const unknownOption = await vacm(['nodeset', '--frobnicate', '-f', 'n1'], { env });
     expect(unknownOption.code).toBe(2);
     expect(unknownOption.err).toMatch(/ERR_USAGE: Unknown argument: frobnicate/);
+  });
+  it('a reader that goes away (| head -1) ends nothing badly: no stack trace, the job runs to its end and is audited', async () => {
+    const d = tempDir();
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" ipc --demo --nodes 2000 'NEXXUS:NODE_LIST' 'NEXXUS:SET_VAR:sim0001:note:x' | head -1`], {
+      encoding: 'utf8',
+      env: { ...process.env, VACM_STATE_DIR: d, VACM_CONFIG: '', HOME: d },
+      timeout: 30_000,
+    });
+    expect(r.stdout).toBe('NEXXUS:1:JOB_STARTED\n');
+    expect(r.stderr).toBe('');
+    const audit = fs.readFileSync(path.join(d, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phase: string; request: string; state?: string });
+    expect(audit.map((a) => [a.phase, a.request, a.state])).toEqual([
+      ['attempt', 'NEXXUS:SET_VAR:sim0001:note:x', undefined],
+      ['outcome', 'NEXXUS:SET_VAR:sim0001:note:x', 'completed'],
+    ]);
+  });
+  it('the fast path (no yargs) and yargs agree: options, defaults, errors', async () => {
+    const env = { VACM_STATE_DIR: stateDir, VACM_CONFIG: '' };
+    const fast = await vacm(['ipc', '--config', cfg, '--json', 'NEXXUS:NODE_LIST:node01'], { env });
+    const viaYargs = await cli(['ipc', '--config', cfg, '--json', 'NEXXUS:NODE_LIST:node01']);
+    const strip = (s: string) => s.replace(/"ts":"[^"]+"/g, '"ts":"T"');
+    expect(strip(fast.out)).toBe(strip(viaYargs.out));
+    expect(fast.code).toBe(0);
+    const typo = await vacm(['ipc', '--jsn', 'NEXXUS:MODULES'], { env });
+    expect(typo.code).toBe(2);
+    expect(typo.err).toMatch(/^ERR_USAGE: Unknown argument: jsn/);
+    const help = await vacm(['ipc', '--help'], { env });
+    expect(help.out).toMatch(/--parallel/);
   });
   it('has --help with examples for every command', async () => {
     for (const c of [['--help'], ['ipc', '--help'], ['nodeset', '--help']]) {
