@@ -85,7 +85,8 @@ const commands: CommandDef[] = [
     async run(ctx) {
       for (const j of ctx.host.jobs()) {
         if (j.id === ctx.id) continue;
-        ctx.emit({ type: 'JOB', id: j.id, state: j.state, done: j.done, total: j.targets.length, request: j.line });
+        // a job with no node targets (GROUPS, MODULES) counts its items: done of done, not 4/0
+        ctx.emit({ type: 'JOB', id: j.id, state: j.state, done: j.done, total: j.targets.length > 0 ? j.targets.length : j.done, request: j.line });
         ctx.outcome(String(j.id), 'ok');
       }
     },

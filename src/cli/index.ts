@@ -55,7 +55,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       'run the engine headless: collector, membership, history and /metrics, until SIGTERM or SIGINT',
       (y) =>
         engineOptions(y)
-          .option('listen', { type: 'string', describe: 'ADDR:PORT for operators to attach (reserved: accepted, not opened yet)' })
+          .option('listen', { type: 'string', describe: 'ADDR:PORT where the collector listens for agents (overrides collector.listen)' })
           .option('metrics', { type: 'string', describe: 'serve Prometheus /metrics on ADDR:PORT (e.g. 127.0.0.1:9464)' })
           .option('snapshot-every', { type: 'number', default: 60, describe: 'seconds between writes of the state snapshot that vacm snapshot reads' })
           .example('$0 serve --config /etc/vacm/vacm.yaml --metrics 127.0.0.1:9464', 'collector, membership and metrics for the cluster'),

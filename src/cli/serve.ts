@@ -13,7 +13,7 @@ import { defaultStateDir } from '../engine/audit.js';
 import { builtinModules } from '../backends/index.js';
 import { parseListen } from '../backends/collector/config.js';
 import { toLine } from '../protocol/events.js';
-import { toVacmError } from '../protocol/errors.js';
+import { VacmError, toVacmError } from '../protocol/errors.js';
 import { loadConfig, type EngineArgs } from './setup.js';
 import { untilSignal } from './agent.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './io.js';
@@ -72,6 +72,14 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   try {
     if (a.listen !== undefined) parseListen(a.listen, 0, '127.0.0.1');
     const config = loadConfig(a);
+    if (a.listen !== undefined) {
+      // --listen is where the collector hears the agents: it overrides collector.listen
+      const prev = config.view.sections.collector;
+      if (typeof prev !== 'object' || prev === null) {
+        throw new VacmError('ERR_USAGE', `--listen ${a.listen} sets the collector's address, but the config has no collector: section (it needs at least secret_file; see docs/agent.md)`);
+      }
+      config.view = { ...config.view, sections: { ...config.view.sections, collector: { ...prev, listen: a.listen } } };
+    }
     if (a.metrics !== undefined) {
       const prev = config.view.sections.metrics;
       const metrics = { ...(typeof prev === 'object' && prev !== null ? prev : {}), listen: a.metrics };
@@ -90,7 +98,6 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   const snap = engine.getSnapshot();
   log('info', `vacm serve: cluster ${snap.cluster}, ${snap.nodes.length} nodes, state in ${engine.stateDir}`);
   if (engine.config.sections.collector === undefined) log('warn', 'no collector: section in the config: agents are not listened to (see docs/agent.md)');
-  if (a.listen !== undefined) log('info', `--listen ${a.listen} is reserved for operators attaching over SSH (not opened yet)`);
   const every = Math.max(1, a.snapshotEvery ?? 60) * 1000;
   let saving: Promise<void> = Promise.resolve();
   const save = () => {

@@ -222,6 +222,24 @@ describe('variables', () => {
   });
 });
 
+describe('NEXXUS:JOBS and MODULES', () => {
+  it('JOBS lists earlier jobs with state and progress (nodes, or items for a job without nodes); MODULES every module', async () => {
+    const { engine } = await setup();
+    await run(engine, 'NEXXUS:NODE_LIST:node0[1-3]');
+    await run(engine, 'NEXXUS:GROUPS');
+    await run(engine, 'TEST:FLAKY:node0[1-4]');
+    const jobs = await run(engine, 'NEXXUS:JOBS');
+    expect(jobs.filter((l) => l.includes(':JOB:'))).toEqual([
+      'NEXXUS:4:JOB:1:completed:3/3:NEXXUS:NODE_LIST:node0[1-3]',
+      'NEXXUS:4:JOB:2:completed:2/2:NEXXUS:GROUPS',
+      'NEXXUS:4:JOB:3:completed:4/4:TEST:FLAKY:node0[1-4]',
+    ]);
+    const mods = await run(engine, 'NEXXUS:MODULES');
+    expect(mods.filter((l) => l.includes(':MODULE:')).map((l) => l.split(':')[3])).toEqual(['NEXXUS', 'TEST']);
+    expect(mods.at(-1)).toBe('NEXXUS:5:JOB_COMPLETED:ok=2:failed=0');
+  });
+});
+
 describe('nodelist at run time', () => {
   it('a node added while running is found by node sets and wildcards already resolved once, in nodelist order', async () => {
     const { engine } = await setup();

@@ -75,9 +75,11 @@ ping:
   enabled: false
 `);
     const state = path.join(dir, 'state');
-    const serve = start(process.execPath, [BIN, 'serve', '--config', cfg, '--metrics', '127.0.40.254:26202'], { VACM_STATE_DIR: state });
+    // --listen moves the collector off the config's collector.listen (26201): the agent must find it at 26204
+    const serve = start(process.execPath, [BIN, 'serve', '--config', cfg, '--metrics', '127.0.40.254:26202', '--listen', '127.0.40.254:26204'], { VACM_STATE_DIR: state });
     await until(() => serve.err().includes('metrics on http://127.0.40.254:26202/metrics') || undefined, 15_000, 'serve start');
-    const agent = start(process.execPath, [BIN, 'agent', '--collector', '127.0.40.254:26201', '--secret-file', path.join(dir, 'secret'), '--interval', '0.5', '--name', 'node1', '--bind', '127.0.40.1']);
+    expect(serve.err()).toContain('collector listening on udp 127.0.40.254:26204');
+    const agent = start(process.execPath, [BIN, 'agent', '--collector', '127.0.40.254:26204', '--secret-file', path.join(dir, 'secret'), '--interval', '0.5', '--name', 'node1', '--bind', '127.0.40.1']);
     const metrics = await until(async () => {
       const m = await get('http://127.0.40.254:26202/metrics');
       return m && /^node_load1\{node="node1"\} \d/m.test(m) ? m : undefined;
@@ -106,6 +108,12 @@ ping:
     const s = start(process.execPath, [BIN, 'serve', '--listen', 'nonsense:99999'], { VACM_STATE_DIR: path.join(dir, 'state') });
     expect(await s.exited).toBe(2);
     expect(s.err()).toMatch(/^ERR_USAGE: "nonsense:99999" is not ADDR:PORT/);
+  });
+
+  it('refuses --listen when the config has no collector: section (no secret to check agents with)', async () => {
+    const s = start(process.execPath, [BIN, 'serve', '--listen', '127.0.40.254:26205'], { VACM_STATE_DIR: path.join(dir, 'state'), VACM_CONFIG: '', HOME: dir });
+    expect(await s.exited).toBe(2);
+    expect(s.err()).toMatch(/^ERR_USAGE: --listen 127\.0\.40\.254:26205 sets the collector's address, but the config has no collector: section/);
   });
 });
 

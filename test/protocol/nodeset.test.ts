@@ -257,6 +257,16 @@ describe('NodeSet methods', () => {
     expect(nd.has('rack2-n17')).toBe(false);
     expect(NodeSet.parse('node[1-1000000]').has('node999999')).toBe(true);
   });
+
+  it('counts and folds without expanding: sets far too big to hold as names', () => {
+    // a billion names, or 10^10 in two dimensions, would not fit in memory as strings
+    expect(NodeSet.parse('node[1-1000000000]').size).toBe(1_000_000_000);
+    expect(NodeSet.parse('a[1-100000]-b[1-100000]').size).toBe(10_000_000_000);
+    expect(NodeSet.unionOf(['node[1-1000000000]', 'a[1-100000]-b[1-100000]', 'node[5-10]']).size).toBe(11_000_000_000);
+    const cut = NodeSet.parse('node[1-1000000000]!node[5-10]');
+    expect(cut.size).toBe(999_999_994);
+    expect(cut.fold()).toBe('node[1-4,11-1000000000]');
+  });
 });
 
 describe('groups and wildcards', () => {
