@@ -36,6 +36,11 @@ export class Tmux {
     this.tmux(['send-keys', '-t', this.name, '-l', text]);
   }
 
+  /** resize the window, as a terminal emulator (or an SSH client) does when its window changes */
+  resize(columns: number, rows: number): void {
+    this.tmux(['resize-window', '-t', this.name, '-x', String(columns), '-y', String(rows)]);
+  }
+
   alternateScreenOn(): boolean {
     return this.tmux(['display-message', '-p', '-t', this.name, '#{alternate_on}']).trim() === '1';
   }
