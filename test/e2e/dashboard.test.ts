@@ -20,7 +20,8 @@ describe.skipIf(!hasBinary('tmux'))('vacm --demo in tmux (needs tmux: apt-get in
     tmux.start('node bin/vacm.js --demo', { cwd: ROOT, env: { VACM_STATE_DIR: stateDir } });
 
     // nodes visible
-    let s = await tmux.waitFor(/sim001 on .* \d+\.\d\d/);
+    // a whole frame (tmux may be captured while ink is still writing the first one)
+    let s = await tmux.waitFor((x) => /sim001 on .* \d+\.\d\d/.test(x) && x.includes('sim040'));
     expect(s).toContain('vacm · demo');
     expect(s).toMatch(/65 nodes: \d+ up/);
     expect(s).toContain('sim040');
