@@ -3,14 +3,18 @@
  * load averages, uptime) are taken on every call; expensive ones (disk, temperature, OS) are cached
  * and refreshed every `slowRefreshMs`.
  *
- * systeminformation's currentLoad() reports the CPU use since its previous call; the very first call
- * has no previous one and reports the average since boot. So a reading with no recent predecessor
- * (the first, or one after a long pause) is taken twice, 200 ms apart, and the second is used.
+ * CPU % is the busy share between two readings of /proc/stat's `cpu ` line (read directly, parsed
+ * as for remote nodes: systeminformation's currentLoad() runs `cat /proc/stat | grep cpu` through a
+ * shell, synchronously, on every call — most of an idle dashboard's polling cost). Off Linux it is
+ * currentLoad(), which likewise reports the use since its previous call. Either way the very first
+ * reading has no predecessor, so a reading with no recent one (the first, or one after a long
+ * pause) is taken twice, 200 ms apart.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import si from 'systeminformation';
 import type { StatValue } from '../../protocol/events.js';
-import { round2 } from './parse-proc.js';
+import { cpuPct as busyPct, parseCpuLine, round2, type CpuSample } from './parse-proc.js';
 
 export interface LocalStatsOptions {
   /** refresh of disk, temperature and OS (default 60 s) */
@@ -22,8 +26,20 @@ export interface LocalStatsOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** the aggregate `cpu ` line of /proc/stat; undefined where there is none (not Linux) */
+async function readProcCpu(): Promise<CpuSample | undefined> {
+  try {
+    const text = await fs.promises.readFile('/proc/stat', 'latin1');
+    return parseCpuLine(text.slice(0, text.indexOf('\n')));
+  } catch {
+    return undefined;
+  }
+}
+
 export class LocalStats {
   private lastLoadAt?: number;
+  private lastProcCpu?: CpuSample;
+  private lastPct?: number;
   private slow?: { at: number; stats: Record<string, StatValue> };
   private slowPending?: Promise<Record<string, StatValue>>;
   private loadPending?: Promise<number>;
@@ -42,6 +58,20 @@ export class LocalStats {
     if (this.loadPending) return this.loadPending;
     this.loadPending = (async () => {
       const fresh = this.lastLoadAt !== undefined && this.now() - this.lastLoadAt <= this.maxBaselineAgeMs;
+      let cur = await readProcCpu();
+      if (cur) {
+        let prev = fresh ? this.lastProcCpu : undefined;
+        if (!prev) {
+          await sleep(200);
+          prev = cur;
+          cur = (await readProcCpu()) ?? cur;
+        }
+        this.lastProcCpu = cur;
+        this.lastLoadAt = this.now();
+        // two readings within one clock tick say nothing new: keep the last figure
+        this.lastPct = busyPct(prev, cur) ?? this.lastPct ?? 0;
+        return Math.min(100, Math.max(0, this.lastPct));
+      }
       if (!fresh) {
         await si.currentLoad();
         await sleep(200);
