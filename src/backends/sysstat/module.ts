@@ -93,7 +93,7 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
       // validated at start, so a bad sysstat: section stops vacm with ERR_CONFIG before anything runs
       const c = (cfg = parseSysstatConfig(host.config.sections.sysstat));
       if (!host.monitor || !c.enabled) return;
-      poller = new SysstatPoller(host, { intervalMs: c.interval_ms, includeRemote: opts.remote !== undefined });
+      poller = new SysstatPoller(host, { intervalMs: c.interval_ms, localIntervalMs: c.local_interval_ms, includeRemote: opts.remote !== undefined });
       poller.start();
       opts.onPoller?.(poller);
     },
