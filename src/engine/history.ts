@@ -107,6 +107,9 @@ class Ring {
   }
 }
 
+/** a minute's means on their way into the coarse ring (put() copies them) */
+const MINUTE_MEANS = new Float32Array(F);
+
 class NodeHistory {
   // the minute being accumulated
   minute = -1;
@@ -123,7 +126,7 @@ class NodeHistory {
 
   flushMinute(): void {
     if (this.minute < 0) return;
-    const vals = new Float32Array(F);
+    const vals = MINUTE_MEANS;
     for (let f = 0; f < F; f++) vals[f] = this.n[f] > 0 ? this.sum[f] / this.n[f] : NaN;
     this.coarse.put(this.minute, vals);
     this.sum.fill(0);
@@ -191,8 +194,11 @@ export class History {
     this.nodes.delete(node);
   }
 
+  /** one sample's fields, reused: record() runs for every node every second in a big demo */
+  private readonly scratch = new Float32Array(F);
+
   record(node: string, tsMs: number, stats: Readonly<Record<string, StatValue>>): void {
-    const vals = new Float32Array(F);
+    const vals = this.scratch;
     let any = false;
     for (let f = 0; f < F; f++) {
       const v = Number(stats[HISTORY_FIELDS[f]]);
