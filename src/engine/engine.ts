@@ -28,7 +28,7 @@ import {
 import { BulkLane } from './lanes.js';
 import { AuditLog, currentUser, defaultStateDir } from './audit.js';
 import { Registry } from './registry.js';
-import { LOAD_HISTORY, Store, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
+import { LOAD_HISTORY, Store, frozenCopy, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
 import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
 import { Membership, parseHooksSection, reachEvidence } from './membership.js';
 import { History, type GroupAggregate, type HistoryField } from './history.js';
@@ -516,7 +516,7 @@ export class Engine implements ModuleHost {
   recordStats(node: string, stats: Readonly<Record<string, StatValue>>, ts = Date.now()): void {
     const r = this.records.get(node);
     if (!r) return;
-    r.stats = Object.freeze({ ...stats });
+    r.stats = frozenCopy(stats);
     r.statsTs = ts;
     this.history.record(node, ts, stats);
     const load = Number(stats.load1);
