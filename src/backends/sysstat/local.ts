@@ -22,15 +22,16 @@ export interface LocalStatsOptions {
   /** a currentLoad() older than this is not a useful baseline (default 30 s) */
   maxBaselineAgeMs?: number;
   now?: () => number;
+  /** reads /proc/stat (default: the file); undefined makes CPU % come from systeminformation */
+  procStat?: () => Promise<string | undefined>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** the aggregate `cpu ` line of /proc/stat; undefined where there is none (not Linux) */
-async function readProcCpu(): Promise<CpuSample | undefined> {
+/** /proc/stat's text; undefined where there is none (not Linux) */
+async function readProcStat(): Promise<string | undefined> {
   try {
-    const text = await fs.promises.readFile('/proc/stat', 'latin1');
-    return parseCpuLine(text.slice(0, text.indexOf('\n')));
+    return await fs.promises.readFile('/proc/stat', 'latin1');
   } catch {
     return undefined;
   }
@@ -46,11 +47,21 @@ export class LocalStats {
   private readonly slowRefreshMs: number;
   private readonly maxBaselineAgeMs: number;
   private readonly now: () => number;
+  private readonly procStat: () => Promise<string | undefined>;
 
   constructor(opts: LocalStatsOptions = {}) {
     this.slowRefreshMs = opts.slowRefreshMs ?? 60_000;
     this.maxBaselineAgeMs = opts.maxBaselineAgeMs ?? 30_000;
     this.now = opts.now ?? Date.now;
+    this.procStat = opts.procStat ?? readProcStat;
+  }
+
+  /** the aggregate `cpu ` line of /proc/stat, undefined where there is none */
+  private async procCpu(): Promise<CpuSample | undefined> {
+    const text = await this.procStat();
+    if (text === undefined) return undefined;
+    const nl = text.indexOf('\n');
+    return parseCpuLine(nl < 0 ? text : text.slice(0, nl));
   }
 
   private async cpuPct(): Promise<number> {
@@ -58,13 +69,13 @@ export class LocalStats {
     if (this.loadPending) return this.loadPending;
     this.loadPending = (async () => {
       const fresh = this.lastLoadAt !== undefined && this.now() - this.lastLoadAt <= this.maxBaselineAgeMs;
-      let cur = await readProcCpu();
+      let cur = await this.procCpu();
       if (cur) {
         let prev = fresh ? this.lastProcCpu : undefined;
         if (!prev) {
           await sleep(200);
           prev = cur;
-          cur = (await readProcCpu()) ?? cur;
+          cur = (await this.procCpu()) ?? cur;
         }
         this.lastProcCpu = cur;
         this.lastLoadAt = this.now();
