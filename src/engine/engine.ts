@@ -28,7 +28,7 @@ import {
 import { BulkLane } from './lanes.js';
 import { AuditLog, currentUser, defaultStateDir } from './audit.js';
 import { Registry } from './registry.js';
-import { LOAD_HISTORY, Store, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
+import { LOAD_HISTORY, Store, frozenCopy, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
 import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
 import { Membership, parseHooksSection, reachEvidence } from './membership.js';
 import { History, type GroupAggregate, type HistoryField } from './history.js';
@@ -516,7 +516,7 @@ export class Engine implements ModuleHost {
   recordStats(node: string, stats: Readonly<Record<string, StatValue>>, ts = Date.now()): void {
     const r = this.records.get(node);
     if (!r) return;
-    r.stats = Object.freeze({ ...stats });
+    r.stats = frozenCopy(stats);
     r.statsTs = ts;
     this.history.record(node, ts, stats);
     const load = Number(stats.load1);
@@ -616,7 +616,8 @@ export class Engine implements ModuleHost {
     if (terminal) job.terminalSent = true;
     this.observe(body);
     job.invalidate();
-    this.store.changed();
+    // a quiet job (the pollers' sweeps) is not in the snapshot: what it observes touches the nodes itself
+    if (!job.quiet) this.store.changed();
     this.dispatch(e);
   }
 
@@ -625,7 +626,7 @@ export class Engine implements ModuleHost {
     job.outcomes.set(key, result);
     if (!job.results.has(key)) job.results.set(key, result);
     job.invalidate();
-    this.store.changed();
+    if (!job.quiet) this.store.changed();
   }
 
   private async forEachNode(job: Job, nodes: readonly string[], op: (n: NodeOp) => Promise<NodeOutcome | void>, opts: ForEachNodeOptions = {}): Promise<void> {
@@ -752,7 +753,7 @@ export class Engine implements ModuleHost {
     }
     if (auditAttempted) this.auditSafe(job, 'outcome', finalState, job.error);
     job.invalidate();
-    this.store.changed();
+    if (!job.quiet) this.store.changed();
     const view = job.view();
     job.resolveDone(view);
     // forget finished jobs beyond a bound (quiet ones at once)

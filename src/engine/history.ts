@@ -1,8 +1,10 @@
 /**
- * Per-node load history in fixed memory: a fine ring (1 h at the collection step) and a coarse ring
- * (24 h at 1 min, each slot the mean of its minute), typed arrays allocated on a node's first
- * sample. Bytes per node = (fineSlots + 1440) × (4 + 4 × fields) + the minute accumulator; with the
- * default 5 s step and 3 fields that is (720 + 1440) × 16 = 34 560 bytes (see docs/membership.md).
+ * Per-node load history in bounded memory: a fine ring (1 h at the collection step) and a coarse ring
+ * (24 h at 1 min, each slot the mean of its minute), typed arrays that start at INITIAL_SLOTS (8)
+ * slots each on a node's first sample and double as samples arrive, up to the span. A slot is
+ * 4 + 4 × fields = 16 bytes; the minute accumulator 36. With the default 5 s step: 292 bytes at the
+ * first sample, 12 580 after 1 h (fine ring full: 720 slots; coarse at 64), at most
+ * (720 + 1440) × 16 + 36 = 34 596 after 24 h; at a 1 s step 292 / 58 660 / 80 676 (docs/membership.md).
  * Queries by node list and time range; aggregates by group (VacMon's breakdowns).
  */
 import type { StatValue } from '../protocol/events.js';
@@ -14,29 +16,55 @@ export const FINE_SPAN_S = 3600;
 export const COARSE_STEP_S = 60;
 export const COARSE_SLOTS = 24 * 60;
 
+/** slots a ring starts with; it doubles as samples arrive, up to its span */
+export const INITIAL_SLOTS = 8;
+
 class Ring {
-  readonly ts: Uint32Array; // seconds since the epoch of the slot's start; 0 = empty
-  readonly values: Float32Array;
+  ts: Uint32Array; // seconds since the epoch of the slot's start; 0 = empty
+  values: Float32Array;
   head = 0; // next write
   count = 0;
-  constructor(readonly slots: number) {
-    this.ts = new Uint32Array(slots);
-    this.values = new Float32Array(slots * F).fill(NaN);
+  /** `slots` is the span (the most it will hold); memory starts at `initial` slots and doubles when full */
+  constructor(readonly slots: number, initial = Math.min(slots, INITIAL_SLOTS)) {
+    this.ts = new Uint32Array(initial);
+    this.values = new Float32Array(initial * F).fill(NaN);
+  }
+
+  /** slots allocated now (<= slots) */
+  get cap(): number {
+    return this.ts.length;
   }
 
   get lastTs(): number {
-    return this.count === 0 ? -1 : this.ts[(this.head - 1 + this.slots) % this.slots];
+    return this.count === 0 ? -1 : this.ts[(this.head - 1 + this.cap) % this.cap];
+  }
+
+  /** double the arrays (up to the span), oldest slot first; only called when full */
+  private grow(): void {
+    const cap = Math.min(this.slots, this.cap * 2);
+    const ts = new Uint32Array(cap);
+    const values = new Float32Array(cap * F).fill(NaN);
+    const start = (this.head - this.count + this.cap) % this.cap;
+    for (let k = 0; k < this.count; k++) {
+      const i = (start + k) % this.cap;
+      ts[k] = this.ts[i];
+      values.set(this.values.subarray(i * F, i * F + F), k * F);
+    }
+    this.ts = ts;
+    this.values = values;
+    this.head = this.count;
   }
 
   /** write a slot; the same slot time as the last one overwrites it */
   put(slotTs: number, vals: ArrayLike<number>): void {
     let i: number;
-    if (this.count > 0 && this.lastTs === slotTs) i = (this.head - 1 + this.slots) % this.slots;
+    if (this.count > 0 && this.lastTs === slotTs) i = (this.head - 1 + this.cap) % this.cap;
     else {
       if (this.count > 0 && slotTs < this.lastTs) return; // out of order: older than what we hold
+      if (this.count === this.cap && this.cap < this.slots) this.grow();
       i = this.head;
-      this.head = (this.head + 1) % this.slots;
-      if (this.count < this.slots) this.count++;
+      this.head = (this.head + 1) % this.cap;
+      if (this.count < this.cap) this.count++;
     }
     this.ts[i] = slotTs;
     for (let f = 0; f < F; f++) this.values[i * F + f] = vals[f];
@@ -44,12 +72,34 @@ class Ring {
 
   /** slots with from <= ts <= to (seconds), oldest first */
   *range(fromS: number, toS: number): Generator<number> {
-    const start = (this.head - this.count + this.slots) % this.slots;
+    const start = (this.head - this.count + this.cap) % this.cap;
     for (let k = 0; k < this.count; k++) {
-      const i = (start + k) % this.slots;
+      const i = (start + k) % this.cap;
       const t = this.ts[i];
       if (t >= fromS && t <= toS) yield i;
     }
+  }
+
+  /** the held slots oldest first as at most two [from, to) runs of slot indexes (no copy: the snapshot writes them) */
+  runs(): Array<[number, number]> {
+    const start = (this.head - this.count + this.cap) % this.cap;
+    if (this.count === 0) return [];
+    if (start + this.count <= this.cap) return [[start, start + this.count]];
+    return [[start, this.cap], [0, this.head]];
+  }
+
+  /** a ring holding `count` slots given oldest first, sized to the next power of two (at most the span) */
+  static fromOrdered(slots: number, ts: Uint32Array, values: Float32Array): Ring {
+    const count = Math.min(ts.length, slots);
+    let cap = Math.min(slots, INITIAL_SLOTS);
+    while (cap < count) cap = Math.min(slots, cap * 2);
+    const r = new Ring(slots, cap);
+    const skip = ts.length - count;
+    r.ts.set(ts.subarray(skip));
+    r.values.set(values.subarray(skip * F));
+    r.count = count;
+    r.head = count % cap;
+    return r;
   }
 
   get bytes(): number {
@@ -57,20 +107,26 @@ class Ring {
   }
 }
 
+/** a minute's means on their way into the coarse ring (put() copies them) */
+const MINUTE_MEANS = new Float32Array(F);
+
 class NodeHistory {
-  readonly fine: Ring;
-  readonly coarse = new Ring(COARSE_SLOTS);
   // the minute being accumulated
   minute = -1;
   readonly sum = new Float64Array(F);
   readonly n = new Uint32Array(F);
-  constructor(fineSlots: number) {
-    this.fine = new Ring(fineSlots);
+  constructor(
+    readonly fine: Ring,
+    readonly coarse: Ring = new Ring(COARSE_SLOTS),
+  ) {}
+
+  get bytes(): number {
+    return this.fine.bytes + this.coarse.bytes + this.sum.byteLength + this.n.byteLength;
   }
 
   flushMinute(): void {
     if (this.minute < 0) return;
-    const vals = new Float32Array(F);
+    const vals = MINUTE_MEANS;
     for (let f = 0; f < F; f++) vals[f] = this.n[f] > 0 ? this.sum[f] / this.n[f] : NaN;
     this.coarse.put(this.minute, vals);
     this.sum.fill(0);
@@ -113,9 +169,21 @@ export class History {
     this.now = opts.now ?? Date.now;
   }
 
-  /** memory held for one node's history, in bytes */
+  /** the most one node's history holds, in bytes (both rings full: after 24 h of samples) */
   get bytesPerNode(): number {
     return (this.fineSlots + COARSE_SLOTS) * (4 + 4 * F) + F * 12;
+  }
+
+  /** the bytes the rings hold now: they start at INITIAL_SLOTS each and double as samples arrive */
+  get bytes(): number {
+    let b = 0;
+    for (const h of this.nodes.values()) b += h.bytes;
+    return b;
+  }
+
+  /** the bytes one node's history holds now (0 before its first sample) */
+  bytesOf(node: string): number {
+    return this.nodes.get(node)?.bytes ?? 0;
   }
 
   get size(): number {
@@ -126,8 +194,11 @@ export class History {
     this.nodes.delete(node);
   }
 
+  /** one sample's fields, reused: record() runs for every node every second in a big demo */
+  private readonly scratch = new Float32Array(F);
+
   record(node: string, tsMs: number, stats: Readonly<Record<string, StatValue>>): void {
-    const vals = new Float32Array(F);
+    const vals = this.scratch;
     let any = false;
     for (let f = 0; f < F; f++) {
       const v = Number(stats[HISTORY_FIELDS[f]]);
@@ -136,7 +207,7 @@ export class History {
     }
     if (!any || !Number.isFinite(tsMs) || tsMs <= 0) return;
     let h = this.nodes.get(node);
-    if (!h) this.nodes.set(node, (h = new NodeHistory(this.fineSlots)));
+    if (!h) this.nodes.set(node, (h = new NodeHistory(new Ring(this.fineSlots))));
     const s = Math.floor(tsMs / 1000);
     h.fine.put(s - (s % this.stepS), vals);
     const minute = s - (s % COARSE_STEP_S);
@@ -208,43 +279,67 @@ export class History {
 
   /**
    * The binary snapshot (vacm serve writes it every minute: no base64, no big strings):
-   * `VACMHIS2`, u32 header length, the header JSON (step, per node its ring heads and minute
-   * accumulator), then each node's four typed arrays as raw bytes (little-endian, as in memory).
+   * `VACMHIS3`, u32 header length, the header JSON (step, per node the slots each ring holds and the
+   * minute accumulator), then each node's fine ts, fine values, coarse ts, coarse values: the held
+   * slots only, oldest first, as raw bytes (little-endian, as in memory). `VACMHIS2` files (whole
+   * rings with their heads) are still read.
    */
   toBuffers(): Buffer[] {
     const nodes: BinNode[] = [];
     const data: Buffer[] = [];
+    const push = (a: Uint32Array | Float32Array, from: number, to: number) => data.push(Buffer.from(a.buffer, a.byteOffset + from * a.BYTES_PER_ELEMENT, (to - from) * a.BYTES_PER_ELEMENT));
     for (const [name, h] of this.nodes) {
-      nodes.push({ name, fine: [h.fine.head, h.fine.count], coarse: [h.coarse.head, h.coarse.count], minute: h.minute, sum: Array.from(h.sum), n: Array.from(h.n) });
-      for (const a of [h.fine.ts, h.fine.values, h.coarse.ts, h.coarse.values]) data.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+      nodes.push({ name, fine: h.fine.count, coarse: h.coarse.count, minute: h.minute, sum: Array.from(h.sum), n: Array.from(h.n) });
+      for (const ring of [h.fine, h.coarse]) {
+        const runs = ring.runs();
+        for (const [from, to] of runs) push(ring.ts, from, to);
+        for (const [from, to] of runs) push(ring.values, from * F, to * F);
+      }
     }
-    const header = Buffer.from(JSON.stringify({ version: 2, stepS: this.stepS, fields: HISTORY_FIELDS, nodes }));
+    const header = Buffer.from(JSON.stringify({ version: 3, stepS: this.stepS, fields: HISTORY_FIELDS, nodes }));
     const pre = Buffer.alloc(12);
     pre.write(BIN_MAGIC, 0, 'latin1');
     pre.writeUInt32LE(header.length, 8);
     return [pre, header, ...data];
   }
 
-  /** Read what toBuffers wrote; throws on a file that is not one (truncated, other magic). */
+  /** Read what toBuffers wrote (or a VACMHIS2 file); throws on a file that is not one (truncated, other magic). */
   static fromBuffer(buf: Buffer, opts: HistoryOptions = {}): History {
-    if (buf.length < 12 || buf.toString('latin1', 0, 8) !== BIN_MAGIC) throw new Error('not a vacm history snapshot');
+    const magic = buf.length >= 12 ? buf.toString('latin1', 0, 8) : '';
+    if (magic !== BIN_MAGIC && magic !== BIN_MAGIC_V2) throw new Error('not a vacm history snapshot');
     const hlen = buf.readUInt32LE(8);
-    const meta = JSON.parse(buf.toString('utf8', 12, 12 + hlen)) as { version: number; stepS: number; nodes: BinNode[] };
+    const meta = JSON.parse(buf.toString('utf8', 12, 12 + hlen)) as { version: number; stepS: number; nodes: Array<BinNode | BinNodeV2> };
     const h = new History({ ...opts, stepS: meta.stepS });
     let off = 12 + hlen;
-    const fill = (dst: Uint32Array | Float32Array) => {
+    const fill = <A extends Uint32Array | Float32Array>(dst: A): A => {
       if (off + dst.byteLength > buf.length) throw new Error('history snapshot is truncated');
       new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(buf.subarray(off, off + dst.byteLength));
       off += dst.byteLength;
+      return dst;
     };
     for (const n of meta.nodes) {
-      const nh = new NodeHistory(h.fineSlots);
-      fill(nh.fine.ts);
-      fill(nh.fine.values);
-      fill(nh.coarse.ts);
-      fill(nh.coarse.values);
-      [nh.fine.head, nh.fine.count] = n.fine;
-      [nh.coarse.head, nh.coarse.count] = n.coarse;
+      let nh: NodeHistory;
+      if (magic === BIN_MAGIC_V2) {
+        // whole rings as they were in memory, with their heads
+        const v2 = n as BinNodeV2;
+        const fine = new Ring(h.fineSlots, h.fineSlots);
+        const coarse = new Ring(COARSE_SLOTS, COARSE_SLOTS);
+        for (const r of [fine, coarse]) {
+          fill(r.ts);
+          fill(r.values);
+        }
+        [fine.head, fine.count] = v2.fine;
+        [coarse.head, coarse.count] = v2.coarse;
+        nh = new NodeHistory(fine, coarse);
+      } else {
+        const v3 = n as BinNode;
+        const ring = (slots: number, count: number) => {
+          const ts = fill(new Uint32Array(count));
+          return Ring.fromOrdered(slots, ts, fill(new Float32Array(count * F)));
+        };
+        const fine = ring(h.fineSlots, v3.fine);
+        nh = new NodeHistory(fine, ring(COARSE_SLOTS, v3.coarse));
+      }
       nh.minute = n.minute;
       nh.sum.set(n.sum.slice(0, F));
       nh.n.set(n.n.slice(0, F));
@@ -254,10 +349,22 @@ export class History {
   }
 }
 
-const BIN_MAGIC = 'VACMHIS2';
+const BIN_MAGIC = 'VACMHIS3';
+const BIN_MAGIC_V2 = 'VACMHIS2';
 
 interface BinNode {
   name: string;
+  /** slots held, oldest first */
+  fine: number;
+  coarse: number;
+  minute: number;
+  sum: number[];
+  n: number[];
+}
+
+interface BinNodeV2 {
+  name: string;
+  /** [head, count] of a whole ring */
   fine: [number, number];
   coarse: [number, number];
   minute: number;

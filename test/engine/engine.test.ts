@@ -324,6 +324,19 @@ describe('store', () => {
     expect(b.nodes[1]).toBe(a.nodes[1]); // unchanged nodes keep their view
   });
 
+  it('a quiet job (a poller sweep) leaves the snapshot alone: the screen has nothing new to draw', async () => {
+    const { engine } = await setup();
+    const a = engine.getSnapshot();
+    let notified = 0;
+    engine.store.subscribe(() => notified++);
+    await engine.submit('NEXXUS:NODE_LIST:node[01-02]', { quiet: true }).done;
+    await Promise.resolve();
+    expect(engine.getSnapshot()).toBe(a);
+    expect(notified).toBe(0);
+    await engine.submit('NEXXUS:NODE_LIST:node[01-02]').done;
+    expect(engine.getSnapshot()).not.toBe(a);
+  });
+
   it('derives node state from evidence and emits NODE_UP / NODE_DOWN once per transition', async () => {
     const { engine, events } = await setup();
     engine.setNodeState('node01', 'up');

@@ -57,6 +57,7 @@ describe('ping: and sysstat: config sections', () => {
     expect(parseSysstatConfig(undefined)).toEqual(SYSSTAT_DEFAULTS);
     expect(PING_DEFAULTS).toMatchObject({ interval_ms: 1000, misses: 3, enabled: true });
     expect(SYSSTAT_DEFAULTS.interval_ms).toBe(2000);
+    expect(SYSSTAT_DEFAULTS.local_interval_ms).toBe(5000);
   });
 
   it('takes valid values', () => {

@@ -25,7 +25,8 @@ const { LocalStats } = await import('../../src/backends/sysstat/local.js');
 describe('LocalStats at 1 Hz', () => {
   it('reads load, CPU and memory every time, disk/temperature/OS once per slowRefreshMs', async () => {
     let now = 1_000_000;
-    const local = new LocalStats({ slowRefreshMs: 60_000, now: () => now });
+    // no /proc/stat: the systeminformation path (the one other platforms take)
+    const local = new LocalStats({ slowRefreshMs: 60_000, now: () => now, procStat: async () => undefined });
     let last: Record<string, unknown> = {};
     for (let i = 0; i < 10; i++) {
       last = await local.read();

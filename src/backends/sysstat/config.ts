@@ -6,16 +6,19 @@ export interface SysstatConfig {
   enabled: boolean;
   /** poller: ms between sweeps of every node */
   interval_ms: number;
+  /** poller: a sweep of this machine alone (no remote node due) runs at most this often, ms */
+  local_interval_ms: number;
   /** GET: per-node timeout, ms */
   timeout_ms: number;
   /** local node: refresh of the slow readings (disk, temperature, OS), ms */
   slow_refresh_ms: number;
 }
 
-export const SYSSTAT_DEFAULTS: SysstatConfig = { enabled: true, interval_ms: 2000, timeout_ms: 10_000, slow_refresh_ms: 60_000 };
+export const SYSSTAT_DEFAULTS: SysstatConfig = { enabled: true, interval_ms: 2000, local_interval_ms: 5000, timeout_ms: 10_000, slow_refresh_ms: 60_000 };
 
-const LIMITS: Record<'interval_ms' | 'timeout_ms' | 'slow_refresh_ms', [number, number]> = {
+const LIMITS: Record<'interval_ms' | 'local_interval_ms' | 'timeout_ms' | 'slow_refresh_ms', [number, number]> = {
   interval_ms: [200, 3_600_000],
+  local_interval_ms: [200, 3_600_000],
   timeout_ms: [100, 600_000],
   slow_refresh_ms: [1000, 86_400_000],
 };

@@ -106,7 +106,7 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
       const c = (cfg = parseSysstatConfig(host.config.sections.sysstat));
       if (!host.monitor || !c.enabled) return;
       health = new RemoteHealth(c.interval_ms);
-      poller = new SysstatPoller(host, { intervalMs: c.interval_ms, includeRemote: opts.remote !== undefined, health });
+      poller = new SysstatPoller(host, { intervalMs: c.interval_ms, localIntervalMs: c.local_interval_ms, includeRemote: opts.remote !== undefined, health });
       poller.start();
       opts.onPoller?.(poller);
     },
