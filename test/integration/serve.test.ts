@@ -77,13 +77,13 @@ ping:
     const state = path.join(dir, 'state');
     // --listen moves the collector off the config's collector.listen (26201): the agent must find it at 26204
     const serve = start(process.execPath, [BIN, 'serve', '--config', cfg, '--metrics', '127.0.40.254:26202', '--listen', '127.0.40.254:26204'], { VACM_STATE_DIR: state });
-    await until(() => serve.err().includes('metrics on http://127.0.40.254:26202/metrics') || undefined, 15_000, 'serve start');
+    await until(() => serve.err().includes('metrics on http://127.0.40.254:26202/metrics') || undefined, 30_000, 'serve start');
     expect(serve.err()).toContain('collector listening on udp 127.0.40.254:26204');
     const agent = start(process.execPath, [BIN, 'agent', '--collector', '127.0.40.254:26204', '--secret-file', path.join(dir, 'secret'), '--interval', '0.5', '--name', 'node1', '--bind', '127.0.40.1']);
     const metrics = await until(async () => {
       const m = await get('http://127.0.40.254:26202/metrics');
       return m && /^node_load1\{node="node1"\} \d/m.test(m) ? m : undefined;
-    }, 15_000, 'node1 in /metrics');
+    }, 30_000, 'node1 in /metrics');
     expect(metrics).toMatch(/^vacm_node_up\{node="node1"\} 1$/m);
     expect(metrics).toMatch(/^vacm_node_up\{node="node2"\} 0$/m);
     expect(metrics).toMatch(/^vacm_collector_datagrams_total\{result="accepted"\} [1-9]\d*$/m);
@@ -91,7 +91,7 @@ ping:
     agent.child.kill('SIGTERM');
     expect(await agent.exited).toBe(0);
     expect(agent.err()).toMatch(/stopped \(SIGTERM\) after \d+ datagrams, 0 failed/);
-    await until(async () => (await get('http://127.0.40.254:26202/metrics'))?.includes('vacm_node_up{node="node1"} 0') || undefined, 10_000, 'node1 down');
+    await until(async () => (await get('http://127.0.40.254:26202/metrics'))?.includes('vacm_node_up{node="node1"} 0') || undefined, 20_000, 'node1 down');
     serve.child.kill('SIGTERM');
     expect(await serve.exited).toBe(0);
     expect(serve.err()).toContain('event NEXXUS:0:NODE_UP:node1');
@@ -102,7 +102,7 @@ ping:
     const history = History.fromBuffer(fs.readFileSync(path.join(state, 'history.bin')));
     expect(history.query(['node1', 'node2'], Date.now() - 60_000, Date.now()).get('node1')!.values.load1.length).toBeGreaterThan(0);
     expect(history.size).toBe(1);
-  }, 60_000);
+  }, 120_000);
 
   it('refuses a bad --listen with a code and exit 2', async () => {
     const s = start(process.execPath, [BIN, 'serve', '--listen', 'nonsense:99999'], { VACM_STATE_DIR: path.join(dir, 'state') });
