@@ -72,19 +72,20 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   try {
     if (a.listen !== undefined) parseListen(a.listen, 0, '127.0.0.1');
     const config = loadConfig(a);
+    // --listen is where the collector hears the agents, --metrics where /metrics is served: each
+    // overrides its section's listen key
+    const override = (section: string, listen: string) => {
+      const prev = config.view.sections[section];
+      const base = typeof prev === 'object' && prev !== null ? prev : {};
+      config.view = { ...config.view, sections: { ...config.view.sections, [section]: { ...base, listen } } };
+    };
     if (a.listen !== undefined) {
-      // --listen is where the collector hears the agents: it overrides collector.listen
-      const prev = config.view.sections.collector;
-      if (typeof prev !== 'object' || prev === null) {
+      if (typeof config.view.sections.collector !== 'object' || config.view.sections.collector === null) {
         throw new VacmError('ERR_USAGE', `--listen ${a.listen} sets the collector's address, but the config has no collector: section (it needs at least secret_file; see docs/agent.md)`);
       }
-      config.view = { ...config.view, sections: { ...config.view.sections, collector: { ...prev, listen: a.listen } } };
+      override('collector', a.listen);
     }
-    if (a.metrics !== undefined) {
-      const prev = config.view.sections.metrics;
-      const metrics = { ...(typeof prev === 'object' && prev !== null ? prev : {}), listen: a.metrics };
-      config.view = { ...config.view, sections: { ...config.view.sections, metrics } };
-    }
+    if (a.metrics !== undefined) override('metrics', a.metrics);
     engine = new Engine({ config, modules: builtinModules(), readOnly: a.readOnly, monitor: true, stateDir: a.stateDir ?? defaultStateDir(), log });
     await engine.start();
   } catch (err) {

@@ -43,9 +43,4 @@ export class RemoteHealth {
   lastPolled(node: string): number | undefined {
     return this.polled.get(node);
   }
-
-  forget(node: string): void {
-    this.fails.delete(node);
-    this.polled.delete(node);
-  }
 }

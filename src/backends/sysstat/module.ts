@@ -70,6 +70,7 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
       const c = config(ctx.host);
       await ctx.forEachNode(ctx.nodes, async ({ node, vars, signal }) => {
         let stats;
+        let remote = false;
         if (isSimNode(vars)) {
           stats = opts.sim?.has(node) ? opts.sim.stats(node) : undefined;
           if (!stats) throw new VacmError('ERR_STAT', `${node} is not answering (simulated node down or off)`);
@@ -88,11 +89,10 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
             if (!cancelled) health?.failed(node);
             throw err;
           }
-          ctx.emit({ type: 'STAT', node, stats });
-          health?.ok(node); // after the STAT: the node's stats time is not newer than this reading
-          return;
+          remote = true;
         }
         ctx.emit({ type: 'STAT', node, stats });
+        if (remote) health?.ok(node); // after the STAT: the node's stats time is not newer than this reading
       }, { timeoutMs: c.timeout_ms });
     },
   };
