@@ -1,9 +1,12 @@
 /**
- * The local machine's stats: cheap readings (load, CPU, memory) on every call, the expensive ones
- * (disk through df, temperatures, OS) only every slowRefreshMs. systeminformation is replaced by
- * counters so the test sees exactly which calls a 1 Hz poller makes.
+ * The local machine's stats (LocalStats), with systeminformation replaced by counters so the tests
+ * see exactly which calls are made:
+ * - CPU %: from two readings of /proc/stat's cpu line (no shell, unlike systeminformation's
+ *   currentLoad()), with systeminformation only where there is no /proc/stat;
+ * - cadence: cheap readings (load, CPU, memory) on every call, the expensive ones (disk through df,
+ *   temperatures, OS) only every slowRefreshMs.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 const calls: Record<string, number> = {};
 const count = (name: string, value: unknown) => async () => {
@@ -21,6 +24,33 @@ vi.mock('systeminformation', () => ({
 }));
 
 const { LocalStats } = await import('../../src/backends/sysstat/local.js');
+
+beforeEach(() => {
+  for (const k of Object.keys(calls)) delete calls[k];
+});
+
+/** /proc/stat text whose cpu line has `busy` and `idle` jiffies (user, nice, system, idle, iowait, irq, softirq, steal) */
+const stat = (busy: number, idle: number) => `cpu  ${busy} 0 0 ${idle} 0 0 0 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\nintr 1\n`;
+
+describe('LocalStats CPU %', () => {
+  it('diffs /proc/stat against the last reading; the first reading takes two, 200 ms apart', async () => {
+    const texts = [stat(100, 900), stat(150, 1000), stat(450, 1100), stat(450, 1100)];
+    let now = 1_000_000;
+    const local = new LocalStats({ now: () => now, procStat: async () => texts.shift() });
+    expect((await local.read()).cpu_pct).toBeCloseTo(33.33, 2); // 50 busy of 150
+    now += 2000;
+    expect((await local.read()).cpu_pct).toBe(75); // 300 busy of 400
+    now += 2000;
+    expect((await local.read()).cpu_pct).toBe(75); // no tick between two readings: the last figure stays
+    expect(calls.currentLoad).toBeUndefined();
+  });
+
+  it('asks systeminformation where there is no /proc/stat', async () => {
+    const local = new LocalStats({ procStat: async () => undefined });
+    expect((await local.read()).cpu_pct).toBe(37.5);
+    expect(calls.currentLoad).toBe(2); // a baseline, then the reading
+  });
+});
 
 describe('LocalStats at 1 Hz', () => {
   it('reads load, CPU and memory every time, disk/temperature/OS once per slowRefreshMs', async () => {
