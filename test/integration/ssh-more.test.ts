@@ -8,62 +8,13 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Engine } from '../../src/engine/engine.js';
-import { parseConfig } from '../../src/engine/config.js';
-import { createBackends, type Backends } from '../../src/backends/index.js';
-import { toLine, type VacmEvent } from '../../src/protocol/events.js';
 import { hasBinary, parentPid, sshdAvailable, sshdSessions, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
 import { nftUsable } from '../helpers/nft.js';
-import { tempDir } from '../helpers/engine.js';
+import { closeEngine, errorOf, openEngine, runJob, type Harness } from '../helpers/ssh-harness.js';
+import { toLine } from '../../src/protocol/events.js';
 
 const NODES = 16;
 const MiB = 1024 * 1024;
-
-interface Harness {
-  engine: Engine;
-  backends: Backends;
-  stateDir: string;
-}
-
-async function openEngine(yaml: string): Promise<Harness> {
-  const stateDir = tempDir('vacm-ssh-more-state-');
-  const backends = createBackends();
-  const engine = new Engine({ config: parseConfig(yaml, 'ssh-more-test.yaml'), modules: backends.modules, stateDir, localName: 'not-a-node' });
-  await engine.start();
-  return { engine, backends, stateDir };
-}
-
-async function closeEngine(h: Harness | undefined): Promise<void> {
-  if (!h) return;
-  await h.engine.stop();
-  fs.rmSync(h.stateDir, { recursive: true, force: true });
-}
-
-/** Run a request to its end; its events, response lines and final view. */
-async function runJob(engine: Engine, line: string) {
-  const events: VacmEvent[] = [];
-  let id = -1;
-  const early: VacmEvent[] = [];
-  const off = engine.subscribe((e) => {
-    if (id === -1) return void early.push(e);
-    if (e.job === id) events.push(e);
-  });
-  try {
-    const h = engine.submit(line);
-    id = h.id;
-    for (const e of early) if (e.job === id) events.push(e);
-    const view = await h.done;
-    return { view, events, lines: events.map(toLine) };
-  } finally {
-    off();
-  }
-}
-
-/** The ERROR event of a node, as `CODE: message`. */
-function errorOf(events: VacmEvent[], node: string): string | undefined {
-  const e = events.find((x) => x.type === 'ERROR' && x.node === node) as (VacmEvent & { code: string; message: string }) | undefined;
-  return e ? `${e.code}: ${e.message}` : undefined;
-}
 
 /** Poll `cond` every `stepMs` until it holds or `timeoutMs` passed (bounded in time and count). */
 async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {

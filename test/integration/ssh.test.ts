@@ -8,13 +8,10 @@ import { execFileSync, execSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Engine } from '../../src/engine/engine.js';
-import { parseConfig } from '../../src/engine/config.js';
-import { createBackends, type Backends } from '../../src/backends/index.js';
 import { SshPool } from '../../src/backends/ssh/pool.js';
 import { parseSshSection } from '../../src/backends/ssh/settings.js';
-import { toLine, type VacmEvent } from '../../src/protocol/events.js';
-import { hasBinary, sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
+import { hasBinary, parentPid, sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
+import { closeEngine, errorOf, openEngine, runJob, type Harness } from '../helpers/ssh-harness.js';
 import { ROOT, vacm } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
 
@@ -24,65 +21,6 @@ const SILENT_ADDR = '127.0.11.201';
 const UNREACHABLE_ADDR = '127.0.11.202';
 const NFT_TABLE = 'vacm_ssh_test';
 
-interface Harness {
-  engine: Engine;
-  backends: Backends;
-  stateDir: string;
-}
-
-async function openEngine(yaml: string): Promise<Harness> {
-  const stateDir = tempDir('vacm-ssh-state-');
-  const backends = createBackends();
-  const engine = new Engine({ config: parseConfig(yaml, 'ssh-test.yaml'), modules: backends.modules, stateDir, localName: 'not-a-node' });
-  await engine.start();
-  return { engine, backends, stateDir };
-}
-
-async function closeEngine(h: Harness | undefined): Promise<void> {
-  if (!h) return;
-  await h.engine.stop();
-  fs.rmSync(h.stateDir, { recursive: true, force: true });
-}
-
-/** Run a request to its end; its response lines and final view. */
-async function runJob(engine: Engine, line: string, onEvent?: (e: VacmEvent, cancel: () => void) => void) {
-  const events: VacmEvent[] = [];
-  let id = -1;
-  let cancel = () => {};
-  const early: VacmEvent[] = [];
-  const off = engine.subscribe((e) => {
-    if (id === -1) return void early.push(e);
-    if (e.job !== id) return;
-    events.push(e);
-    onEvent?.(e, cancel);
-  });
-  try {
-    const h = engine.submit(line);
-    id = h.id;
-    cancel = h.cancel;
-    for (const e of early) if (e.job === id) events.push(e);
-    const view = await h.done;
-    return { view, events, lines: events.map(toLine) };
-  } finally {
-    off();
-  }
-}
-
-/** The ERROR event of a node, as `CODE: message` (unescaped, unlike the wire line). */
-function errorOf(events: VacmEvent[], node: string): string | undefined {
-  const e = events.find((x) => x.type === 'ERROR' && x.node === node) as (VacmEvent & { code: string; message: string }) | undefined;
-  return e ? `${e.code}: ${e.message}` : undefined;
-}
-
-/** Parent pid of a process (from /proc), or 0. */
-function parentOf(pid: number): number {
-  try {
-    return Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 /** The sshd session processes (one per pooled connection) under the sshds this fixture started. */
 function sessionsOf(cluster: SshCluster): number[] {
   const roots = new Set(cluster.pids);
@@ -90,8 +28,8 @@ function sessionsOf(cluster: SshCluster): number[] {
   for (const e of fs.readdirSync('/proc')) {
     const pid = Number(e);
     if (!Number.isInteger(pid) || pid <= 1) continue;
-    let p = parentOf(pid);
-    for (let depth = 0; depth < 4 && p > 1; depth++, p = parentOf(p)) {
+    let p = parentPid(pid);
+    for (let depth = 0; depth < 4 && p > 1; depth++, p = parentPid(p)) {
       if (roots.has(p)) {
         out.push(pid);
         break;
