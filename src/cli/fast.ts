@@ -61,7 +61,7 @@ export async function runFast(argv: readonly string[], io: Io): Promise<number |
   if (cmd === 'nodeset') {
     const a = parseWith(rest, NODESET_OPTIONS);
     if (!a) return undefined;
-    return nodesetMain({ expand: a.expand as boolean | undefined, fold: a.fold as boolean | undefined, count: a.count as boolean | undefined, separator: a.separator as string | undefined, config: a.config as string | undefined, exprs: a._ }, io);
+    return nodesetMain({ ...a, exprs: a._ }, io);
   }
   if (cmd === 'ipc') {
     const a = parseWith(rest, IPC_OPTIONS);

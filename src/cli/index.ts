@@ -47,7 +47,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
           .example("$0 nodeset -f '@compute!node007'", 'a group minus a node (groups from the config)')
           .epilog('Exit status: 0 ok, 1 ERR_NODESET_PARSE (bad expression, the failing part named), 2 usage error.'),
       async (a) => {
-        code = await nodesetMain({ expand: a.expand, fold: a.fold, count: a.count, separator: a.separator, config: a.config, exprs: (a.exprs ?? []).map(String) }, io);
+        code = await nodesetMain(a, io);
       },
     )
     .command(

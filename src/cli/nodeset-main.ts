@@ -14,7 +14,8 @@ export interface NodesetCliArgs {
   count?: boolean;
   separator?: string;
   config?: string;
-  exprs: string[];
+  /** the positional arguments, as either parser gives them */
+  exprs?: readonly (string | number)[];
 }
 
 async function readAll(io: Io): Promise<string> {
@@ -46,7 +47,7 @@ export async function nodesetMain(a: NodesetCliArgs, io: Io): Promise<number> {
     io.err(`${ve.code}: ${ve.message}\n`);
     return EXIT_USAGE;
   }
-  let exprs = a.exprs;
+  let exprs = (a.exprs ?? []).map(String);
   if (exprs.length === 0) {
     if (io.stdinIsTTY) {
       const e = new VacmError('ERR_USAGE', 'no node set given (as arguments, or piped on stdin); see vacm nodeset --help');
