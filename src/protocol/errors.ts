@@ -38,6 +38,9 @@ export const ERROR_CODES = [
   'ERR_STAT',
   'ERR_AUDIT',
   'ERR_COLLECTOR',
+  'ERR_LIMIT',
+  'ERR_STATE_DIR',
+  'ERR_UNSAFE_FILE',
   'ERR_INTERNAL',
 ] as const;
 
