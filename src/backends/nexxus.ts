@@ -1,8 +1,7 @@
 /** NEXXUS: the engine itself (VACM's loopback module) — nodelist, groups, variables, jobs, help. */
-import fs from 'node:fs';
-import path from 'node:path';
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import { usageOf } from '../protocol/ipc.js';
+import { readStateFile } from '../platform/state-files.js';
 import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
 import type { CommandDef, ModuleDef } from '../protocol/module.js';
 
@@ -114,9 +113,10 @@ const commands: CommandDef[] = [
       }
       let all: Record<string, { addr?: unknown }> = {};
       try {
-        all = JSON.parse(fs.readFileSync(path.join(ctx.host.stateDir, 'discovered.json'), 'utf8')) as Record<string, { addr?: unknown }>;
-      } catch {
-        /* nothing discovered yet */
+        all = JSON.parse(readStateFile(ctx.host.stateDir, 'discovered.json')?.toString('utf8') ?? '{}') as Record<string, { addr?: unknown }>;
+      } catch (err) {
+        // an unsafe state dir or file says so; a damaged file is as if nothing was discovered
+        if (err instanceof VacmError) throw err;
       }
       for (const name of names) {
         const found = Object.hasOwn(all, name) ? all[name] : undefined;

@@ -5,8 +5,8 @@
  * where those modules exist, and this machine's own stats — with no history to chart.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { defaultStateDir } from '../engine/audit.js';
+import { readStateFile } from '../platform/state-files.js';
 import { History } from '../engine/history.js';
 import type { Engine } from '../engine/engine.js';
 import { toVacmError } from '../protocol/errors.js';
@@ -29,7 +29,8 @@ const HOUR = 3_600_000;
 
 function readSaved(stateDir: string, maxAgeS: number, now: number): SavedState | undefined {
   try {
-    const s = JSON.parse(fs.readFileSync(path.join(stateDir, SNAPSHOT_FILE), 'utf8')) as SavedState;
+    const s = JSON.parse(readStateFile(stateDir, SNAPSHOT_FILE)?.toString('utf8') ?? 'null') as SavedState | null;
+    if (s === null || typeof s !== 'object') return undefined;
     if (s.version !== 1 || !Array.isArray(s.nodes) || typeof s.savedAt !== 'number') return undefined;
     return now - s.savedAt <= maxAgeS * 1000 ? s : undefined;
   } catch {
@@ -65,7 +66,8 @@ export async function buildSnapshot(a: SnapshotArgs, now = Date.now()): Promise<
   if (saved) {
     let history = new History({ now: () => now });
     try {
-      history = History.fromBuffer(fs.readFileSync(path.join(stateDir, HISTORY_FILE)), { now: () => now });
+      const b = readStateFile(stateDir, HISTORY_FILE);
+      if (b) history = History.fromBuffer(b, { now: () => now });
     } catch {
       /* no history saved (or damaged): the charts say so */
     }

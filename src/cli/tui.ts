@@ -15,6 +15,7 @@ import { MONO, parseTheme, type Theme } from '../ui/theme.js';
 import { openEngine, type EngineArgs } from './setup.js';
 import type { Io } from './io.js';
 import { toVacmError } from '../protocol/errors.js';
+import { appendStateFile, readStateFile } from '../platform/state-files.js';
 
 export const THEME_ORDER = ['default', 'light', 'high-contrast', 'mono'];
 
@@ -50,7 +51,7 @@ const HISTORY_MAX = 500;
 
 export function readHistory(stateDir: string): string[] {
   try {
-    return fs.readFileSync(path.join(stateDir, HISTORY_FILE), 'utf8').split('\n').filter((l) => l.trim() !== '').slice(-HISTORY_MAX);
+    return (readStateFile(stateDir, HISTORY_FILE)?.toString('utf8') ?? '').split('\n').filter((l) => l.trim() !== '').slice(-HISTORY_MAX);
   } catch {
     return [];
   }
@@ -58,8 +59,7 @@ export function readHistory(stateDir: string): string[] {
 
 export function appendHistory(stateDir: string, line: string): void {
   try {
-    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    fs.appendFileSync(path.join(stateDir, HISTORY_FILE), line.replace(/\n/g, ' ') + '\n', { mode: 0o600 });
+    appendStateFile(stateDir, HISTORY_FILE, line.replace(/\n/g, ' ') + '\n');
   } catch {
     /* history is a convenience: never fail the dashboard over it */
   }

@@ -7,9 +7,8 @@
  * the state dir for `NEXXUS:ADOPT`.
  */
 import dgram from 'node:dgram';
-import fs from 'node:fs';
-import path from 'node:path';
 import { VacmError } from '../../protocol/errors.js';
+import { readStateFile, writeStateFile } from '../../platform/state-files.js';
 import {
   AgentMsgValidator,
   DEFAULT_COLLECTOR_PORT,
@@ -85,7 +84,7 @@ export function parseCollectorSection(raw: unknown): CollectorConfig {
 
 export function readDiscovered(stateDir: string): Record<string, Discovered> {
   try {
-    const o = JSON.parse(fs.readFileSync(path.join(stateDir, DISCOVERED_FILE), 'utf8')) as unknown;
+    const o = JSON.parse(readStateFile(stateDir, DISCOVERED_FILE)?.toString('utf8') ?? '{}') as unknown;
     return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, Discovered>) : {};
   } catch {
     return {};
@@ -93,10 +92,7 @@ export function readDiscovered(stateDir: string): Record<string, Discovered> {
 }
 
 function writeDiscovered(stateDir: string, d: Record<string, Discovered>): void {
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const file = path.join(stateDir, DISCOVERED_FILE);
-  fs.writeFileSync(file + '.tmp', JSON.stringify(d, null, 1) + '\n', { mode: 0o600 });
-  fs.renameSync(file + '.tmp', file);
+  writeStateFile(stateDir, DISCOVERED_FILE, JSON.stringify(d, null, 1) + '\n');
 }
 
 /** The collector's counters, by name (`received`, `accepted`, `rejected_<reason>`, ...). */
