@@ -49,6 +49,11 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
   const unsubscribe = engine.subscribe((e) => {
     if (!mine.has(e.job)) return;
     print(e);
+    // the job ran but its outcome is not in the audit log: say so where a person looks, and fail
+    if (e.type === 'ERROR' && e.node === undefined && e.code === 'ERR_AUDIT') {
+      io.err(`vacm: ${e.code}: ${e.message}\n`);
+      worse(EXIT_FAILED);
+    }
     if (!gather) return;
     let g = gathered.get(e.job);
     if (!g) gathered.set(e.job, (g = { stdout: new Map(), stderr: new Map(), failures: new Map(), codes: new Map() }));

@@ -6,10 +6,10 @@
  * --listen is reserved for operators attaching over SSH (a later issue): it is validated and
  * reported, not yet opened. See docs/agent.md, "vacm serve".
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { Engine } from '../engine/engine.js';
 import { defaultStateDir } from '../engine/audit.js';
+import { ensureStateDir, writeStateFileAsync } from '../platform/state-files.js';
 import { builtinModules } from '../backends/index.js';
 import { parseListen } from '../backends/collector/config.js';
 import { toLine } from '../protocol/events.js';
@@ -39,10 +39,6 @@ export interface SavedState {
   groups: Record<string, readonly string[]>;
 }
 
-function writeAtomic(file: string, data: string | Buffer): Promise<void> {
-  return fs.promises.writeFile(file + '.tmp', data, { mode: 0o600 }).then(() => fs.promises.rename(file + '.tmp', file));
-}
-
 /**
  * Write the state snapshot and the history (binary, see History.toBuffers) into the state dir.
  * Both are copied in memory first and written asynchronously, each to a temp file then renamed,
@@ -59,11 +55,9 @@ export async function saveState(engine: Engine): Promise<string> {
     groups: { ...engine.groups() },
   };
   const history = Buffer.concat(engine.history.toBuffers());
-  await fs.promises.mkdir(engine.stateDir, { recursive: true, mode: 0o700 });
-  await writeAtomic(path.join(engine.stateDir, HISTORY_FILE), history);
-  const file = path.join(engine.stateDir, SNAPSHOT_FILE);
-  await writeAtomic(file, JSON.stringify(saved));
-  return file;
+  await writeStateFileAsync(engine.stateDir, HISTORY_FILE, history);
+  await writeStateFileAsync(engine.stateDir, SNAPSHOT_FILE, JSON.stringify(saved));
+  return path.join(engine.stateDir, SNAPSHOT_FILE);
 }
 
 export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promise<number> {
@@ -86,7 +80,9 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
       override('collector', a.listen);
     }
     if (a.metrics !== undefined) override('metrics', a.metrics);
-    engine = new Engine({ config, modules: builtinModules(), readOnly: a.readOnly, monitor: true, stateDir: a.stateDir ?? defaultStateDir(), log });
+    const stateDir = a.stateDir ?? defaultStateDir();
+    ensureStateDir(stateDir); // a long-running root process: an unsafe or unusable state dir stops it here, not at the first job
+    engine = new Engine({ config, modules: builtinModules(), readOnly: a.readOnly, monitor: true, stateDir, log });
     await engine.start();
   } catch (err) {
     const ve = toVacmError(err, 'ERR_USAGE');
@@ -109,7 +105,14 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
     return saving;
   };
   const timer = setInterval(() => void save(), every);
+  // logrotate: after `mv audit.jsonl audit.jsonl.1`, SIGHUP makes the next record start a new audit.jsonl
+  const onHup = () => {
+    engine.audit.reopen();
+    log('info', `SIGHUP: the audit log ${engine.audit.file} is reopened by name at its next record`);
+  };
+  process.on('SIGHUP', onHup);
   const sig = await untilSignal(stop);
+  process.off('SIGHUP', onHup);
   log('info', `${sig}: stopping`);
   clearInterval(timer);
   off();

@@ -3,7 +3,6 @@
  * the audit log, and the store the screen renders. Requests come in as IPC strings; modules are
  * reached only through the registry.
  */
-import os from 'node:os';
 import { setMaxListeners } from 'node:events';
 import { VacmError, toVacmError, type ErrorCode } from '../protocol/errors.js';
 import { parseRequest, type Request } from '../protocol/ipc.js';
@@ -26,7 +25,7 @@ import {
   type ConfigView,
 } from '../protocol/module.js';
 import { BulkLane } from './lanes.js';
-import { AuditLog, currentUser, defaultStateDir } from './audit.js';
+import { AuditLog, currentUser, defaultStateDir, type AuditRecord } from './audit.js';
 import { Registry } from './registry.js';
 import { LOAD_HISTORY, Store, frozenCopy, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
 import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
@@ -583,12 +582,16 @@ export class Engine implements ModuleHost {
     }
     const { req, cmd, targets } = prepared;
     const dangerous = isDangerous(cmd, req);
+    const user = opts.user ?? (this.user ??= currentUser(this.audit.identity));
     if (dangerous && this.readOnly) {
-      const ve = new VacmError('ERR_READ_ONLY', `${req.tag}:${req.command} changes things and vacm runs read-only; restart without --read-only to do it`);
+      let ve = new VacmError('ERR_READ_ONLY', `${req.tag}:${req.command} changes things and vacm runs read-only; restart without --read-only to do it`);
+      // refused before a job exists: audited as job 0, an outcome with no attempt
+      const unrecorded = this.auditRefusal({ id: 0, req, cmd, targets, user }, ve);
+      if (unrecorded) ve = new VacmError(ve.code, `${ve.message} (and the refusal was not recorded: ${unrecorded})`);
       this.emitUnsolicited('NEXXUS', { type: 'ERROR', code: ve.code, message: ve.message });
       throw ve;
     }
-    const job = new Job(this.nextId(), req, cmd, targets, dangerous, opts.quiet ?? false, opts.user ?? (this.user ??= currentUser()), this.allNames, this.records.size);
+    const job = new Job(this.nextId(), req, cmd, targets, dangerous, opts.quiet ?? false, user, this.allNames, this.records.size);
     this.jobsById.set(job.id, job);
     this.store.addJob(job);
     // a resolved promise, not queueMicrotask: the latter pays for an async-hooks scope per job
@@ -743,6 +746,9 @@ export class Engine implements ModuleHost {
     }
     job.state = finalState;
     job.endedAt = Date.now();
+    // the outcome is written before the terminal event, so that a failure to write it reaches
+    // whoever watches the job (ipc, the jobs pane) as the job's own ERR_AUDIT error
+    if (auditAttempted) this.auditSafe(job, 'outcome', finalState, job.error);
     if (finalState === 'completed') {
       const { ok, failed } = job.counts();
       this.emitFor(job, { type: 'JOB_COMPLETED', ok, failed });
@@ -751,7 +757,6 @@ export class Engine implements ModuleHost {
     } else {
       this.emitFor(job, { type: 'JOB_FAILED', code: job.error!.code, message: job.error!.message });
     }
-    if (auditAttempted) this.auditSafe(job, 'outcome', finalState, job.error);
     job.invalidate();
     if (!job.quiet) this.store.changed();
     const view = job.view();
@@ -766,17 +771,16 @@ export class Engine implements ModuleHost {
     }
   }
 
-  private auditRecord(job: Job, phase: 'attempt' | 'outcome', state?: string, err?: { code: string; message: string }) {
-    const rec = {
+  private auditRecord(job: Job, phase: 'attempt' | 'outcome', state?: string, err?: { code: string; message: string }): AuditRecord {
+    const rec: AuditRecord = {
       ts: new Date().toISOString(),
       phase,
-      user: job.user,
-      host: os.hostname(),
       job: job.id,
+      user: job.user,
+      ...this.audit.identity,
       request: job.req.line,
-      targets: job.targetsFolded,
-      count: job.targets.length,
-    } as import('./audit.js').AuditRecord;
+      ...auditTargets(job),
+    };
     if (phase === 'outcome') {
       const { ok, failed } = job.counts();
       rec.state = state;
@@ -788,13 +792,60 @@ export class Engine implements ModuleHost {
     return rec;
   }
 
+  /**
+   * Write an outcome (the action has run or been refused: it cannot be stopped any more); when that
+   * fails, the job gets an ERR_AUDIT error before its terminal event and the log says so.
+   */
   private auditSafe(job: Job, phase: 'attempt' | 'outcome', state?: string, err?: { code: string; message: string }): void {
     try {
       this.audit.append(this.auditRecord(job, phase, state, err));
     } catch (e) {
-      this.log('error', (e as Error).message);
+      const ve = toVacmError(e, 'ERR_AUDIT');
+      const message = `the outcome of job ${job.id} (${job.req.tag}:${job.req.command}) was not recorded: ${ve.message}`;
+      this.log('error', `${ve.code}: ${message}`);
+      this.emitFor(job, { type: 'ERROR', code: ve.code, message });
     }
   }
+
+  /** Audit a request refused before it became a job (ERR_READ_ONLY); returns why it could not be, if so. */
+  private auditRefusal(job: { id: number; req: Request; cmd: CommandDef; targets: readonly string[]; user: string }, ve: VacmError): string | undefined {
+    const rec: AuditRecord = {
+      ts: new Date().toISOString(),
+      phase: 'outcome',
+      job: job.id,
+      user: job.user,
+      ...this.audit.identity,
+      request: job.req.line,
+      ...auditTargets({ ...job, targetsFolded: job.targets.length === 0 ? '' : NodeSet.fromNames(job.targets).fold() }),
+      state: 'refused',
+      ok: 0,
+      failed: 0,
+      error: `${ve.code}: ${ve.message}`,
+    };
+    try {
+      this.audit.append(rec);
+      return undefined;
+    } catch (e) {
+      const ae = toVacmError(e, 'ERR_AUDIT');
+      this.log('error', `${ae.code}: the refusal of ${job.req.tag}:${job.req.command} was not recorded: ${ae.message}`);
+      return `${ae.code}: ${ae.message}`;
+    }
+  }
+}
+
+/**
+ * What an audit record names as the targets: the resolved nodes, folded; for a command whose nodes
+ * are not in the nodelist yet (ADOPT), the requested set as given, and its size.
+ */
+function auditTargets(job: { req: Request; cmd: CommandDef; targets: readonly string[]; targetsFolded: string }): { targets: string; count: number } {
+  if (job.targets.length > 0 || !job.cmd.outsideNodelist || job.req.nodes.trim() === '') return { targets: job.targetsFolded, count: job.targets.length };
+  let count = 0;
+  try {
+    count = NodeSet.parse(job.req.nodes).size;
+  } catch {
+    /* a set that does not parse: the job itself says why */
+  }
+  return { targets: job.req.nodes, count };
 }
 
 function historyStep(raw: unknown): number | undefined {
