@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 // yaml is loaded on first use: a machine with no vacm.yaml (and `vacm nodeset`) never pays for it
 let yamlLib: typeof import('yaml') | undefined;
 const yaml = (): typeof import('yaml') => (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
-import { VacmError } from '../protocol/errors.js';
+import { VacmError, toVacmError } from '../protocol/errors.js';
+import { readTrustedFile } from '../platform/trusted-file.js';
 import { NodeSet } from '../protocol/nodeset.js';
 import type { ConfigView } from '../protocol/module.js';
 
@@ -67,12 +68,20 @@ export function localOnlyConfig(): LoadedConfig {
   };
 }
 
+/**
+ * Read and parse a config file. Its hooks run as whoever runs vacm (often root), so it is read only
+ * when nobody else could have written it, as OpenSSH does with ~/.ssh/config and git with a
+ * repository owned by someone else: owned by you or root, not group/world-writable, in a directory
+ * others cannot replace it in (src/platform/trusted-file.ts). A `vacm.yaml` that another user left
+ * in the working directory is refused with ERR_CONFIG, not run.
+ */
 export function loadConfigFile(file: string): LoadedConfig {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTrustedFile(file, { what: 'config file', code: 'ERR_CONFIG' }).toString('utf8');
   } catch (err) {
-    throw new VacmError('ERR_CONFIG', `cannot read config ${file}: ${(err as Error).message}`);
+    const ve = toVacmError(err, 'ERR_CONFIG');
+    throw new VacmError('ERR_CONFIG', `${ve.message}${/ not found| ENOENT/.test(ve.message) ? '' : '; vacm runs the hooks a config names, so it reads only one that nobody else could have written (docs/config.md)'}`);
   }
   return parseConfig(text, file);
 }

@@ -44,9 +44,51 @@ export function distrustReason(file: string, st: Pick<fs.Stats, 'uid' | 'mode'> 
 }
 
 /**
- * Throw unless `file` may be trusted (see the header). The directory that holds it must not let
- * others swap it: not group/world-writable unless sticky (/tmp is sticky: others cannot replace a
- * file they do not own there).
+ * Why the directory `dir` (holding a trusted file) is not to be trusted, or undefined: whoever can
+ * write to it can replace the file, so it must be owned by you or root and not writable by group or
+ * others, unless sticky (/tmp: others cannot replace a file they do not own there).
+ */
+function distrustDir(file: string, dir: string, what: string, uid: number | undefined): string | undefined {
+  let dst: fs.Stats;
+  try {
+    dst = fs.statSync(dir);
+  } catch {
+    return undefined;
+  }
+  const dmode = dst.mode & 0o7777;
+  const m = (dmode & 0o777).toString(8).padStart(4, '0');
+  if (uid !== undefined && dst.uid !== uid && dst.uid !== 0) {
+    return `${what} ${file} is in ${dir}, owned by uid ${dst.uid}, who could replace it; move it to a directory owned by you or root`;
+  }
+  if (dmode & 0o022 && !(dmode & 0o1000)) {
+    return `${what} ${file} is in ${dir}, which ${dmode & 0o002 ? 'everyone' : 'its group'} can write to (mode ${m}, not sticky); move it or chmod go-w ${dir}`;
+  }
+  return undefined;
+}
+
+/** The directories whose writers could swap `file`: its own, and its target's when it is a symlink. */
+function dirsOf(file: string): string[] {
+  const dirs = [path.dirname(path.resolve(file))];
+  try {
+    const real = path.dirname(fs.realpathSync(file));
+    if (real !== dirs[0]) dirs.push(real);
+  } catch {
+    /* the stat or the open says why */
+  }
+  return dirs;
+}
+
+function checkDirs(file: string, opts: TrustOptions, code: ErrorCode): void {
+  const uid = opts.uid ?? effectiveUid();
+  for (const dir of dirsOf(file)) {
+    const why = distrustDir(file, dir, opts.what, uid);
+    if (why) throw new VacmError(code, why);
+  }
+}
+
+/**
+ * Throw unless `file` may be trusted (see the header): the file itself (distrustReason) and the
+ * directory that holds it (and, for a symlink, the one that holds its target).
  */
 export function checkTrustedFile(file: string, opts: TrustOptions): void {
   const code = opts.code ?? 'ERR_UNSAFE_FILE';
@@ -58,19 +100,38 @@ export function checkTrustedFile(file: string, opts: TrustOptions): void {
   }
   const why = distrustReason(file, st, opts);
   if (why) throw new VacmError(code, why);
-  const dir = path.dirname(path.resolve(file));
-  let dst: fs.Stats;
+  checkDirs(file, opts, code);
+}
+
+/** The most readTrustedFile reads (a config or a secret is small; a planted /dev/zero is not). */
+export const TRUSTED_FILE_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Read a trusted file whole, checking what was opened (fstat of the descriptor, so the file cannot
+ * be swapped between the check and the read) and its directories. A FIFO or device is refused
+ * without blocking; more than `maxBytes` is refused too.
+ */
+export function readTrustedFile(file: string, opts: TrustOptions & { maxBytes?: number }): Buffer {
+  const code = opts.code ?? 'ERR_UNSAFE_FILE';
+  const max = opts.maxBytes ?? TRUSTED_FILE_MAX_BYTES;
+  let fd: number;
   try {
-    dst = fs.statSync(dir);
-  } catch {
-    return;
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    throw new VacmError(code, `cannot read ${opts.what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  const uid = opts.uid ?? effectiveUid();
-  const dmode = dst.mode & 0o7777;
-  if (dmode & 0o002 && !(dmode & 0o1000)) {
-    throw new VacmError(code, `${opts.what} ${file} is in ${dir}, which everyone can write to (mode ${(dmode & 0o777).toString(8).padStart(4, '0')}, not sticky); move it or chmod o-w ${dir}`);
-  }
-  if (dmode & 0o020 && uid !== undefined && dst.uid !== uid && dst.uid !== 0) {
-    throw new VacmError(code, `${opts.what} ${file} is in ${dir}, owned by uid ${dst.uid} and writable by its group; move it`);
+  try {
+    const st = fs.fstatSync(fd);
+    const why = distrustReason(file, st, opts);
+    if (why) throw new VacmError(code, why);
+    checkDirs(file, opts, code);
+    if (st.size > max) throw new VacmError(code, `${opts.what} ${file} is ${st.size} bytes, more than the ${max} that vacm reads; is it the right file?`);
+    const buf = Buffer.alloc(Math.min(st.size, max) + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = fs.readSync(fd, buf, n, buf.length - n, null);
+    if (n > max) throw new VacmError(code, `${opts.what} ${file} is more than the ${max} bytes that vacm reads; is it the right file?`);
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
   }
 }

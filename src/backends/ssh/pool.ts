@@ -12,6 +12,7 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import { VacmError } from '../../protocol/errors.js';
+import { checkTrustedFile } from '../../platform/trusted-file.js';
 import type { NodeVars } from '../../protocol/module.js';
 import type { ExecResult, RemoteExecutor } from '../capabilities.js';
 import type { ExecExit, StreamExecOptions, StreamingExecutor } from './module.js';
@@ -157,7 +158,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
   private readonly localUser: string;
   private readonly conns = new Map<string, Pooled>();
   private readonly connecting = new Map<string, { sig: string; promise: Promise<Pooled> }>();
-  private configCache?: { file: string; mtimeMs: number; blocks: SshConfigBlock[] };
+  private configCache?: { file: string; mtimeMs: number; ctimeMs: number; blocks: SshConfigBlock[] };
   private readonly keyCache = new Map<string, { mtimeMs: number; key: ParsedKey | Error }>();
   private closing = false;
 
@@ -193,14 +194,17 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     } catch {
       return [];
     }
-    if (this.configCache && this.configCache.file === file && this.configCache.mtimeMs === st.mtimeMs) return this.configCache.blocks;
+    if (this.configCache && this.configCache.file === file && this.configCache.mtimeMs === st.mtimeMs && this.configCache.ctimeMs === st.ctimeMs) return this.configCache.blocks;
+    // it picks identities and known_hosts files: refused when others could have written it, as ssh
+    // does ("Bad owner or permissions"); throws ERR_UNSAFE_FILE for every node it would have served
+    checkTrustedFile(file, { what: 'ssh client config' });
     let blocks: SshConfigBlock[] = [];
     try {
       blocks = parseSshConfig(fs.readFileSync(file, 'utf8'));
     } catch {
       blocks = [];
     }
-    this.configCache = { file, mtimeMs: st.mtimeMs, blocks };
+    this.configCache = { file, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, blocks };
     return blocks;
   }
 
