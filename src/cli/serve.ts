@@ -89,6 +89,13 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
     io.err(`${ve.code}: ${ve.message}\n`);
     return EXIT_USAGE;
   }
+  // logrotate: after `mv audit.jsonl audit.jsonl.1`, SIGHUP makes the next record start a new
+  // audit.jsonl (and a SIGHUP no longer kills serve); installed before serve says it is up
+  const onHup = () => {
+    engine.audit.reopen();
+    log('info', `SIGHUP: the audit log ${engine.audit.file} is reopened by name at its next record`);
+  };
+  process.on('SIGHUP', onHup);
   const off = engine.subscribe((e) => {
     if (e.job === 0) log('event', toLine(e));
   });
@@ -105,12 +112,6 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
     return saving;
   };
   const timer = setInterval(() => void save(), every);
-  // logrotate: after `mv audit.jsonl audit.jsonl.1`, SIGHUP makes the next record start a new audit.jsonl
-  const onHup = () => {
-    engine.audit.reopen();
-    log('info', `SIGHUP: the audit log ${engine.audit.file} is reopened by name at its next record`);
-  };
-  process.on('SIGHUP', onHup);
   const sig = await untilSignal(stop);
   process.off('SIGHUP', onHup);
   log('info', `${sig}: stopping`);

@@ -3,13 +3,14 @@
  * that another user can write to, or a symlink planted under a state file's name, must never make
  * it write somewhere else. Real files, chowned to `nobody` where it matters (tests run as root).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendStateFile, ensureStateDir, openStateFile, readStateFile, writeStateFile, writeStateFileAsync } from '../../src/platform/state-files.js';
 import { VacmError } from '../../src/protocol/errors.js';
+import { BIN, vacm } from '../helpers/cli.js';
 
 const NOBODY = 65534;
 const asRoot = process.geteuid?.() === 0;
@@ -158,5 +159,72 @@ describe('writing a whole state file', () => {
     expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
     expect(fs.lstatSync(path.join(dir, 'serve-snapshot.json')).isFile()).toBe(true);
     expect(fs.readFileSync(path.join(dir, 'serve-snapshot.json'), 'utf8')).toBe('new');
+  });
+});
+
+describe('the real binary with a bad state dir', () => {
+  const LOCAL = os.hostname().split('.')[0] || 'localhost';
+  const env = (stateDir: string) => ({ VACM_STATE_DIR: stateDir, VACM_CONFIG: '', HOME: base });
+
+  it('vacm serve with its state dir under /proc stops at once with ERR_STATE_DIR, exit 2 (it used to spin forever)', async () => {
+    const r = await vacm(['serve'], { env: env('/proc/self/vacm'), cwd: base, timeoutMs: 20_000 });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^ERR_STATE_DIR: cannot create state directory \/proc\/self\/vacm: ENOENT on \/proc\/self\/vacm; set \$VACM_STATE_DIR to a directory you own$/m);
+  });
+
+  it('vacm ipc with its state dir under /proc fails the dangerous job at once with ERR_AUDIT saying why; reading still works', async () => {
+    const r = await vacm(['ipc', `NEXXUS:SET_VAR:${LOCAL}:a:b`, 'NEXXUS:NODE_LIST'], { env: env('/proc/self/vacm'), cwd: base, timeoutMs: 20_000 });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^NEXXUS:1:JOB_FAILED:ERR_AUDIT:cannot write the audit log\\: cannot create state directory \/proc\/self\/vacm\\: ENOENT/m);
+    expect(r.out).toContain(`NEXXUS:2:NODELIST:${LOCAL}`);
+  });
+
+  it.runIf(asRoot)('vacm serve refuses a state dir owned by nobody, and one with mode 0777, with ERR_STATE_DIR, exit 2', async () => {
+    const dir = path.join(base, 'state');
+    fs.mkdirSync(dir, { mode: 0o700 });
+    fs.chownSync(dir, NOBODY, NOBODY);
+    let r = await vacm(['serve'], { env: env(dir), cwd: base, timeoutMs: 20_000 });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`ERR_STATE_DIR: state directory ${dir} is owned by uid 65534, not by you (uid 0) or root; chown it or remove it`);
+    fs.chownSync(dir, 0, 0);
+    fs.chmodSync(dir, 0o777);
+    r = await vacm(['serve'], { env: env(dir), cwd: base, timeoutMs: 20_000 });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`ERR_STATE_DIR: state directory ${dir} is writable by everyone (mode 0777); chmod go-w ${dir}`);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('vacm ipc refuses to act with a state dir of mode 0777: no audit record, no action', async () => {
+    const dir = path.join(base, 'state');
+    fs.mkdirSync(dir);
+    fs.chmodSync(dir, 0o777);
+    const r = await vacm(['ipc', `NEXXUS:SET_VAR:${LOCAL}:a:b`], { env: env(dir), cwd: base });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/JOB_FAILED:ERR_AUDIT:cannot write the audit log\\: state directory .* is writable by everyone \(mode 0777\); chmod go-w/);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('vacm serve saves its snapshot with serve-snapshot.json and .tmp planted as symlinks: the links are replaced, their target untouched', async () => {
+    const dir = path.join(base, 'state');
+    ensureStateDir(dir);
+    const victim = path.join(base, 'victim');
+    fs.writeFileSync(victim, 'precious\n');
+    fs.symlinkSync(victim, path.join(dir, 'serve-snapshot.json.tmp'));
+    fs.symlinkSync(victim, path.join(dir, 'serve-snapshot.json'));
+    const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...process.env, ...env(dir) }, cwd: base, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    try {
+      for (let i = 0; i < 200 && !err.includes('vacm serve: cluster'); i++) await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(fs.lstatSync(path.join(dir, 'serve-snapshot.json')).isFile()).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'serve-snapshot.json'), 'utf8'))).toMatchObject({ version: 1, cluster: expect.any(String) });
+    expect(fs.statSync(path.join(dir, 'serve-snapshot.json')).mode & 0o777).toBe(0o600);
   });
 });
