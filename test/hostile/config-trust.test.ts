@@ -11,6 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findConfig, loadConfigFile } from '../../src/engine/config.js';
 import { VacmError } from '../../src/protocol/errors.js';
 import { vacm } from '../helpers/cli.js';
+import { SshPool } from '../../src/backends/ssh/pool.js';
+import { parseSshSection } from '../../src/backends/ssh/settings.js';
 
 const NOBODY = 65534;
 const asRoot = process.geteuid?.() === 0;
@@ -130,5 +132,31 @@ describe.runIf(asRoot)('the real binary in a directory holding a planted vacm.ya
     expect(r.err).toBe('');
     expect(r.out).toContain('NEXXUS:1:NODELIST:planted01');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('~/.ssh/config, which picks identities and known_hosts files, is checked as ssh checks it', () => {
+  const target = (file: string) => new SshPool({ section: parseSshSection({ config: file }), localUser: 'root' }).resolveTarget('n1', { host: '127.0.0.1' });
+
+  it('read when it is yours and not writable by others', () => {
+    const f = path.join(base, 'ssh_config');
+    fs.writeFileSync(f, 'Host n1\n  Port 2299\n  User ops\n');
+    expect(target(f)).toMatchObject({ port: 2299, user: 'ops' });
+  });
+
+  it('refused with ERR_UNSAFE_FILE when others could have written it (and again after a chmod, not from the cache)', () => {
+    const f = path.join(base, 'ssh_config');
+    fs.writeFileSync(f, 'Host n1\n  Port 2299\n');
+    const pool = new SshPool({ section: parseSshSection({ config: f }), localUser: 'root' });
+    expect(pool.resolveTarget('n1', { host: '127.0.0.1' }).port).toBe(2299);
+    fs.chmodSync(f, 0o666);
+    expect(refusal(() => pool.resolveTarget('n1', { host: '127.0.0.1' }))).toMatch(/^ERR_UNSAFE_FILE: ssh client config .*ssh_config is writable by everyone \(mode 0666\); chmod go-w/);
+  });
+
+  it.runIf(asRoot)('refused when another user owns it', () => {
+    const f = path.join(base, 'ssh_config');
+    fs.writeFileSync(f, 'Host n1\n  Port 2299\n');
+    fs.chownSync(f, NOBODY, NOBODY);
+    expect(refusal(() => target(f))).toMatch(/^ERR_UNSAFE_FILE: ssh client config .* owned by uid 65534/);
   });
 });
