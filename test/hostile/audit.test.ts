@@ -15,6 +15,7 @@ import { BIN, vacm } from '../helpers/cli.js';
 import { runIpc } from '../../src/cli/ipc.js';
 import { controllingTty, ttyName, userNameOf } from '../../src/engine/audit.js';
 import type { ModuleDef } from '../../src/protocol/module.js';
+import { gatheredJobLines } from '../../src/ui/format.js';
 
 const asRoot = process.geteuid?.() === 0;
 const LOCAL = os.hostname().split('.')[0] || 'localhost';
@@ -214,6 +215,9 @@ describe('an outcome that cannot be written', () => {
     expect(code).toBe(1);
     // the attempt is in the file that was moved away
     expect(records(stateDir, 'audit.jsonl.1').map((r) => r.phase)).toEqual(['attempt']);
+    // and the dashboard's jobs pane shows it among the job's lines
+    const view = engine.getSnapshot().jobs.find((j) => j.id === 1)!;
+    expect(gatheredJobLines(view).some((l) => /^ERR_AUDIT {2}the outcome of job 1 \(SAB:DO\) was not recorded: cannot write the audit log: state file .* is a symbolic link/.test(l))).toBe(true);
     await engine.stop();
   });
 });
