@@ -13,6 +13,8 @@ const yaml = (): typeof import('yaml') => (yamlLib ??= createRequire(import.meta
 import { VacmError } from '../protocol/errors.js';
 import { NodeSet } from '../protocol/nodeset.js';
 import type { ConfigView } from '../protocol/module.js';
+import { nodeNameProblem } from '../protocol/node-name.js';
+import { escapeControls } from '../protocol/visible.js';
 
 export interface NodeDef {
   name: string;
@@ -176,6 +178,8 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
         }
       }
       for (const name of names!) {
+        const bad = nodeNameProblem(name);
+        if (bad) fail(['nodes', i, 'names'], `${bad}: "${escapeControls(name)}" refused`);
         const def = nodes.get(name) ?? { name, groups: [], vars: {} };
         for (const g of grp) if (!def.groups.includes(g)) def.groups.push(g);
         for (const [k, v] of Object.entries(rawVars)) {
