@@ -113,7 +113,8 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
     return `${file}${line ? `:${line}` : ''}: ${p.join('.') || '(top)'}`;
   };
   const fail = (p: (string | number)[], msg: string): never => {
-    throw new VacmError('ERR_CONFIG', `${where(p)}: ${msg}`);
+    // keys, values and node names are quoted in messages: escape what a terminal would act on
+    throw new VacmError('ERR_CONFIG', escapeControls(`${where(p)}: ${msg}`));
   };
   if (doc.errors.length) {
     const e = doc.errors[0];
@@ -179,7 +180,7 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
       }
       for (const name of names!) {
         const bad = nodeNameProblem(name);
-        if (bad) fail(['nodes', i, 'names'], `${bad}: "${escapeControls(name)}" refused`);
+        if (bad) fail(['nodes', i, 'names'], `${bad}: "${name}" refused`);
         const def = nodes.get(name) ?? { name, groups: [], vars: {} };
         for (const g of grp) if (!def.groups.includes(g)) def.groups.push(g);
         for (const [k, v] of Object.entries(rawVars)) {
