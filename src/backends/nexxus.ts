@@ -3,6 +3,7 @@ import { VacmError, toVacmError } from '../protocol/errors.js';
 import { usageOf } from '../protocol/ipc.js';
 import { readStateFile } from '../platform/state-files.js';
 import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
+import { nodeNameProblem } from '../protocol/node-name.js';
 import type { CommandDef, ModuleDef } from '../protocol/module.js';
 
 const JOB_TIMEOUT_MS = 10_000;
@@ -120,7 +121,10 @@ const commands: CommandDef[] = [
       }
       for (const name of names) {
         const found = Object.hasOwn(all, name) ? all[name] : undefined;
-        if (ctx.host.node(name)) {
+        const bad = nodeNameProblem(name);
+        if (bad) {
+          ctx.emit({ type: 'ERROR', node: name, code: 'ERR_BAD_ARGS', message: `${bad}; not adopted` });
+        } else if (ctx.host.node(name)) {
           ctx.emit({ type: 'ERROR', node: name, code: 'ERR_BAD_ARGS', message: `${name} is already in the nodelist` });
         } else if (!found || typeof found.addr !== 'string') {
           ctx.emit({ type: 'ERROR', node: name, code: 'ERR_NO_SUCH_NODE', message: `${name} has not been discovered: only hosts whose agent announced itself to the collector can be adopted (add others to vacm.yaml)` });

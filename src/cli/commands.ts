@@ -3,6 +3,7 @@
  * Heavy code (the engine, its modules) is imported when a command runs, not when this file loads.
  */
 import { toVacmError } from '../protocol/errors.js';
+import { escapeControls } from '../protocol/visible.js';
 import type { Engine } from '../engine/engine.js';
 import type { EngineArgs } from './setup.js';
 import { EXIT_USAGE, type Io } from './io.js';
@@ -10,7 +11,7 @@ import { EXIT_USAGE, type Io } from './io.js';
 /** Print the error as `ERR_*: message` and give the usage exit code. */
 export function fail(io: Io, err: unknown): number {
   const ve = toVacmError(err, 'ERR_USAGE');
-  io.err(`${ve.code}: ${ve.message}\n`);
+  io.err(`${ve.code}: ${escapeControls(ve.message)}\n`);
   return EXIT_USAGE;
 }
 
@@ -37,6 +38,7 @@ export interface IpcCommandArgs {
   json?: boolean;
   gather?: boolean;
   parallel?: boolean;
+  raw?: boolean;
   messages?: readonly (string | number)[];
 }
 
@@ -44,6 +46,6 @@ export interface IpcCommandArgs {
 export async function ipcCommand(a: IpcCommandArgs, io: Io): Promise<number> {
   const { runIpc } = await import('./ipc.js');
   return withEngine(io, { config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'] }, (engine) =>
-    runIpc(engine, { json: a.json, gather: a.gather, parallel: a.parallel, messages: (a.messages ?? []).map(String) }, io),
+    runIpc(engine, { json: a.json, gather: a.gather, parallel: a.parallel, raw: a.raw, messages: (a.messages ?? []).map(String) }, io),
   );
 }

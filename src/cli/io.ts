@@ -6,6 +6,9 @@ export interface Io {
   err(s: string): void;
   stdin: Readable;
   stdinIsTTY: boolean;
+  /** whether out/err reach a terminal (command output is then shown with its controls visible) */
+  stdoutIsTTY?: boolean;
+  stderrIsTTY?: boolean;
 }
 
 /**
@@ -30,6 +33,8 @@ export function processIo(): Io {
     err: dropOnBrokenPipe(process.stderr),
     stdin: process.stdin,
     stdinIsTTY: Boolean(process.stdin.isTTY),
+    stdoutIsTTY: Boolean(process.stdout.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
   };
 }
 

@@ -1,12 +1,15 @@
 /**
  * `vacm ipc [--json] MSG...`: send IPC strings to an in-process engine and print the response lines
- * as they stream; one message a line on stdin when none are given.
+ * as they stream; one message a line on stdin when none are given. Fields are escaped by the grammar;
+ * command output (the verbatim field, and the gathered blocks) is byte-exact into a pipe or file and
+ * shown with its controls visible (`^[`) on a terminal, unless --raw.
  */
 import readline from 'node:readline';
-import { toJsonLine, toLine, type VacmEvent } from '../protocol/events.js';
+import { jsonText, toJsonLine, toLine, type VacmEvent } from '../protocol/events.js';
 import { formatResponse } from '../protocol/ipc.js';
 import { gatherOutputs, formatGathered, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
 import { toVacmError } from '../protocol/errors.js';
+import { escapeControls, visible } from '../protocol/visible.js';
 import type { Engine } from '../engine/engine.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 
@@ -14,6 +17,8 @@ export interface IpcOptions {
   json?: boolean;
   gather?: boolean;
   parallel?: boolean;
+  /** command output byte-exact even on a terminal */
+  raw?: boolean;
   messages: string[];
 }
 
@@ -44,7 +49,10 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
   const gathered = new Map<number, JobGather>();
   let exit = EXIT_OK;
   const worse = (c: number) => (exit = Math.max(exit, c));
-  const print = (e: VacmEvent) => io.out((opts.json ? toJsonLine(e) : toLine(e)) + '\n');
+  // a response line's only unescaped text is its verbatim field: on a terminal, show its controls
+  const shownOut = !opts.raw && io.stdoutIsTTY ? visible : (s: string) => s;
+  const shownErr = !opts.raw && io.stderrIsTTY ? visible : (s: string) => s;
+  const print = (e: VacmEvent) => io.out((opts.json ? toJsonLine(e) : shownOut(toLine(e))) + '\n');
 
   const unsubscribe = engine.subscribe((e) => {
     if (!mine.has(e.job)) return;
@@ -78,7 +86,7 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     } catch (err) {
       const ve = toVacmError(err, 'ERR_PROTO_PARSE');
       io.err((opts.json
-        ? JSON.stringify({ tag: 'NEXXUS', job: 0, event: 'ERROR', node: null, fields: [ve.code, ve.message], ts: new Date().toISOString() })
+        ? jsonText({ tag: 'NEXXUS', job: 0, event: 'ERROR', node: null, fields: [ve.code, ve.message], ts: new Date().toISOString() })
         : formatResponse({ tag: 'NEXXUS', job: 0, event: 'ERROR', fields: [ve.code, ve.message] })) + '\n');
       worse(EXIT_USAGE);
       return;
@@ -90,9 +98,9 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     if (gather && g) {
       // ClusterShell -b: identical stdout gathered on stdout; stderr gathered on stderr; then
       // the nodes that failed, folded by how they failed (clush prints these on stderr too)
-      for (const l of gatherByExit(g.stdout, g.codes)) io.out(l + '\n');
-      for (const l of gatherByExit(g.stderr, g.codes)) io.err(l + '\n');
-      for (const l of summarizeFailures(g.failures)) io.err(`vacm: ${l}\n`);
+      for (const l of gatherByExit(g.stdout, g.codes)) io.out(shownOut(l) + '\n');
+      for (const l of gatherByExit(g.stderr, g.codes)) io.err(shownErr(l) + '\n');
+      for (const l of summarizeFailures(g.failures)) io.err(`vacm: ${escapeControls(l)}\n`);
     }
     gathered.delete(view.id);
     mine.delete(view.id);

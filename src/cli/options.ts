@@ -18,6 +18,7 @@ export const IPC_OPTIONS = {
   json: { type: 'boolean', default: false, describe: 'one JSON object a line: {"tag","job","event","node","fields","ts"}' },
   gather: { type: 'boolean', describe: 'after each job, print identical per-node outputs under one folded node set (default: on, off with --json)' },
   parallel: { type: 'boolean', default: false, describe: 'submit all requests at once instead of one after another' },
+  raw: { type: 'boolean', default: false, describe: 'print command output byte-exact even on a terminal (default there: controls shown as ^[)' },
 } as const satisfies OptionTable;
 
 export const NODESET_OPTIONS = {

@@ -13,6 +13,7 @@ import { ensureStateDir, writeStateFileAsync } from '../platform/state-files.js'
 import { builtinModules } from '../backends/index.js';
 import { parseListen } from '../backends/collector/config.js';
 import { toLine } from '../protocol/events.js';
+import { escapeControls } from '../protocol/visible.js';
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import { loadConfig, type EngineArgs } from './setup.js';
 import { untilSignal } from './agent.js';
@@ -61,7 +62,7 @@ export async function saveState(engine: Engine): Promise<string> {
 }
 
 export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promise<number> {
-  const log = (level: string, m: string) => io.err(`${new Date().toISOString()} ${level} ${m}\n`);
+  const log = (level: string, m: string) => io.err(`${new Date().toISOString()} ${level} ${escapeControls(m)}\n`);
   let engine: Engine;
   try {
     if (a.listen !== undefined) parseListen(a.listen, 0, '127.0.0.1');
@@ -86,7 +87,7 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
     await engine.start();
   } catch (err) {
     const ve = toVacmError(err, 'ERR_USAGE');
-    io.err(`${ve.code}: ${ve.message}\n`);
+    io.err(`${ve.code}: ${escapeControls(ve.message)}\n`);
     return EXIT_USAGE;
   }
   // logrotate: after `mv audit.jsonl audit.jsonl.1`, SIGHUP makes the next record start a new

@@ -14,6 +14,7 @@ import { uiEngineOf } from '../ui/ui-engine.js';
 import { MONO, parseTheme, type Theme } from '../ui/theme.js';
 import { openEngine, type EngineArgs } from './setup.js';
 import type { Io } from './io.js';
+import { escapeControls } from '../protocol/visible.js';
 import { toVacmError } from '../protocol/errors.js';
 import { appendStateFile, readStateFile } from '../platform/state-files.js';
 
@@ -111,7 +112,7 @@ export async function runTui(args: EngineArgs, io: Io): Promise<number> {
     themes = loadThemes();
   } catch (err) {
     const ve = toVacmError(err, 'ERR_CONFIG');
-    io.err(`${ve.code}: ${ve.message}\n`);
+    io.err(`${ve.code}: ${escapeControls(ve.message)}\n`);
     return 2;
   }
   const engine = await openEngine({ ...args, monitor: true });

@@ -14,6 +14,8 @@ import { VacmError, toVacmError } from '../protocol/errors.js';
 import { readTrustedFile } from '../platform/trusted-file.js';
 import { NodeSet } from '../protocol/nodeset.js';
 import type { ConfigView } from '../protocol/module.js';
+import { nodeNameProblem } from '../protocol/node-name.js';
+import { escapeControls } from '../protocol/visible.js';
 
 export interface NodeDef {
   name: string;
@@ -120,7 +122,8 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
     return `${file}${line ? `:${line}` : ''}: ${p.join('.') || '(top)'}`;
   };
   const fail = (p: (string | number)[], msg: string): never => {
-    throw new VacmError('ERR_CONFIG', `${where(p)}: ${msg}`);
+    // keys, values and node names are quoted in messages: escape what a terminal would act on
+    throw new VacmError('ERR_CONFIG', escapeControls(`${where(p)}: ${msg}`));
   };
   if (doc.errors.length) {
     const e = doc.errors[0];
@@ -185,6 +188,8 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
         }
       }
       for (const name of names!) {
+        const bad = nodeNameProblem(name);
+        if (bad) fail(['nodes', i, 'names'], `${bad}: "${name}" refused`);
         const def = nodes.get(name) ?? { name, groups: [], vars: {} };
         for (const g of grp) if (!def.groups.includes(g)) def.groups.push(g);
         for (const [k, v] of Object.entries(rawVars)) {

@@ -7,6 +7,8 @@ import { setMaxListeners } from 'node:events';
 import { VacmError, toVacmError, type ErrorCode } from '../protocol/errors.js';
 import { parseRequest, type Request } from '../protocol/ipc.js';
 import { NodeSet } from '../protocol/nodeset.js';
+import { nodeNameProblem } from '../protocol/node-name.js';
+import { escapeControls } from '../protocol/visible.js';
 import type { EventBody, JobState, Lane, NodeState, PowerState, StatValue, VacmEvent } from '../protocol/events.js';
 import {
   isDangerous,
@@ -500,7 +502,8 @@ export class Engine implements ModuleHost {
 
   /** Add a node at run time (NEXXUS:ADOPT); its state is unknown until evidence arrives. */
   addNode(def: { name: string; groups?: readonly string[]; vars?: Readonly<Record<string, string>> }): NodeView {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(def.name)) throw new VacmError('ERR_BAD_ARGS', `bad node name "${def.name}": letters, digits, - _ .`);
+    const bad = nodeNameProblem(def.name);
+    if (bad) throw new VacmError('ERR_BAD_ARGS', `${bad}: "${escapeControls(def.name)}" cannot be added`);
     if (this.records.has(def.name)) throw new VacmError('ERR_BAD_ARGS', `${def.name} is already in the nodelist`);
     const d: NodeDef = { name: def.name, groups: [...(def.groups ?? [])], vars: { ...(def.vars ?? {}) } };
     const r: NodeRecord = { name: d.name, groups: d.groups, vars: d.vars, reach: 'unknown', since: Date.now(), power: 'unknown', local: d.name === this.localName, loadHistory: [] };

@@ -137,8 +137,16 @@ export function toLine(e: VacmEvent): string {
   return formatResponse({ tag: e.tag, job: e.job, event: w.event, fields: w.fields, verbatimLast: w.verbatimLast });
 }
 
+// JSON.stringify escapes C0 but leaves DEL, C1 (8-bit CSI/OSC) and the JS line separators raw
+const JSON_RAW_CONTROLS_G = /[\u007f-\u009f\u2028\u2029]/g;
+
+/** JSON.stringify with no control character left raw (the same value when parsed). */
+export function jsonText(v: unknown): string {
+  return JSON.stringify(v).replace(JSON_RAW_CONTROLS_G, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
 /** `{"tag","job","event","node","fields","ts"}` — one JSON object a line (`--json`). */
 export function toJsonLine(e: VacmEvent): string {
   const w = toWire(e);
-  return JSON.stringify({ tag: e.tag, job: e.job, event: w.event, node: w.node ?? null, fields: w.fields, ts: new Date(e.ts).toISOString() });
+  return jsonText({ tag: e.tag, job: e.job, event: w.event, node: w.node ?? null, fields: w.fields, ts: new Date(e.ts).toISOString() });
 }

@@ -2,9 +2,12 @@
  * The IPC grammar (DESIGN.md "IPC grammar"), pure: request parsing and response formatting.
  *
  * Request:  TAG:COMMAND[:NODES[:ARG...]]   — `\:` is a literal colon, `\\` a literal backslash.
- * Response: TAG:JOBID:EVENT[:FIELD...]     — fields escaped the same way, except a verbatim last field.
+ * Response: TAG:JOBID:EVENT[:FIELD...]     — fields escaped the same way, and controls too (`\n`, `\r`,
+ *           `\t`, `\xHH`), so that no field can end the line or reach a terminal raw; except a verbatim
+ *           last field (command output lines), which is the line as the node wrote it.
  */
 import { VacmError } from './errors.js';
+import { CONTROL_RE } from './visible.js';
 
 export const MAX_LINE_BYTES = 64 * 1024;
 
@@ -47,11 +50,15 @@ export interface Field {
 
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_]*$/;
 
+/** The control escapes of response fields, read back (`\xHH` is handled apart). */
+const CONTROL_ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t' };
+
 /**
- * Split `line` on unescaped colons, unescaping `\:` and `\\`. Splitting stops after `max` fields;
- * the remainder (raw, escapes untouched) is returned as `rest` with its offset.
+ * Split `line` on unescaped colons, unescaping `\:` and `\\` (and, with `controls`, a response's
+ * `\n`, `\r`, `\t` and `\xHH`). Splitting stops after `max` fields; the remainder (raw, escapes
+ * untouched) is returned as `rest` with its offset.
  */
-export function splitFields(line: string, max = Infinity, base = 0): { fields: Field[]; rest?: Field } {
+export function splitFields(line: string, max = Infinity, base = 0, controls = false): { fields: Field[]; rest?: Field } {
   const fields: Field[] = [];
   if (!line.includes('\\')) {
     // fast path: no escapes, so splitting on ':' is exact
@@ -77,6 +84,16 @@ export function splitFields(line: string, max = Infinity, base = 0): { fields: F
         i++;
         continue;
       }
+      if (controls && CONTROL_ESCAPES[n] !== undefined) {
+        cur += CONTROL_ESCAPES[n];
+        i++;
+        continue;
+      }
+      if (controls && n === 'x' && /^[0-9a-f]{2}$/i.test(line.slice(i + 2, i + 4))) {
+        cur += String.fromCharCode(parseInt(line.slice(i + 2, i + 4), 16));
+        i += 3;
+        continue;
+      }
       if (n === undefined) throw new VacmError('ERR_PROTO_PARSE', `dangling backslash at position ${base + i}: end a field with \\\\ for a literal backslash`, { position: base + i });
       throw new VacmError('ERR_PROTO_PARSE', `bad escape \\${n} at position ${base + i}: only \\: and \\\\ are escapes`, { position: base + i, fragment: `\\${n}` });
     }
@@ -93,10 +110,18 @@ export function splitFields(line: string, max = Infinity, base = 0): { fields: F
   return { fields };
 }
 
-/** Escape one field for a request or response line. */
+// eslint-disable-next-line no-control-regex
+const FIELD_ESCAPES_G = /[\\:\x00-\x1f\x7f-\x9f]/g;
+const FIELD_ESCAPE: Record<string, string> = { '\\': '\\\\', ':': '\\:', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Escape one field of a response line (or a request's node set): `\\`, `\:`, and every control as
+ * `\n`, `\r`, `\t` or `\xHH`, so that a message with a newline in it cannot print a second,
+ * forged response line, nor an ESC reach the terminal.
+ */
 export function escapeField(s: string): string {
-  if (!s.includes('\\') && !s.includes(':')) return s;
-  return s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+  if (!s.includes('\\') && !s.includes(':') && !s.includes('\t') && !CONTROL_RE.test(s)) return s;
+  return s.replace(FIELD_ESCAPES_G, (c) => FIELD_ESCAPE[c] ?? '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
 /** Trim and validate a raw line; returns '' for an empty line (to be ignored). */
@@ -221,14 +246,14 @@ export function parseResponse(line: string, verbatimAfter?: (event: string) => n
   if (restText !== undefined) {
     const n = verbatimAfter?.(evF.text);
     if (n !== undefined) {
-      const s = splitFields(restText, n, head.rest!.start);
+      const s = splitFields(restText, n, head.rest!.start, true);
       fields = s.fields.map((f) => f.text);
       if (s.rest) {
         fields.push(s.rest.text);
         verbatimLast = true;
       }
     } else {
-      fields = splitFields(restText, Infinity, head.rest!.start).fields.map((f) => f.text);
+      fields = splitFields(restText, Infinity, head.rest!.start, true).fields.map((f) => f.text);
     }
   }
   return { tag: tagF.text, job, event: evF.text, fields, verbatimLast };

@@ -1,12 +1,15 @@
 /**
  * Pure formatting for the dashboard: node rows, sparklines, the braille load chart, job lines and
  * gathered job output. No React, no I/O: the panes render these strings, and tests call them directly.
+ * Text that came from nodes, agents or the config (names, requests, output, errors) leaves here through
+ * `visibleLine`: ink passes escape sequences through, so a raw ESC would reach the terminal.
  */
 import { createRequire } from 'node:module';
 import type { JobView, NodeView } from '../protocol/module.js';
 import type { NodeState, VacmEvent } from '../protocol/events.js';
 import { toWire } from '../protocol/events.js';
 import { gatherOutputs, formatGathered } from '../protocol/gather.js';
+import { visibleLine } from '../protocol/visible.js';
 
 const SPARKS = '▁▂▃▄▅▆▇█';
 
@@ -85,7 +88,7 @@ export function nodeRowParts(n: NodeView, cols: RowColumns): RowParts {
   const load = loadOf(n);
   const cpus = num(n.stats?.cpus);
   const power = n.power === 'unknown' ? ' ? ' : n.power === 'on' ? 'on ' : 'off';
-  const head = ' ' + fit(n.name, cols.name) + ' ' + power + ' ';
+  const head = ' ' + fit(visibleLine(n.name), cols.name) + ' ' + power + ' ';
   const spark = cols.spark > 0 ? sparkline(n.loadHistory, cols.spark, cpus) : '';
   let tail = (cols.spark > 0 ? ' ' : '') + (stale || load === undefined ? fitLeft('-', 6) : fitLeft(load.toFixed(2), 6));
   if (cols.cpuMem) {
@@ -222,7 +225,8 @@ export function formatJobLine(j: JobView, now: number, width: number): string {
   if (j.state === 'failed' && j.error) state = `failed: ${j.error.code}`;
   const head = `#${j.id} ${JOB_GLYPH[j.state]} `;
   const room = Math.max(12, width - head.length - progress.length - 2);
-  return `${head}${fit(j.line, Math.min(room, j.line.length))}  ${progress}  ${dur}  ${state}`;
+  const line = visibleLine(j.line);
+  return `${head}${fit(line, Math.min(room, line.length))}  ${progress}  ${dur}  ${state}`;
 }
 
 /** What one event says about its node, as a line of output (undefined: nothing to show). */
@@ -296,23 +300,34 @@ export function jobOutput(j: JobView): JobOutput {
   return out;
 }
 
-/** A job's output with identical per-node outputs gathered under folded node sets. */
+const gatheredCache = new WeakMap<JobView, string[]>();
+const perNodeCache = new WeakMap<JobView, string[]>();
+
+/** A job's output with identical per-node outputs gathered under folded node sets; one row per line, controls visible. */
 export function gatheredJobLines(j: JobView): string[] {
+  const hit = gatheredCache.get(j);
+  if (hit) return hit;
   const o = jobOutput(j);
   const lines = [...o.general];
   if (o.perNode.size > 0) lines.push(...formatGathered(gatherOutputs(o.perNode)));
   if (o.terminal) lines.push(o.terminal);
-  return lines;
+  const shown = lines.map(visibleLine);
+  gatheredCache.set(j, shown);
+  return shown;
 }
 
-/** A job's full output, node by node (`node: line`), without gathering. */
+/** A job's full output, node by node (`node: line`), without gathering; one row per line, controls visible. */
 export function perNodeJobLines(j: JobView): string[] {
+  const hit = perNodeCache.get(j);
+  if (hit) return hit;
   const o = jobOutput(j);
   const lines = [...o.general];
   const names = [...o.perNode.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   for (const n of names) for (const l of o.perNode.get(n)!) lines.push(`${n}: ${l}`);
   if (o.terminal) lines.push(o.terminal);
-  return lines;
+  const shown = lines.map(visibleLine);
+  perNodeCache.set(j, shown);
+  return shown;
 }
 
 // ---- header --------------------------------------------------------------------------------------

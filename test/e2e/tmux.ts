@@ -15,10 +15,10 @@ export class Tmux {
     return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
   }
 
-  /** Start `command` (run by sh) in a detached session of the given size, with `env` added and CI removed. */
-  start(command: string, opts: { columns?: number; rows?: number; env?: Record<string, string>; cwd?: string } = {}): void {
+  /** Start `command` (run by sh) in a detached session of the given size, with `env` added and CI removed; `conf` is the server's tmux.conf. */
+  start(command: string, opts: { columns?: number; rows?: number; env?: Record<string, string>; cwd?: string; conf?: string } = {}): void {
     const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}='${v.replace(/'/g, "'\\''")}'`).join(' ');
-    this.tmux(['-f', '/dev/null', 'new-session', '-d', '-s', this.name, '-x', String(opts.columns ?? 200), '-y', String(opts.rows ?? 60), ...(opts.cwd ? ['-c', opts.cwd] : []),
+    this.tmux(['-f', opts.conf ?? '/dev/null', 'new-session', '-d', '-s', this.name, '-x', String(opts.columns ?? 200), '-y', String(opts.rows ?? 60), ...(opts.cwd ? ['-c', opts.cwd] : []),
       `unset CI; env ${env} ${command}; echo VACM_EXITED $?; sleep 120`]);
   }
 
@@ -43,6 +43,16 @@ export class Tmux {
 
   alternateScreenOn(): boolean {
     return this.tmux(['display-message', '-p', '-t', this.name, '#{alternate_on}']).trim() === '1';
+  }
+
+  /** the pane's title (what OSC 0/2 would set) */
+  paneTitle(): string {
+    return this.tmux(['display-message', '-p', '-t', this.name, '#{pane_title}']).trim();
+  }
+
+  /** the server's paste buffers (what OSC 52 would add to, with set-clipboard on) */
+  buffers(): string {
+    return this.tmux(['list-buffers', '-F', '#{buffer_name}: #{buffer_sample}']);
   }
 
   panePid(): number {

@@ -134,6 +134,33 @@ describe('responses', () => {
       expect(escapeField(f).includes(':') ? escapeField(f).includes('\\:') : true).toBe(true);
     }
   });
+  it('escapes controls in every non-verbatim field, so that no field can print a second line', () => {
+    const msg = 'bye\nSSH:1:EXIT:n9:0\r\x1b]0;t\x07\x9b\t';
+    const line = toLine(ev({ type: 'ERROR', node: 'n1', code: 'ERR_SSH_CONNECT', message: msg }));
+    expect(line).toBe('SSH:9:ERROR:n1:ERR_SSH_CONNECT:bye\\nSSH\\:1\\:EXIT\\:n9\\:0\\r\\x1b]0;t\\x07\\x9b\\t');
+    expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+    expect(parseResponse(line, verbatimFieldsBefore).fields).toEqual(['n1', 'ERR_SSH_CONNECT', msg]);
+  });
+  it('round-trips every control and escape in fields', () => {
+    const all = Array.from({ length: 0xa0 }, (_, i) => String.fromCharCode(i)).join('') + '\\:\\n\\x41';
+    const line = formatResponse({ tag: 'T', job: 1, event: 'E', fields: [all, 'x'] });
+    expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+    expect(parseResponse(line).fields).toEqual([all, 'x']);
+  });
+  it('keeps the verbatim field verbatim (controls included) and the fields before it escaped', () => {
+    const out = '\x1b]52;c;eA==\x07a\rb';
+    const line = toLine(ev({ type: 'OUTPUT', node: 'n1', stream: 'stdout', line: out }));
+    expect(line).toBe('SSH:9:OUTPUT:n1:stdout:' + out);
+    expect(parseResponse(line, verbatimFieldsBefore).fields).toEqual(['n1', 'stdout', out]);
+  });
+  it('requests keep their two escapes: \\n is not one of them', () => {
+    expect(errOf(() => splitFields('a\\nb')).code).toBe('ERR_PROTO_PARSE');
+  });
+  it('prints JSON with no control raw, C1 and line separators included, parsing back the same', () => {
+    const line = toJsonLine(ev({ type: 'OUTPUT', node: 'n1', stream: 'stdout', line: '\x1b\x9b\x7f\u2028x' }));
+    expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u2028\u2029]/);
+    expect(JSON.parse(line).fields[2]).toBe('\x1b\x9b\x7f\u2028x');
+  });
   it('prints JSON lines with the documented keys', () => {
     const j = JSON.parse(toJsonLine(ev({ type: 'EXIT', node: 'n1', code: 3 })));
     expect(Object.keys(j)).toEqual(['tag', 'job', 'event', 'node', 'fields', 'ts']);

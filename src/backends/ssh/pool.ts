@@ -13,6 +13,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import { VacmError } from '../../protocol/errors.js';
 import { checkTrustedFile } from '../../platform/trusted-file.js';
+import { peerText } from '../../protocol/visible.js';
 import type { NodeVars } from '../../protocol/module.js';
 import type { ExecResult, RemoteExecutor } from '../capabilities.js';
 import type { ExecExit, StreamExecOptions, StreamingExecutor } from './module.js';
@@ -317,7 +318,8 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
       return new VacmError('ERR_SSH_AUTH', parts.join('; '), { cause: err });
     }
     if (code === 'ECONNRESET') return new VacmError('ERR_SSH_CONNECT', `${t.host}:${t.port} closed the connection during the handshake (sshd MaxStartups, or not an SSH server)`, { cause: err });
-    return new VacmError('ERR_SSH_CONNECT', `SSH to ${w} failed: ${err.message}`, { cause: err });
+    // ssh2's message may be the peer's own text (a DISCONNECT reason, sent before any host key check)
+    return new VacmError('ERR_SSH_CONNECT', `SSH to ${w} failed: ${peerText(err.message)}`, { cause: err });
   }
 
   private timeoutError(t: SshTarget): VacmError {
@@ -328,7 +330,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     const name = knownHostName(t.host, t.port);
     const entries = readKnownHosts([...t.knownHosts, ...t.globalKnownHosts]);
     const r = checkHostKey(entries, [name], blob);
-    const desc = `${blobKeyType(blob)} ${fingerprint(blob)}`;
+    const desc = `${peerText(blobKeyType(blob), 64)} ${fingerprint(blob)}`;
     if (r.status === 'ok') return undefined;
     if (r.status === 'revoked') return new VacmError('ERR_HOSTKEY', `the host key of ${name} (${desc}) is marked @revoked in ${r.entry.file}:${r.entry.line}; refusing to connect`);
     if (r.status === 'changed') {
@@ -516,7 +518,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
   private startError(err: unknown): Error {
     if (err instanceof VacmError) return err;
     if (err instanceof Error && err.name === 'AbortError') return err;
-    return new VacmError('ERR_EXEC', `cannot start the command over SSH: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    return new VacmError('ERR_EXEC', `cannot start the command over SSH: ${peerText((err as Error)?.message ?? String(err))}`, { cause: err });
   }
 
   private runChannel(t: SshTarget, stream: ClientChannel, opts: StreamExecOptions): Promise<ExecExit> {
@@ -584,7 +586,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
         if (exit) finish();
         else setTimeout(() => finish(), 250).unref();
       });
-      stream.on('error', (e: Error) => finish(new VacmError('ERR_EXEC', `the SSH channel failed: ${e.message}`)));
+      stream.on('error', (e: Error) => finish(new VacmError('ERR_EXEC', `the SSH channel failed: ${peerText(e.message)}`)));
       if (signal) {
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });

@@ -4,6 +4,7 @@ import { Box, Text } from 'ink';
 import type { NodeView } from '../../protocol/module.js';
 import { useTheme, type Slot } from '../theme.js';
 import { STATE_GLYPH, brailleChart, formatDuration } from '../format.js';
+import { visibleLine } from '../../protocol/visible.js';
 
 export interface DetailPaneProps {
   node?: NodeView;
@@ -26,7 +27,8 @@ export function detailStatLines(n: NodeView): string[] {
   if (s.uptime_s !== undefined) parts.push(`up ${formatDuration(Number(s.uptime_s) * 1000)}`);
   if (parts.length) lines.push(parts.join('  '));
   if (s.os !== undefined || s.kernel !== undefined) lines.push(`${s.os ?? ''} ${s.kernel ?? ''}`.trim());
-  return lines;
+  // stats strings come from agents and nodes' /proc
+  return lines.map(visibleLine);
 }
 
 export function DetailPane({ node, focused, width, height, now }: DetailPaneProps) {
@@ -50,18 +52,18 @@ export function DetailPane({ node, focused, width, height, now }: DetailPaneProp
     <Box flexDirection="column" width={width} height={height}>
       <Text wrap="truncate" bold={focused}>
         <Text color={t.color(STATE_SLOT[node.state])}>{STATE_GLYPH[node.state]} </Text>
-        {node.name}
+        {visibleLine(node.name)}
         <Text color={t.color(STATE_SLOT[node.state])}> {node.state}</Text>
-        <Text color={t.color('dim')}>{node.stateReason ? ` (${node.stateReason})` : ''} for {since} · power {node.power}{node.local ? ' · this machine' : ''}</Text>
+        <Text color={t.color('dim')}>{node.stateReason ? ` (${visibleLine(node.stateReason)})` : ''} for {since} · power {node.power}{node.local ? ' · this machine' : ''}</Text>
       </Text>
-      <Text wrap="truncate" color={t.color('dim')}>groups {node.groups.join(',') || '-'}</Text>
+      <Text wrap="truncate" color={t.color('dim')}>groups {visibleLine(node.groups.join(',')) || '-'}</Text>
       {detailStatLines(node).map((l, i) => <Text key={i} wrap="truncate">{l}</Text>)}
       {chart.length > 0 ? (
         <Box flexDirection="column">
           {chart.map((l, i) => <Text key={i} color={t.color('chart')}>{l}</Text>)}
         </Box>
       ) : null}
-      <Text wrap="truncate" color={t.color('dim')}>{vars}</Text>
+      <Text wrap="truncate" color={t.color('dim')}>{visibleLine(vars)}</Text>
     </Box>
   );
 }

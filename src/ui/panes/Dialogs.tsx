@@ -6,6 +6,7 @@ import { foldNodeSet } from '../../protocol/nodeset.js';
 import { useTheme } from '../theme.js';
 import { bindingKeys, helpLines, type Keymaps } from '../keymaps.js';
 import { gatheredJobLines, perNodeJobLines } from '../format.js';
+import { visibleLine } from '../../protocol/visible.js';
 import type { Modal } from '../use-dashboard.js';
 
 type Sized = { width: number; height: number };
@@ -23,7 +24,7 @@ function Frame({ width, height, danger, children }: Sized & { danger?: boolean; 
 export function confirmLines(m: Extract<Modal, { kind: 'confirm' }>): string[] {
   const lines = [`${m.label} — this changes things.`, m.count > 0 ? `on ${m.folded} (${m.count} node${m.count === 1 ? '' : 's'})` : 'on no nodes', `request: ${m.line}`];
   lines.push(m.needCount ? `Type ${m.count} and press Enter to confirm; Esc cancels.` : 'Press y to confirm, n or Esc to cancel.');
-  return lines;
+  return lines.map(visibleLine);
 }
 
 export function ConfirmDialog({ modal, width, height }: Sized & { modal: Extract<Modal, { kind: 'confirm' }> }) {
@@ -103,7 +104,7 @@ export function JobOutputView({ job, modal, width, height }: Sized & { job?: Job
   return (
     <Frame width={width} height={height}>
       <Text bold wrap="truncate">
-        #{job.id} {job.line} · {job.state} · {modal.gathered ? 'gathered' : 'per node'} · lines {lines.length ? start + 1 : 0}-{Math.min(lines.length, start + rows)} of {lines.length}
+        #{job.id} {visibleLine(job.line)} · {job.state} · {modal.gathered ? 'gathered' : 'per node'} · lines {lines.length ? start + 1 : 0}-{Math.min(lines.length, start + rows)} of {lines.length}
       </Text>
       {lines.slice(start, start + rows).map((l, i) => <Text key={i} wrap="truncate">{l}</Text>)}
       {lines.length === 0 ? <Text color={t.color('dim')}>no output</Text> : null}

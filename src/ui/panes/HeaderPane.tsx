@@ -4,6 +4,7 @@ import { Box, Text } from 'ink';
 import type { Counts } from '../../engine/store.js';
 import { useTheme } from '../theme.js';
 import { formatClock } from '../format.js';
+import { visibleLine } from '../../protocol/visible.js';
 import { useClock } from '../use-clock.js';
 
 export interface HeaderProps {
@@ -22,7 +23,7 @@ export function HeaderPane({ cluster, counts, total, runningJobs, readOnly, them
     <Box height={1} width="100%">
       <Box flexGrow={1}>
         <Text wrap="truncate">
-          <Text bold color={t.color('header.title')}>vacm · {cluster}</Text>
+          <Text bold color={t.color('header.title')}>vacm · {visibleLine(cluster)}</Text>
           {readOnly ? <Text bold color={t.color('error')}> · READ-ONLY</Text> : null}
           <Text color={t.color('header.text')}>  {total} nodes: </Text>
           <Text color={t.color('node.up')}>{counts.up} up</Text>

@@ -10,6 +10,7 @@ import type { NodeState } from '../../protocol/events.js';
 import { useTheme, type Slot } from '../theme.js';
 import { STATE_GLYPH, nodeRowParts, overviewRuns, rowColumns, rowHeader, windowStart, type RowColumns, type RowParts, type SortKey } from '../format.js';
 import type { Filter } from '../use-dashboard.js';
+import { visibleLine } from '../../protocol/visible.js';
 
 export interface NodesPaneProps {
   nodes: readonly NodeView[];
@@ -71,10 +72,11 @@ export function NodesPane(p: NodesPaneProps) {
     p.filter ? `filter ${p.filter.expr}${p.filter.names ? '' : ' (text)'}` : '',
     `sort ${p.sort}`,
   ].filter(Boolean).join(' · ');
+  const shownStatus = visibleLine(status);
   const rows = Math.max(1, p.height - (p.overview ? 1 : 2));
   let body: React.ReactNode;
   if (p.nodes.length === 0) {
-    body = <Text color={t.color('dim')}>{p.filter ? `no node matches ${p.filter.expr} (Esc clears the filter)` : 'no nodes'}</Text>;
+    body = <Text color={t.color('dim')}>{p.filter ? `no node matches ${visibleLine(p.filter.expr)} (Esc clears the filter)` : 'no nodes'}</Text>;
   } else if (p.overview) {
     const perLine = Math.max(1, p.width);
     const lineOfCursor = Math.floor(p.cursor / perLine);
@@ -108,7 +110,7 @@ export function NodesPane(p: NodesPaneProps) {
   }
   return (
     <Box flexDirection="column" width={p.width} height={p.height}>
-      <Text wrap="truncate" bold={p.focused} color={t.color('header.text')}>{status}</Text>
+      <Text wrap="truncate" bold={p.focused} color={t.color('header.text')}>{shownStatus}</Text>
       {body}
     </Box>
   );

@@ -3,6 +3,7 @@ import React from 'react';
 import { Box, Text } from 'ink';
 import { foldNodeSet } from '../../protocol/nodeset.js';
 import { useTheme } from '../theme.js';
+import { visibleLine } from '../../protocol/visible.js';
 import type { Message, Modal } from '../use-dashboard.js';
 
 export interface PromptPaneProps {
@@ -20,8 +21,8 @@ function Input({ label, text, slot }: { label: string; text: string; slot: 'prom
   const t = useTheme();
   return (
     <Text wrap="truncate-start">
-      <Text bold color={t.color(slot)}>{label}</Text>
-      {text}
+      <Text bold color={t.color(slot)}>{visibleLine(label)}</Text>
+      {visibleLine(text)}
       <Text inverse> </Text>
     </Text>
   );
@@ -33,8 +34,8 @@ export function PromptPane({ modal, message, width }: PromptPaneProps) {
     return (
       <Box flexDirection="column" width={width} height={promptRows(modal)}>
         <Input label=":" text={modal.text} slot="prompt" />
-        {modal.error ? <Text wrap="truncate" color={t.color('error')}>{modal.error}</Text> : null}
-        {modal.candidates ? <Text wrap="truncate" color={t.color('dim')}>{modal.candidates.join('  ')}</Text> : null}
+        {modal.error ? <Text wrap="truncate" color={t.color('error')}>{visibleLine(modal.error)}</Text> : null}
+        {modal.candidates ? <Text wrap="truncate" color={t.color('dim')}>{visibleLine(modal.candidates.join('  '))}</Text> : null}
       </Box>
     );
   }
@@ -45,7 +46,7 @@ export function PromptPane({ modal, message, width }: PromptPaneProps) {
   }
   return (
     <Box width={width} height={1}>
-      <Text wrap="truncate" color={message?.error ? t.color('error') : t.color('dim')}>{message?.text ?? ''}</Text>
+      <Text wrap="truncate" color={message?.error ? t.color('error') : t.color('dim')}>{visibleLine(message?.text ?? '')}</Text>
     </Box>
   );
 }
