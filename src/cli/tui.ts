@@ -15,6 +15,7 @@ import { MONO, parseTheme, type Theme } from '../ui/theme.js';
 import { openEngine, type EngineArgs } from './setup.js';
 import type { Io } from './io.js';
 import { toVacmError } from '../protocol/errors.js';
+import { setsSecret } from '../protocol/vars.js';
 
 export const THEME_ORDER = ['default', 'light', 'high-contrast', 'mono'];
 
@@ -50,13 +51,14 @@ const HISTORY_MAX = 500;
 
 export function readHistory(stateDir: string): string[] {
   try {
-    return fs.readFileSync(path.join(stateDir, HISTORY_FILE), 'utf8').split('\n').filter((l) => l.trim() !== '').slice(-HISTORY_MAX);
+    return fs.readFileSync(path.join(stateDir, HISTORY_FILE), 'utf8').split('\n').filter((l) => l.trim() !== '' && !setsSecret(l)).slice(-HISTORY_MAX);
   } catch {
     return [];
   }
 }
 
 export function appendHistory(stateDir: string, line: string): void {
+  if (setsSecret(line)) return; // a secret is never stored (the dashboard does not offer it either)
   try {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     fs.appendFileSync(path.join(stateDir, HISTORY_FILE), line.replace(/\n/g, ' ') + '\n', { mode: 0o600 });
