@@ -226,11 +226,6 @@ export class Membership {
     this.maxQueued = Math.max(0, opts.maxQueued ?? DEFAULT_MAX_QUEUED_HOOKS);
   }
 
-  /** Hooks running now (for tests and /metrics). */
-  get runningHooks(): number {
-    return this.running;
-  }
-
   /**
    * Run `fn` on every transition (or only into `states`), in `band` (0-9 or a name; lower first),
    * after the earlier subscribers of the same band. Returns an unsubscribe function.
