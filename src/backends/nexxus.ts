@@ -4,6 +4,7 @@ import { usageOf } from '../protocol/ipc.js';
 import { readStateFile } from '../platform/state-files.js';
 import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
+import { badVarName, shownValue } from '../protocol/vars.js';
 import type { CommandDef, ModuleDef } from '../protocol/module.js';
 
 const JOB_TIMEOUT_MS = 10_000;
@@ -44,10 +45,11 @@ const commands: CommandDef[] = [
     async run(ctx) {
       const key = ctx.args.key;
       for (const n of ctx.nodes) {
-        const v = ctx.host.vars(n)[key];
+        const vars = ctx.host.vars(n);
+        const v = Object.hasOwn(vars, key) ? vars[key] : undefined;
         if (v === undefined) ctx.emit({ type: 'ERROR', node: n, code: 'ERR_NO_SUCH_VAR', message: `${n} has no variable ${key}` });
         else {
-          ctx.emit({ type: 'VAR', node: n, key, value: v });
+          ctx.emit({ type: 'VAR', node: n, key, value: shownValue(key, v) });
           ctx.outcome(n, 'ok');
         }
       }
@@ -57,13 +59,14 @@ const commands: CommandDef[] = [
     name: 'SET_VAR', summary: 'set a variable on each node (modules see it on their next use)', nodes: 'required',
     args: [{ name: 'key' }, { name: 'value', rest: true }], dangerous: true, ...control,
     validate(req) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(req.named.key)) throw new VacmError('ERR_BAD_ARGS', `bad variable name "${req.named.key}": letters, digits and _`);
+      const bad = badVarName(req.named.key);
+      if (bad) throw new VacmError('ERR_BAD_ARGS', bad);
     },
     async run(ctx) {
       const { key, value } = ctx.args;
       for (const n of ctx.nodes) {
         ctx.host.setVar(n, key, value);
-        ctx.emit({ type: 'VAR', node: n, key, value });
+        ctx.emit({ type: 'VAR', node: n, key, value: shownValue(key, value) });
         ctx.outcome(n, 'ok');
       }
     },

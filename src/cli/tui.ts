@@ -17,6 +17,7 @@ import type { Io } from './io.js';
 import { escapeControls } from '../protocol/visible.js';
 import { toVacmError } from '../protocol/errors.js';
 import { appendStateFile, readStateFile } from '../platform/state-files.js';
+import { setsSecret } from '../protocol/vars.js';
 
 export const THEME_ORDER = ['default', 'light', 'high-contrast', 'mono'];
 
@@ -52,13 +53,14 @@ const HISTORY_MAX = 500;
 
 export function readHistory(stateDir: string): string[] {
   try {
-    return (readStateFile(stateDir, HISTORY_FILE)?.toString('utf8') ?? '').split('\n').filter((l) => l.trim() !== '').slice(-HISTORY_MAX);
+    return (readStateFile(stateDir, HISTORY_FILE)?.toString('utf8') ?? '').split('\n').filter((l) => l.trim() !== '' && !setsSecret(l)).slice(-HISTORY_MAX);
   } catch {
     return [];
   }
 }
 
 export function appendHistory(stateDir: string, line: string): void {
+  if (setsSecret(line)) return; // a secret is never stored (the dashboard does not offer it either)
   try {
     appendStateFile(stateDir, HISTORY_FILE, line.replace(/\n/g, ' ') + '\n');
   } catch {

@@ -6,6 +6,7 @@
 import { setMaxListeners } from 'node:events';
 import { VacmError, toVacmError, type ErrorCode } from '../protocol/errors.js';
 import { parseRequest, type Request } from '../protocol/ipc.js';
+import { badVarName, maskRequestLine } from '../protocol/vars.js';
 import { NodeSet } from '../protocol/nodeset.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { escapeControls } from '../protocol/visible.js';
@@ -31,7 +32,7 @@ import { AuditLog, currentUser, defaultStateDir, type AuditRecord } from './audi
 import { Registry } from './registry.js';
 import { LOAD_HISTORY, Store, frozenCopy, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
 import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
-import { Membership, parseHooksSection, reachEvidence } from './membership.js';
+import { Membership, parseHooksSection, parseMembershipSection, reachEvidence } from './membership.js';
 import { History, type GroupAggregate, type HistoryField } from './history.js';
 
 export type EventListener = (e: VacmEvent) => void;
@@ -80,6 +81,8 @@ class Job {
   resolveDone!: (v: JobView) => void;
   readonly done: Promise<JobView>;
   private folded?: string;
+  /** the request as it may be shown and recorded: a secret's value masked (the module gets `req`) */
+  readonly shownLine: string;
 
   constructor(
     readonly id: number,
@@ -93,6 +96,7 @@ class Job {
     private readonly nodeCount: number,
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
+    this.shownLine = maskRequestLine(req.line);
   }
 
   /** the targets folded (computed when first needed: most jobs never show it) */
@@ -182,7 +186,7 @@ class JobSnapshot implements JobView {
     this.id = job.id;
     this.tag = job.req.tag;
     this.command = job.req.command;
-    this.line = job.req.line;
+    this.line = job.shownLine;
     this.targets = job.targets;
     this.state = job.state;
     this.dangerous = job.dangerous;
@@ -253,7 +257,8 @@ export class Engine implements ModuleHost {
       this.records.set(d.name, {
         name: d.name,
         groups: [...d.groups],
-        vars: { ...d.vars },
+        // no prototype: a key such as constructor or __proto__ is just a key (or absent)
+        vars: Object.assign(Object.create(null) as Record<string, string>, d.vars),
         reach: local ? 'up' : 'unknown',
         since: now,
         power: local ? 'on' : 'unknown',
@@ -262,8 +267,14 @@ export class Engine implements ModuleHost {
       });
     }
     this.allNames = NodeSet.fromNames(this.records.keys());
-    this.membership = new Membership({ emit: (b) => this.emitUnsolicited('NEXXUS', b), log: (l, m) => this.log(l, m) });
-    this.membership.addShellHooks(parseHooksSection(this.config.sections.hooks));
+    const ms = parseMembershipSection(this.config.sections.membership);
+    this.membership = new Membership({ emit: (b) => this.emitUnsolicited('NEXXUS', b), log: (l, m) => this.log(l, m), maxConcurrent: ms.maxConcurrentHooks, maxQueued: ms.maxQueuedHooks });
+    const hooks = parseHooksSection(this.config.sections.hooks);
+    // decision: shell hooks run only in a standing engine (the dashboard, vacm serve) that is not
+    // read-only. A one-shot vacm ipc starts every node at unknown and exits when its requests end:
+    // its "transitions" are not news, and its hooks would be killed half-way.
+    if (hooks.length > 0 && this.monitor && !this.readOnly) this.membership.addShellHooks(hooks, ms.hookEnv);
+    else if (hooks.length > 0) this.log('info', `${hooks.length} hook(s) from the config not run: ${this.readOnly ? 'vacm runs read-only' : 'hooks run only in the dashboard and vacm serve'}`);
     this.history = new History({ stepS: historyStep(this.config.sections.history) });
     this.store = new Store(this.config.cluster, this.records);
     this.audit = new AuditLog(this.stateDir);
@@ -433,6 +444,8 @@ export class Engine implements ModuleHost {
   setVar(node: string, key: string, value: string): void {
     const r = this.records.get(node);
     if (!r) throw new VacmError('ERR_NO_SUCH_NODE', `no node ${node} in the nodelist`);
+    const bad = badVarName(key);
+    if (bad) throw new VacmError('ERR_BAD_ARGS', bad);
     r.vars[key] = value;
     this.store.touchNode(r);
     this.varChanged(node, key, value);
@@ -441,7 +454,7 @@ export class Engine implements ModuleHost {
   unsetVar(node: string, key: string): boolean {
     const r = this.records.get(node);
     if (!r) throw new VacmError('ERR_NO_SUCH_NODE', `no node ${node} in the nodelist`);
-    if (!(key in r.vars)) return false;
+    if (!Object.hasOwn(r.vars, key)) return false;
     delete r.vars[key];
     this.store.touchNode(r);
     this.varChanged(node, key, undefined);
@@ -505,7 +518,7 @@ export class Engine implements ModuleHost {
     const bad = nodeNameProblem(def.name);
     if (bad) throw new VacmError('ERR_BAD_ARGS', `${bad}: "${escapeControls(def.name)}" cannot be added`);
     if (this.records.has(def.name)) throw new VacmError('ERR_BAD_ARGS', `${def.name} is already in the nodelist`);
-    const d: NodeDef = { name: def.name, groups: [...(def.groups ?? [])], vars: { ...(def.vars ?? {}) } };
+    const d: NodeDef = { name: def.name, groups: [...(def.groups ?? [])], vars: Object.assign(Object.create(null) as Record<string, string>, def.vars) };
     const r: NodeRecord = { name: d.name, groups: d.groups, vars: d.vars, reach: 'unknown', since: Date.now(), power: 'unknown', local: d.name === this.localName, loadHistory: [] };
     this.records.set(d.name, r);
     this.allNames = NodeSet.fromNames(this.records.keys());
@@ -687,7 +700,7 @@ export class Engine implements ModuleHost {
 
   private async runJob(job: Job): Promise<void> {
     const { req, cmd, targets } = job;
-    this.emitFor(job, { type: 'JOB_STARTED', request: req.line, targets: targets.length });
+    this.emitFor(job, { type: 'JOB_STARTED', request: job.shownLine, targets: targets.length });
     let finalState: JobState = 'completed';
     let auditAttempted = false;
     let jobTimer: NodeJS.Timeout | undefined;
@@ -781,7 +794,7 @@ export class Engine implements ModuleHost {
       job: job.id,
       user: job.user,
       ...this.audit.identity,
-      request: job.req.line,
+      request: job.shownLine,
       ...auditTargets(job),
     };
     if (phase === 'outcome') {

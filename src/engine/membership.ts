@@ -43,6 +43,12 @@ export type MembershipHook = (t: Transition, signal: AbortSignal) => void | Prom
 /** Named bands; a number 0-9 works as well (0 runs first). */
 export const BANDS: Readonly<Record<string, number>> = { critical: 0, high: 2, normal: 5, low: 8 };
 export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;
+/** hooks running at once across all nodes (a rack going down must not fork a thousand shells) */
+export const DEFAULT_MAX_CONCURRENT_HOOKS = 8;
+/** transitions waiting for their hooks beyond those; past it a transition's hooks are dropped */
+export const DEFAULT_MAX_QUEUED_HOOKS = 1024;
+/** at most one "hooks dropped" warning this often */
+const DROP_LOG_EVERY_MS = 10_000;
 
 interface Subscriber {
   name: string;
@@ -95,12 +101,70 @@ export function parseHooksSection(raw: unknown): ShellHook[] {
   });
 }
 
+/** The `membership:` config section: limits on hooks and what of vacm's environment they see. */
+export interface MembershipSettings {
+  maxConcurrentHooks: number;
+  maxQueuedHooks: number;
+  /** names of further environment variables passed to shell hooks (beyond HOOK_ENV) */
+  hookEnv: string[];
+}
+
+const MEMBERSHIP_KEYS = ['max_concurrent_hooks', 'max_queued_hooks', 'hook_env'];
+
+export function parseMembershipSection(raw: unknown): MembershipSettings {
+  const out: MembershipSettings = { maxConcurrentHooks: DEFAULT_MAX_CONCURRENT_HOOKS, maxQueuedHooks: DEFAULT_MAX_QUEUED_HOOKS, hookEnv: [] };
+  if (raw === undefined || raw === null) return out;
+  const bad = (where: string, what: string): never => {
+    throw new VacmError('ERR_CONFIG', `membership${where}: ${what}`);
+  };
+  if (typeof raw !== 'object' || Array.isArray(raw)) bad('', 'must be a mapping, e.g. membership: { max_concurrent_hooks: 8, max_queued_hooks: 1024, hook_env: [http_proxy] }');
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!MEMBERSHIP_KEYS.includes(k)) bad(`.${k}`, `unknown key; membership takes ${MEMBERSHIP_KEYS.join(', ')}`);
+  const whole = (k: string, min: number, max: number): number | undefined => {
+    const v = o[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`.${k}`, `must be a whole number from ${min} to ${max}, not ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  out.maxConcurrentHooks = whole('max_concurrent_hooks', 1, 1024) ?? out.maxConcurrentHooks;
+  out.maxQueuedHooks = whole('max_queued_hooks', 0, 1_000_000) ?? out.maxQueuedHooks;
+  if (o.hook_env !== undefined) {
+    const list = typeof o.hook_env === 'string' ? [o.hook_env] : o.hook_env;
+    if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(x))) bad('.hook_env', 'must be a list of environment variable names, e.g. [http_proxy, https_proxy]');
+    out.hookEnv = list as string[];
+  }
+  return out;
+}
+
+/**
+ * What of vacm's own environment a shell hook sees (decision): a fixed allowlist, never the whole
+ * environment, so a secret in it ($VACM_BMC_PASS named by bmc_password_env, an agent key, a cloud
+ * token) never reaches a hook's command or whatever it runs. `extra` names further variables the
+ * config lets through (membership.hook_env).
+ */
+export const HOOK_ENV: readonly string[] = ['PATH', 'HOME', 'LANG', 'LANGUAGE', 'TZ', 'USER', 'LOGNAME', 'SHELL', 'TERM', 'TMPDIR'];
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function hookEnvironment(parent: NodeJS.ProcessEnv, t: Transition, extra: readonly string[] = []): Record<string, string> {
+  const env: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of Object.entries(parent)) {
+    if (v === undefined) continue;
+    if (HOOK_ENV.includes(k) || k.startsWith('LC_') || extra.includes(k)) env[k] = v;
+  }
+  env.PATH ??= DEFAULT_PATH;
+  env.VACM_NODE = t.node;
+  env.VACM_STATE = t.to;
+  env.VACM_PREV_STATE = t.from;
+  env.VACM_REASON = t.reason ?? '';
+  return { ...env };
+}
+
 /** Run a shell hook: the transition in its environment; killed (its process group) on timeout. */
-export function shellHook(h: ShellHook, log: (level: 'warn' | 'info', msg: string) => void): MembershipHook {
+export function shellHook(h: ShellHook, log: (level: 'warn' | 'info', msg: string) => void, extraEnv: readonly string[] = []): MembershipHook {
   return (t, signal) =>
     new Promise<void>((resolve) => {
       const child = spawn('/bin/sh', ['-c', h.command], {
-        env: { ...process.env, VACM_NODE: t.node, VACM_STATE: t.to, VACM_PREV_STATE: t.from, VACM_REASON: t.reason ?? '' },
+        env: hookEnvironment(process.env, t, extraEnv),
         stdio: ['ignore', 'ignore', 'pipe'],
         detached: true,
       });
@@ -132,6 +196,10 @@ export interface MembershipOptions {
   emit: (body: EventBody) => void;
   log: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
   now?: () => number;
+  /** subscribers running at once, across all nodes (default 8) */
+  maxConcurrent?: number;
+  /** transitions waiting beyond those (default 1024); past it a new transition's hooks are dropped */
+  maxQueued?: number;
 }
 
 export class Membership {
@@ -141,8 +209,22 @@ export class Membership {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly inflight = new Set<AbortController>();
   private stopped = false;
+  private readonly maxConcurrent: number;
+  private readonly maxQueued: number;
+  /** subscribers running now, and those waiting for a slot */
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** transitions whose hooks have not finished (running or queued) */
+  private pending = 0;
+  /** transitions whose hooks were dropped because the queue was full */
+  dropped = 0;
+  private lastDropLog = -Infinity;
+  private droppedSinceLog = 0;
 
-  constructor(private readonly opts: MembershipOptions) {}
+  constructor(private readonly opts: MembershipOptions) {
+    this.maxConcurrent = Math.max(1, opts.maxConcurrent ?? DEFAULT_MAX_CONCURRENT_HOOKS);
+    this.maxQueued = Math.max(0, opts.maxQueued ?? DEFAULT_MAX_QUEUED_HOOKS);
+  }
 
   /**
    * Run `fn` on every transition (or only into `states`), in `band` (0-9 or a name; lower first),
@@ -160,8 +242,8 @@ export class Membership {
     };
   }
 
-  addShellHooks(hooks: readonly ShellHook[]): void {
-    for (const h of hooks) this.subscribe(shellHook(h, (l, m) => this.opts.log(l, m)), { band: h.band, name: h.command, timeoutMs: h.timeoutMs, states: h.on });
+  addShellHooks(hooks: readonly ShellHook[], extraEnv: readonly string[] = []): void {
+    for (const h of hooks) this.subscribe(shellHook(h, (l, m) => this.opts.log(l, m), extraEnv), { band: h.band, name: h.command, timeoutMs: h.timeoutMs, states: h.on });
   }
 
   /**
@@ -184,17 +266,55 @@ export class Membership {
     if (this.stopped || this.subs.length === 0) return;
     const subs = this.subs.filter((s) => !s.states || s.states.has(t.to));
     if (subs.length === 0) return;
+    // bounded: past max_concurrent + max_queued waiting transitions, this one's hooks are dropped
+    // (the newest, so that every node's hooks still see its transitions in order), counted and logged
+    if (this.pending >= this.maxConcurrent + this.maxQueued) {
+      this.dropped++;
+      this.droppedSinceLog++;
+      const now = Date.now();
+      if (now - this.lastDropLog >= DROP_LOG_EVERY_MS) {
+        this.opts.log('warn', `hooks queue full (${this.pending} transitions waiting, membership.max_queued_hooks ${this.maxQueued}): dropped the hooks of ${this.droppedSinceLog} transition(s), the last ${t.node} ${t.from} -> ${t.to}; ${this.dropped} dropped in all. Raise membership.max_concurrent_hooks or make the hooks faster`);
+        this.lastDropLog = now;
+        this.droppedSinceLog = 0;
+      }
+      return;
+    }
+    this.pending++;
     const prev = this.chains.get(t.node) ?? Promise.resolve();
     const next = prev.then(async () => {
-      for (const s of subs) {
-        if (this.stopped) return;
-        await this.runOne(s, t);
+      try {
+        for (const s of subs) {
+          if (this.stopped) return;
+          await this.acquire();
+          try {
+            if (this.stopped) return;
+            await this.runOne(s, t);
+          } finally {
+            this.release();
+          }
+        }
+      } finally {
+        this.pending--;
       }
     });
     this.chains.set(t.node, next);
     void next.then(() => {
       if (this.chains.get(t.node) === next) this.chains.delete(t.node);
     });
+  }
+
+  private acquire(): Promise<void> {
+    if (this.running < this.maxConcurrent) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise((res) => this.waiting.push(res));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next(); // the slot passes on: running stays the same
+    else this.running--;
   }
 
   private async runOne(s: Subscriber, t: Transition): Promise<void> {
@@ -225,6 +345,11 @@ export class Membership {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const ac of this.inflight) ac.abort();
+    // the waiting ones see `stopped` and end at once
+    for (const w of this.waiting.splice(0)) {
+      this.running++;
+      w();
+    }
     await Promise.race([this.idle(), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 }

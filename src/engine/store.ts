@@ -4,6 +4,7 @@
  */
 import type { JobView, NodeView } from '../protocol/module.js';
 import type { NodeState, PowerState, StatValue } from '../protocol/events.js';
+import { maskVars } from '../protocol/vars.js';
 
 export const LOAD_HISTORY = 60;
 
@@ -63,7 +64,8 @@ export function nodeView(r: NodeRecord): NodeView {
   const v: NodeView = Object.freeze({
     name: r.name,
     groups: Object.freeze([...r.groups]),
-    vars: frozenCopy(r.vars),
+    // what the screen, NEXXUS answers and saved snapshots see: secrets masked (modules read host.vars)
+    vars: frozenCopy(maskVars(r.vars)),
     state: shownState(r),
     stateReason: r.reason,
     stateSince: r.since,

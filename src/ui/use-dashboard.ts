@@ -7,6 +7,7 @@ import { useMemo, useReducer, useRef } from 'react';
 import type { JobView, NodeView } from '../protocol/module.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
 import { toVacmError } from '../protocol/errors.js';
+import { maskRequestLine, setsSecret } from '../protocol/vars.js';
 import type { Snapshot, UiEngine } from './ui-engine.js';
 import { activeKeymaps, keyName, lookup, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
 import { SORT_KEYS, sortNodes, type SortKey } from './format.js';
@@ -158,7 +159,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     try {
       const { id } = engine.submit(line);
       setJobId(id);
-      say(`job #${id}: ${line}`);
+      say(`job #${id}: ${maskRequestLine(line)}`);
     } catch (err) {
       const ve = toVacmError(err);
       say(`${ve.code}: ${ve.message}`, true);
@@ -366,7 +367,8 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
             return;
           }
           const h = history.current;
-          if (h[h.length - 1] !== line) {
+          // a request that sets a secret is not kept: up-arrow must not bring the password back
+          if (h[h.length - 1] !== line && !setsSecret(line)) {
             h.push(line);
             props.onHistory?.(line);
           }

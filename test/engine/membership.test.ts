@@ -68,6 +68,7 @@ describe('membership', () => {
     timeout_ms: 200
     on: [down]
 `),
+      engine: { monitor: true }, // shell hooks run in a standing engine only
     });
     engine = m.engine;
     engine.setNodeState('n3', 'up');

@@ -12,10 +12,10 @@ export interface Harness {
   stateDir: string;
 }
 
-export async function openEngine(yaml: string, file = 'ssh-test.yaml'): Promise<Harness> {
+export async function openEngine(yaml: string, file = 'ssh-test.yaml', opts: { readOnly?: boolean } = {}): Promise<Harness> {
   const stateDir = tempDir('vacm-ssh-state-');
   const backends = createBackends();
-  const engine = new Engine({ config: parseConfig(yaml, file), modules: backends.modules, stateDir, localName: 'not-a-node' });
+  const engine = new Engine({ config: parseConfig(yaml, file), modules: backends.modules, stateDir, localName: 'not-a-node', readOnly: opts.readOnly });
   await engine.start();
   return { engine, backends, stateDir };
 }

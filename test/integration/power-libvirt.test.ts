@@ -90,7 +90,9 @@ describe.skipIf(!libvirtSessionAvailable())('POWER with the libvirt driver again
 
   beforeAll(async () => {
     lv = await startLibvirtSession({ domains: ['tiny1', 'tiny2'] });
+    // the session daemon's URI names its socket: a parameter vacm takes only when the config opts in
     h = await powerEngine(`
+power: { drivers: { libvirt: { allow_uri_params: [socket] } } }
 nodes:
   - names: tiny[1-2]
     vars: { power: libvirt, libvirt_uri: "${lv.uri}" }

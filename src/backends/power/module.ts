@@ -120,7 +120,7 @@ class PowerControl {
       case 'powerman':
         return createPowermanDriver();
       case 'libvirt':
-        return createLibvirtDriver();
+        return createLibvirtDriver({ uriPolicy: this.settings?.libvirtUri });
       case 'ssh':
         if (this.opts.executor) return createSshDriver(this.opts.executor);
         throw new VacmError('ERR_UNSUPPORTED', 'power: ssh needs the SSH pool, which this vacm was built without; use another power driver');

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { VacmError } from '../../protocol/errors.js';
 import type { NodeVars } from '../../protocol/module.js';
 import { POWER_DRIVERS, type PowerDriverName } from '../../protocol/power.js';
+import type { LibvirtUriPolicy } from './drivers/libvirt.js';
 
 export const DRIVER_NAMES = POWER_DRIVERS;
 export type DriverName = PowerDriverName;
@@ -23,9 +24,20 @@ export interface PowerSettings {
   powerOnBatch: number;
   /** pause between ON batches */
   powerOnIntervalMs: number;
+  /** what a libvirt_uri may ask beyond the safe transports and parameters (power.drivers.libvirt) */
+  libvirtUri: LibvirtUriPolicy;
 }
 
-export const DEFAULT_SETTINGS: PowerSettings = { timeoutMs: DEFAULT_TIMEOUT_MS, drivers: {}, powerOnBatch: 0, powerOnIntervalMs: DEFAULT_POWER_ON_INTERVAL_MS };
+export const DEFAULT_SETTINGS: PowerSettings = { timeoutMs: DEFAULT_TIMEOUT_MS, drivers: {}, powerOnBatch: 0, powerOnIntervalMs: DEFAULT_POWER_ON_INTERVAL_MS, libvirtUri: { allowTransports: [], allowUriParams: [] } };
+
+/** A list of lower-case words (transports, URI parameter names). */
+function words(v: unknown, where: string, example: string): string[] {
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || !/^[A-Za-z0-9_]+$/.test(x))) {
+    throw new VacmError('ERR_CONFIG', `${where}: must be a list of names, e.g. [${example}]`);
+  }
+  return (list as string[]).map((x) => x.toLowerCase());
+}
 
 const TOP_KEYS = ['timeout_ms', 'drivers', 'power_on_batch', 'power_on_interval_ms'];
 
@@ -62,8 +74,11 @@ export function parsePowerSection(raw: unknown): PowerSettings {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new VacmError('ERR_CONFIG', `power.drivers.${name}: must be a mapping, e.g. { timeout_ms: 45000 }`);
       const d: { timeoutMs?: number } = {};
       for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-        if (k !== 'timeout_ms') throw new VacmError('ERR_CONFIG', `power.drivers.${name}.${k}: unknown key; a driver takes timeout_ms`);
-        d.timeoutMs = wholeMs(x, `power.drivers.${name}.timeout_ms`, 1, 3_600_000);
+        // libvirt's opt-ins: transports and URI parameters that run programs or skip checks
+        if (name === 'libvirt' && k === 'allow_transports') s.libvirtUri = { ...s.libvirtUri, allowTransports: words(x, `power.drivers.libvirt.${k}`, 'ext') };
+        else if (name === 'libvirt' && k === 'allow_uri_params') s.libvirtUri = { ...s.libvirtUri, allowUriParams: words(x, `power.drivers.libvirt.${k}`, 'socket') };
+        else if (k !== 'timeout_ms') throw new VacmError('ERR_CONFIG', `power.drivers.${name}.${k}: unknown key; a driver takes timeout_ms${name === 'libvirt' ? ', allow_transports, allow_uri_params' : ''}`);
+        else d.timeoutMs = wholeMs(x, `power.drivers.${name}.timeout_ms`, 1, 3_600_000);
       }
       s.drivers[name as DriverName] = d;
     }

@@ -13,8 +13,8 @@ import { parseSshSection, type SshSection } from './settings.js';
 /** What SSH:EXEC needs from the pool: a streaming exec. */
 export interface StreamingExecutor {
   exec(node: string, vars: NodeVars, command: string, opts: StreamExecOptions): Promise<ExecExit>;
-  /** the module hands the validated `ssh` config section to the pool */
-  configure?(section: SshSection): void;
+  /** the module hands the validated `ssh` config section to the pool (read-only: no known_hosts writes) */
+  configure?(section: SshSection, opts?: { readOnly?: boolean }): void;
   /** a node's host/ssh_* variable changed: forget its connection */
   drop?(node: string): void;
   close?(): Promise<void> | void;
@@ -106,7 +106,7 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
     commands: [exec],
     init(host) {
       section = parseSshSection(host.config.sections.ssh);
-      pool.configure?.(section);
+      pool.configure?.(section, { readOnly: host.readOnly });
       unsubscribe = host.onVarChange((node, key) => {
         if (CONNECTION_VARS.has(key) || key.startsWith('ssh_')) pool.drop?.(node);
       });

@@ -19,7 +19,7 @@ import type { ExecResult, RemoteExecutor } from '../capabilities.js';
 import type { ExecExit, StreamExecOptions, StreamingExecutor } from './module.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, parseSshSection, type SshSection, type StrictHostKeyChecking } from './settings.js';
 import { expandSshPath, parseSshConfig, resolveHostConfig, type SshConfigBlock } from './ssh-config.js';
-import { appendKnownHost, blobKeyType, checkHostKey, fingerprint, knownHostName, knownKeyTypes, readKnownHosts } from './known-hosts.js';
+import { appendKnownHost, blobKeyType, checkHostKey, fingerprint, knownHostName, knownKeyTypes, readKnownHosts, type KnownHostEntry } from './known-hosts.js';
 
 type Ssh2 = typeof import('ssh2');
 let ssh2Loading: Promise<Ssh2> | undefined;
@@ -66,6 +66,8 @@ export interface PoolOptions {
   env?: NodeJS.ProcessEnv;
   /** local user name (default os.userInfo()) */
   localUser?: string;
+  /** vacm runs read-only: accept-new keeps new host keys in memory and writes no known_hosts */
+  readOnly?: boolean;
 }
 
 interface Pooled {
@@ -162,9 +164,13 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
   private configCache?: { file: string; mtimeMs: number; ctimeMs: number; blocks: SshConfigBlock[] };
   private readonly keyCache = new Map<string, { mtimeMs: number; key: ParsedKey | Error }>();
   private closing = false;
+  private readOnly: boolean;
+  /** host keys accepted (accept-new) while read-only: remembered for this process, never written */
+  private readonly acceptedInMemory: KnownHostEntry[] = [];
 
   constructor(opts: PoolOptions = {}) {
     this.section = opts.section ?? parseSshSection(undefined);
+    this.readOnly = opts.readOnly ?? false;
     this.env = opts.env ?? process.env;
     let user = opts.localUser;
     if (!user) {
@@ -177,9 +183,10 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     this.localUser = user;
   }
 
-  configure(section: SshSection): void {
+  configure(section: SshSection, opts: { readOnly?: boolean } = {}): void {
     this.section = section;
     this.closing = false;
+    if (opts.readOnly !== undefined) this.readOnly = opts.readOnly;
   }
 
   private get home(): string {
@@ -328,7 +335,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
 
   private verifyHostKey(t: SshTarget, blob: Buffer): VacmError | undefined {
     const name = knownHostName(t.host, t.port);
-    const entries = readKnownHosts([...t.knownHosts, ...t.globalKnownHosts]);
+    const entries = [...readKnownHosts([...t.knownHosts, ...t.globalKnownHosts]), ...this.acceptedInMemory];
     const r = checkHostKey(entries, [name], blob);
     const desc = `${peerText(blobKeyType(blob), 64)} ${fingerprint(blob)}`;
     if (r.status === 'ok') return undefined;
@@ -338,6 +345,11 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     }
     if (t.strict === 'yes') {
       return new VacmError('ERR_HOSTKEY', `the host key of ${name} (${desc}) is not known in ${t.knownHosts.join(', ')}; add it (ssh-keyscan -p ${t.port} ${t.host} >> ${t.knownHosts[0]}) or set ssh.strict_host_key_checking: accept-new`);
+    }
+    if (t.strict === 'accept-new' && this.readOnly) {
+      // read-only writes no files: the key is trusted for this process only, as accept-new would
+      this.acceptedInMemory.push({ file: '(accepted in memory: vacm runs read-only)', line: this.acceptedInMemory.length + 1, hosts: name, keyType: blobKeyType(blob), key: blob.toString('base64') });
+      return undefined;
     }
     if (t.strict === 'accept-new') {
       try {
@@ -385,7 +397,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
       });
       client.on('close', () => fail(hostKeyError ?? new VacmError('ERR_SSH_CONNECT', `${t.host}:${t.port} closed the connection during the handshake (sshd MaxStartups, or not an SSH server)`)));
       // prefer host key types known_hosts already has for this host, as ssh does
-      const known = knownKeyTypes(readKnownHosts([...t.knownHosts, ...t.globalKnownHosts]), [knownHostName(t.host, t.port)]);
+      const known = knownKeyTypes([...readKnownHosts([...t.knownHosts, ...t.globalKnownHosts]), ...this.acceptedInMemory], [knownHostName(t.host, t.port)]);
       const knownAlgs = PREFERRED_HOST_KEYS.filter((a) => known.includes(a) || (a.startsWith('rsa-sha2') && known.includes('ssh-rsa')));
       const serverHostKey = [...knownAlgs, ...PREFERRED_HOST_KEYS.filter((a) => !knownAlgs.includes(a))];
       const cfg: ConnectConfig = {

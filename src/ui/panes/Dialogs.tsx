@@ -3,6 +3,7 @@ import React from 'react';
 import { Box, Text } from 'ink';
 import type { JobView } from '../../protocol/module.js';
 import { foldNodeSet } from '../../protocol/nodeset.js';
+import { maskRequestLine } from '../../protocol/vars.js';
 import { useTheme } from '../theme.js';
 import { bindingKeys, helpLines, type Keymaps } from '../keymaps.js';
 import { gatheredJobLines, perNodeJobLines } from '../format.js';
@@ -22,7 +23,7 @@ function Frame({ width, height, danger, children }: Sized & { danger?: boolean; 
 
 /** The text of a confirmation: the action, the folded targets and their count (pure, tested). */
 export function confirmLines(m: Extract<Modal, { kind: 'confirm' }>): string[] {
-  const lines = [`${m.label} — this changes things.`, m.count > 0 ? `on ${m.folded} (${m.count} node${m.count === 1 ? '' : 's'})` : 'on no nodes', `request: ${m.line}`];
+  const lines = [`${m.label} — this changes things.`, m.count > 0 ? `on ${m.folded} (${m.count} node${m.count === 1 ? '' : 's'})` : 'on no nodes', `request: ${maskRequestLine(m.line)}`];
   lines.push(m.needCount ? `Type ${m.count} and press Enter to confirm; Esc cancels.` : 'Press y to confirm, n or Esc to cancel.');
   return lines.map(visibleLine);
 }

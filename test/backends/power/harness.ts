@@ -17,13 +17,14 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function powerEngine(yaml: string, opts: PowerModuleOptions & { localName?: string; extra?: ModuleDef[] } = {}): Promise<Harness> {
+export async function powerEngine(yaml: string, opts: PowerModuleOptions & { localName?: string; extra?: ModuleDef[]; readOnly?: boolean } = {}): Promise<Harness> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-power-'));
   const engine = new Engine({
     config: parseConfig(yaml),
     modules: [...createPowerModules(opts), ...(opts.extra ?? [])],
     stateDir,
     localName: opts.localName ?? 'head01',
+    readOnly: opts.readOnly,
   });
   await engine.start();
   const events: VacmEvent[] = [];

@@ -42,11 +42,70 @@ export function virshScript(action: PowerAction, domain: string): string {
   return [...VIRSH_COMMANDS[action], 'domstate'].map((c) => `${c} --domain ${d}`).join('; ');
 }
 
+/**
+ * What a node's libvirt_uri may ask of the machine vacm runs on. libvirt's `ext` transport runs the
+ * program named by `command=` (as root, on POWER:STATUS, even read-only); `command=` also picks the
+ * ssh program, `netcat=` what runs on the far side, `socket=` a local socket, `no_verify=` and
+ * `known_hosts_verify=` switch certificate and host key checks off. A variable is changed at run
+ * time by SET_VAR, so the URI is checked on every use; only the config can open more.
+ */
+export interface LibvirtUriPolicy {
+  /** transports allowed beyond SAFE_TRANSPORTS (e.g. ext) */
+  allowTransports: readonly string[];
+  /** URI parameters allowed beyond SAFE_URI_PARAMS (e.g. socket) */
+  allowUriParams: readonly string[];
+}
+
+export const SAFE_TRANSPORTS: readonly string[] = ['unix', 'ssh', 'tcp', 'tls', 'libssh', 'libssh2'];
+export const SAFE_URI_PARAMS: readonly string[] = ['name', 'mode', 'proxy', 'keyfile', 'sshauth', 'no_tty'];
+export const DEFAULT_URI_POLICY: LibvirtUriPolicy = { allowTransports: [], allowUriParams: [] };
+
+const OPT_IN = 'power.drivers.libvirt';
+// driver[+transport]://[user@][host][:port][/path][?params][#fragment]
+const URI_RE = /^([A-Za-z][A-Za-z0-9.-]*)(?:\+([A-Za-z0-9]+))?:\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#.*)?$/;
+// an alias from the operator's own libvirt.conf (uri_aliases)
+const ALIAS_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** %XX decoded, as libvirt decodes URI parameters before it looks at them. */
+function unescapeUri(s: string): string {
+  return s.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** Throws ERR_CONFIG naming the node and the variable when `uri` asks for something not allowed. */
+export function checkLibvirtUri(node: string, uri: string, policy: LibvirtUriPolicy = DEFAULT_URI_POLICY): void {
+  const refuse = (why: string): never => {
+    throw new VacmError('ERR_CONFIG', `${node}: libvirt_uri ${JSON.stringify(uri)} ${why}`);
+  };
+  if (/[\x00-\x20\x7f-\x9f]/.test(uri)) refuse('contains spaces or control characters; fix it with NEXXUS:SET_VAR');
+  if (ALIAS_RE.test(uri)) return;
+  const m = URI_RE.exec(uri);
+  if (!m) refuse('is not a libvirt URI: driver[+transport]://[user@][host][:port]/path[?param=value], e.g. qemu+ssh://root@host/system');
+  const [, , transportRaw, authority, , query] = m!;
+  const transport = transportRaw?.toLowerCase();
+  if (transport !== undefined && !SAFE_TRANSPORTS.includes(transport) && !policy.allowTransports.includes(transport)) {
+    refuse(`uses the ${transport} transport${transport === 'ext' ? ', which runs a local program' : ''}; vacm takes ${SAFE_TRANSPORTS.join(', ')} (${OPT_IN}.allow_transports: [${transport}] in the config allows it)`);
+  }
+  const at = authority.lastIndexOf('@');
+  const user = unescapeUri(at >= 0 ? authority.slice(0, at) : '');
+  const hostPort = unescapeUri(at >= 0 ? authority.slice(at + 1) : authority);
+  const host = hostPort.startsWith('[') ? hostPort.slice(0, hostPort.indexOf(']') + 1) : hostPort.replace(/:\d*$/, '');
+  if (!/^(?:[A-Za-z0-9._~-]*)$/.test(user) || user.startsWith('-')) refuse(`has a bad user name "${user}"`);
+  if (!/^(?:[A-Za-z0-9._-]*|\[[0-9A-Fa-f:.]+\])$/.test(host) || host.startsWith('-')) refuse(`has a bad host name "${host}": letters, digits, . _ - or [IPv6]`);
+  for (const part of (query ?? '').split(/[&;]/)) {
+    const eq = part.indexOf('=');
+    const name = unescapeUri(eq >= 0 ? part.slice(0, eq) : part).trim().toLowerCase();
+    if (name === '' || SAFE_URI_PARAMS.includes(name) || policy.allowUriParams.includes(name)) continue;
+    refuse(`has the parameter ${name}=, which vacm refuses${['command', 'netcat'].includes(name) ? ' (it names a program to run)' : ''}; the allowed ones are ${SAFE_URI_PARAMS.join(', ')} (${OPT_IN}.allow_uri_params: [${name}] in the config allows it)`);
+  }
+}
+
 export interface LibvirtDriverOptions {
   /** the virsh program (tests) */
   virsh?: string;
   /** at most this many virsh processes at once (default 16) */
   concurrency?: number;
+  /** what a libvirt_uri may ask for (default: the safe transports and parameters only) */
+  uriPolicy?: LibvirtUriPolicy;
 }
 
 function virsh(bin: string, args: string[], signal: AbortSignal): Promise<{ stdout: string; stderr: string; code: number }> {
@@ -69,6 +128,7 @@ function errorLines(stderr: string): string {
 export function createLibvirtDriver(opts: LibvirtDriverOptions = {}): PowerDriver {
   const bin = opts.virsh ?? 'virsh';
   const limit = Math.max(1, opts.concurrency ?? 16);
+  const policy = opts.uriPolicy ?? DEFAULT_URI_POLICY;
   return {
     name: 'libvirt',
     actions: ['on', 'off', 'cycle', 'reset', 'soft', 'status'],
@@ -77,6 +137,7 @@ export function createLibvirtDriver(opts: LibvirtDriverOptions = {}): PowerDrive
       const one = async (node: string, vars: Readonly<Record<string, string>>) => {
         const domain = vars.libvirt_domain?.trim() || node;
         const uri = vars.libvirt_uri?.trim();
+        if (uri) checkLibvirtUri(node, uri, policy);
         const where = uri ? `libvirt at ${uri}` : 'libvirt (virsh\'s default URI)';
         const args = [...(uri ? ['-c', uri] : []), '-q', virshScript(action, domain)];
         const r = await virsh(bin, args, signal);

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { badVarName, isSecretVar, maskRequestLine, maskVars, setsSecret, shownValue } from '../../src/protocol/vars.js';
+
+describe('isSecretVar', () => {
+  it.each([
+    ['bmc_password', true],
+    ['ipmi_password', true],
+    ['API_TOKEN', true],
+    ['vault_secret', true],
+    ['password', true],
+    ['token', true],
+    ['bmc_password_env', false], // names a variable, holds no secret
+    ['bmc_password_file', false],
+    ['passwords_seen', false],
+    ['host', false],
+    ['tokenizer', false],
+    ['mytoken', false],
+  ])('%s → %s', (key, secret) => {
+    expect(isSecretVar(key)).toBe(secret);
+  });
+});
+
+describe('masking', () => {
+  it('masks only the secrets of a variable map, and leaves a map without them as it is', () => {
+    const vars = { host: '10.0.0.1', bmc_password: 'hunter2', foo_token: 'abc' };
+    expect(maskVars(vars)).toEqual({ host: '10.0.0.1', bmc_password: '****', foo_token: '****' });
+    expect(vars.bmc_password).toBe('hunter2');
+    const plain = { host: 'x' };
+    expect(maskVars(plain)).toBe(plain);
+    expect(shownValue('bmc_password', '')).toBe('****');
+    expect(shownValue('host', 'h')).toBe('h');
+  });
+
+  it.each([
+    ['NEXXUS:SET_VAR:n1:bmc_password:hunter2', 'NEXXUS:SET_VAR:n1:bmc_password:****'],
+    ['nexxus:set_var:n[1-4]:foo_token:a:b\\:c', 'nexxus:set_var:n[1-4]:foo_token:****'],
+    ['  NEXXUS:SET_VAR:n1:API_TOKEN:x', '  NEXXUS:SET_VAR:n1:API_TOKEN:****'],
+    ['NEXXUS:SET_VAR:n\\:1:bmc_password:hunter2', 'NEXXUS:SET_VAR:n\\:1:bmc_password:****'],
+    ['NEXXUS:SET_VAR:n1:host:10.0.0.1', 'NEXXUS:SET_VAR:n1:host:10.0.0.1'],
+    ['NEXXUS:GET_VAR:n1:bmc_password', 'NEXXUS:GET_VAR:n1:bmc_password'],
+    ['SSH:EXEC:n1:echo bmc_password:hunter2', 'SSH:EXEC:n1:echo bmc_password:hunter2'],
+    ['NEXXUS:SET_VAR:n1:bmc_password', 'NEXXUS:SET_VAR:n1:bmc_password'],
+    ['NEXXUS:SET_VAR:n1\\x:bmc_password:hunter2', 'NEXXUS:SET_VAR:****'], // cannot be split: only the head is kept
+  ])('%s is shown as %s', (line, shown) => {
+    expect(maskRequestLine(line)).toBe(shown);
+  });
+
+  it('tells which requests set a secret', () => {
+    expect(setsSecret('NEXXUS:SET_VAR:n1:bmc_password:****')).toBe(true);
+    expect(setsSecret('NEXXUS:SET_VAR:n1:host:x')).toBe(false);
+    expect(setsSecret('POWER:STATUS:n1')).toBe(false);
+  });
+});
+
+describe('badVarName', () => {
+  it.each([
+    ['__proto__', /reserved/],
+    ['constructor', /reserved/],
+    ['prototype', /reserved/],
+    ['1abc', /bad variable name/],
+    ['a-b', /bad variable name/],
+  ])('refuses %s', (key, why) => {
+    expect(badVarName(key)).toMatch(why);
+  });
+  it.each(['host', '_x', 'toString', 'bmc_password'])('takes %s', (key) => {
+    expect(badVarName(key)).toBeUndefined();
+  });
+});
