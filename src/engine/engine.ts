@@ -32,6 +32,7 @@ import { LOAD_HISTORY, Store, frozenCopy, nodeView, shownState, type NodeRecord,
 import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
 import { Membership, parseHooksSection, reachEvidence } from './membership.js';
 import { History, type GroupAggregate, type HistoryField } from './history.js';
+import { parseOutputSection, type OutputLimits } from './output-limits.js';
 
 export type EventListener = (e: VacmEvent) => void;
 export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -48,6 +49,8 @@ export interface EngineOptions {
   log?: Logger;
   /** events kept per job for the screen and JOBS (default 20 000) */
   maxJobEvents?: number;
+  /** OUTPUT bytes kept per job (default vacm.yaml's output.max_job_bytes, 16 MiB) */
+  maxJobOutputBytes?: number;
   /** how long a cancelled job's module may take to wind down before the job is ended anyway */
   cancelGraceMs?: number;
 }
@@ -66,6 +69,8 @@ class Job {
   readonly results = new Map<string, string>();
   readonly events: VacmEvent[] = [];
   truncated = 0;
+  /** bytes of the OUTPUT lines seen (kept or not) */
+  outputBytes = 0;
   /** created on first use: most jobs (NEXXUS) never look at their signal */
   private ac?: AbortController;
   aborted = false;
@@ -234,6 +239,8 @@ export class Engine implements ModuleHost {
   private stopped = false;
   private readonly logger: Logger;
   private readonly maxJobEvents: number;
+  /** vacm.yaml's output: section (per-job and gather bounds) */
+  readonly outputLimits: OutputLimits;
   private readonly cancelGraceMs: number;
 
   constructor(opts: EngineOptions) {
@@ -245,6 +252,8 @@ export class Engine implements ModuleHost {
     this.registry = opts.modules instanceof Registry ? opts.modules : new Registry(opts.modules);
     this.logger = opts.log ?? (() => {});
     this.maxJobEvents = opts.maxJobEvents ?? 20_000;
+    this.outputLimits = parseOutputSection(this.config.sections.output);
+    if (opts.maxJobOutputBytes !== undefined) this.outputLimits.maxJobBytes = opts.maxJobOutputBytes;
     this.cancelGraceMs = opts.cancelGraceMs ?? 2000;
     const now = Date.now();
     for (const d of opts.config.nodes) {
@@ -610,8 +619,11 @@ export class Engine implements ModuleHost {
     }
     const terminal = body.type === 'JOB_COMPLETED' || body.type === 'JOB_FAILED' || body.type === 'JOB_CANCELLED';
     if (!job.quiet && body.type !== 'JOB_STARTED') {
-      if (job.events.length < this.maxJobEvents) job.events.push(e);
-      else job.truncated++;
+      // bounded twice: by events, and by output bytes (64 KiB lines would make 20 000 events 1.3 GB);
+      // past the byte bound only OUTPUT is dropped, so the exits and errors of every node are kept
+      if (job.events.length >= this.maxJobEvents) job.truncated++;
+      else if (body.type === 'OUTPUT' && (job.outputBytes += Buffer.byteLength(body.line)) > this.outputLimits.maxJobBytes) job.truncated++;
+      else job.events.push(e);
     }
     if (terminal) job.terminalSent = true;
     this.observe(body);
