@@ -51,6 +51,8 @@ export interface EngineOptions {
   maxJobEvents?: number;
   /** OUTPUT bytes kept per job (default vacm.yaml's output.max_job_bytes, 16 MiB) */
   maxJobOutputBytes?: number;
+  /** OUTPUT bytes kept by all finished jobs (default vacm.yaml's output.max_total_bytes, 256 MiB) */
+  maxTotalOutputBytes?: number;
   /** how long a cancelled job's module may take to wind down before the job is ended anyway */
   cancelGraceMs?: number;
 }
@@ -69,8 +71,9 @@ class Job {
   readonly results = new Map<string, string>();
   readonly events: VacmEvent[] = [];
   truncated = 0;
-  /** bytes of the OUTPUT lines seen (kept or not) */
+  /** bytes of the OUTPUT lines kept; once one did not fit, later ones are dropped too */
   outputBytes = 0;
+  outputFull = false;
   /** created on first use: most jobs (NEXXUS) never look at their signal */
   private ac?: AbortController;
   aborted = false;
@@ -231,6 +234,8 @@ export class Engine implements ModuleHost {
   private readonly jobsById = new Map<number, Job>();
   /** ids of finished jobs, oldest first: the last KEEP_FINISHED are kept for JOBS and the screen */
   private readonly finished: number[] = [];
+  /** OUTPUT bytes kept by the finished jobs in `finished` */
+  private finishedOutputBytes = 0;
   private readonly listeners = new Set<EventListener>();
   private readonly varListeners = new Set<(node: string, key: string, value: string | undefined) => void>();
   private lastId = 0;
@@ -254,6 +259,7 @@ export class Engine implements ModuleHost {
     this.maxJobEvents = opts.maxJobEvents ?? 20_000;
     this.outputLimits = parseOutputSection(this.config.sections.output);
     if (opts.maxJobOutputBytes !== undefined) this.outputLimits.maxJobBytes = opts.maxJobOutputBytes;
+    if (opts.maxTotalOutputBytes !== undefined) this.outputLimits.maxTotalBytes = opts.maxTotalOutputBytes;
     this.cancelGraceMs = opts.cancelGraceMs ?? 2000;
     const now = Date.now();
     for (const d of opts.config.nodes) {
@@ -622,8 +628,17 @@ export class Engine implements ModuleHost {
       // bounded twice: by events, and by output bytes (64 KiB lines would make 20 000 events 1.3 GB);
       // past the byte bound only OUTPUT is dropped, so the exits and errors of every node are kept
       if (job.events.length >= this.maxJobEvents) job.truncated++;
-      else if (body.type === 'OUTPUT' && (job.outputBytes += Buffer.byteLength(body.line)) > this.outputLimits.maxJobBytes) job.truncated++;
-      else job.events.push(e);
+      else if (body.type !== 'OUTPUT') job.events.push(e);
+      else {
+        const n = Buffer.byteLength(body.line);
+        if (job.outputFull || job.outputBytes + n > this.outputLimits.maxJobBytes) {
+          job.outputFull = true;
+          job.truncated++;
+        } else {
+          job.outputBytes += n;
+          job.events.push(e);
+        }
+      }
     }
     if (terminal) job.terminalSent = true;
     this.observe(body);
@@ -773,9 +788,22 @@ export class Engine implements ModuleHost {
     else {
       this.finished.push(job.id);
       if (this.finished.length > KEEP_FINISHED * 2) {
-        for (const id of this.finished.splice(0, this.finished.length - KEEP_FINISHED)) this.jobsById.delete(id);
+        for (const id of this.finished.splice(0, this.finished.length - KEEP_FINISHED)) this.forgetFinished(id);
+      }
+      // and beyond a bound on the output they keep together (a node printing 16 MiB to every command)
+      this.finishedOutputBytes += job.outputBytes;
+      while (this.finishedOutputBytes > this.outputLimits.maxTotalBytes && this.finished.length > 1) {
+        const id = this.finished.shift()!;
+        this.forgetFinished(id);
+        this.store.forgetJob(id);
       }
     }
+  }
+
+  private forgetFinished(id: number): void {
+    const j = this.jobsById.get(id);
+    if (j) this.finishedOutputBytes -= j.outputBytes;
+    this.jobsById.delete(id);
   }
 
   private auditRecord(job: Job, phase: 'attempt' | 'outcome', state?: string, err?: { code: string; message: string }) {

@@ -7,16 +7,19 @@ import { VacmError } from '../protocol/errors.js';
 export interface OutputLimits {
   /** OUTPUT bytes a job keeps for the screen and NEXXUS:JOBS; later lines are counted as truncated */
   maxJobBytes: number;
+  /** OUTPUT bytes all finished jobs keep together; the oldest are forgotten past it (the newest stays) */
+  maxTotalBytes: number;
   /** bytes `vacm ipc` gathers per job for its clush -b summary; past it the summary is dropped */
   maxGatherBytes: number;
 }
 
 export const DEFAULT_OUTPUT_LIMITS: Readonly<OutputLimits> = Object.freeze({
   maxJobBytes: 16 * 1024 * 1024,
+  maxTotalBytes: 256 * 1024 * 1024,
   maxGatherBytes: 64 * 1024 * 1024,
 });
 
-const KEYS: Record<string, keyof OutputLimits> = { max_job_bytes: 'maxJobBytes', max_gather_bytes: 'maxGatherBytes' };
+const KEYS: Record<string, keyof OutputLimits> = { max_job_bytes: 'maxJobBytes', max_total_bytes: 'maxTotalBytes', max_gather_bytes: 'maxGatherBytes' };
 /** 1 TiB: past this a typo, not a limit */
 const MAX_LIMIT = 2 ** 40;
 

@@ -94,6 +94,25 @@ describe('per-job output bound in the engine store', () => {
     expect(view.ok).toBe(8);
   });
 
+  it('forgets the oldest finished jobs when together they keep more than output.max_total_bytes; the newest stays', async () => {
+    // 8 jobs of 4 MiB each against a 10 MiB total: the last two (8 MiB) are kept
+    current = floodEngine('output:\n  max_total_bytes: 10485760\n');
+    await current.engine.start();
+    const ids: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const h = current.engine.submit(`FLOOD:LINES:n1:64:${MAX_LINE_BYTES}`);
+      ids.push(h.id);
+      await h.done;
+    }
+    const shown = current.engine.store.getSnapshot().jobs.map((j) => j.id);
+    expect(shown).toEqual([ids[7], ids[6]]);
+    expect(current.engine.job(ids[5])).toBeUndefined();
+    expect(current.engine.job(ids[7])?.events.filter((e) => e.type === 'OUTPUT')).toHaveLength(64);
+    // a single job larger than the total is still kept (up to its own bound): the newest always stays
+    const big = await current.engine.submit(`FLOOD:LINES:n[1-8]:64:${MAX_LINE_BYTES}`).done;
+    expect(current.engine.store.getSnapshot().jobs.map((j) => j.id)).toEqual([big.id]);
+  });
+
   it('takes output.max_job_bytes from vacm.yaml, and refuses a bad one with ERR_CONFIG', async () => {
     current = floodEngine('output:\n  max_job_bytes: 4096\n');
     await current.engine.start();
