@@ -20,6 +20,7 @@ import type { VacmEvent } from '../../src/protocol/events.js';
 import { sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
 import { closeEngine, openEngine, runJob, type Harness } from '../helpers/ssh-harness.js';
 import { tempDir } from '../helpers/engine.js';
+import { vacm } from '../helpers/cli.js';
 
 const MiB = 1024 * 1024;
 
@@ -253,6 +254,18 @@ describe.skipIf(!sshdAvailable())('a real sshd pushing hostile output (needs roo
     expect(view.truncated).toBeGreaterThan(0);
     expect(late).toBeLessThan(1000);
   }, 120_000);
+
+  it('vacm ipc (the real binary): the 64 MiB line is streamed and gathered cut, with its count', async () => {
+    const state = tempDir('vacm-output-state-');
+    try {
+      const r = await vacm(['ipc', '--config', cluster.vacmYamlPath, 'SSH:EXEC:node01:head -c 67108864 /dev/zero'], { env: { VACM_STATE_DIR: state }, timeoutMs: 60_000 });
+      expect(r.code).toBe(0);
+      const cut = `\0`.repeat(MAX_LINE_BYTES) + `…[cut ${64 * MiB - MAX_LINE_BYTES} bytes]`;
+      expect(r.out).toBe(`SSH:1:JOB_STARTED\nSSH:1:OUTPUT:node01:stdout:${cut}\nSSH:1:EXIT:node01:0\nSSH:1:JOB_COMPLETED:ok=1:failed=0\n---------------\nnode01\n---------------\n${cut}\n`);
+    } finally {
+      fs.rmSync(state, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('a node answering vacm\'s own commands (SYSSTAT\'s /proc read) with megabytes is stopped with ERR_LIMIT', async () => {
     const pool = new SshPool({ section: parseSshSection({ config: false, agent: false }) });
