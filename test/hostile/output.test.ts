@@ -12,7 +12,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { parseConfig } from '../../src/engine/config.js';
 import { DEFAULT_OUTPUT_LIMITS } from '../../src/engine/output-limits.js';
 import { nexxusModule } from '../../src/backends/nexxus.js';
-import { SshPool, MAX_LINE_BYTES } from '../../src/backends/ssh/pool.js';
+import { LineSplitter, SshPool, MAX_LINE_BYTES } from '../../src/backends/ssh/pool.js';
 import { parseSshSection } from '../../src/backends/ssh/settings.js';
 import { runIpc } from '../../src/cli/ipc.js';
 import type { CommandDef, ModuleDef } from '../../src/protocol/module.js';
@@ -73,6 +73,58 @@ function heartbeat(): { stop(): number } {
     },
   };
 }
+
+describe('1 000 hostile output streams through the line splitter', () => {
+  // a seeded generator: the same streams every run
+  let seed = 0x5eed;
+  const rand = (n: number) => {
+    // mulberry32: unlike a bare LCG, its low bits are not periodic
+    let t = (seed = (seed + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) % n;
+  };
+  const pieces = [Buffer.from('\n'), Buffer.from('\r\n'), Buffer.from('é'), Buffer.from('€'), Buffer.from('😀'), Buffer.from([0xff]), Buffer.from([0xe2, 0x82]), Buffer.from('\x1b]52;c;Y3VybA==\x07'), Buffer.from('\0'), Buffer.from('plain text ')];
+
+  it('every line comes out whole, or cut to a character boundary with the exact count of dropped bytes', () => {
+    const max = 64;
+    for (let c = 0; c < 1000; c++) {
+      const parts: Buffer[] = [];
+      for (let i = rand(80); i > 0; i--) parts.push(rand(4) === 0 ? Buffer.from(['z', 'é', '€', '😀'][rand(4)].repeat(rand(60))) : pieces[rand(pieces.length)]);
+      const all = Buffer.concat(parts);
+      const got: string[] = [];
+      const sp = new LineSplitter((l) => got.push(l), { maxLineBytes: max });
+      for (let at = 0; at < all.length;) {
+        const n = 1 + rand(100);
+        sp.push(all.subarray(at, at + n));
+        at += n;
+      }
+      sp.end();
+      // the reference: split the whole stream's bytes at once
+      const want: Buffer[] = [];
+      let start = 0;
+      for (let i = all.indexOf(10); i >= 0; i = all.indexOf(10, start)) {
+        want.push(all.subarray(start, i));
+        start = i + 1;
+      }
+      if (start < all.length) want.push(all.subarray(start));
+      expect(got).toHaveLength(want.length);
+      want.forEach((bytes, i) => {
+        if (bytes.length <= max) return expect(got[i]).toBe(bytes.toString('utf8'));
+        const m = /…\[cut (\d+) bytes\]$/.exec(got[i]);
+        expect(m, got[i]).not.toBeNull();
+        const kept = bytes.length - Number(m![1]);
+        expect(kept).toBeGreaterThanOrEqual(max - 3);
+        expect(kept).toBeLessThanOrEqual(max);
+        expect(got[i]).toBe(bytes.subarray(0, kept).toString('utf8') + m![0]);
+        // fewer than max bytes kept only to keep a character whole: the cut starts at its first byte
+        if (kept < max) expect(bytes[kept]).toBeGreaterThanOrEqual(0xc0);
+        // and no character is split: the kept text is how the whole line begins
+        expect(bytes.toString('utf8').startsWith(bytes.subarray(0, kept).toString('utf8'))).toBe(true);
+      });
+    }
+  });
+});
 
 describe('per-job output bound in the engine store', () => {
   let current: { engine: Engine; stateDir: string } | undefined;
