@@ -12,7 +12,7 @@ export interface ExecResult {
   code: number;
 }
 
-/** Runs a command on a node and collects its output (SSH pool; SYSSTAT's /proc read, soft power). */
+/** Runs a command on a node and collects its output, bounded (ERR_LIMIT past a few MiB) (SSH pool; SYSSTAT's /proc read, soft power). */
 export interface RemoteExecutor {
   run(node: string, vars: NodeVars, command: string, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<ExecResult>;
 }

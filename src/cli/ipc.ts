@@ -7,7 +7,7 @@
 import readline from 'node:readline';
 import { jsonText, toJsonLine, toLine, type VacmEvent } from '../protocol/events.js';
 import { formatResponse } from '../protocol/ipc.js';
-import { gatherOutputs, formatGathered, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
+import { BoundedGather, gatherOutputs, formatGathered, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
 import { toVacmError } from '../protocol/errors.js';
 import { escapeControls, visible } from '../protocol/visible.js';
 import type { Engine } from '../engine/engine.js';
@@ -24,8 +24,8 @@ export interface IpcOptions {
 
 /** What `vacm ipc` gathers of one job for the summary printed when it ends. */
 interface JobGather {
-  stdout: Map<string, string[]>;
-  stderr: Map<string, string[]>;
+  /** stdout and stderr per node, bounded (output.max_gather_bytes) */
+  output: BoundedGather;
   failures: Map<string, NodeFailure>;
   /** exit status per node: clush -b gathers nodes by exit status, then by output */
   codes: Map<string, number>;
@@ -64,13 +64,9 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     }
     if (!gather) return;
     let g = gathered.get(e.job);
-    if (!g) gathered.set(e.job, (g = { stdout: new Map(), stderr: new Map(), failures: new Map(), codes: new Map() }));
-    if (e.type === 'OUTPUT') {
-      const per = e.stream === 'stdout' ? g.stdout : g.stderr;
-      const lines = per.get(e.node);
-      if (lines) lines.push(e.line);
-      else per.set(e.node, [e.line]);
-    } else if (e.type === 'EXIT') {
+    if (!g) gathered.set(e.job, (g = { output: new BoundedGather({ maxBytes: engine.outputLimits.maxGatherBytes }), failures: new Map(), codes: new Map() }));
+    if (e.type === 'OUTPUT') g.output.add(e.stream, e.node, e.line);
+    else if (e.type === 'EXIT') {
       g.codes.set(e.node, e.code);
       if (e.code !== 0 || e.signal) g.failures.set(e.node, { exit: { code: e.code, signal: e.signal } });
     } else if (e.type === 'ERROR' && e.node !== undefined) {
@@ -98,8 +94,10 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     if (gather && g) {
       // ClusterShell -b: identical stdout gathered on stdout; stderr gathered on stderr; then
       // the nodes that failed, folded by how they failed (clush prints these on stderr too)
-      for (const l of gatherByExit(g.stdout, g.codes)) io.out(shownOut(l) + '\n');
-      for (const l of gatherByExit(g.stderr, g.codes)) io.err(shownErr(l) + '\n');
+      for (const l of gatherByExit(g.output.stdout, g.codes)) io.out(shownOut(l) + '\n');
+      for (const l of gatherByExit(g.output.stderr, g.codes)) io.err(shownErr(l) + '\n');
+      const notice = g.output.notice();
+      if (notice) io.err(`vacm: job ${view.id}: ${escapeControls(notice)}; raise output.max_gather_bytes in vacm.yaml to gather more\n`);
       for (const l of summarizeFailures(g.failures)) io.err(`vacm: ${escapeControls(l)}\n`);
     }
     gathered.delete(view.id);

@@ -34,6 +34,7 @@ import { LOAD_HISTORY, Store, frozenCopy, nodeView, shownState, type NodeRecord,
 import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
 import { Membership, parseHooksSection, parseMembershipSection, reachEvidence } from './membership.js';
 import { History, type GroupAggregate, type HistoryField } from './history.js';
+import { parseOutputSection, type OutputLimits } from './output-limits.js';
 
 export type EventListener = (e: VacmEvent) => void;
 export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -50,6 +51,10 @@ export interface EngineOptions {
   log?: Logger;
   /** events kept per job for the screen and JOBS (default 20 000) */
   maxJobEvents?: number;
+  /** OUTPUT bytes kept per job (default vacm.yaml's output.max_job_bytes, 16 MiB) */
+  maxJobOutputBytes?: number;
+  /** OUTPUT bytes kept by all finished jobs (default vacm.yaml's output.max_total_bytes, 256 MiB) */
+  maxTotalOutputBytes?: number;
   /** how long a cancelled job's module may take to wind down before the job is ended anyway */
   cancelGraceMs?: number;
 }
@@ -68,6 +73,9 @@ class Job {
   readonly results = new Map<string, string>();
   readonly events: VacmEvent[] = [];
   truncated = 0;
+  /** bytes of the OUTPUT lines kept; once one did not fit, later ones are dropped too */
+  outputBytes = 0;
+  outputFull = false;
   /** created on first use: most jobs (NEXXUS) never look at their signal */
   private ac?: AbortController;
   aborted = false;
@@ -231,6 +239,8 @@ export class Engine implements ModuleHost {
   private readonly jobsById = new Map<number, Job>();
   /** ids of finished jobs, oldest first: the last KEEP_FINISHED are kept for JOBS and the screen */
   private readonly finished: number[] = [];
+  /** OUTPUT bytes kept by the finished jobs in `finished` */
+  private finishedOutputBytes = 0;
   private readonly listeners = new Set<EventListener>();
   private readonly varListeners = new Set<(node: string, key: string, value: string | undefined) => void>();
   private lastId = 0;
@@ -239,6 +249,8 @@ export class Engine implements ModuleHost {
   private stopped = false;
   private readonly logger: Logger;
   private readonly maxJobEvents: number;
+  /** vacm.yaml's output: section (per-job and gather bounds) */
+  readonly outputLimits: OutputLimits;
   private readonly cancelGraceMs: number;
 
   constructor(opts: EngineOptions) {
@@ -250,6 +262,9 @@ export class Engine implements ModuleHost {
     this.registry = opts.modules instanceof Registry ? opts.modules : new Registry(opts.modules);
     this.logger = opts.log ?? (() => {});
     this.maxJobEvents = opts.maxJobEvents ?? 20_000;
+    this.outputLimits = parseOutputSection(this.config.sections.output);
+    if (opts.maxJobOutputBytes !== undefined) this.outputLimits.maxJobBytes = opts.maxJobOutputBytes;
+    if (opts.maxTotalOutputBytes !== undefined) this.outputLimits.maxTotalBytes = opts.maxTotalOutputBytes;
     this.cancelGraceMs = opts.cancelGraceMs ?? 2000;
     const now = Date.now();
     for (const d of opts.config.nodes) {
@@ -629,8 +644,20 @@ export class Engine implements ModuleHost {
     }
     const terminal = body.type === 'JOB_COMPLETED' || body.type === 'JOB_FAILED' || body.type === 'JOB_CANCELLED';
     if (!job.quiet && body.type !== 'JOB_STARTED') {
-      if (job.events.length < this.maxJobEvents) job.events.push(e);
-      else job.truncated++;
+      // bounded twice: by events, and by output bytes (64 KiB lines would make 20 000 events 1.3 GB);
+      // past the byte bound only OUTPUT is dropped, so the exits and errors of every node are kept
+      if (job.events.length >= this.maxJobEvents) job.truncated++;
+      else if (body.type !== 'OUTPUT') job.events.push(e);
+      else {
+        const n = Buffer.byteLength(body.line);
+        if (job.outputFull || job.outputBytes + n > this.outputLimits.maxJobBytes) {
+          job.outputFull = true;
+          job.truncated++;
+        } else {
+          job.outputBytes += n;
+          job.events.push(e);
+        }
+      }
     }
     if (terminal) job.terminalSent = true;
     this.observe(body);
@@ -782,9 +809,22 @@ export class Engine implements ModuleHost {
     else {
       this.finished.push(job.id);
       if (this.finished.length > KEEP_FINISHED * 2) {
-        for (const id of this.finished.splice(0, this.finished.length - KEEP_FINISHED)) this.jobsById.delete(id);
+        for (const id of this.finished.splice(0, this.finished.length - KEEP_FINISHED)) this.forgetFinished(id);
+      }
+      // and beyond a bound on the output they keep together (a node printing 16 MiB to every command)
+      this.finishedOutputBytes += job.outputBytes;
+      while (this.finishedOutputBytes > this.outputLimits.maxTotalBytes && this.finished.length > 1) {
+        const id = this.finished.shift()!;
+        this.forgetFinished(id);
+        this.store.forgetJob(id);
       }
     }
+  }
+
+  private forgetFinished(id: number): void {
+    const j = this.jobsById.get(id);
+    if (j) this.finishedOutputBytes -= j.outputBytes;
+    this.jobsById.delete(id);
   }
 
   private auditRecord(job: Job, phase: 'attempt' | 'outcome', state?: string, err?: { code: string; message: string }): AuditRecord {

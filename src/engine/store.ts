@@ -117,6 +117,11 @@ export class Store {
     this.changed();
   }
 
+  /** Forget a finished job (the engine's bound on the output they keep). */
+  forgetJob(id: number): void {
+    if (this.jobs.delete(id)) this.changed();
+  }
+
   changed(): void {
     this.version++;
     this.snap = undefined;

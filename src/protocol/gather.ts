@@ -50,6 +50,56 @@ export function gatherOutputs(outputs: Iterable<readonly [string, readonly strin
   return groups.map(({ nodes, count, lines }) => ({ nodes, count, lines }));
 }
 
+/** What a job's gathered output holds at most: its bytes, and its lines (each costs memory of its own). */
+export interface GatherBounds {
+  maxBytes: number;
+  /** default maxBytes / 64: a line of one byte costs ~50 bytes of memory, not one */
+  maxLines?: number;
+}
+
+/**
+ * One job's per-node output lines, kept for gathering until a bound is reached; then everything
+ * kept is dropped (a half-gathered summary would look whole) and only the counts stay.
+ */
+export class BoundedGather {
+  readonly stdout = new Map<string, string[]>();
+  readonly stderr = new Map<string, string[]>();
+  /** bytes (UTF-8, each line with its newline) and lines gathered before the bound */
+  bytes = 0;
+  lines = 0;
+  truncated = false;
+  private readonly maxBytes: number;
+  private readonly maxLines: number;
+
+  constructor(bounds: GatherBounds) {
+    this.maxBytes = bounds.maxBytes;
+    this.maxLines = bounds.maxLines ?? Math.max(1, Math.floor(bounds.maxBytes / 64));
+  }
+
+  add(stream: 'stdout' | 'stderr', node: string, line: string): void {
+    if (this.truncated) return;
+    const n = Buffer.byteLength(line) + 1;
+    if (this.bytes + n > this.maxBytes || this.lines + 1 > this.maxLines) {
+      this.truncated = true;
+      this.stdout.clear();
+      this.stderr.clear();
+      return;
+    }
+    this.bytes += n;
+    this.lines++;
+    const per = stream === 'stdout' ? this.stdout : this.stderr;
+    const lines = per.get(node);
+    if (lines) lines.push(line);
+    else per.set(node, [line]);
+  }
+
+  /** The notice printed instead of the gathered summary once a bound was reached. */
+  notice(): string | undefined {
+    if (!this.truncated) return undefined;
+    return `gather truncated after ${this.bytes} bytes (${this.lines} lines); the streamed lines above are complete`;
+  }
+}
+
 /**
  * The header of a gathered block: `node[001-062] (62)`; with `rule` (ClusterShell `-b` layout)
  * a single node is shown bare, as clush does.

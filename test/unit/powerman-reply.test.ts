@@ -62,6 +62,26 @@ describe('powerman replies', () => {
     expect(rd.rest()).toBe('101 Goodbye\r\n');
   });
 
+  it('finds the prompt after a long reply fed in small chunks, with the whole reply', () => {
+    const rd = new ReplyReader();
+    const line = '303 node00001: off\r\n';
+    const got = [];
+    for (let i = 0; i < 20_000; i++) got.push(...rd.push(line));
+    got.push(...rd.push('102 Command completed successfully\r\npower'));
+    expect(got).toEqual([]);
+    got.push(...rd.push('man> 101 Goodbye\r\n'));
+    expect(got).toHaveLength(1);
+    expect(got[0].lines).toHaveLength(20_001);
+    expect(got[0].final.code).toBe(102);
+    expect(rd.rest()).toBe('101 Goodbye\r\n');
+  });
+
+  it('refuses a peer that streams past the reply bound without a prompt (ERR_POWERMAN)', () => {
+    const rd = new ReplyReader(1000);
+    for (let i = 0; i < 9; i++) rd.push('x'.repeat(100));
+    expect(() => rd.push('x'.repeat(200))).toThrow(/ERR_POWERMAN|more than 1000 characters without a prompt/);
+  });
+
   it.each([
     ['127.0.0.1', { host: '127.0.0.1', port: 10101 }],
     ['pm1:24000', { host: 'pm1', port: 24000 }],

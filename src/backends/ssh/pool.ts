@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
 import { VacmError } from '../../protocol/errors.js';
 import { checkTrustedFile } from '../../platform/trusted-file.js';
@@ -82,25 +81,83 @@ const DEFAULT_IDENTITIES = ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_r
 const PREFERRED_HOST_KEYS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ILL: 4, ABRT: 6, FPE: 8, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15, USR1: 10, USR2: 12 };
 
-/** Splits a byte stream into lines (UTF-8 safe); the last unterminated line is flushed at the end. */
+/** The longest output line kept: the rest of a longer line is counted and dropped (IPC lines are 64 KiB too). */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+/** Output a command vacm runs for itself (SYSSTAT's /proc read, ssh power) may answer before it is stopped. */
+export const RUN_MAX_BYTES = 4 * 1024 * 1024;
+
+/** The suffix of a line cut at MAX_LINE_BYTES: it says how many bytes were dropped. */
+export function cutSuffix(bytes: number): string {
+  return `…[cut ${bytes} bytes]`;
+}
+
+/** Where a line cut at `end` bytes may end without splitting a UTF-8 character (a partial last one is dropped). */
+function utf8Boundary(b: Buffer, end: number): number {
+  let i = end - 1;
+  while (i >= 0 && end - i < 4 && (b[i] & 0xc0) === 0x80) i--;
+  if (i < 0) return end;
+  const lead = b[i];
+  const len = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return i + len <= end ? end : i;
+}
+
+/**
+ * Splits a byte stream into lines; the last unterminated line is flushed at the end. Each chunk is
+ * scanned once, for its own newlines only, and a line is decoded as a whole once its newline has
+ * come (so a UTF-8 character split between chunks survives). A line longer than `maxLineBytes`
+ * keeps its first `maxLineBytes` bytes (to a character boundary); the rest is counted and dropped
+ * until the newline, and the line is handed out then, ending in `…[cut N bytes]`: a remote line
+ * of any length costs at most `maxLineBytes` of memory and one pass over its bytes.
+ */
 export class LineSplitter {
-  private readonly dec = new StringDecoder('utf8');
-  private buf = '';
-  constructor(private readonly onLine: (line: string) => void) {}
-  push(chunk: Buffer | string): void {
-    this.buf += typeof chunk === 'string' ? chunk : this.dec.write(chunk);
-    let i: number;
-    let start = 0;
-    while ((i = this.buf.indexOf('\n', start)) >= 0) {
-      this.onLine(this.buf.slice(start, i));
-      start = i + 1;
-    }
-    this.buf = this.buf.slice(start);
+  /** the current line's kept bytes (copies: ssh2 may reuse the buffers it hands out) */
+  private parts: Buffer[] = [];
+  private kept = 0;
+  private cut = 0;
+  private readonly max: number;
+  constructor(private readonly onLine: (line: string) => void, opts: { maxLineBytes?: number } = {}) {
+    this.max = opts.maxLineBytes ?? MAX_LINE_BYTES;
   }
+
+  push(chunk: Buffer | string): void {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let start = 0;
+    let nl: number;
+    while ((nl = b.indexOf(10, start)) >= 0) {
+      if (this.kept === 0 && this.cut === 0 && nl - start <= this.max) this.onLine(b.toString('utf8', start, nl));
+      else {
+        this.take(b, start, nl);
+        this.flush();
+      }
+      start = nl + 1;
+    }
+    if (start < b.length) this.take(b, start, b.length);
+  }
+
   end(): void {
-    this.buf += this.dec.end();
-    if (this.buf !== '') this.onLine(this.buf);
-    this.buf = '';
+    if (this.kept > 0 || this.cut > 0) this.flush();
+  }
+
+  private take(b: Buffer, from: number, to: number): void {
+    const n = Math.min(this.max - this.kept, to - from);
+    if (n > 0) {
+      this.parts.push(Buffer.from(b.subarray(from, from + n)));
+      this.kept += n;
+    }
+    this.cut += to - from - n;
+  }
+
+  private flush(): void {
+    const line = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.kept);
+    if (this.cut === 0) this.onLine(line.toString('utf8'));
+    else {
+      const end = utf8Boundary(line, this.kept);
+      this.onLine(line.toString('utf8', 0, end) + cutSuffix(this.cut + this.kept - end));
+    }
+    this.parts = [];
+    this.kept = 0;
+    this.cut = 0;
   }
 }
 
@@ -612,12 +669,31 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     });
   }
 
-  /** RemoteExecutor: run a command and collect its output. */
-  async run(node: string, vars: NodeVars, command: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<ExecResult> {
+  /**
+   * RemoteExecutor: run a command and collect its output. What a node answers is bounded: past
+   * RUN_MAX_BYTES of output the command is stopped and the call fails with ERR_LIMIT.
+   */
+  async run(node: string, vars: NodeVars, command: string, opts: { signal?: AbortSignal; timeoutMs?: number; maxBytes?: number } = {}): Promise<ExecResult> {
     const out: string[] = [];
     const err: string[] = [];
-    const r = await this.exec(node, vars, command, { signal: opts.signal, timeoutMs: opts.timeoutMs, onLine: (s, l) => (s === 'stdout' ? out : err).push(l) });
-    return { stdout: out.join('\n'), stderr: err.join('\n'), code: r.code };
+    const max = opts.maxBytes ?? RUN_MAX_BYTES;
+    let bytes = 0;
+    const ac = new AbortController();
+    const onAbort = () => ac.abort(opts.signal!.reason);
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const onLine = (s: 'stdout' | 'stderr', l: string) => {
+      if (ac.signal.aborted) return;
+      bytes += Buffer.byteLength(l) + 1;
+      if (bytes > max) ac.abort(new VacmError('ERR_LIMIT', `${node} answered more than ${max} bytes to a command vacm runs for itself (a few KiB are expected); the command was stopped`));
+      else (s === 'stdout' ? out : err).push(l);
+    };
+    try {
+      const r = await this.exec(node, vars, command, { signal: ac.signal, timeoutMs: opts.timeoutMs, onLine });
+      return { stdout: out.join('\n'), stderr: err.join('\n'), code: r.code };
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Forget a node's pooled connection (its settings changed); running commands finish on it. */

@@ -4,6 +4,7 @@
  * 1xx ends a reply with success, 2xx with failure, and 3xx carries data (powerman's
  * client_proto.h). With `exprange` on, status comes as one `303 <plug>: <state>` line per plug.
  */
+import { VacmError } from '../../../protocol/errors.js';
 import { expandNodeSet } from '../../../protocol/nodeset.js';
 
 export const PROMPT = 'powerman> ';
@@ -34,31 +35,58 @@ export function parseReply(text: string): Reply {
   return { lines, final };
 }
 
-/** Feeds chunks of the stream; hands out each reply once its prompt has arrived. */
+/** The longest reply kept while its prompt has not come (a status of 100 000 plugs is ~3 MiB). */
+export const MAX_REPLY_CHARS = 16 * 1024 * 1024;
+
+/**
+ * Feeds chunks of the stream; hands out each reply once its prompt has arrived. Only the new chunk
+ * (and the few characters before it where a prompt may begin) is searched, and the pending reply
+ * is kept in pieces, never rebuilt per chunk; a reply longer than `maxChars` is refused.
+ */
 export class ReplyReader {
-  private buf = '';
+  /** the pending reply (its prompt not yet seen), in the chunks it came in */
+  private parts: string[] = [];
+  private size = 0;
+  /** the pending reply's last characters, where a prompt split between chunks begins */
+  private tail = '';
+
+  constructor(private readonly maxChars = MAX_REPLY_CHARS) {}
 
   push(chunk: string): Reply[] {
-    this.buf += chunk;
     const out: Reply[] = [];
+    let text = chunk;
     for (;;) {
-      // the prompt starts a line: at the very start of the buffer or after a CRLF
+      const win = this.tail + text;
+      // the prompt starts a line: at the very start of the reply or after a CRLF
       let at = -1;
-      if (this.buf.startsWith(PROMPT)) at = 0;
+      if (this.size === this.tail.length && win.startsWith(PROMPT)) at = 0;
       else {
-        const i = this.buf.indexOf('\n' + PROMPT);
+        const i = win.indexOf('\n' + PROMPT);
         if (i >= 0) at = i + 1;
       }
       if (at < 0) break;
-      out.push(parseReply(this.buf.slice(0, at)));
-      this.buf = this.buf.slice(at + PROMPT.length);
+      const all = this.parts.join('') + text;
+      const end = this.size - this.tail.length + at;
+      out.push(parseReply(all.slice(0, end)));
+      text = all.slice(end + PROMPT.length);
+      this.parts = [];
+      this.size = 0;
+      this.tail = '';
+    }
+    if (text !== '') {
+      this.parts.push(text);
+      this.size += text.length;
+      this.tail = (this.tail + text).slice(-PROMPT.length);
+    }
+    if (this.size > this.maxChars) {
+      throw new VacmError('ERR_POWERMAN', `powermand sent more than ${this.maxChars} characters without a prompt; that is not a powerman reply (check powerman_server)`);
     }
     return out;
   }
 
   /** what came after the last prompt (a reply without a prompt: 101 Goodbye) */
   rest(): string {
-    return this.buf;
+    return this.parts.join('');
   }
 }
 

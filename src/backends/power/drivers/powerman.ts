@@ -33,7 +33,12 @@ class PowermanConnection {
   private constructor(private readonly sock: net.Socket, private readonly where: string) {
     sock.setEncoding('utf8');
     sock.on('data', (d: string) => {
-      for (const r of this.reader.push(d)) this.replies.push(r);
+      try {
+        for (const r of this.reader.push(d)) this.replies.push(r);
+      } catch (err) {
+        this.fail(err as Error);
+        sock.destroy();
+      }
       this.wake();
     });
     sock.on('error', (e) => this.fail(this.describe(e)));
