@@ -827,16 +827,22 @@ export class Engine implements ModuleHost {
     this.jobsById.delete(id);
   }
 
-  private auditRecord(job: Job, phase: 'attempt' | 'outcome', state?: string, err?: { code: string; message: string }): AuditRecord {
-    const rec: AuditRecord = {
+  /** What every record says: when, who (the process's identity), which job, what it asked, on which nodes. */
+  private auditHead(phase: 'attempt' | 'outcome', job: AuditedJob): AuditRecord {
+    return {
       ts: new Date().toISOString(),
       phase,
       job: job.id,
       user: job.user,
       ...this.audit.identity,
-      request: job.shownLine,
+      // one place where the request is recorded: a secret SET_VAR's value is masked here
+      request: maskRequestLine(job.req.line),
       ...auditTargets(job),
     };
+  }
+
+  private auditRecord(job: Job, phase: 'attempt' | 'outcome', state?: string, err?: { code: string; message: string }): AuditRecord {
+    const rec = this.auditHead(phase, job);
     if (phase === 'outcome') {
       const { ok, failed } = job.counts();
       rec.state = state;
@@ -864,20 +870,9 @@ export class Engine implements ModuleHost {
   }
 
   /** Audit a request refused before it became a job (ERR_READ_ONLY); returns why it could not be, if so. */
-  private auditRefusal(job: { id: number; req: Request; cmd: CommandDef; targets: readonly string[]; user: string }, ve: VacmError): string | undefined {
-    const rec: AuditRecord = {
-      ts: new Date().toISOString(),
-      phase: 'outcome',
-      job: job.id,
-      user: job.user,
-      ...this.audit.identity,
-      request: job.req.line,
-      ...auditTargets({ ...job, targetsFolded: job.targets.length === 0 ? '' : NodeSet.fromNames(job.targets).fold() }),
-      state: 'refused',
-      ok: 0,
-      failed: 0,
-      error: `${ve.code}: ${ve.message}`,
-    };
+  private auditRefusal(job: Omit<AuditedJob, 'targetsFolded'>, ve: VacmError): string | undefined {
+    const targetsFolded = job.targets.length === 0 ? '' : NodeSet.fromNames(job.targets).fold();
+    const rec = { ...this.auditHead('outcome', { ...job, targetsFolded }), state: 'refused', ok: 0, failed: 0, error: `${ve.code}: ${ve.message}` };
     try {
       this.audit.append(rec);
       return undefined;
@@ -889,11 +884,21 @@ export class Engine implements ModuleHost {
   }
 }
 
+/** What an audit record is written from: a Job, or a request refused before it became one. */
+interface AuditedJob {
+  id: number;
+  user: string;
+  req: Request;
+  cmd: CommandDef;
+  targets: readonly string[];
+  targetsFolded: string;
+}
+
 /**
  * What an audit record names as the targets: the resolved nodes, folded; for a command whose nodes
  * are not in the nodelist yet (ADOPT), the requested set as given, and its size.
  */
-function auditTargets(job: { req: Request; cmd: CommandDef; targets: readonly string[]; targetsFolded: string }): { targets: string; count: number } {
+function auditTargets(job: AuditedJob): { targets: string; count: number } {
   if (job.targets.length > 0 || !job.cmd.outsideNodelist || job.req.nodes.trim() === '') return { targets: job.targetsFolded, count: job.targets.length };
   let count = 0;
   try {
