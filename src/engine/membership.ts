@@ -146,7 +146,7 @@ export const HOOK_ENV: readonly string[] = ['PATH', 'HOME', 'LANG', 'LANGUAGE', 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export function hookEnvironment(parent: NodeJS.ProcessEnv, t: Transition, extra: readonly string[] = []): Record<string, string> {
-  const env: Record<string, string> = Object.create(null) as Record<string, string>;
+  const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(parent)) {
     if (v === undefined) continue;
     if (HOOK_ENV.includes(k) || k.startsWith('LC_') || extra.includes(k)) env[k] = v;
@@ -156,7 +156,7 @@ export function hookEnvironment(parent: NodeJS.ProcessEnv, t: Transition, extra:
   env.VACM_STATE = t.to;
   env.VACM_PREV_STATE = t.from;
   env.VACM_REASON = t.reason ?? '';
-  return { ...env };
+  return env;
 }
 
 /** Run a shell hook: the transition in its environment; killed (its process group) on timeout. */
