@@ -7,7 +7,6 @@
  *           last field (command output lines), which is the line as the node wrote it.
  */
 import { VacmError } from './errors.js';
-import { CONTROL_RE } from './visible.js';
 
 export const MAX_LINE_BYTES = 64 * 1024;
 
@@ -111,6 +110,8 @@ export function splitFields(line: string, max = Infinity, base = 0, controls = f
 }
 
 // eslint-disable-next-line no-control-regex
+const FIELD_ESCAPES = /[\\:\x00-\x1f\x7f-\x9f]/;
+// eslint-disable-next-line no-control-regex
 const FIELD_ESCAPES_G = /[\\:\x00-\x1f\x7f-\x9f]/g;
 const FIELD_ESCAPE: Record<string, string> = { '\\': '\\\\', ':': '\\:', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
@@ -120,7 +121,7 @@ const FIELD_ESCAPE: Record<string, string> = { '\\': '\\\\', ':': '\\:', '\n': '
  * forged response line, nor an ESC reach the terminal.
  */
 export function escapeField(s: string): string {
-  if (!s.includes('\\') && !s.includes(':') && !s.includes('\t') && !CONTROL_RE.test(s)) return s;
+  if (!FIELD_ESCAPES.test(s)) return s;
   return s.replace(FIELD_ESCAPES_G, (c) => FIELD_ESCAPE[c] ?? '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 

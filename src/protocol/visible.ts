@@ -16,6 +16,8 @@ export const CONTROL_RE = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
 // eslint-disable-next-line no-control-regex
 const CONTROLS_G = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
 // eslint-disable-next-line no-control-regex
+const CONTROLS_TAB = /[\x00-\x1f\x7f-\x9f]/;
+// eslint-disable-next-line no-control-regex
 const CONTROLS_TAB_G = /[\x00-\x1f\x7f-\x9f]/g;
 
 function hex(c: string): string {
@@ -47,7 +49,7 @@ const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** Every control, TAB included, as a backslash escape: `\n`, `\r`, `\t`, else `\xHH`. Backslashes stay as they are. */
 export function escapeControls(s: string): string {
-  return CONTROL_RE.test(s) || s.includes('\t') ? s.replace(CONTROLS_TAB_G, (c) => NAMED[c] ?? hex(c)) : s;
+  return CONTROLS_TAB.test(s) ? s.replace(CONTROLS_TAB_G, (c) => NAMED[c] ?? hex(c)) : s;
 }
 
 /**
