@@ -13,6 +13,7 @@ const yaml = (): typeof import('yaml') => (yamlLib ??= createRequire(import.meta
 import { VacmError } from '../protocol/errors.js';
 import { NodeSet } from '../protocol/nodeset.js';
 import type { ConfigView } from '../protocol/module.js';
+import { compileAllowEntry, type ExecAllowEntry } from '../protocol/shell-words.js';
 
 export interface NodeDef {
   name: string;
@@ -135,14 +136,21 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
   // explicit groups: { name: "node[1-4]" | [names...] }
   const groups: Record<string, string[]> = {};
   const addToGroup = (g: string, n: string) => (groups[g] ??= []).includes(n) || groups[g].push(n);
-  let allow: string[] = ['*'];
+  let allow: ExecAllowEntry[] = ['*'];
   if (top.exec !== undefined) {
     if (typeof top.exec !== 'object' || top.exec === null || Array.isArray(top.exec)) fail(['exec'], 'must be a mapping with allow: [globs]');
     const ex = top.exec as Record<string, unknown>;
     for (const k of Object.keys(ex)) if (k !== 'allow') fail(['exec', k], `unknown key "${k}"; exec takes allow`);
     if (ex.allow !== undefined) {
-      if (!Array.isArray(ex.allow) || ex.allow.some((a) => typeof a !== 'string')) fail(['exec', 'allow'], 'must be a list of command globs, e.g. ["uptime", "systemctl status *"]');
-      allow = ex.allow as string[];
+      if (!Array.isArray(ex.allow)) fail(['exec', 'allow'], 'must be a list of command patterns, e.g. ["uptime", "systemctl status *", {shell: "dmesg | tail"}]');
+      allow = (ex.allow as unknown[]).map((a, i) => {
+        const isShell = typeof a === 'object' && a !== null && !Array.isArray(a) && Object.keys(a).length === 1 && typeof (a as { shell?: unknown }).shell === 'string';
+        if (typeof a !== 'string' && !isShell) fail(['exec', 'allow', i], 'each entry is a command pattern ("systemctl status *") or {shell: "<exact command>"}');
+        const entry: ExecAllowEntry = typeof a === 'string' ? a : { shell: (a as { shell: string }).shell };
+        const c = compileAllowEntry(entry);
+        if (!c.ok) fail(['exec', 'allow', i], c.reason);
+        return entry;
+      });
     }
   }
 
