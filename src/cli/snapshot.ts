@@ -13,6 +13,7 @@ import { toVacmError } from '../protocol/errors.js';
 import type { NodeView } from '../protocol/module.js';
 import { createLocalStatsSource } from '../backends/agent/stats.js';
 import { openEngine, type EngineArgs } from './setup.js';
+import { checkWholeNumber } from './options.js';
 import { HISTORY_FILE, SNAPSHOT_FILE, type SavedState } from './serve.js';
 import { renderSnapshotHtml, type SnapshotData } from './snapshot-html.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './io.js';
@@ -61,7 +62,7 @@ async function sweep(engine: Engine, timeoutMs: number): Promise<string[]> {
 
 export async function buildSnapshot(a: SnapshotArgs, now = Date.now()): Promise<SnapshotData> {
   const stateDir = a.stateDir ?? defaultStateDir();
-  const saved = readSaved(stateDir, a.maxAge ?? 300, now);
+  const saved = readSaved(stateDir, checkWholeNumber('--max-age', a.maxAge, 0, 31_536_000) ?? 300, now);
   if (saved) {
     let history = new History({ now: () => now });
     try {
