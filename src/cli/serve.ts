@@ -19,6 +19,7 @@ import { checkWholeNumber } from './options.js';
 import { untilSignal } from './agent.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 import type { Snapshot } from '../engine/store.js';
+import { makeDirectory } from '../platform/make-dir.js';
 
 export const SNAPSHOT_FILE = 'serve-snapshot.json';
 export const HISTORY_FILE = 'history.bin';
@@ -60,7 +61,7 @@ export async function saveState(engine: Engine): Promise<string> {
     groups: { ...engine.groups() },
   };
   const history = Buffer.concat(engine.history.toBuffers());
-  await fs.promises.mkdir(engine.stateDir, { recursive: true, mode: 0o700 });
+  makeDirectory(engine.stateDir);
   await writeAtomic(path.join(engine.stateDir, HISTORY_FILE), history);
   const file = path.join(engine.stateDir, SNAPSHOT_FILE);
   await writeAtomic(file, JSON.stringify(saved));

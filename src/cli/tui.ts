@@ -15,6 +15,7 @@ import { MONO, parseTheme, type Theme } from '../ui/theme.js';
 import { openEngine, type EngineArgs } from './setup.js';
 import type { Io } from './io.js';
 import { toVacmError } from '../protocol/errors.js';
+import { makeDirectory } from '../platform/make-dir.js';
 
 export const THEME_ORDER = ['default', 'light', 'high-contrast', 'mono'];
 
@@ -58,7 +59,7 @@ export function readHistory(stateDir: string): string[] {
 
 export function appendHistory(stateDir: string, line: string): void {
   try {
-    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    makeDirectory(stateDir);
     fs.appendFileSync(path.join(stateDir, HISTORY_FILE), line.replace(/\n/g, ' ') + '\n', { mode: 0o600 });
   } catch {
     /* history is a convenience: never fail the dashboard over it */

@@ -22,6 +22,7 @@ import {
 import type { CommandDef, ModuleDef, ModuleHost } from '../../protocol/module.js';
 import type { CounterSource } from '../capabilities.js';
 import { parseListen, readSecretFile } from './config.js';
+import { makeDirectory } from '../../platform/make-dir.js';
 
 export const DISCOVERED_FILE = 'discovered.json';
 
@@ -93,7 +94,7 @@ export function readDiscovered(stateDir: string): Record<string, Discovered> {
 }
 
 function writeDiscovered(stateDir: string, d: Record<string, Discovered>): void {
-  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  makeDirectory(stateDir);
   const file = path.join(stateDir, DISCOVERED_FILE);
   fs.writeFileSync(file + '.tmp', JSON.stringify(d, null, 1) + '\n', { mode: 0o600 });
   fs.renameSync(file + '.tmp', file);
