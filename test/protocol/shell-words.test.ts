@@ -201,3 +201,40 @@ describe('checkExecAllowed', () => {
     else expect(c.ok).toBe(true);
   });
 });
+
+describe('shell words under random input', () => {
+  // a small deterministic generator: the same 10 000 strings every run
+  let seed = 0x5eed;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % n;
+  const alphabet = ['a', 'b', 'c', '-', '/', '.', 'x', 'y', ' ', ' ', ' ', '\t', "'", "'", '"', '\\', '*', '?', ';', '|', '&', '$', '(', ')', '`', '<', '>', '\n', '\r', '\x1b', '\x7f', '#', '~', '=', '{', '}', 'é', '😀'];
+  // every other string from quotes, escapes and globs only, so the accepting paths get exercised too
+  const quoting = ['a', 'b', '-', '/', ' ', "'", '"', '\\', '*', '?', 'é'];
+  const sample = (i: number) => {
+    const from = i % 2 ? alphabet : quoting;
+    return Array.from({ length: rand(24) }, () => from[rand(from.length)]).join('');
+  };
+
+  it('never throws, never accepts a control character or unquoted metacharacter, and re-quoting gives the same words', () => {
+    let accepted = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const text = sample(i);
+      const r = splitShellWords(text);
+      if (!r.ok) {
+        expect(r.at).toBeGreaterThanOrEqual(0);
+        expect(r.at).toBeLessThanOrEqual(text.length);
+        continue;
+      }
+      accepted++;
+      const ws = r.words.map((w) => w.text);
+      for (const w of ws) expect(w).not.toMatch(/[\x00-\x1f\x7f]/);
+      expect(words(quoteWords(ws))).toEqual(ws);
+      // what is sent for an allowed command is exactly its words, re-quoted
+      // (a lone `*` entry is "any command": that sends the text as typed)
+      const pattern = ws.map(() => '*').join(' ');
+      const d = checkExecAllowed(text, [pattern || 'x']);
+      if (ws.length > 1) expect(d).toEqual({ ok: true, command: quoteWords(ws), rule: pattern });
+      if (ws.length === 1) expect(d).toEqual({ ok: true, command: text, rule: '*' });
+    }
+    expect(accepted).toBeGreaterThan(1000); // the generator does reach the accepting paths
+  });
+});
