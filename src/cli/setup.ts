@@ -21,10 +21,10 @@ export const DEFAULT_DEMO_NODES = 64;
 export const MAX_DEMO_NODES = 100_000;
 
 export function loadConfig(args: EngineArgs): LoadedConfig {
+  const count = checkWholeNumber('--nodes', args.nodes, 1, MAX_DEMO_NODES) ?? DEFAULT_DEMO_NODES;
   const file = findConfig(args.config);
   const cfg = file ? loadConfigFile(file) : localOnlyConfig();
   if (!args.demo) return cfg;
-  const count = checkWholeNumber('--nodes', args.nodes, 1, MAX_DEMO_NODES) ?? DEFAULT_DEMO_NODES;
   const known = new Set(cfg.nodes.map((n) => n.name));
   const demo = demoNodeDefs(count).filter((d) => !known.has(d.name));
   const groups: Record<string, readonly string[]> = Object.assign(Object.create(null), cfg.view.groups);

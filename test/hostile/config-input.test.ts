@@ -112,6 +112,7 @@ describe('numbers from the command line', () => {
     [['ipc', '--demo', '--nodes', '0', 'NEXXUS:GROUPS'], /^ERR_USAGE: --nodes 0 is out of range/],
     [['ipc', '--demo', '--nodes', '-3', 'NEXXUS:GROUPS'], /^ERR_USAGE: --nodes -3 is out of range/],
     [['--demo', '--nodes', 'xyz'], /^ERR_USAGE: --nodes is not a number/],
+    [['ipc', '--nodes', '1e12', 'NEXXUS:MODULES'], /^ERR_USAGE: --nodes 1000000000000 is out of range/], // without --demo too
     [['serve', '--snapshot-every', 'abc'], /^ERR_USAGE: --snapshot-every is not a number: give a whole number from 1 to 86400/],
     [['serve', '--snapshot-every', '1e10'], /^ERR_USAGE: --snapshot-every 10000000000 is out of range/],
     [['snapshot', '--html', path.join(state, 'x.html'), '--max-age', 'soon'], /^ERR_USAGE: --max-age is not a number/],
