@@ -100,6 +100,8 @@ const commands: CommandDef[] = [
       const raw = ctx.args.jobid;
       const id = Number(raw);
       if (!/^\d+$/.test(raw) || id < 1 || id > 0xffffffff) throw new VacmError('ERR_BAD_ARGS', `bad job id "${raw}": a number from 1 to 4294967295 (NEXXUS:JOBS lists them)`);
+      // the id a CANCEL gets is its own: cancelling that would only cancel the CANCEL
+      if (id === ctx.id) throw new VacmError('ERR_BAD_ARGS', `job ${id} is this CANCEL itself; give the id of the job to cancel (NEXXUS:JOBS lists them)`);
       if (!ctx.host.cancel(id)) throw new VacmError('ERR_NO_SUCH_JOB', `no running job ${id}; NEXXUS:JOBS lists the jobs`);
       ctx.emit({ type: 'CANCELLED', id });
       ctx.outcome(String(id), 'ok');

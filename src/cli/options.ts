@@ -3,6 +3,7 @@
  * and the launcher's fast path (fast.ts) parses with the same tables through yargs-parser.
  */
 import type { Options } from 'yargs';
+import { VacmError } from '../protocol/errors.js';
 
 export type OptionTable = Readonly<Record<string, Options>>;
 
@@ -28,3 +29,16 @@ export const NODESET_OPTIONS = {
   count: { alias: 'c', type: 'boolean', describe: 'count the nodes' },
   separator: { alias: 'S', type: 'string', describe: 'separator for --expand (default a space)' },
 } as const satisfies OptionTable;
+
+/**
+ * A numeric option checked where it is used: yargs and yargs-parser turn `--nodes xyz` into NaN
+ * and take `1e12` as it is, so each one is a whole number from `min` to `max` or ERR_USAGE (exit 2).
+ */
+export function checkWholeNumber(option: string, value: number | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const given = Number.isNaN(value) ? 'is not a number' : Number.isInteger(value) ? `${String(value)} is out of range` : `${String(value)} is not a whole number`;
+    throw new VacmError('ERR_USAGE', `${option} ${given}: give a whole number from ${min} to ${max}`);
+  }
+  return value;
+}

@@ -16,6 +16,7 @@ import { toLine } from '../protocol/events.js';
 import { escapeControls } from '../protocol/visible.js';
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import { loadConfig, type EngineArgs } from './setup.js';
+import { checkWholeNumber } from './options.js';
 import { untilSignal } from './agent.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 import type { Snapshot } from '../engine/store.js';
@@ -66,6 +67,7 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   let engine: Engine;
   try {
     if (a.listen !== undefined) parseListen(a.listen, 0, '127.0.0.1');
+    checkWholeNumber('--snapshot-every', a.snapshotEvery, 1, 86_400);
     const config = loadConfig(a);
     // --listen is where the collector hears the agents, --metrics where /metrics is served: each
     // overrides its section's listen key
@@ -103,7 +105,7 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   const snap = engine.getSnapshot();
   log('info', `vacm serve: cluster ${snap.cluster}, ${snap.nodes.length} nodes, state in ${engine.stateDir}`);
   if (engine.config.sections.collector === undefined) log('warn', 'no collector: section in the config: agents are not listened to (see docs/agent.md)');
-  const every = Math.max(1, a.snapshotEvery ?? 60) * 1000;
+  const every = (a.snapshotEvery ?? 60) * 1000;
   let saving: Promise<void> = Promise.resolve();
   const save = () => {
     saving = saving.then(() => saveState(engine)).then(

@@ -3,6 +3,7 @@ import { Engine, type Logger } from '../engine/engine.js';
 import { findConfig, loadConfigFile, localOnlyConfig, type LoadedConfig } from '../engine/config.js';
 import { builtinModules } from '../backends/index.js';
 import { demoNodeDefs } from '../backends/sim/cluster.js';
+import { checkWholeNumber } from './options.js';
 
 export interface EngineArgs {
   config?: string;
@@ -16,15 +17,17 @@ export interface EngineArgs {
 }
 
 export const DEFAULT_DEMO_NODES = 64;
+/** --demo --nodes at most this many (each simulated node has its own state and timers) */
+export const MAX_DEMO_NODES = 100_000;
 
 export function loadConfig(args: EngineArgs): LoadedConfig {
+  const count = checkWholeNumber('--nodes', args.nodes, 1, MAX_DEMO_NODES) ?? DEFAULT_DEMO_NODES;
   const file = findConfig(args.config);
   const cfg = file ? loadConfigFile(file) : localOnlyConfig();
   if (!args.demo) return cfg;
-  const count = args.nodes ?? DEFAULT_DEMO_NODES;
   const known = new Set(cfg.nodes.map((n) => n.name));
   const demo = demoNodeDefs(count).filter((d) => !known.has(d.name));
-  const groups: Record<string, readonly string[]> = { ...cfg.view.groups };
+  const groups: Record<string, readonly string[]> = Object.assign(Object.create(null), cfg.view.groups);
   for (const d of demo) for (const g of d.groups) groups[g] = [...(groups[g] ?? []), d.name];
   return {
     view: { ...cfg.view, cluster: file ? cfg.view.cluster : 'demo', groups },

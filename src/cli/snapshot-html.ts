@@ -27,6 +27,11 @@ function fmt(v: unknown, digits = 2, unit = ''): string {
   return `${Number(v.toFixed(digits))}${unit}`;
 }
 
+/** A count as digits, whatever it was given (a number from a file is not trusted to be one). */
+function count(v: unknown): string {
+  return typeof v === 'number' && Number.isFinite(v) ? String(Math.trunc(v)) : '–';
+}
+
 function duration(s: unknown): string {
   if (typeof s !== 'number' || !Number.isFinite(s)) return '–';
   const d = Math.floor(s / 86400);
@@ -97,14 +102,16 @@ export function renderSnapshotHtml(d: SnapshotData): string {
   const total = d.nodes.length;
   const mean = clusterMean(d.history);
   const groupRows = d.groups
-    .map((g) => `<tr><td class="name">${escapeHtml(g.group)}</td><td>${g.nodes}</td><td>${g.reporting}</td><td>${fmt(g.mean)}</td><td>${fmt(g.min)}</td><td>${fmt(g.max)}</td></tr>`)
+    .map((g) => `<tr><td class="name">${escapeHtml(g.group)}</td><td>${count(g.nodes)}</td><td>${count(g.reporting)}</td><td>${fmt(g.mean)}</td><td>${fmt(g.min)}</td><td>${fmt(g.max)}</td></tr>`)
     .join('\n');
   const nodeRows = d.nodes
     .map((n) => {
       const s = n.stats ?? {};
       const h = d.history.get(n.name);
       const age = n.statsTs !== undefined ? `${Math.max(0, Math.round((d.generatedAt - n.statsTs) / 1000))} s` : '–';
-      return `<tr id="node-${escapeHtml(n.name)}"><td class="name">${escapeHtml(n.name)}</td><td class="st st-${n.state}">${n.state}</td><td class="reason">${escapeHtml(n.state === 'up' ? '' : n.stateReason ?? '')}</td><td>${n.power}</td>` +
+      // every field escaped, enums too: the saved state they come from is a file (checked on read as well)
+      const state = escapeHtml(String(n.state));
+      return `<tr id="node-${escapeHtml(n.name)}"><td class="name">${escapeHtml(n.name)}</td><td class="st st-${state}">${state}</td><td class="reason">${escapeHtml(n.state === 'up' ? '' : n.stateReason ?? '')}</td><td>${escapeHtml(String(n.power))}</td>` +
         `<td>${fmt(s.load1)}</td><td>${fmt(s.load5)}</td><td>${fmt(s.load15)}</td><td>${fmt(s.cpu, 1, '%')}</td><td>${fmt(s.mem_used_pct, 1, '%')}</td><td>${fmt(s.disk_used_pct, 1, '%')}</td>` +
         `<td>${duration(s.uptime)}</td><td>${age}</td><td>${svgChart(h?.ts ?? [], h?.values.load1 ?? [], { width: 160, height: 28, label: `${n.name} load1` })}</td></tr>`;
     })
@@ -116,7 +123,7 @@ export function renderSnapshotHtml(d: SnapshotData): string {
 <body>
 <h1>${escapeHtml(d.cluster)}</h1>
 <p class="meta">cluster snapshot, ${when} · ${escapeHtml(d.source)}</p>
-<p class="counts"><span>${total} nodes</span><span class="st-up">${d.counts.up} up</span><span class="st-down">${d.counts.down} down</span><span class="st-off">${d.counts.off} off</span><span class="st-unknown">${d.counts.unknown} unknown</span></p>
+<p class="counts"><span>${total} nodes</span><span class="st-up">${count(d.counts.up)} up</span><span class="st-down">${count(d.counts.down)} down</span><span class="st-off">${count(d.counts.off)} off</span><span class="st-unknown">${count(d.counts.unknown)} unknown</span></p>
 <h2>Cluster load (mean load1 over the nodes)</h2>
 ${svgChart(mean.ts, mean.vs, { width: 800, height: 160, label: 'mean load1', axis: true })}
 ${d.groups.length ? `<h2>Groups (last hour)</h2>

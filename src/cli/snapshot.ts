@@ -11,8 +11,10 @@ import { History } from '../engine/history.js';
 import type { Engine } from '../engine/engine.js';
 import { toVacmError } from '../protocol/errors.js';
 import type { NodeView } from '../protocol/module.js';
+import type { NodeState, PowerState, StatValue } from '../protocol/events.js';
 import { createLocalStatsSource } from '../backends/agent/stats.js';
 import { openEngine, type EngineArgs } from './setup.js';
+import { checkWholeNumber } from './options.js';
 import { HISTORY_FILE, SNAPSHOT_FILE, type SavedState } from './serve.js';
 import { renderSnapshotHtml, type SnapshotData } from './snapshot-html.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './io.js';
@@ -27,15 +29,84 @@ export interface SnapshotArgs extends EngineArgs {
 
 const HOUR = 3_600_000;
 
-function readSaved(stateDir: string, maxAgeS: number, now: number): SavedState | undefined {
+const NODE_STATES: Record<NodeState, true> = { up: true, down: true, off: true, unknown: true };
+const POWER_STATES: Record<PowerState, true> = { on: true, off: true, unknown: true };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** One saved node, checked field by field and rebuilt (nothing else passes through), or why not. */
+function savedNode(v: unknown, at: string): NodeView | string {
+  if (!isObject(v)) return `${at} is not a mapping`;
+  const { name, state, power, stateReason, stateSince, stats, statsTs, groups, loadHistory } = v;
+  if (typeof name !== 'string' || name === '' || name.length > 255) return `${at}.name is not a node name`;
+  if (typeof state !== 'string' || !Object.hasOwn(NODE_STATES, state)) return `${at}.state is not one of ${Object.keys(NODE_STATES).join(', ')}`;
+  if (typeof power !== 'string' || !Object.hasOwn(POWER_STATES, power)) return `${at}.power is not one of ${Object.keys(POWER_STATES).join(', ')}`;
+  if (stateReason !== undefined && typeof stateReason !== 'string') return `${at}.stateReason is not text`;
+  if (stats !== undefined && (!isObject(stats) || Object.values(stats).some((x) => typeof x !== 'string' && typeof x !== 'number'))) return `${at}.stats is not a mapping of numbers and text`;
+  if (statsTs !== undefined && !isFiniteNumber(statsTs)) return `${at}.statsTs is not a time`;
+  if (groups !== undefined && (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string'))) return `${at}.groups is not a list of names`;
+  return {
+    name,
+    groups: (groups as string[] | undefined) ?? [],
+    vars: {},
+    state: state as NodeState,
+    ...(stateReason !== undefined ? { stateReason } : {}),
+    stateSince: isFiniteNumber(stateSince) ? stateSince : 0,
+    power: power as PowerState,
+    local: v.local === true,
+    ...(stats !== undefined ? { stats: Object.assign(Object.create(null) as Record<string, StatValue>, stats) } : {}),
+    ...(statsTs !== undefined ? { statsTs } : {}),
+    loadHistory: Array.isArray(loadHistory) ? loadHistory.filter(isFiniteNumber) : [],
+  };
+}
+
+/**
+ * serve's saved state, checked on read: it is a file, and what is in it reaches a web page. A
+ * damaged or forged one is refused as a whole (the page says so and sweeps instead); the counts
+ * are recomputed from the nodes rather than believed.
+ */
+export function parseSavedState(text: string): SavedState | string {
+  let raw: unknown;
   try {
-    const s = JSON.parse(readStateFile(stateDir, SNAPSHOT_FILE)?.toString('utf8') ?? 'null') as SavedState | null;
-    if (s === null || typeof s !== 'object') return undefined;
-    if (s.version !== 1 || !Array.isArray(s.nodes) || typeof s.savedAt !== 'number') return undefined;
-    return now - s.savedAt <= maxAgeS * 1000 ? s : undefined;
-  } catch {
-    return undefined;
+    raw = JSON.parse(text);
+  } catch (err) {
+    return `not JSON (${(err as Error).message})`;
   }
+  if (!isObject(raw) || raw.version !== 1) return 'not a version 1 snapshot';
+  if (!isFiniteNumber(raw.savedAt)) return 'savedAt is not a time';
+  if (typeof raw.cluster !== 'string') return 'cluster is not text';
+  if (!Array.isArray(raw.nodes)) return 'nodes is not a list';
+  const nodes: NodeView[] = [];
+  for (let i = 0; i < raw.nodes.length; i++) {
+    const n = savedNode(raw.nodes[i], `nodes[${i}]`);
+    if (typeof n === 'string') return n;
+    nodes.push(n);
+  }
+  const names = new Set(nodes.map((n) => n.name));
+  const groups: Record<string, readonly string[]> = Object.create(null);
+  if (!isObject(raw.groups)) return 'groups is not a mapping';
+  for (const [g, members] of Object.entries(raw.groups)) {
+    if (!Array.isArray(members) || members.some((m) => typeof m !== 'string' || !names.has(m))) return `groups.${g} is not a list of the saved nodes`;
+    groups[g] = members as string[];
+  }
+  const counts = { up: 0, down: 0, off: 0, unknown: 0 };
+  for (const n of nodes) counts[n.state]++;
+  return { version: 1, savedAt: raw.savedAt, cluster: raw.cluster, counts, nodes, groups };
+}
+
+/** The saved state when fresh enough; a string says why a saved state was refused. */
+function readSaved(stateDir: string, maxAgeS: number, now: number): SavedState | string | undefined {
+  let text: string | undefined;
+  try {
+    text = readStateFile(stateDir, SNAPSHOT_FILE)?.toString('utf8');
+  } catch {
+    return undefined; // an unusable state dir: sweep instead
+  }
+  if (text === undefined) return undefined; // no serve ran here
+  const s = parseSavedState(text);
+  if (typeof s === 'string') return `${stateDir}/${SNAPSHOT_FILE} was refused: ${s}`;
+  return now - s.savedAt <= maxAgeS * 1000 ? s : undefined;
 }
 
 function aggregate(history: History, groups: Readonly<Record<string, readonly string[]>>, now: number) {
@@ -62,7 +133,9 @@ async function sweep(engine: Engine, timeoutMs: number): Promise<string[]> {
 
 export async function buildSnapshot(a: SnapshotArgs, now = Date.now()): Promise<SnapshotData> {
   const stateDir = a.stateDir ?? defaultStateDir();
-  const saved = readSaved(stateDir, a.maxAge ?? 300, now);
+  const found = readSaved(stateDir, checkWholeNumber('--max-age', a.maxAge, 0, 31_536_000) ?? 300, now);
+  const saved = typeof found === 'string' ? undefined : found;
+  const refused = typeof found === 'string' ? `${found}; ` : '';
   if (saved) {
     let history = new History({ now: () => now });
     try {
@@ -98,7 +171,7 @@ export async function buildSnapshot(a: SnapshotArgs, now = Date.now()): Promise<
     return {
       cluster: snap.cluster,
       generatedAt: now,
-      source: `one-shot sweep (${ran.length ? ran.join(', ') : 'no ping or sysstat module'}${local ? ', local stats' : ''}); run vacm serve for live state and load history`,
+      source: `${refused}one-shot sweep (${ran.length ? ran.join(', ') : 'no ping or sysstat module'}${local ? ', local stats' : ''}); run vacm serve for live state and load history`,
       nodes,
       counts: snap.counts,
       history: engine.history.query(nodes.map((n) => n.name), now - HOUR, Date.now()),

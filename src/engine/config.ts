@@ -16,6 +16,7 @@ import { NodeSet } from '../protocol/nodeset.js';
 import type { ConfigView } from '../protocol/module.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { escapeControls } from '../protocol/visible.js';
+import { compileAllowEntry, type ExecAllowEntry } from '../protocol/shell-words.js';
 
 export interface NodeDef {
   name: string;
@@ -39,6 +40,12 @@ const CORE_KEYS = ['cluster', 'fanout', 'nodes', 'groups', 'exec'];
 export const SECTION_KEYS = ['power', 'ssh', 'ping', 'sysstat', 'sensors', 'collector', 'agent', 'membership', 'hooks', 'history', 'metrics', 'ui', 'demo', 'serve', 'output'];
 
 export const DEFAULT_FANOUT = 64;
+
+/** Names that are Object.prototype's own: refused as group and variable names (a map lookup must never find them). */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Most alias uses yaml expands in one document (an alias bomb needs thousands). */
+const MAX_YAML_ALIASES = 100;
 
 export function shortHostname(): string {
   return os.hostname().split('.')[0] || 'localhost';
@@ -130,7 +137,20 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
     const line = e.linePos?.[0]?.line;
     throw new VacmError('ERR_CONFIG', `${file}${line ? `:${line}` : ''}: YAML syntax: ${e.message.split('\n')[0]}`);
   }
-  const root = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (err) {
+    // yaml refuses an alias bomb ("Excessive alias count ..."): name the file and the first alias
+    let line: number | undefined;
+    yaml().visit(doc, {
+      Alias(_k, node) {
+        if (node.range) line = lc.linePos(node.range[0]).line;
+        return yaml().visit.BREAK;
+      },
+    });
+    throw new VacmError('ERR_CONFIG', `${file}${line ? `:${line}` : ''}: YAML aliases expand too far (${(err as Error).message}; at most ${MAX_YAML_ALIASES} alias uses): write the repeated values out`);
+  }
   if (root === null || root === undefined) fail([], 'the file is empty; see docs/config.md for an example');
   if (typeof root !== 'object' || Array.isArray(root)) fail([], 'the top level must be a mapping (cluster:, nodes:, ...)');
   const top = root as Record<string, unknown>;
@@ -145,16 +165,23 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
   if (typeof fanout !== 'number' || !Number.isInteger(fanout) || fanout < 1 || fanout > 65536) fail(['fanout'], 'must be a whole number from 1 to 65536');
 
   // explicit groups: { name: "node[1-4]" | [names...] }
-  const groups: Record<string, string[]> = {};
+  const groups: Record<string, string[]> = Object.create(null);
   const addToGroup = (g: string, n: string) => (groups[g] ??= []).includes(n) || groups[g].push(n);
-  let allow: string[] = ['*'];
+  let allow: ExecAllowEntry[] = ['*'];
   if (top.exec !== undefined) {
     if (typeof top.exec !== 'object' || top.exec === null || Array.isArray(top.exec)) fail(['exec'], 'must be a mapping with allow: [globs]');
     const ex = top.exec as Record<string, unknown>;
     for (const k of Object.keys(ex)) if (k !== 'allow') fail(['exec', k], `unknown key "${k}"; exec takes allow`);
     if (ex.allow !== undefined) {
-      if (!Array.isArray(ex.allow) || ex.allow.some((a) => typeof a !== 'string')) fail(['exec', 'allow'], 'must be a list of command globs, e.g. ["uptime", "systemctl status *"]');
-      allow = ex.allow as string[];
+      if (!Array.isArray(ex.allow)) fail(['exec', 'allow'], 'must be a list of command patterns, e.g. ["uptime", "systemctl status *", {shell: "dmesg | tail"}]');
+      allow = (ex.allow as unknown[]).map((a, i) => {
+        const isShell = typeof a === 'object' && a !== null && !Array.isArray(a) && Object.keys(a).length === 1 && typeof (a as { shell?: unknown }).shell === 'string';
+        if (typeof a !== 'string' && !isShell) fail(['exec', 'allow', i], 'each entry is a command pattern ("systemctl status *") or {shell: "<exact command>"}');
+        const entry: ExecAllowEntry = typeof a === 'string' ? a : { shell: (a as { shell: string }).shell };
+        const c = compileAllowEntry(entry);
+        if (!c.ok) fail(['exec', 'allow', i], c.reason);
+        return entry;
+      });
     }
   }
 
@@ -176,13 +203,16 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
       if (e.groups !== undefined) {
         const g = typeof e.groups === 'string' ? [e.groups] : e.groups;
         if (!Array.isArray(g) || g.some((x) => typeof x !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(x))) fail(['nodes', i, 'groups'], 'must be a list of group names (letters, digits, _ . -)');
+        const reserved = (g as string[]).find((x) => RESERVED_KEYS.has(x));
+        if (reserved) fail(['nodes', i, 'groups'], `"${reserved}" is reserved (${[...RESERVED_KEYS].join(', ')}); choose another group name`);
         grp = g as string[];
       }
-      const rawVars: Record<string, string> = {};
+      const rawVars: Record<string, string> = Object.create(null);
       if (e.vars !== undefined) {
         if (typeof e.vars !== 'object' || e.vars === null || Array.isArray(e.vars)) fail(['nodes', i, 'vars'], 'must be a mapping of variable: value');
         for (const [k, v] of Object.entries(e.vars as Record<string, unknown>)) {
           if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) fail(['nodes', i, 'vars', k], 'variable names are letters, digits and _');
+          if (RESERVED_KEYS.has(k)) fail(['nodes', i, 'vars', k], `"${k}" is reserved (${[...RESERVED_KEYS].join(', ')}); choose another variable name`);
           if (v === null || typeof v === 'object') fail(['nodes', i, 'vars', k], 'must be a string, number or boolean');
           rawVars[k] = String(v);
         }
@@ -190,7 +220,7 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
       for (const name of names!) {
         const bad = nodeNameProblem(name);
         if (bad) fail(['nodes', i, 'names'], `${bad}: "${name}" refused`);
-        const def = nodes.get(name) ?? { name, groups: [], vars: {} };
+        const def = nodes.get(name) ?? { name, groups: [], vars: Object.create(null) as Record<string, string> };
         for (const g of grp) if (!def.groups.includes(g)) def.groups.push(g);
         for (const [k, v] of Object.entries(rawVars)) {
           try {
@@ -207,6 +237,8 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
   if (top.groups !== undefined) {
     if (typeof top.groups !== 'object' || top.groups === null || Array.isArray(top.groups)) fail(['groups'], 'must be a mapping of group: node set');
     for (const [g, v] of Object.entries(top.groups as Record<string, unknown>)) {
+      if (!/^[A-Za-z0-9_.-]+$/.test(g)) fail(['groups', g], 'group names are letters, digits, _ . -');
+      if (RESERVED_KEYS.has(g)) fail(['groups', g], `"${g}" is reserved (${[...RESERVED_KEYS].join(', ')}); choose another group name`);
       let members: string[];
       try {
         if (typeof v === 'string') members = NodeSet.parse(v, { resolveGroup: (x) => groups[x] }).expand();
@@ -223,7 +255,7 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
       }
     }
   }
-  const sections: Record<string, unknown> = {};
+  const sections: Record<string, unknown> = Object.create(null);
   for (const k of SECTION_KEYS) if (top[k] !== undefined) sections[k] = top[k];
   return {
     view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow }, sections, groups },

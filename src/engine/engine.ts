@@ -399,7 +399,8 @@ export class Engine implements ModuleHost {
   }
 
   groups(): Readonly<Record<string, readonly string[]>> {
-    const g: Record<string, string[]> = {};
+    // no prototype: `@constructor` or `@__proto__` must be an unknown group, not Object's own
+    const g: Record<string, string[]> = Object.create(null);
     for (const r of this.records.values()) for (const name of r.groups) (g[name] ??= []).push(r.name);
     return g;
   }

@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { VacmError } from '../protocol/errors.js';
+import { makeDirectory } from './make-dir.js';
 import { checkTrustedFile, effectiveUid } from './trusted-file.js';
 
 export const STATE_DIR_MODE = 0o700;
@@ -40,33 +41,12 @@ function fileIn(dir: string, name: string): string {
   return path.join(dir, name);
 }
 
-/**
- * mkdir -p without Node's recursive mkdir, which spins at 100 % CPU forever under /proc
- * (`mkdirSync('/proc/self/x', {recursive: true})`): one plain mkdir per missing component, each
- * 0700, a bounded walk that fails at the first component the kernel refuses.
- */
+/** mkdir -p that always ends (make-dir.ts says why Node's own recursive mkdir does not), as ERR_STATE_DIR. */
 function makeDirs(dir: string): void {
-  const missing: string[] = [];
-  let d = dir;
-  for (let i = 0; i < 256; i++) {
-    try {
-      fs.lstatSync(d);
-      break;
-    } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw stateError(`cannot use state directory ${dir}: ${errnoOf(err)} on ${d}; set $VACM_STATE_DIR to a directory you own`, err);
-    }
-    missing.push(d);
-    const up = path.dirname(d);
-    if (up === d) break;
-    d = up;
-  }
-  for (const m of missing.reverse()) {
-    try {
-      fs.mkdirSync(m, { mode: STATE_DIR_MODE });
-    } catch (err) {
-      if (errnoOf(err) === 'EEXIST') continue;
-      throw stateError(`cannot create state directory ${dir}: ${errnoOf(err)} on ${m}; set $VACM_STATE_DIR to a directory you own`, err);
-    }
+  try {
+    makeDirectory(dir, STATE_DIR_MODE);
+  } catch (err) {
+    throw stateError(`cannot create state directory ${dir}: ${errnoOf(err)}; set $VACM_STATE_DIR to a directory you own`, err);
   }
 }
 

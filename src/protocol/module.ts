@@ -5,6 +5,7 @@
  */
 import type { CommandShape, Request } from './ipc.js';
 import type { EventBody, Lane, NodeState, PowerState, StatValue, VacmEvent, JobState } from './events.js';
+import type { ExecAllowEntry } from './shell-words.js';
 
 export type NodeVars = Readonly<Record<string, string>>;
 export type NodeOutcome = 'ok' | 'failed';
@@ -104,7 +105,8 @@ export interface ConfigView {
   readonly cluster: string;
   readonly fanout: number;
   readonly source?: string;
-  readonly exec: { readonly allow: readonly string[] };
+  /** exec.allow: word patterns, `*` (anything) or `{shell: "..."}` (exact text); see shell-words.ts */
+  readonly exec: { readonly allow: readonly ExecAllowEntry[] };
   /** other top-level sections (power, ssh, sysstat, collector, ...), validated by the modules that own them */
   readonly sections: Readonly<Record<string, unknown>>;
   readonly groups: Readonly<Record<string, readonly string[]>>;

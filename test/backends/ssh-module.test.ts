@@ -5,7 +5,6 @@ import path from 'node:path';
 import { Engine } from '../../src/engine/engine.js';
 import { parseConfig } from '../../src/engine/config.js';
 import { createBackends } from '../../src/backends/index.js';
-import { commandAllowed } from '../../src/backends/ssh/module.js';
 import { toLine, type VacmEvent } from '../../src/protocol/events.js';
 
 async function withEngine(yaml: string, fn: (e: Engine, lines: string[]) => Promise<void>) {
@@ -55,19 +54,5 @@ describe('SSH:EXEC on simulated nodes', () => {
       const ok = await engine.submit('SSH:EXEC:sim[01-02]:uname -r').done;
       expect(ok.ok).toBe(2);
     });
-  });
-});
-
-describe('exec allowlist globs', () => {
-  it.each([
-    ['uptime', ['*'], true],
-    ['uptime', ['uptime'], true],
-    ['uptime -p', ['uptime'], false],
-    ['systemctl status sshd', ['systemctl status *'], true],
-    ['systemctl restart sshd', ['systemctl status *'], false],
-    ['ls a', ['ls ?'], true],
-    ['rm -rf /', [], false],
-  ] as const)('%s with %j → %s', (cmd, allow, want) => {
-    expect(commandAllowed(cmd, allow)).toBe(want);
   });
 });

@@ -21,7 +21,8 @@ import { createPowermanDriver } from './drivers/powerman.js';
 import { createLibvirtDriver } from './drivers/libvirt.js';
 import { createSshDriver } from './drivers/ssh.js';
 import { DRIVER_NAMES, nodeTimeoutMs, parsePowerSection, type PowerSettings } from './settings.js';
-import { GUARDED_ACTIONS, guardRefusal } from '../../protocol/power.js';
+import { GUARDED_ACTIONS, guardRefusal, type ThisMachine } from '../../protocol/power.js';
+import { thisMachine } from '../../platform/this-machine.js';
 
 export interface PowerModuleOptions {
   /** the simulated cluster behind `power: sim` */
@@ -32,6 +33,8 @@ export interface PowerModuleOptions {
   drivers?: Readonly<Record<string, PowerDriver>>;
   /** settings of the shared IPMI client (tests: bindAddress, retries) */
   ipmi?: IpmiDriverOptions;
+  /** this machine's addresses and names for the guard (default: read from the OS per request) */
+  thisMachine?: () => ThisMachine;
 }
 
 /** The actions that the controller guard protects: each of them takes the node down. */
@@ -153,15 +156,15 @@ class PowerControl {
   }
 
   /** Why this node may not get this action, or undefined. */
-  private guard(node: string, vars: NodeVars, action: PowerAction, force: boolean, host: ModuleHost): VacmError | undefined {
+  private guard(node: string, vars: NodeVars, action: PowerAction, force: boolean, host: ModuleHost, self: ThisMachine): VacmError | undefined {
     const local = host.node(node)?.local === true;
-    const refusal = guardRefusal({ name: node, vars, local }, action, { force, localName: host.localName });
+    const refusal = guardRefusal({ name: node, vars, local }, action, { force, localName: host.localName, self });
     return refusal === undefined ? undefined : new VacmError('ERR_CONTROLLER', refusal);
   }
 
-  private plan(node: string, action: PowerAction, force: boolean, host: ModuleHost, settings: PowerSettings): Plan {
+  private plan(node: string, action: PowerAction, force: boolean, host: ModuleHost, settings: PowerSettings, self: ThisMachine): Plan {
     const vars = host.vars(node);
-    const refused = this.guard(node, vars, action, force, host);
+    const refused = this.guard(node, vars, action, force, host, self);
     if (refused) throw refused;
     const name = vars.power?.trim();
     if (name === undefined || name === '' || name === 'none') {
@@ -182,9 +185,11 @@ class PowerControl {
     const force = ctx.args.force === 'FORCE';
     setMaxListeners(0, ctx.signal); // the engine listens once per node of the job
     const plans: Plan[] = [];
+    // read once per request: a node whose host or bmc_host is this machine is guarded too
+    const self = GUARDED_ACTIONS.has(action) && !force ? (this.opts.thisMachine ?? thisMachine)() : { addresses: new Set<string>(), names: new Set<string>() };
     for (const node of ctx.nodes) {
       try {
-        plans.push(this.plan(node, action, force, ctx.host, settings));
+        plans.push(this.plan(node, action, force, ctx.host, settings, self));
       } catch (err) {
         const ve = toVacmError(err, 'ERR_POWER_DRIVER');
         ctx.emit({ type: 'ERROR', node, code: ve.code, message: ve.message });

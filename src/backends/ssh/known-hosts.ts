@@ -8,6 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { matchPattern } from './ssh-config.js';
+import { makeDirectory } from '../../platform/make-dir.js';
 
 export interface KnownHostEntry {
   readonly file: string;
@@ -149,7 +150,7 @@ export function readKnownHosts(files: readonly string[]): KnownHostEntry[] {
 
 /** Append `name keytype key` (accept-new), creating the file (0600) and its directory (0700). */
 export function appendKnownHost(file: string, name: string, blob: Buffer): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeDirectory(path.dirname(file));
   let prefix = '';
   try {
     const cur = fs.readFileSync(file, 'utf8');

@@ -9,6 +9,7 @@ import type { CommandDef, ModuleDef, ModuleHost, NodeVars } from '../../protocol
 import type { SimCluster } from '../sim/cluster.js';
 import { isSimNode } from '../sim/module.js';
 import { parseSshSection, type SshSection } from './settings.js';
+import { checkExecAllowed, formatAllowEntry, type ExecAllowEntry } from '../../protocol/shell-words.js';
 
 /** What SSH:EXEC needs from the pool: a streaming exec. */
 export interface StreamingExecutor {
@@ -35,21 +36,14 @@ export interface ExecExit {
 /** Variables whose change invalidates a pooled connection. */
 export const CONNECTION_VARS: ReadonlySet<string> = new Set(['host', 'ssh_user', 'ssh_port', 'ssh_identity', 'ssh_known_hosts', 'sim']);
 
-/** Shell-style glob (`*`, `?`) matched against the whole command line. */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (const ch of glob) {
-    if (ch === '*') re += '[\\s\\S]*';
-    else if (ch === '?') re += '[\\s\\S]';
-    else re += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
-/** Is `command` allowed by the exec allowlist? `*` allows everything. */
-export function commandAllowed(command: string, allow: readonly string[]): boolean {
-  const c = command.trim();
-  return allow.some((g) => g === '*' || globToRegExp(g.trim()).test(c));
+/** The command line to send for `command`, or ERR_NOT_ALLOWED saying why and what to add. */
+function allowedCommand(command: string, allow: readonly ExecAllowEntry[], source: string | undefined): string {
+  const d = checkExecAllowed(command, allow);
+  if (d.ok) return d.command;
+  const list = allow.map(formatAllowEntry).join(', ') || 'empty';
+  // JSON-quoted: a newline or ESC in the command is shown, not replayed
+  const shown = JSON.stringify(command.trim().length > 200 ? `${command.trim().slice(0, 200)}…` : command.trim());
+  throw new VacmError('ERR_NOT_ALLOWED', `${shown} is not allowed by exec.allow (${list}): ${d.reason}; add a pattern for it to exec.allow in ${source ?? 'vacm.yaml'} (docs/ssh.md, Allowlist)`);
 }
 
 export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster }): ModuleDef {
@@ -81,13 +75,11 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
     validate(req, _nodes, host: ModuleHost) {
       const command = req.named.command ?? '';
       if (command.trim() === '') throw new VacmError('ERR_BAD_ARGS', 'SSH:EXEC needs a command: SSH:EXEC:<nodes>:<command>');
-      const allow = host.config.exec.allow;
-      if (!commandAllowed(command, allow)) {
-        throw new VacmError('ERR_NOT_ALLOWED', `"${command.trim()}" is not in exec.allow (${allow.join(', ') || 'empty'}); add a glob for it to exec.allow in ${host.config.source ?? 'vacm.yaml'}`);
-      }
+      allowedCommand(command, host.config.exec.allow, host.config.source);
     },
     async run(ctx) {
-      const command = ctx.args.command;
+      // what is sent is what was checked: the matched words re-quoted (or the exact {shell:} text)
+      const command = allowedCommand(ctx.args.command, ctx.host.config.exec.allow, ctx.host.config.source);
       await ctx.forEachNode(ctx.nodes, async ({ node, vars, signal }) => {
         const onLine = (stream: 'stdout' | 'stderr', line: string) => ctx.emit({ type: 'OUTPUT', node, stream, line });
         const r = isSimNode(vars) && sim.has(node)
