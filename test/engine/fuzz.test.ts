@@ -51,7 +51,7 @@ describe('fuzz', () => {
   it('100 000 random and mutated lines: an ERR_* refusal or one terminal event each, never a crash, never a forged line', async () => {
     const tmp = process.env.TMPDIR;
     Object.assign(process.env, shm);
-    const { engine, events } = await makeEngine({ modules: createBackends().modules.filter((m) => m.tag !== 'NEXXUS') });
+    const { engine, events, stateDir } = await makeEngine({ modules: createBackends().modules.filter((m) => m.tag !== 'NEXXUS') });
     if (tmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = tmp;
     const rand = prng(20261123);
@@ -138,6 +138,7 @@ describe('fuzz', () => {
     const v = await engine.submit('NEXXUS:NODE_LIST:node01').done;
     expect(v.state).toBe('completed');
     await engine.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
   }, 180_000);
 
   it('1 000 hostile output lines: byte-exact into a pipe, no control on a terminal or in the dashboard, one line each', async () => {
