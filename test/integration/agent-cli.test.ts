@@ -11,7 +11,7 @@ import { decodeAgentMsg, type AgentMsg } from '../../src/protocol/agent-msg.js';
 let dir: string;
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-agent-'));
-  fs.writeFileSync(path.join(dir, 'secret'), 'agent-secret\n');
+  fs.writeFileSync(path.join(dir, 'secret'), 'agent-key-of-from-config\n', { mode: 0o600 });
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -25,7 +25,7 @@ describe('vacm agent', () => {
     const sink = dgram.createSocket('udp4');
     const got: AgentMsg[] = [];
     sink.on('message', (b) => {
-      const r = decodeAgentMsg(b, 'agent-secret');
+      const r = decodeAgentMsg(b, 'agent-key-of-from-config');
       if (r.ok) got.push(r.msg);
     });
     await new Promise<void>((r) => sink.bind(26010, '127.0.40.254', () => r()));
@@ -48,7 +48,7 @@ describe('vacm agent', () => {
 
   it.each<[Partial<AgentArgs>, RegExp]>([
     [{ interval: 5 }, /^ERR_USAGE: --secret-file is required/],
-    [{ secretFile: '/nonexistent/secret', interval: 5 }, /^ERR_USAGE: --secret-file: cannot read \/nonexistent\/secret: ENOENT; create it with/],
+    [{ secretFile: '/nonexistent/secret', interval: 5 }, /^ERR_UNSAFE_FILE: --secret-file: cannot read agent key \/nonexistent\/secret: ENOENT/],
     [{ secretFile: 'SECRET', interval: 0 }, /^ERR_USAGE: --interval 0: seconds from 0.1 to 3600/],
     [{ secretFile: 'SECRET', name: 'bad name' }, /^ERR_USAGE: --name "bad name"/],
     [{ secretFile: 'SECRET', collector: 'host:99999' }, /^ERR_USAGE: "host:99999" is not ADDR:PORT/],
