@@ -212,6 +212,38 @@ describe('fuzz: 10 000 hostile datagrams through the collector core', () => {
   });
 });
 
+describe('collector options that relax or bridge the defences', () => {
+  const d = (node: string, seq: number, k: string | Buffer = key(node)) => encodeAgentMsg({ v: 2, kind: 'status', node, boot: 'b', seq, ts: Date.now(), iv: 1, stats: {} }, k).bytes;
+
+  it('bind_address: false lets a node send from another address (its key still has to match)', () => {
+    const strict = new CollectorCore(fakeHost({ node1: '127.0.40.1' }, path.join(dir, 's1')).host, section());
+    expect(strict.handle(d('node1', 1), '127.0.0.99')).toEqual({ ok: false, reason: 'address' });
+    const relaxed = new CollectorCore(fakeHost({ node1: '127.0.40.1' }, path.join(dir, 's2')).host, section({ bind_address: false }));
+    expect(relaxed.handle(d('node1', 1), '127.0.0.99').ok).toBe(true);
+    expect(relaxed.handle(d('node1', 2, key('node2')), '127.0.0.99')).toEqual({ ok: false, reason: 'hmac' });
+  });
+
+  it('legacy_secret_file accepts agents still on the old shared secret, counted, and must differ from the master', () => {
+    fs.writeFileSync(path.join(dir, 'old'), 'the-old-shared-secret\n', { mode: 0o600 });
+    const core = new CollectorCore(fakeHost({ node1: '127.0.40.1' }, path.join(dir, 's3')).host, section({ legacy_secret_file: path.join(dir, 'old') }));
+    expect(core.handle(d('node1', 1, 'the-old-shared-secret'), '127.0.40.1').ok).toBe(true);
+    expect(core.handle(d('node1', 2, 'the-old-shared-secret'), '127.0.0.99')).toEqual({ ok: false, reason: 'address' });
+    expect(core.handle(d('node1', 3), '127.0.40.1').ok).toBe(true);
+    expect(core.counters.counters()).toMatchObject({ accepted: 2, legacy_secret: 1 });
+    const without = new CollectorCore(fakeHost({ node1: '127.0.40.1' }, path.join(dir, 's4')).host, section());
+    expect(without.handle(d('node1', 1, 'the-old-shared-secret'), '127.0.40.1')).toEqual({ ok: false, reason: 'hmac' });
+    expect(() => section({ legacy_secret_file: path.join(dir, 'master') })).toThrow(/collector.legacy_secret_file: holds the same secret as secret_file/);
+  });
+
+  it.each<[Record<string, unknown>, RegExp]>([
+    [{ bind_address: 'yes' }, /collector.bind_address: must be true/],
+    [{ max_interval_s: 0 }, /collector.max_interval_s: must be seconds \(0.1-3600\)/],
+    [{ max_discovered: -1 }, /collector.max_discovered: must be a whole number/],
+  ])('refuses %o with what to write', (extra, message) => {
+    expect(() => section(extra)).toThrow(message);
+  });
+});
+
 describe('the collector\'s state files', () => {
   it('keeps the replay memory across a restart: a datagram accepted before is refused after', async () => {
     const nodes = { node1: '127.0.40.1' };
@@ -270,4 +302,195 @@ describe('the collector\'s state files', () => {
     const again = new CollectorCore(fakeHost({}, state).host, section({ max_discovered: 10 }));
     expect(again.sizes().discovered).toBe(10);
   });
+});
+
+// ---- real processes: vacm serve and vacm agent on loopback ---------------------------------------
+
+const COLLECTOR = '127.0.40.254';
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; err: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, err: () => err, exited };
+}
+
+async function until<T>(what: () => Promise<T | undefined | false> | T | undefined | false, ms: number, label: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await what();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`${label}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function metric(port: number, re: RegExp): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`http://${COLLECTOR}:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    const m = re.exec(text);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const rejected = (port: number, reason: string) => metric(port, new RegExp(`^vacm_collector_rejected_total\\{reason="${reason}"\\} (\\d+)$`, 'm'));
+const nodeUp = (port: number, node: string) => metric(port, new RegExp(`^vacm_node_up\\{node="${node}"\\} (\\d)$`, 'm'));
+
+/** One datagram from `from` (any loopback address: the kernel lets us bind 127.0.0.99). */
+async function sendFrom(from: string, port: number, bytes: Buffer): Promise<void> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind({ address: from, port: 0 }, () => r()));
+  await new Promise<void>((r) => s.send(bytes, port, COLLECTOR, () => r()));
+  await new Promise<void>((r) => s.close(() => r()));
+}
+
+function writeConfig(port: number, extra = ''): string {
+  const cfg = path.join(dir, 'vacm.yaml');
+  fs.writeFileSync(cfg, `cluster: hostile
+nodes:
+  - names: node[1-3]
+    vars: { host: "127.0.40.{n}" }
+collector:
+  listen: ${COLLECTOR}:${port}
+  secret_file: ${path.join(dir, 'master')}
+  allowed_subnets: [127.0.0.0/8]
+  miss: 2
+  max_interval_s: 1
+# the agent is the only evidence under test (every 127.x address answers ping)
+ping:
+  enabled: false
+hooks:
+  - command: 'echo "$VACM_NODE $VACM_STATE" >> ${path.join(dir, 'hook-ran')}'
+    on: [up]
+${extra}`, { mode: 0o600 });
+  return cfg;
+}
+
+function serve(port: number, metrics: number) {
+  const s = start(['serve', '--config', writeConfig(port), '--metrics', `${COLLECTOR}:${metrics}`, '--snapshot-every', '3600'], { VACM_STATE_DIR: path.join(dir, 'state') });
+  return { ...s, ready: until(() => s.err().includes('metrics on') || undefined, 30_000, 'serve start') };
+}
+
+/** A node's key as the operator makes it on the head node, in a 0600 file. */
+async function keyFile(node: string): Promise<string> {
+  const r = await vacm(['agent', '--print-key', node, '--secret-file', path.join(dir, 'master')]);
+  expect(r.code).toBe(0);
+  expect(r.out).toBe(key(node) + '\n');
+  const f = path.join(dir, `${node}.key`);
+  fs.writeFileSync(f, r.out, { mode: 0o600 });
+  return f;
+}
+
+const upLines = (err: string, node: string) => err.split('\n').filter((l) => l.endsWith(`event NEXXUS:0:NODE_UP:${node}`)).length;
+
+describe('real processes: vacm serve and vacm agent on loopback', () => {
+  it('a datagram forged from another address does not revive a dead node, nor does another node\'s key', async () => {
+    const s = serve(26451, 26452);
+    await s.ready;
+    const k1 = await keyFile('node1');
+    const k2 = await keyFile('node2');
+    // node1's real agent: up (the hook runs), then stopped: down
+    const agent = start(['agent', '--collector', `${COLLECTOR}:26451`, '--secret-file', k1, '--interval', '0.3', '--name', 'node1', '--bind', '127.0.40.1']);
+    await until(() => s.err().includes('event NEXXUS:0:NODE_UP:node1') || undefined, 20_000, 'node1 up');
+    await until(() => fs.existsSync(path.join(dir, 'hook-ran')) || undefined, 10_000, 'hook');
+    agent.child.kill('SIGTERM');
+    expect(await agent.exited).toBe(0);
+    await until(() => /event NEXXUS:0:NODE_DOWN:node1:agent silent for \d+ s/.test(s.err()) || undefined, 20_000, 'node1 down');
+    fs.rmSync(path.join(dir, 'hook-ran'));
+
+    // the attacker even holds node1's key, but sends from 127.0.0.99: refused
+    for (let i = 0; i < 5; i++) {
+      const forged = encodeAgentMsg({ v: 2, kind: 'status', node: 'node1', boot: 'evil', seq: i, ts: Date.now(), iv: 3600, stats: { load1: 99 } }, key('node1')).bytes;
+      await sendFrom('127.0.0.99', 26451, forged);
+    }
+    await until(async () => ((await rejected(26452, 'address')) ?? 0) >= 5 || undefined, 10_000, 'address rejects counted');
+    // a real agent with node2's key claiming node1, from node1's own address: refused too
+    const impostor = start(['agent', '--collector', `${COLLECTOR}:26451`, '--secret-file', k2, '--interval', '0.3', '--name', 'node1', '--bind', '127.0.40.1']);
+    await until(async () => ((await rejected(26452, 'hmac')) ?? 0) >= 4 || undefined, 20_000, 'hmac rejects counted');
+    impostor.child.kill('SIGTERM');
+    await impostor.exited;
+    expect(await nodeUp(26452, 'node1')).toBe(0);
+    expect(upLines(s.err(), 'node1')).toBe(1);
+    expect(fs.existsSync(path.join(dir, 'hook-ran'))).toBe(false);
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  }, 120_000);
+
+  it('iv: 3600 does not keep a node up past miss x collector.max_interval_s', async () => {
+    const s = serve(26453, 26454);
+    await s.ready;
+    const one = encodeAgentMsg({ v: 2, kind: 'status', node: 'node3', boot: 'b', seq: 1, ts: Date.now(), iv: 3600, stats: { load1: 1 } }, key('node3')).bytes;
+    await sendFrom('127.0.40.3', 26453, one);
+    await until(() => s.err().includes('event NEXXUS:0:NODE_UP:node3') || undefined, 10_000, 'node3 up');
+    // 2 x 1 s, checked every second; 20 s is a generous bound against 7 200 s uncapped
+    const down = await until(() => /event NEXXUS:0:NODE_DOWN:node3:agent silent for (\d+) s/.exec(s.err()) ?? undefined, 20_000, 'node3 down');
+    expect(Number(down[1])).toBeLessThan(20);
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+  }, 60_000);
+
+  it('a datagram replayed after serve restarts is refused', async () => {
+    const d = (seq: number) => encodeAgentMsg({ v: 2, kind: 'status', node: 'node2', boot: 'b', seq, ts: Date.now(), iv: 1, stats: { load1: 2 } }, key('node2')).bytes;
+    const captured = d(5);
+    const first = serve(26455, 26456);
+    await first.ready;
+    await sendFrom('127.0.40.2', 26455, captured);
+    await until(() => first.err().includes('event NEXXUS:0:NODE_UP:node2') || undefined, 10_000, 'node2 up');
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(fs.statSync(path.join(dir, 'state', REPLAY_FILE)).mode & 0o777).toBe(0o600);
+
+    const second = serve(26455, 26456);
+    await second.ready;
+    await sendFrom('127.0.40.2', 26455, captured);
+    await until(async () => ((await rejected(26456, 'replay')) ?? 0) >= 1 || undefined, 10_000, 'replay counted');
+    expect(await nodeUp(26456, 'node2')).toBe(0);
+    // the collector itself is fine: the agent's next datagram is taken
+    await sendFrom('127.0.40.2', 26455, d(6));
+    await until(async () => (await nodeUp(26456, 'node2')) === 1 || undefined, 10_000, 'node2 up again');
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(upLines(second.err(), 'node2')).toBe(1);
+  }, 90_000);
+
+  const unsafe: [string, (f: string) => void, RegExp][] = [
+    ['readable by everyone (0644)', (f) => fs.writeFileSync(f, 'a-secret-long-enough-to-use\n', { mode: 0o644 }), /is readable by everyone \(mode 0644\); chmod 600 /],
+    ['shorter than 16 bytes', (f) => fs.writeFileSync(f, 'short\n', { mode: 0o600 }), /holds 5 bytes, fewer than 16: a short secret can be guessed; create one with `umask 077; head -c 32 \/dev\/urandom/],
+    ['empty', (f) => fs.writeFileSync(f, '\n', { mode: 0o600 }), /holds 0 bytes, fewer than 16: put a secret in it/],
+  ];
+  /** `vacm agent` (its key), `vacm agent --print-key` and `vacm serve` (the master) all refuse the file, exit 2. */
+  async function refusedEverywhere(make: (f: string) => void, message: RegExp): Promise<void> {
+    const f = path.join(dir, 'bad.secret');
+    make(f);
+    const file = f.replace(/[.]/g, '\\.');
+    const a = await vacm(['agent', '--collector', `${COLLECTOR}:26457`, '--secret-file', f, '--name', 'node1']);
+    expect(a.code).toBe(2);
+    expect(a.err).toMatch(new RegExp(`^ERR_UNSAFE_FILE: --secret-file: agent key ${file} ${message.source}`));
+    const k = await vacm(['agent', '--print-key', 'node1', '--secret-file', f]);
+    expect(k.code).toBe(2);
+    expect(k.out).toBe('');
+    expect(k.err).toMatch(new RegExp(`^ERR_UNSAFE_FILE: agent master secret ${file} ${message.source}`));
+    fs.writeFileSync(path.join(dir, 'vacm.yaml'), `nodes:\n  - names: node1\ncollector:\n  listen: ${COLLECTOR}:26457\n  secret_file: ${f}\n`, { mode: 0o600 });
+    const s = await vacm(['serve', '--config', path.join(dir, 'vacm.yaml')], { env: { VACM_STATE_DIR: path.join(dir, 'state') } });
+    expect(s.code).toBe(2);
+    expect(s.err).toMatch(new RegExp(`^ERR_UNSAFE_FILE: collector\\.secret_file: agent master secret ${file} ${message.source}`));
+  }
+
+  it.each(unsafe)('vacm agent and vacm serve refuse a secret file %s, exit 2', async (_what, make, message) => {
+    await refusedEverywhere(make, message);
+  }, 60_000);
+
+  it.skipIf(process.getuid?.() !== 0)('vacm agent and vacm serve refuse a secret file owned by nobody, exit 2 (needs root to chown)', async () => {
+    await refusedEverywhere((f) => {
+      fs.writeFileSync(f, 'a-secret-long-enough-to-use\n', { mode: 0o600 });
+      fs.chownSync(f, 65534, 65534);
+    }, /is owned by uid 65534, not by you \(uid 0\) or root; chown it or remove it/);
+  }, 60_000);
 });
