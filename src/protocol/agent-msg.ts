@@ -417,7 +417,7 @@ export interface ValidatorOptions {
   windowS: number;
   /** empty: any source address */
   allowed: readonly Subnet[];
-  /** the address a node's datagrams must come from (its `host`, when that is an address); undefined: any */
+  /** the address a node's datagrams must come from (its `host`, when that is an address: never a name); undefined: any */
   boundAddress?: (node: string) => string | undefined;
   maxBytes?: number;
   /** nodes the replay memory keeps (default 100 000) */
@@ -437,7 +437,8 @@ export class AgentMsgValidator {
     if (!p.ok) return p;
     const node = p.msg.node;
     const bound = this.opts.boundAddress?.(node);
-    if (bound !== undefined && !sameAddr(from, bound)) return fail('address', `${node} sends from ${bound} (its host), not ${from}; set collector.bind_address: false if its agent sends from another address`);
+    // (spelled alike is the usual case: no parsing)
+    if (bound !== undefined && from !== bound && !sameAddr(from, bound)) return fail('address', `${node} sends from ${bound} (its host), not ${from}; set collector.bind_address: false if its agent sends from another address`);
     let legacy = false;
     if (!verifyMac(p, keyOf(this.opts.secret, node))) {
       if (this.opts.legacySecret === undefined || !verifyMac(p, this.opts.legacySecret)) return fail('hmac', macHint(node));

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runAgent, type AgentArgs } from '../../src/cli/agent.js';
-import { decodeAgentMsg, type AgentMsg } from '../../src/protocol/agent-msg.js';
+import { decodeAgentMsg, deriveNodeKey, type AgentMsg } from '../../src/protocol/agent-msg.js';
 
 let dir: string;
 beforeEach(() => {
@@ -57,6 +57,20 @@ describe('vacm agent', () => {
     const a = { ...args, secretFile: args.secretFile === 'SECRET' ? path.join(dir, 'secret') : args.secretFile };
     expect(await runAgent(a, io)).toBe(2);
     expect(o.err).toMatch(msg);
+  });
+
+  it('--print-key derives a node\'s key from the master, the key that node\'s datagrams verify under', async () => {
+    fs.writeFileSync(path.join(dir, 'master'), 'the-head-node-master-secret\n', { mode: 0o600 });
+    const { o, io } = fakeIo();
+    expect(await runAgent({ printKey: 'node07', secretFile: path.join(dir, 'master') }, io)).toBe(0);
+    expect(o.out).toBe(deriveNodeKey('the-head-node-master-secret', 'node07') + '\n');
+    expect(o.out).toMatch(/^[0-9a-f]{64}\n$/);
+    const bad = fakeIo();
+    expect(await runAgent({ printKey: 'no de', secretFile: path.join(dir, 'master') }, bad.io)).toBe(2);
+    expect(bad.o.err).toMatch(/^ERR_USAGE: --print-key "no de": a node name/);
+    const none = fakeIo();
+    expect(await runAgent({ printKey: 'node07' }, none.io)).toBe(2);
+    expect(none.o.err).toMatch(/^ERR_USAGE: --print-key needs --secret-file: the master secret/);
   });
 
   it('refuses an unknown key in agent:', async () => {

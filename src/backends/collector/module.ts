@@ -214,6 +214,8 @@ export class CollectorCore {
   private readonly seen = new Map<string, { at: number; iv: number; silent: boolean }>();
   private discovered: Record<string, Discovered>;
   private readonly keys = new Map<string, Buffer>();
+  /** host values seen, and whether each is an IP address (bounded) */
+  private readonly hostIsAddr = new Map<string, boolean>();
   private readonly announces = new AnnounceLimiter();
   private savedChanges = 0;
   private savedAt = -Infinity;
@@ -246,7 +248,14 @@ export class CollectorCore {
   /** A nodelist node's `host` when it is an address; undefined (no binding) for names and unknown nodes. */
   private boundAddress(node: string): string | undefined {
     const h = this.host.node(node)?.vars.host;
-    return h !== undefined && parseAddr(h) !== undefined ? h : undefined;
+    if (h === undefined) return undefined;
+    let isAddr = this.hostIsAddr.get(h);
+    if (isAddr === undefined) {
+      if (this.hostIsAddr.size >= MAX_KEYS) this.hostIsAddr.clear();
+      isAddr = parseAddr(h) !== undefined;
+      this.hostIsAddr.set(h, isAddr);
+    }
+    return isAddr ? h : undefined;
   }
 
   /** How much the collector holds, for tests of its bounds. */
