@@ -234,13 +234,18 @@ export class CollectorCore {
     this.loadReplay();
   }
 
-  /** The node's key, derived from the master once and kept (bounded). */
+  /**
+   * The node's key, derived from the master. Kept (bounded) for nodelist nodes only: names a datagram
+   * merely claims are derived each time, so a flood of made-up names cannot evict the real ones.
+   */
   private keyFor(node: string): Buffer {
     let k = this.keys.get(node);
     if (!k) {
-      if (this.keys.size >= MAX_KEYS) this.keys.delete(this.keys.keys().next().value as string);
       k = Buffer.from(deriveNodeKey(this.cfg.secret, node), 'utf8');
-      this.keys.set(node, k);
+      if (this.host.node(node) !== undefined) {
+        if (this.keys.size >= MAX_KEYS) this.keys.delete(this.keys.keys().next().value as string);
+        this.keys.set(node, k);
+      }
     }
     return k;
   }
