@@ -127,6 +127,11 @@ collector:
   miss: 5
 history:
   step_s: 1
+# the collector's cost alone: no pollers (with hosts set, ping would sweep the 1 000 nodes)
+ping:
+  enabled: false
+sysstat:
+  enabled: false
 `);
   let err = '';
   const serve = spawn(process.execPath, [BIN, 'serve', '--config', path.join(dir, 'vacm.yaml'), '--metrics', `${HOST}:26302`], { env: { ...process.env, VACM_STATE_DIR: path.join(dir, 'state') }, stdio: ['ignore', 'ignore', 'pipe'] });
