@@ -12,13 +12,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeAgentMsg } from '../src/protocol/agent-msg.js';
+import { deriveNodeKey, encodeAgentMsg } from '../src/protocol/agent-msg.js';
 import { median, table } from './table.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'vacm.js');
 const HOST = '127.0.40.254';
-const SECRET = 'bench-secret';
+const SECRET = 'bench-master-secret';
 const TICK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 function cpuTicks(pid: number): number {
@@ -52,6 +52,18 @@ async function measure(pid: number, seconds: number): Promise<{ cpu: number; rss
   return { cpu: median(per), rss: rssMiB(pid), maxRss };
 }
 
+/** agent i (0-based) sends from 127.0.40.(SOURCE(i)+1): consecutive agents share a source address */
+const perSource = (agents: number) => Math.ceil(agents / 200);
+const pad = (i: number) => `a${String(i + 1).padStart(4, '0')}`;
+
+/** the nodes: section, each node's host the address its agent sends from (the collector binds them) */
+function nodesBySource(agents: number): string {
+  const per = perSource(agents);
+  const out: string[] = [];
+  for (let j = 0; j * per < agents; j++) out.push(`  - names: a[${pad(j * per).slice(1)}-${pad(Math.min(agents, (j + 1) * per) - 1).slice(1)}]\n    vars: { host: "127.0.40.${j + 1}" }`);
+  return `nodes:\n${out.join('\n')}`;
+}
+
 /** Agents a0001..aNNNN, each one datagram a second, spread evenly; from 127.0.40.1-200. */
 function startLoad(agents: number, port: number): { sent: () => number; stop: () => Promise<void> } {
   const socks = Array.from({ length: 200 }, (_, i) => {
@@ -60,6 +72,10 @@ function startLoad(agents: number, port: number): { sent: () => number; stop: ()
     return s;
   });
   const seq = new Array<number>(agents).fill(0);
+  // each agent signs with its own key, sending from the address its node's host names
+  const names = Array.from({ length: agents }, (_, i) => pad(i));
+  const per = perSource(agents);
+  const keys = names.map((n) => deriveNodeKey(SECRET, n));
   let next = 0;
   let sent = 0;
   const stats = (i: number) => ({ load1: (i % 97) / 10, load5: 1, load15: 1, cpu: i % 100, mem_used_pct: 40, mem_total: 68719476736, mem_used: 27487790694, swap_used_pct: 0, disk_used_pct: 31.5, uptime: 123456, net_rx_bps: 1000, net_tx_bps: 2000, os: 'Debian GNU/Linux 12', kernel: '6.1.0-18-amd64' });
@@ -70,9 +86,8 @@ function startLoad(agents: number, port: number): { sent: () => number; stop: ()
     while (sent < due) {
       const i = next;
       next = (next + 1) % agents;
-      const name = `a${String(i + 1).padStart(4, '0')}`;
-      const { bytes } = encodeAgentMsg({ v: 2, kind: 'status', node: name, boot: 'b', seq: seq[i]++, ts: Date.now(), iv: 1, stats: stats(i) }, SECRET);
-      socks[i % socks.length].send(bytes, port, HOST);
+      const { bytes } = encodeAgentMsg({ v: 2, kind: 'status', node: names[i], boot: 'b', seq: seq[i]++, ts: Date.now(), iv: 1, stats: stats(i) }, keys[i]);
+      socks[Math.floor(i / per)].send(bytes, port, HOST);
       sent++;
     }
   }, 10);
@@ -101,10 +116,10 @@ async function waitFor(fn: () => boolean, ms: number): Promise<void> {
 }
 
 async function collectorRun(dir: string, agents: number, seconds: number) {
-  fs.writeFileSync(path.join(dir, 'secret'), SECRET);
+  fs.writeFileSync(path.join(dir, 'secret'), SECRET, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'bench01.key'), deriveNodeKey(SECRET, 'bench01'), { mode: 0o600 });
   fs.writeFileSync(path.join(dir, 'vacm.yaml'), `cluster: bench
-nodes:
-  - names: a[0001-${String(agents).padStart(4, '0')}]
+${nodesBySource(agents)}
 collector:
   listen: ${HOST}:26301
   secret_file: ${path.join(dir, 'secret')}
@@ -112,6 +127,11 @@ collector:
   miss: 5
 history:
   step_s: 1
+# the collector's cost alone: no pollers (with hosts set, ping would sweep the 1 000 nodes)
+ping:
+  enabled: false
+sysstat:
+  enabled: false
 `);
   let err = '';
   const serve = spawn(process.execPath, [BIN, 'serve', '--config', path.join(dir, 'vacm.yaml'), '--metrics', `${HOST}:26302`], { env: { ...process.env, VACM_STATE_DIR: path.join(dir, 'state') }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -155,7 +175,7 @@ async function agentRun(dir: string, seconds: number) {
   await new Promise<void>((r) => s.bind(26304, HOST, () => r()));
   let got = 0;
   s.on('message', () => got++);
-  const agent = spawn(process.execPath, [BIN, 'agent', '--collector', `${HOST}:26304`, '--secret-file', path.join(dir, 'secret'), '--interval', '1', '--name', 'bench01'], { stdio: 'ignore' });
+  const agent = spawn(process.execPath, [BIN, 'agent', '--collector', `${HOST}:26304`, '--secret-file', path.join(dir, 'bench01.key'), '--interval', '1', '--name', 'bench01'], { stdio: 'ignore' });
   await sleep(3000);
   const m = await measure(agent.pid!, seconds);
   agent.kill('SIGTERM');

@@ -1,5 +1,5 @@
 /** `vacm agent`: runs on each node; one signed status datagram to the collector every interval. */
-import { DEFAULT_COLLECTOR_PORT, validNodeName } from '../protocol/agent-msg.js';
+import { DEFAULT_COLLECTOR_PORT, deriveNodeKey, validNodeName } from '../protocol/agent-msg.js';
 import { VacmError } from '../protocol/errors.js';
 import { startAgent } from '../backends/agent/agent.js';
 import { createLocalStatsSource } from '../backends/agent/stats.js';
@@ -16,6 +16,8 @@ export interface AgentArgs {
   name?: string;
   bind?: string;
   verbose?: boolean;
+  /** print the key derived for this node from the master in --secret-file, and exit */
+  printKey?: string;
 }
 
 /** Wait for SIGTERM or SIGINT (or `stop`, for tests). */
@@ -48,6 +50,23 @@ export function agentSection(file: string): Partial<AgentArgs> {
   return { collector: o.collector as string | undefined, secretFile: o.secret_file as string | undefined, interval: o.interval as number | undefined, name: o.name as string | undefined };
 }
 
+/**
+ * `vacm agent --print-key NODE --secret-file MASTER`, on the head node: the key NODE's agent signs
+ * with (its --secret-file), derived from the master. The node gets only its own key.
+ */
+export function printKey(node: string, masterFile: string | undefined, io: Io): number {
+  try {
+    if (!validNodeName(node)) throw new VacmError('ERR_USAGE', `--print-key "${node}": a node name, 1-64 letters, digits, - _ .`);
+    if (!masterFile) throw new VacmError('ERR_USAGE', '--print-key needs --secret-file: the master secret (collector.secret_file) on the head node');
+    const master = readSecretFile(masterFile, 'agent master secret');
+    io.out(deriveNodeKey(master, node) + '\n');
+    return EXIT_OK;
+  } catch (err) {
+    io.err(`${(err as VacmError).code ?? 'ERR_USAGE'}: ${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+}
+
 export async function runAgent(args: AgentArgs, io: Io, stop?: AbortSignal): Promise<number> {
   let target: { host: string; port: number };
   let secret: Buffer;
@@ -60,15 +79,16 @@ export async function runAgent(args: AgentArgs, io: Io, stop?: AbortSignal): Pro
     io.err(`${(err as VacmError).code ?? 'ERR_CONFIG'}: ${(err as Error).message}\n`);
     return EXIT_USAGE;
   }
+  if (a.printKey !== undefined) return printKey(a.printKey, a.secretFile, io);
   const name = a.name ?? shortHostname();
   const interval = a.interval ?? 5;
   try {
     target = parseListen(a.collector ?? `127.0.0.1:${DEFAULT_COLLECTOR_PORT}`, DEFAULT_COLLECTOR_PORT, '127.0.0.1');
-    if (!a.secretFile) throw new VacmError('ERR_USAGE', '--secret-file is required: the file with the secret shared with the collector (collector.secret_file)');
+    if (!a.secretFile) throw new VacmError('ERR_USAGE', `--secret-file is required: the file with this node's key (on the head node: vacm agent --print-key ${validNodeName(name) ? name : 'NODE'} --secret-file MASTER)`);
     try {
-      secret = readSecretFile(a.secretFile);
+      secret = readSecretFile(a.secretFile, 'agent key');
     } catch (err) {
-      throw new VacmError('ERR_USAGE', `--secret-file: ${(err as Error).message}`);
+      throw new VacmError((err as VacmError).code ?? 'ERR_USAGE', `--secret-file: ${(err as Error).message}`);
     }
     if (!(interval >= 0.1 && interval <= 3600)) throw new VacmError('ERR_USAGE', `--interval ${interval}: seconds from 0.1 to 3600`);
     if (!validNodeName(name)) throw new VacmError('ERR_USAGE', `--name "${name}": 1-64 letters, digits, - _ .`);

@@ -83,16 +83,18 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       (y) =>
         y
           .option('collector', { type: 'string', describe: 'the collector (vacm serve) as HOST:PORT (default 127.0.0.1:8884)' })
-          .option('secret-file', { type: 'string', describe: 'file with the secret shared with the collector (required)' })
+          .option('secret-file', { type: 'string', describe: 'file with this node\'s key (required; with --print-key: the master secret)' })
+          .option('print-key', { type: 'string', describe: 'on the head node: print the key for node NAME derived from the master in --secret-file, and exit' })
           .option('interval', { type: 'number', describe: 'seconds between status messages (default 5)' })
           .option('config', { type: 'string', describe: 'a vacm.yaml whose agent: section (collector, secret_file, interval, name) gives defaults' })
           .option('name', { type: 'string', describe: 'node name to report (default: short hostname)' })
           .option('bind', { type: 'string', describe: 'source address to send from' })
           .option('verbose', { type: 'boolean', default: false, describe: 'log every dropped field and send error' })
-          .example('$0 agent --collector head01:8884 --secret-file /etc/vacm/agent.secret', 'report every 5 s'),
+          .example('$0 agent --collector head01:8884 --secret-file /etc/vacm/agent.key', 'report every 5 s')
+          .example('$0 agent --print-key node01 --secret-file /etc/vacm/agent.secret', 'on the head node: node01\'s key'),
       async (a) => {
         const { runAgent } = await import('./agent.js');
-        code = await runAgent({ config: a.config, collector: a.collector, secretFile: a['secret-file'], interval: a.interval, name: a.name, bind: a.bind, verbose: a.verbose }, io);
+        code = await runAgent({ config: a.config, collector: a.collector, secretFile: a['secret-file'], interval: a.interval, name: a.name, bind: a.bind, verbose: a.verbose, printKey: a['print-key'] }, io);
       },
     )
     .command(

@@ -131,9 +131,10 @@ export function appendStateFile(dir: string, name: string, data: string | Buffer
 /**
  * Read `name` from the state dir, or undefined when it (or the dir) does not exist. The dir is
  * checked as for writing (a snapshot or discovered-hosts file that others could have written is
- * not believed) but not created; the file is not followed through a symlink.
+ * not believed) but not created; the file is not followed through a symlink, nor read when it is
+ * larger than `maxBytes`.
  */
-export function readStateFile(dir: string, name: string): Buffer | undefined {
+export function readStateFile(dir: string, name: string, maxBytes = Infinity): Buffer | undefined {
   const file = fileIn(dir, name);
   if (!fs.existsSync(dir)) return undefined;
   checkStateDir(dir);
@@ -145,6 +146,8 @@ export function readStateFile(dir: string, name: string): Buffer | undefined {
     throw err;
   }
   try {
+    // a file grown past what its reader expects is not read at all (a planted one must not fill memory)
+    if (fs.fstatSync(fd).size > maxBytes) throw stateError(`${file} is larger than ${maxBytes} bytes; remove it`);
     return fs.readFileSync(fd);
   } finally {
     fs.closeSync(fd);

@@ -6,7 +6,9 @@
  * Wire (schema v2):
  *   {"k":"status","mac":"<hex hmac-sha256>","node":"n01","s":{"load1":0.5,...},"seq":12,"ts":1700000000123,"v":2,"boot":"5f3a","iv":5}
  * The MAC covers the canonical body: the object without `mac`, keys sorted at every level,
- * JSON.stringify's number form. A message is under MAX_DATAGRAM bytes; stats that do not fit are
+ * JSON.stringify's number form. Each node signs with its own key, derived on the head node from a
+ * master secret (`deriveNodeKey`): the collector derives the key of the node a datagram claims, so
+ * a node can speak only for itself. A message is under MAX_DATAGRAM bytes; stats that do not fit are
  * dropped lowest priority first, never truncated mid-JSON.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -39,10 +41,22 @@ export interface AgentMsg {
   stats: Record<string, StatValue>;
 }
 
-export type RejectReason = 'subnet' | 'size' | 'json' | 'schema' | 'version' | 'hmac' | 'stale' | 'replay';
-export const REJECT_REASONS: readonly RejectReason[] = ['subnet', 'size', 'json', 'schema', 'version', 'hmac', 'stale', 'replay'];
+/**
+ * Why a datagram was dropped. The validator gives the first nine; the collector adds `rate` (too many
+ * announces from one address) and `discovery_limit` (collector.max_discovered reached).
+ */
+export type RejectReason = 'subnet' | 'size' | 'json' | 'schema' | 'version' | 'address' | 'hmac' | 'stale' | 'replay' | 'rate' | 'discovery_limit';
+export const REJECT_REASONS: readonly RejectReason[] = ['subnet', 'size', 'json', 'schema', 'version', 'address', 'hmac', 'stale', 'replay', 'rate', 'discovery_limit'];
 
-export type DecodeResult = { ok: true; msg: AgentMsg; upgradedFrom?: number } | { ok: false; reason: RejectReason; detail: string };
+/** `legacy`: signed with collector.legacy_secret_file (the shared secret of agents not yet upgraded) */
+export type Rejected = { ok: false; reason: RejectReason; detail: string };
+export type DecodeResult = { ok: true; msg: AgentMsg; upgradedFrom?: number; legacy?: boolean } | Rejected;
+
+/**
+ * The key that verifies a node's datagrams: one key for every node (tests, a single-key setup), or
+ * a lookup by the node a datagram claims (the collector: the key derived from the master).
+ */
+export type KeyFor = string | Buffer | ((node: string) => string | Buffer);
 
 /**
  * Stats in the order they are kept when a message must shrink: the first ones survive longest.
@@ -66,6 +80,18 @@ export function canonicalJson(v: unknown): string {
 
 export function macOf(body: string, secret: string | Buffer): string {
   return createHmac('sha256', secret).update(body).digest('hex');
+}
+
+/** Domain separation for the per-node keys (a new scheme gets a new prefix). */
+export const NODE_KEY_CONTEXT = 'vacm-agent-v2:';
+
+/**
+ * A node's own key, derived from the master secret as munge and collectd derive theirs:
+ * HMAC-SHA256(master, "vacm-agent-v2:" + node), as 64 hex digits. That text is what the node's key
+ * file holds and what it signs with (as bytes), so the node never learns the master.
+ */
+export function deriveNodeKey(master: string | Buffer, node: string): string {
+  return createHmac('sha256', master).update(NODE_KEY_CONTEXT + node).digest('hex');
 }
 
 function macEquals(a: string, b: string): boolean {
@@ -129,7 +155,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function fail(reason: RejectReason, detail: string): DecodeResult {
+function fail(reason: RejectReason, detail: string): Rejected {
   return { ok: false, reason, detail };
 }
 
@@ -179,11 +205,14 @@ function fromV2(o: Record<string, unknown>): { msg: AgentMsg; mac: unknown; body
   return { msg: { v: SCHEMA_VERSION, kind: o.k, node: o.node, boot: o.boot, seq: o.seq as number, ts: o.ts as number, iv: o.iv, stats }, mac, body };
 }
 
+/** A datagram that parsed (size, JSON, version, shape), its MAC not yet checked. */
+export type Parsed = { ok: true; msg: AgentMsg; mac: unknown; canonical: string; upgradedFrom?: number };
+
 /**
- * Size, JSON, schema version (older versions transformed to the current one), shape and MAC.
- * Time window and replay need state: see `ReplayGuard` / `AgentMsgValidator`.
+ * Size, JSON, schema version (older versions transformed to the current one) and shape; the MAC is
+ * checked apart (`verifyMac`), so that cheaper checks on the claimed node can run first.
  */
-export function decodeAgentMsg(bytes: Uint8Array, secret: string | Buffer, maxBytes = MAX_DATAGRAM): DecodeResult {
+export function parseAgentMsg(bytes: Uint8Array, maxBytes = MAX_DATAGRAM): Parsed | Rejected {
   if (bytes.length > maxBytes) return fail('size', `${bytes.length} bytes, over ${maxBytes}`);
   if (bytes.length === 0) return fail('size', 'empty datagram');
   let o: unknown;
@@ -198,8 +227,39 @@ export function decodeAgentMsg(bytes: Uint8Array, secret: string | Buffer, maxBy
   if (v < OLDEST_SCHEMA_VERSION || v > SCHEMA_VERSION) return fail('version', `schema version ${v}; this collector reads ${OLDEST_SCHEMA_VERSION}-${SCHEMA_VERSION}`);
   const parsed = v === 1 ? fromV1(o) : fromV2(o);
   if (typeof parsed === 'string') return fail('schema', parsed);
-  if (typeof parsed.mac !== 'string' || !macEquals(parsed.mac, macOf(canonicalJson(parsed.body), secret))) return fail('hmac', 'bad or missing MAC: check that agent and collector share the same secret file');
-  return v === SCHEMA_VERSION ? { ok: true, msg: parsed.msg } : { ok: true, msg: parsed.msg, upgradedFrom: v };
+  const canonical = canonicalJson(parsed.body);
+  return v === SCHEMA_VERSION ? { ok: true, msg: parsed.msg, mac: parsed.mac, canonical } : { ok: true, msg: parsed.msg, mac: parsed.mac, canonical, upgradedFrom: v };
+}
+
+export function keyOf(key: KeyFor, node: string): string | Buffer {
+  return typeof key === 'function' ? key(node) : key;
+}
+
+/** Whether a parsed datagram's MAC verifies under `key` (constant-time compare). */
+export function verifyMac(p: Parsed, key: string | Buffer): boolean {
+  return typeof p.mac === 'string' && macEquals(p.mac, macOf(p.canonical, key));
+}
+
+function decoded(p: Parsed, legacy = false): DecodeResult {
+  const r: DecodeResult = { ok: true, msg: p.msg };
+  if (p.upgradedFrom !== undefined) r.upgradedFrom = p.upgradedFrom;
+  if (legacy) r.legacy = true;
+  return r;
+}
+
+/**
+ * Size, JSON, schema version, shape and MAC (under the claimed node's key).
+ * Time window and replay need state: see `ReplayGuard` / `AgentMsgValidator`.
+ */
+export function decodeAgentMsg(bytes: Uint8Array, key: KeyFor, maxBytes = MAX_DATAGRAM): DecodeResult {
+  const p = parseAgentMsg(bytes, maxBytes);
+  if (!p.ok) return p;
+  if (!verifyMac(p, keyOf(key, p.msg.node))) return fail('hmac', macHint(p.msg.node));
+  return decoded(p);
+}
+
+function macHint(node: string): string {
+  return `bad or missing MAC: the agent's key file must hold the key derived for ${node} (vacm agent --print-key ${node} --secret-file MASTER on the head node)`;
 }
 
 /** Build a v1 datagram (tests and mixed-version fleets). */
@@ -254,6 +314,13 @@ export function parseAddr(addr: string): { family: 4 | 6; n: bigint } | undefine
   return v6 !== undefined ? { family: 6, n: v6 } : undefined;
 }
 
+/** Whether two texts name the same address (`::ffff:10.1.2.3` is `10.1.2.3`; IPv6 in any spelling). */
+export function sameAddr(a: string, b: string): boolean {
+  const x = parseAddr(a);
+  const y = parseAddr(b);
+  return x !== undefined && y !== undefined && x.family === y.family && x.n === y.n;
+}
+
 /** `10.0.0.0/8`, `127.0.40.0/24`, `::1/128`, or a bare address. Throws with what to write instead. */
 export function parseSubnet(text: string): Subnet {
   const [a, p, extra] = text.trim().split('/');
@@ -279,55 +346,107 @@ export function inSubnets(addr: string, subnets: readonly Subnet[]): boolean {
 
 // ---- the stateful checks -----------------------------------------------------------------------
 
+/** What the replay guard remembers of a node: its agent's incarnation, last sequence number and time. */
+export interface ReplayEntry {
+  boot: string;
+  seq: number;
+  ts: number;
+}
+
 /**
  * Replay protection: per node, the last accepted (boot, seq, ts). Within one agent incarnation the
  * sequence must grow; a new incarnation is accepted only when it is newer in time, so an old
  * incarnation's datagrams replayed later are dropped. Bounded: the oldest entries are forgotten.
+ * `entries()` / `load()` carry the memory across a collector restart (the collector persists it).
  */
 export class ReplayGuard {
-  private readonly last = new Map<string, { boot: string; seq: number; ts: number }>();
+  private readonly last = new Map<string, ReplayEntry>();
+  /** bumped on every change: the collector writes the memory out when it moved */
+  changes = 0;
   constructor(private readonly maxNodes = 100_000) {}
+
+  get size(): number {
+    return this.last.size;
+  }
 
   /** true and remembered when fresh; false for a replay */
   accept(m: Pick<AgentMsg, 'node' | 'boot' | 'seq' | 'ts'>): boolean {
     const prev = this.last.get(m.node);
-    if (prev) {
-      const fresh = prev.boot === m.boot ? m.seq > prev.seq : m.ts > prev.ts;
-      if (!fresh) return false;
-      this.last.delete(m.node); // re-insert: the map stays in least-recently-heard order
-    } else if (this.last.size >= this.maxNodes) {
-      this.last.delete(this.last.keys().next().value as string);
-    }
-    this.last.set(m.node, { boot: m.boot, seq: m.seq, ts: m.ts });
+    if (prev && !(prev.boot === m.boot ? m.seq > prev.seq : m.ts > prev.ts)) return false;
+    this.remember(m.node, { boot: m.boot, seq: m.seq, ts: m.ts });
     return true;
   }
 
+  private remember(node: string, e: ReplayEntry): void {
+    if (this.last.has(node)) this.last.delete(node); // re-insert: the map stays in least-recently-heard order
+    else if (this.last.size >= this.maxNodes) this.last.delete(this.last.keys().next().value as string);
+    this.last.set(node, e);
+    this.changes++;
+  }
+
   forget(node: string): void {
-    this.last.delete(node);
+    if (this.last.delete(node)) this.changes++;
+  }
+
+  /** least recently heard first */
+  entries(): [string, ReplayEntry][] {
+    return [...this.last];
+  }
+
+  /** Take remembered entries (from a file: anything malformed is skipped); never lowers what is already known. */
+  load(entries: unknown): number {
+    if (!Array.isArray(entries)) return 0;
+    let n = 0;
+    for (const x of entries) {
+      if (!Array.isArray(x) || x.length !== 2 || !validNodeName(x[0]) || !isObj(x[1])) continue;
+      const { boot, seq, ts } = x[1];
+      if (typeof boot !== 'string' || boot.length > 16 || !Number.isSafeInteger(seq) || !Number.isSafeInteger(ts)) continue;
+      const e = { node: x[0], boot, seq: seq as number, ts: ts as number };
+      if (this.accept(e)) n++;
+    }
+    return n;
   }
 }
 
 export interface ValidatorOptions {
-  secret: string | Buffer;
+  /** the key that verifies a node's datagrams (the collector: derived from the master per node) */
+  secret: KeyFor;
+  /** also accepted, from any node: the old shared secret while agents are being upgraded */
+  legacySecret?: string | Buffer;
   /** accepted clock difference between agent and collector, seconds */
   windowS: number;
   /** empty: any source address */
   allowed: readonly Subnet[];
+  /** the address a node's datagrams must come from (its `host`, when that is an address: never a name); undefined: any */
+  boundAddress?: (node: string) => string | undefined;
   maxBytes?: number;
+  /** nodes the replay memory keeps (default 100 000) */
+  maxNodes?: number;
 }
 
-/** Every check in order: subnet, size, JSON, schema, MAC, time window, replay. */
+/** Every check in order: subnet, size, JSON, schema, source address, MAC, time window, replay. */
 export class AgentMsgValidator {
-  readonly guard = new ReplayGuard();
-  constructor(private readonly opts: ValidatorOptions) {}
+  readonly guard: ReplayGuard;
+  constructor(private readonly opts: ValidatorOptions) {
+    this.guard = new ReplayGuard(opts.maxNodes);
+  }
 
   check(bytes: Uint8Array, from: string, now: number): DecodeResult {
     if (this.opts.allowed.length > 0 && !inSubnets(from, this.opts.allowed)) return fail('subnet', `source ${from} is not in collector.allowed_subnets`);
-    const r = decodeAgentMsg(bytes, this.opts.secret, this.opts.maxBytes);
-    if (!r.ok) return r;
-    const skew = r.msg.ts - now;
-    if (Math.abs(skew) > this.opts.windowS * 1000) return fail('stale', `timestamp ${Math.round(skew / 1000)} s from the collector's clock (window ${this.opts.windowS} s): check NTP on ${r.msg.node}`);
-    if (!this.guard.accept(r.msg)) return fail('replay', `${r.msg.node} seq ${r.msg.seq} already seen`);
-    return r;
+    const p = parseAgentMsg(bytes, this.opts.maxBytes);
+    if (!p.ok) return p;
+    const node = p.msg.node;
+    const bound = this.opts.boundAddress?.(node);
+    // (spelled alike is the usual case: no parsing)
+    if (bound !== undefined && from !== bound && !sameAddr(from, bound)) return fail('address', `${node} sends from ${bound} (its host), not ${from}; set collector.bind_address: false if its agent sends from another address`);
+    let legacy = false;
+    if (!verifyMac(p, keyOf(this.opts.secret, node))) {
+      if (this.opts.legacySecret === undefined || !verifyMac(p, this.opts.legacySecret)) return fail('hmac', macHint(node));
+      legacy = true;
+    }
+    const skew = p.msg.ts - now;
+    if (Math.abs(skew) > this.opts.windowS * 1000) return fail('stale', `timestamp ${Math.round(skew / 1000)} s from the collector's clock (window ${this.opts.windowS} s): check NTP on ${node}`);
+    if (!this.guard.accept(p.msg)) return fail('replay', `${node} seq ${p.msg.seq} already seen`);
+    return decoded(p, legacy);
   }
 }

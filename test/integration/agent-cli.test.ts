@@ -6,12 +6,12 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runAgent, type AgentArgs } from '../../src/cli/agent.js';
-import { decodeAgentMsg, type AgentMsg } from '../../src/protocol/agent-msg.js';
+import { decodeAgentMsg, deriveNodeKey, type AgentMsg } from '../../src/protocol/agent-msg.js';
 
 let dir: string;
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-agent-'));
-  fs.writeFileSync(path.join(dir, 'secret'), 'agent-secret\n');
+  fs.writeFileSync(path.join(dir, 'secret'), 'agent-key-of-from-config\n', { mode: 0o600 });
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -25,7 +25,7 @@ describe('vacm agent', () => {
     const sink = dgram.createSocket('udp4');
     const got: AgentMsg[] = [];
     sink.on('message', (b) => {
-      const r = decodeAgentMsg(b, 'agent-secret');
+      const r = decodeAgentMsg(b, 'agent-key-of-from-config');
       if (r.ok) got.push(r.msg);
     });
     await new Promise<void>((r) => sink.bind(26010, '127.0.40.254', () => r()));
@@ -48,7 +48,7 @@ describe('vacm agent', () => {
 
   it.each<[Partial<AgentArgs>, RegExp]>([
     [{ interval: 5 }, /^ERR_USAGE: --secret-file is required/],
-    [{ secretFile: '/nonexistent/secret', interval: 5 }, /^ERR_USAGE: --secret-file: cannot read \/nonexistent\/secret: ENOENT; create it with/],
+    [{ secretFile: '/nonexistent/secret', interval: 5 }, /^ERR_UNSAFE_FILE: --secret-file: cannot read agent key \/nonexistent\/secret: ENOENT/],
     [{ secretFile: 'SECRET', interval: 0 }, /^ERR_USAGE: --interval 0: seconds from 0.1 to 3600/],
     [{ secretFile: 'SECRET', name: 'bad name' }, /^ERR_USAGE: --name "bad name"/],
     [{ secretFile: 'SECRET', collector: 'host:99999' }, /^ERR_USAGE: "host:99999" is not ADDR:PORT/],
@@ -57,6 +57,20 @@ describe('vacm agent', () => {
     const a = { ...args, secretFile: args.secretFile === 'SECRET' ? path.join(dir, 'secret') : args.secretFile };
     expect(await runAgent(a, io)).toBe(2);
     expect(o.err).toMatch(msg);
+  });
+
+  it('--print-key derives a node\'s key from the master, the key that node\'s datagrams verify under', async () => {
+    fs.writeFileSync(path.join(dir, 'master'), 'the-head-node-master-secret\n', { mode: 0o600 });
+    const { o, io } = fakeIo();
+    expect(await runAgent({ printKey: 'node07', secretFile: path.join(dir, 'master') }, io)).toBe(0);
+    expect(o.out).toBe(deriveNodeKey('the-head-node-master-secret', 'node07') + '\n');
+    expect(o.out).toMatch(/^[0-9a-f]{64}\n$/);
+    const bad = fakeIo();
+    expect(await runAgent({ printKey: 'no de', secretFile: path.join(dir, 'master') }, bad.io)).toBe(2);
+    expect(bad.o.err).toMatch(/^ERR_USAGE: --print-key "no de": a node name/);
+    const none = fakeIo();
+    expect(await runAgent({ printKey: 'node07' }, none.io)).toBe(2);
+    expect(none.o.err).toMatch(/^ERR_USAGE: --print-key needs --secret-file: the master secret/);
   });
 
   it('refuses an unknown key in agent:', async () => {

@@ -8,10 +8,12 @@ import { Engine } from '../../src/engine/engine.js';
 import { parseConfig } from '../../src/engine/config.js';
 import { builtinModules } from '../../src/backends/index.js';
 import { startAgent, type AgentHandle } from '../../src/backends/agent/agent.js';
-import { canonicalJson, encodeAgentMsg, encodeV1, macOf } from '../../src/protocol/agent-msg.js';
+import { canonicalJson, deriveNodeKey, encodeAgentMsg, encodeV1, macOf } from '../../src/protocol/agent-msg.js';
 import { toLine, type VacmEvent } from '../../src/protocol/events.js';
 
-const SECRET = 's3cret-for-tests';
+const MASTER = 's3cret-for-tests';
+/** each node's own key, as `vacm agent --print-key` gives it */
+const key = (node: string) => deriveNodeKey(MASTER, node);
 let dir: string;
 let engine: Engine | undefined;
 const agents: AgentHandle[] = [];
@@ -61,7 +63,7 @@ async function stats(e: Engine): Promise<Record<string, number>> {
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-collector-'));
-  fs.writeFileSync(path.join(dir, 'secret'), SECRET + '\n');
+  fs.writeFileSync(path.join(dir, 'secret'), MASTER + '\n', { mode: 0o600 });
 });
 
 afterEach(async () => {
@@ -75,7 +77,7 @@ describe('collector over loopback', () => {
   it('takes an agent\'s stats into the node, its history, and marks it up', async () => {
     const { engine: e, events } = await open(26001);
     let n = 0;
-    agents.push(await startAgent({ name: 'node1', collectorHost: '127.0.40.254', collectorPort: 26001, secret: SECRET, intervalMs: 200, bind: '127.0.40.1', stats: async () => ({ load1: 1.25 + n++, cpu: 40, mem_used_pct: 50 }) }));
+    agents.push(await startAgent({ name: 'node1', collectorHost: '127.0.40.254', collectorPort: 26001, secret: key('node1'), intervalMs: 200, bind: '127.0.40.1', stats: async () => ({ load1: 1.25 + n++, cpu: 40, mem_used_pct: 50 }) }));
     await until(() => (e.node('node1')?.stats?.load1 as number) >= 2.25);
     expect(e.node('node1')?.state).toBe('up');
     expect(events.map(toLine)).toContain('NEXXUS:0:NODE_UP:node1');
@@ -88,27 +90,28 @@ describe('collector over loopback', () => {
 
   it('counts and drops a wrong MAC, a replay, an oversized, a malformed, a foreign-subnet datagram; accepts an old schema', async () => {
     const { engine: e } = await open(26002);
-    const good = encodeAgentMsg({ v: 2, kind: 'status', node: 'node2', boot: 'b1', seq: 1, ts: Date.now(), iv: 5, stats: { load1: 3 } }, SECRET).bytes;
-    await sendRaw(good, 26002);
-    await sendRaw(good, 26002); // replay
-    await sendRaw(encodeAgentMsg({ v: 2, kind: 'status', node: 'node2', boot: 'b1', seq: 2, ts: Date.now(), iv: 5, stats: { load1: 3 } }, 'wrong secret').bytes, 26002);
+    const good = encodeAgentMsg({ v: 2, kind: 'status', node: 'node2', boot: 'b1', seq: 1, ts: Date.now(), iv: 5, stats: { load1: 3 } }, key('node2')).bytes;
+    await sendRaw(good, 26002, '127.0.40.2');
+    await sendRaw(good, 26002, '127.0.40.2'); // replay
+    await sendRaw(encodeAgentMsg({ v: 2, kind: 'status', node: 'node2', boot: 'b1', seq: 2, ts: Date.now(), iv: 5, stats: { load1: 3 } }, 'wrong secret').bytes, 26002, '127.0.40.2');
     await sendRaw(Buffer.alloc(1400, 0x7b), 26002);
     await sendRaw(Buffer.from('{"v":2,"k":'), 26002);
     await sendRaw(good, 26002, '127.0.41.9'); // not in allowed_subnets
     const body = { v: 2, k: 'status', node: 'node2', boot: 'b1', seq: 3, ts: Date.now() - 3_600_000, iv: 5, s: {} };
-    await sendRaw(Buffer.from(JSON.stringify({ ...body, mac: macOf(canonicalJson(body), SECRET) })), 26002);
-    await sendRaw(encodeV1({ type: 'status', host: 'node3', seq: 1, time: Date.now() / 1000, load: [0.5, 0.4, 0.3] }, SECRET), 26002);
+    await sendRaw(Buffer.from(JSON.stringify({ ...body, mac: macOf(canonicalJson(body), key('node2')) })), 26002, '127.0.40.2');
+    await sendRaw(encodeAgentMsg({ v: 2, kind: 'status', node: 'node2', boot: 'b1', seq: 4, ts: Date.now(), iv: 5, stats: {} }, key('node2')).bytes, 26002, '127.0.40.9'); // not node2's host
+    await sendRaw(encodeV1({ type: 'status', host: 'node3', seq: 1, time: Date.now() / 1000, load: [0.5, 0.4, 0.3] }, key('node3')), 26002, '127.0.40.3');
     await until(() => e.node('node3')?.stats?.load1 === 0.5);
     await until(() => (e as Engine).node('node2')?.stats?.load1 === 3);
     const c = await stats(e);
-    expect(c).toMatchObject({ received: 8, accepted: 2, upgraded: 1, rejected_replay: 1, rejected_hmac: 1, rejected_size: 1, rejected_json: 1, rejected_subnet: 1, rejected_stale: 1 });
+    expect(c).toMatchObject({ received: 9, accepted: 2, upgraded: 1, rejected_replay: 1, rejected_hmac: 1, rejected_size: 1, rejected_json: 1, rejected_subnet: 1, rejected_stale: 1, rejected_address: 1 });
     const line = (await e.submit('COLLECTOR:STATS').done).events.map(toLine);
     expect(line).toContain(`COLLECTOR:${line[0].split(':')[1]}:COUNTER:rejected_hmac:1`);
   });
 
   it('declares a node down when its agent stops, with the reason', async () => {
     const { engine: e, events } = await open(26003);
-    const a = await startAgent({ name: 'node1', collectorHost: '127.0.40.254', collectorPort: 26003, secret: SECRET, intervalMs: 200, bind: '127.0.40.1', stats: async () => ({ load1: 1 }) });
+    const a = await startAgent({ name: 'node1', collectorHost: '127.0.40.254', collectorPort: 26003, secret: key('node1'), intervalMs: 200, bind: '127.0.40.1', stats: async () => ({ load1: 1 }) });
     await until(() => e.node('node1')?.state === 'up');
     await a.stop();
     await until(() => e.node('node1')?.state === 'down');
@@ -118,7 +121,7 @@ describe('collector over loopback', () => {
 
   it('discovers an unknown agent, caches it, and NEXXUS:ADOPT adds it to the nodelist', async () => {
     const { engine: e, events } = await open(26004);
-    agents.push(await startAgent({ name: 'newbox', collectorHost: '127.0.40.254', collectorPort: 26004, secret: SECRET, intervalMs: 200, bind: '127.0.40.77', stats: async () => ({ load1: 2 }) }));
+    agents.push(await startAgent({ name: 'newbox', collectorHost: '127.0.40.254', collectorPort: 26004, secret: key('newbox'), intervalMs: 200, bind: '127.0.40.77', stats: async () => ({ load1: 2 }) }));
     await until(() => events.some((x) => x.type === 'DISCOVERED'));
     expect(events.map(toLine)).toContain('NEXXUS:0:DISCOVERED:newbox:127.0.40.77');
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'state', 'discovered.json'), 'utf8')).newbox.addr).toBe('127.0.40.77');
@@ -144,14 +147,14 @@ describe('collector over loopback', () => {
       x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
       return x / 0x1_0000_0000;
     };
-    const base = encodeAgentMsg({ v: 2, kind: 'status', node: 'node1', boot: 'f1', seq: 1, ts: Date.now(), iv: 5, stats: { load1: 1, cpu: 2 } }, SECRET).bytes;
+    const base = encodeAgentMsg({ v: 2, kind: 'status', node: 'node1', boot: 'f1', seq: 1, ts: Date.now(), iv: 5, stats: { load1: 1, cpu: 2 } }, key('node1')).bytes;
     const N = 10_000;
     for (let i = 0; i < N; i++) {
       const b = Buffer.from(base);
       const flips = 1 + Math.floor(rnd() * 3);
       for (let k = 0; k < flips; k++) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
       const cut = rnd() < 0.2 ? b.subarray(0, Math.floor(rnd() * b.length)) : b;
-      core.handle(cut, rnd() < 0.05 ? '10.9.9.9' : '127.0.40.5');
+      core.handle(cut, rnd() < 0.05 ? '10.9.9.9' : '127.0.40.1');
     }
     const c = await stats(e);
     const rejected = Object.entries(c).filter(([k]) => k.startsWith('rejected_')).reduce((a, [, v]) => a + v, 0);

@@ -9,6 +9,7 @@ import { Engine } from '../../src/engine/engine.js';
 import { parseConfig } from '../../src/engine/config.js';
 import { builtinModules } from '../../src/backends/index.js';
 import { History } from '../../src/engine/history.js';
+import { deriveNodeKey } from '../../src/protocol/agent-msg.js';
 
 function hasBinary(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
@@ -48,7 +49,7 @@ async function get(url: string): Promise<string | undefined> {
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-serve-'));
-  fs.writeFileSync(path.join(dir, 'secret'), 'serve-test-secret\n');
+  fs.writeFileSync(path.join(dir, 'secret'), 'serve-test-secret\n', { mode: 0o600 });
 });
 
 afterEach(async () => {
@@ -79,7 +80,9 @@ ping:
     const serve = start(process.execPath, [BIN, 'serve', '--config', cfg, '--metrics', '127.0.40.254:26202', '--listen', '127.0.40.254:26204'], { VACM_STATE_DIR: state });
     await until(() => serve.err().includes('metrics on http://127.0.40.254:26202/metrics') || undefined, 30_000, 'serve start');
     expect(serve.err()).toContain('collector listening on udp 127.0.40.254:26204');
-    const agent = start(process.execPath, [BIN, 'agent', '--collector', '127.0.40.254:26204', '--secret-file', path.join(dir, 'secret'), '--interval', '0.5', '--name', 'node1', '--bind', '127.0.40.1']);
+    // node1's own key, derived from the master as an operator would on the head node
+    fs.writeFileSync(path.join(dir, 'node1.key'), deriveNodeKey('serve-test-secret', 'node1') + '\n', { mode: 0o600 });
+    const agent = start(process.execPath, [BIN, 'agent', '--collector', '127.0.40.254:26204', '--secret-file', path.join(dir, 'node1.key'), '--interval', '0.5', '--name', 'node1', '--bind', '127.0.40.1']);
     const metrics = await until(async () => {
       const m = await get('http://127.0.40.254:26202/metrics');
       return m && /^node_load1\{node="node1"\} \d/m.test(m) ? m : undefined;

@@ -3,13 +3,16 @@ import {
   AgentMsgValidator,
   MAX_DATAGRAM,
   REJECT_REASONS,
+  ReplayGuard,
   canonicalJson,
   decodeAgentMsg,
+  deriveNodeKey,
   encodeAgentMsg,
   encodeV1,
   inSubnets,
   macOf,
   parseSubnet,
+  sameAddr,
   type AgentMsg,
 } from '../../src/protocol/agent-msg.js';
 
@@ -134,6 +137,65 @@ describe('validator: time window, replay, subnets', () => {
 
   it.each(['10.0.0.0/33', 'host', '1.2.3/8', '::1/129', '10.0.0.0/8/1'])('refuses the subnet %s with what to write', (s) => {
     expect(() => parseSubnet(s)).toThrow(/subnet|prefix/);
+  });
+});
+
+describe('per-node keys and the source address', () => {
+  const MASTER = 'master secret of the head node';
+  const keyOf = (n: string) => Buffer.from(deriveNodeKey(MASTER, n));
+  const hosts: Record<string, string> = { node01: '127.0.40.1', node02: '127.0.40.2' };
+  const v = (legacy?: string) => new AgentMsgValidator({ secret: keyOf, legacySecret: legacy, windowS: 30, allowed: [], boundAddress: (n) => hosts[n] });
+
+  it('derives HMAC-SHA256(master, "vacm-agent-v2:" + node) as hex, different per node', () => {
+    expect(deriveNodeKey(MASTER, 'node01')).toBe(macOf('vacm-agent-v2:node01', MASTER));
+    expect(deriveNodeKey(MASTER, 'node01')).toMatch(/^[0-9a-f]{64}$/);
+    expect(deriveNodeKey(MASTER, 'node01')).not.toBe(deriveNodeKey(MASTER, 'node02'));
+    expect(deriveNodeKey('another master', 'node01')).not.toBe(deriveNodeKey(MASTER, 'node01'));
+  });
+
+  it('accepts a node signing with its own key from its own address', () => {
+    expect(v().check(encodeAgentMsg(msg({ node: 'node01' }), keyOf('node01')).bytes, '127.0.40.1', NOW)).toMatchObject({ ok: true, msg: { node: 'node01' } });
+  });
+
+  it('refuses node01\'s key claiming node02, and the master itself', () => {
+    expect(v().check(encodeAgentMsg(msg({ node: 'node02' }), keyOf('node01')).bytes, '127.0.40.2', NOW)).toMatchObject({ ok: false, reason: 'hmac', detail: expect.stringContaining('--print-key node02') });
+    expect(v().check(encodeAgentMsg(msg({ node: 'node02' }), MASTER).bytes, '127.0.40.2', NOW)).toMatchObject({ ok: false, reason: 'hmac' });
+  });
+
+  it('refuses a node\'s own datagram from another address, and binds nothing for a node without an address', () => {
+    expect(v().check(encodeAgentMsg(msg({ node: 'node01' }), keyOf('node01')).bytes, '127.0.0.99', NOW)).toMatchObject({ ok: false, reason: 'address', detail: expect.stringContaining('127.0.40.1') });
+    expect(v().check(encodeAgentMsg(msg({ node: 'node01' }), keyOf('node01')).bytes, '::ffff:127.0.40.1', NOW).ok).toBe(true);
+    expect(v().check(encodeAgentMsg(msg({ node: 'newbox' }), keyOf('newbox')).bytes, '127.0.0.99', NOW).ok).toBe(true);
+  });
+
+  it('accepts the legacy shared secret only when configured, and says so', () => {
+    const b = encodeAgentMsg(msg({ node: 'node01' }), 'the old shared secret').bytes;
+    expect(v().check(b, '127.0.40.1', NOW)).toMatchObject({ ok: false, reason: 'hmac' });
+    expect(v('the old shared secret').check(b, '127.0.40.1', NOW)).toMatchObject({ ok: true, legacy: true });
+    expect(v('the old shared secret').check(encodeAgentMsg(msg({ node: 'node01', seq: 2 }), keyOf('node01')).bytes, '127.0.40.1', NOW)).toEqual({ ok: true, msg: msg({ node: 'node01', seq: 2 }) });
+  });
+
+  it.each([
+    ['127.0.40.1', '::ffff:127.0.40.1', true],
+    ['fd00::1', 'fd00:0:0:0:0:0:0:1', true],
+    ['127.0.40.1', '127.0.40.2', false],
+    ['node01', 'node01', false],
+  ])('sameAddr(%s, %s) is %s', (a, b, want) => {
+    expect(sameAddr(a, b)).toBe(want);
+  });
+});
+
+describe('replay memory carried across a restart', () => {
+  it('refuses, after load(), what the saved memory had seen; skips malformed entries', () => {
+    const g = new ReplayGuard();
+    expect(g.accept({ node: 'n1', boot: 'b1', seq: 7, ts: NOW })).toBe(true);
+    const saved = JSON.parse(JSON.stringify(g.entries()));
+    const h = new ReplayGuard();
+    expect(h.load([...saved, ['bad name', { boot: 'x', seq: 1, ts: 1 }], ['n2', { boot: 'x', seq: 'a', ts: 1 }], 'junk'])).toBe(1);
+    expect(h.size).toBe(1);
+    expect(h.accept({ node: 'n1', boot: 'b1', seq: 7, ts: NOW })).toBe(false);
+    expect(h.accept({ node: 'n1', boot: 'b1', seq: 8, ts: NOW })).toBe(true);
+    expect(h.load({ not: 'a list' })).toBe(0);
   });
 });
 

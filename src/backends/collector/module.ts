@@ -4,16 +4,21 @@
  * section. Every datagram is classified: accepted, or rejected with a reason and counted; nothing a
  * datagram holds can crash it. Accepted stats go to the engine (history, node state); an announce
  * from a host outside the nodelist is a discovery (`NEXXUS:0:DISCOVERED:<host>:<addr>`), cached in
- * the state dir for `NEXXUS:ADOPT`.
+ * the state dir for `NEXXUS:ADOPT`. Each node signs with its own key, derived from the master in
+ * collector.secret_file; a node whose `host` is an address must send from it; the replay memory is
+ * kept in the state dir across restarts; discoveries and announces are bounded.
  */
 import dgram from 'node:dgram';
 import { VacmError } from '../../protocol/errors.js';
-import { readStateFile, writeStateFile } from '../../platform/state-files.js';
+import { readStateFile, writeStateFile, writeStateFileAsync } from '../../platform/state-files.js';
 import {
   AgentMsgValidator,
   DEFAULT_COLLECTOR_PORT,
   REJECT_REASONS,
+  deriveNodeKey,
+  parseAddr,
   parseSubnet,
+  validNodeName,
   type AgentMsg,
   type RejectReason,
   type Subnet,
@@ -23,15 +28,35 @@ import type { CounterSource } from '../capabilities.js';
 import { parseListen, readSecretFile } from './config.js';
 
 export const DISCOVERED_FILE = 'discovered.json';
+/** the replay memory (last boot, seq, time per node), so that a restart does not reopen the window */
+export const REPLAY_FILE = 'agent-replay.json';
+/** the replay memory is written at most this often (and when the collector stops) */
+export const REPLAY_WRITE_EVERY_MS = 5000;
+/** announces per source address: a burst of this many, then one per ANNOUNCE_REFILL_MS */
+export const ANNOUNCE_BURST = 5;
+export const ANNOUNCE_REFILL_MS = 12_000;
+/** source addresses whose announce budget is remembered (the oldest are forgotten) */
+const MAX_BUCKETS = 4096;
+/** derived node keys kept (one HMAC per datagram saved) */
+const MAX_KEYS = 65_536;
 
 export interface CollectorConfig {
   listen: { host: string; port: number };
+  /** the master secret: each node's key is derived from it (deriveNodeKey) */
   secret: Buffer;
   secretFile: string;
+  /** the shared secret of agents not yet upgraded to per-node keys (accepted from any node) */
+  legacySecret?: Buffer;
   allowed: Subnet[];
   windowS: number;
   /** intervals of silence before a node is declared down */
   miss: number;
+  /** a node whose `host` is an address must send from it */
+  bindAddress: boolean;
+  /** the longest agent interval the collector believes (a datagram's `iv` is capped to it) */
+  maxIntervalS: number;
+  /** hosts outside the nodelist remembered for NEXXUS:ADOPT */
+  maxDiscovered: number;
 }
 
 export interface Discovered {
@@ -40,13 +65,13 @@ export interface Discovered {
   last: string;
 }
 
-const KEYS = ['listen', 'secret_file', 'allowed_subnets', 'window_s', 'miss'];
+const KEYS = ['listen', 'secret_file', 'legacy_secret_file', 'allowed_subnets', 'window_s', 'miss', 'bind_address', 'max_interval_s', 'max_discovered'];
 
 export function parseCollectorSection(raw: unknown): CollectorConfig {
-  const bad = (key: string, what: string): never => {
-    throw new VacmError('ERR_CONFIG', `collector.${key}: ${what}`);
+  const bad = (key: string, what: string, code: 'ERR_CONFIG' | 'ERR_UNSAFE_FILE' = 'ERR_CONFIG'): never => {
+    throw new VacmError(code, `collector.${key}: ${what}`);
   };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('', 'must be a mapping (listen:, secret_file:, allowed_subnets:, window_s:, miss:)');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('', 'must be a mapping (listen:, secret_file:, allowed_subnets:, window_s:, miss:, ...)');
   const s = raw as Record<string, unknown>;
   for (const k of Object.keys(s)) if (!KEYS.includes(k)) bad(k, `unknown key; collector takes ${KEYS.join(', ')}`);
   let listen = { host: '0.0.0.0', port: DEFAULT_COLLECTOR_PORT };
@@ -57,12 +82,20 @@ export function parseCollectorSection(raw: unknown): CollectorConfig {
       bad('listen', (err as Error).message);
     }
   }
-  if (typeof s.secret_file !== 'string' || s.secret_file === '') bad('secret_file', 'required: a file holding the secret the agents share (e.g. /etc/vacm/agent.secret, mode 0600)');
-  let secret: Buffer;
-  try {
-    secret = readSecretFile(s.secret_file as string);
-  } catch (err) {
-    bad('secret_file', (err as Error).message);
+  if (typeof s.secret_file !== 'string' || s.secret_file === '') bad('secret_file', 'required: the master secret that the agents\' keys are derived from (e.g. /etc/vacm/agent.secret, mode 0600; see docs/agent.md)');
+  const secret = (key: string, file: string, what: string): Buffer => {
+    try {
+      return readSecretFile(file, what);
+    } catch (err) {
+      return bad(key, (err as Error).message, (err as VacmError).code === 'ERR_UNSAFE_FILE' ? 'ERR_UNSAFE_FILE' : 'ERR_CONFIG');
+    }
+  };
+  const master = secret('secret_file', s.secret_file as string, 'agent master secret');
+  let legacySecret: Buffer | undefined;
+  if (s.legacy_secret_file !== undefined) {
+    if (typeof s.legacy_secret_file !== 'string' || s.legacy_secret_file === '') bad('legacy_secret_file', 'must be the file with the old shared secret (while agents are upgraded to per-node keys)');
+    legacySecret = secret('legacy_secret_file', s.legacy_secret_file as string, 'legacy agent secret');
+    if (legacySecret.equals(master)) bad('legacy_secret_file', 'holds the same secret as secret_file: every node that knew the shared secret could derive every node\'s key; make a new master for secret_file');
   }
   const allowed: Subnet[] = [];
   if (s.allowed_subnets !== undefined) {
@@ -79,16 +112,43 @@ export function parseCollectorSection(raw: unknown): CollectorConfig {
   if (typeof windowS !== 'number' || !(windowS > 0 && windowS <= 86400)) bad('window_s', 'must be seconds (1-86400) of accepted clock difference, e.g. 30');
   const miss = s.miss ?? 3;
   if (typeof miss !== 'number' || !Number.isInteger(miss) || miss < 1 || miss > 1000) bad('miss', 'must be a whole number of missed intervals (1-1000) before a node is declared down, e.g. 3');
-  return { listen, secret: secret!, secretFile: s.secret_file as string, allowed, windowS: windowS as number, miss: miss as number };
+  const bindAddress = s.bind_address ?? true;
+  if (typeof bindAddress !== 'boolean') bad('bind_address', 'must be true (a node whose host is an address must send from it) or false');
+  const maxIntervalS = s.max_interval_s ?? 30;
+  if (typeof maxIntervalS !== 'number' || !(maxIntervalS >= 0.1 && maxIntervalS <= 3600)) bad('max_interval_s', 'must be seconds (0.1-3600): the longest agent interval believed, e.g. 30');
+  const maxDiscovered = s.max_discovered ?? 1024;
+  if (typeof maxDiscovered !== 'number' || !Number.isInteger(maxDiscovered) || maxDiscovered < 0 || maxDiscovered > 100_000) bad('max_discovered', 'must be a whole number of hosts (0-100000), e.g. 1024');
+  return {
+    listen,
+    secret: master,
+    secretFile: s.secret_file as string,
+    ...(legacySecret ? { legacySecret } : {}),
+    allowed,
+    windowS: windowS as number,
+    miss: miss as number,
+    bindAddress: bindAddress as boolean,
+    maxIntervalS: maxIntervalS as number,
+    maxDiscovered: maxDiscovered as number,
+  };
 }
 
-export function readDiscovered(stateDir: string): Record<string, Discovered> {
+/** Discovered hosts from the state dir: only well-formed entries, at most `max` (the most recently heard). */
+export function readDiscovered(stateDir: string, max = Infinity): Record<string, Discovered> {
+  const out: Record<string, Discovered> = Object.create(null);
+  let o: unknown;
   try {
-    const o = JSON.parse(readStateFile(stateDir, DISCOVERED_FILE)?.toString('utf8') ?? '{}') as unknown;
-    return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, Discovered>) : {};
+    o = JSON.parse(readStateFile(stateDir, DISCOVERED_FILE, 16 * 1024 * 1024)?.toString('utf8') ?? '{}');
   } catch {
-    return {};
+    return out;
   }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return out;
+  const good = Object.entries(o as Record<string, unknown>).filter((e): e is [string, Discovered] => {
+    const d = e[1] as Partial<Discovered> | null;
+    return validNodeName(e[0]) && typeof d === 'object' && d !== null && typeof d.addr === 'string' && parseAddr(d.addr) !== undefined && typeof d.first === 'string' && typeof d.last === 'string';
+  });
+  good.sort((a, b) => (a[1].last < b[1].last ? 1 : a[1].last > b[1].last ? -1 : 0));
+  for (const [k, d] of good.slice(0, max)) out[k] = { addr: d.addr, first: d.first.slice(0, 40), last: d.last.slice(0, 40) };
+  return out;
 }
 
 function writeDiscovered(stateDir: string, d: Record<string, Discovered>): void {
@@ -102,15 +162,47 @@ export class CollectorCounters implements CounterSource {
   upgraded = 0;
   unknownNode = 0;
   discovered = 0;
+  /** accepted under collector.legacy_secret_file */
+  legacy = 0;
+  /** datagrams whose `iv` was above collector.max_interval_s */
+  cappedInterval = 0;
   readonly rejected: Record<RejectReason, number> = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>;
   active = false;
 
   counters(): Record<string, number> {
-    const out: Record<string, number> = { received: this.received, accepted: this.accepted, upgraded: this.upgraded, unknown_node: this.unknownNode, discovered: this.discovered };
+    const out: Record<string, number> = {
+      received: this.received, accepted: this.accepted, upgraded: this.upgraded, unknown_node: this.unknownNode, discovered: this.discovered, legacy_secret: this.legacy, capped_interval: this.cappedInterval,
+    };
     for (const r of REJECT_REASONS) out[`rejected_${r}`] = this.rejected[r];
     return out;
   }
 }
+
+/** A token bucket per source address: ANNOUNCE_BURST announces, then one per ANNOUNCE_REFILL_MS. Bounded. */
+class AnnounceLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  take(addr: string, now: number): boolean {
+    let b = this.buckets.get(addr);
+    if (b) {
+      b.tokens = Math.min(ANNOUNCE_BURST, b.tokens + (now - b.at) / ANNOUNCE_REFILL_MS);
+      b.at = now;
+    } else {
+      if (this.buckets.size >= MAX_BUCKETS) this.buckets.delete(this.buckets.keys().next().value as string);
+      b = { tokens: ANNOUNCE_BURST, at: now };
+      this.buckets.set(addr, b);
+    }
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}
+
+export type HandleResult = { ok: true; msg: AgentMsg } | { ok: false; reason: RejectReason | 'unknown_node' };
 
 /** The part that needs no socket: classify one datagram and feed the engine. */
 export class CollectorCore {
@@ -118,37 +210,93 @@ export class CollectorCore {
   private readonly validator: AgentMsgValidator;
   private readonly seen = new Map<string, { at: number; iv: number; silent: boolean }>();
   private discovered: Record<string, Discovered>;
+  private readonly keys = new Map<string, Buffer>();
+  /** host values seen, and whether each is an IP address (bounded) */
+  private readonly hostIsAddr = new Map<string, boolean>();
+  private readonly announces = new AnnounceLimiter();
+  private savedChanges = 0;
+  private savedAt = -Infinity;
+  private saving: Promise<void> | undefined;
 
   constructor(private readonly host: ModuleHost, private readonly cfg: CollectorConfig, counters = new CollectorCounters()) {
     this.counters = counters;
-    this.validator = new AgentMsgValidator({ secret: cfg.secret, windowS: cfg.windowS, allowed: cfg.allowed });
-    this.discovered = readDiscovered(host.stateDir);
+    this.validator = new AgentMsgValidator({
+      secret: (node) => this.keyFor(node),
+      ...(cfg.legacySecret ? { legacySecret: cfg.legacySecret } : {}),
+      windowS: cfg.windowS,
+      allowed: cfg.allowed,
+      boundAddress: cfg.bindAddress ? (node) => this.boundAddress(node) : undefined,
+    });
+    this.discovered = readDiscovered(host.stateDir, cfg.maxDiscovered);
+    this.loadReplay();
   }
 
-  handle(bytes: Uint8Array, from: string, now = Date.now()): { ok: true; msg: AgentMsg } | { ok: false; reason: RejectReason | 'unknown_node' } {
+  /**
+   * The node's key, derived from the master. Kept (bounded) for nodelist nodes only: names a datagram
+   * merely claims are derived each time, so a flood of made-up names cannot evict the real ones.
+   */
+  private keyFor(node: string): Buffer {
+    let k = this.keys.get(node);
+    if (!k) {
+      k = Buffer.from(deriveNodeKey(this.cfg.secret, node), 'utf8');
+      if (this.host.node(node) !== undefined) {
+        if (this.keys.size >= MAX_KEYS) this.keys.delete(this.keys.keys().next().value as string);
+        this.keys.set(node, k);
+      }
+    }
+    return k;
+  }
+
+  /** A nodelist node's `host` when it is an address; undefined (no binding) for names and unknown nodes. */
+  private boundAddress(node: string): string | undefined {
+    const h = this.host.node(node)?.vars.host;
+    if (h === undefined) return undefined;
+    let isAddr = this.hostIsAddr.get(h);
+    if (isAddr === undefined) {
+      if (this.hostIsAddr.size >= MAX_KEYS) this.hostIsAddr.clear();
+      isAddr = parseAddr(h) !== undefined;
+      this.hostIsAddr.set(h, isAddr);
+    }
+    return isAddr ? h : undefined;
+  }
+
+  /** How much the collector holds, for tests of its bounds. */
+  sizes(): { discovered: number; replay: number; keys: number; announceBuckets: number; seen: number } {
+    return { discovered: Object.keys(this.discovered).length, replay: this.validator.guard.size, keys: this.keys.size, announceBuckets: this.announces.size, seen: this.seen.size };
+  }
+
+  handle(bytes: Uint8Array, from: string, now = Date.now()): HandleResult {
     this.counters.received++;
     const r = this.validator.check(bytes, from, now);
-    if (!r.ok) {
-      this.counters.rejected[r.reason]++;
-      return { ok: false, reason: r.reason };
-    }
+    if (!r.ok) return this.reject(r.reason);
+    const m = r.msg;
+    if (m.kind === 'announce' && !this.announces.take(from.replace(/^::ffff:/i, ''), now)) return this.reject('rate');
+    const known = this.host.node(m.node) !== undefined;
+    if (!known && m.kind === 'announce' && !this.discover(m.node, from, now)) return this.reject('discovery_limit');
     this.counters.accepted++;
     if (r.upgradedFrom !== undefined) this.counters.upgraded++;
-    const m = r.msg;
-    if (!this.host.node(m.node)) {
-      if (m.kind === 'announce') this.discover(m.node, from, now);
-      else this.counters.unknownNode++;
+    if (r.legacy) this.counters.legacy++;
+    if (!known) {
+      if (m.kind !== 'announce') this.counters.unknownNode++;
       return { ok: false, reason: 'unknown_node' };
     }
-    this.seen.set(m.node, { at: now, iv: m.iv, silent: false });
+    if (m.iv > this.cfg.maxIntervalS) this.counters.cappedInterval++;
+    this.seen.set(m.node, { at: now, iv: Math.min(m.iv, this.cfg.maxIntervalS), silent: false });
     this.host.setNodeState(m.node, 'up');
     if (Object.keys(m.stats).length > 0) this.host.recordStats(m.node, m.stats, m.ts);
     return { ok: true, msg: m };
   }
 
-  private discover(host: string, addr: string, now: number): void {
+  private reject(reason: RejectReason): HandleResult {
+    this.counters.rejected[reason]++;
+    return { ok: false, reason };
+  }
+
+  /** false when the host is new and collector.max_discovered hosts are already remembered */
+  private discover(host: string, addr: string, now: number): boolean {
     const plain = addr.replace(/^::ffff:/i, '');
     const prev = this.discovered[host];
+    if (!prev && Object.keys(this.discovered).length >= this.cfg.maxDiscovered) return false;
     const iso = new Date(now).toISOString();
     this.discovered[host] = { addr: plain, first: prev?.first ?? iso, last: iso };
     if (!prev || prev.addr !== plain) {
@@ -160,6 +308,7 @@ export class CollectorCore {
         this.host.log('warn', `cannot cache discovered hosts in ${this.host.stateDir}: ${(err as Error).message}`);
       }
     }
+    return true;
   }
 
   /** Agents silent past `miss` intervals: membership evidence "down". */
@@ -172,6 +321,46 @@ export class CollectorCore {
         this.host.setNodeState(node, 'down', `agent silent for ${Math.round((now - s.at) / 1000)} s`);
       }
     }
+  }
+
+  // ---- the replay memory across restarts ------------------------------------------------------
+
+  private loadReplay(): void {
+    let text: string | undefined;
+    try {
+      text = readStateFile(this.host.stateDir, REPLAY_FILE, 64 * 1024 * 1024)?.toString('utf8');
+    } catch (err) {
+      this.host.log('warn', `ignoring ${REPLAY_FILE} in ${this.host.stateDir}: ${(err as Error).message.slice(0, 120)}`);
+    }
+    if (text === undefined) return;
+    try {
+      const o = JSON.parse(text) as { version?: unknown; entries?: unknown };
+      if (o.version === 1) this.validator.guard.load(o.entries);
+    } catch (err) {
+      this.host.log('warn', `ignoring ${REPLAY_FILE} in ${this.host.stateDir}: ${(err as Error).message.slice(0, 80)}`);
+    }
+    this.savedChanges = this.validator.guard.changes;
+  }
+
+  /**
+   * Write the replay memory when it changed, at most every REPLAY_WRITE_EVERY_MS (`force`: now, as
+   * when the collector stops). A crash loses at most that much: datagrams of those few seconds could
+   * be replayed after a restart, inside collector.window_s.
+   */
+  persist(now = Date.now(), force = false): Promise<void> {
+    if (this.saving) return force ? this.saving.then(() => this.persist(now, true)) : this.saving;
+    const changes = this.validator.guard.changes;
+    if (changes === this.savedChanges || (!force && now - this.savedAt < REPLAY_WRITE_EVERY_MS)) return Promise.resolve();
+    this.savedAt = now;
+    const data = JSON.stringify({ version: 1, entries: this.validator.guard.entries() });
+    const dir = this.host.stateDir;
+    this.saving = writeStateFileAsync(dir, REPLAY_FILE, data)
+      .then(
+        () => void (this.savedChanges = changes),
+        (err: Error) => this.host.log('warn', `cannot write the agents' replay memory in ${dir}: ${err.message}`),
+      )
+      .finally(() => (this.saving = undefined));
+    return this.saving;
   }
 }
 
@@ -234,7 +423,10 @@ export function createCollectorModule(opts: CollectorModuleOptions = {}): Module
       s.on('error', (err) => host.log('warn', `collector socket: ${err.message}`));
       sock = s;
       counters.active = true;
-      timer = setInterval(() => c.checkSilence(), opts.checkEveryMs ?? 1000);
+      timer = setInterval(() => {
+        c.checkSilence();
+        void c.persist();
+      }, opts.checkEveryMs ?? 1000);
       timer.unref();
       const a = s.address();
       host.log('info', `collector listening on udp ${a.address}:${a.port}`);
@@ -242,6 +434,7 @@ export function createCollectorModule(opts: CollectorModuleOptions = {}): Module
     async dispose() {
       if (timer) clearInterval(timer);
       counters.active = false;
+      await core?.persist(Date.now(), true);
       if (sock) {
         const s = sock;
         sock = undefined;
