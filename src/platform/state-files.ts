@@ -43,10 +43,21 @@ function fileIn(dir: string, name: string): string {
 
 /** mkdir -p that always ends (make-dir.ts says why Node's own recursive mkdir does not), as ERR_STATE_DIR. */
 function makeDirs(dir: string): void {
+  // something already there (a file, a symlink) is for checkStateDir to judge and name
+  if (fs.existsSync(dir) || isLink(dir)) return;
   try {
     makeDirectory(dir, STATE_DIR_MODE);
   } catch (err) {
-    throw stateError(`cannot create state directory ${dir}: ${errnoOf(err)}; set $VACM_STATE_DIR to a directory you own`, err);
+    const at = (err as NodeJS.ErrnoException).path ?? dir;
+    throw stateError(`cannot create state directory ${dir}: ${errnoOf(err)} on ${at}; set $VACM_STATE_DIR to a directory you own`, err);
+  }
+}
+
+function isLink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 
