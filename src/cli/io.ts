@@ -6,6 +6,8 @@ export interface Io {
   err(s: string): void;
   stdin: Readable;
   stdinIsTTY: boolean;
+  /** resolves when stdout has taken what was written (a pipe's reader may be slower than us) */
+  outDrained?(): Promise<void>;
 }
 
 /**
@@ -16,12 +18,27 @@ export interface Io {
 function dropOnBrokenPipe(stream: NodeJS.WriteStream): (s: string) => void {
   let broken = false;
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') broken = true;
-    else throw err;
+    if (err.code === 'EPIPE') {
+      broken = true;
+      stream.emit('drain'); // nobody waits on a reader that is gone
+    } else throw err;
   });
   return (s) => {
     if (!broken) stream.write(s);
   };
+}
+
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  if (!stream.writableNeedDrain || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
 
 export function processIo(): Io {
@@ -30,6 +47,7 @@ export function processIo(): Io {
     err: dropOnBrokenPipe(process.stderr),
     stdin: process.stdin,
     stdinIsTTY: Boolean(process.stdin.isTTY),
+    outDrained: () => drained(process.stdout),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import { findConfig, loadConfigFile, localOnlyConfig } from '../engine/config.js';
-import { runNodesetCommand } from './nodeset-cmd.js';
+import { nodesetOutput } from './nodeset-cmd.js';
 import { EXIT_USAGE, type Io } from './io.js';
 
 export interface NodesetCliArgs {
@@ -37,11 +37,13 @@ export async function nodesetMain(a: NodesetCliArgs, io: Io): Promise<number> {
   }
   let groups: Readonly<Record<string, readonly string[]>> = {};
   let universe: string[] = [];
+  let maxNodes: number | undefined;
   try {
     const file = findConfig(a.config);
     const cfg = file ? loadConfigFile(file) : localOnlyConfig();
     groups = cfg.view.groups;
     universe = cfg.nodes.map((n) => n.name);
+    maxNodes = cfg.view.maxNodes;
   } catch (err) {
     const ve = toVacmError(err, 'ERR_CONFIG');
     io.err(`${ve.code}: ${ve.message}\n`);
@@ -56,11 +58,18 @@ export async function nodesetMain(a: NodesetCliArgs, io: Io): Promise<number> {
     }
     exprs = (await readAll(io)).split(/\s+/).filter(Boolean);
   }
-  const r = runNodesetCommand(
-    { expand: a.expand, fold: a.fold, count: a.count, exprs, separator: a.separator },
-    { resolveGroup: (g) => (groups[g] ? [...groups[g]] : undefined), universe: () => universe },
-  );
-  if (r.stdout) io.out(r.stdout);
-  if (r.stderr) io.err(r.stderr);
-  return r.exitCode;
+  const argv = { expand: a.expand, fold: a.fold, count: a.count, exprs, separator: a.separator };
+  const opts = { resolveGroup: (g: string) => (groups[g] ? [...groups[g]] : undefined), universe: () => universe, maxNodes };
+  try {
+    // written as made, waiting for a slow reader: `-e` of 50 million names in bounded memory
+    for (const piece of nodesetOutput(argv, opts)) {
+      io.out(piece);
+      if (io.outDrained) await io.outDrained();
+    }
+  } catch (err) {
+    const e = toVacmError(err, 'ERR_NODESET_PARSE');
+    io.err(`${e.code}: ${e.message}\n`);
+    return 1;
+  }
+  return 0;
 }

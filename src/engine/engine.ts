@@ -402,7 +402,7 @@ export class Engine implements ModuleHost {
   private readonly resolved = new Map<string, string[]>();
 
   private resolveUncached(e: string): string[] {
-    const set = NodeSet.parse(e, { resolveGroup: this.groupMembers, universe: () => this.records.keys() });
+    const set = NodeSet.parse(e, { resolveGroup: this.groupMembers, universe: () => this.records.keys(), maxNodes: this.config.maxNodes });
     let unknown: NodeSet | undefined;
     let names: string[] = [];
     if (set.size <= this.records.size) {

@@ -9,15 +9,40 @@
  * each width as sorted, disjoint integer intervals, so size and fold of huge ranges are cheap.
  */
 import { VacmError } from './errors.js';
+import { globMatch, hasWildcard } from './glob.js';
 
 export type GroupResolver = (group: string) => string[] | string | undefined;
 export interface NodeSetOptions {
   resolveGroup?: GroupResolver;
   /** Names (or node-set expressions) that `*` and `?` wildcards match against. */
   universe?: () => Iterable<string>;
+  /** The most names a set may be expanded to (DEFAULT_MAX_NODES unless given): see nodeLimitError. */
+  maxNodes?: number;
 }
 
 const MAX_WIDTH = 15; // digit strings longer than this do not fit a double exactly
+
+/**
+ * The most names a node set is expanded to, by default: every expansion (a config's `names:`, a
+ * request's targets, ADOPT, group names, wildcard masks, stepped ranges) is checked against it
+ * before any string is built, so `n[1-99999999]` is a clear error instead of an out-of-memory
+ * crash. Counting and folding never expand. vacm.yaml's `limits.max_nodes` raises it.
+ */
+export const DEFAULT_MAX_NODES = 1_048_576;
+
+/** Wildcard matching tests at most this many (mask, name) pairs per max_nodes. */
+const WILDCARD_PAIRS_PER_NODE = 16;
+
+export function nodeLimitError(what: string, count: number, limit: number): VacmError {
+  return new VacmError(
+    'ERR_LIMIT',
+    `${what} is ${count} nodes, over the limit of ${limit}; raise limits.max_nodes in vacm.yaml if you mean it`,
+  );
+}
+
+function checkLimit(what: string, count: number, limit: number): void {
+  if (count > limit) throw nodeLimitError(what, count, limit);
+}
 
 function parseError(msg: string, fragment: string | undefined, position?: number): VacmError {
   const text = fragment ? `${msg}: "${fragment}"` : msg;
@@ -215,9 +240,13 @@ export class RangeSet {
     }
   }
 
-  /** Parse "1-5,07,10-20/2" the way ClusterShell's RangeSet does. */
-  static parse(pattern: string): RangeSet {
+  /**
+   * Parse "1-5,07,10-20/2" the way ClusterShell's RangeSet does. A stepped range is stored as
+   * its elements, so their number is checked against `maxPoints` before they are made.
+   */
+  static parse(pattern: string, maxPoints = DEFAULT_MAX_NODES): RangeSet {
     const raw = new Map<number, Iv>();
+    let points = 0;
     for (const part of pattern.split(',')) {
       const sub = part.trim();
       let base = sub;
@@ -254,6 +283,10 @@ export class RangeSet {
       const endPad = stop !== 0 && end.length > 1 && end[0] === '0' ? end.length : 0;
       if ((pad > 0 || endPad > 0) && begin.length !== end.length) throw parseError('padding length mismatch', sub);
       if (start > stop || step < 1) throw parseError('invalid values in range', sub);
+      if (step > 1) {
+        points += Math.floor((stop - start) / step) + 1;
+        checkLimit(`the stepped range [${sub}]`, points, maxPoints);
+      }
       RangeSet.addRange(raw, start, stop, step, pad);
     }
     const m = new Map<number, Iv>();
@@ -486,6 +519,8 @@ class RangeSetND {
   vl: Vec[];
   dirty = true;
   multivarHint = false;
+  /** folding across several dimensions expands the vectors: at most this many names */
+  limit = DEFAULT_MAX_NODES;
 
   constructor(vl: Vec[] = []) {
     this.vl = vl;
@@ -510,6 +545,7 @@ class RangeSetND {
   copy(): RangeSetND {
     const c = new RangeSetND(this.vectors().map((v) => v.slice()));
     c.dirty = this.dirty;
+    c.limit = this.limit;
     return c;
   }
 
@@ -562,6 +598,11 @@ class RangeSetND {
 
   private foldMultivariate(): void {
     // Phase 1: expand to unique single-element vectors.
+    let total = 0;
+    for (const v of this.vl) total += vecCount(v);
+    if (total > this.limit) {
+      throw new VacmError('ERR_LIMIT', `folding this multi-dimensional set would expand ${total} names, over the limit of ${this.limit}; fold fewer nodes at once, or raise limits.max_nodes in vacm.yaml`);
+    }
     const seen = new Set<string>();
     const vl: Vec[] = [];
     for (const v of this.vl) {
@@ -668,6 +709,7 @@ class RangeSetND {
   intersectionUpdate(other: RangeSetND): void {
     if (other === this) return;
     const tmp = new RangeSetND();
+    tmp.limit = this.limit;
     for (const v of this.vl) {
       for (const e of other.vl) {
         const iv = v.map((r, i) => r.intersection(e[i]));
@@ -721,6 +763,18 @@ function* product(v: Vec): Generator<string[]> {
       d--;
     }
     if (d < 0) return;
+  }
+}
+
+/** product() without building any dimension's list: for streaming sets of any size. */
+function* lazyProduct(v: Vec, d: number, acc: string[]): Generator<string[]> {
+  if (d === v.length) {
+    yield acc.slice();
+    return;
+  }
+  for (const s of v[d].strings()) {
+    acc[d] = s;
+    yield* lazyProduct(v, d + 1, acc);
   }
 }
 
@@ -860,6 +914,21 @@ class Table {
     return out;
   }
 
+  *names(): Generator<string> {
+    for (const p of this.sortedPatterns()) {
+      const r = this.pats.get(p)!;
+      if (r === null) yield fillPattern(p, []);
+      else if (r instanceof RangeSet) {
+        const at = p.indexOf('%s');
+        const pre = fillPattern(p.slice(0, at), []);
+        const post = fillPattern(p.slice(at + 2), []);
+        for (const d of r.strings()) yield pre + d + post;
+      } else {
+        for (const v of r.vectors()) for (const t of lazyProduct(v, 0, [])) yield fillPattern(p, t);
+      }
+    }
+  }
+
   fold(): string {
     const out: string[] = [];
     for (const p of this.sortedPatterns()) {
@@ -916,11 +985,11 @@ function scanSingle(s: string): { pat: string; idx: string[] } {
   return { pat, idx };
 }
 
-function amendLeading(outer: string, inner: string): [string, string] {
+function amendLeading(outer: string, inner: string, limit: number): [string, string] {
   const m = /\d+$/.exec(outer);
   if (!m) return [outer, inner];
   const digits = m[0];
-  const rs = RangeSet.parse(inner);
+  const rs = RangeSet.parse(inner, limit);
   const parts = rs.runs().map((r) =>
     r.lo === r.hi ? digits + fmt(r.lo, r.pad) : `${digits}${fmt(r.lo, r.pad)}-${digits}${fmt(r.hi, r.pad)}`,
   );
@@ -956,7 +1025,7 @@ function asRangeError<T>(fn: () => T, where: string): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof VacmError) {
+    if (e instanceof VacmError && e.code !== 'ERR_LIMIT') {
       const inner = e.fragment !== undefined && e.fragment !== where ? ` in "${where}"` : '';
       throw new VacmError('ERR_NODESET_PARSE', `bad range: ${e.message}${inner}`, {
         fragment: e.fragment ?? where,
@@ -966,7 +1035,7 @@ function asRangeError<T>(fn: () => T, where: string): T {
   }
 }
 
-function* scan(input: string): Generator<Term> {
+function* scan(input: string, limit: number): Generator<Term> {
   let s: string | null = input;
   let next: Op = ',';
   while (s) {
@@ -997,7 +1066,7 @@ function* scan(input: string): Generator<Term> {
         if (pfx.length > 0) {
           const curPfx = pfx;
           const curRng = rng;
-          [pfx, rng] = asRangeError(() => amendLeading(curPfx, curRng), curRng);
+          [pfx, rng] = asRangeError(() => amendLeading(curPfx, curRng, limit), curRng);
           if (pfx) {
             const single = scanSingle(pfx);
             pfx = single.pat;
@@ -1009,7 +1078,7 @@ function* scan(input: string): Generator<Term> {
         if (sfx.length > 0 && sfx[0] === '[') throw parseError('illegal reopening bracket', sfx);
         pat += pfx + '%s';
         const r = rng;
-        rsets.push(asRangeError(() => RangeSet.parse(r), r));
+        rsets.push(asRangeError(() => RangeSet.parse(r, limit), r));
       }
       [opIdx, nop] = nextOp(sfx);
       if (opIdx < 0) s = null;
@@ -1045,27 +1114,19 @@ function* scan(input: string): Generator<Term> {
   }
 }
 
-function tableOf(pat: string, rsets: RangeSet[]): Table {
+function tableOf(pat: string, rsets: RangeSet[], limit = DEFAULT_MAX_NODES): Table {
   const t = new Table();
   if (rsets.length === 0) t.pats.set(pat, null);
   else if (rsets.length === 1) t.pats.set(pat, rsets[0]);
   else {
     const nd = new RangeSetND([rsets]);
     nd.dirty = true;
+    nd.limit = limit;
     t.pats.set(pat, nd);
   }
   return t;
 }
 
-function globToRegExp(glob: string): RegExp {
-  let re = '^';
-  for (const ch of glob) {
-    if (ch === '*') re += '[\\s\\S]*';
-    else if (ch === '?') re += '[\\s\\S]';
-    else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(re + '$');
-}
 
 const MAX_GROUP_DEPTH = 32;
 
@@ -1073,10 +1134,17 @@ function parseTable(expr: string, opts: NodeSetOptions, depth: number, cache: { 
   if (depth > MAX_GROUP_DEPTH) throw parseError('groups nested too deeply (a group includes itself?)', expr);
   const acc = new Table();
   const src = expr.trim().replace(/%/g, '%%');
-  for (const term of scan(src)) {
+  const limit = opts.maxNodes ?? DEFAULT_MAX_NODES;
+  /** the names of one term (group names, wildcard masks), checked against the limit first */
+  const termNames = (term: Term, what: string): string[] => {
+    const t = tableOf(term.pat, term.rsets, limit);
+    checkLimit(what, t.size(), limit);
+    return t.expand();
+  };
+  for (const term of scan(src, limit)) {
     if (term.pat[0] === '@') {
       const groupTable = new Table();
-      for (const name of tableOf(term.pat, term.rsets).expand()) {
+      for (const name of termNames(term, 'the list of group names')) {
         const group = name.slice(1);
         let members: string[] | string | undefined;
         if (group === '*') members = cache.all ?? (cache.all = allNames(opts, depth, cache));
@@ -1086,14 +1154,22 @@ function parseTable(expr: string, opts: NodeSetOptions, depth: number, cache: { 
         if (text.trim()) groupTable.update(parseTable(text, opts, depth + 1, cache));
       }
       acc.apply(term.op, groupTable);
-    } else if (term.pat.includes('*') || term.pat.includes('?')) {
+    } else if (hasWildcard(term.pat)) {
       const all = cache.all ?? (cache.all = allNames(opts, depth, cache));
+      const masks = termNames(term, 'the list of wildcard patterns');
+      // every mask is tried against every name: bound the work, not just the masks
+      const pairs = masks.length * all.length;
+      if (pairs > WILDCARD_PAIRS_PER_NODE * limit) {
+        throw new VacmError(
+          'ERR_LIMIT',
+          `${masks.length} wildcard patterns against ${all.length} nodes is ${pairs} comparisons, over the limit of ${WILDCARD_PAIRS_PER_NODE * limit} (${WILDCARD_PAIRS_PER_NODE} × limits.max_nodes); use fewer patterns, or raise limits.max_nodes in vacm.yaml`,
+        );
+      }
       const remaining = new Set(all);
       const matched: string[] = [];
-      for (const mask of tableOf(term.pat, term.rsets).expand()) {
-        const re = globToRegExp(mask);
+      for (const mask of masks) {
         for (const n of remaining) {
-          if (re.test(n)) {
+          if (globMatch(mask, n)) {
             matched.push(n);
             remaining.delete(n);
           }
@@ -1101,7 +1177,7 @@ function parseTable(expr: string, opts: NodeSetOptions, depth: number, cache: { 
       }
       acc.apply(term.op, tableFromNames(matched));
     } else {
-      acc.apply(term.op, tableOf(term.pat, term.rsets));
+      acc.apply(term.op, tableOf(term.pat, term.rsets, limit));
     }
   }
   return acc;
@@ -1179,13 +1255,16 @@ const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 export class NodeSet implements Iterable<string> {
   private readonly t: Table;
   private cachedFold: string | undefined;
+  /** expand() refuses a set larger than this (names() streams any size) */
+  private readonly limit: number;
 
-  private constructor(t: Table) {
+  private constructor(t: Table, limit = DEFAULT_MAX_NODES) {
     this.t = t;
+    this.limit = limit;
   }
 
   static parse(expr: string, opts: NodeSetOptions = {}): NodeSet {
-    return new NodeSet(located(expr, () => parseTable(expr, opts, 0, {})));
+    return new NodeSet(located(expr, () => parseTable(expr, opts, 0, {})), opts.maxNodes);
   }
 
   /** Individual names (each may also be a plain expression); the union, like `nodeset -f a b c`. */
@@ -1216,8 +1295,15 @@ export class NodeSet implements Iterable<string> {
     return r.vectors().some((v) => v.every((rs, i) => rs.hasDigits(idx[i])));
   }
 
+  /** Every name, in order; ERR_LIMIT (before building any) when there are more than the set's limit. */
   expand(): string[] {
+    checkLimit('the node set', this.t.size(), this.limit);
     return this.t.expand();
+  }
+
+  /** Every name, in order, one at a time: memory stays bounded however large the set. */
+  names(): Iterable<string> {
+    return this.t.names();
   }
 
   fold(): string {
@@ -1232,7 +1318,7 @@ export class NodeSet implements Iterable<string> {
   private op(o: NodeSet, op: Op): NodeSet {
     const t = this.t.clone();
     t.apply(op, o.t);
-    return new NodeSet(t);
+    return new NodeSet(t, this.limit);
   }
 
   union(o: NodeSet): NodeSet {
@@ -1249,7 +1335,7 @@ export class NodeSet implements Iterable<string> {
   }
 
   [Symbol.iterator](): Iterator<string> {
-    return this.expand()[Symbol.iterator]();
+    return this.names()[Symbol.iterator]();
   }
 
   /**
@@ -1278,7 +1364,7 @@ export class NodeSet implements Iterable<string> {
       }
       acc.update(t);
     }
-    return new NodeSet(acc);
+    return new NodeSet(acc, opts.maxNodes);
   }
 }
 
