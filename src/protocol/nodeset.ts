@@ -783,6 +783,15 @@ function* lazyProduct(v: Vec, d: number, acc: string[]): Generator<string[]> {
 
 type Ranges = null | RangeSet | RangeSetND;
 
+/** Where the first index slot is: the first "%s" that is not the tail of a literal "%%". */
+function slotIndex(pat: string): number {
+  for (let i = pat.indexOf('%'); i >= 0 && i < pat.length - 1; i = pat.indexOf('%', i)) {
+    if (pat[i + 1] === 's') return i;
+    i += 2; // "%%"
+  }
+  return -1;
+}
+
 function fillPattern(pat: string, args: string[]): string {
   let k = 0;
   return pat.replace(/%([%s])/g, (_m, c: string) => (c === '%' ? '%' : args[k++]));
@@ -905,7 +914,7 @@ class Table {
       const r = this.pats.get(p)!;
       if (r === null) out[k++] = fillPattern(p, []);
       else if (r instanceof RangeSet) {
-        const at = p.indexOf('%s');
+        const at = slotIndex(p);
         k = r.fillStrings(out, k, fillPattern(p.slice(0, at), []), fillPattern(p.slice(at + 2), []));
       } else {
         for (const v of r.vectors()) for (const t of product(v)) out[k++] = fillPattern(p, t);
@@ -919,7 +928,7 @@ class Table {
       const r = this.pats.get(p)!;
       if (r === null) yield fillPattern(p, []);
       else if (r instanceof RangeSet) {
-        const at = p.indexOf('%s');
+        const at = slotIndex(p);
         const pre = fillPattern(p.slice(0, at), []);
         const post = fillPattern(p.slice(at + 2), []);
         for (const d of r.strings()) yield pre + d + post;
