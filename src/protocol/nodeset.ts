@@ -419,7 +419,11 @@ export class RangeSet {
     return out;
   }
 
-  private eachRun(emit: (lo: number, hi: number, pad: number) => void): void {
+  /**
+   * `auto` is ClusterShell's internal autostep threshold (the user's value minus one; Infinity
+   * when off): a run with a step above 1 is kept as `lo-hi/step` when it spans at least that.
+   */
+  private eachRun(emit: (lo: number, hi: number, pad: number, step: number) => void, auto = Infinity): void {
     let started = false;
     let curPadded = false;
     let curPad = 0;
@@ -428,7 +432,7 @@ export class RangeSet {
     let last = 0;
     const emitSingles = (from: number, stopExcl: number, step: number): void => {
       const pad = curPadded ? curPad : 0;
-      for (let j = from; j < stopExcl; j += step) emit(j, j, pad);
+      for (let j = from; j < stopExcl; j += step) emit(j, j, pad, 1);
     };
     const visit = (idx: number, w: number, padded: boolean): void => {
       if (!started) {
@@ -443,9 +447,9 @@ export class RangeSet {
       const padMismatch = curPadded ? w !== curPad : padded;
       const stepMismatch = !padMismatch && curStep !== undefined && curStep !== idx - last;
       if (padMismatch || stepMismatch) {
-        const stepped = curStep === undefined || curStep === 1;
+        const stepped = curStep === undefined || curStep === 1 || last - curStart >= auto * curStep;
         if (stepped) {
-          emit(curStart, last, curPadded ? curPad : 0);
+          emit(curStart, last, curPadded ? curPad : 0, curStep ?? 1);
           curStart = idx;
           curPadded = padded;
           curPad = w;
@@ -486,17 +490,31 @@ export class RangeSet {
       }
     }
     if (started) {
-      if (curStep === undefined || curStep === 1) emit(curStart, last, curPadded ? curPad : 0);
+      if (curStep === undefined || curStep === 1 || last - curStart >= auto * curStep) emit(curStart, last, curPadded ? curPad : 0, curStep ?? 1);
       else emitSingles(curStart, last + 1, curStep);
     }
   }
 
-  toString(): string {
+  /** Folded text; with `autostep` (ClusterShell's --autostep N), runs of N or more by a step as `a-b/step`. */
+  toString(autostep?: number): string {
     const parts: string[] = [];
-    this.eachRun((lo, hi, pad) => {
-      parts.push(pad ? (lo === hi ? fmt(lo, pad) : `${fmt(lo, pad)}-${fmt(hi, pad)}`) : lo === hi ? `${lo}` : `${lo}-${hi}`);
-    });
+    this.eachRun(
+      (lo, hi, pad, step) => {
+        if (lo === hi) parts.push(fmt(lo, pad));
+        else parts.push(`${fmt(lo, pad)}-${fmt(hi, pad)}${step > 1 ? `/${step}` : ''}`);
+      },
+      autostep === undefined ? Infinity : autostep - 1,
+    );
     return parts.join(',');
+  }
+
+  /** Contiguous runs (ClusterShell's RangeSet.contiguous()), each as a RangeSet. */
+  contiguous(): RangeSet[] {
+    const out: RangeSet[] = [];
+    this.eachRun((lo, hi, pad) => {
+      out.push(RangeSet.parse(lo === hi ? fmt(lo, pad) : `${fmt(lo, pad)}-${fmt(hi, pad)}`));
+    });
+    return out;
   }
 }
 
@@ -938,21 +956,62 @@ class Table {
     }
   }
 
-  fold(): string {
+  /** `axis` (0-based, negative from the end): fold only along these dimensions (ClusterShell's fold_axis). */
+  fold(autostep?: number, axis?: readonly number[]): string {
     const out: string[] = [];
+    const str = (rs: RangeSet): string => (rs.size > 1 ? `[${rs.toString(autostep)}]` : rs.toString(autostep));
     for (const p of this.sortedPatterns()) {
       const r = this.pats.get(p)!;
       if (r === null) out.push(fillPattern(p, []));
       else if (r instanceof RangeSet) {
-        const s = r.toString();
-        out.push(fillPattern(p, [r.size > 1 ? `[${s}]` : s]));
+        if (axis === undefined || axis.some((x) => x >= -1 && x < 1)) out.push(fillPattern(p, [str(r)]));
+        else for (const d of r.strings()) out.push(fillPattern(p, [d]));
       } else {
+        const dim = r.dim;
+        const fold = axis === undefined ? undefined : new Set(axis.filter((x) => x >= -dim && x < dim).map((x) => ((x % dim) + dim) % dim));
         for (const v of r.vectors()) {
-          out.push(fillPattern(p, v.map((rs) => (rs.size > 1 ? `[${rs.toString()}]` : rs.toString()))));
+          let args: string[][] = [[]];
+          v.forEach((rs, d) => {
+            const parts = rs.size > 1 && fold && !fold.has(d) ? [...rs.strings()] : [str(rs)];
+            args = parts.flatMap((x) => args.map((a) => [...a, x])); // as ClusterShell: the later axis varies slowest
+          });
+          for (const a of args) out.push(fillPattern(p, a));
         }
       }
     }
     return out.join(',');
+  }
+
+  /** ClusterShell's NodeSet.contiguous(): per pattern, per contiguous run (each dimension in turn). */
+  contiguous(): Table[] {
+    const out: Table[] = [];
+    for (const p of this.sortedPatterns()) {
+      const r = this.pats.get(p)!;
+      if (r === null || r instanceof RangeSet) {
+        for (const c of r === null ? [null] : r.contiguous()) {
+          const t = new Table();
+          t.pats.set(p, c);
+          out.push(t);
+        }
+      } else {
+        let vl = r.vectors();
+        const dim = vl.length ? vl[0].length : 0;
+        for (let d = 0; d < dim; d++) {
+          const next: Vec[] = [];
+          for (const v of vl) for (const c of v[d].contiguous()) next.push(v.map((x, i) => (i === d ? c : x)));
+          vl = next;
+        }
+        for (const v of vl) {
+          const t = new Table();
+          const nd = new RangeSetND([v]);
+          nd.dirty = false;
+          nd.limit = r.limit;
+          t.pats.set(p, nd);
+          out.push(t);
+        }
+      }
+    }
+    return out;
   }
 }
 
@@ -1320,8 +1379,40 @@ export class NodeSet implements Iterable<string> {
     return this.cachedFold;
   }
 
+  /** Folded with ClusterShell's autostep: runs of `autostep` or more elements by a step as `a-b/step`. */
+  foldAutostep(autostep: number | undefined, axis?: readonly number[]): string {
+    return this.t.fold(autostep, axis);
+  }
+
   toString(): string {
     return this.fold();
+  }
+
+  /** ClusterShell's contiguous(): one set per pattern and contiguous run. */
+  contiguous(): NodeSet[] {
+    return this.t.contiguous().map((t) => new NodeSet(t, this.limit));
+  }
+
+  /** The names at positions `keep` (0-based, in expand order): ClusterShell's slicing. */
+  at(keep: (position: number) => boolean): NodeSet {
+    const picked: string[] = [];
+    let i = 0;
+    for (const n of this.expand()) if (keep(i++)) picked.push(n);
+    return NodeSet.fromNames(picked);
+  }
+
+  /** ClusterShell's split(n): at most n sets of sizes differing by at most one, in order. */
+  split(n: number): NodeSet[] {
+    const names = this.expand();
+    const size = Math.floor(names.length / n);
+    const left = names.length % n;
+    const out: NodeSet[] = [];
+    for (let i = 0, begin = 0; i < Math.min(n, names.length); i++) {
+      const len = size + (i < left ? 1 : 0);
+      out.push(NodeSet.fromNames(names.slice(begin, begin + len)));
+      begin += len;
+    }
+    return out;
   }
 
   private op(o: NodeSet, op: Op): NodeSet {
