@@ -8,6 +8,9 @@ import { setMaxListeners } from 'node:events';
 import { VacmError, toVacmError, type ErrorCode } from '../protocol/errors.js';
 import { parseRequest, type Request } from '../protocol/ipc.js';
 import { NodeSet } from '../protocol/nodeset.js';
+import type { GroupSources } from '../protocol/groups.js';
+import type { ClusterShellGroupOptions } from '../platform/clustershell-groups.js';
+import { VACM_SOURCE, groupSourcesFor } from './groups.js';
 import type { EventBody, JobState, Lane, NodeState, PowerState, StatValue, VacmEvent } from '../protocol/events.js';
 import {
   isDangerous,
@@ -50,6 +53,8 @@ export interface EngineOptions {
   maxJobEvents?: number;
   /** how long a cancelled job's module may take to wind down before the job is ended anyway */
   cancelGraceMs?: number;
+  /** where ClusterShell's group sources are read from (default: this process's environment) */
+  clusterShellGroups?: ClusterShellGroupOptions;
 }
 
 const MAX_U32 = 0xffffffff;
@@ -235,6 +240,7 @@ export class Engine implements ModuleHost {
   private readonly logger: Logger;
   private readonly maxJobEvents: number;
   private readonly cancelGraceMs: number;
+  private readonly clusterShellOptions: ClusterShellGroupOptions | undefined;
 
   constructor(opts: EngineOptions) {
     this.config = opts.config.view;
@@ -246,6 +252,7 @@ export class Engine implements ModuleHost {
     this.logger = opts.log ?? (() => {});
     this.maxJobEvents = opts.maxJobEvents ?? 20_000;
     this.cancelGraceMs = opts.cancelGraceMs ?? 2000;
+    this.clusterShellOptions = opts.clusterShellGroups;
     const now = Date.now();
     for (const d of opts.config.nodes) {
       const local = d.name === this.localName;
@@ -377,9 +384,19 @@ export class Engine implements ModuleHost {
     return g;
   }
 
-  private groupMembers = (group: string): string[] | undefined => {
-    const g = this.groups()[group];
-    return g ? [...g] : undefined;
+  private clusterShell: GroupSources | undefined;
+
+  /**
+   * `@group`: vacm.yaml's groups (also as `@vacm:group`), then ClusterShell's group sources
+   * (`@group` in its default source, `@source:group`), read on first use.
+   */
+  private groupMembers = (group: string): string[] | string | undefined => {
+    const own = group.startsWith(`${VACM_SOURCE}:`) ? group.slice(VACM_SOURCE.length + 1) : group;
+    const g = this.groups()[own];
+    if (g) return [...g];
+    if (own !== group) return undefined;
+    this.clusterShell ??= groupSourcesFor({}, this.clusterShellOptions);
+    return this.clusterShell.resolve(group);
   };
 
   /** Resolve a node-set expression against the nodelist; every node must exist. Targets come in nodelist order. */
@@ -392,7 +409,8 @@ export class Engine implements ModuleHost {
     const hit = this.resolved.get(e);
     if (hit) return hit.slice();
     const names = this.resolveUncached(e);
-    if (names.length <= RESOLVE_CACHE_MAX_NODES) {
+    // groups may come from ClusterShell's upcalls, which have their own cache_time: not kept here
+    if (names.length <= RESOLVE_CACHE_MAX_NODES && !e.includes('@')) {
       if (this.resolved.size >= RESOLVE_CACHE_SIZE) this.resolved.delete(this.resolved.keys().next().value!);
       this.resolved.set(e, names.slice());
     }

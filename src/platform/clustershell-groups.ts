@@ -147,9 +147,10 @@ class UpcallSource implements GroupSource {
     return value;
   }
 
+  /** undefined for a failing upcall or an empty answer: vacm names an unknown group (ClusterShell makes it empty) */
   map(group: string): string | undefined {
     const out = this.call('map', { name: 'GROUP', value: group });
-    return out === undefined ? undefined : words(out).join(',');
+    return out === undefined || out === '' ? undefined : words(out).join(',');
   }
 
   list(): string[] | undefined {
