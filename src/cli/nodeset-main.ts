@@ -14,6 +14,7 @@ export interface NodesetCliArgs {
   fold?: boolean;
   count?: boolean;
   list?: number;
+  'list-all'?: number;
   regroup?: boolean;
   'list-sources'?: boolean;
   exclude?: string | string[];
@@ -61,7 +62,7 @@ export async function nodesetMain(a: NodesetCliArgs, io: Io, procEnv: NodeJS.Pro
     return 0;
   }
   const argv: NodesetArgv = {
-    expand: a.expand, fold: a.fold, count: a.count, list: a.list || undefined, regroup: a.regroup, listSources: a['list-sources'],
+    expand: a.expand, fold: a.fold, count: a.count, list: a.list || undefined, listAll: a['list-all'] || undefined, regroup: a.regroup, listSources: a['list-sources'],
     exprs: (a.exprs ?? []).map(String), exclude: list(a.exclude), intersection: list(a.intersection), xor: list(a.xor),
     separator: a.separator, rangeset: a.rangeset, all: a.all, autostep: a.autostep, slice: a.slice, split: a.split,
     contiguous: a.contiguous, axis: a.axis, pick: a.pick, outputFormat: a['output-format'], quiet: a.quiet,

@@ -31,6 +31,7 @@ export const NODESET_OPTIONS = {
   fold: { alias: 'f', type: 'boolean', describe: 'fold into ranges, like nodeset -f' },
   count: { alias: 'c', type: 'boolean', describe: 'count the nodes' },
   list: { alias: 'l', type: 'count', describe: 'list groups (-ll with their nodes, -lll with counts), of the given nodes if any' },
+  'list-all': { alias: 'L', type: 'count', describe: 'like -l, for every group source' },
   regroup: { alias: 'r', type: 'boolean', describe: 'fold using node groups' },
   'list-sources': { alias: 'groupsources', type: 'boolean', describe: 'list the group sources, the default first' },
   exclude: { nargs: 1, alias: 'x', type: 'string', array: true, describe: 'exclude this node set' },

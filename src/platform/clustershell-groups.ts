@@ -141,7 +141,9 @@ class UpcallSource implements GroupSource {
       const e = err as NodeJS.ErrnoException & { signal?: string };
       if (e.code === 'ENOBUFS') throw new VacmError('ERR_LIMIT', `group source "${this.name}" (${this.file}): the ${kind} upcall printed more than ${this.o.maxOutputBytes} bytes`);
       if (e.signal === 'SIGTERM') throw new VacmError('ERR_TIMEOUT', `group source "${this.name}" (${this.file}): the ${kind} upcall did not finish in ${this.o.timeoutMs / 1000} s`);
-      value = undefined; // a failing upcall: no such group, as in ClusterShell
+      // a failing map: no such group; a failing list or all: an error, as in ClusterShell
+      if (kind !== 'map') throw new VacmError('ERR_CONFIG', `group source "${this.name}" (${this.file}): the ${kind} upcall failed: ${cmd}`);
+      value = undefined;
     }
     this.cache.set(key, { at: now, value });
     return value;

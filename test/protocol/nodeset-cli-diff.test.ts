@@ -172,7 +172,7 @@ describe.skipIf(!!reason)('group sources from ClusterShell config dirs, against 
     [['-l']], [['-ll']], [['-lll']], [['-l', '-s', 'up']], [['-ll', '-s', 'slurm']], [['-lll', '-s', 'other']],
     [['-l', 'n1']], [['-ll', 'n[1-5]']], [['-lll', 'n[1-5]']], [['-ll', '-s', 'up', 'u[2-4]']], [['-l', '-G', '-s', 'up', 'u1']], [['-ll', '-s', 'up', 'u1']],
     [['-r', 'n[1-8]']], [['-r', 'n[1-8],login[1-2],zz']], [['-r', '-s', 'up', 'u[1-5]']], [['-r', '-G', '-s', 'up', 'u[1-6]']], [['-r', 'n[1-3]']],
-    [['--list-sources']], [['-q', '--list-sources']], [['-f', '@nosuch:x']],
+    [['--list-sources']], [['-q', '--list-sources']], [['-f', '@nosuch:x']], [['-L']], [['-LL', '-s', 'up']],
   ] as const)('nodeset %j', async (args) => {
     await same([...args], '', env);
   });
