@@ -143,6 +143,7 @@ interface XSet {
   symmetricDifference(o: XSet): XSet;
   readonly size: number;
   names(): Iterable<string>;
+  batches(): Iterable<string[]>;
   fold(autostep?: number): string;
   contiguous(): XSet[];
   at(keep: (i: number) => boolean): XSet;
@@ -157,6 +158,7 @@ class NodeX implements XSet {
   symmetricDifference(o: XSet) { return new NodeX(this.s.symmetricDifference((o as NodeX).s)); }
   get size() { return this.s.size; }
   names() { return this.s.names(); }
+  batches() { return this.s.batches(); }
   axis?: number[];
   fold(autostep?: number) { return autostep === undefined && !this.axis ? this.s.fold() : this.s.foldAutostep(autostep, this.axis); }
   contiguous() { return this.s.contiguous().map((s) => new NodeX(s)); }
@@ -172,6 +174,7 @@ class RangeX implements XSet {
   symmetricDifference(o: XSet) { return new RangeX(this.r.symmetricDifference((o as RangeX).r)); }
   get size() { return this.r.size; }
   names() { return this.r.strings(); }
+  *batches() { yield [...this.r.strings()]; }
   fold(autostep?: number) { return this.r.toString(autostep); }
   contiguous() { return this.r.contiguous().map((r) => new RangeX(r)); }
   private static of(elems: string[]): RangeX {
@@ -344,9 +347,10 @@ export function* nodesetOutput(a: NodesetArgv, env: NodesetEnv): Generator<strin
     if (a.expand) {
       let buf = '';
       let first = true;
-      for (const n of s.names()) {
-        const t = plainFmt ? n : pyFormat(fmt, n);
-        buf += first ? t : separator + t;
+      for (const batch of s.batches()) {
+        const text = (plainFmt ? batch : batch.map((n) => pyFormat(fmt, n))).join(separator);
+        if (text === '' && batch.length === 0) continue;
+        buf += first ? text : separator + text;
         first = false;
         if (buf.length >= PIECE) {
           yield buf;

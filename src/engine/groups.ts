@@ -12,9 +12,11 @@ export const VACM_SOURCE = 'vacm';
 
 export function groupSourcesFor(vacmGroups: Readonly<Record<string, readonly string[]>>, opts: ClusterShellGroupOptions = {}): GroupSources {
   const own = staticSource(VACM_SOURCE, vacmGroups);
-  const cs = loadClusterShellGroups(opts);
-  // vacm.yaml's groups are a source of their own (`@vacm:compute`) when there are any
-  const sources: GroupSource[] = cs.sources().map((n) => cs.source(n));
-  if (Object.keys(vacmGroups).length > 0 || sources.length === 0) sources.push(own);
-  return new GroupSources(sources, cs.defaultSource() ?? VACM_SOURCE, own);
+  return new GroupSources(() => {
+    const cs = loadClusterShellGroups(opts);
+    // vacm.yaml's groups are a source of their own (`@vacm:compute`) when there are any
+    const sources: GroupSource[] = cs.sources().map((n) => cs.source(n));
+    if (Object.keys(vacmGroups).length > 0 || sources.length === 0) sources.push(own);
+    return { sources, defaultName: cs.defaultSource() ?? VACM_SOURCE };
+  }, undefined, own);
 }

@@ -31,31 +31,51 @@ export class GroupSources {
    * `overlay`, when given, answers a plain `@group` (no source named) before the default source:
    * vacm.yaml's groups come first, then ClusterShell's.
    */
+  private pending: (() => { sources: readonly GroupSource[]; defaultName?: string }) | undefined;
+
+  /** `sources` may be a function: then it is called on first use (reading files costs a start-up). */
   constructor(
-    sources: readonly GroupSource[],
+    sources: readonly GroupSource[] | (() => { sources: readonly GroupSource[]; defaultName?: string }),
     defaultName?: string,
     private readonly overlay?: GroupSource,
   ) {
+    if (typeof sources === 'function') this.pending = sources;
+    else this.init(sources, defaultName);
+  }
+
+  private init(sources: readonly GroupSource[], defaultName: string | undefined): void {
     for (const s of sources) if (!this.byName.has(s.name)) this.byName.set(s.name, s);
     this.defaultName = defaultName !== undefined && this.byName.has(defaultName) ? defaultName : sources[0]?.name;
   }
 
+  private ready(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    const { sources, defaultName } = p();
+    this.init(sources, defaultName);
+  }
+
   get isEmpty(): boolean {
+    this.ready();
     return this.byName.size === 0;
   }
 
   /** Source names, the default first (as `nodeset --list-sources` prints them). */
   sources(): string[] {
+    this.ready();
     const rest = [...this.byName.keys()].filter((n) => n !== this.defaultName);
     return this.defaultName === undefined ? rest : [this.defaultName, ...rest];
   }
 
   defaultSource(): string | undefined {
+    this.ready();
     return this.defaultName;
   }
 
   /** A source by name (the default one when none is named). */
   source(name: string | undefined): GroupSource {
+    this.ready();
     const n = name || this.defaultName;
     const s = n === undefined ? undefined : this.byName.get(n);
     if (!s) {
@@ -72,10 +92,13 @@ export class GroupSources {
     const colon = group.indexOf(':');
     const src = colon >= 0 ? group.slice(0, colon) : source;
     const g = colon >= 0 ? group.slice(colon + 1) : group;
-    if (colon < 0 && src === undefined) {
+    const plain = colon < 0 && src === undefined;
+    if (plain) {
       const own = this.overlay?.map(g);
-      if (own !== undefined || this.defaultName === undefined) return own;
+      if (own !== undefined) return own; // without reading any other source
     }
+    this.ready();
+    if (plain && this.defaultName === undefined) return undefined;
     return this.source(src).map(g);
   }
 
