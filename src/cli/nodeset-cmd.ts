@@ -90,7 +90,8 @@ function parseAutostep(v: string): number | 'auto' | { ratio: number } | undefin
 
 /** Python's string-literal escapes (ClusterShell evaluates -S as '''...'''). */
 export function pyUnescape(s: string): string {
-  if (s.includes("'''") || s.endsWith("'") || /(^|[^\\])(\\\\)*\\$/.test(s)) throw new VacmError('ERR_BAD_ARGS', 'invalid separator');
+  // what ends Python's '''...''' early: an unescaped ''' inside, an unescaped ' or \ at the end
+  if (s.includes("'''") || /(^|[^\\])(\\\\)*'$/.test(s) || /(^|[^\\])(\\\\)*\\$/.test(s)) throw new VacmError('ERR_BAD_ARGS', 'invalid separator');
   const simple: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\n': '' };
   return s.replace(/\\(x[0-9a-fA-F]{0,2}|u[0-9a-fA-F]{0,4}|U[0-9a-fA-F]{0,8}|[0-7]{1,3}|[\s\S])/g, (m, e: string) => {
     const c = e[0];
