@@ -113,7 +113,7 @@ const commands: CommandDef[] = [
     async run(ctx) {
       let names: string[];
       try {
-        names = NodeSet.parse(ctx.request.nodes).expand();
+        names = NodeSet.parse(ctx.request.nodes, { maxNodes: ctx.host.config.maxNodes }).expand();
       } catch (err) {
         throw toVacmError(err, 'ERR_NODESET_PARSE');
       }

@@ -14,11 +14,14 @@ import type { Io } from './io.js';
 export type FastArgs = Record<string, unknown> & { _: string[] };
 
 /** argv (after the command) parsed by `table`, or undefined when only yargs should answer. */
-export function parseWith(argv: readonly string[], table: OptionTable): FastArgs | undefined {
+export function parseWith(argv: readonly string[], table: OptionTable, opts: { haltAtNonOption?: boolean } = {}): FastArgs | undefined {
   const alias: Record<string, string> = {};
   const boolean: string[] = [];
   const string: string[] = [];
   const number: string[] = [];
+  const count: string[] = [];
+  const array: string[] = [];
+  const narg: Record<string, number> = {};
   const dflt: Record<string, unknown> = {};
   const known = new Set(['_']);
   for (const [key, o] of Object.entries(table)) {
@@ -30,6 +33,9 @@ export function parseWith(argv: readonly string[], table: OptionTable): FastArgs
     if (o.type === 'boolean') boolean.push(key);
     else if (o.type === 'string') string.push(key);
     else if (o.type === 'number') number.push(key);
+    else if (o.type === 'count') count.push(key);
+    if (o.array) array.push(key);
+    if (typeof o.nargs === 'number') narg[key] = o.nargs;
     if (o.default !== undefined) dflt[key] = o.default;
   }
   const r = parse([...argv], {
@@ -37,6 +43,9 @@ export function parseWith(argv: readonly string[], table: OptionTable): FastArgs
     boolean,
     string,
     number,
+    count,
+    array,
+    narg,
     default: dflt,
     configuration: {
       'camel-case-expansion': false,
@@ -44,12 +53,12 @@ export function parseWith(argv: readonly string[], table: OptionTable): FastArgs
       'parse-positional-numbers': false,
       'duplicate-arguments-array': true,
       'strip-aliased': true,
-      'halt-at-non-option': false,
+      'halt-at-non-option': opts.haltAtNonOption ?? false,
     },
   });
   for (const [k, v] of Object.entries(r)) {
     if (!known.has(k)) return undefined; // --help, --version, a typo: yargs says it properly
-    if (k !== '_' && Array.isArray(v)) return undefined; // given twice
+    if (k !== '_' && Array.isArray(v) && !array.includes(k) && !array.includes(alias[k])) return undefined; // given twice
     if (typeof v === 'number' && Number.isNaN(v)) return undefined; // --nodes abc
   }
   return { ...r, _: r._.map(String) };
@@ -59,7 +68,7 @@ export function parseWith(argv: readonly string[], table: OptionTable): FastArgs
 export async function runFast(argv: readonly string[], io: Io): Promise<number | undefined> {
   const [cmd, ...rest] = argv;
   if (cmd === 'nodeset') {
-    const a = parseWith(rest, NODESET_OPTIONS);
+    const a = parseWith(rest, NODESET_OPTIONS, { haltAtNonOption: true });
     if (!a) return undefined;
     return nodesetMain({ ...a, exprs: a._ }, io);
   }

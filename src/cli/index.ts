@@ -8,6 +8,7 @@ import { nodesetMain } from './nodeset-main.js';
 import { processIo, type Io } from './io.js';
 import { ENGINE_OPTIONS, IPC_OPTIONS, NODESET_OPTIONS } from './options.js';
 import { fail, ipcCommand } from './commands.js';
+import { parseWith } from './fast.js';
 
 function engineOptions<T>(y: Argv<T>) {
   return y.options(ENGINE_OPTIONS);
@@ -41,13 +42,20 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         y
           .positional('exprs', { type: 'string', array: true })
           .options(NODESET_OPTIONS)
+          .version(false)
+          .option('version', { type: 'boolean', describe: 'show the version' })
           .example('$0 nodeset -f node1 node2 node3', 'node[1-3]')
+          .example('$0 nodeset -f @rack1 -x node007', 'a group minus a node (groups from vacm.yaml and ClusterShell\'s groups.conf)')
+          .example("$0 nodeset -e -S '\\n' 'n[1-3]'", 'one name a line')
           .example("$0 nodeset -e 'rack[1-2]-n[01-02]'", 'rack1-n01 rack1-n02 rack2-n01 rack2-n02')
           .example("$0 nodeset -c 'node[1-1000000]'", '1000000 (counted without expanding)')
           .example("$0 nodeset -f '@compute!node007'", 'a group minus a node (groups from the config)')
           .epilog('Exit status: 0 ok, 1 ERR_NODESET_PARSE (bad expression, the failing part named), 2 usage error.'),
       async (a) => {
-        code = await nodesetMain(a, io);
+        // as ClusterShell, options end at the first operand (-x/-i/-X and - are read among the
+        // operands): yargs reads options anywhere, so the launcher's parser reads them again
+        const ordered = parseWith(argv.slice(1), NODESET_OPTIONS, { haltAtNonOption: true });
+        code = await nodesetMain(ordered ? { ...ordered, version: a.version, exprs: ordered._ } : a, io);
       },
     )
     .command(

@@ -9,6 +9,8 @@ export interface Io {
   /** whether out/err reach a terminal (command output is then shown with its controls visible) */
   stdoutIsTTY?: boolean;
   stderrIsTTY?: boolean;
+  /** resolves when stdout has taken what was written (a pipe's reader may be slower than us) */
+  outDrained?(): Promise<void>;
 }
 
 /**
@@ -19,12 +21,27 @@ export interface Io {
 function dropOnBrokenPipe(stream: NodeJS.WriteStream): (s: string) => void {
   let broken = false;
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') broken = true;
-    else throw err;
+    if (err.code === 'EPIPE') {
+      broken = true;
+      stream.emit('drain'); // nobody waits on a reader that is gone
+    } else throw err;
   });
   return (s) => {
     if (!broken) stream.write(s);
   };
+}
+
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  if (!stream.writableNeedDrain || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
 }
 
 export function processIo(): Io {
@@ -35,6 +52,7 @@ export function processIo(): Io {
     stdinIsTTY: Boolean(process.stdin.isTTY),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
+    outDrained: () => drained(process.stdout),
   };
 }
 

@@ -4,14 +4,14 @@
  * command output (the verbatim field, and the gathered blocks) is byte-exact into a pipe or file and
  * shown with its controls visible (`^[`) on a terminal, unless --raw.
  */
-import readline from 'node:readline';
 import { jsonText, toJsonLine, toLine, type VacmEvent } from '../protocol/events.js';
-import { formatResponse } from '../protocol/ipc.js';
+import { formatResponse, lineTooLongError } from '../protocol/ipc.js';
 import { BoundedGather, gatherOutputs, formatGathered, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
-import { toVacmError } from '../protocol/errors.js';
+import { toVacmError, type VacmError } from '../protocol/errors.js';
 import { escapeControls, visible } from '../protocol/visible.js';
 import type { Engine } from '../engine/engine.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
+import { readRequestLines } from './request-lines.js';
 
 export interface IpcOptions {
   json?: boolean;
@@ -74,17 +74,20 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     }
   });
 
+  const refuse = (ve: VacmError): void => {
+    io.err((opts.json
+      ? jsonText({ tag: 'NEXXUS', job: 0, event: 'ERROR', node: null, fields: [ve.code, ve.message], ts: new Date().toISOString() })
+      : formatResponse({ tag: 'NEXXUS', job: 0, event: 'ERROR', fields: [ve.code, ve.message] })) + '\n');
+    worse(EXIT_USAGE);
+  };
+
   const send = async (line: string): Promise<void> => {
     if (line.trim() === '') return;
     let handle;
     try {
       handle = engine.submit(line);
     } catch (err) {
-      const ve = toVacmError(err, 'ERR_PROTO_PARSE');
-      io.err((opts.json
-        ? jsonText({ tag: 'NEXXUS', job: 0, event: 'ERROR', node: null, fields: [ve.code, ve.message], ts: new Date().toISOString() })
-        : formatResponse({ tag: 'NEXXUS', job: 0, event: 'ERROR', fields: [ve.code, ve.message] })) + '\n');
-      worse(EXIT_USAGE);
+      refuse(toVacmError(err, 'ERR_PROTO_PARSE'));
       return;
     }
     mine.add(handle.id);
@@ -109,10 +112,13 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
       if (opts.parallel) await Promise.all(opts.messages.map(send));
       else for (const m of opts.messages) await send(m);
     } else {
-      const rl = readline.createInterface({ input: io.stdin, crlfDelay: Infinity, terminal: false });
       const pending: Promise<void>[] = [];
-      for await (const line of rl) {
-        const p = send(line);
+      for await (const r of readRequestLines(io.stdin)) {
+        if ('tooLong' in r) {
+          refuse(lineTooLongError(r.tooLong));
+          continue;
+        }
+        const p = send(r.line);
         if (opts.parallel) pending.push(p);
         else await p;
       }

@@ -22,12 +22,37 @@ export const IPC_OPTIONS = {
   raw: { type: 'boolean', default: false, describe: 'print command output byte-exact even on a terminal (default there: controls shown as ^[)' },
 } as const satisfies OptionTable;
 
+/**
+ * ClusterShell's `nodeset` options, same names. As in ClusterShell, options end at the first
+ * operand: after it, `-x SET`, `-i SET`, `-X SET` and `-` are read in order among the operands
+ * (both parsers run with halt-at-non-option for this command).
+ */
 export const NODESET_OPTIONS = {
   config: { type: 'string', describe: 'vacm.yaml for @groups (and the nodelist that * and ? match)' },
   expand: { alias: 'e', type: 'boolean', describe: 'expand: every name, separated by spaces' },
   fold: { alias: 'f', type: 'boolean', describe: 'fold into ranges, like nodeset -f' },
   count: { alias: 'c', type: 'boolean', describe: 'count the nodes' },
-  separator: { alias: 'S', type: 'string', describe: 'separator for --expand (default a space)' },
+  list: { alias: 'l', type: 'count', describe: 'list groups (-ll with their nodes, -lll with counts), of the given nodes if any' },
+  'list-all': { alias: 'L', type: 'count', describe: 'like -l, for every group source' },
+  regroup: { alias: 'r', type: 'boolean', describe: 'fold using node groups' },
+  'list-sources': { alias: 'groupsources', type: 'boolean', describe: 'list the group sources, the default first' },
+  exclude: { nargs: 1, alias: 'x', type: 'string', array: true, describe: 'exclude this node set' },
+  intersection: { nargs: 1, alias: 'i', type: 'string', array: true, describe: 'intersect with this node set' },
+  xor: { nargs: 1, alias: 'X', type: 'string', array: true, describe: 'symmetric difference with this node set' },
+  all: { alias: 'a', type: 'boolean', describe: 'every node of the group source' },
+  groupsource: { alias: 's', type: 'string', describe: 'group source to use (groups.conf)' },
+  groupbase: { alias: 'G', type: 'boolean', describe: 'no group source prefix in -l/-r output' },
+  rangeset: { alias: 'R', type: 'boolean', describe: 'work on range sets (1-5,18) instead of node sets' },
+  slice: { alias: 'I', type: 'string', describe: 'keep the nodes at these positions (a range set, from 0)' },
+  split: { type: 'number', describe: 'split the result into N subsets' },
+  contiguous: { type: 'boolean', describe: 'split the result into contiguous subsets' },
+  autostep: { type: 'string', describe: 'fold with a-b/step when at least N nodes, N% of them, or auto' },
+  axis: { type: 'string', describe: 'fold multi-dimensional sets along these axes only (1..n)' },
+  pick: { type: 'number', describe: 'pick N nodes at random' },
+  'output-format': { alias: 'O', type: 'string', describe: "output format (default '%s')" },
+  separator: { alias: 'S', type: 'string', describe: "separator for --expand, with escapes such as '\\n' (default a space)" },
+  quiet: { alias: 'q', type: 'boolean', describe: 'no warnings' },
+  debug: { alias: 'd', type: 'boolean', describe: 'accepted for ClusterShell compatibility' },
 } as const satisfies OptionTable;
 
 /**

@@ -12,7 +12,7 @@ let yamlLib: typeof import('yaml') | undefined;
 const yaml = (): typeof import('yaml') => (yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import { readTrustedFile } from '../platform/trusted-file.js';
-import { NodeSet } from '../protocol/nodeset.js';
+import { DEFAULT_MAX_NODES, NodeSet } from '../protocol/nodeset.js';
 import type { ConfigView } from '../protocol/module.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { escapeControls } from '../protocol/visible.js';
@@ -36,7 +36,7 @@ export const RESERVED_VARS = [
 ] as const;
 
 /** Top-level keys; module-owned sections are passed through to their modules, which validate them. */
-const CORE_KEYS = ['cluster', 'fanout', 'nodes', 'groups', 'exec'];
+const CORE_KEYS = ['cluster', 'fanout', 'nodes', 'groups', 'exec', 'limits'];
 export const SECTION_KEYS = ['power', 'ssh', 'ping', 'sysstat', 'sensors', 'collector', 'agent', 'membership', 'hooks', 'history', 'metrics', 'ui', 'demo', 'serve', 'output'];
 
 export const DEFAULT_FANOUT = 64;
@@ -185,6 +185,22 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
     }
   }
 
+  // limits: { max_nodes: N }: how many names a node set may expand to (docs/nodeset.md)
+  let maxNodes = DEFAULT_MAX_NODES;
+  if (top.limits !== undefined) {
+    if (typeof top.limits !== 'object' || top.limits === null || Array.isArray(top.limits)) fail(['limits'], 'must be a mapping such as { max_nodes: 2000000 }');
+    const lim = top.limits as Record<string, unknown>;
+    for (const k of Object.keys(lim)) if (k !== 'max_nodes') fail(['limits', k], `unknown key "${k}"; limits takes max_nodes`);
+    const m = lim.max_nodes;
+    if (m !== undefined) {
+      if (typeof m !== 'number' || !Number.isSafeInteger(m) || m < 1) fail(['limits', 'max_nodes'], `must be a whole number of nodes, at least 1 (default ${DEFAULT_MAX_NODES})`);
+      maxNodes = m as number;
+    }
+  }
+  const overLimit = (p: (string | number)[], err: unknown): never => {
+    throw new VacmError('ERR_LIMIT', `${where(p)}: ${(err as Error).message}`);
+  };
+
   const nodes = new Map<string, NodeDef>();
   if (top.nodes !== undefined) {
     if (!Array.isArray(top.nodes)) fail(['nodes'], 'must be a list of entries with names:, groups: and vars:');
@@ -195,8 +211,12 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
       if (typeof e.names !== 'string' || e.names.trim() === '') fail(['nodes', i, 'names'], 'must be a node set such as node[001-064]');
       let names: string[];
       try {
-        names = NodeSet.parse(e.names as string).expand();
+        names = NodeSet.parse(e.names as string, { maxNodes }).expand();
+        if (nodes.size + names.length > maxNodes) {
+          throw new VacmError('ERR_LIMIT', `nodes: would hold more than ${maxNodes} nodes (the limit); raise limits.max_nodes in vacm.yaml if you mean it`);
+        }
       } catch (err) {
+        if (err instanceof VacmError && err.code === 'ERR_LIMIT') overLimit(['nodes', i, 'names'], err);
         fail(['nodes', i, 'names'], `bad node set: ${(err as Error).message}`);
       }
       let grp: string[] = [];
@@ -241,7 +261,7 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
       if (RESERVED_KEYS.has(g)) fail(['groups', g], `"${g}" is reserved (${[...RESERVED_KEYS].join(', ')}); choose another group name`);
       let members: string[];
       try {
-        if (typeof v === 'string') members = NodeSet.parse(v, { resolveGroup: (x) => groups[x] }).expand();
+        if (typeof v === 'string') members = NodeSet.parse(v, { resolveGroup: (x) => groups[x], maxNodes }).expand();
         else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) members = v as string[];
         else throw new Error('must be a node set or a list of names');
       } catch (err) {
@@ -258,7 +278,7 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
   const sections: Record<string, unknown> = Object.create(null);
   for (const k of SECTION_KEYS) if (top[k] !== undefined) sections[k] = top[k];
   return {
-    view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow }, sections, groups },
+    view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow }, sections, groups, maxNodes },
     nodes: [...nodes.values()],
   };
 }

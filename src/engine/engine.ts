@@ -10,6 +10,9 @@ import { badVarName, maskRequestLine } from '../protocol/vars.js';
 import { NodeSet } from '../protocol/nodeset.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { escapeControls } from '../protocol/visible.js';
+import type { GroupSources } from '../protocol/groups.js';
+import type { ClusterShellGroupOptions } from '../platform/clustershell-groups.js';
+import { VACM_SOURCE, groupSourcesFor } from './groups.js';
 import type { EventBody, JobState, Lane, NodeState, PowerState, StatValue, VacmEvent } from '../protocol/events.js';
 import {
   isDangerous,
@@ -57,6 +60,8 @@ export interface EngineOptions {
   maxTotalOutputBytes?: number;
   /** how long a cancelled job's module may take to wind down before the job is ended anyway */
   cancelGraceMs?: number;
+  /** where ClusterShell's group sources are read from (default: this process's environment) */
+  clusterShellGroups?: ClusterShellGroupOptions;
 }
 
 const MAX_U32 = 0xffffffff;
@@ -252,6 +257,7 @@ export class Engine implements ModuleHost {
   /** vacm.yaml's output: section (per-job and gather bounds) */
   readonly outputLimits: OutputLimits;
   private readonly cancelGraceMs: number;
+  private readonly clusterShellOptions: ClusterShellGroupOptions | undefined;
 
   constructor(opts: EngineOptions) {
     this.config = opts.config.view;
@@ -266,6 +272,7 @@ export class Engine implements ModuleHost {
     if (opts.maxJobOutputBytes !== undefined) this.outputLimits.maxJobBytes = opts.maxJobOutputBytes;
     if (opts.maxTotalOutputBytes !== undefined) this.outputLimits.maxTotalBytes = opts.maxTotalOutputBytes;
     this.cancelGraceMs = opts.cancelGraceMs ?? 2000;
+    this.clusterShellOptions = opts.clusterShellGroups;
     const now = Date.now();
     for (const d of opts.config.nodes) {
       const local = d.name === this.localName;
@@ -405,9 +412,19 @@ export class Engine implements ModuleHost {
     return g;
   }
 
-  private groupMembers = (group: string): string[] | undefined => {
-    const g = this.groups()[group];
-    return g ? [...g] : undefined;
+  private clusterShell: GroupSources | undefined;
+
+  /**
+   * `@group`: vacm.yaml's groups (also as `@vacm:group`), then ClusterShell's group sources
+   * (`@group` in its default source, `@source:group`), read on first use.
+   */
+  private groupMembers = (group: string): string[] | string | undefined => {
+    const own = group.startsWith(`${VACM_SOURCE}:`) ? group.slice(VACM_SOURCE.length + 1) : group;
+    const g = this.groups()[own];
+    if (g) return [...g];
+    if (own !== group) return undefined;
+    this.clusterShell ??= groupSourcesFor({}, this.clusterShellOptions);
+    return this.clusterShell.resolve(group);
   };
 
   /** Resolve a node-set expression against the nodelist; every node must exist. Targets come in nodelist order. */
@@ -420,7 +437,8 @@ export class Engine implements ModuleHost {
     const hit = this.resolved.get(e);
     if (hit) return hit.slice();
     const names = this.resolveUncached(e);
-    if (names.length <= RESOLVE_CACHE_MAX_NODES) {
+    // groups may come from ClusterShell's upcalls, which have their own cache_time: not kept here
+    if (names.length <= RESOLVE_CACHE_MAX_NODES && !e.includes('@')) {
       if (this.resolved.size >= RESOLVE_CACHE_SIZE) this.resolved.delete(this.resolved.keys().next().value!);
       this.resolved.set(e, names.slice());
     }
@@ -430,7 +448,7 @@ export class Engine implements ModuleHost {
   private readonly resolved = new Map<string, string[]>();
 
   private resolveUncached(e: string): string[] {
-    const set = NodeSet.parse(e, { resolveGroup: this.groupMembers, universe: () => this.records.keys() });
+    const set = NodeSet.parse(e, { resolveGroup: this.groupMembers, universe: () => this.records.keys(), maxNodes: this.config.maxNodes });
     let unknown: NodeSet | undefined;
     let names: string[] = [];
     if (set.size <= this.records.size) {

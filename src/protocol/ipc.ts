@@ -125,11 +125,14 @@ export function escapeField(s: string): string {
   return s.replace(FIELD_ESCAPES_G, (c) => FIELD_ESCAPE[c] ?? '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
+/** The refusal of a line of `bytes` bytes (the limit is the grammar's, not a setting). */
+export function lineTooLongError(bytes: number): VacmError {
+  return new VacmError('ERR_LINE_TOO_LONG', `line of ${bytes} bytes refused: the limit is ${MAX_LINE_BYTES} bytes (64 KiB); pass long commands as a script on the nodes instead`, { position: MAX_LINE_BYTES });
+}
+
 /** Trim and validate a raw line; returns '' for an empty line (to be ignored). */
 export function normaliseLine(raw: string): string {
-  if (Buffer.byteLength(raw, 'utf8') > MAX_LINE_BYTES && raw.length > 0) {
-    throw new VacmError('ERR_LINE_TOO_LONG', `line of ${Buffer.byteLength(raw, 'utf8')} bytes refused: the limit is ${MAX_LINE_BYTES} bytes (64 KiB); pass long commands as a script on the nodes instead`, { position: MAX_LINE_BYTES });
-  }
+  if (Buffer.byteLength(raw, 'utf8') > MAX_LINE_BYTES && raw.length > 0) throw lineTooLongError(Buffer.byteLength(raw, 'utf8'));
   return raw.trim();
 }
 

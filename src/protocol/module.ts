@@ -110,6 +110,8 @@ export interface ConfigView {
   /** other top-level sections (power, ssh, sysstat, collector, ...), validated by the modules that own them */
   readonly sections: Readonly<Record<string, unknown>>;
   readonly groups: Readonly<Record<string, readonly string[]>>;
+  /** limits.max_nodes: the most names a node set is expanded to (DEFAULT_MAX_NODES when absent) */
+  readonly maxNodes?: number;
 }
 
 /** The engine as modules see it. */

@@ -9,15 +9,40 @@
  * each width as sorted, disjoint integer intervals, so size and fold of huge ranges are cheap.
  */
 import { VacmError } from './errors.js';
+import { globMatch, hasWildcard } from './glob.js';
 
 export type GroupResolver = (group: string) => string[] | string | undefined;
 export interface NodeSetOptions {
   resolveGroup?: GroupResolver;
   /** Names (or node-set expressions) that `*` and `?` wildcards match against. */
   universe?: () => Iterable<string>;
+  /** The most names a set may be expanded to (DEFAULT_MAX_NODES unless given): see nodeLimitError. */
+  maxNodes?: number;
 }
 
 const MAX_WIDTH = 15; // digit strings longer than this do not fit a double exactly
+
+/**
+ * The most names a node set is expanded to, by default: every expansion (a config's `names:`, a
+ * request's targets, ADOPT, group names, wildcard masks, stepped ranges) is checked against it
+ * before any string is built, so `n[1-99999999]` is a clear error instead of an out-of-memory
+ * crash. Counting and folding never expand. vacm.yaml's `limits.max_nodes` raises it.
+ */
+export const DEFAULT_MAX_NODES = 1_048_576;
+
+/** Wildcard matching tests at most this many (mask, name) pairs per max_nodes. */
+const WILDCARD_PAIRS_PER_NODE = 16;
+
+export function nodeLimitError(what: string, count: number, limit: number): VacmError {
+  return new VacmError(
+    'ERR_LIMIT',
+    `${what} is ${count} nodes, over the limit of ${limit}; raise limits.max_nodes in vacm.yaml if you mean it`,
+  );
+}
+
+function checkLimit(what: string, count: number, limit: number): void {
+  if (count > limit) throw nodeLimitError(what, count, limit);
+}
 
 function parseError(msg: string, fragment: string | undefined, position?: number): VacmError {
   const text = fragment ? `${msg}: "${fragment}"` : msg;
@@ -215,9 +240,13 @@ export class RangeSet {
     }
   }
 
-  /** Parse "1-5,07,10-20/2" the way ClusterShell's RangeSet does. */
-  static parse(pattern: string): RangeSet {
+  /**
+   * Parse "1-5,07,10-20/2" the way ClusterShell's RangeSet does. A stepped range is stored as
+   * its elements, so their number is checked against `maxPoints` before they are made.
+   */
+  static parse(pattern: string, maxPoints = DEFAULT_MAX_NODES): RangeSet {
     const raw = new Map<number, Iv>();
+    let points = 0;
     for (const part of pattern.split(',')) {
       const sub = part.trim();
       let base = sub;
@@ -254,6 +283,10 @@ export class RangeSet {
       const endPad = stop !== 0 && end.length > 1 && end[0] === '0' ? end.length : 0;
       if ((pad > 0 || endPad > 0) && begin.length !== end.length) throw parseError('padding length mismatch', sub);
       if (start > stop || step < 1) throw parseError('invalid values in range', sub);
+      if (step > 1) {
+        points += Math.floor((stop - start) / step) + 1;
+        checkLimit(`the stepped range [${sub}]`, points, maxPoints);
+      }
       RangeSet.addRange(raw, start, stop, step, pad);
     }
     const m = new Map<number, Iv>();
@@ -343,6 +376,21 @@ export class RangeSet {
     }
   }
 
+  /** prefix+element+suffix, `size` at a time (the last batch may be shorter): fast streaming. */
+  *batches(prefix: string, suffix: string, size: number): Generator<string[]> {
+    for (const [w, iv] of this.w) {
+      for (let i = 0; i < iv.length; i += 2) {
+        for (let lo = iv[i]; lo <= iv[i + 1]; lo += size) {
+          const hi = Math.min(iv[i + 1], lo + size - 1);
+          const out: string[] = new Array(hi - lo + 1);
+          const k = RangeSet.fromWidthMap(new Map([[w, [lo, hi]]])).fillStrings(out, 0, prefix, suffix);
+          out.length = k;
+          yield out;
+        }
+      }
+    }
+  }
+
   /** Write prefix+element+suffix into out from index k; returns the next index. */
   fillStrings(out: string[], k: number, prefix: string, suffix: string): number {
     for (const [w, iv] of this.w) {
@@ -386,7 +434,11 @@ export class RangeSet {
     return out;
   }
 
-  private eachRun(emit: (lo: number, hi: number, pad: number) => void): void {
+  /**
+   * `auto` is ClusterShell's internal autostep threshold (the user's value minus one; Infinity
+   * when off): a run with a step above 1 is kept as `lo-hi/step` when it spans at least that.
+   */
+  private eachRun(emit: (lo: number, hi: number, pad: number, step: number) => void, auto = Infinity): void {
     let started = false;
     let curPadded = false;
     let curPad = 0;
@@ -395,7 +447,7 @@ export class RangeSet {
     let last = 0;
     const emitSingles = (from: number, stopExcl: number, step: number): void => {
       const pad = curPadded ? curPad : 0;
-      for (let j = from; j < stopExcl; j += step) emit(j, j, pad);
+      for (let j = from; j < stopExcl; j += step) emit(j, j, pad, 1);
     };
     const visit = (idx: number, w: number, padded: boolean): void => {
       if (!started) {
@@ -410,9 +462,9 @@ export class RangeSet {
       const padMismatch = curPadded ? w !== curPad : padded;
       const stepMismatch = !padMismatch && curStep !== undefined && curStep !== idx - last;
       if (padMismatch || stepMismatch) {
-        const stepped = curStep === undefined || curStep === 1;
+        const stepped = curStep === undefined || curStep === 1 || last - curStart >= auto * curStep;
         if (stepped) {
-          emit(curStart, last, curPadded ? curPad : 0);
+          emit(curStart, last, curPadded ? curPad : 0, curStep ?? 1);
           curStart = idx;
           curPadded = padded;
           curPad = w;
@@ -453,17 +505,31 @@ export class RangeSet {
       }
     }
     if (started) {
-      if (curStep === undefined || curStep === 1) emit(curStart, last, curPadded ? curPad : 0);
+      if (curStep === undefined || curStep === 1 || last - curStart >= auto * curStep) emit(curStart, last, curPadded ? curPad : 0, curStep ?? 1);
       else emitSingles(curStart, last + 1, curStep);
     }
   }
 
-  toString(): string {
+  /** Folded text; with `autostep` (ClusterShell's --autostep N), runs of N or more by a step as `a-b/step`. */
+  toString(autostep?: number): string {
     const parts: string[] = [];
-    this.eachRun((lo, hi, pad) => {
-      parts.push(pad ? (lo === hi ? fmt(lo, pad) : `${fmt(lo, pad)}-${fmt(hi, pad)}`) : lo === hi ? `${lo}` : `${lo}-${hi}`);
-    });
+    this.eachRun(
+      (lo, hi, pad, step) => {
+        if (lo === hi) parts.push(fmt(lo, pad));
+        else parts.push(`${fmt(lo, pad)}-${fmt(hi, pad)}${step > 1 ? `/${step}` : ''}`);
+      },
+      autostep === undefined ? Infinity : autostep - 1,
+    );
     return parts.join(',');
+  }
+
+  /** Contiguous runs (ClusterShell's RangeSet.contiguous()), each as a RangeSet. */
+  contiguous(): RangeSet[] {
+    const out: RangeSet[] = [];
+    this.eachRun((lo, hi, pad) => {
+      out.push(RangeSet.parse(lo === hi ? fmt(lo, pad) : `${fmt(lo, pad)}-${fmt(hi, pad)}`));
+    });
+    return out;
   }
 }
 
@@ -486,6 +552,8 @@ class RangeSetND {
   vl: Vec[];
   dirty = true;
   multivarHint = false;
+  /** folding across several dimensions expands the vectors: at most this many names */
+  limit = DEFAULT_MAX_NODES;
 
   constructor(vl: Vec[] = []) {
     this.vl = vl;
@@ -510,6 +578,7 @@ class RangeSetND {
   copy(): RangeSetND {
     const c = new RangeSetND(this.vectors().map((v) => v.slice()));
     c.dirty = this.dirty;
+    c.limit = this.limit;
     return c;
   }
 
@@ -562,6 +631,11 @@ class RangeSetND {
 
   private foldMultivariate(): void {
     // Phase 1: expand to unique single-element vectors.
+    let total = 0;
+    for (const v of this.vl) total += vecCount(v);
+    if (total > this.limit) {
+      throw new VacmError('ERR_LIMIT', `folding this multi-dimensional set would expand ${total} names, over the limit of ${this.limit}; fold fewer nodes at once, or raise limits.max_nodes in vacm.yaml`);
+    }
     const seen = new Set<string>();
     const vl: Vec[] = [];
     for (const v of this.vl) {
@@ -668,6 +742,7 @@ class RangeSetND {
   intersectionUpdate(other: RangeSetND): void {
     if (other === this) return;
     const tmp = new RangeSetND();
+    tmp.limit = this.limit;
     for (const v of this.vl) {
       for (const e of other.vl) {
         const iv = v.map((r, i) => r.intersection(e[i]));
@@ -724,10 +799,31 @@ function* product(v: Vec): Generator<string[]> {
   }
 }
 
+/** product() without building any dimension's list: for streaming sets of any size. */
+function* lazyProduct(v: Vec, d: number, acc: string[]): Generator<string[]> {
+  if (d === v.length) {
+    yield acc.slice();
+    return;
+  }
+  for (const s of v[d].strings()) {
+    acc[d] = s;
+    yield* lazyProduct(v, d + 1, acc);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Patterns: "%s" marks an index slot, "%%" a literal percent.
 
 type Ranges = null | RangeSet | RangeSetND;
+
+/** Where the first index slot is: the first "%s" that is not the tail of a literal "%%". */
+function slotIndex(pat: string): number {
+  for (let i = pat.indexOf('%'); i >= 0 && i < pat.length - 1; i = pat.indexOf('%', i)) {
+    if (pat[i + 1] === 's') return i;
+    i += 2; // "%%"
+  }
+  return -1;
+}
 
 function fillPattern(pat: string, args: string[]): string {
   let k = 0;
@@ -851,7 +947,7 @@ class Table {
       const r = this.pats.get(p)!;
       if (r === null) out[k++] = fillPattern(p, []);
       else if (r instanceof RangeSet) {
-        const at = p.indexOf('%s');
+        const at = slotIndex(p);
         k = r.fillStrings(out, k, fillPattern(p.slice(0, at), []), fillPattern(p.slice(at + 2), []));
       } else {
         for (const v of r.vectors()) for (const t of product(v)) out[k++] = fillPattern(p, t);
@@ -860,21 +956,100 @@ class Table {
     return out;
   }
 
-  fold(): string {
+  /** names() in arrays of about `size`: streaming without a generator step per name. */
+  *batches(size: number): Generator<string[]> {
+    for (const p of this.sortedPatterns()) {
+      const r = this.pats.get(p)!;
+      if (r instanceof RangeSet) {
+        const at = slotIndex(p);
+        yield* r.batches(fillPattern(p.slice(0, at), []), fillPattern(p.slice(at + 2), []), size);
+      } else {
+        let batch: string[] = [];
+        const one = new Table();
+        one.pats.set(p, r);
+        for (const n of one.names()) {
+          batch.push(n);
+          if (batch.length >= size) {
+            yield batch;
+            batch = [];
+          }
+        }
+        if (batch.length) yield batch;
+      }
+    }
+  }
+
+  *names(): Generator<string> {
+    for (const p of this.sortedPatterns()) {
+      const r = this.pats.get(p)!;
+      if (r === null) yield fillPattern(p, []);
+      else if (r instanceof RangeSet) {
+        const at = slotIndex(p);
+        const pre = fillPattern(p.slice(0, at), []);
+        const post = fillPattern(p.slice(at + 2), []);
+        for (const d of r.strings()) yield pre + d + post;
+      } else {
+        for (const v of r.vectors()) for (const t of lazyProduct(v, 0, [])) yield fillPattern(p, t);
+      }
+    }
+  }
+
+  /** `axis` (0-based, negative from the end): fold only along these dimensions (ClusterShell's fold_axis). */
+  fold(autostep?: number, axis?: readonly number[]): string {
     const out: string[] = [];
+    const str = (rs: RangeSet): string => (rs.size > 1 ? `[${rs.toString(autostep)}]` : rs.toString(autostep));
     for (const p of this.sortedPatterns()) {
       const r = this.pats.get(p)!;
       if (r === null) out.push(fillPattern(p, []));
       else if (r instanceof RangeSet) {
-        const s = r.toString();
-        out.push(fillPattern(p, [r.size > 1 ? `[${s}]` : s]));
+        if (axis === undefined || axis.some((x) => x >= -1 && x < 1)) out.push(fillPattern(p, [str(r)]));
+        else for (const d of r.strings()) out.push(fillPattern(p, [d]));
       } else {
+        const dim = r.dim;
+        const fold = axis === undefined ? undefined : new Set(axis.filter((x) => x >= -dim && x < dim).map((x) => ((x % dim) + dim) % dim));
         for (const v of r.vectors()) {
-          out.push(fillPattern(p, v.map((rs) => (rs.size > 1 ? `[${rs.toString()}]` : rs.toString()))));
+          let args: string[][] = [[]];
+          v.forEach((rs, d) => {
+            const parts = rs.size > 1 && fold && !fold.has(d) ? [...rs.strings()] : [str(rs)];
+            args = parts.flatMap((x) => args.map((a) => [...a, x])); // as ClusterShell: the later axis varies slowest
+          });
+          for (const a of args) out.push(fillPattern(p, a));
         }
       }
     }
     return out.join(',');
+  }
+
+  /** ClusterShell's NodeSet.contiguous(): per pattern, per contiguous run (each dimension in turn). */
+  contiguous(): Table[] {
+    const out: Table[] = [];
+    for (const p of this.sortedPatterns()) {
+      const r = this.pats.get(p)!;
+      if (r === null || r instanceof RangeSet) {
+        for (const c of r === null ? [null] : r.contiguous()) {
+          const t = new Table();
+          t.pats.set(p, c);
+          out.push(t);
+        }
+      } else {
+        let vl = r.vectors();
+        const dim = vl.length ? vl[0].length : 0;
+        for (let d = 0; d < dim; d++) {
+          const next: Vec[] = [];
+          for (const v of vl) for (const c of v[d].contiguous()) next.push(v.map((x, i) => (i === d ? c : x)));
+          vl = next;
+        }
+        for (const v of vl) {
+          const t = new Table();
+          const nd = new RangeSetND([v]);
+          nd.dirty = false;
+          nd.limit = r.limit;
+          t.pats.set(p, nd);
+          out.push(t);
+        }
+      }
+    }
+    return out;
   }
 }
 
@@ -916,11 +1091,11 @@ function scanSingle(s: string): { pat: string; idx: string[] } {
   return { pat, idx };
 }
 
-function amendLeading(outer: string, inner: string): [string, string] {
+function amendLeading(outer: string, inner: string, limit: number): [string, string] {
   const m = /\d+$/.exec(outer);
   if (!m) return [outer, inner];
   const digits = m[0];
-  const rs = RangeSet.parse(inner);
+  const rs = RangeSet.parse(inner, limit);
   const parts = rs.runs().map((r) =>
     r.lo === r.hi ? digits + fmt(r.lo, r.pad) : `${digits}${fmt(r.lo, r.pad)}-${digits}${fmt(r.hi, r.pad)}`,
   );
@@ -956,7 +1131,7 @@ function asRangeError<T>(fn: () => T, where: string): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof VacmError) {
+    if (e instanceof VacmError && e.code !== 'ERR_LIMIT') {
       const inner = e.fragment !== undefined && e.fragment !== where ? ` in "${where}"` : '';
       throw new VacmError('ERR_NODESET_PARSE', `bad range: ${e.message}${inner}`, {
         fragment: e.fragment ?? where,
@@ -966,7 +1141,7 @@ function asRangeError<T>(fn: () => T, where: string): T {
   }
 }
 
-function* scan(input: string): Generator<Term> {
+function* scan(input: string, limit: number): Generator<Term> {
   let s: string | null = input;
   let next: Op = ',';
   while (s) {
@@ -997,7 +1172,7 @@ function* scan(input: string): Generator<Term> {
         if (pfx.length > 0) {
           const curPfx = pfx;
           const curRng = rng;
-          [pfx, rng] = asRangeError(() => amendLeading(curPfx, curRng), curRng);
+          [pfx, rng] = asRangeError(() => amendLeading(curPfx, curRng, limit), curRng);
           if (pfx) {
             const single = scanSingle(pfx);
             pfx = single.pat;
@@ -1009,7 +1184,7 @@ function* scan(input: string): Generator<Term> {
         if (sfx.length > 0 && sfx[0] === '[') throw parseError('illegal reopening bracket', sfx);
         pat += pfx + '%s';
         const r = rng;
-        rsets.push(asRangeError(() => RangeSet.parse(r), r));
+        rsets.push(asRangeError(() => RangeSet.parse(r, limit), r));
       }
       [opIdx, nop] = nextOp(sfx);
       if (opIdx < 0) s = null;
@@ -1045,27 +1220,19 @@ function* scan(input: string): Generator<Term> {
   }
 }
 
-function tableOf(pat: string, rsets: RangeSet[]): Table {
+function tableOf(pat: string, rsets: RangeSet[], limit = DEFAULT_MAX_NODES): Table {
   const t = new Table();
   if (rsets.length === 0) t.pats.set(pat, null);
   else if (rsets.length === 1) t.pats.set(pat, rsets[0]);
   else {
     const nd = new RangeSetND([rsets]);
     nd.dirty = true;
+    nd.limit = limit;
     t.pats.set(pat, nd);
   }
   return t;
 }
 
-function globToRegExp(glob: string): RegExp {
-  let re = '^';
-  for (const ch of glob) {
-    if (ch === '*') re += '[\\s\\S]*';
-    else if (ch === '?') re += '[\\s\\S]';
-    else re += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(re + '$');
-}
 
 const MAX_GROUP_DEPTH = 32;
 
@@ -1073,10 +1240,17 @@ function parseTable(expr: string, opts: NodeSetOptions, depth: number, cache: { 
   if (depth > MAX_GROUP_DEPTH) throw parseError('groups nested too deeply (a group includes itself?)', expr);
   const acc = new Table();
   const src = expr.trim().replace(/%/g, '%%');
-  for (const term of scan(src)) {
+  const limit = opts.maxNodes ?? DEFAULT_MAX_NODES;
+  /** the names of one term (group names, wildcard masks), checked against the limit first */
+  const termNames = (term: Term, what: string): string[] => {
+    const t = tableOf(term.pat, term.rsets, limit);
+    checkLimit(what, t.size(), limit);
+    return t.expand();
+  };
+  for (const term of scan(src, limit)) {
     if (term.pat[0] === '@') {
       const groupTable = new Table();
-      for (const name of tableOf(term.pat, term.rsets).expand()) {
+      for (const name of termNames(term, 'the list of group names')) {
         const group = name.slice(1);
         let members: string[] | string | undefined;
         if (group === '*') members = cache.all ?? (cache.all = allNames(opts, depth, cache));
@@ -1086,14 +1260,22 @@ function parseTable(expr: string, opts: NodeSetOptions, depth: number, cache: { 
         if (text.trim()) groupTable.update(parseTable(text, opts, depth + 1, cache));
       }
       acc.apply(term.op, groupTable);
-    } else if (term.pat.includes('*') || term.pat.includes('?')) {
+    } else if (hasWildcard(term.pat)) {
       const all = cache.all ?? (cache.all = allNames(opts, depth, cache));
+      const masks = termNames(term, 'the list of wildcard patterns');
+      // every mask is tried against every name: bound the work, not just the masks
+      const pairs = masks.length * all.length;
+      if (pairs > WILDCARD_PAIRS_PER_NODE * limit) {
+        throw new VacmError(
+          'ERR_LIMIT',
+          `${masks.length} wildcard patterns against ${all.length} nodes is ${pairs} comparisons, over the limit of ${WILDCARD_PAIRS_PER_NODE * limit} (${WILDCARD_PAIRS_PER_NODE} × limits.max_nodes); use fewer patterns, or raise limits.max_nodes in vacm.yaml`,
+        );
+      }
       const remaining = new Set(all);
       const matched: string[] = [];
-      for (const mask of tableOf(term.pat, term.rsets).expand()) {
-        const re = globToRegExp(mask);
+      for (const mask of masks) {
         for (const n of remaining) {
-          if (re.test(n)) {
+          if (globMatch(mask, n)) {
             matched.push(n);
             remaining.delete(n);
           }
@@ -1101,7 +1283,7 @@ function parseTable(expr: string, opts: NodeSetOptions, depth: number, cache: { 
       }
       acc.apply(term.op, tableFromNames(matched));
     } else {
-      acc.apply(term.op, tableOf(term.pat, term.rsets));
+      acc.apply(term.op, tableOf(term.pat, term.rsets, limit));
     }
   }
   return acc;
@@ -1179,13 +1361,16 @@ const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
 export class NodeSet implements Iterable<string> {
   private readonly t: Table;
   private cachedFold: string | undefined;
+  /** expand() refuses a set larger than this (names() streams any size) */
+  private readonly limit: number;
 
-  private constructor(t: Table) {
+  private constructor(t: Table, limit = DEFAULT_MAX_NODES) {
     this.t = t;
+    this.limit = limit;
   }
 
   static parse(expr: string, opts: NodeSetOptions = {}): NodeSet {
-    return new NodeSet(located(expr, () => parseTable(expr, opts, 0, {})));
+    return new NodeSet(located(expr, () => parseTable(expr, opts, 0, {})), opts.maxNodes);
   }
 
   /** Individual names (each may also be a plain expression); the union, like `nodeset -f a b c`. */
@@ -1216,8 +1401,20 @@ export class NodeSet implements Iterable<string> {
     return r.vectors().some((v) => v.every((rs, i) => rs.hasDigits(idx[i])));
   }
 
+  /** Every name, in order; ERR_LIMIT (before building any) when there are more than the set's limit. */
   expand(): string[] {
+    checkLimit('the node set', this.t.size(), this.limit);
     return this.t.expand();
+  }
+
+  /** Every name, in order, one at a time: memory stays bounded however large the set. */
+  names(): Iterable<string> {
+    return this.t.names();
+  }
+
+  /** The names in order, in arrays of about `size` (the fastest way to stream a large set). */
+  batches(size = 4096): Iterable<string[]> {
+    return this.t.batches(size);
   }
 
   fold(): string {
@@ -1225,14 +1422,46 @@ export class NodeSet implements Iterable<string> {
     return this.cachedFold;
   }
 
+  /** Folded with ClusterShell's autostep: runs of `autostep` or more elements by a step as `a-b/step`. */
+  foldAutostep(autostep: number | undefined, axis?: readonly number[]): string {
+    return this.t.fold(autostep, axis);
+  }
+
   toString(): string {
     return this.fold();
+  }
+
+  /** ClusterShell's contiguous(): one set per pattern and contiguous run. */
+  contiguous(): NodeSet[] {
+    return this.t.contiguous().map((t) => new NodeSet(t, this.limit));
+  }
+
+  /** The names at positions `keep` (0-based, in expand order): ClusterShell's slicing. */
+  at(keep: (position: number) => boolean): NodeSet {
+    const picked: string[] = [];
+    let i = 0;
+    for (const n of this.expand()) if (keep(i++)) picked.push(n);
+    return NodeSet.fromNames(picked);
+  }
+
+  /** ClusterShell's split(n): at most n sets of sizes differing by at most one, in order. */
+  split(n: number): NodeSet[] {
+    const names = this.expand();
+    const size = Math.floor(names.length / n);
+    const left = names.length % n;
+    const out: NodeSet[] = [];
+    for (let i = 0, begin = 0; i < Math.min(n, names.length); i++) {
+      const len = size + (i < left ? 1 : 0);
+      out.push(NodeSet.fromNames(names.slice(begin, begin + len)));
+      begin += len;
+    }
+    return out;
   }
 
   private op(o: NodeSet, op: Op): NodeSet {
     const t = this.t.clone();
     t.apply(op, o.t);
-    return new NodeSet(t);
+    return new NodeSet(t, this.limit);
   }
 
   union(o: NodeSet): NodeSet {
@@ -1249,7 +1478,7 @@ export class NodeSet implements Iterable<string> {
   }
 
   [Symbol.iterator](): Iterator<string> {
-    return this.expand()[Symbol.iterator]();
+    return this.names()[Symbol.iterator]();
   }
 
   /**
@@ -1278,7 +1507,7 @@ export class NodeSet implements Iterable<string> {
       }
       acc.update(t);
     }
-    return new NodeSet(acc);
+    return new NodeSet(acc, opts.maxNodes);
   }
 }
 

@@ -5,7 +5,7 @@
  *   accepts them, vacm rejects them;
  * - `@group` and `*`/`?` wildcards: they depend on ClusterShell's groups.conf, tested by table;
  * - integers written the Python way (`+5`, `1_000`) and indexes over 15 digits;
- * - `%` in names, and non-ASCII digits.
+ * - non-ASCII digits.
  */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -44,7 +44,8 @@ export function makeGenerator(seed: number) {
     return parts.join(',' + ws());
   }
 
-  const prefixes = ['n', 'node', 'rack', 'cn', 'x-', 'gpu', 'a', 'b'] as const;
+  // with literal characters too: '%' (ClusterShell's pattern escape), '.', '_'
+  const prefixes = ['n', 'node', 'rack', 'cn', 'x-', 'gpu', 'a', 'b', 'c%s', 'p%%', 'x.y_'] as const;
 
   function atom(): string {
     switch (int(0, 9)) {
