@@ -68,5 +68,10 @@ export async function runFast(argv: readonly string[], io: Io): Promise<number |
     if (!a) return undefined;
     return ipcCommand({ ...a, messages: a._ }, io);
   }
+  if (cmd === '__complete') {
+    // the shell calls this on every Tab: no yargs
+    const { completeMain } = await import('./completion.js');
+    return completeMain(rest, io);
+  }
   return undefined;
 }
