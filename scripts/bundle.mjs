@@ -57,9 +57,19 @@ const result = await build({
   minify: true,
   legalComments: 'eof',
   plugins: [leaveOut, lazyRequire],
-  define: { VACM_BUNDLED: JSON.stringify({ version: pkg.version, themes }) },
-  // CommonJS dependencies call require() for Node's own modules
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __vacmCreateRequire } from 'node:module';\nconst require = __vacmCreateRequire(import.meta.url);" },
+  // CommonJS dependencies call require() for Node's own modules, and some read __dirname (ssh2's
+  // poly1305 loader): the banner gives them both, under names the bundle's own code cannot take
+  define: { VACM_BUNDLED: JSON.stringify({ version: pkg.version, themes }), __dirname: '__vacm_dirname', __filename: '__vacm_filename' },
+  banner: {
+    js: [
+      '#!/usr/bin/env node',
+      "import { createRequire as __vacm_createRequire } from 'node:module';",
+      "import { fileURLToPath as __vacm_fileURLToPath } from 'node:url';",
+      'const require = __vacm_createRequire(import.meta.url);',
+      'const __vacm_filename = __vacm_fileURLToPath(import.meta.url);',
+      "const __vacm_dirname = __vacm_filename.slice(0, __vacm_filename.lastIndexOf('/'));",
+    ].join('\n'),
+  },
   logLevel: 'warning',
   metafile: true,
 });

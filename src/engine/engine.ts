@@ -50,6 +50,8 @@ export interface EngineOptions {
   maxJobEvents?: number;
   /** how long a cancelled job's module may take to wind down before the job is ended anyway */
   cancelGraceMs?: number;
+  /** load history to go on with (vacm serve reloading its config); a new one when its step differs */
+  history?: History;
 }
 
 const MAX_U32 = 0xffffffff;
@@ -263,7 +265,8 @@ export class Engine implements ModuleHost {
     this.allNames = NodeSet.fromNames(this.records.keys());
     this.membership = new Membership({ emit: (b) => this.emitUnsolicited('NEXXUS', b), log: (l, m) => this.log(l, m) });
     this.membership.addShellHooks(parseHooksSection(this.config.sections.hooks));
-    this.history = new History({ stepS: historyStep(this.config.sections.history) });
+    const history = new History({ stepS: historyStep(this.config.sections.history) });
+    this.history = opts.history?.stepS === history.stepS ? opts.history : history;
     this.store = new Store(this.config.cluster, this.records);
     this.audit = new AuditLog(this.stateDir);
     this.bulk = new BulkLane(this.config.fanout);
