@@ -13,9 +13,11 @@ export type Shell = 'bash' | 'zsh';
 
 /** Beyond this many, the shell would only list them: the operator types more first. */
 const MAX_WORDS = 2000;
-// node names, groups and paths come from a config file: none with a control character or a space
-// reaches the shell's line (they could not be typed back anyway)
+// no word with a control character or a space reaches the shell's line
 const PLAIN = /^[^\s\x00-\x1f\x7f-\x9f]+$/;
+// node and group names come from a config file, and bash inserts a completion as it is: only names
+// with no character the shell would act on (; | & $ ` quotes, globs, !) are offered
+const SAFE_NAME = /^[\w.+%/=-]+$/;
 
 const COMMAND_NAMES = Object.entries(COMMANDS).filter(([k]) => k !== 'dashboard').map(([, d]) => d.command.split(' ')[0]);
 
@@ -113,7 +115,8 @@ export function completeWords(words: readonly string[], ctx: CompleteContext = d
   } else if (cmdName === 'ipc' || cmdName === 'nodeset') {
     let src: CompletionSource;
     try {
-      src = ctx.source(configArgs(before));
+      const raw = ctx.source(configArgs(before));
+      src = { modules: raw.modules, nodes: raw.nodes.filter((n) => SAFE_NAME.test(n)), groups: raw.groups.filter((g) => SAFE_NAME.test(g)) };
     } catch {
       return [];
     }

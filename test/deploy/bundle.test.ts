@@ -147,3 +147,38 @@ describe('vacm.mjs, the one-file install', () => {
     }, 60_000);
   });
 });
+
+describe.skipIf(!hasBinary('npm'))('the release tarball (npm run release), installed with npm install -g and no registry', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = tempDir('vacm-release-');
+    // the man page is generated from dist/: build first, as `npm run release` does
+    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'release.mjs'), dir], { cwd: ROOT, stdio: 'pipe' });
+  }, 180_000);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('installs offline (empty cache, unreachable registry) and the installed vacm runs, with its man page', async () => {
+    const tgz = fs.readdirSync(dir).filter((f) => /^vacm-.*\.tgz$/.test(f));
+    expect(tgz).toEqual([`vacm-${VERSION}.tgz`]);
+    const prefix = path.join(dir, 'prefix');
+    const cache = path.join(dir, 'cache');
+    fs.mkdirSync(cache);
+    // 127.0.0.1:9 (discard) answers nothing: any registry request would fail the install
+    execFileSync('npm', ['install', '-g', '--offline', '--no-audit', '--no-fund', '--prefix', prefix, '--cache', cache, '--registry', 'http://127.0.0.1:9/', `./${tgz[0]}`], { cwd: dir, stdio: 'pipe', env: { ...process.env, npm_config_userconfig: path.join(dir, 'no-npmrc') } });
+    const installed = path.join(prefix, 'lib', 'node_modules', 'vacm');
+    expect(fs.readdirSync(installed).sort()).toEqual(['README.md', 'contrib', 'docs', 'package.json', 'vacm.1', 'vacm.mjs']);
+    expect(fs.existsSync(path.join(prefix, 'share', 'man', 'man1', 'vacm.1'))).toBe(true);
+    const bin = path.join(prefix, 'bin', 'vacm');
+    const v = spawnSyncText(bin, ['--version'], dir);
+    expect(v).toBe(`${VERSION}\n`);
+    const r = await run(fs.realpathSync(bin), ['ipc', 'NEXXUS:NODE_LIST'], { cwd: dir, env: { VACM_STATE_DIR: path.join(dir, 'state') } });
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^NEXXUS:1:NODELIST:\S+$/m);
+    expect(r.code).toBe(0);
+  }, 120_000);
+});
+
+function spawnSyncText(file: string, args: string[], cwd: string): string {
+  return execFileSync(file, args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd } });
+}
