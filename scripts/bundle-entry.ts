@@ -2,8 +2,7 @@
 import { runFast } from '../src/cli/fast.js';
 import { processIo } from '../src/cli/io.js';
 
-// React (loaded lazily, with the dashboard) runs in production mode unless told otherwise
-process.env.NODE_ENV ??= 'production';
+// React runs in production mode: scripts/bundle.mjs defines process.env.NODE_ENV as "production"
 const argv = process.argv.slice(2);
 let code: number | undefined;
 if (argv[0] === 'ipc' || argv[0] === 'nodeset' || argv[0] === '__complete') code = await runFast(argv, processIo());

@@ -59,7 +59,14 @@ const result = await build({
   plugins: [leaveOut, lazyRequire],
   // CommonJS dependencies call require() for Node's own modules, and some read __dirname (ssh2's
   // poly1305 loader): the banner gives them both, under names the bundle's own code cannot take
-  define: { VACM_BUNDLED: JSON.stringify({ version: pkg.version, themes }), __dirname: '__vacm_dirname', __filename: '__vacm_filename' },
+  // React and its reconciler ship a development build too: vacm.mjs carries only the production one
+  // (0.3 MiB less to compile at every start); NODE_ENV=development needs the npm install
+  define: {
+    VACM_BUNDLED: JSON.stringify({ version: pkg.version, themes }),
+    __dirname: '__vacm_dirname',
+    __filename: '__vacm_filename',
+    'process.env.NODE_ENV': '"production"',
+  },
   banner: {
     js: [
       '#!/usr/bin/env node',
