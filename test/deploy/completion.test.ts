@@ -156,6 +156,38 @@ describe('vacm completion zsh', () => {
     expect(r.status, r.stderr).toBe(0);
   });
 
+  it.skipIf(!hasBinary('zsh'))('in zsh, _vacm hands compadd the words vacm gives (compadd and _files stubbed to print)', () => {
+    const dir = tempDir('vacm-zsh-');
+    try {
+      execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+      fs.writeFileSync(path.join(dir, 'vacm.yaml'), YAML);
+      fs.mkdirSync(path.join(dir, 'bin'));
+      fs.writeFileSync(path.join(dir, 'bin', 'vacm'), `#!/bin/sh\nexec ${process.execPath} ${BIN} "$@"\n`, { mode: 0o755 });
+      fs.writeFileSync(path.join(dir, '_vacm'), completionScript('zsh'));
+      const prog = [
+        'compadd() { print -r -- "ADD $*" }',
+        '_files() { print FILES }',
+        'compdef() { print "COMPDEF $*" }',
+        'source ./_vacm',
+        'words=(vacm ipc POW); CURRENT=3; _vacm',
+        'words=(vacm ipc POWER:STATUS:gp); CURRENT=3; _vacm',
+        'words=(vacm ipc --config ""); CURRENT=4; _vacm',
+      ].join('\n');
+      const r = spawnSync('zsh', ['-f', '-c', prog], { cwd: dir, env: { PATH: `${path.join(dir, 'bin')}:${process.env.PATH}`, HOME: dir }, encoding: 'utf8', timeout: 30_000 });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.split('\n')).toEqual([
+        'COMPDEF _vacm vacm vacm.mjs',
+        'ADD -Q -S  -- POWER:', // a field goes on: no space after it
+        'ADD -Q -- POWER:STATUS:gpu1',
+        'ADD -Q -- POWER:STATUS:gpu2',
+        'FILES', // a file name: zsh's own completion
+        '',
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('refuses a shell it does not know, with the usage exit status', async () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
