@@ -121,7 +121,12 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   let off = () => {};
   const open = async (config: LoadedConfig, history?: History) => {
     const e = new Engine({ config, modules: builtinModules(), readOnly: a.readOnly, monitor: true, stateDir, log, history });
-    await e.start();
+    try {
+      await e.start();
+    } catch (err) {
+      await e.stop().catch(() => undefined); // what did start (a socket, a poller) is released
+      throw err;
+    }
     engine = e;
     off = e.subscribe((ev) => {
       if (ev.job === 0) log('event', toLine(ev));

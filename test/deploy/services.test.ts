@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT } from '../helpers/cli.js';
@@ -124,5 +125,29 @@ describe('vacm serve and SIGHUP (real process)', () => {
     // the saved state is the reloaded cluster's
     const saved = JSON.parse(fs.readFileSync(path.join(dir, 'state', 'serve-snapshot.json'), 'utf8')) as { nodes: { name: string }[] };
     expect(saved.nodes.map((n) => n.name)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+  }, 60_000);
+
+  it('a config that loads but does not start (its /metrics port is taken) falls back to the running one', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const cfg = path.join(dir, 'fallback.yaml');
+      fs.writeFileSync(cfg, yaml('m[1-2]'));
+      err = '';
+      child = spawn(process.execPath, [BIN, 'serve', '--config', cfg], { env: { ...process.env, VACM_STATE_DIR: path.join(dir, 'state2'), JOURNAL_STREAM: '8:1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      child.stderr!.on('data', (d) => (err += d));
+      const exited = new Promise<number | null>((r) => child!.on('close', (code) => r(code)));
+      await until(() => err.includes('<6>vacm serve: cluster hup, 2 nodes'), 'start');
+      fs.writeFileSync(cfg, yaml('m[1-3]') + `metrics:\n  listen: 127.0.0.1:${port}\n`);
+      child.kill('SIGHUP');
+      await until(() => err.includes('; back to the previous one\n'), 'fallback');
+      expect(err).toMatch(/^<3>SIGHUP: the new config does not start \(ERR_\w+: .*\); back to the previous one$/m);
+      await until(() => (err.match(/<6>vacm serve: cluster hup, 2 nodes/g) ?? []).length === 2, 'running again with the previous config');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      busy.close();
+    }
   }, 60_000);
 });
