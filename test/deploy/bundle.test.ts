@@ -99,6 +99,25 @@ describe('vacm.mjs, the one-file install', () => {
     expect(ns.out).toBe('box[1-3]\n');
   });
 
+  it('loads its lazy parts from inside: systeminformation (local SYSSTAT), fping and the ping package (ICMP_ECHO), yaml', async () => {
+    const local = path.join(dir, 'local');
+    fs.mkdirSync(local);
+    const me = (await run(bundle, ['ipc', 'NEXXUS:NODE_LIST'], { cwd: local })).out.match(/^NEXXUS:1:NODELIST:(\S+)$/m)?.[1];
+    expect(me).toBeTruthy();
+    const stats = await run(bundle, ['ipc', 'SYSSTAT:GET:*'], { cwd: local, env: { VACM_STATE_DIR: path.join(local, 'state') } });
+    expect(stats.err).toBe('');
+    expect(stats.out).toMatch(new RegExp(`^SYSSTAT:1:STAT:${me}:load1=[\\d.]+:.*:mem_total_mib=\\d+:`, 'm'));
+    // the ping package (ping.method: ping) and fping (auto, when installed), through a vacm.yaml (yaml)
+    for (const method of ['ping', 'auto']) {
+      const cfg = path.join(local, `${method}.yaml`);
+      fs.writeFileSync(cfg, `nodes:\n  - names: lo[1-2]\n    vars: { host: "127.0.0.{n}" }\nping:\n  method: ${method}\n`);
+      const r = await run(bundle, ['ipc', '--config', cfg, 'ICMP_ECHO:PING:lo[1-2]'], { cwd: local, env: { VACM_STATE_DIR: path.join(local, 'state') } });
+      expect(r.err, method).toBe('');
+      expect(r.out, method).toMatch(/^ICMP_ECHO:1:PING:lo1:up:[\d.]+ms$/m);
+      expect(r.out, method).toContain('ICMP_ECHO:1:JOB_COMPLETED:ok=2:failed=0');
+    }
+  }, 60_000);
+
   it('--help and an unknown option go through yargs inside the bundle', async () => {
     const h = await run(bundle, ['ipc', '--help'], { cwd: dir });
     expect(h.out).toContain('--parallel');
@@ -121,6 +140,8 @@ describe('vacm.mjs, the one-file install', () => {
       expect(s).toContain('vacm · demo');
       expect(s).toMatch(/17 nodes: \d+ up/);
       expect(tmux.alternateScreenOn()).toBe(true);
+      // the detail pane's load chart is drawn with drawille (a lazy require inside the bundle)
+      await tmux.waitFor(/[\u2801-\u28ff]/);
       // the header names the theme; t cycles to the next one the bundle carries (without them: mono only)
       expect(s).toMatch(/default\s+\d\d:\d\d/);
       tmux.keys('t');
