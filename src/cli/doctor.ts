@@ -232,7 +232,7 @@ export async function sweepNodes(engine: Engine, timeoutS: number): Promise<Find
     const label = kind === 'ssh' ? 'stats' : kind;
     if (e.type === 'JOB_FAILED') {
       // the whole request failed: every node it had not answered for gets its code
-      for (const [n, r] of result) if (r[kind].endsWith('?')) r[kind] = `${label} ${e.code}`;
+      for (const r of result.values()) if (r[kind].endsWith('?')) r[kind] = `${label} ${e.code}`;
       return;
     }
     const r = 'node' in e && e.node ? result.get(e.node) : undefined;
