@@ -225,6 +225,7 @@ export async function sweepNodes(engine: Engine, timeoutS: number): Promise<Find
   const result = new Map<string, Record<'ping' | 'ssh' | 'bmc', string>>();
   for (const n of names) result.set(n, { ping: 'ping ?', ssh: 'stats ?', bmc: powered.includes(n) ? 'bmc ?' : '' });
   const errors = new Map<string, string>(); // node → first error code, for its fix
+  const said = new Map<string, string>(); // node → the first error's message (it says what to do)
   const kindOf = new Map<number, 'ping' | 'ssh' | 'bmc'>();
   const off = engine.subscribe((e: VacmEvent) => {
     const kind = kindOf.get(e.job);
@@ -245,7 +246,10 @@ export async function sweepNodes(engine: Engine, timeoutS: number): Promise<Find
     else if (e.type === 'POWER') r.bmc = `power ${e.state}`;
     else if (e.type === 'ERROR') {
       r[kind] = `${label} ${e.code}`;
-      if (!errors.has(node) || errors.get(node) === 'ping') errors.set(node, e.code);
+      if (!errors.has(node) || errors.get(node) === 'ping') {
+        errors.set(node, e.code);
+        said.set(node, e.message.length > 300 ? e.message.slice(0, 300) + '...' : e.message);
+      }
     }
   });
   try {
@@ -270,7 +274,8 @@ export async function sweepNodes(engine: Engine, timeoutS: number): Promise<Find
     if (!/\?|down|ERR_/.test(summary)) return { level: 'ok', check: 'nodes', message };
     const withCode = names.find((n) => summaryOf.get(n) === summary && errors.has(n));
     const code = withCode ? errors.get(withCode)! : undefined;
-    const fix = (code && FIX[code]) ?? (summary.includes('?') ? `the sweep did not finish within ${timeoutS} s: raise --timeout, or ask these nodes one by one with vacm ipc` : FIX.ping);
+    let fix = (code && FIX[code]) ?? (summary.includes('?') ? `the sweep did not finish within ${timeoutS} s: raise --timeout, or ask these nodes one by one with vacm ipc` : FIX.ping);
+    if (withCode && said.has(withCode)) fix += ` (${withCode}: ${said.get(withCode)})`;
     return { level: 'fail', check: 'nodes', message, fix };
   });
 }

@@ -133,7 +133,9 @@ agent:
       fs.writeFileSync(cfg, withHosts(cluster.vacmYaml({ nodes: `  - names: stranger\n    vars: { host: "${n.addr}", ssh_port: "${cluster.port}", ssh_known_hosts: ${empty} }` })));
       const bad = await vacm(['doctor', '--config', cfg], { env: { HOME: dir, VACM_STATE_DIR: state, VACM_CONFIG: '' }, timeoutMs: 60_000 });
       expect(bad.out).toContain(`FAIL  known_hosts stranger (1): no host key in ${empty}; SSH refuses them (ERR_HOSTKEY)\n                   fix: check the keys out of band, then: ssh-keyscan -p ${cluster.port} ${n.addr} >> ${empty}`);
-      expect(bad.out).toContain('FAIL  nodes       stranger (1): ping up, stats ERR_HOSTKEY\n                   fix: add the host key to known_hosts (see the known_hosts finding)\n');
+      // the generic fix, then what the engine said about the first node, which names the file and the command
+      expect(bad.out).toContain('FAIL  nodes       stranger (1): ping up, stats ERR_HOSTKEY\n                   fix: add the host key to known_hosts (see the known_hosts finding) (stranger: the host key of');
+      expect(bad.out).toMatch(new RegExp(`\\(stranger: the host key of .* is not known in ${empty.replace(/[.]/g, '\\.')}; add it \\(ssh-keyscan -p ${cluster.port} ${n.addr.replace(/[.]/g, '\\.')} >> `));
       expect(bad.code).toBe(1);
     }, 90_000);
   });
