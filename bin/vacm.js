@@ -15,10 +15,11 @@ async function load(path) {
   }
 }
 
-// `vacm ipc` and `vacm nodeset`, which scripts call in loops, start without loading yargs; whatever
+// `vacm ipc` and `vacm nodeset`, which scripts call in loops, and the shell completion callback
+// (`vacm __complete`) start without loading yargs; whatever
 // the fast path does not know (--help, an unknown option) goes to the full command line.
 let code;
-if (argv[0] === 'ipc' || argv[0] === 'nodeset') {
+if (argv[0] === 'ipc' || argv[0] === 'nodeset' || argv[0] === '__complete') {
   const [{ runFast }, { processIo }] = await Promise.all([load('../dist/cli/fast.js'), load('../dist/cli/io.js')]);
   code = await runFast(argv, processIo());
 }

@@ -3,7 +3,8 @@
  * yargs takes ~0.15 s to load, a third of `vacm ipc`'s start. These commands are parsed here with
  * yargs-parser (the parser inside yargs) from the same option tables; anything it does not plainly
  * know — --help, --version, an unknown option, a repeated one — returns undefined and the full yargs
- * command line answers, with its help and its errors.
+ * command line answers, with its help and its errors. The shell completion callback (`vacm
+ * __complete`, run on every Tab) starts here too.
  */
 import parse from 'yargs-parser';
 import { IPC_OPTIONS, NODESET_OPTIONS, type OptionTable } from './options.js';
@@ -76,6 +77,11 @@ export async function runFast(argv: readonly string[], io: Io): Promise<number |
     const a = parseWith(rest, IPC_OPTIONS);
     if (!a) return undefined;
     return ipcCommand({ ...a, messages: a._ }, io);
+  }
+  if (cmd === '__complete') {
+    // the shell calls this on every Tab: no yargs
+    const { completeMain } = await import('./completion.js');
+    return completeMain(rest, io);
   }
   return undefined;
 }

@@ -2,7 +2,7 @@
  * The options of the script-mode commands, once: yargs builds its help and checks from these tables,
  * and the launcher's fast path (fast.ts) parses with the same tables through yargs-parser.
  */
-import type { Options } from 'yargs';
+import type { Options, PositionalOptions } from 'yargs';
 import { VacmError } from '../protocol/errors.js';
 
 export type OptionTable = Readonly<Record<string, Options>>;
@@ -67,3 +67,129 @@ export function checkWholeNumber(option: string, value: number | undefined, min:
   }
   return value;
 }
+
+export const SERVE_OPTIONS = {
+  ...ENGINE_OPTIONS,
+  listen: { type: 'string', describe: 'ADDR:PORT where the collector listens for agents (overrides collector.listen)' },
+  metrics: { type: 'string', describe: 'serve Prometheus /metrics on ADDR:PORT (e.g. 127.0.0.1:9464)' },
+  'snapshot-every': { type: 'number', default: 60, describe: 'seconds between writes of the state snapshot that vacm snapshot reads' },
+} as const satisfies OptionTable;
+
+export const SNAPSHOT_OPTIONS = {
+  ...ENGINE_OPTIONS,
+  html: { type: 'string', demandOption: true, describe: 'file to write (- for stdout)' },
+  'max-age': { type: 'number', default: 300, describe: 'use vacm serve\'s saved state when at most this many seconds old; else sweep once' },
+} as const satisfies OptionTable;
+
+export const AGENT_OPTIONS = {
+  collector: { type: 'string', describe: 'the collector (vacm serve) as HOST:PORT (default 127.0.0.1:8884)' },
+  'secret-file': { type: 'string', describe: 'file with this node\'s key (required; with --print-key: the master secret)' },
+  'print-key': { type: 'string', describe: 'on the head node: print the key for node NAME derived from the master in --secret-file, and exit' },
+  interval: { type: 'number', describe: 'seconds between status messages (default 5)' },
+  config: { type: 'string', describe: 'a vacm.yaml whose agent: section (collector, secret_file, interval, name) gives defaults' },
+  name: { type: 'string', describe: 'node name to report (default: short hostname)' },
+  bind: { type: 'string', describe: 'source address to send from' },
+  verbose: { type: 'boolean', default: false, describe: 'log every dropped field and send error' },
+} as const satisfies OptionTable;
+
+export const DOCTOR_OPTIONS = {
+  config: ENGINE_OPTIONS.config,
+  demo: ENGINE_OPTIONS.demo,
+  nodes: ENGINE_OPTIONS.nodes,
+  timeout: { type: 'number', default: 5, describe: 'seconds the sweep of the nodes (ping, SSH, BMC) may take' },
+} as const satisfies OptionTable;
+
+export const COMPLETION_OPTIONS = {} as const satisfies OptionTable;
+
+/** A command as --help, the man page and shell completion describe it. */
+export interface CommandDoc {
+  /** yargs' command string: the name, then positionals (`ipc [messages..]`); `$0` is the default command */
+  readonly command: string;
+  readonly describe: string;
+  readonly positionals?: Readonly<Record<string, PositionalOptions>>;
+  readonly options: OptionTable;
+  readonly examples: readonly (readonly [command: string, meaning: string])[];
+  readonly epilog?: string;
+}
+
+/** Every command, in the order --help and the man page list them. */
+export const COMMANDS = {
+  ipc: {
+    command: 'ipc [messages..]',
+    describe: 'send IPC requests (TAG:COMMAND[:NODES[:ARG...]]) and print the responses as they stream',
+    positionals: { messages: { type: 'string', array: true, describe: 'requests; read one a line from stdin when none are given' } },
+    options: IPC_OPTIONS,
+    examples: [
+      ['$0 ipc NEXXUS:NODE_LIST', 'list the nodes'],
+      ["$0 ipc 'SSH:EXEC:node[001-064]:uname -r'", 'run a command on 64 nodes, output gathered'],
+      ["$0 ipc --json 'POWER:STATUS:@rack1'", 'power state of a group, as JSON lines'],
+      ['printf "NEXXUS:GROUPS\\nNEXXUS:JOBS\\n" | $0 ipc', 'requests from stdin, one a line'],
+    ],
+    epilog: 'Exit status: 0 every job completed with no failed node, 1 some node or job failed, 2 usage or parse error (the ERR_* line on stderr).',
+  },
+  nodeset: {
+    command: 'nodeset [exprs..]',
+    describe: 'expand, fold or count node sets, like ClusterShell\'s nodeset (the union of the arguments)',
+    positionals: { exprs: { type: 'string', array: true, describe: 'node set expressions' } },
+    options: NODESET_OPTIONS,
+    examples: [
+      ['$0 nodeset -f node1 node2 node3', 'node[1-3]'],
+      ["$0 nodeset -e 'rack[1-2]-n[01-02]'", 'rack1-n01 rack1-n02 rack2-n01 rack2-n02'],
+      ["$0 nodeset -c 'node[1-1000000]'", '1000000 (counted without expanding)'],
+      ["$0 nodeset -f '@compute!node007'", 'a group minus a node (groups from the config)'],
+      ['$0 nodeset -f @rack1 -x node007', 'a group minus a node (groups from vacm.yaml and ClusterShell\'s groups.conf)'],
+      ["$0 nodeset -e -S '\\n' 'n[1-3]'", 'one name a line'],
+    ],
+    epilog: 'Exit status: 0 ok, 1 ERR_NODESET_PARSE (bad expression, the failing part named), 2 usage error.',
+  },
+  serve: {
+    command: 'serve',
+    describe: 'run the engine headless: collector, membership, history and /metrics, until SIGTERM or SIGINT; SIGHUP reloads the config',
+    options: SERVE_OPTIONS,
+    examples: [['$0 serve --config /etc/vacm/vacm.yaml --metrics 127.0.0.1:9464', 'collector, membership and metrics for the cluster']],
+  },
+  snapshot: {
+    command: 'snapshot',
+    describe: 'write a static, self-contained HTML page of the cluster: summary, groups, every node with a load chart',
+    options: SNAPSHOT_OPTIONS,
+    examples: [['$0 snapshot --html /var/www/cluster.html', 'from vacm serve\'s state (with load history)']],
+  },
+  agent: {
+    command: 'agent',
+    describe: 'run on a node: send its load, memory, disk and network to the collector as signed UDP datagrams',
+    options: AGENT_OPTIONS,
+    examples: [
+      ['$0 agent --collector head01:8884 --secret-file /etc/vacm/agent.key', 'report every 5 s'],
+      ['$0 agent --print-key node01 --secret-file /etc/vacm/agent.secret', 'on the head node: node01\'s key'],
+    ],
+  },
+  doctor: {
+    command: 'doctor',
+    describe: 'check the installation: config, state dir, audit log, peers, every node\'s ping, SSH and BMC, known_hosts, agent secret; each finding with its fix',
+    options: DOCTOR_OPTIONS,
+    examples: [
+      ['$0 doctor', 'check the config vacm would use'],
+      ['$0 doctor --config /etc/vacm/vacm.yaml', 'check a given config'],
+    ],
+    epilog: 'Exit status: 0 nothing to fix, 1 some finding needs a fix, 2 usage error.',
+  },
+  completion: {
+    command: 'completion <shell>',
+    describe: 'print a completion script for bash or zsh (commands, options, and node names, groups and IPC modules from the config)',
+    positionals: { shell: { type: 'string', choices: ['bash', 'zsh'], describe: 'the shell' } },
+    options: COMPLETION_OPTIONS,
+    examples: [
+      ['$0 completion bash > /etc/bash_completion.d/vacm', 'bash, for every user'],
+      ['$0 completion zsh > "${fpath[1]}/_vacm"', 'zsh'],
+    ],
+  },
+  dashboard: {
+    command: '$0',
+    describe: 'the dashboard: every node\'s state and load, jobs, and a prompt for IPC requests',
+    options: ENGINE_OPTIONS,
+    examples: [
+      ['$0 --demo', 'a simulated 64-node cluster'],
+      ['$0 --demo --nodes 1024', 'a large one'],
+    ],
+  },
+} as const satisfies Record<string, CommandDoc>;

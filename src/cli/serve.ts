@@ -1,6 +1,7 @@
 /**
  * `vacm serve`: the engine headless (monitor on: collector, pollers, membership, history, metrics)
- * until SIGTERM or SIGINT; logs to stderr; on the way out stops the engine (jobs cancelled, modules
+ * until SIGTERM or SIGINT, reloading its config on SIGHUP; logs to stderr (one line a message, journald's
+ * priority prefixes under systemd); on the way out stops the engine (jobs cancelled, modules
  * disposed, audit log closed) and writes the snapshot that `vacm snapshot` reads.
  *
  * --listen is reserved for operators attaching over SSH (a later issue): it is validated and
@@ -18,8 +19,10 @@ import { VacmError, toVacmError } from '../protocol/errors.js';
 import { loadConfig, type EngineArgs } from './setup.js';
 import { checkWholeNumber } from './options.js';
 import { untilSignal } from './agent.js';
-import { EXIT_OK, EXIT_USAGE, type Io } from './io.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 import type { Snapshot } from '../engine/store.js';
+import type { LoadedConfig } from '../engine/config.js';
+import type { History } from '../engine/history.js';
 
 export const SNAPSHOT_FILE = 'serve-snapshot.json';
 export const HISTORY_FILE = 'history.bin';
@@ -29,6 +32,8 @@ export interface ServeArgs extends EngineArgs {
   metrics?: string;
   /** seconds between snapshot writes (default 60) */
   snapshotEvery?: number;
+  /** the environment (JOURNAL_STREAM: log for journald) */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** What `vacm serve` leaves in the state dir for `vacm snapshot --html`. */
@@ -62,66 +67,146 @@ export async function saveState(engine: Engine): Promise<string> {
   return path.join(engine.stateDir, SNAPSHOT_FILE);
 }
 
-export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promise<number> {
-  const log = (level: string, m: string) => io.err(`${new Date().toISOString()} ${level} ${escapeControls(m)}\n`);
-  let engine: Engine;
-  try {
-    if (a.listen !== undefined) parseListen(a.listen, 0, '127.0.0.1');
-    checkWholeNumber('--snapshot-every', a.snapshotEvery, 1, 86_400);
-    const config = loadConfig(a);
-    // --listen is where the collector hears the agents, --metrics where /metrics is served: each
-    // overrides its section's listen key
-    const override = (section: string, listen: string) => {
-      const prev = config.view.sections[section];
-      const base = typeof prev === 'object' && prev !== null ? prev : {};
-      config.view = { ...config.view, sections: { ...config.view.sections, [section]: { ...base, listen } } };
-    };
-    if (a.listen !== undefined) {
-      if (typeof config.view.sections.collector !== 'object' || config.view.sections.collector === null) {
-        throw new VacmError('ERR_USAGE', `--listen ${a.listen} sets the collector's address, but the config has no collector: section (it needs at least secret_file; see docs/agent.md)`);
-      }
-      override('collector', a.listen);
+type Level = 'debug' | 'info' | 'warn' | 'error' | 'event';
+
+/** syslog priorities, which journald reads from a `<N>` prefix (sd-daemon(3)) */
+const PRIORITY: Record<Level, number> = { error: 3, warn: 4, event: 5, info: 6, debug: 7 };
+
+// a log line is one line of plain text: no control characters (newlines, escapes) from a message
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+
+/**
+ * One line per message, no colours. Under systemd (JOURNAL_STREAM set: stderr is the journal) the
+ * line starts with its priority, `<6>started`, and journald stamps the time; elsewhere it starts with
+ * the time and the level.
+ */
+export function serveLogger(write: (s: string) => void, env: NodeJS.ProcessEnv = process.env, now: () => Date = () => new Date()): (level: Level, m: string) => void {
+  const journal = env.JOURNAL_STREAM !== undefined && env.JOURNAL_STREAM !== '';
+  return (level, m) => {
+    const text = m.replace(CONTROL, (c) => (c === '\n' ? ' | ' : '?'));
+    write(journal ? `<${PRIORITY[level]}>${level === 'event' ? 'event ' : ''}${text}\n` : `${now().toISOString()} ${level} ${text}\n`);
+  };
+}
+
+/** The config serve runs with: the file (or none), --demo's nodes, --listen and --metrics applied. */
+function serveConfig(a: ServeArgs): LoadedConfig {
+  if (a.listen !== undefined) parseListen(a.listen, 0, '127.0.0.1');
+  const config = loadConfig(a);
+  // --listen is where the collector hears the agents, --metrics where /metrics is served: each
+  // overrides its section's listen key
+  const override = (section: string, listen: string) => {
+    const prev = config.view.sections[section];
+    const base = typeof prev === 'object' && prev !== null ? prev : {};
+    config.view = { ...config.view, sections: { ...config.view.sections, [section]: { ...base, listen } } };
+  };
+  if (a.listen !== undefined) {
+    if (typeof config.view.sections.collector !== 'object' || config.view.sections.collector === null) {
+      throw new VacmError('ERR_USAGE', `--listen ${a.listen} sets the collector's address, but the config has no collector: section (it needs at least secret_file; see docs/agent.md)`);
     }
-    if (a.metrics !== undefined) override('metrics', a.metrics);
-    const stateDir = a.stateDir ?? defaultStateDir();
+    override('collector', a.listen);
+  }
+  if (a.metrics !== undefined) override('metrics', a.metrics);
+  return config;
+}
+
+export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promise<number> {
+  const log = serveLogger(io.err, a.env);
+  const stateDir = a.stateDir ?? defaultStateDir();
+  let engine: Engine;
+  let off = () => {};
+  const open = async (config: LoadedConfig, history?: History) => {
+    const e = new Engine({ config, modules: builtinModules(), readOnly: a.readOnly, monitor: true, stateDir, log, history });
+    try {
+      await e.start();
+    } catch (err) {
+      await e.stop().catch(() => undefined); // what did start (a socket, a poller) is released
+      throw err;
+    }
+    engine = e;
+    off = e.subscribe((ev) => {
+      if (ev.job === 0) log('event', toLine(ev));
+    });
+    const snap = e.getSnapshot();
+    log('info', `vacm serve: cluster ${snap.cluster}, ${snap.nodes.length} nodes, state in ${e.stateDir}`);
+    if (e.config.sections.collector === undefined) log('warn', 'no collector: section in the config: agents are not listened to (see docs/agent.md)');
+  };
+  let config: LoadedConfig;
+  try {
+    checkWholeNumber('--snapshot-every', a.snapshotEvery, 1, 86_400);
+    config = serveConfig(a);
     ensureStateDir(stateDir); // a long-running root process: an unsafe or unusable state dir stops it here, not at the first job
-    engine = new Engine({ config, modules: builtinModules(), readOnly: a.readOnly, monitor: true, stateDir, log });
-    await engine.start();
+    await open(config);
   } catch (err) {
     const ve = toVacmError(err, 'ERR_USAGE');
     io.err(`${ve.code}: ${escapeControls(ve.message)}\n`);
     return EXIT_USAGE;
   }
-  // logrotate: after `mv audit.jsonl audit.jsonl.1`, SIGHUP makes the next record start a new
-  // audit.jsonl (and a SIGHUP no longer kills serve); installed before serve says it is up
-  const onHup = () => {
-    engine.audit.reopen();
-    log('info', `SIGHUP: the audit log ${engine.audit.file} is reopened by name at its next record`);
-  };
-  process.on('SIGHUP', onHup);
-  const off = engine.subscribe((e) => {
-    if (e.job === 0) log('event', toLine(e));
-  });
-  const snap = engine.getSnapshot();
-  log('info', `vacm serve: cluster ${snap.cluster}, ${snap.nodes.length} nodes, state in ${engine.stateDir}`);
-  if (engine.config.sections.collector === undefined) log('warn', 'no collector: section in the config: agents are not listened to (see docs/agent.md)');
   const every = (a.snapshotEvery ?? 60) * 1000;
   let saving: Promise<void> = Promise.resolve();
   const save = () => {
-    saving = saving.then(() => saveState(engine)).then(
+    const e = engine;
+    saving = saving.then(() => saveState(e)).then(
       () => undefined,
-      (err: Error) => log('warn', `cannot write the snapshot in ${engine.stateDir}: ${err.message}`),
+      (err: Error) => log('warn', `cannot write the snapshot in ${e.stateDir}: ${err.message}`),
     );
     return saving;
   };
   const timer = setInterval(() => void save(), every);
-  const sig = await untilSignal(stop);
+
+  // SIGHUP: read the config again. A config that does not load is reported and the running engine
+  // kept; a good one replaces the engine (its load history carried over), as if restarted.
+  let reloading: Promise<void> = Promise.resolve();
+  let failed = false;
+  let wake = () => {};
+  const reload = async () => {
+    let next: LoadedConfig;
+    try {
+      next = serveConfig(a);
+    } catch (err) {
+      const ve = toVacmError(err, 'ERR_CONFIG');
+      log('error', `SIGHUP: ${ve.code}: ${ve.message}; still running with the previous config`);
+      return;
+    }
+    const old = engine;
+    off();
+    await old.stop();
+    await save();
+    const keep = new Set(next.nodes.map((n) => n.name));
+    for (const n of old.nodeNames()) if (!keep.has(n)) old.history.forget(n);
+    try {
+      await open(next, old.history);
+      config = next;
+      log('info', 'SIGHUP: config reloaded');
+    } catch (err) {
+      const ve = toVacmError(err, 'ERR_CONFIG');
+      log('error', `SIGHUP: the new config does not start (${ve.code}: ${ve.message}); back to the previous one`);
+      try {
+        await open(config, old.history);
+      } catch (err2) {
+        log('error', `cannot start again with the previous config either: ${toVacmError(err2).message}; exiting`);
+        failed = true;
+        wake();
+      }
+    }
+  };
+  const onHup = () => {
+    // logrotate: after `mv audit.jsonl audit.jsonl.1` the next record starts a new audit.jsonl (a
+    // reloaded engine opens its own; a config that does not load keeps the running one's)
+    engine.audit.reopen();
+    log('info', 'SIGHUP: reloading the config; the audit log is reopened by name at its next record');
+    reloading = reloading.then(reload);
+  };
+  process.on('SIGHUP', onHup);
+  const broken = new Promise<string>((r) => (wake = () => r('failed')));
+  const sig = await Promise.race([untilSignal(stop), broken]);
   process.off('SIGHUP', onHup);
+  await reloading;
   log('info', `${sig}: stopping`);
   clearInterval(timer);
   off();
-  await engine.stop();
+  await engine!.stop();
   await save();
   log('info', 'stopped cleanly');
-  return EXIT_OK;
+  return failed ? EXIT_FAILED : EXIT_OK;
 }

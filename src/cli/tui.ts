@@ -18,6 +18,7 @@ import { escapeControls } from '../protocol/visible.js';
 import { toVacmError } from '../protocol/errors.js';
 import { appendStateFile, readStateFile } from '../platform/state-files.js';
 import { setsSecret } from '../protocol/vars.js';
+import { BUNDLED } from './bundled.js';
 
 export const THEME_ORDER = ['default', 'light', 'high-contrast', 'mono'];
 
@@ -26,25 +27,28 @@ export function themesDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'themes');
 }
 
-/** The themes in cycling order; with NO_COLOR set only mono (https://no-color.org). */
-export function loadThemes(env: NodeJS.ProcessEnv = process.env, dir = themesDir()): Theme[] {
+/** The themes in cycling order; with NO_COLOR set only mono (https://no-color.org). vacm.mjs carries them inside. */
+export function loadThemes(env: NodeJS.ProcessEnv = process.env, dir: string | undefined = BUNDLED ? undefined : themesDir()): Theme[] {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return [MONO];
-  const out: Theme[] = [];
-  let files: string[] = [];
-  try {
-    files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
-  } catch {
-    return [MONO];
+  let found: Array<[name: string, read: () => unknown, file: string]>;
+  if (dir === undefined) {
+    found = Object.entries(BUNDLED?.themes ?? {}).map(([name, json]) => [name, () => json, `vacm.mjs:themes/${name}.json`]);
+  } else {
+    try {
+      found = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => {
+        const file = path.join(dir, f);
+        return [f.replace(/\.json$/, ''), () => JSON.parse(fs.readFileSync(file, 'utf8')) as unknown, file];
+      });
+    } catch {
+      return [MONO];
+    }
   }
-  const rank = (f: string) => {
-    const i = THEME_ORDER.indexOf(f.replace(/\.json$/, ''));
+  const rank = (name: string) => {
+    const i = THEME_ORDER.indexOf(name);
     return i < 0 ? THEME_ORDER.length : i;
   };
-  files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-  for (const f of files) {
-    const file = path.join(dir, f);
-    out.push(parseTheme(JSON.parse(fs.readFileSync(file, 'utf8')), file));
-  }
+  found.sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b));
+  const out = found.map(([, read, file]) => parseTheme(read(), file));
   return out.length ? out : [MONO];
 }
 

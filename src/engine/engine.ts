@@ -62,6 +62,8 @@ export interface EngineOptions {
   cancelGraceMs?: number;
   /** where ClusterShell's group sources are read from (default: this process's environment) */
   clusterShellGroups?: ClusterShellGroupOptions;
+  /** load history to go on with (vacm serve reloading its config); a new one when its step differs */
+  history?: History;
 }
 
 const MAX_U32 = 0xffffffff;
@@ -297,7 +299,8 @@ export class Engine implements ModuleHost {
     // its "transitions" are not news, and its hooks would be killed half-way.
     if (hooks.length > 0 && this.monitor && !this.readOnly) this.membership.addShellHooks(hooks, ms.hookEnv);
     else if (hooks.length > 0) this.log('info', `${hooks.length} hook(s) from the config not run: ${this.readOnly ? 'vacm runs read-only' : 'hooks run only in the dashboard and vacm serve'}`);
-    this.history = new History({ stepS: historyStep(this.config.sections.history) });
+    const history = new History({ stepS: historyStep(this.config.sections.history) });
+    this.history = opts.history?.stepS === history.stepS ? opts.history : history;
     this.store = new Store(this.config.cluster, this.records);
     this.audit = new AuditLog(this.stateDir);
     this.bulk = new BulkLane(this.config.fanout);

@@ -37,13 +37,25 @@ function fieldsOf(line: string): string[] {
 
 const MAX_CANDIDATES = 50;
 
-export function complete(line: string, src: CompletionSource): Completion {
+/** What the field under the cursor (the end of `line`) can become: each word replaces `prefix`. */
+export interface FieldMatch {
+  /** the line up to the part being completed */
+  before: string;
+  /** what was typed of the part being completed */
+  prefix: string;
+  /** the words that fit, sorted, each followed by `suffix` once chosen */
+  words: string[];
+  suffix: string;
+  /** 0 TAG, 1 COMMAND, 2 NODES */
+  field: number;
+}
+
+export function matchField(line: string, src: CompletionSource): FieldMatch | undefined {
   const fields = fieldsOf(line);
   const cur = fields[fields.length - 1];
-  const before = line.slice(0, line.length - cur.length);
+  let before = line.slice(0, line.length - cur.length);
   let words: string[] = [];
   let prefix = cur;
-  let lead = '';
   let suffix = '';
   if (fields.length === 1) {
     words = src.modules.map((m) => m.tag).filter((t) => t.startsWith(cur.toUpperCase()));
@@ -54,17 +66,22 @@ export function complete(line: string, src: CompletionSource): Completion {
     suffix = ':';
   } else if (fields.length === 3) {
     const m = /^(.*[,!&^])?([^,!&^]*)$/.exec(cur)!;
-    lead = m[1] ?? '';
+    before += m[1] ?? '';
     prefix = m[2];
     if (prefix.startsWith('@')) words = src.groups.filter((g) => g.startsWith(prefix.slice(1))).map((g) => '@' + g);
     else words = src.nodes.filter((n) => n.startsWith(prefix));
   } else {
-    return { line, candidates: [] };
+    return undefined;
   }
-  words = [...new Set(words)].sort();
-  if (words.length === 0) return { line, candidates: [] };
-  if (words.length === 1) return { line: before + lead + words[0] + suffix, candidates: words };
+  return { before, prefix, words: [...new Set(words)].sort(), suffix, field: fields.length - 1 };
+}
+
+export function complete(line: string, src: CompletionSource): Completion {
+  const m = matchField(line, src);
+  if (!m || m.words.length === 0) return { line, candidates: [] };
+  const { before, prefix, words, suffix } = m;
+  if (words.length === 1) return { line: before + words[0] + suffix, candidates: words };
   const common = commonPrefix(words);
-  const next = common.length > prefix.length ? before + lead + (fields.length < 3 ? common.toUpperCase() : common) : line;
+  const next = common.length > prefix.length ? before + (m.field < 2 ? common.toUpperCase() : common) : line;
   return { line: next, candidates: words.slice(0, MAX_CANDIDATES) };
 }
