@@ -194,7 +194,7 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
     // logrotate: after `mv audit.jsonl audit.jsonl.1` the next record starts a new audit.jsonl (a
     // reloaded engine opens its own; a config that does not load keeps the running one's)
     engine.audit.reopen();
-    log('info', 'SIGHUP: reloading the config; the audit log is reopened by name at its next record');
+    log('info', `SIGHUP: the audit log ${engine.audit.file} is reopened by name at its next record; reloading the config`);
     reloading = reloading.then(reload);
   };
   process.on('SIGHUP', onHup);

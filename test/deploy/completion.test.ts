@@ -37,7 +37,8 @@ describe('completeWords (what the shell is offered)', () => {
   it.each([
     [['s'], ['serve', 'snapshot']],
     [['ipc', '--j'], ['--json']],
-    [['nodeset', '-'], ['--help', '--config', '--expand', '-e', '--fold', '-f', '--count', '-c', '--separator', '-S']],
+    [['nodeset', '--co'], ['--config', '--count', '--contiguous']],
+    [['nodeset', '-'], ['--help', '--config', '--expand', '-e', '--fold', '-f', '--count', '-c', '--list', '-l', '--list-all', '-L', '--regroup', '-r', '--list-sources', '--groupsources', '--exclude', '-x', '--intersection', '-i', '--xor', '-X', '--all', '-a', '--groupsource', '-s', '--groupbase', '-G', '--rangeset', '-R', '--slice', '-I', '--split', '--contiguous', '--autostep', '--axis', '--pick', '--output-format', '-O', '--separator', '-S', '--quiet', '-q', '--debug', '-d']],
     [['completion', ''], ['bash', 'zsh']],
     [['ipc', 'PO'], ['POWER:']],
     [['ipc', 'POWER:'], ['POWER:OFF:', 'POWER:ON:', 'POWER:STATUS:']],
