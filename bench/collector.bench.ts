@@ -1,7 +1,8 @@
 /**
  * 1 000 simulated agents at 1 Hz into one collector (a real `vacm serve` process): its CPU, RSS and
  * drops, side by side with a bare UDP sink (a node process that only counts datagrams: the floor
- * any collector pays). Then one real `vacm agent --interval 1`: its CPU and RSS.
+ * any collector pays), the two interleaved (collector, sink, collector, sink: VACM_BENCH_RUNS rounds,
+ * default 2, each of half the seconds). Then one real `vacm agent --interval 1`: its CPU and RSS.
  * Needs the build (npm run build). Prints tables; never asserts.
  *
  *   npx tsx bench/collector.bench.ts [agents] [seconds]
@@ -13,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deriveNodeKey, encodeAgentMsg } from '../src/protocol/agent-msg.js';
-import { median, table } from './table.js';
+import { cell, interleave, median, ratio, section } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'vacm.js');
@@ -192,26 +193,38 @@ export async function bench(): Promise<void> {
     return;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-collector-'));
+  const rounds = Math.max(1, Number(process.env.VACM_BENCH_RUNS ?? 2) || 2);
+  const each = Math.max(3, Math.round(seconds / rounds));
   try {
-    const c = await collectorRun(dir, agents, seconds);
-    const k = await sinkRun(agents, seconds);
+    const out = section(`collector: ${agents} simulated agents at 1 Hz; vacm serve and a bare UDP sink interleaved, ${rounds} rounds of ${each} s measured`);
+    const cs: Awaited<ReturnType<typeof collectorRun>>[] = [];
+    const ks: Awaited<ReturnType<typeof sinkRun>>[] = [];
+    const r = await interleave({
+      collectorCpu: async () => (cs.push(await collectorRun(dir, agents, each)), cs.at(-1)!.cpu),
+      sinkCpu: async () => (ks.push(await sinkRun(agents, each)), ks.at(-1)!.cpu),
+    }, rounds);
     const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
-    console.log(`\n### collector: ${agents} simulated agents at 1 Hz, ${seconds} s measured (per-second CPU median)\n`);
-    console.log(table(['', 'vacm serve (collector)', 'bare UDP sink', 'ratio'], [
-      ['CPU % of one core', f(c.cpu), f(k.cpu), f(c.cpu / k.cpu, 2)],
-      ['RSS MiB (idle → loaded, max)', `${f(c.idle)} → ${f(c.rss)} (${f(c.maxRss)})`, `${f(k.idle)} → ${f(k.rss)} (${f(k.maxRss)})`, f(c.rss / k.rss, 2)],
-      ['datagrams sent (warm-up included)', String(c.sent), String(k.sent), ''],
-      ['accepted', String(c.received), '(counted only)', ''],
-      ['drops', `${c.drops} (${f((100 * c.drops) / Math.max(1, c.sent), 2)} %)`, `${k.drops} (${f((100 * k.drops) / Math.max(1, k.sent), 2)} %)`, ''],
-      ['nodes up at the end', `${c.up} / ${agents}`, '', ''],
-    ]));
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const rss = (xs: { rss: number }[]) => median(xs.map((x) => x.rss));
+    const cSent = sum(cs.map((c) => c.sent));
+    const kSent = sum(ks.map((k) => k.sent));
+    const cDrops = sum(cs.map((c) => c.drops));
+    const kDrops = sum(ks.map((k) => k.drops));
+    out.print(['', 'vacm serve (collector)', 'bare UDP sink', 'ratio'], [
+      ['CPU % of one core (per-second median of each run)', cell(r.collectorCpu, 1), cell(r.sinkCpu, 1), ratio(r.collectorCpu, r.sinkCpu)],
+      ['RSS MiB (idle → loaded, max; median run)', `${f(median(cs.map((c) => c.idle)))} → ${f(rss(cs))} (${f(Math.max(...cs.map((c) => c.maxRss)))})`, `${f(median(ks.map((k) => k.idle)))} → ${f(rss(ks))} (${f(Math.max(...ks.map((k) => k.maxRss)))})`, f(rss(cs) / rss(ks), 2)],
+      ['datagrams sent (warm-up included, all runs)', String(cSent), String(kSent), ''],
+      ['accepted', String(sum(cs.map((c) => c.received))), '(counted only)', ''],
+      ['drops', `${cDrops} (${f((100 * cDrops) / Math.max(1, cSent), 2)} %)`, `${kDrops} (${f((100 * kDrops) / Math.max(1, kSent), 2)} %)`, ''],
+      ['nodes up at the end (worst run)', `${Math.min(...cs.map((c) => c.up))} / ${agents}`, '', ''],
+    ], ['Aim: ≤ 2× the sink\'s CPU.']);
+    const agentOut = section('vacm agent --interval 1 (systeminformation; df and temperatures every 30 s)');
     const a = await agentRun(dir, Math.min(seconds, 15));
-    console.log(`\n### vacm agent --interval 1 (systeminformation; df and temperatures every 30 s)\n`);
-    console.log(table(['', 'vacm agent'], [
-      ['CPU % of one core (median)', f(a.cpu, 2)],
+    agentOut.print(['', 'vacm agent'], [
+      ['CPU % of one core (per-second median)', f(a.cpu, 2)],
       ['RSS MiB', f(a.rss)],
       ['datagrams received by the sink', String(a.got)],
-    ]));
+    ], ['No peer here: one run.']);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,8 @@
 /**
  * Power control of many ipmi_sim BMCs: vacm's native RMCP+ client (one process, one socket)
  * against FreeIPMI's ipmipower (one process) and one ipmitool per BMC, all started at once.
- * Cases: STATUS, OFF, ON on 32 and 128 BMCs; median of 3 runs. Prints a table, never asserts.
+ * Cases: STATUS, OFF, ON on 32 and 128 BMCs; the tools take turns within each run (interleaved);
+ * median and range of 3 runs. Prints a table, never asserts.
  * Also the whole POWER module path: `POWER:<action>:bmc[1-N]` through an in-process engine
  * (planning, guard, audit fsync, events), and `node bin/vacm.js ipc --config ...` as a process
  * (start-up included; needs `npm run build`).
@@ -20,7 +21,7 @@ import { startIpmiSims } from '../test/fixtures/ipmi-sim.js';
 import { Engine } from '../src/engine/engine.js';
 import { parseConfig } from '../src/engine/config.js';
 import { createPowerModules } from '../src/backends/power/module.js';
-import { table } from './table.js';
+import { cell, ratio, runs as toRuns, section, type Runs } from './measure.js';
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'vacm.js');
 
@@ -29,13 +30,13 @@ const run = promisify(execFile);
 export interface IpmiBenchRow {
   case: string;
   bmcs: number;
-  vacmS: number | null;
-  ipmipowerS: number | null;
-  ipmitoolS: number | null;
+  vacmS: Runs | null;
+  ipmipowerS: Runs | null;
+  ipmitoolS: Runs | null;
   /** POWER:<action> through an in-process engine (module, guard, audit, events) */
-  powerS: number | null;
+  powerS: Runs | null;
   /** `node bin/vacm.js ipc --config ... POWER:<action>:...` as a process, start-up included */
-  ipcS: number | null;
+  ipcS: Runs | null;
   /** Per tool, how many BMCs gave the expected answer in the median run's batch (all runs must be complete). */
   ok: { vacm: number; ipmipower: number | null; ipmitool: number | null; power: number | null; ipc: number | null };
   /** Seconds to start that many ipmi_sim processes and see every one answer. */
@@ -46,11 +47,6 @@ type Action = 'status' | 'off' | 'on';
 
 function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function timed(fn: () => Promise<number>): Promise<{ s: number; ok: number }> {
@@ -180,11 +176,11 @@ export async function benchIpmi(opts: { sizes?: number[]; runs?: number; net?: s
         const row: IpmiBenchRow = {
           case: `${c.name} ${n}`,
           bmcs: n,
-          vacmS: median(times.vacm),
-          ipmipowerS: haveIpmipower ? median(times.ipmipower) : null,
-          ipmitoolS: haveIpmitool ? median(times.ipmitool) : null,
-          powerS: median(times.power),
-          ipcS: haveBin ? median(times.ipc) : null,
+          vacmS: toRuns(times.vacm),
+          ipmipowerS: haveIpmipower ? toRuns(times.ipmipower) : null,
+          ipmitoolS: haveIpmitool ? toRuns(times.ipmitool) : null,
+          powerS: toRuns(times.power),
+          ipcS: haveBin ? toRuns(times.ipc) : null,
           ok,
           simStartupS,
         };
@@ -202,8 +198,8 @@ export async function benchIpmi(opts: { sizes?: number[]; runs?: number; net?: s
   return rows;
 }
 
-function fmt(x: number | null): string {
-  return x === null ? 'n/a' : x.toFixed(3);
+function fmt(x: Runs | null): string {
+  return x === null ? 'n/a' : x.median.toFixed(3);
 }
 
 export function formatIpmiTable(rows: IpmiBenchRow[]): string {
@@ -222,25 +218,23 @@ export function formatIpmiTable(rows: IpmiBenchRow[]): string {
 }
 
 /** The markdown table for `npm run bench`: vacm's client, the POWER path and the binary, beside ipmipower and ipmitool. */
-export function formatIpmiMarkdown(rows: IpmiBenchRow[]): string {
-  const ratio = (a: number | null, b: number | null) => (a !== null && b !== null && a > 0 ? (b / a).toFixed(2) : 'n/a');
-  return table(
-    ['case', 'vacm client s', 'vacm POWER s', 'vacm ipc s', 'ipmipower s', 'ipmitool s', 'ipmipower / POWER', 'ok client/POWER/ipc/ipmipower/ipmitool'],
-    rows.map((r) => [
-      r.case, fmt(r.vacmS), fmt(r.powerS), fmt(r.ipcS), fmt(r.ipmipowerS), fmt(r.ipmitoolS), ratio(r.powerS, r.ipmipowerS),
-      `${r.ok.vacm}/${r.ok.power ?? '-'}/${r.ok.ipc ?? '-'}/${r.ok.ipmipower ?? '-'}/${r.ok.ipmitool ?? '-'} of ${r.bmcs}`,
-    ]),
-  );
+export function formatIpmiRows(rows: IpmiBenchRow[]): string[][] {
+  const c = (x: Runs | null) => cell(x ?? undefined);
+  return rows.map((r) => [
+    r.case, c(r.vacmS), c(r.powerS), c(r.ipcS), c(r.ipmipowerS), c(r.ipmitoolS), ratio(r.ipmipowerS ?? undefined, r.powerS ?? undefined),
+    `${r.ok.vacm}/${r.ok.power ?? '-'}/${r.ok.ipc ?? '-'}/${r.ok.ipmipower ?? '-'}/${r.ok.ipmitool ?? '-'} of ${r.bmcs}`,
+  ]);
 }
 
-export async function bench(): Promise<void> {
-  const rows = await benchIpmi({ log: (s) => console.error(s) });
-  console.log('\n## IPMI power: vacm vs ipmipower vs ipmitool (median of 3, seconds)\n');
-  console.log(formatIpmiMarkdown(rows));
+const HEAD = ['case', 'vacm client s', 'vacm POWER s', 'vacm ipc s', 'ipmipower s', 'ipmitool s', 'ipmipower / POWER', 'ok client/POWER/ipc/ipmipower/ipmitool'];
+
+export async function bench(sizes?: number[]): Promise<void> {
+  const out = section('IPMI power: vacm vs ipmipower vs ipmitool (seconds, tools interleaved within each of 3 runs)');
+  const rows = await benchIpmi({ sizes, log: (s) => console.error(s) });
+  out.print(HEAD, formatIpmiRows(rows));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0 && x <= 200);
-  const rows = await benchIpmi({ sizes: sizes.length ? sizes : undefined, log: (s) => console.error(s) });
-  console.log(formatIpmiMarkdown(rows));
+  await bench(sizes.length ? sizes : undefined);
 }

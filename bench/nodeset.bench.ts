@@ -1,6 +1,7 @@
 /**
  * Node sets: vacm against ClusterShell's `nodeset`, both as whole processes (startup
- * included), plus vacm in-process. Median of 5 runs. Prints a table; never asserts.
+ * included), plus vacm in-process; vacm and nodeset interleaved, median and range of 5 runs.
+ * Prints a table; never asserts.
  *
  *   npx tsx bench/nodeset.bench.ts
  *
@@ -14,22 +15,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { NodeSet, foldNodeSet } from '../src/protocol/nodeset.js';
-import { table } from './table.js';
+import { cell, interleave, ratio, section, type Runs } from './measure.js';
 
 export interface Row {
   case: string;
-  vacmInProcessMs: number;
-  vacmProcessMs: number;
-  nodesetMs: number | undefined;
-  ratio: number | undefined; // vacm process / nodeset process
+  vacmInProcessMs: Runs | undefined;
+  vacmProcessMs: Runs | undefined;
+  nodesetMs: Runs | undefined;
 }
 
 const RUNS = 5;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function timeIt(fn: () => void): number {
   const t = performance.now();
@@ -93,16 +88,8 @@ export async function benchNodeset(): Promise<Row[]> {
     const rows: Row[] = [];
     for (const c of cases) {
       c.inProc(); // warm up the JIT once, as a long-running console would be
-      const inProc = median(Array.from({ length: RUNS }, () => timeIt(c.inProc)));
-      const vacm = median(Array.from({ length: RUNS }, c.vacm));
-      const cs = haveNodeset ? median(Array.from({ length: RUNS }, c.cs)) : undefined;
-      rows.push({
-        case: c.name,
-        vacmInProcessMs: inProc,
-        vacmProcessMs: vacm,
-        nodesetMs: cs,
-        ratio: cs === undefined ? undefined : vacm / cs,
-      });
+      const r = await interleave({ inProc: () => timeIt(c.inProc), vacm: c.vacm, cs: haveNodeset ? c.cs : undefined }, RUNS);
+      rows.push({ case: c.name, vacmInProcessMs: r.inProc, vacmProcessMs: r.vacm, nodesetMs: r.cs });
     }
     return rows;
   } finally {
@@ -111,16 +98,13 @@ export async function benchNodeset(): Promise<Row[]> {
 }
 
 export async function bench(): Promise<void> {
+  const out = section(`node sets: vacm vs ClusterShell nodeset, whole processes (ms, ${RUNS} interleaved rounds)`);
   const rows = await benchNodeset();
-  const f = (n: number | undefined, d = 1): string => (n === undefined ? 'n/a' : n.toFixed(d));
-  console.log('\n### node sets: vacm vs ClusterShell nodeset, whole processes (median of 5)\n');
-  console.log(
-    table(
-      ['case', 'vacm in-process ms', 'vacm process ms', 'nodeset ms', 'ratio', 'aim'],
-      rows.map((r) => [r.case, f(r.vacmInProcessMs), f(r.vacmProcessMs), f(r.nodesetMs), f(r.ratio, 2), '≤ 0.30']),
-    ),
+  out.print(
+    ['case', 'vacm in-process ms', 'vacm process ms', 'nodeset ms', 'vacm/nodeset', 'aim'],
+    rows.map((r) => [r.case, cell(r.vacmInProcessMs, 1), cell(r.vacmProcessMs, 1), cell(r.nodesetMs, 1), ratio(r.vacmProcessMs, r.nodesetMs), '≤ 0.30×']),
+    rows.some((r) => r.nodesetMs === undefined) ? ['(nodeset not installed: apt-get install clustershell)'] : [],
   );
-  if (rows.some((r) => r.nodesetMs === undefined)) console.log('(nodeset not installed: apt-get install clustershell)');
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await bench();

@@ -4,7 +4,7 @@
  * vacm cold (a new `node bin/vacm.js ipc` process), vacm warm (a second job in the same engine: the
  * pool's connections are reused), pdsh (-R ssh) and clush (-b). The same kex for everyone
  * (curve25519-sha256: pinned in sshd_config and the ssh_config), fanout 64 for everyone.
- * Median of 3 wall-clock runs. Prints a table; never asserts.
+ * The four interleaved round by round; median and range of 3 wall-clock runs. Prints a table; never asserts.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,7 +15,7 @@ import { Engine } from '../src/engine/engine.js';
 import { parseConfig } from '../src/engine/config.js';
 import { createBackends } from '../src/backends/index.js';
 import { hasBinary, sshdAvailable, startSshCluster, type SshCluster } from '../test/fixtures/sshd.js';
-import { median, table } from './table.js';
+import { NOISY, cell, interleave, ratio, section, type Runs } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FANOUT = 64;
@@ -53,35 +53,34 @@ function countLines(out: string, re: RegExp): number {
   return out.split('\n').filter((l) => re.test(l)).length;
 }
 
-async function medianOf(f: () => Promise<Timed>): Promise<{ secs: number; ok: boolean }> {
-  const runs: Timed[] = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await f());
-  return { secs: median(runs.map((r) => r.secs)), ok: runs.every((r) => r.ok) };
+/** Seconds of a run; a run where not every node answered is counted in `failed` (shown as (!)). */
+async function secs(f: () => Promise<Timed>, failed: { n: number }): Promise<number> {
+  const t = await f();
+  if (!t.ok) failed.n++;
+  return t.secs;
 }
 
-async function warm(c: SshCluster, yaml: string, n: number, command: string): Promise<{ secs: number; ok: boolean; handshakes: number }> {
+/** An engine with its connection pool open: the same request again, as the console would run it. */
+async function warmEngine(yaml: string, line: string, n: number): Promise<{ run: () => Promise<Timed>; handshakes: () => number; stop: () => Promise<void> }> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-state-'));
   const b = createBackends();
   const engine = new Engine({ config: parseConfig(yaml), modules: b.modules, stateDir, localName: 'bench-host' });
   await engine.start();
-  try {
-    const line = `SSH:EXEC:${nodeSet(n)}:${command}`;
-    await engine.submit(line).done; // opens the pool's connections
-    const hs = b.ssh.stats.handshakes;
-    const r = await medianOf(async () => {
+  await engine.submit(line).done; // opens the pool's connections
+  const hs = b.ssh.stats.handshakes;
+  return {
+    async run() {
       const t0 = process.hrtime.bigint();
       const v = await engine.submit(line).done;
       return { secs: Number(process.hrtime.bigint() - t0) / 1e9, ok: v.ok === n };
-    });
-    return { ...r, handshakes: b.ssh.stats.handshakes - hs };
-  } finally {
-    await engine.stop();
-    fs.rmSync(stateDir, { recursive: true, force: true });
-  }
+    },
+    handshakes: () => b.ssh.stats.handshakes - hs,
+    async stop() {
+      await engine.stop();
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
 }
-
-const fmt = (t: { secs: number; ok: boolean }) => `${t.secs.toFixed(3)}${t.ok ? '' : ' (!)'}`;
-const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : '-');
 
 export async function bench(): Promise<void> {
   if (!sshdAvailable()) {
@@ -100,32 +99,39 @@ export async function bench(): Promise<void> {
     const yaml = c.vacmYaml().replace(/^fanout: \d+$/m, `fanout: ${FANOUT}`);
     const yamlPath = path.join(c.dir, 'vacm-bench.yaml');
     fs.writeFileSync(yamlPath, yaml);
+    const out = section(`ssh: SSH:EXEC vs pdsh and clush — seconds, ${RUNS} interleaved rounds, fanout ${FANOUT}, kex curve25519-sha256`);
     const rows: string[][] = [];
     for (const command of COMMANDS) {
       for (const n of SIZES) {
         const set = nodeSet(n);
-        const wantOut = command === 'true' ? () => true : (re: RegExp) => (out: string) => countLines(out, re) === n;
-        const vacmLines = command === 'true' ? () => true : (wantOut as (re: RegExp) => (o: string) => boolean)(/^SSH:1:OUTPUT:node\d+:stdout:/);
-        const peerLines = command === 'true' ? () => true : (wantOut as (re: RegExp) => (o: string) => boolean)(/^node\d+: /);
-        const cold = await medianOf(() => timeProcess(process.execPath, [path.join(ROOT, 'bin', 'vacm.js'), 'ipc', '--no-gather', '--config', yamlPath, `SSH:EXEC:${set}:${command}`], { VACM_STATE_DIR: stateDir }, vacmLines));
-        const w = await warm(c, yaml, n, command);
-        const pdsh = havePdsh
-          ? await medianOf(() => timeProcess('pdsh', ['-R', 'ssh', '-f', String(FANOUT), '-w', set, command], { PDSH_SSH_ARGS_APPEND: `-F ${c.sshConfig}` }, peerLines))
-          : undefined;
-        const clushLines = command === 'true' ? () => true : (out: string) => out.includes(`${set} (${n})`);
-        const clush = haveClush
-          ? await medianOf(() => timeProcess('clush', ['-o', `-F ${c.sshConfig}`, '-f', String(FANOUT), '-w', set, '-b', command], {}, clushLines))
-          : undefined;
+        const lines = (re: RegExp) => (o: string) => command === 'true' || countLines(o, re) === n;
+        const vacmLines = lines(/^SSH:1:OUTPUT:node\d+:stdout:/);
+        const peerLines = lines(/^node\d+: /);
+        const clushLines = command === 'true' ? () => true : (o: string) => o.includes(`${set} (${n})`);
+        const failed = { cold: { n: 0 }, warm: { n: 0 }, pdsh: { n: 0 }, clush: { n: 0 } };
+        const w = await warmEngine(yaml, `SSH:EXEC:${set}:${command}`, n);
+        let r: Record<'cold' | 'warm' | 'pdsh' | 'clush', Runs | undefined>;
+        try {
+          r = await interleave({
+            cold: () => secs(() => timeProcess(process.execPath, [path.join(ROOT, 'bin', 'vacm.js'), 'ipc', '--no-gather', '--config', yamlPath, `SSH:EXEC:${set}:${command}`], { VACM_STATE_DIR: stateDir }, vacmLines), failed.cold),
+            warm: () => secs(w.run, failed.warm),
+            pdsh: havePdsh ? () => secs(() => timeProcess('pdsh', ['-R', 'ssh', '-f', String(FANOUT), '-w', set, command], { PDSH_SSH_ARGS_APPEND: `-F ${c.sshConfig}` }, peerLines), failed.pdsh) : undefined,
+            clush: haveClush ? () => secs(() => timeProcess('clush', ['-o', `-F ${c.sshConfig}`, '-f', String(FANOUT), '-w', set, '-b', command], {}, clushLines), failed.clush) : undefined,
+          }, RUNS);
+        } finally {
+          await w.stop();
+        }
+        const hs = w.handshakes();
+        const f = (k: keyof typeof failed) => `${cell(r[k])}${failed[k].n ? ' (!)' : ''}`;
         rows.push([
-          `\`${command}\``, String(n), fmt(cold), `${fmt(w)}${w.handshakes ? ` (+${w.handshakes} hs)` : ''}`,
-          pdsh ? fmt(pdsh) : 'n/a', clush ? fmt(clush) : 'n/a',
-          pdsh ? ratio(cold.secs, pdsh.secs) : '-', pdsh ? ratio(w.secs, pdsh.secs) : '-', clush ? ratio(cold.secs, clush.secs) : '-',
+          `\`${command}\``, String(n), f('cold'), `${f('warm')}${hs ? ` (+${hs} hs)` : ''}`, havePdsh ? f('pdsh') : 'n/a', haveClush ? f('clush') : 'n/a',
+          ratio(r.cold, r.pdsh), ratio(r.warm, r.pdsh), ratio(r.cold, r.clush),
         ]);
       }
     }
-    console.log(`\n### ssh: SSH:EXEC vs pdsh and clush — seconds, median of ${RUNS}, fanout ${FANOUT}, kex curve25519-sha256, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}\n`);
-    console.log(table(['command', 'nodes', 'vacm cold', 'vacm warm', 'pdsh', 'clush', 'cold/pdsh', 'warm/pdsh', 'cold/clush'], rows));
-    console.log('\nvacm cold: a new `node bin/vacm.js ipc` process (connects to every node); vacm warm: the same request again in one engine (pooled connections, no handshake). Aims: cold ≤ 0.9× pdsh; warm 256 nodes ≤ 0.5 s. (!) marks a run where not every node answered.');
+    out.print(['command', 'nodes', 'vacm cold', 'vacm warm', 'pdsh', 'clush', 'cold/pdsh', 'warm/pdsh', 'cold/clush'], rows, [
+      `vacm cold: a new \`node bin/vacm.js ipc\` process (connects to every node); vacm warm: the same request again in one engine (pooled connections, no handshake). Aims: cold ≤ 1.0× pdsh; warm 256 nodes ≤ 0.5 s. (!) marks a case where in some run not every node answered; ${NOISY} a ratio inside the noise.`,
+    ]);
   } finally {
     await c.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
