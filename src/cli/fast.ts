@@ -4,12 +4,11 @@
  * yargs-parser (the parser inside yargs) from the same option tables; anything it does not plainly
  * know — --help, --version, an unknown option, a repeated one — returns undefined and the full yargs
  * command line answers, with its help and its errors. The shell completion callback (`vacm
- * __complete`, run on every Tab) starts here too.
+ * __complete`, run on every Tab) starts here too. Each command's body is imported when it runs:
+ * `vacm ipc` does not load the node-set command's code, nor `vacm nodeset` the engine's.
  */
 import parse from 'yargs-parser';
 import { IPC_OPTIONS, NODESET_OPTIONS, type OptionTable } from './options.js';
-import { ipcCommand } from './commands.js';
-import { nodesetMain } from './nodeset-main.js';
 import type { Io } from './io.js';
 
 export type FastArgs = Record<string, unknown> & { _: string[] };
@@ -71,11 +70,13 @@ export async function runFast(argv: readonly string[], io: Io): Promise<number |
   if (cmd === 'nodeset') {
     const a = parseWith(rest, NODESET_OPTIONS, { haltAtNonOption: true });
     if (!a) return undefined;
+    const { nodesetMain } = await import('./nodeset-main.js');
     return nodesetMain({ ...a, exprs: a._ }, io);
   }
   if (cmd === 'ipc') {
     const a = parseWith(rest, IPC_OPTIONS);
     if (!a) return undefined;
+    const { ipcCommand } = await import('./commands.js');
     return ipcCommand({ ...a, messages: a._ }, io);
   }
   if (cmd === '__complete') {
