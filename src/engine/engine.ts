@@ -74,6 +74,76 @@ const RESOLVE_CACHE_MAX_NODES = 1024;
 const NEVER = new Promise<never>(() => {});
 const TIMED_OUT = Symbol('timeout');
 
+/** One job deadline: `fire` is dropped when the job ends, so that a cleared entry holds nothing. */
+interface Deadline {
+  readonly at: number;
+  fire: (() => void) | undefined;
+}
+
+/**
+ * Job deadlines without a timer per job. The jobs of one command share their timeout, so their
+ * deadlines arrive in order: one queue and one timer per distinct timeout, armed for the earliest
+ * live deadline. Cleared entries are skipped at the head and compacted away once they outnumber the
+ * live ones, so a job stuck until its deadline does not make the queue grow without bound.
+ */
+class DeadlineQueue {
+  private q: Deadline[] = [];
+  private head = 0;
+  private live = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ms: number) {}
+
+  add(fire: () => void): Deadline {
+    const d: Deadline = { at: Date.now() + this.ms, fire };
+    this.q.push(d);
+    this.live++;
+    if (!this.timer) this.arm();
+    return d;
+  }
+
+  clear(d: Deadline): void {
+    if (!d.fire) return;
+    d.fire = undefined;
+    this.live--;
+    this.tidy();
+  }
+
+  private tidy(): void {
+    while (this.head < this.q.length && !this.q[this.head].fire) this.head++;
+    if (this.live === 0) {
+      this.q = [];
+      this.head = 0;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+    } else if (this.q.length - this.head > 1024 && this.q.length - this.head > 3 * this.live) {
+      this.q = this.q.filter((x, i) => i >= this.head && x.fire);
+      this.head = 0;
+    }
+  }
+
+  private arm(): void {
+    if (this.head >= this.q.length) return;
+    this.timer = setTimeout(this.expire, Math.max(0, this.q[this.head].at - Date.now()));
+  }
+
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    const now = Date.now();
+    while (this.head < this.q.length && (!this.q[this.head].fire || this.q[this.head].at <= now)) {
+      const d = this.q[this.head++];
+      const f = d.fire;
+      if (f) {
+        d.fire = undefined;
+        this.live--;
+        f();
+      }
+    }
+    this.tidy();
+    if (this.live > 0 && !this.timer) this.arm();
+  };
+}
+
 class Job {
   state: JobState = 'running';
   readonly outcomes = new Map<string, NodeOutcome>();
@@ -142,11 +212,16 @@ class Job {
     this.onAbort?.();
   }
 
-  /** resolves when the job is aborted (cancel, stop, job deadline) */
-  whenAborted(): Promise<'aborted'> {
-    return new Promise((res) => {
-      if (this.aborted) res('aborted');
-      else this.onAbort = () => res('aborted');
+  /**
+   * 'done' when `running` settles, 'aborted' if the job is aborted first (cancel, stop, job
+   * deadline); rejects with running's error. One promise, not a race of three: the job path is
+   * bound by the garbage collector.
+   */
+  until(running: Promise<void>): Promise<'done' | 'aborted'> {
+    return new Promise((res, rej) => {
+      if (this.aborted) return res('aborted');
+      this.onAbort = () => res('aborted');
+      running.then(() => res('done'), rej);
     });
   }
 
@@ -251,6 +326,15 @@ export class Engine implements ModuleHost {
   private readonly listeners = new Set<EventListener>();
   private readonly varListeners = new Set<(node: string, key: string, value: string | undefined) => void>();
   private lastId = 0;
+  /** job deadlines by timeout (ms): one timer per distinct timeout, not one per job */
+  private readonly deadlines = new Map<number, DeadlineQueue>();
+  /** jobs submitted in this tick, started together on the next */
+  private toStart: Job[] = [];
+  private readonly startSubmitted = (): void => {
+    const jobs = this.toStart;
+    this.toStart = [];
+    for (const j of jobs) void this.runJob(j);
+  };
   private user: string | undefined;
   private started = false;
   private stopped = false;
@@ -647,8 +731,10 @@ export class Engine implements ModuleHost {
     const job = new Job(this.nextId(), req, cmd, targets, dangerous, opts.quiet ?? false, user, this.allNames, this.records.size);
     this.jobsById.set(job.id, job);
     this.store.addJob(job);
-    // a resolved promise, not queueMicrotask: the latter pays for an async-hooks scope per job
-    void Promise.resolve().then(() => this.runJob(job));
+    // started on the next tick, every job submitted in this one by a single resolved promise (not
+    // queueMicrotask: that pays for an async-hooks scope)
+    this.toStart.push(job);
+    if (this.toStart.length === 1) void Promise.resolve().then(this.startSubmitted);
     return { id: job.id, done: job.done, cancel: () => this.cancel(job.id) };
   }
 
@@ -747,12 +833,27 @@ export class Engine implements ModuleHost {
     await Promise.all(Array.from({ length: limit }, worker));
   }
 
+  /** The module's run as one promise; a synchronous throw becomes its rejection. */
+  private startRun(job: Job, ctx: JobContext): Promise<void> {
+    try {
+      const r = job.cmd.run(ctx);
+      if (r && typeof (r as AsyncIterable<EventBody>)[Symbol.asyncIterator] === 'function') {
+        return (async () => {
+          for await (const b of r as AsyncIterable<EventBody>) this.emitFor(job, b);
+        })();
+      }
+      return r instanceof Promise ? r : Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   private async runJob(job: Job): Promise<void> {
     const { req, cmd, targets } = job;
     this.emitFor(job, { type: 'JOB_STARTED', request: job.shownLine, targets: targets.length });
     let finalState: JobState = 'completed';
     let auditAttempted = false;
-    let jobTimer: NodeJS.Timeout | undefined;
+    let deadline: Deadline | undefined;
     try {
       if (cmd.validate) {
         try {
@@ -781,19 +882,14 @@ export class Engine implements ModuleHost {
         forEachNode: (nodes, op, opts) => this.forEachNode(job, nodes, op, opts),
         outcome: (key, result) => this.outcome(job, key, result),
       };
-      const running = Promise.resolve().then(async () => {
-        const r = cmd.run(ctx);
-        if (r && typeof (r as AsyncIterable<EventBody>)[Symbol.asyncIterator] === 'function') {
-          for await (const b of r as AsyncIterable<EventBody>) this.emitFor(job, b);
-        } else {
-          await r;
-        }
-      });
-      const aborted = job.whenAborted();
       if (cmd.jobTimeoutMs) {
-        jobTimer = setTimeout(() => job.abort(new VacmError('ERR_TIMEOUT', `${req.tag}:${req.command} did not finish within ${cmd.jobTimeoutMs} ms`)), cmd.jobTimeoutMs);
+        const ms = cmd.jobTimeoutMs;
+        let q = this.deadlines.get(ms);
+        if (!q) this.deadlines.set(ms, (q = new DeadlineQueue(ms)));
+        deadline = q.add(() => job.abort(new VacmError('ERR_TIMEOUT', `${req.tag}:${req.command} did not finish within ${ms} ms`)));
       }
-      const first = await Promise.race([running.then(() => 'done' as const), aborted]);
+      const running = this.startRun(job, ctx);
+      const first = await job.until(running);
       if (first === 'aborted') {
         this.bulk.drop(job.id);
         // give the module a moment to close what it opened, then end the job regardless
@@ -807,7 +903,7 @@ export class Engine implements ModuleHost {
       finalState = ve.code === 'ERR_CANCELLED' ? 'cancelled' : 'failed';
       if (finalState === 'failed') job.error = { code: ve.code, message: ve.message };
     } finally {
-      if (jobTimer) clearTimeout(jobTimer);
+      if (deadline) this.deadlines.get(cmd.jobTimeoutMs!)!.clear(deadline);
     }
     job.state = finalState;
     job.endedAt = Date.now();

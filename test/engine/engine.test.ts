@@ -30,6 +30,7 @@ const testModule: ModuleDef = {
       },
     }),
     cmd({ name: 'HANG', nodes: 'none', jobTimeoutMs: 300, async run() { await new Promise(() => {}); } }),
+    cmd({ name: 'QUICK', nodes: 'none', jobTimeoutMs: 300, async run() {} }),
     cmd({ name: 'HANG_NODE', async run(ctx) { await ctx.forEachNode(ctx.nodes, () => new Promise(() => {}), { timeoutMs: 100 }); } }),
     cmd({ name: 'THROW', nodes: 'none', async run() { throw new TypeError('boom'); } }),
     cmd({ name: 'THROW_NODE', async run(ctx) { await ctx.forEachNode(ctx.nodes, async (n) => { if (n.node.endsWith('3')) throw new VacmError('ERR_EXEC', 'nope'); }); } }),
@@ -101,6 +102,19 @@ describe('jobs', () => {
     const { engine } = await setup({ engine: { cancelGraceMs: 50 } });
     const lines = await run(engine, 'TEST:HANG');
     expect(lines.at(-1)).toMatch(/^TEST:1:JOB_FAILED:ERR_TIMEOUT:/);
+  });
+
+  it('ends each hung job at its own deadline, however many jobs of the same timeout finished around it', async () => {
+    const { engine } = await setup({ engine: { cancelGraceMs: 50 } });
+    const first = engine.submit('TEST:HANG');
+    const quick = Array.from({ length: 3000 }, () => engine.submit('TEST:QUICK').done);
+    const second = engine.submit('TEST:HANG');
+    expect((await Promise.all(quick)).every((v) => v.state === 'completed')).toBe(true);
+    const [a, b] = await Promise.all([first.done, second.done]);
+    expect([a.state, a.error?.code, b.state, b.error?.code]).toEqual(['failed', 'ERR_TIMEOUT', 'failed', 'ERR_TIMEOUT']);
+    // and after those deadlines fired, a new job gets one again
+    const third = await engine.submit('TEST:HANG').done;
+    expect(third.error?.code).toBe('ERR_TIMEOUT');
   });
 
   it('times out a hung node operation and counts the node failed', async () => {
