@@ -97,6 +97,7 @@ export function noisy(a: Runs, b: Runs | number): boolean {
 /** `1.32×` (a's median over b's), marked `~` when the spreads are larger than the difference. */
 export function ratio(a: Runs | undefined, b: Runs | undefined): string {
   if (!a || !b || !(b.median > 0)) return 'n/a';
+  if (a === b) return '1× (itself)';
   return `${(a.median / b.median).toFixed(2)}×${noisy(a, b) ? ` ${NOISY}` : ''}`;
 }
 
