@@ -224,7 +224,7 @@ export async function bench(): Promise<void> {
       ['CPU % of one core (per-second median)', f(a.cpu, 2)],
       ['RSS MiB', f(a.rss)],
       ['datagrams received by the sink', String(a.got)],
-    ], ['No peer here: one run.']);
+    ], ['No peer here: one run.'], { legend: false });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

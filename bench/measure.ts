@@ -110,17 +110,18 @@ export function versusAim(r: Runs | undefined, aim: number, better: 'lower' | 'h
 
 /**
  * A table section: created before the first run (it notes the load average), printed after the last
- * (it notes it again). Notes are printed under the table.
+ * (it notes it again). Notes are printed under the table, after the legend of the cells (left out,
+ * `legend: false`, for a table of one run that says itself how to read it).
  */
-export function section(title: string): { print(head: string[], rows: string[][], notes?: string[]): void } {
+export function section(title: string): { print(head: string[], rows: string[][], notes?: string[], opts?: { legend?: boolean }): void } {
   const start = loadAverage();
   const t0 = Date.now();
   return {
-    print(head, rows, notes = []) {
+    print(head, rows, notes = [], opts = {}) {
       console.log(`\n### ${title}\n`);
       console.log(`load average at start ${start}, at end ${loadAverage()} (${os.cpus().length} cores, ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
       console.log(table(head, rows));
-      console.log(`\nCells: median (lowest–highest) of interleaved runs. ${NOISY} marks a comparison where the spread is larger than the difference it claims (the two ranges overlap, or the aim lies inside the range).`);
+      if (opts.legend !== false) console.log(`\nCells: median (lowest–highest) of interleaved runs. ${NOISY} marks a comparison where the spread is larger than the difference it claims (the two ranges overlap, or the aim lies inside the range).`);
       for (const n of notes) console.log(`\n${n}`);
     },
   };

@@ -108,6 +108,7 @@ export async function bench(): Promise<void> {
     ['scenario', 'CPU % median (mean, max; whole process)', 'of which drawing frames % (frames/s)', 'aim %', 'ratio to aim', 'RSS MiB max', 'aim MiB', 'key-to-frame ms', 'aim ms'],
     rows,
     ['No peer draws this screen: the columns compare against the aims of issue 5, and each scenario runs once (its 1 s samples give the spread; ~ marks a ratio whose median meets the aim while its worst second does not). CPU is % of one core (median, mean and max of 1 s samples of process.cpuUsage inside the app; the ratio uses the median); key-to-frame is from the key\'s bytes on stdin to the end of the next frame (median / p95, samples). The whole process includes the engine and every module\'s pollers (SIM, ICMP heartbeat, SYSSTAT, collector) on the simulated nodes; "drawing frames" is ink\'s render time alone.'],
+    { legend: false },
   );
 }
 
