@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { IpmiClient, type BmcTarget } from '../src/backends/power/ipmi/client.js';
+import { IpmiClient, type BmcTarget } from '../src/backends/ipmi/client.js';
 import { startIpmiSims } from '../test/fixtures/ipmi-sim.js';
 import { Engine } from '../src/engine/engine.js';
 import { parseConfig } from '../src/engine/config.js';

@@ -12,7 +12,7 @@ import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { VacmError } from '../../../protocol/errors.js';
+import { VacmError } from '../../protocol/errors.js';
 import {
   PAYLOAD_IPMI,
   PAYLOAD_OPEN_SESSION_REQ,
