@@ -151,6 +151,14 @@ export class IpmiClient {
     });
   }
 
+  /**
+   * Run `body` inside one RMCP+ session: opened (ADMINISTRATOR), handed over, closed afterwards.
+   * SENSORS and SEL send their own commands through it; the deadline and cancellation hold.
+   */
+  async session<T>(t: BmcTarget, signal: AbortSignal | undefined, body: (s: IpmiSession) => Promise<T>): Promise<T> {
+    return this.withSession(t, signal, body);
+  }
+
   /** Close the socket; operations still running are cancelled. */
   async close(): Promise<void> {
     this.closed = true;
@@ -452,8 +460,19 @@ export class IpmiClient {
   }
 }
 
+/** What a caller of `IpmiClient.session` can do with the session. */
+export interface IpmiSession {
+  /** "BMC host:port", for messages */
+  readonly where: string;
+  rqSeq(): number;
+  /** a request; a non-zero completion code is an ERR_IPMI */
+  command(req: IpmiRequest, what: string): Promise<IpmiResponse>;
+  /** a request whose completion code the caller looks at itself */
+  raw(req: IpmiRequest, what: string): Promise<IpmiResponse>;
+}
+
 /** One activated RMCP+ session: authenticated, encrypted IPMI requests with sequence numbers. */
-class Session {
+class Session implements IpmiSession {
   private seq = 0;
   private rq = 0;
   private closed = false;
@@ -465,7 +484,7 @@ class Session {
     private readonly consoleSessionId: number,
     private readonly bmcSessionId: number,
     private readonly keys: SessionKeys,
-    private readonly where: string,
+    readonly where: string,
   ) {}
 
   rqSeq(): number {
@@ -478,6 +497,10 @@ class Session {
     const rsp = await this.request(req, what, this.op);
     checkCompletion(rsp, this.where, what);
     return rsp;
+  }
+
+  raw(req: IpmiRequest, what: string): Promise<IpmiResponse> {
+    return this.request(req, what, this.op);
   }
 
   private request(req: IpmiRequest, what: string, op: Op, maxTries?: number): Promise<IpmiResponse> {
