@@ -250,6 +250,10 @@ function nodeLine(e: VacmEvent): string | undefined {
       return `${e.key} unset`;
     case 'SENSOR':
       return `${e.name} ${e.value} ${e.unit} ${e.status}`;
+    case 'SEL':
+      return `SEL ${e.id} ${e.time} ${e.sensor}: ${e.event} (${e.direction})`;
+    case 'SEL_INFO':
+      return `SEL ${e.entries} entries, ${e.freeBytes} bytes free, last add ${e.added}, last erase ${e.erased}`;
     case 'NODELIST':
       return undefined; // listed by the generic branch below
     default:

@@ -149,6 +149,19 @@ async function readRecord(s: IpmiSession, reservation: number, id: number, chunk
   return { kind: 'ok', record: Buffer.concat(parts), next: first.next, chunk };
 }
 
+/** The BMC's full sensor records: from the cache while Get SDR Repository Info says the same. */
+export async function cachedSdr(s: IpmiSession, t: BmcTarget, cache: SdrCache): Promise<FullSensor[]> {
+  const info = decodeSdrRepositoryInfo((await s.command(getSdrRepositoryInfoRequest(s.rqSeq()), 'Get SDR Repository Info')).data);
+  const key = sdrCacheKey(info);
+  let sensors = cache.get(bmcKey(t), key);
+  if (!sensors) {
+    sensors = await readSdrRepository(s);
+    cache.reads++;
+    cache.set(bmcKey(t), key, sensors);
+  }
+  return sensors;
+}
+
 export interface ReadSensorsOptions {
   cache: SdrCache;
   /** only these sensor types (undefined: all) */
@@ -163,14 +176,7 @@ export interface ReadSensorsOptions {
  */
 export async function readSensors(client: IpmiClient, t: BmcTarget, opts: ReadSensorsOptions): Promise<SensorValue[]> {
   return client.session(t, opts.signal, async (s) => {
-    const info = decodeSdrRepositoryInfo((await s.command(getSdrRepositoryInfoRequest(s.rqSeq()), 'Get SDR Repository Info')).data);
-    const key = sdrCacheKey(info);
-    let sensors = opts.cache.get(bmcKey(t), key);
-    if (!sensors) {
-      sensors = await readSdrRepository(s);
-      opts.cache.reads++;
-      opts.cache.set(bmcKey(t), key, sensors);
-    }
+    const sensors = await cachedSdr(s, t, opts.cache);
     const out: SensorValue[] = [];
     for (const sn of sensors) {
       if (sn.eventReadingType !== 0x01) continue; // threshold sensors only
