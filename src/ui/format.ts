@@ -240,6 +240,10 @@ function nodeLine(e: VacmEvent): string | undefined {
       return `${e.code}: ${e.message}`;
     case 'POWER':
       return `power ${e.state}`;
+    case 'BOOTDEV':
+      return `next boot ${e.device} (${e.persistence}${e.efi ? ', efi' : ''})`;
+    case 'IDENTIFY':
+      return `identify ${e.state}`;
     case 'PING':
       return e.state === 'up' ? `up ${e.rttMs !== undefined ? e.rttMs.toFixed(3) + 'ms' : ''}`.trim() : `down ${e.reason ?? ''}`.trim();
     case 'STAT':

@@ -61,6 +61,7 @@ import {
   type RakpContext,
   type SessionKeys,
 } from './protocol.js';
+import { chassisIdentifyRequest, decodeBootFlags, getBootDeviceRequest, setBootDeviceRequest, type BootFlags, type IdentifyMode } from './chassis.js';
 
 export interface BmcTarget {
   host: string;
@@ -149,6 +150,25 @@ export class IpmiClient {
     await this.withSession(t, signal, async (s) => {
       await s.command(chassisControlRequest(action, s.rqSeq()), `Chassis Control (${action})`);
     });
+  }
+
+  /** Chassis Identify (the locator LED): on, off, or for some seconds. */
+  async identify(t: BmcTarget, mode: IdentifyMode, signal?: AbortSignal): Promise<void> {
+    await this.withSession(t, signal, async (s) => {
+      // the answer carries no data worth reading (ipmi_sim even sends stray bytes)
+      await s.command(chassisIdentifyRequest(s.rqSeq(), mode), 'Chassis Identify');
+    });
+  }
+
+  /** Set System Boot Options parameter 5: the next (or every) boot's device. */
+  async setBootDevice(t: BmcTarget, flags: BootFlags, signal?: AbortSignal): Promise<void> {
+    await this.withSession(t, signal, async (s) => {
+      await s.command(setBootDeviceRequest(s.rqSeq(), flags), 'Set System Boot Options (boot flags)');
+    });
+  }
+
+  async getBootDevice(t: BmcTarget, signal?: AbortSignal): Promise<BootFlags> {
+    return this.withSession(t, signal, async (s) => decodeBootFlags((await s.command(getBootDeviceRequest(s.rqSeq()), 'Get System Boot Options (boot flags)')).data));
   }
 
   /**
