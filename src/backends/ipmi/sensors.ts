@@ -31,8 +31,12 @@ import { hex2 } from './protocol.js';
 
 /** At most this many records are read from one BMC (a BMC's record count is not trusted). */
 export const MAX_SDR_RECORDS = 1024;
-/** Bytes asked for per Get SDR after the header (partial reads; halved on 0xCA down to 8). */
-const CHUNK = 32;
+/**
+ * Bytes asked for per Get SDR after the header: the whole rest of the record at first (a full
+ * sensor record is at most 59), halved on 0xCA ("cannot return that many") down to 8; a BMC that
+ * needed smaller reads keeps getting them for the rest of the repository.
+ */
+const CHUNK = 255;
 /** Re-reservations allowed per repository read (another client may keep cancelling ours). */
 const MAX_RESERVATIONS = 8;
 /** BMCs whose repository is cached; the oldest entry goes when a new BMC comes past this. */
