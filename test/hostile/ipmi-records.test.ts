@@ -104,6 +104,17 @@ describe('SDR repository reader against a hostile BMC', () => {
     expect(s.requests).toBeLessThan(40);
   });
 
+  it('a BMC that cannot return long reads (0xCA) is read in smaller chunks', async () => {
+    const asked: number[] = [];
+    const s = fakeSession(repo(new Map([[0, { next: 3, bytes: rec(1) }], [3, { next: 0xffff, bytes: rec(2) }]]), (_id, off, n, data) => {
+      if (off > 0) asked.push(n);
+      return off > 0 && n > 16 ? { cc: 0xca, data: [] } : { data };
+    }));
+    expect((await readSdrRepository(s)).map((x) => x.name)).toEqual(['T1', 'T2']);
+    expect(Math.max(...asked.slice(asked.indexOf(11)))).toBeLessThanOrEqual(16); // once small, it stays small
+    expect(asked.slice(0, 3)).toEqual([45, 22, 11]);
+  });
+
   it('an empty repository is no sensors', async () => {
     expect(await readSdrRepository(fakeSession(repo(new Map())))).toEqual([]);
   });

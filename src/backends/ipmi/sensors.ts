@@ -140,8 +140,8 @@ async function readRecord(s: IpmiSession, reservation: number, id: number, chunk
     const want = Math.min(chunk, total - have);
     const rsp = await s.raw(getSdrRequest(s.rqSeq(), reservation, id, have, want), `Get SDR ${id} at ${have}`);
     if (rsp.completionCode === CC_RESERVATION_CANCELLED) return { kind: 'cancelled' };
-    if (rsp.completionCode === CC_CANNOT_RETURN && chunk > 8) {
-      chunk = Math.max(8, chunk >> 1);
+    if (rsp.completionCode === CC_CANNOT_RETURN && want > 8) {
+      chunk = Math.max(8, want >> 1);
       continue;
     }
     if (rsp.completionCode !== 0) throw sdrError(s, `Get SDR ${id} at offset ${have} failed with completion code ${hex2(rsp.completionCode)}`);
