@@ -16,8 +16,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { IpmiClient, type BmcTarget } from '../src/backends/power/ipmi/client.js';
-import { startIpmiSims } from '../test/fixtures/ipmi-sim.js';
+import { IpmiClient, type BmcTarget } from '../src/backends/ipmi/client.js';
+import { startIpmiSims, type SimSensor } from '../test/fixtures/ipmi-sim.js';
+import { SdrCache, readSensors } from '../src/backends/ipmi/sensors.js';
 import { Engine } from '../src/engine/engine.js';
 import { parseConfig } from '../src/engine/config.js';
 import { createPowerModules } from '../src/backends/power/module.js';
@@ -228,13 +229,97 @@ export function formatIpmiRows(rows: IpmiBenchRow[]): string[][] {
 
 const HEAD = ['case', 'vacm client s', 'vacm POWER s', 'vacm ipc s', 'ipmipower s', 'ipmitool s', 'ipmipower / POWER', 'ok client/POWER/ipc/ipmipower/ipmitool'];
 
+export interface SensorsBenchRow {
+  case: string;
+  bmcs: number;
+  vacmS: Runs;
+  ipmiSensorsS: Runs | null;
+  /** sensors read per tool in the median run (every BMC has 4) */
+  ok: { vacm: number; ipmiSensors: number | null };
+}
+
+const BENCH_SENSORS = (i: number): SimSensor[] => [
+  { number: 1, name: 'CPU Temp', type: 1, unit: 1, raw: 40 + (i % 50), upper: [80, 85, 90] },
+  { number: 2, name: '12V Rail', type: 2, unit: 4, raw: 200, m: 6, rExp: -2, upper: [210, 220, 230] },
+  { number: 3, name: 'Fan 1', type: 4, unit: 18, raw: 20, m: 300, upper: [200, 220, 250] },
+  { number: 4, name: 'Inlet Temp', type: 1, unit: 1, raw: 0xf6, signed: true, b: 5 },
+];
+
+/**
+ * SENSORS of N ipmi_sim BMCs (4 full sensor records each): vacm's reader (one socket, all BMCs
+ * at once) against one ipmi-sensors over the same host range with the same fanout (-F N).
+ * Cold: no SDR cache on either side (ipmi-sensors --sdr-cache-recreate); warm: both cached.
+ */
+export async function benchSensors(opts: { n?: number; runs?: number; net?: string; log?: (s: string) => void } = {}): Promise<SensorsBenchRow[]> {
+  const n = opts.n ?? 32;
+  const runs = opts.runs ?? 3;
+  const net = opts.net ?? process.env.VACM_BENCH_BMC_NET ?? '127.0.20';
+  const log = opts.log ?? (() => undefined);
+  if (!have('ipmi_sim')) return [];
+  const haveTool = have('ipmi-sensors');
+  const sims = await startIpmiSims({ count: n, firstAddress: `${net}.1`, readyTimeoutMs: 120000, sensors: BENCH_SENSORS });
+  const targets: BmcTarget[] = sims.bmcs.map((b) => ({ host: b.host, port: b.port, user: sims.user, password: sims.password }));
+  const client = new IpmiClient({ retries: 3, retryMs: 1000, timeoutMs: 30000 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-sensors-'));
+  const rows: SensorsBenchRow[] = [];
+  try {
+    const vacm = async (cache: SdrCache) =>
+      (await Promise.allSettled(targets.map((t) => readSensors(client, t, { cache })))).reduce((k, r) => k + (r.status === 'fulfilled' ? r.value.filter((v) => v.value !== 'na').length : 0), 0);
+    const tool = async (recreate: boolean) => {
+      const args = ['-D', 'LAN_2_0', '-W', 'opensesspriv', '-u', sims.user, '-p', sims.password, '-h', `${net}.[1-${n}]`, '-F', String(n), '--sdr-cache-directory', dir, '--comma-separated-output', '--no-header-output', '--quiet-cache'];
+      if (recreate) args.push('--sdr-cache-recreate');
+      const { stdout } = await run('ipmi-sensors', args, { timeout: 120000, maxBuffer: 1 << 22 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+      return stdout.split('\n').filter((l) => /,\s*-?[\d.]+,/.test(l)).length;
+    };
+    for (const warm of [false, true]) {
+      const t = { vacm: [] as number[], tool: [] as number[] };
+      const ok = { vacm: n * 4, ipmiSensors: haveTool ? n * 4 : null } as SensorsBenchRow['ok'];
+      const shared = new SdrCache();
+      if (warm) {
+        await vacm(shared);
+        if (haveTool) await tool(true);
+      }
+      for (let r = 0; r < runs; r++) {
+        const a = await timed(() => vacm(warm ? shared : new SdrCache()));
+        t.vacm.push(a.s);
+        ok.vacm = Math.min(ok.vacm, a.ok);
+        if (haveTool) {
+          const b = await timed(() => tool(!warm));
+          t.tool.push(b.s);
+          ok.ipmiSensors = Math.min(ok.ipmiSensors ?? n * 4, b.ok);
+        }
+      }
+      const row: SensorsBenchRow = { case: `SENSORS ${n} ${warm ? 'warm SDR' : 'cold SDR'}`, bmcs: n, vacmS: toRuns(t.vacm), ipmiSensorsS: haveTool ? toRuns(t.tool) : null, ok };
+      rows.push(row);
+      log(`  ${row.case}: vacm ${cell(row.vacmS)} s, ipmi-sensors ${cell(row.ipmiSensorsS ?? undefined)} s`);
+    }
+  } finally {
+    await client.close();
+    await sims.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+const SENSORS_HEAD = ['case', 'vacm s', 'ipmi-sensors s', 'vacm / ipmi-sensors', 'sensors read vacm/ipmi-sensors'];
+
+export function formatSensorsRows(rows: SensorsBenchRow[]): string[][] {
+  return rows.map((r) => [r.case, cell(r.vacmS), cell(r.ipmiSensorsS ?? undefined), ratio(r.ipmiSensorsS ?? undefined, r.vacmS), `${r.ok.vacm}/${r.ok.ipmiSensors ?? '-'} of ${r.bmcs * 4}`]);
+}
+
 export async function bench(sizes?: number[]): Promise<void> {
   const out = section('IPMI power: vacm vs ipmipower vs ipmitool (seconds, tools interleaved within each of 3 runs)');
   const rows = await benchIpmi({ sizes, log: (s) => console.error(s) });
   out.print(HEAD, formatIpmiRows(rows));
+  const sensors = await benchSensors({ log: (s) => console.error(s) });
+  section('IPMI sensors: vacm vs ipmi-sensors, same fanout (seconds, interleaved within each of 3 runs)').print(SENSORS_HEAD, formatSensorsRows(sensors));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0 && x <= 200);
-  await bench(sizes.length ? sizes : undefined);
+  if (process.env.VACM_BENCH_ONLY === 'sensors') {
+    section('IPMI sensors: vacm vs ipmi-sensors, same fanout').print(SENSORS_HEAD, formatSensorsRows(await benchSensors({ n: sizes[0], log: (s) => console.error(s) })));
+  } else {
+    await bench(sizes.length ? sizes : undefined);
+  }
 }

@@ -14,6 +14,8 @@ import { createIcmpModule } from './icmp/module.js';
 import { createSysstatModule } from './sysstat/module.js';
 import { createCollectorModule } from './collector/module.js';
 import { createMetricsModule } from './metrics/module.js';
+import { createSensorsModule } from './sensors/module.js';
+import { createSelModule } from './sel/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -33,6 +35,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
   const sim = new SimCluster({ seed: opts.simSeed });
   const ssh = new SshPool();
   const collector = createCollectorModule();
+  const sensors = createSensorsModule(); // SEL shares its IPMI client and SDR cache
   return {
     sim,
     ssh,
@@ -45,6 +48,8 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
       createSysstatModule({ sim, remote: ssh }),
       collector,
       createMetricsModule({ collector: collector.counters }),
+      sensors,
+      createSelModule({ client: sensors.client, cache: sensors.cache }),
     ],
     dispose: () => ssh.close(),
   };

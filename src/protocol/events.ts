@@ -33,7 +33,11 @@ export type EventBody =
   | { type: 'OUTPUT'; node: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'EXIT'; node: string; code: number; signal?: string }
   | { type: 'POWER'; node: string; state: PowerState }
+  | { type: 'BOOTDEV'; node: string; device: string; persistence: 'once' | 'persistent'; efi: boolean }
+  | { type: 'IDENTIFY'; node: string; state: string }
   | { type: 'SENSOR'; node: string; name: string; value: string; unit: string; status: string }
+  | { type: 'SEL'; node: string; id: number; time: string; sensor: string; event: string; direction: 'asserted' | 'deasserted' }
+  | { type: 'SEL_INFO'; node: string; entries: number; freeBytes: number; added: string; erased: string }
   // unsolicited (job 0): membership and discovery
   | { type: 'NODE_UP'; node: string }
   | { type: 'NODE_DOWN'; node: string; reason: string }
@@ -112,8 +116,16 @@ export function toWire(e: EventBody): WireShape {
       return { event: 'EXIT', node: e.node, fields: e.signal ? [e.node, String(e.code), e.signal] : [e.node, String(e.code)] };
     case 'POWER':
       return { event: 'POWER', node: e.node, fields: [e.node, e.state] };
+    case 'BOOTDEV':
+      return { event: 'BOOTDEV', node: e.node, fields: e.efi ? [e.node, e.device, e.persistence, 'efi'] : [e.node, e.device, e.persistence] };
+    case 'IDENTIFY':
+      return { event: 'IDENTIFY', node: e.node, fields: [e.node, e.state] };
     case 'SENSOR':
       return { event: 'SENSOR', node: e.node, fields: [e.node, e.name, e.value, e.unit, e.status] };
+    case 'SEL':
+      return { event: 'SEL', node: e.node, fields: [e.node, String(e.id), e.time, e.sensor, e.event, e.direction] };
+    case 'SEL_INFO':
+      return { event: 'SEL_INFO', node: e.node, fields: [e.node, `entries=${e.entries}`, `free=${e.freeBytes}`, `added=${e.added}`, `erased=${e.erased}`] };
     case 'NODE_UP':
       return { event: 'NODE_UP', node: e.node, fields: [e.node] };
     case 'NODE_DOWN':

@@ -240,6 +240,10 @@ function nodeLine(e: VacmEvent): string | undefined {
       return `${e.code}: ${e.message}`;
     case 'POWER':
       return `power ${e.state}`;
+    case 'BOOTDEV':
+      return `next boot ${e.device} (${e.persistence}${e.efi ? ', efi' : ''})`;
+    case 'IDENTIFY':
+      return `identify ${e.state}`;
     case 'PING':
       return e.state === 'up' ? `up ${e.rttMs !== undefined ? e.rttMs.toFixed(3) + 'ms' : ''}`.trim() : `down ${e.reason ?? ''}`.trim();
     case 'STAT':
@@ -250,6 +254,10 @@ function nodeLine(e: VacmEvent): string | undefined {
       return `${e.key} unset`;
     case 'SENSOR':
       return `${e.name} ${e.value} ${e.unit} ${e.status}`;
+    case 'SEL':
+      return `SEL ${e.id} ${e.time} ${e.sensor}: ${e.event} (${e.direction})`;
+    case 'SEL_INFO':
+      return `SEL ${e.entries} entries, ${e.freeBytes} bytes free, last add ${e.added}, last erase ${e.erased}`;
     case 'NODELIST':
       return undefined; // listed by the generic branch below
     default:

@@ -6,9 +6,9 @@
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IpmiClient } from '../../src/backends/power/ipmi/client.js';
+import { IpmiClient } from '../../src/backends/ipmi/client.js';
 import { VacmError } from '../../src/protocol/errors.js';
-import * as P from '../../src/backends/power/ipmi/protocol.js';
+import * as P from '../../src/backends/ipmi/protocol.js';
 
 interface FakeBmcBehaviour {
   password: string;

@@ -5,7 +5,7 @@
 import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { VacmError } from '../../src/protocol/errors.js';
-import * as P from '../../src/backends/power/ipmi/protocol.js';
+import * as P from '../../src/backends/ipmi/protocol.js';
 
 const hmac = (key: Uint8Array, data: Uint8Array): Buffer => createHmac('sha1', key).update(data).digest();
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');

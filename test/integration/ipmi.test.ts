@@ -6,7 +6,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IpmiClient, type BmcTarget } from '../../src/backends/power/ipmi/client.js';
+import { IpmiClient, type BmcTarget } from '../../src/backends/ipmi/client.js';
 import { VacmError } from '../../src/protocol/errors.js';
 import { ipmiSimAvailable, startIpmiSims, type IpmiSims } from '../fixtures/ipmi-sim.js';
 

@@ -23,6 +23,7 @@ import { createSshDriver } from './drivers/ssh.js';
 import { DRIVER_NAMES, nodeTimeoutMs, parsePowerSection, type PowerSettings } from './settings.js';
 import { GUARDED_ACTIONS, guardRefusal, type ThisMachine } from '../../protocol/power.js';
 import { thisMachine } from '../../platform/this-machine.js';
+import { createIpmiExtras } from '../ipmi/power-extras.js';
 
 export interface PowerModuleOptions {
   /** the simulated cluster behind `power: sim` */
@@ -323,15 +324,19 @@ function commandsOf(control: PowerControl, specs: readonly Spec[]): CommandDef[]
 /** POWER, EMP and IPMI, sharing one set of drivers. */
 export function createPowerModules(opts: PowerModuleOptions = {}): ModuleDef[] {
   const control = new PowerControl(opts);
-  const mk = (tag: string, summary: string, specs: readonly Spec[]): ModuleDef => ({
+  const extras = createIpmiExtras(opts.ipmi); // IDENTIFY and BOOTDEV (issue 14)
+  const mk = (tag: string, summary: string, specs: readonly Spec[], more: CommandDef[] = []): ModuleDef => ({
     tag,
     summary,
-    commands: commandsOf(control, specs),
+    commands: [...commandsOf(control, specs), ...more],
     init: (host) => control.init(host),
-    dispose: () => control.close(),
+    dispose: async () => {
+      await control.close();
+      await extras.close();
+    },
   });
   return [
-    mk('POWER', 'power control through each node\'s power driver (ipmi, powerman, libvirt, ssh, sim)', POWER_COMMANDS),
+    mk('POWER', 'power control through each node\'s power driver (ipmi, powerman, libvirt, ssh, sim)', POWER_COMMANDS, extras.commands),
     mk('EMP', 'VACM\'s power module names, onto POWER', EMP_COMMANDS),
     mk('IPMI', 'VACM\'s IPMI power names, onto POWER', EMP_COMMANDS),
   ];

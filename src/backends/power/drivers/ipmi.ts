@@ -7,7 +7,7 @@ import { VacmError } from '../../../protocol/errors.js';
 import type { NodeVars } from '../../../protocol/module.js';
 import type { PowerState } from '../../../protocol/events.js';
 import type { PowerAction, PowerDriver } from '../../capabilities.js';
-import { IpmiClient, type BmcTarget, type IpmiClientOptions } from '../ipmi/client.js';
+import { IpmiClient, type BmcTarget, type IpmiClientOptions } from '../../ipmi/client.js';
 import { bmcPassword } from '../settings.js';
 
 export interface IpmiDriverOptions {

@@ -12,7 +12,7 @@ import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { VacmError } from '../../../protocol/errors.js';
+import { VacmError } from '../../protocol/errors.js';
 import {
   PAYLOAD_IPMI,
   PAYLOAD_OPEN_SESSION_REQ,
@@ -61,6 +61,7 @@ import {
   type RakpContext,
   type SessionKeys,
 } from './protocol.js';
+import { chassisIdentifyRequest, decodeBootFlags, getBootDeviceRequest, setBootDeviceRequest, type BootFlags, type IdentifyMode } from './chassis.js';
 
 export interface BmcTarget {
   host: string;
@@ -149,6 +150,33 @@ export class IpmiClient {
     await this.withSession(t, signal, async (s) => {
       await s.command(chassisControlRequest(action, s.rqSeq()), `Chassis Control (${action})`);
     });
+  }
+
+  /** Chassis Identify (the locator LED): on, off, or for some seconds. */
+  async identify(t: BmcTarget, mode: IdentifyMode, signal?: AbortSignal): Promise<void> {
+    await this.withSession(t, signal, async (s) => {
+      // the answer carries no data worth reading (ipmi_sim even sends stray bytes)
+      await s.command(chassisIdentifyRequest(s.rqSeq(), mode), 'Chassis Identify');
+    });
+  }
+
+  /** Set System Boot Options parameter 5: the next (or every) boot's device. */
+  async setBootDevice(t: BmcTarget, flags: BootFlags, signal?: AbortSignal): Promise<void> {
+    await this.withSession(t, signal, async (s) => {
+      await s.command(setBootDeviceRequest(s.rqSeq(), flags), 'Set System Boot Options (boot flags)');
+    });
+  }
+
+  async getBootDevice(t: BmcTarget, signal?: AbortSignal): Promise<BootFlags> {
+    return this.withSession(t, signal, async (s) => decodeBootFlags((await s.command(getBootDeviceRequest(s.rqSeq()), 'Get System Boot Options (boot flags)')).data));
+  }
+
+  /**
+   * Run `body` inside one RMCP+ session: opened (ADMINISTRATOR), handed over, closed afterwards.
+   * SENSORS and SEL send their own commands through it; the deadline and cancellation hold.
+   */
+  async session<T>(t: BmcTarget, signal: AbortSignal | undefined, body: (s: IpmiSession) => Promise<T>): Promise<T> {
+    return this.withSession(t, signal, body);
   }
 
   /** Close the socket; operations still running are cancelled. */
@@ -452,8 +480,19 @@ export class IpmiClient {
   }
 }
 
+/** What a caller of `IpmiClient.session` can do with the session. */
+export interface IpmiSession {
+  /** "BMC host:port", for messages */
+  readonly where: string;
+  rqSeq(): number;
+  /** a request; a non-zero completion code is an ERR_IPMI */
+  command(req: IpmiRequest, what: string): Promise<IpmiResponse>;
+  /** a request whose completion code the caller looks at itself */
+  raw(req: IpmiRequest, what: string): Promise<IpmiResponse>;
+}
+
 /** One activated RMCP+ session: authenticated, encrypted IPMI requests with sequence numbers. */
-class Session {
+class Session implements IpmiSession {
   private seq = 0;
   private rq = 0;
   private closed = false;
@@ -465,7 +504,7 @@ class Session {
     private readonly consoleSessionId: number,
     private readonly bmcSessionId: number,
     private readonly keys: SessionKeys,
-    private readonly where: string,
+    readonly where: string,
   ) {}
 
   rqSeq(): number {
@@ -478,6 +517,10 @@ class Session {
     const rsp = await this.request(req, what, this.op);
     checkCompletion(rsp, this.where, what);
     return rsp;
+  }
+
+  raw(req: IpmiRequest, what: string): Promise<IpmiResponse> {
+    return this.request(req, what, this.op);
   }
 
   private request(req: IpmiRequest, what: string, op: Op, maxTries?: number): Promise<IpmiResponse> {

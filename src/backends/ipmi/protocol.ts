@@ -9,7 +9,7 @@
  * bounds-checked and a bad packet is a VacmError('ERR_IPMI', 'malformed ...').
  */
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
-import { VacmError } from '../../../protocol/errors.js';
+import { VacmError } from '../../protocol/errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // constants
