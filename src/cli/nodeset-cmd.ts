@@ -304,7 +304,7 @@ export function* nodesetOutput(a: NodesetArgv, env: NodesetEnv): Generator<strin
   flush();
 
   if (a.list || a.listAll) {
-    yield* listGroups(a, x, env);
+    yield* listGroups(a, x, env, opts);
     return;
   }
 
@@ -367,7 +367,7 @@ export function* nodesetOutput(a: NodesetArgv, env: NodesetEnv): Generator<strin
       } else yield (plainFmt ? s.fold(autostep) : pyFormat(fmt, s.fold(autostep))) + '\n';
     } else if (a.regroup) {
       if (!groups) throw new VacmError('ERR_USAGE', '-r needs a group source (groups.conf or groups.d/*.yaml), and none is configured');
-      const text = groups.regroup((s as NodeX).s, source, !!a.groupbase);
+      const text = groups.regroup((s as NodeX).s, source, !!a.groupbase, opts);
       yield (plainFmt ? text : pyFormat(fmt, text)) + '\n';
     } else yield (plainFmt ? String(s.size) : pyFormat(fmt, s.size)) + '\n';
   };
@@ -380,7 +380,7 @@ export function* nodesetOutput(a: NodesetArgv, env: NodesetEnv): Generator<strin
 }
 
 /** -l/-ll/-lll (and -L...): groups, from one source or all, optionally those holding given nodes. */
-function* listGroups(a: NodesetArgv, x: XSet, env: NodesetEnv): Generator<string> {
+function* listGroups(a: NodesetArgv, x: XSet, env: NodesetEnv, opts: NodeSetOptions): Generator<string> {
   const groups = env.groups;
   if (!groups) throw new VacmError('ERR_USAGE', 'no group source is configured (groups.conf, groups.d/*.yaml); see docs/nodeset.md');
   const level = Math.min(3, (a.list ?? 0) + (a.listAll ?? 0));
@@ -390,24 +390,36 @@ function* listGroups(a: NodesetArgv, x: XSet, env: NodesetEnv): Generator<string
     if (sources.length && !a.groupsource) sources[0] = undefined;
   }
   const filter = a.all || x.size > 0 || (a.intersection ?? []).length + (a.exclude ?? []).length + (a.xor ?? []).length > 0;
+  // a listed group's own groups resolve in its source (ClusterShell parses `@source:g` there);
+  // groupsOf's in the default one, as ClusterShell's parse_group does
+  const within = (source: string | undefined): NodeSetOptions => ({ ...opts, resolveGroup: (g) => groups.resolve(g, source ?? groups.defaultSource()) });
   for (const source of sources) {
     if (filter) {
       const set = (x as NodeX).s;
-      for (const [group, inGroup, all] of groups.groupsOf(set, source, !!a.groupbase)) {
+      for (const { group, inSet, members } of groups.groupsOf(set, source, !!a.groupbase, opts)) {
         if (level === 1) yield `${group}\n`;
-        else if (level === 2) yield `${group} ${inGroup.fold()}\n`;
-        else yield `${group} ${inGroup.fold()} ${inGroup.size}/${all.size}\n`;
+        else if (level === 2) yield `${group} ${inSet.fold()}\n`;
+        else yield `${group} ${inSet.fold()} ${inSet.size}/${members.size}\n`;
       }
-    } else {
-      for (const g of [...groups.list(source)].sort((p, q) => (p < q ? -1 : p > q ? 1 : 0))) {
-        const ns = source && !a.groupbase ? `@${source}:${g}` : `@${g}`;
-        if (level === 1) {
-          yield `${ns}\n`;
-          continue;
-        }
-        const members = NodeSet.parse(groups.resolve(g, source ?? groups.defaultSource()) ?? '', env);
-        yield level === 2 ? `${ns} ${members.fold()}\n` : `${ns} ${members.fold()} ${members.size}\n`;
+      continue;
+    }
+    let names: string[];
+    try {
+      names = groups.groupNames(source);
+    } catch (err) {
+      // with -L, a source that cannot list its groups is skipped with a warning, as in ClusterShell
+      if (!(a.listAll && err instanceof VacmError && err.code === 'ERR_UNSUPPORTED')) throw err;
+      env.warn?.(`Warning: No list upcall defined for group source ${source ?? groups.defaultSource()}\n`);
+      continue;
+    }
+    for (const g of names) {
+      const ns = source && !a.groupbase ? `@${source}:${g}` : `@${g}`;
+      if (level === 1) {
+        yield `${ns}\n`;
+        continue;
       }
+      const members = NodeSet.parse(groups.members(g, source), within(source));
+      yield level === 2 ? `${ns} ${members.fold()}\n` : `${ns} ${members.fold()} ${members.size}\n`;
     }
   }
 }
