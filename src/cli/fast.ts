@@ -8,8 +8,6 @@
  */
 import parse from 'yargs-parser';
 import { IPC_OPTIONS, NODESET_OPTIONS, type OptionTable } from './options.js';
-import { ipcCommand } from './commands.js';
-import { nodesetMain } from './nodeset-main.js';
 import type { Io } from './io.js';
 
 export type FastArgs = Record<string, unknown> & { _: string[] };
@@ -71,11 +69,13 @@ export async function runFast(argv: readonly string[], io: Io): Promise<number |
   if (cmd === 'nodeset') {
     const a = parseWith(rest, NODESET_OPTIONS, { haltAtNonOption: true });
     if (!a) return undefined;
+    const { nodesetMain } = await import('./nodeset-main.js');
     return nodesetMain({ ...a, exprs: a._ }, io);
   }
   if (cmd === 'ipc') {
     const a = parseWith(rest, IPC_OPTIONS);
     if (!a) return undefined;
+    const { ipcCommand } = await import('./commands.js');
     return ipcCommand({ ...a, messages: a._ }, io);
   }
   if (cmd === '__complete') {

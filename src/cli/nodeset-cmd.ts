@@ -145,6 +145,8 @@ interface XSet {
   readonly size: number;
   names(): Iterable<string>;
   batches(): Iterable<string[]>;
+  /** the names joined by `sep`, in pieces */
+  text(sep: string): Iterable<string>;
   fold(autostep?: number): string;
   contiguous(): XSet[];
   at(keep: (i: number) => boolean): XSet;
@@ -160,6 +162,7 @@ class NodeX implements XSet {
   get size() { return this.s.size; }
   names() { return this.s.names(); }
   batches() { return this.s.batches(); }
+  text(sep: string) { return this.s.text(sep); }
   axis?: number[];
   fold(autostep?: number) { return autostep === undefined && !this.axis ? this.s.fold() : this.s.foldAutostep(autostep, this.axis); }
   contiguous() { return this.s.contiguous().map((s) => new NodeX(s)); }
@@ -176,6 +179,7 @@ class RangeX implements XSet {
   get size() { return this.r.size; }
   names() { return this.r.strings(); }
   *batches() { yield [...this.r.strings()]; }
+  *text(sep: string) { yield [...this.r.strings()].join(sep); }
   fold(autostep?: number) { return this.r.toString(autostep); }
   contiguous() { return this.r.contiguous().map((r) => new RangeX(r)); }
   private static of(elems: string[]): RangeX {
@@ -345,11 +349,19 @@ export function* nodesetOutput(a: NodesetArgv, env: NodesetEnv): Generator<strin
   const plainFmt = fmt === '%s';
 
   const render = function* (s: XSet): Generator<string> {
-    if (a.expand) {
+    if (a.expand && plainFmt) {
+      // one piece behind, so that the newline goes out with the last one
+      let held = '';
+      for (const piece of s.text(separator)) {
+        if (held) yield held;
+        held = piece;
+      }
+      yield held + '\n';
+    } else if (a.expand) {
       let buf = '';
       let first = true;
       for (const batch of s.batches()) {
-        const text = (plainFmt ? batch : batch.map((n) => pyFormat(fmt, n))).join(separator);
+        const text = batch.map((n) => pyFormat(fmt, n)).join(separator);
         if (text === '' && batch.length === 0) continue;
         buf += first ? text : separator + text;
         first = false;
