@@ -8,7 +8,7 @@
  * `vacm ipc` does not load the node-set command's code, nor `vacm nodeset` the engine's.
  */
 import parse from 'yargs-parser';
-import { IPC_OPTIONS, NODESET_OPTIONS, type OptionTable } from './options.js';
+import { IPC_OPTIONS, type OptionTable } from './options.js';
 import type { Io } from './io.js';
 
 export type FastArgs = Record<string, unknown> & { _: string[] };
@@ -68,10 +68,8 @@ export function parseWith(argv: readonly string[], table: OptionTable, opts: { h
 export async function runFast(argv: readonly string[], io: Io): Promise<number | undefined> {
   const [cmd, ...rest] = argv;
   if (cmd === 'nodeset') {
-    const a = parseWith(rest, NODESET_OPTIONS, { haltAtNonOption: true });
-    if (!a) return undefined;
-    const { nodesetMain } = await import('./nodeset-main.js');
-    return nodesetMain({ ...a, exprs: a._ }, io);
+    const { runNodesetFast } = await import('./nodeset-fast.js');
+    return runNodesetFast(rest, io);
   }
   if (cmd === 'ipc') {
     const a = parseWith(rest, IPC_OPTIONS);

@@ -145,6 +145,8 @@ interface XSet {
   readonly size: number;
   names(): Iterable<string>;
   batches(): Iterable<string[]>;
+  /** the names joined by `sep`, in pieces */
+  text(sep: string): Iterable<string>;
   fold(autostep?: number): string;
   contiguous(): XSet[];
   at(keep: (i: number) => boolean): XSet;
@@ -160,6 +162,7 @@ class NodeX implements XSet {
   get size() { return this.s.size; }
   names() { return this.s.names(); }
   batches() { return this.s.batches(); }
+  text(sep: string) { return this.s.text(sep); }
   axis?: number[];
   fold(autostep?: number) { return autostep === undefined && !this.axis ? this.s.fold() : this.s.foldAutostep(autostep, this.axis); }
   contiguous() { return this.s.contiguous().map((s) => new NodeX(s)); }
@@ -176,6 +179,7 @@ class RangeX implements XSet {
   get size() { return this.r.size; }
   names() { return this.r.strings(); }
   *batches() { yield [...this.r.strings()]; }
+  *text(sep: string) { yield [...this.r.strings()].join(sep); }
   fold(autostep?: number) { return this.r.toString(autostep); }
   contiguous() { return this.r.contiguous().map((r) => new RangeX(r)); }
   private static of(elems: string[]): RangeX {
@@ -304,7 +308,7 @@ export function* nodesetOutput(a: NodesetArgv, env: NodesetEnv): Generator<strin
   flush();
 
   if (a.list || a.listAll) {
-    yield* listGroups(a, x, env);
+    yield* listGroups(a, x, env, opts);
     return;
   }
 
@@ -345,11 +349,19 @@ export function* nodesetOutput(a: NodesetArgv, env: NodesetEnv): Generator<strin
   const plainFmt = fmt === '%s';
 
   const render = function* (s: XSet): Generator<string> {
-    if (a.expand) {
+    if (a.expand && plainFmt) {
+      // one piece behind, so that the newline goes out with the last one
+      let held = '';
+      for (const piece of s.text(separator)) {
+        if (held) yield held;
+        held = piece;
+      }
+      yield held + '\n';
+    } else if (a.expand) {
       let buf = '';
       let first = true;
       for (const batch of s.batches()) {
-        const text = (plainFmt ? batch : batch.map((n) => pyFormat(fmt, n))).join(separator);
+        const text = batch.map((n) => pyFormat(fmt, n)).join(separator);
         if (text === '' && batch.length === 0) continue;
         buf += first ? text : separator + text;
         first = false;
@@ -367,7 +379,7 @@ export function* nodesetOutput(a: NodesetArgv, env: NodesetEnv): Generator<strin
       } else yield (plainFmt ? s.fold(autostep) : pyFormat(fmt, s.fold(autostep))) + '\n';
     } else if (a.regroup) {
       if (!groups) throw new VacmError('ERR_USAGE', '-r needs a group source (groups.conf or groups.d/*.yaml), and none is configured');
-      const text = groups.regroup((s as NodeX).s, source, !!a.groupbase);
+      const text = groups.regroup((s as NodeX).s, source, !!a.groupbase, opts);
       yield (plainFmt ? text : pyFormat(fmt, text)) + '\n';
     } else yield (plainFmt ? String(s.size) : pyFormat(fmt, s.size)) + '\n';
   };
@@ -380,7 +392,7 @@ export function* nodesetOutput(a: NodesetArgv, env: NodesetEnv): Generator<strin
 }
 
 /** -l/-ll/-lll (and -L...): groups, from one source or all, optionally those holding given nodes. */
-function* listGroups(a: NodesetArgv, x: XSet, env: NodesetEnv): Generator<string> {
+function* listGroups(a: NodesetArgv, x: XSet, env: NodesetEnv, opts: NodeSetOptions): Generator<string> {
   const groups = env.groups;
   if (!groups) throw new VacmError('ERR_USAGE', 'no group source is configured (groups.conf, groups.d/*.yaml); see docs/nodeset.md');
   const level = Math.min(3, (a.list ?? 0) + (a.listAll ?? 0));
@@ -390,24 +402,36 @@ function* listGroups(a: NodesetArgv, x: XSet, env: NodesetEnv): Generator<string
     if (sources.length && !a.groupsource) sources[0] = undefined;
   }
   const filter = a.all || x.size > 0 || (a.intersection ?? []).length + (a.exclude ?? []).length + (a.xor ?? []).length > 0;
+  // a listed group's own groups resolve in its source (ClusterShell parses `@source:g` there);
+  // groupsOf's in the default one, as ClusterShell's parse_group does
+  const within = (source: string | undefined): NodeSetOptions => ({ ...opts, resolveGroup: (g) => groups.resolve(g, source ?? groups.defaultSource()) });
   for (const source of sources) {
     if (filter) {
       const set = (x as NodeX).s;
-      for (const [group, inGroup, all] of groups.groupsOf(set, source, !!a.groupbase)) {
+      for (const { group, inSet, members } of groups.groupsOf(set, source, !!a.groupbase, opts)) {
         if (level === 1) yield `${group}\n`;
-        else if (level === 2) yield `${group} ${inGroup.fold()}\n`;
-        else yield `${group} ${inGroup.fold()} ${inGroup.size}/${all.size}\n`;
+        else if (level === 2) yield `${group} ${inSet.fold()}\n`;
+        else yield `${group} ${inSet.fold()} ${inSet.size}/${members.size}\n`;
       }
-    } else {
-      for (const g of [...groups.list(source)].sort((p, q) => (p < q ? -1 : p > q ? 1 : 0))) {
-        const ns = source && !a.groupbase ? `@${source}:${g}` : `@${g}`;
-        if (level === 1) {
-          yield `${ns}\n`;
-          continue;
-        }
-        const members = NodeSet.parse(groups.resolve(g, source ?? groups.defaultSource()) ?? '', env);
-        yield level === 2 ? `${ns} ${members.fold()}\n` : `${ns} ${members.fold()} ${members.size}\n`;
+      continue;
+    }
+    let names: string[];
+    try {
+      names = groups.groupNames(source);
+    } catch (err) {
+      // with -L, a source that cannot list its groups is skipped with a warning, as in ClusterShell
+      if (!(a.listAll && err instanceof VacmError && err.code === 'ERR_UNSUPPORTED')) throw err;
+      env.warn?.(`Warning: No list upcall defined for group source ${source ?? groups.defaultSource()}\n`);
+      continue;
+    }
+    for (const g of names) {
+      const ns = source && !a.groupbase ? `@${source}:${g}` : `@${g}`;
+      if (level === 1) {
+        yield `${ns}\n`;
+        continue;
       }
+      const members = NodeSet.parse(groups.members(g, source), within(source));
+      yield level === 2 ? `${ns} ${members.fold()}\n` : `${ns} ${members.fold()} ${members.size}\n`;
     }
   }
 }

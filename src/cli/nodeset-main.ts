@@ -5,8 +5,7 @@
  */
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import { findConfig, loadConfigFile, localOnlyConfig } from '../engine/config.js';
-import { groupSourcesFor } from '../engine/groups.js';
-import { needsStdin, nodesetOutput, usageError, type NodesetArgv } from './nodeset-cmd.js';
+import { needsStdin, nodesetOutput, usageError, type NodesetArgv, type NodesetEnv } from './nodeset-cmd.js';
 import { EXIT_USAGE, type Io } from './io.js';
 
 export interface NodesetCliArgs {
@@ -52,6 +51,11 @@ async function readAll(io: Io): Promise<string> {
 
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
 
+function usesGroups(a: NodesetArgv): boolean {
+  if (a.all || a.list || a.listAll || a.regroup || a.listSources) return true;
+  return [a.stdin ?? '', ...a.exprs, ...(a.exclude ?? []), ...(a.intersection ?? []), ...(a.xor ?? [])].some((t) => t.includes('@'));
+}
+
 /**
  * Run `vacm nodeset`. With no operand (and neither -a nor -l), or an operand `-`, node sets are
  * read from stdin, white space or newlines between, `#` starting a comment (as ClusterShell does).
@@ -73,13 +77,14 @@ export async function nodesetMain(a: NodesetCliArgs, io: Io, procEnv: NodeJS.Pro
     io.err(`ERR_USAGE: ${bad}; see vacm nodeset --help\n`);
     return EXIT_USAGE;
   }
-  let env;
+  let env: NodesetEnv;
+  let vacmGroups: Readonly<Record<string, readonly string[]>>;
   try {
     const file = findConfig(a.config);
     const cfg = file ? loadConfigFile(file) : localOnlyConfig();
     const universe = cfg.nodes.map((n) => n.name);
-    const groups = groupSourcesFor(cfg.view.groups, { env: procEnv });
-    env = { groups, universe: () => universe, maxNodes: cfg.view.maxNodes, warn: (s: string) => io.err(s) };
+    vacmGroups = cfg.view.groups;
+    env = { universe: () => universe, maxNodes: cfg.view.maxNodes, warn: (s: string) => io.err(s) };
   } catch (err) {
     const ve = toVacmError(err, 'ERR_CONFIG');
     io.err(`${ve.code}: ${ve.message}\n`);
@@ -92,6 +97,11 @@ export async function nodesetMain(a: NodesetCliArgs, io: Io, procEnv: NodeJS.Pro
       return EXIT_USAGE;
     }
     argv.stdin = await readAll(io);
+  }
+  // group sources (and the code that reads ClusterShell's files) only for a command that uses groups
+  if (usesGroups(argv)) {
+    const { groupSourcesFor } = await import('../engine/groups.js');
+    env.groups = groupSourcesFor(vacmGroups, { env: procEnv });
   }
   try {
     // written as made, waiting for a slow reader: `-e` of 50 million names in bounded memory

@@ -155,6 +155,17 @@ class UpcallSource implements GroupSource {
     return out === undefined || out === '' ? undefined : words(out).join(',');
   }
 
+  /** a listed group: an empty answer is an empty group, a failing map an error (ClusterShell's parse_group) */
+  members(group: string): string {
+    const out = this.call('map', { name: 'GROUP', value: group });
+    if (out === undefined) throw new VacmError('ERR_CONFIG', `group source "${this.name}" (${this.file}): the map upcall failed for group "${group}", which the source names`);
+    return words(out).join(',');
+  }
+
+  get canReverse(): boolean {
+    return this.upcalls.has('reverse');
+  }
+
   list(): string[] | undefined {
     if (!this.upcalls.has('list')) return undefined;
     return words(this.call('list') ?? '');

@@ -136,6 +136,7 @@ function clusterShellDir(): string {
     '  rack2: n[5-8]',
     '  gpu: [n1, n5]',
     '  login: login[1-2]',
+    '  rack10: n[9-10]',
     'other:',
     '  big: x[1-100]',
     '',
@@ -147,6 +148,32 @@ function clusterShellDir(): string {
     'reverse: echo gpu',
     '',
   ].join('\n'));
+  // reverse upcalls: rev's tells the truth but for u5 (also in rack2, whose map is u9) and u7 (in
+  // ghost, which it cannot map); revonly cannot list its groups; slurm's says gpu for any node
+  fs.writeFileSync(path.join(dir, 'groups.conf.d', 'rev.conf'), [
+    '[rev]',
+    'map: ./rev.sh map $GROUP',
+    'list: ./rev.sh list',
+    'reverse: ./rev.sh reverse $NODE',
+    'cache_time: 0',
+    '',
+    '[revonly]',
+    'map: ./rev.sh map $GROUP',
+    'list: false',
+    'reverse: ./rev.sh reverse $NODE',
+    '',
+  ].join('\n'));
+  const rev = path.join(dir, 'rev.sh');
+  fs.writeFileSync(rev, [
+    '#!/bin/sh',
+    'case "$1" in',
+    '  list) echo "alpha beta rack[1-2] rack10" ;;',
+    '  map) case "$2" in alpha) echo u1 u2 u3 ;; beta) echo u4 u5 ;; rack1) echo u1 u6 ;; rack2) echo u9 ;; rack10) echo u10 ;; *) exit 1 ;; esac ;;',
+    '  reverse) case "$2" in u1) echo alpha rack1 ;; u2|u3) echo alpha ;; u4) echo beta ;; u5) echo beta rack2 ;; u6) echo rack1 ;; u7) echo ghost ;; u10) echo rack10 ;; esac ;;',
+    'esac',
+    '',
+  ].join('\n'));
+  fs.chmodSync(rev, 0o755);
   const script = path.join(dir, 'up.sh');
   fs.writeFileSync(script, [
     '#!/bin/sh',
@@ -173,6 +200,17 @@ describe.skipIf(!!reason)('group sources from ClusterShell config dirs, against 
     [['-l', 'n1']], [['-ll', 'n[1-5]']], [['-lll', 'n[1-5]']], [['-ll', '-s', 'up', 'u[2-4]']], [['-l', '-G', '-s', 'up', 'u1']], [['-ll', '-s', 'up', 'u1']],
     [['-r', 'n[1-8]']], [['-r', 'n[1-8],login[1-2],zz']], [['-r', '-s', 'up', 'u[1-5]']], [['-r', '-G', '-s', 'up', 'u[1-6]']], [['-r', 'n[1-3]']],
     [['--list-sources']], [['-q', '--list-sources']], [['-f', '@nosuch:x']], [['-L']], [['-LL', '-s', 'up']],
+    // @@source: the names of a source's groups, as nodes
+    [['-f', '@@yml']], [['-e', '@@other']], [['-f', '@@up']], [['-c', '@@rev']], [['-f', '-s', 'rev', '@@']], [['-f', '@@yml,n1']],
+    [['-f', '@@slurm!gpu']], [['-f', '@@nosuch']], [['-f', '@@rev', '-x', '@@up']],
+    // reverse upcalls: used when the source has as many groups as the set has nodes (or cannot list)
+    [['-l', '-s', 'rev']], [['-lll', '-s', 'rev']], [['-lll', '-s', 'rev', 'u1']], [['-lll', '-s', 'rev', 'u5']], [['-lll', '-s', 'rev', 'u[4-5]']],
+    [['-ll', '-s', 'rev', 'u[1-6]']], [['-lll', '-s', 'rev', 'u[1-6,9]']], [['-l', '-s', 'rev', 'u7']], [['-lll', '-s', 'rev', 'u8']],
+    [['-r', '-s', 'rev', 'u[4-5]']], [['-r', '-s', 'rev', 'u5']], [['-r', '-s', 'rev', 'u5,u9']], [['-r', '-s', 'rev', 'u[1-3]']],
+    [['-r', '-s', 'rev', 'u[1-6,9]']], [['-r', '-G', '-s', 'rev', 'u[1-3,10]']], [['-r', '-s', 'rev', 'u7']],
+    [['-ll', '-s', 'revonly', 'u[1-2]']], [['-lll', '-s', 'revonly', 'u[1-6]']], [['-r', '-s', 'revonly', 'u[1-6]']], [['-l', '-s', 'revonly']],
+    [['-lll', '-s', 'slurm', 'c1']], [['-lll', '-s', 'slurm', 'c[1-3],g1']], [['-r', '-s', 'slurm', 'g[1-2]']],
+    [['-LLL', 'n[1-5]']], [['-LL', 'u[1-3]']], [['-LLL', '-s', 'rev', 'u[4-5]']], [['-r', 'n[1-10]']], [['-lll', 'n[8-10]']],
   ] as const)('nodeset %j', async (args) => {
     await same([...args], '', env);
   });

@@ -1,0 +1,60 @@
+/**
+ * dist/nodeset.mjs (scripts/nodeset-file.mjs, made by `npm run build`): the launcher's one-file
+ * `vacm nodeset` answers as the command does from dist/, and the launcher leaves it for dist/ when
+ * a file it was made from is newer.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/engine.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const FILE = path.join(root, 'dist', 'nodeset.mjs');
+const reason = fs.existsSync(FILE) ? undefined : 'dist/nodeset.mjs is not built (npm run build)';
+
+/** the modules a launcher run loads, through a resolve hook */
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const dir = tempDir('vacm-nsfile-');
+  fs.writeFileSync(path.join(dir, 'hook.mjs'), 'export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith("file:")) process.stderr.write("LOAD " + r.url + "\\n"); return r; }\n');
+  fs.writeFileSync(path.join(dir, 'reg.mjs'), `import { register } from 'node:module'; register(${JSON.stringify(path.join(dir, 'hook.mjs'))}, import.meta.url);\n`);
+  const r = spawnSync(process.execPath, ['--import', path.join(dir, 'reg.mjs'), path.join(root, 'bin', 'vacm.js'), 'nodeset', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, VACM_CONFIG: '', ...env } });
+  const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOAD ')).map((l) => path.relative(root, fileURLToPath(l.slice(5))));
+  return { out: r.stdout, err: r.stderr.split('\n').filter((l) => l && !l.startsWith('LOAD ')).join('\n'), code: r.status, loaded };
+}
+
+describe.skipIf(!!reason)(`vacm nodeset from dist/nodeset.mjs${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  it.each([
+    [['-e', 'n[8-11],a%sb[1-2]'], 'a%sb1 a%sb2 n8 n9 n10 n11\n', 0],
+    [['-S', '\\n', '-e', 'n[098-100]'], 'n098\nn099\nn100\n', 0],
+    [['-f', 'n[1-4]', '-x', 'n2'], 'n[1,3-4]\n', 0],
+    [['-c', 'n[1-'], '', 1],
+  ])('nodeset %j', (args, out, code) => {
+    const r = run(args);
+    expect(r.out).toBe(out);
+    expect(r.code).toBe(code);
+    expect(r.loaded).toEqual(['bin/vacm.js', 'dist/nodeset.mjs']);
+  });
+
+  it('a file of dist/ rebuilt since (tsc alone) sends the launcher back to dist/, with the same answer', () => {
+    const input = path.join(root, 'dist', 'cli', 'nodeset-cmd.js');
+    const { atime, mtime } = fs.statSync(input);
+    const later = new Date(fs.statSync(FILE).mtimeMs + 60_000);
+    fs.utimesSync(input, later, later);
+    try {
+      const r = run(['-f', 'n[1-4]', '-x', 'n2']);
+      expect(r.out).toBe('n[1,3-4]\n');
+      expect(r.loaded).toContain('dist/cli/nodeset-cmd.js');
+      expect(r.loaded).not.toContain('dist/nodeset.mjs');
+    } finally {
+      fs.utimesSync(input, atime, mtime);
+    }
+  });
+
+  it('--help still goes to the full command line', () => {
+    const r = run(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('vacm nodeset');
+  });
+});
