@@ -7,12 +7,12 @@ import { setMaxListeners } from 'node:events';
 import { VacmError, toVacmError, type ErrorCode } from '../protocol/errors.js';
 import { parseRequest, type Request } from '../protocol/ipc.js';
 import { badVarName, maskRequestLine } from '../protocol/vars.js';
-import { NodeSet } from '../protocol/nodeset.js';
+import { NodeSet, type LiveSelector } from '../protocol/nodeset.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { escapeControls } from '../protocol/visible.js';
 import type { GroupSources } from '../protocol/groups.js';
 import type { ClusterShellGroupOptions } from '../platform/clustershell-groups.js';
-import { VACM_SOURCE, groupSourcesFor } from './groups.js';
+import { VACM_SOURCE, groupSourcesFor, matchesLive } from './groups.js';
 import type { EventBody, JobState, Lane, NodeState, PowerState, StatValue, VacmEvent } from '../protocol/events.js';
 import {
   isDangerous,
@@ -430,6 +430,14 @@ export class Engine implements ModuleHost {
     return this.clusterShell.resolve(group);
   };
 
+  /** `@state=down`, `@power=off`, `@stale=S`, `@var.KEY=GLOB`: the nodes that match now, in nodelist order. */
+  private liveMembers = (sel: LiveSelector): string[] => {
+    const now = Date.now();
+    const out: string[] = [];
+    for (const r of this.records.values()) if (matchesLive(r, sel, now)) out.push(r.name);
+    return out;
+  };
+
   /** Resolve a node-set expression against the nodelist; every node must exist. Targets come in nodelist order. */
   resolve(expr: string): string[] {
     const e = expr.trim();
@@ -440,7 +448,8 @@ export class Engine implements ModuleHost {
     const hit = this.resolved.get(e);
     if (hit) return hit.slice();
     const names = this.resolveUncached(e);
-    // groups may come from ClusterShell's upcalls, which have their own cache_time: not kept here
+    // groups may come from ClusterShell's upcalls, which have their own cache_time, and live
+    // selectors (`@state=down`) change with every ping: nothing with an `@` is kept here
     if (names.length <= RESOLVE_CACHE_MAX_NODES && !e.includes('@')) {
       if (this.resolved.size >= RESOLVE_CACHE_SIZE) this.resolved.delete(this.resolved.keys().next().value!);
       this.resolved.set(e, names.slice());
@@ -451,7 +460,7 @@ export class Engine implements ModuleHost {
   private readonly resolved = new Map<string, string[]>();
 
   private resolveUncached(e: string): string[] {
-    const set = NodeSet.parse(e, { resolveGroup: this.groupMembers, universe: () => this.records.keys(), maxNodes: this.config.maxNodes });
+    const set = NodeSet.parse(e, { resolveGroup: this.groupMembers, resolveLive: this.liveMembers, universe: () => this.records.keys(), maxNodes: this.config.maxNodes });
     let unknown: NodeSet | undefined;
     let names: string[] = [];
     if (set.size <= this.records.size) {
