@@ -6,7 +6,7 @@
  */
 import { jsonText, toJsonLine, toLine, type VacmEvent } from '../protocol/events.js';
 import { formatResponse, lineTooLongError } from '../protocol/ipc.js';
-import { BoundedGather, gatherOutputs, formatGathered, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
+import { BoundedGather, gatherOutputs, formatGathered, nodeSetLine, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
 import { toVacmError, type VacmError } from '../protocol/errors.js';
 import { escapeControls, visible } from '../protocol/visible.js';
 import type { Engine } from '../engine/engine.js';
@@ -102,6 +102,12 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
       const notice = g.output.notice();
       if (notice) io.err(`vacm: job ${view.id}: ${escapeControls(notice)}; raise output.max_gather_bytes in vacm.yaml to gather more\n`);
       for (const l of summarizeFailures(g.failures)) io.err(`vacm: ${escapeControls(l)}\n`);
+    }
+    // the skipped nodes as a node set, on a line of its own (a script feeds them back)
+    if (!opts.json) {
+      const by = { failed: [] as string[], skipped: [] as string[] };
+      for (const [node, o] of engine.jobOutcomes(view.id) ?? []) if (o !== 'ok') by[o].push(node);
+      for (const l of [nodeSetLine('skipped', by.skipped)]) if (l) io.err(`vacm: ${escapeControls(l)}\n`);
     }
     gathered.delete(view.id);
     mine.delete(view.id);

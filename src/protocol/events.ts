@@ -13,7 +13,7 @@ export type StatValue = string | number;
 export type EventBody =
   // job lifecycle (the engine emits these, modules never do)
   | { type: 'JOB_STARTED'; request: string; targets: number }
-  | { type: 'JOB_COMPLETED'; ok: number; failed: number }
+  | { type: 'JOB_COMPLETED'; ok: number; failed: number; skipped?: number }
   | { type: 'JOB_FAILED'; code: ErrorCode; message: string }
   | { type: 'JOB_CANCELLED' }
   // errors: with a node when they belong to one
@@ -32,6 +32,8 @@ export type EventBody =
   | { type: 'STAT'; node: string; stats: Readonly<Record<string, StatValue>> }
   | { type: 'OUTPUT'; node: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'EXIT'; node: string; code: number; signal?: string }
+  // a node not run because it is known down or off (exec.skip_states): neither ok nor failed
+  | { type: 'SKIPPED'; node: string; state: NodeState; reason: string }
   | { type: 'POWER'; node: string; state: PowerState }
   | { type: 'SENSOR'; node: string; name: string; value: string; unit: string; status: string }
   // unsolicited (job 0): membership and discovery
@@ -79,7 +81,8 @@ export function toWire(e: EventBody): WireShape {
     case 'JOB_CANCELLED':
       return { event: e.type, fields: [] };
     case 'JOB_COMPLETED':
-      return { event: e.type, fields: [`ok=${e.ok}`, `failed=${e.failed}`] };
+      // skipped=K only when nodes were skipped: `ok=N:failed=M` stays what scripts match
+      return { event: e.type, fields: e.skipped ? [`ok=${e.ok}`, `failed=${e.failed}`, `skipped=${e.skipped}`] : [`ok=${e.ok}`, `failed=${e.failed}`] };
     case 'JOB_FAILED':
       return { event: e.type, fields: [e.code, e.message] };
     case 'ERROR':
@@ -110,6 +113,8 @@ export function toWire(e: EventBody): WireShape {
       return { event: 'OUTPUT', node: e.node, fields: [e.node, e.stream, e.line], verbatimLast: true };
     case 'EXIT':
       return { event: 'EXIT', node: e.node, fields: e.signal ? [e.node, String(e.code), e.signal] : [e.node, String(e.code)] };
+    case 'SKIPPED':
+      return { event: 'SKIPPED', node: e.node, fields: [e.node, e.state, e.reason] };
     case 'POWER':
       return { event: 'POWER', node: e.node, fields: [e.node, e.state] };
     case 'SENSOR':

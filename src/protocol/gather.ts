@@ -157,3 +157,13 @@ export function summarizeFailures(failures: Iterable<readonly [string, NodeFailu
   rows.sort((a, b) => naturalCompare(a.first, b.first) || (a.line < b.line ? -1 : 1));
   return rows.map((r) => r.line);
 }
+
+/**
+ * `failed: node[03,07] (2)`, `skipped: node05 (1)`: a job's nodes of one outcome as one node set
+ * on a line of its own, so that a script can cut it out and feed it back (`SSH:EXEC:node[03,07]:...`).
+ * Undefined when there are none.
+ */
+export function nodeSetLine(label: string, names: readonly string[]): string | undefined {
+  if (names.length === 0) return undefined;
+  return `${label}: ${foldNodeSet(names)} (${names.length})`;
+}

@@ -67,6 +67,32 @@ export function parseLiveSelector(group: string): LiveSelector | undefined {
   return { kind: 'stale', seconds: Number(value) };
 }
 
+/**
+ * The names an expression writes out one by one: its terms (split at operators outside brackets)
+ * that hold no bracket, wildcard or group. `node03,node[05-06],@rack1&node09` gives node03 and
+ * node09. The engine runs these even when a command skips nodes known down.
+ */
+export function plainNamesIn(expr: string): Set<string> {
+  const out = new Set<string>();
+  let depth = 0;
+  let start = 0;
+  const term = (end: number) => {
+    const t = expr.slice(start, end).trim();
+    if (t !== '' && !/[[\]*?@%]/.test(t)) out.add(t);
+  };
+  for (let i = 0; i < expr.length; i++) {
+    const c = expr[i];
+    if (c === '[') depth++;
+    else if (c === ']') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && (c === ',' || c === '!' || c === '&' || c === '^')) {
+      term(i);
+      start = i + 1;
+    }
+  }
+  term(expr.length);
+  return out;
+}
+
 export interface NodeSetOptions {
   resolveGroup?: GroupResolver;
   /**
