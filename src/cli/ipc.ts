@@ -103,11 +103,11 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
       if (notice) io.err(`vacm: job ${view.id}: ${escapeControls(notice)}; raise output.max_gather_bytes in vacm.yaml to gather more\n`);
       for (const l of summarizeFailures(g.failures)) io.err(`vacm: ${escapeControls(l)}\n`);
     }
-    // the skipped nodes as a node set, on a line of its own (a script feeds them back)
+    // the skipped and the failed nodes as node sets, each on a line of its own (a script feeds them back)
     if (!opts.json) {
       const by = { failed: [] as string[], skipped: [] as string[] };
       for (const [node, o] of engine.jobOutcomes(view.id) ?? []) if (o !== 'ok') by[o].push(node);
-      for (const l of [nodeSetLine('skipped', by.skipped)]) if (l) io.err(`vacm: ${escapeControls(l)}\n`);
+      for (const l of [nodeSetLine('skipped', by.skipped), nodeSetLine('failed', by.failed)]) if (l) io.err(`vacm: ${escapeControls(l)}\n`);
     }
     gathered.delete(view.id);
     mine.delete(view.id);
