@@ -6,7 +6,7 @@
  */
 import { jsonText, toJsonLine, toLine, type VacmEvent } from '../protocol/events.js';
 import { formatResponse, lineTooLongError } from '../protocol/ipc.js';
-import { BoundedGather, gatherOutputs, formatGathered, nodeSetLine, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
+import { BoundedGather, diffGathered, gatherOutputs, formatGathered, nodeSetLine, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
 import { toVacmError, type VacmError } from '../protocol/errors.js';
 import { escapeControls, visible } from '../protocol/visible.js';
 import type { Engine } from '../engine/engine.js';
@@ -19,6 +19,8 @@ export interface IpcOptions {
   parallel?: boolean;
   /** command output byte-exact even on a terminal */
   raw?: boolean;
+  /** clush --diff: each gathered stdout group as a unified diff against the largest */
+  diff?: boolean;
   messages: string[];
 }
 
@@ -44,7 +46,8 @@ function gatherByExit(per: Map<string, string[]>, codes: Map<string, number>): s
 }
 
 export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<number> {
-  const gather = opts.gather ?? !opts.json;
+  // --diff is a way of gathering (clush: "diff implies at least -b")
+  const gather = opts.gather ?? (opts.diff || !opts.json);
   const mine = new Set<number>();
   const gathered = new Map<number, JobGather>();
   let exit = EXIT_OK;
@@ -97,7 +100,7 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     if (gather && g) {
       // ClusterShell -b: identical stdout gathered on stdout; stderr gathered on stderr; then
       // the nodes that failed, folded by how they failed (clush prints these on stderr too)
-      for (const l of gatherByExit(g.output.stdout, g.codes)) io.out(shownOut(l) + '\n');
+      for (const l of opts.diff ? diffGathered(g.output.stdout, g.codes) : gatherByExit(g.output.stdout, g.codes)) io.out(shownOut(l) + '\n');
       for (const l of gatherByExit(g.output.stderr, g.codes)) io.err(shownErr(l) + '\n');
       const notice = g.output.notice();
       if (notice) io.err(`vacm: job ${view.id}: ${escapeControls(notice)}; raise output.max_gather_bytes in vacm.yaml to gather more\n`);
