@@ -6,7 +6,7 @@
  */
 import { jsonText, toJsonLine, toLine, type VacmEvent } from '../protocol/events.js';
 import { formatResponse, lineTooLongError } from '../protocol/ipc.js';
-import { BoundedGather, diffGathered, gatherOutputs, formatGathered, nodeSetLine, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
+import { BoundedGather, diffGathered, gatherOutputs, formatGathered, nodeSetLine, similarLine, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
 import { toVacmError, type VacmError } from '../protocol/errors.js';
 import { escapeControls, visible } from '../protocol/visible.js';
 import type { Engine } from '../engine/engine.js';
@@ -21,6 +21,8 @@ export interface IpcOptions {
   raw?: boolean;
   /** clush --diff: each gathered stdout group as a unified diff against the largest */
   diff?: boolean;
+  /** similar-line gathering: a node's own name and address in its lines become [NODE] */
+  similar?: boolean;
   messages: string[];
 }
 
@@ -57,6 +59,17 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
   const shownErr = !opts.raw && io.stderrIsTTY ? visible : (s: string) => s;
   const print = (e: VacmEvent) => io.out((opts.json ? toJsonLine(e) : shownOut(toLine(e))) + '\n');
 
+  /** a node's own name and address, for similar-line gathering (remembered: asked once a line) */
+  const aliases = new Map<string, string[]>();
+  const aliasesOf = (node: string): string[] => {
+    let a = aliases.get(node);
+    if (!a) {
+      const host = engine.node(node)?.vars.host;
+      aliases.set(node, (a = host ? [node, host] : [node]));
+    }
+    return a;
+  };
+
   const unsubscribe = engine.subscribe((e) => {
     if (!mine.has(e.job)) return;
     print(e);
@@ -68,7 +81,7 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     if (!gather) return;
     let g = gathered.get(e.job);
     if (!g) gathered.set(e.job, (g = { output: new BoundedGather({ maxBytes: engine.outputLimits.maxGatherBytes }), failures: new Map(), codes: new Map() }));
-    if (e.type === 'OUTPUT') g.output.add(e.stream, e.node, e.line);
+    if (e.type === 'OUTPUT') g.output.add(e.stream, e.node, opts.similar ? similarLine(e.line, aliasesOf(e.node)) : e.line);
     else if (e.type === 'EXIT') {
       g.codes.set(e.node, e.code);
       if (e.code !== 0 || e.signal) g.failures.set(e.node, { exit: { code: e.code, signal: e.signal } });

@@ -326,3 +326,32 @@ export function diffGathered(per: ReadonlyMap<string, readonly string[]>, codes:
   }
   return out;
 }
+
+/** What stands for a node's own name or address in similar-line gathering. */
+export const NODE_PLACEHOLDER = '[NODE]';
+
+const WORDISH = /[A-Za-z0-9_-]/;
+
+/**
+ * A line with the node's own name and address (`aliases`) replaced by `[NODE]`, where each stands
+ * as a word of its own (`node1` in `node10` is left alone), so that `ssh: node07: Name or service
+ * not known` gathers with the same line of every other node. Linear in the line per alias.
+ */
+export function similarLine(line: string, aliases: readonly string[]): string {
+  let out = line;
+  for (const alias of [...new Set(aliases)].filter((a) => a !== '').sort((x, y) => y.length - x.length)) {
+    if (!out.includes(alias)) continue;
+    let built = '';
+    let from = 0;
+    for (let at = out.indexOf(alias); at >= 0; at = out.indexOf(alias, at + 1)) {
+      if (at < from) continue;
+      const before = at === 0 ? '' : out[at - 1];
+      const after = out[at + alias.length] ?? '';
+      if ((before && WORDISH.test(before)) || (after && WORDISH.test(after))) continue;
+      built += out.slice(from, at) + NODE_PLACEHOLDER;
+      from = at + alias.length;
+    }
+    out = built + out.slice(from);
+  }
+  return out;
+}
