@@ -14,6 +14,7 @@ import { createIcmpModule } from './icmp/module.js';
 import { createSysstatModule } from './sysstat/module.js';
 import { createCollectorModule } from './collector/module.js';
 import { createMetricsModule } from './metrics/module.js';
+import { rolloutModule } from './rollout/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -45,6 +46,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
       createSysstatModule({ sim, remote: ssh }),
       collector,
       createMetricsModule({ collector: collector.counters }),
+      rolloutModule,
     ],
     dispose: () => ssh.close(),
   };

@@ -40,6 +40,8 @@ export type EventBody =
   | { type: 'NODE_UP'; node: string }
   | { type: 'NODE_DOWN'; node: string; reason: string }
   | { type: 'DISCOVERED'; host: string; addr: string }
+  // ROLLOUT:RUN: a wave started (its inner job's id) or ended (its counts)
+  | { type: 'WAVE'; wave: number; waves: number; nodes: string; count: number; inner: number; ok?: number; failed?: number }
   // a named counter (COLLECTOR:STATS)
   | { type: 'COUNTER'; name: string; value: number };
 
@@ -127,6 +129,11 @@ export function toWire(e: EventBody): WireShape {
       return { event: 'DISCOVERED', fields: [e.host, e.addr] };
     case 'COUNTER':
       return { event: 'COUNTER', fields: [e.name, String(e.value)] };
+    case 'WAVE':
+      return {
+        event: 'WAVE',
+        fields: [`${e.wave}/${e.waves}`, e.nodes, String(e.count), `job=${e.inner}`, ...(e.ok === undefined ? ['started'] : ['done', `ok=${e.ok}`, `failed=${e.failed ?? 0}`])],
+      };
   }
 }
 

@@ -148,6 +148,8 @@ export interface ModuleHost {
   /** job 0 message (node up/down, discovery, stray errors) */
   emitUnsolicited(tag: string, body: EventBody): void;
   submit(line: string, opts?: SubmitOptions): JobHandle;
+  /** what became of each node of a job while it is kept: ok, failed, or skipped as known down */
+  jobOutcomes?(id: number): ReadonlyMap<string, 'ok' | 'failed' | 'skipped'> | undefined;
   modules(): readonly ModuleDef[];
   jobs(): readonly JobView[];
   cancel(id: number): boolean;
