@@ -16,6 +16,7 @@ import { createCollectorModule } from './collector/module.js';
 import { createMetricsModule } from './metrics/module.js';
 import { createSensorsModule } from './sensors/module.js';
 import { createSelModule } from './sel/module.js';
+import { rolloutModule } from './rollout/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -50,6 +51,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
       createMetricsModule({ collector: collector.counters }),
       sensors,
       createSelModule({ client: sensors.client, cache: sensors.cache }),
+      rolloutModule,
     ],
     dispose: () => ssh.close(),
   };

@@ -39,6 +39,8 @@ export interface IpcCommandArgs {
   gather?: boolean;
   parallel?: boolean;
   raw?: boolean;
+  diff?: boolean;
+  similar?: boolean;
   messages?: readonly (string | number)[];
 }
 
@@ -46,6 +48,6 @@ export interface IpcCommandArgs {
 export async function ipcCommand(a: IpcCommandArgs, io: Io): Promise<number> {
   const { runIpc } = await import('./ipc.js');
   return withEngine(io, { config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'] }, (engine) =>
-    runIpc(engine, { json: a.json, gather: a.gather, parallel: a.parallel, raw: a.raw, messages: (a.messages ?? []).map(String) }, io),
+    runIpc(engine, { json: a.json, gather: a.gather, parallel: a.parallel, raw: a.raw, diff: a.diff, similar: a.similar, messages: (a.messages ?? []).map(String) }, io),
   );
 }

@@ -6,7 +6,7 @@
  */
 import { jsonText, toJsonLine, toLine, type VacmEvent } from '../protocol/events.js';
 import { formatResponse, lineTooLongError } from '../protocol/ipc.js';
-import { BoundedGather, gatherOutputs, formatGathered, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
+import { BoundedGather, diffGathered, gatherOutputs, formatGathered, nodeSetLine, similarLine, summarizeFailures, type NodeFailure } from '../protocol/gather.js';
 import { toVacmError, type VacmError } from '../protocol/errors.js';
 import { escapeControls, visible } from '../protocol/visible.js';
 import type { Engine } from '../engine/engine.js';
@@ -19,6 +19,10 @@ export interface IpcOptions {
   parallel?: boolean;
   /** command output byte-exact even on a terminal */
   raw?: boolean;
+  /** clush --diff: each gathered stdout group as a unified diff against the largest */
+  diff?: boolean;
+  /** similar-line gathering: a node's own name and address in its lines become [NODE] */
+  similar?: boolean;
   messages: string[];
 }
 
@@ -44,7 +48,8 @@ function gatherByExit(per: Map<string, string[]>, codes: Map<string, number>): s
 }
 
 export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<number> {
-  const gather = opts.gather ?? !opts.json;
+  // --diff is a way of gathering (clush: "diff implies at least -b")
+  const gather = opts.gather ?? (opts.diff || !opts.json);
   const mine = new Set<number>();
   const gathered = new Map<number, JobGather>();
   let exit = EXIT_OK;
@@ -53,6 +58,17 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
   const shownOut = !opts.raw && io.stdoutIsTTY ? visible : (s: string) => s;
   const shownErr = !opts.raw && io.stderrIsTTY ? visible : (s: string) => s;
   const print = (e: VacmEvent) => io.out((opts.json ? toJsonLine(e) : shownOut(toLine(e))) + '\n');
+
+  /** a node's own name and address, for similar-line gathering (remembered: asked once a line) */
+  const aliases = new Map<string, string[]>();
+  const aliasesOf = (node: string): string[] => {
+    let a = aliases.get(node);
+    if (!a) {
+      const host = engine.node(node)?.vars.host;
+      aliases.set(node, (a = host ? [node, host] : [node]));
+    }
+    return a;
+  };
 
   const unsubscribe = engine.subscribe((e) => {
     if (!mine.has(e.job)) return;
@@ -65,7 +81,7 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     if (!gather) return;
     let g = gathered.get(e.job);
     if (!g) gathered.set(e.job, (g = { output: new BoundedGather({ maxBytes: engine.outputLimits.maxGatherBytes }), failures: new Map(), codes: new Map() }));
-    if (e.type === 'OUTPUT') g.output.add(e.stream, e.node, e.line);
+    if (e.type === 'OUTPUT') g.output.add(e.stream, e.node, opts.similar ? similarLine(e.line, aliasesOf(e.node)) : e.line);
     else if (e.type === 'EXIT') {
       g.codes.set(e.node, e.code);
       if (e.code !== 0 || e.signal) g.failures.set(e.node, { exit: { code: e.code, signal: e.signal } });
@@ -97,11 +113,17 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     if (gather && g) {
       // ClusterShell -b: identical stdout gathered on stdout; stderr gathered on stderr; then
       // the nodes that failed, folded by how they failed (clush prints these on stderr too)
-      for (const l of gatherByExit(g.output.stdout, g.codes)) io.out(shownOut(l) + '\n');
+      for (const l of opts.diff ? diffGathered(g.output.stdout, g.codes) : gatherByExit(g.output.stdout, g.codes)) io.out(shownOut(l) + '\n');
       for (const l of gatherByExit(g.output.stderr, g.codes)) io.err(shownErr(l) + '\n');
       const notice = g.output.notice();
       if (notice) io.err(`vacm: job ${view.id}: ${escapeControls(notice)}; raise output.max_gather_bytes in vacm.yaml to gather more\n`);
       for (const l of summarizeFailures(g.failures)) io.err(`vacm: ${escapeControls(l)}\n`);
+    }
+    // the skipped and the failed nodes as node sets, each on a line of its own (a script feeds them back)
+    if (!opts.json) {
+      const by = { failed: [] as string[], skipped: [] as string[] };
+      for (const [node, o] of engine.jobOutcomes(view.id) ?? []) if (o !== 'ok') by[o].push(node);
+      for (const l of [nodeSetLine('skipped', by.skipped), nodeSetLine('failed', by.failed)]) if (l) io.err(`vacm: ${escapeControls(l)}\n`);
     }
     gathered.delete(view.id);
     mine.delete(view.id);

@@ -20,6 +20,8 @@ export const IPC_OPTIONS = {
   gather: { type: 'boolean', describe: 'after each job, print identical per-node outputs under one folded node set (default: on, off with --json)' },
   parallel: { type: 'boolean', default: false, describe: 'submit all requests at once instead of one after another' },
   raw: { type: 'boolean', default: false, describe: 'print command output byte-exact even on a terminal (default there: controls shown as ^[)' },
+  similar: { type: 'boolean', default: false, describe: "gather lines that differ only by the node's own name or address, shown as [NODE] (default: exact, as clush)" },
+  diff: { type: 'boolean', default: false, describe: "like clush --diff: print each job's gathered stdout as unified diffs against its largest group" },
 } as const satisfies OptionTable;
 
 /**

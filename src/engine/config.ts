@@ -14,6 +14,7 @@ import { VacmError, toVacmError } from '../protocol/errors.js';
 import { readTrustedFile } from '../platform/trusted-file.js';
 import { DEFAULT_MAX_NODES, NodeSet } from '../protocol/nodeset.js';
 import type { ConfigView } from '../protocol/module.js';
+import type { NodeState } from '../protocol/events.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { escapeControls } from '../protocol/visible.js';
 import { compileAllowEntry, type ExecAllowEntry } from '../protocol/shell-words.js';
@@ -168,10 +169,18 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
   const groups: Record<string, string[]> = Object.create(null);
   const addToGroup = (g: string, n: string) => (groups[g] ??= []).includes(n) || groups[g].push(n);
   let allow: ExecAllowEntry[] = ['*'];
+  let skipStates: NodeState[] = ['down', 'off'];
   if (top.exec !== undefined) {
     if (typeof top.exec !== 'object' || top.exec === null || Array.isArray(top.exec)) fail(['exec'], 'must be a mapping with allow: [globs]');
     const ex = top.exec as Record<string, unknown>;
-    for (const k of Object.keys(ex)) if (k !== 'allow') fail(['exec', k], `unknown key "${k}"; exec takes allow`);
+    for (const k of Object.keys(ex)) if (k !== 'allow' && k !== 'skip_states') fail(['exec', k], `unknown key "${k}"; exec takes allow, skip_states`);
+    if (ex.skip_states !== undefined) {
+      const ok = ['down', 'off', 'unknown'];
+      if (!Array.isArray(ex.skip_states) || ex.skip_states.some((v) => typeof v !== 'string' || !ok.includes(v))) {
+        fail(['exec', 'skip_states'], 'must be a list of node states among down, off, unknown (default [down, off]; [] runs on every node)');
+      }
+      skipStates = [...new Set(ex.skip_states as NodeState[])];
+    }
     if (ex.allow !== undefined) {
       if (!Array.isArray(ex.allow)) fail(['exec', 'allow'], 'must be a list of command patterns, e.g. ["uptime", "systemctl status *", {shell: "dmesg | tail"}]');
       allow = (ex.allow as unknown[]).map((a, i) => {
@@ -278,7 +287,7 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
   const sections: Record<string, unknown> = Object.create(null);
   for (const k of SECTION_KEYS) if (top[k] !== undefined) sections[k] = top[k];
   return {
-    view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow }, sections, groups, maxNodes },
+    view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow, skipStates }, sections, groups, maxNodes },
     nodes: [...nodes.values()],
   };
 }

@@ -7,12 +7,12 @@ import { setMaxListeners } from 'node:events';
 import { VacmError, toVacmError, type ErrorCode } from '../protocol/errors.js';
 import { parseRequest, type Request } from '../protocol/ipc.js';
 import { badVarName, maskRequestLine } from '../protocol/vars.js';
-import { NodeSet } from '../protocol/nodeset.js';
+import { NodeSet, plainNamesIn, type LiveSelector } from '../protocol/nodeset.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { escapeControls } from '../protocol/visible.js';
 import type { GroupSources } from '../protocol/groups.js';
 import type { ClusterShellGroupOptions } from '../platform/clustershell-groups.js';
-import { VACM_SOURCE, groupSourcesFor } from './groups.js';
+import { VACM_SOURCE, groupSourcesFor, matchesLive } from './groups.js';
 import type { EventBody, JobState, Lane, NodeState, PowerState, StatValue, VacmEvent } from '../protocol/events.js';
 import {
   isDangerous,
@@ -144,9 +144,15 @@ class DeadlineQueue {
   };
 }
 
+/** what became of a node in a job: skipped nodes were known down and not run */
+export type JobOutcome = NodeOutcome | 'skipped';
+
+/** exec.skip_states when the config does not say */
+const DEFAULT_SKIP_STATES: readonly NodeState[] = ['down', 'off'];
+
 class Job {
   state: JobState = 'running';
-  readonly outcomes = new Map<string, NodeOutcome>();
+  readonly outcomes = new Map<string, JobOutcome>();
   readonly results = new Map<string, string>();
   readonly events: VacmEvent[] = [];
   truncated = 0;
@@ -237,17 +243,18 @@ class Job {
     this.cached = undefined;
   }
 
-  counts(): { ok: number; failed: number } {
+  counts(): { ok: number; failed: number; skipped: number } {
     let ok = 0;
     let failed = 0;
-    for (const o of this.outcomes.values()) o === 'ok' ? ok++ : failed++;
-    return { ok, failed };
+    let skipped = 0;
+    for (const o of this.outcomes.values()) o === 'ok' ? ok++ : o === 'skipped' ? skipped++ : failed++;
+    return { ok, failed, skipped };
   }
 
   view(): JobView {
     if (this.cached) return this.cached;
-    const { ok, failed } = this.counts();
-    this.cached = new JobSnapshot(this, ok, failed);
+    const { ok, failed, skipped } = this.counts();
+    this.cached = new JobSnapshot(this, ok, failed, skipped);
     return this.cached;
   }
 }
@@ -271,7 +278,7 @@ class JobSnapshot implements JobView {
   readonly quiet: boolean;
   readonly #job: Job;
 
-  constructor(job: Job, readonly ok: number, readonly failed: number) {
+  constructor(job: Job, readonly ok: number, readonly failed: number, readonly skipped: number) {
     this.#job = job;
     this.id = job.id;
     this.tag = job.req.tag;
@@ -514,6 +521,14 @@ export class Engine implements ModuleHost {
     return this.clusterShell.resolve(group);
   };
 
+  /** `@state=down`, `@power=off`, `@stale=S`, `@var.KEY=GLOB`: the nodes that match now, in nodelist order. */
+  private liveMembers = (sel: LiveSelector): string[] => {
+    const now = Date.now();
+    const out: string[] = [];
+    for (const r of this.records.values()) if (matchesLive(r, sel, now)) out.push(r.name);
+    return out;
+  };
+
   /** Resolve a node-set expression against the nodelist; every node must exist. Targets come in nodelist order. */
   resolve(expr: string): string[] {
     const e = expr.trim();
@@ -524,7 +539,8 @@ export class Engine implements ModuleHost {
     const hit = this.resolved.get(e);
     if (hit) return hit.slice();
     const names = this.resolveUncached(e);
-    // groups may come from ClusterShell's upcalls, which have their own cache_time: not kept here
+    // groups may come from ClusterShell's upcalls, which have their own cache_time, and live
+    // selectors (`@state=down`) change with every ping: nothing with an `@` is kept here
     if (names.length <= RESOLVE_CACHE_MAX_NODES && !e.includes('@')) {
       if (this.resolved.size >= RESOLVE_CACHE_SIZE) this.resolved.delete(this.resolved.keys().next().value!);
       this.resolved.set(e, names.slice());
@@ -535,7 +551,7 @@ export class Engine implements ModuleHost {
   private readonly resolved = new Map<string, string[]>();
 
   private resolveUncached(e: string): string[] {
-    const set = NodeSet.parse(e, { resolveGroup: this.groupMembers, universe: () => this.records.keys(), maxNodes: this.config.maxNodes });
+    const set = NodeSet.parse(e, { resolveGroup: this.groupMembers, resolveLive: this.liveMembers, universe: () => this.records.keys(), maxNodes: this.config.maxNodes });
     let unknown: NodeSet | undefined;
     let names: string[] = [];
     if (set.size <= this.records.size) {
@@ -677,6 +693,12 @@ export class Engine implements ModuleHost {
     return this.jobsById.get(id)?.view();
   }
 
+  /** What became of each node of a job (kept while the job is): ok, failed, or skipped as known down. */
+  jobOutcomes(id: number): ReadonlyMap<string, JobOutcome> | undefined {
+    const j = this.jobsById.get(id);
+    return j ? new Map(j.outcomes) : undefined;
+  }
+
   cancel(id: number): boolean {
     const j = this.jobsById.get(id);
     if (!j || !j.running) return false;
@@ -776,7 +798,8 @@ export class Engine implements ModuleHost {
   }
 
   private outcome(job: Job, key: string, result: NodeOutcome): void {
-    if (job.outcomes.get(key) === 'failed') return;
+    const before = job.outcomes.get(key);
+    if (before === 'failed' || before === 'skipped') return;
     job.outcomes.set(key, result);
     if (!job.results.has(key)) job.results.set(key, result);
     job.invalidate();
@@ -869,10 +892,11 @@ export class Engine implements ModuleHost {
         this.audit.append(this.auditRecord(job, 'attempt')); // throws ERR_AUDIT: then nothing runs
         auditAttempted = true;
       }
+      const nodes = cmd.skipKnownDown && !job.quiet ? this.skipKnownDown(job) : targets;
       const ctx: JobContext = {
         id: job.id,
         request: req,
-        nodes: targets,
+        nodes,
         args: req.named,
         get signal() {
           return job.signal;
@@ -911,8 +935,8 @@ export class Engine implements ModuleHost {
     // whoever watches the job (ipc, the jobs pane) as the job's own ERR_AUDIT error
     if (auditAttempted) this.auditSafe(job, 'outcome', finalState, job.error);
     if (finalState === 'completed') {
-      const { ok, failed } = job.counts();
-      this.emitFor(job, { type: 'JOB_COMPLETED', ok, failed });
+      const { ok, failed, skipped } = job.counts();
+      this.emitFor(job, skipped > 0 ? { type: 'JOB_COMPLETED', ok, failed, skipped } : { type: 'JOB_COMPLETED', ok, failed });
     } else if (finalState === 'cancelled') {
       this.emitFor(job, { type: 'JOB_CANCELLED' });
     } else {
@@ -937,6 +961,31 @@ export class Engine implements ModuleHost {
         this.store.forgetJob(id);
       }
     }
+  }
+
+  /**
+   * Skip the targets known down or off (exec.skip_states): each gets SKIPPED at once and counts
+   * neither ok nor failed. A node the request names one by one (`SSH:EXEC:node07:...`) is run
+   * anyway: the operator asked for it. Returns the targets to run, in order.
+   */
+  private skipKnownDown(job: Job): readonly string[] {
+    const states = this.config.exec.skipStates ?? DEFAULT_SKIP_STATES;
+    if (states.length === 0 || job.targets.length === 0) return job.targets;
+    let named: Set<string> | undefined;
+    const run: string[] = [];
+    for (const node of job.targets) {
+      const r = this.records.get(node);
+      const state = r ? shownState(r) : 'unknown';
+      if (!r || !states.includes(state) || (named ??= plainNamesIn(job.req.nodes)).has(node)) {
+        run.push(node);
+        continue;
+      }
+      const reason = r.reason ?? (state === 'off' ? 'powered off' : `state ${state}`);
+      this.emitFor(job, { type: 'SKIPPED', node, state, reason });
+      job.outcomes.set(node, 'skipped');
+      job.results.set(node, `skipped: ${state}`);
+    }
+    return run.length === job.targets.length ? job.targets : run;
   }
 
   private forgetFinished(id: number): void {

@@ -39,6 +39,7 @@ export const ERROR_CODES = [
   'ERR_AUDIT',
   'ERR_COLLECTOR',
   'ERR_LIMIT',
+  'ERR_BUDGET',
   'ERR_STATE_DIR',
   'ERR_UNSAFE_FILE',
   'ERR_INTERNAL',

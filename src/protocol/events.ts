@@ -13,7 +13,7 @@ export type StatValue = string | number;
 export type EventBody =
   // job lifecycle (the engine emits these, modules never do)
   | { type: 'JOB_STARTED'; request: string; targets: number }
-  | { type: 'JOB_COMPLETED'; ok: number; failed: number }
+  | { type: 'JOB_COMPLETED'; ok: number; failed: number; skipped?: number }
   | { type: 'JOB_FAILED'; code: ErrorCode; message: string }
   | { type: 'JOB_CANCELLED' }
   // errors: with a node when they belong to one
@@ -32,6 +32,8 @@ export type EventBody =
   | { type: 'STAT'; node: string; stats: Readonly<Record<string, StatValue>> }
   | { type: 'OUTPUT'; node: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'EXIT'; node: string; code: number; signal?: string }
+  // a node not run because it is known down or off (exec.skip_states): neither ok nor failed
+  | { type: 'SKIPPED'; node: string; state: NodeState; reason: string }
   | { type: 'POWER'; node: string; state: PowerState }
   | { type: 'BOOTDEV'; node: string; device: string; persistence: 'once' | 'persistent'; efi: boolean }
   | { type: 'IDENTIFY'; node: string; state: string }
@@ -42,6 +44,8 @@ export type EventBody =
   | { type: 'NODE_UP'; node: string }
   | { type: 'NODE_DOWN'; node: string; reason: string }
   | { type: 'DISCOVERED'; host: string; addr: string }
+  // ROLLOUT:RUN: a wave started (its inner job's id) or ended (its counts)
+  | { type: 'WAVE'; wave: number; waves: number; nodes: string; count: number; inner: number; ok?: number; failed?: number }
   // a named counter (COLLECTOR:STATS)
   | { type: 'COUNTER'; name: string; value: number };
 
@@ -83,7 +87,8 @@ export function toWire(e: EventBody): WireShape {
     case 'JOB_CANCELLED':
       return { event: e.type, fields: [] };
     case 'JOB_COMPLETED':
-      return { event: e.type, fields: [`ok=${e.ok}`, `failed=${e.failed}`] };
+      // skipped=K only when nodes were skipped: `ok=N:failed=M` stays what scripts match
+      return { event: e.type, fields: e.skipped ? [`ok=${e.ok}`, `failed=${e.failed}`, `skipped=${e.skipped}`] : [`ok=${e.ok}`, `failed=${e.failed}`] };
     case 'JOB_FAILED':
       return { event: e.type, fields: [e.code, e.message] };
     case 'ERROR':
@@ -114,6 +119,8 @@ export function toWire(e: EventBody): WireShape {
       return { event: 'OUTPUT', node: e.node, fields: [e.node, e.stream, e.line], verbatimLast: true };
     case 'EXIT':
       return { event: 'EXIT', node: e.node, fields: e.signal ? [e.node, String(e.code), e.signal] : [e.node, String(e.code)] };
+    case 'SKIPPED':
+      return { event: 'SKIPPED', node: e.node, fields: [e.node, e.state, e.reason] };
     case 'POWER':
       return { event: 'POWER', node: e.node, fields: [e.node, e.state] };
     case 'BOOTDEV':
@@ -134,6 +141,11 @@ export function toWire(e: EventBody): WireShape {
       return { event: 'DISCOVERED', fields: [e.host, e.addr] };
     case 'COUNTER':
       return { event: 'COUNTER', fields: [e.name, String(e.value)] };
+    case 'WAVE':
+      return {
+        event: 'WAVE',
+        fields: [`${e.wave}/${e.waves}`, e.nodes, String(e.count), `job=${e.inner}`, ...(e.ok === undefined ? ['started'] : ['done', `ok=${e.ok}`, `failed=${e.failed ?? 0}`])],
+      };
   }
 }
 

@@ -40,6 +40,8 @@ export interface JobView {
   readonly done: number;
   readonly ok: number;
   readonly failed: number;
+  /** nodes not run because they were known down or off (SKIPPED events) */
+  readonly skipped?: number;
   readonly startedAt: number;
   readonly endedAt?: number;
   readonly error?: { code: string; message: string };
@@ -106,7 +108,11 @@ export interface ConfigView {
   readonly fanout: number;
   readonly source?: string;
   /** exec.allow: word patterns, `*` (anything) or `{shell: "..."}` (exact text); see shell-words.ts */
-  readonly exec: { readonly allow: readonly ExecAllowEntry[] };
+  readonly exec: {
+    readonly allow: readonly ExecAllowEntry[];
+    /** exec.skip_states: node states a skipKnownDown command does not run on (default down, off) */
+    readonly skipStates?: readonly NodeState[];
+  };
   /** other top-level sections (power, ssh, sysstat, collector, ...), validated by the modules that own them */
   readonly sections: Readonly<Record<string, unknown>>;
   readonly groups: Readonly<Record<string, readonly string[]>>;
@@ -142,6 +148,8 @@ export interface ModuleHost {
   /** job 0 message (node up/down, discovery, stray errors) */
   emitUnsolicited(tag: string, body: EventBody): void;
   submit(line: string, opts?: SubmitOptions): JobHandle;
+  /** what became of each node of a job while it is kept: ok, failed, or skipped as known down */
+  jobOutcomes?(id: number): ReadonlyMap<string, 'ok' | 'failed' | 'skipped'> | undefined;
   modules(): readonly ModuleDef[];
   jobs(): readonly JobView[];
   cancel(id: number): boolean;
@@ -159,6 +167,11 @@ export interface CommandDef extends CommandShape {
    * resolve it, `ctx.nodes` is empty and the command reads `ctx.request.nodes` itself
    */
   readonly outsideNodelist?: boolean;
+  /**
+   * nodes whose state is in exec.skip_states are not run: each gets a SKIPPED event at once and
+   * counts neither ok nor failed, unless the request names it one by one (SSH:EXEC, SYSSTAT:GET)
+   */
+  readonly skipKnownDown?: boolean;
   /** a deadline for the whole job; the engine aborts and fails it with ERR_TIMEOUT after this */
   readonly jobTimeoutMs?: number;
   /** check before auditing or running (e.g. an allowlist); throw a VacmError to refuse the whole job */

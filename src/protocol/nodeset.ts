@@ -10,10 +10,96 @@
  */
 import { VacmError } from './errors.js';
 import { globMatch, hasWildcard } from './glob.js';
+import { isSecretVar } from './vars.js';
 
 export type GroupResolver = (group: string) => string[] | string | undefined;
+
+/**
+ * A live selector: an `@` atom answered from the engine's node states, not from a group source
+ * (`@state=down`, `@power=off`, `@stale=300`, `@var.power=ipmi`). No colon in any of them: the IPC
+ * grammar splits fields on `:`.
+ */
+export type LiveSelector =
+  | { kind: 'state'; state: 'up' | 'down' | 'off' | 'unknown' }
+  | { kind: 'power'; power: 'on' | 'off' | 'unknown' }
+  | { kind: 'stale'; seconds: number }
+  | { kind: 'var'; key: string; glob: string };
+/** The names a live selector matches now (the engine answers it; pure code only asks). */
+export type LiveResolver = (sel: LiveSelector, text: string) => Iterable<string>;
+
+const LIVE_STATES = ['up', 'down', 'off', 'unknown'] as const;
+const LIVE_POWERS = ['on', 'off', 'unknown'] as const;
+/** ten years: past this a stale bound is a typo */
+const MAX_STALE_S = 315_360_000;
+
+/**
+ * The live selector a group name (without its `@`) is, undefined when it is an ordinary group (no
+ * `=`: group names never hold one, so `@power` stays a group); ERR_NODESET_PARSE for one that is
+ * recognised but malformed.
+ */
+export function parseLiveSelector(group: string): LiveSelector | undefined {
+  const text = `@${group}`;
+  const eq = group.indexOf('=');
+  if (eq < 0) return undefined;
+  const word = group.slice(0, eq).toLowerCase();
+  const isVar = word.startsWith('var.');
+  if (!isVar && word !== 'state' && word !== 'power' && word !== 'stale') return undefined;
+  const value = group.slice(eq + 1);
+  if (isVar) {
+    const key = group.slice(4, eq);
+    if (key === '') throw parseError('live selector @var.KEY=GLOB needs a variable name', text);
+    // a glob over a password would tell its characters one guess at a time
+    if (isSecretVar(key)) throw new VacmError('ERR_NOT_ALLOWED', `@var.${key}=: ${key} holds a secret, which no selector matches against`, { fragment: text });
+    return { kind: 'var', key, glob: value };
+  }
+  const v = value.toLowerCase();
+  if (word === 'state') {
+    const state = LIVE_STATES.find((s) => s === v);
+    if (!state) throw parseError(`unknown node state (one of ${LIVE_STATES.join(', ')})`, text);
+    return { kind: 'state', state };
+  }
+  if (word === 'power') {
+    const power = LIVE_POWERS.find((s) => s === v);
+    if (!power) throw parseError(`unknown power state (one of ${LIVE_POWERS.join(', ')})`, text);
+    return { kind: 'power', power };
+  }
+  if (!/^\d{1,10}$/.test(value) || Number(value) > MAX_STALE_S) throw parseError('@stale= takes whole seconds (e.g. @stale=300)', text);
+  return { kind: 'stale', seconds: Number(value) };
+}
+
+/**
+ * The names an expression writes out one by one: its terms (split at operators outside brackets)
+ * that hold no bracket, wildcard or group. `node03,node[05-06],@rack1&node09` gives node03 and
+ * node09. The engine runs these even when a command skips nodes known down.
+ */
+export function plainNamesIn(expr: string): Set<string> {
+  const out = new Set<string>();
+  let depth = 0;
+  let start = 0;
+  const term = (end: number) => {
+    const t = expr.slice(start, end).trim();
+    if (t !== '' && !/[[\]*?@%]/.test(t)) out.add(t);
+  };
+  for (let i = 0; i < expr.length; i++) {
+    const c = expr[i];
+    if (c === '[') depth++;
+    else if (c === ']') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && (c === ',' || c === '!' || c === '&' || c === '^')) {
+      term(i);
+      start = i + 1;
+    }
+  }
+  term(expr.length);
+  return out;
+}
+
 export interface NodeSetOptions {
   resolveGroup?: GroupResolver;
+  /**
+   * Answers live selectors (`@state=down`, ...): the engine gives it. Without one, a live selector
+   * is an error (there is no node state to read: `vacm nodeset`, a config's groups).
+   */
+  resolveLive?: LiveResolver;
   /** Names (or node-set expressions) that `*` and `?` wildcards match against. */
   universe?: () => Iterable<string>;
   /** The most names a set may be expanded to (DEFAULT_MAX_NODES unless given): see nodeLimitError. */
@@ -1299,8 +1385,17 @@ function parseTable(expr: string, opts: NodeSetOptions, depth: number, cache: { 
       for (const name of termNames(term, 'the list of group names')) {
         const group = name.slice(1);
         let members: string[] | string | undefined;
+        const live = group === '*' ? undefined : parseLiveSelector(group);
         if (group === '*') members = cache.all ?? (cache.all = allNames(opts, depth, cache));
-        else members = opts.resolveGroup?.(group);
+        else if (live) {
+          if (!opts.resolveLive) throw new VacmError('ERR_UNSUPPORTED', `${name} is a live selector, answered from the engine's node states; there are none here: use it in a request (vacm ipc 'NEXXUS:NODE_LIST:${name}')`, { fragment: name });
+          groupTable.update(tableFromNames(opts.resolveLive(live, name)));
+          continue;
+        } else members = opts.resolveGroup?.(group);
+        if (members === undefined && group === 'drained') {
+          // the contract's live selector, once drains exist; a group of that name still wins
+          throw new VacmError('ERR_UNSUPPORTED', '@drained: drains are not built yet, so no node is drained; select with @state=, @power=, @stale= or @var.KEY=GLOB instead', { fragment: name });
+        }
         if (members === undefined) throw parseError('unknown group', name);
         const text = typeof members === 'string' ? members : members.join(',');
         if (text.trim()) groupTable.update(parseTable(text, opts, depth + 1, cache));

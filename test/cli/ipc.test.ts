@@ -32,6 +32,26 @@ describe('vacm ipc', () => {
     expect(r.out).toContain('NEXXUS:1:ERROR:node01:ERR_NO_SUCH_VAR:node01 has no variable nosuch');
     expect(r.out).toContain('JOB_COMPLETED:ok=0:failed=2');
     expect(r.code).toBe(1);
+    // the failed set on a line of its own, last
+    expect(r.err.split('\n').filter(Boolean).at(-1)).toBe('vacm: failed: node[01-02] (2)');
+  });
+
+  it('the failed set can be fed back as it is printed', async () => {
+    const first = await cli(['ipc', '--config', cfg, 'NEXXUS:SET_VAR:node[01,03-04,07]:rack:r1', 'NEXXUS:GET_VAR:node[01-08]:rack']);
+    expect(first.code).toBe(1);
+    const set = /^vacm: failed: (\S+) \((\d+)\)$/m.exec(first.err);
+    expect(set?.slice(1)).toEqual(['node[02,05-06,08]', '4']);
+    // and no failed line for a job where nothing failed
+    expect(first.err.match(/^vacm: failed:/gm)).toHaveLength(1);
+    const again = await cli(['ipc', '--config', cfg, `NEXXUS:NODE_LIST:${set![1]}`]);
+    expect(again.out.split('\n').filter((l) => l.includes(':NODELIST:')).map((l) => l.split(':').at(-1))).toEqual(['node02', 'node05', 'node06', 'node08']);
+    expect(again.err).toBe('');
+  });
+
+  it('--json prints no failed line on stderr (the events carry it)', async () => {
+    const r = await cli(['ipc', '--config', cfg, '--json', 'NEXXUS:GET_VAR:node01:nosuch']);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('');
   });
 
   it('exits 2 for a parse error, with the ERR_ line on stderr', async () => {

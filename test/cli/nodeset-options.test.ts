@@ -102,3 +102,16 @@ describe('Python escapes and formats', () => {
     expect(() => pyFormat(f, 'n1')).toThrow(/output format/);
   });
 });
+
+describe('live selectors need the engine', () => {
+  it.each([['-e', 'n[1-4]!@state=down'], ['-c', '@power=off'], ['-f', '@var.rack=r1'], ['-f', '@stale=60']])('vacm nodeset %s %s refuses, saying where it works', async (...args) => {
+    const r = await nodeset(args);
+    expect(r.out).toBe('');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/ERR_UNSUPPORTED: @\S+ is a live selector, answered from the engine's node states; there are none here: use it in a request \(vacm ipc 'NEXXUS:NODE_LIST:@/);
+  });
+  it('@drained says drains are not built', async () => {
+    const r = await nodeset(['-e', '@drained']);
+    expect(r.err).toMatch(/@drained: drains are not built yet/);
+  });
+});

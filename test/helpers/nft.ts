@@ -26,12 +26,13 @@ export class IcmpDrop {
     execFileSync('nft', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   }
 
-  /** create the table with a drop rule for each address */
-  drop(addresses: string[]): void {
+  /** create the table with a drop rule for each address (`all`: every packet, TCP too, not just pings) */
+  drop(addresses: string[], opts: { all?: boolean } = {}): void {
     this.remove();
     this.nft('add', 'table', 'ip', this.table);
     this.nft('add', 'chain', 'ip', this.table, 'input', '{ type filter hook input priority -10; }');
-    for (const a of addresses) this.nft('add', 'rule', 'ip', this.table, 'input', 'ip', 'daddr', a, 'icmp', 'type', 'echo-request', 'drop');
+    const what = opts.all ? [] : ['icmp', 'type', 'echo-request'];
+    for (const a of addresses) this.nft('add', 'rule', 'ip', this.table, 'input', 'ip', 'daddr', a, ...what, 'drop');
   }
 
   remove(): void {

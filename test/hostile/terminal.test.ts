@@ -121,9 +121,10 @@ describe('vacm ipc: fields escaped, output verbatim into a pipe and visible on a
       // the message reads back as the pool wrote it: the peer's text strnvis-escaped
       const back = parseResponse(lines[1], verbatimFieldsBefore);
       expect(back.fields[2]).toContain('Goodbye\\nSSH:1:EXIT:n9:0\\r\\x1b]0;PWNED\\x07');
-      // stderr: one summary line
+      // stderr: one summary line, then the failed set
       const err = o.err.split('\n').filter(Boolean);
-      expect(err).toHaveLength(1);
+      expect(err).toHaveLength(2);
+      expect(err[1]).toBe('vacm: failed: evil01 (1)');
       expect(err[0]).toMatch(/^vacm: evil01: ERR_SSH_CONNECT: SSH to .*Goodbye\\nSSH:1:EXIT:n9:0\\r\\x1b\]0;PWNED\\x07/);
       expect(evil.connections()).toBeGreaterThan(0);
     } finally {
@@ -141,7 +142,7 @@ describe('vacm ipc: fields escaped, output verbatim into a pipe and visible on a
         `HOSTILE:1:ERROR:n1:ERR_EXEC:bad\\nSSH\\:1\\:EXIT\\:n9\\:0\\n\\x1b]0;PWNED\\x07\\x1b]2;PWNED\\x07\\x1b]52;c;${CLIP}\\x07`,
         'HOSTILE:1:JOB_COMPLETED:ok=0:failed=1',
       ]);
-      expect(o.err).toBe(`vacm: n1: ERR_EXEC: bad\\nSSH:1:EXIT:n9:0\\n\\x1b]0;PWNED\\x07\\x1b]2;PWNED\\x07\\x1b]52;c;${CLIP}\\x07\n`);
+      expect(o.err).toBe(`vacm: n1: ERR_EXEC: bad\\nSSH:1:EXIT:n9:0\\n\\x1b]0;PWNED\\x07\\x1b]2;PWNED\\x07\\x1b]52;c;${CLIP}\\x07\nvacm: failed: n1 (1)\n`);
     } finally {
       await e.stop();
     }

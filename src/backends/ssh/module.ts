@@ -72,6 +72,7 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
     args: [{ name: 'command', rest: true }],
     lane: 'bulk',
     dangerous: true,
+    skipKnownDown: true,
     validate(req, _nodes, host: ModuleHost) {
       const command = req.named.command ?? '';
       if (command.trim() === '') throw new VacmError('ERR_BAD_ARGS', 'SSH:EXEC needs a command: SSH:EXEC:<nodes>:<command>');

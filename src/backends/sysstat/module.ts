@@ -66,6 +66,7 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
     args: [],
     lane: 'bulk',
     dangerous: false,
+    skipKnownDown: true,
     async run(ctx) {
       const c = config(ctx.host);
       await ctx.forEachNode(ctx.nodes, async ({ node, vars, signal }) => {
