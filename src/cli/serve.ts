@@ -131,6 +131,12 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
     log('info', `vacm serve: cluster ${snap.cluster}, ${snap.nodes.length} nodes, state in ${e.stateDir}`);
     if (e.config.sections.collector === undefined) log('warn', 'no collector: section in the config: agents are not listened to (see docs/agent.md)');
   };
+  // SIGHUP is taken from the start: one that arrives while serve starts (before it can reload) is
+  // kept for when it can, rather than killing the process with the signal's default action
+  let hupPending = false;
+  let whenHup: (() => void) | undefined;
+  const onHup = () => (whenHup ? whenHup() : void (hupPending = true));
+  process.on('SIGHUP', onHup);
   let config: LoadedConfig;
   try {
     checkWholeNumber('--snapshot-every', a.snapshotEvery, 1, 86_400);
@@ -140,6 +146,7 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   } catch (err) {
     const ve = toVacmError(err, 'ERR_USAGE');
     io.err(`${ve.code}: ${escapeControls(ve.message)}\n`);
+    process.off('SIGHUP', onHup);
     return EXIT_USAGE;
   }
   const every = (a.snapshotEvery ?? 60) * 1000;
@@ -190,14 +197,14 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
       }
     }
   };
-  const onHup = () => {
+  whenHup = () => {
     // logrotate: after `mv audit.jsonl audit.jsonl.1` the next record starts a new audit.jsonl (a
     // reloaded engine opens its own; a config that does not load keeps the running one's)
     engine.audit.reopen();
     log('info', `SIGHUP: the audit log ${engine.audit.file} is reopened by name at its next record; reloading the config`);
     reloading = reloading.then(reload);
   };
-  process.on('SIGHUP', onHup);
+  if (hupPending) whenHup();
   const broken = new Promise<string>((r) => (wake = () => r('failed')));
   const sig = await Promise.race([untilSignal(stop), broken]);
   process.off('SIGHUP', onHup);
