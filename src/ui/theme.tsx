@@ -38,6 +38,12 @@ export function parseTheme(json: unknown, file: string): Theme {
   return { name: o.name, slots };
 }
 
+/** The dashboard under an open dialog: every slot in the theme's `dim` colour (mono stays plain). */
+export function dimmedTheme(t: Theme): Theme {
+  const dim = t.slots.dim;
+  return { name: t.name, slots: Object.fromEntries(SLOTS.map((s) => [s, dim])) as Record<Slot, string> };
+}
+
 export interface ThemeApi {
   readonly name: string;
   /** the colour of a slot, or undefined for the terminal default */

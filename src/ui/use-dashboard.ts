@@ -9,7 +9,7 @@ import { foldNodeSet } from '../protocol/nodeset.js';
 import { toVacmError } from '../protocol/errors.js';
 import { maskRequestLine, setsSecret } from '../protocol/vars.js';
 import type { Snapshot, UiEngine } from './ui-engine.js';
-import { activeKeymaps, keyName, lookup, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
+import { activeKeymaps, helpLines, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
 import { SORT_KEYS, sortNodes, type SortKey } from './format.js';
 import { complete } from './complete.js';
 
@@ -20,7 +20,7 @@ export const OVERVIEW_ABOVE = 512;
 
 export type Modal =
   | { kind: 'none' }
-  | { kind: 'help' }
+  | { kind: 'help'; scroll: number; search: string; searching: boolean }
   | { kind: 'power'; targets: string[] }
   | { kind: 'exec'; targets: string[]; text: string }
   | { kind: 'filter'; text: string }
@@ -56,6 +56,8 @@ export interface Layout {
   overviewCols: number;
   jobRows: number;
   outputRows: number;
+  /** body rows of the help overlay */
+  helpRows: number;
 }
 
 interface UiState {
@@ -195,7 +197,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         else props.onQuit();
         return;
       }
-      case 'help': setModal({ kind: 'help' }); return;
+      case 'help': setModal({ kind: 'help', scroll: 0, search: '', searching: false }); return;
       case 'nextPane':
       case 'prevPane': {
         const order: PaneId[] = ['nodes', 'detail', 'jobs'];
@@ -300,7 +302,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     }
     const s = ref.current;
     const m = s.modal;
-    const typing = m.kind === 'prompt' || m.kind === 'filter' || m.kind === 'exec' || (m.kind === 'confirm' && m.needCount);
+    const typing = (m.kind === 'help' && m.searching) || m.kind === 'prompt' || m.kind === 'filter' || m.kind === 'exec' || (m.kind === 'confirm' && m.needCount);
     if (!typing && input.length > 1 && !key.ctrl && !key.meta) {
       for (const ch of input) onKey(ch, {});
       return;
@@ -313,9 +315,32 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         if (b) act(b.action);
         return;
       }
-      case 'help':
-        if (name === 'escape' || name === '?' || name === 'q' || name === 'return') close();
-        return;
+      case 'help': {
+        if (m.searching) {
+          if (name === 'return') return setModal({ ...m, searching: false });
+          if (name === 'escape' || name === 'ctrl+c') return setModal({ ...m, searching: false, search: '', scroll: 0 });
+          const t = edit(m.search, input, name);
+          if (t !== undefined) setModal({ ...m, search: t, scroll: 0 });
+          return;
+        }
+        const b = lookup(s.maps.help, name);
+        if (!b) return;
+        const total = searchHelp(helpLines(s.maps), m.search).length;
+        const rows = Math.max(1, layoutRef.current.helpRows);
+        const last = Math.max(0, total - rows);
+        const to = (n: number) => setModal({ ...m, scroll: Math.max(0, Math.min(last, n)) });
+        switch (b.action) {
+          case 'up': return to(m.scroll - 1);
+          case 'down': return to(m.scroll + 1);
+          case 'pageUp': return to(m.scroll - Math.max(1, rows - 1));
+          case 'pageDown': return to(m.scroll + Math.max(1, rows - 1));
+          case 'home': return to(0);
+          case 'end': return to(last);
+          case 'helpSearch': return setModal({ ...m, searching: true, scroll: 0 });
+          case 'close': return name === 'escape' && m.search !== '' ? setModal({ ...m, search: '', scroll: 0 }) : close();
+          default: return;
+        }
+      }
       case 'quit':
         if (name === 'y' || name === 'return') props.onQuit();
         else if (name === 'n' || name === 'escape' || name === 'q') close();
