@@ -62,5 +62,26 @@ describe.skipIf(!hasBinary('tmux'))('dialogs of vacm --demo in tmux (needs tmux:
       tmux.keys('q');
       await tmux.waitFor('VACM_EXITED 0');
     }, 60_000);
+
+    it(`a job where every node failed at ${columns}x${rows}: ✖ in the failed colour, its error group in the error colour`, async () => {
+      const tmux = session(`failed${columns}`);
+      tmux.start('node bin/vacm.js --demo --nodes 8', { cwd: ROOT, columns, rows, env: { VACM_STATE_DIR: tempDir('vacm-e2e-') } });
+      await tmux.waitFor((x) => x.includes('sim008') && x.includes('? help'));
+      tmux.keys(':');
+      await tmux.waitFor('Tab complete');
+      tmux.type('SSH:EXEC:sim[001-008]:false');
+      tmux.keys('Enter');
+      await tmux.waitFor('CONFIRM');
+      tmux.keys('y');
+      const s = await tmux.waitFor('[exit 1]');
+      expect(s).toMatch(/#\d+ ✖ SSH:EXEC:sim\[001-0/);
+      expect(s).not.toMatch(/✔ SSH:EXEC/);
+      const c = tmux.captureColours().split('\n');
+      // default theme: job.failed and error are redBright (SGR 91)
+      expect(c.find((l) => /✖ SSH:EXEC/.test(l))).toMatch(/\x1b\[91m[^\x1b]*#\d+ ✖ SSH:EXEC/);
+      expect(c.find((l) => l.includes('[exit 1]'))).toMatch(/\x1b\[91m *\[exit 1\]/);
+      tmux.keys('q');
+      await tmux.waitFor('VACM_EXITED 0');
+    }, 60_000);
   }
 });

@@ -4,6 +4,8 @@ import { KEY, startApp } from './helpers.js';
 import { activeKeymaps, helpLines } from '../../src/ui/keymaps.js';
 import { helpSpec } from '../../src/ui/panes/Dialogs.js';
 import { mainRows, overlayMismatches } from './overlay-check.js';
+import { OUTCOME_SLOT } from '../../src/ui/panes/JobsPane.js';
+import { jobOutcome } from '../../src/ui/format.js';
 
 let app: Awaited<ReturnType<typeof startApp>> | undefined;
 afterEach(async () => {
@@ -71,5 +73,38 @@ describe('help (?) at 80x24', () => {
     expect(f).toContain('vacm · uitest'); // header
     expect(f).toMatch(/│[ *]● sim001 /); // the nodes pane's left column is not covered
     expect(overlayMismatches(f, helpSpec(maps, { kind: 'help', scroll: 0, search: '', searching: false }, mainRows(120, 40)), 120, 40)).toEqual([]);
+  });
+});
+
+describe('a failed job (issue 11 item 2)', () => {
+  it('every node failed: ✖ in the failed colour, the error group first in the error colour; some failed: ⚠', async () => {
+    app = await startApp({ columns: 160, rows: 30 });
+    await app.waitFor('sim001');
+    await app.engine.submit('SSH:EXEC:sim[001-004]:false').done;
+    await app.engine.submit('SSH:EXEC:sim[001-004]:uname -r').done;
+    let f = await app.waitFor('#2 ✔ SSH:EXEC:sim[001-004]:uname -r');
+    expect(f).toMatch(/#1 ✖ SSH:EXEC:sim\[001-004\]:false +4\/4 .*completed, 4 failed/);
+    await app.press('\t', '\t', 'j'); // the jobs pane, the older job
+    f = await app.waitFor('completed: ok=0 failed=4');
+    const plain = f.replace(/\x1b\[[0-9;]*m/g, '');
+    expect(plain).toMatch(/sim\[001-004\] \(4\)[^\n]*\n[^\n]*\[exit 1\]/);
+    // the colours: OUTCOME_SLOT maps the outcome to the theme's slot (the tmux test reads them off the screen)
+    expect(OUTCOME_SLOT[jobOutcome(app.engine.getSnapshot().jobs[1])]).toBe('job.failed');
+    expect(OUTCOME_SLOT[jobOutcome(app.engine.getSnapshot().jobs[0])]).toBe('job.completed');
+  });
+
+  it('some nodes failed: ⚠ and the failed nodes\' group before the others', async () => {
+    app = await startApp({ columns: 160, rows: 30 });
+    await app.waitFor('sim001');
+    await app.engine.submit('SIM:FAIL:sim002').done;
+    await app.waitFor('1 down');
+    await app.engine.submit('SSH:EXEC:sim[001-003]:uname -r').done;
+    await app.press('\t', '\t');
+    const f = await app.waitFor(/#2 ⚠ SSH:EXEC:sim\[001-003\]:uname -r +3\/3 .*completed, 1 failed/);
+    const out = f.split('\n').map((l) => l.slice(l.lastIndexOf('││') + 2));
+    const errAt = out.findIndex((l) => l.startsWith('sim002 (1)'));
+    const okAt = out.findIndex((l) => l.startsWith('sim[001,003] (2)'));
+    expect(errAt).toBeGreaterThan(0);
+    expect(okAt).toBeGreaterThan(errAt);
   });
 });

@@ -7,7 +7,7 @@ import { foldNodeSet } from '../../protocol/nodeset.js';
 import { maskRequestLine } from '../../protocol/vars.js';
 import { visibleLine } from '../../protocol/visible.js';
 import { bindingKeys, helpLines, searchHelp, type Keymaps } from '../keymaps.js';
-import { gatheredJobLines, perNodeJobLines } from '../format.js';
+import { gatheredJobRows, perNodeJobLines } from '../format.js';
 import type { Modal } from '../use-dashboard.js';
 import { overlayBodyRows, type Line, type OverlaySpec } from './Overlay.js';
 
@@ -59,7 +59,7 @@ export function quitSpec(running: number): OverlaySpec {
 export function outputSpec(job: JobView | undefined, m: Extract<Modal, { kind: 'output' }>, rows: number): OverlaySpec {
   const hint = '↑/↓ PgUp/PgDn scroll  g gathered/per node  Esc close';
   if (!job) return { title: `job #${m.jobId}`, lines: [`job #${m.jobId} is gone (only the newest jobs are kept)`], hint, fill: true, maxWidth: 400 };
-  const lines = m.gathered ? gatheredJobLines(job) : perNodeJobLines(job);
+  const lines: Line[] = m.gathered ? gatheredJobRows(job).map((r) => [{ text: r.text, slot: r.error ? 'error' as const : undefined }]) : perNodeJobLines(job);
   const body = overlayBodyRows({ hint }, rows);
   const start = Math.min(m.scroll, Math.max(0, lines.length - body));
   const title = `#${job.id} ${visibleLine(job.line)} · ${job.state} · ${m.gathered ? 'gathered' : 'per node'} · lines ${lines.length ? start + 1 : 0}-${Math.min(lines.length, start + body)} of ${lines.length}`;
