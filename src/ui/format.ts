@@ -42,6 +42,20 @@ export function sparkline(samples: readonly number[], width: number, max?: numbe
   return ' '.repeat(width - tail.length) + out;
 }
 
+/** `13 s ago`, `4 min ago`, `2 h ago`: how old a reading is, in the words an operator reads at a glance. */
+export function formatAgo(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
+/** A node's numbers are stale when it is not up: they are its last readings, not live ones. */
+export function isStale(n: Pick<NodeView, 'state'>): boolean {
+  return n.state !== 'up';
+}
+
 export const STATE_GLYPH: Record<NodeState, string> = { up: '●', down: '✖', off: '○', unknown: '?' };
 
 export interface RowColumns {
@@ -84,7 +98,7 @@ export interface RowParts {
 }
 
 export function nodeRowParts(n: NodeView, cols: RowColumns): RowParts {
-  const stale = n.state !== 'up';
+  const stale = isStale(n);
   const load = loadOf(n);
   const cpus = num(n.stats?.cpus);
   const power = n.power === 'unknown' ? ' ? ' : n.power === 'on' ? 'on ' : 'off';

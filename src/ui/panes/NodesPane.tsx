@@ -56,7 +56,7 @@ const NodeRow = memo(function NodeRow({ parts, state, marked, selected, focused 
       <Text inverse={inverse} underline={underline} bold color={t.color('node.marked')}>{marked ? '*' : ' '}</Text>
       <Text inverse={inverse} underline={underline} color={t.color(STATE_SLOT[state])}>{STATE_GLYPH[state]}</Text>
       <Text inverse={inverse} underline={underline} color={color}>{parts.head}</Text>
-      {parts.spark ? <Text inverse={inverse} underline={underline} color={color}>{parts.spark}</Text> : null}
+      {parts.spark ? <Text inverse={inverse} underline={underline} color={state === 'up' ? color : t.color('dim')} dimColor={state !== 'up'}>{parts.spark}</Text> : null}
       <Text inverse={inverse} underline={underline} color={color}>{parts.tail}</Text>
     </Box>
   );
