@@ -12,6 +12,8 @@ import type { Snapshot, UiEngine } from './ui-engine.js';
 import { activeKeymaps, helpLines, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
 import { SORT_KEYS, sortNodes, type SortKey } from './format.js';
 import { complete } from './complete.js';
+import { describeRequest, powerOffers, requestWarnings, type PowerOffer } from './power-menu.js';
+import type { Line } from './panes/Overlay.js';
 
 /** More targets than this and the confirmation asks to type their count. */
 export const TYPE_COUNT_ABOVE = 16;
@@ -21,11 +23,11 @@ export const OVERVIEW_ABOVE = 512;
 export type Modal =
   | { kind: 'none' }
   | { kind: 'help'; scroll: number; search: string; searching: boolean }
-  | { kind: 'power'; targets: string[] }
+  | { kind: 'power'; targets: string[]; offers: readonly PowerOffer[] }
   | { kind: 'exec'; targets: string[]; text: string }
   | { kind: 'filter'; text: string }
   | { kind: 'prompt'; text: string; error?: string; candidates?: string[]; hist: number }
-  | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: string; needCount: boolean; from: 'prompt' | 'action' }
+  | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: string; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[] }
   | { kind: 'quit'; running: number }
   | { kind: 'output'; jobId: number; scroll: number; gathered: boolean };
 
@@ -142,7 +144,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
   };
 
   /** Submit now, or ask first when the request is dangerous. */
-  const request = (line: string, from: 'prompt' | 'action'): boolean => {
+  const request = (line: string, from: 'prompt' | 'action', notes: readonly Line[] = []): boolean => {
     const c = engine.check(line);
     if (!c.ok) {
       if (from === 'prompt') return false;
@@ -150,7 +152,10 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       return true;
     }
     if (c.dangerous) {
-      setModal({ kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: '', needCount: c.targets > TYPE_COUNT_ABOVE, from });
+      const r = { ...c, names: c.names };
+      const byName = new Map(snapRef.current.nodes.map((n) => [n.name, n] as const));
+      const warnings = [...requestWarnings(r, byName, c.tag === 'POWER' ? engine.powerFacts(c.names) : undefined), ...notes];
+      setModal({ kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: '', needCount: c.targets > TYPE_COUNT_ABOVE, from, head: describeRequest(r), warnings });
       return true;
     }
     run(c.line);
@@ -247,7 +252,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       case 'power': {
         const t = targets();
         if (t.length === 0) return say('no node under the cursor', true);
-        setModal({ kind: 'power', targets: t });
+        setModal({ kind: 'power', targets: t, offers: powerOffers(s.maps, engine.powerFacts(t)) });
         return;
       }
       case 'exec': {
@@ -347,11 +352,13 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         return;
       case 'power': {
         if (name === 'escape' || name === 'p' || name === 'q') return close();
-        const b = lookup(s.maps.powerMenu, name);
-        if (!b) return;
-        const cmd = POWER_COMMANDS[b.action]!;
+        const o = m.offers.find((x) => x.binding.keys.includes(name));
+        if (!o) return;
+        if (o.disabledReason) return say(`${o.binding.description}: ${o.disabledReason}`, true);
+        const cmd = POWER_COMMANDS[o.binding.action]!;
         close();
-        request(`POWER:${cmd}:${foldNodeSet(m.targets)}`, 'action');
+        const notes: Line[] = o.leftOut.length ? [[{ text: `left out, their driver cannot ${o.action}: ${o.leftOut.join(', ')}`, slot: 'dim' }]] : [];
+        request(`POWER:${cmd}:${foldNodeSet([...o.targets])}`, 'action', notes);
         return;
       }
       case 'exec': {

@@ -108,3 +108,56 @@ describe('a failed job (issue 11 item 2)', () => {
     expect(okAt).toBeGreaterThan(errAt);
   });
 });
+
+describe('the power menu offers what the drivers can (issue 11 item 4)', () => {
+  it('counts the marked nodes each action applies to, greys what none can with the reason, and sends only the ones that can', async () => {
+    app = await startApp({ columns: 120, rows: 30 });
+    await app.waitFor('sim001');
+    app.engine.setVar('sim003', 'power', 'ssh');
+    app.engine.setVar('sim004', 'power', 'none');
+    await app.press(' ', ' ', ' ', ' ', 'p');
+    let f = await app.waitFor('POWER · sim[001-004] (4)');
+    expect(f).toMatch(/o +power on +2 of 4 +\(asks first\)/);
+    expect(f).toMatch(/s +soft off \(ACPI\) +3 of 4/);
+    expect(f).toMatch(/t +power status +3 of 4/);
+    await app.press('o');
+    f = await app.waitFor('CONFIRM');
+    expect(f).toContain('Power on 2 nodes: sim[001-002]');
+    expect(f).toContain('left out, their driver cannot on: sim003 (power: ssh), sim004 (no power driver)');
+    await app.press(KEY.escape);
+    await app.waitFor('cancelled: nothing was done');
+
+    // only the ssh node and the one without a driver: power on is greyed, with the reason
+    await app.press(KEY.escape, KEY.home, 'j', 'j', ' ', ' ', 'p');
+    f = await app.waitFor('POWER · sim[003-004] (2)');
+    expect(f).toContain('power on  — not possible with power: ssh, no power driver');
+    expect(f).toMatch(/r +hard reset +1 of 2/);
+    await app.press('o');
+    f = await app.waitFor('power on: not possible with power: ssh, no power driver');
+    expect(f).toContain('POWER · sim[003-004] (2)'); // the menu stays open
+    expect(app.engine.getSnapshot().jobs).toHaveLength(0);
+  });
+});
+
+describe('confirmations name the action and warn per target (issue 11 item 5)', () => {
+  it('refused without FORCE, already off, down: each with its nodes', async () => {
+    app = await startApp({ columns: 120, rows: 30 });
+    await app.waitFor('sim001');
+    await app.engine.submit('POWER:OFF:sim001').done;
+    await app.engine.submit('SIM:FAIL:sim003').done;
+    app.engine.setVar('sim002', 'controller', 'true');
+    await app.waitFor('1 down');
+    await app.press(':', ...'POWER:OFF:sim[001-004]', KEY.enter);
+    let f = await app.waitFor('CONFIRM');
+    expect(f).toContain('Power off 4 nodes: sim[001-004]');
+    expect(f).toContain('✖ refused without FORCE: sim002 (a controller)');
+    expect(f).toContain('⚠ already off: sim001 (1)');
+    expect(f).toContain('⚠ down, not answering: sim003 (1)');
+    await app.press('n');
+    await app.press(':', ...'POWER:CYCLE:sim[002-004]:FORCE', KEY.enter);
+    f = await app.waitFor('CONFIRM');
+    expect(f).toContain('Power-cycle 3 nodes: sim[002-004] (FORCE: the guard is off)');
+    expect(f).not.toContain('refused without FORCE');
+    await app.press('n');
+  });
+});

@@ -11,28 +11,35 @@ import { gatheredJobRows, perNodeJobLines } from '../format.js';
 import type { Modal } from '../use-dashboard.js';
 import { overlayBodyRows, type Line, type OverlaySpec } from './Overlay.js';
 
-/** The text of a confirmation: the action, the folded targets and their count (pure, tested). */
+/** The text of a confirmation: the action in words with its count and folded targets, the request, the question (pure, tested). */
 export function confirmLines(m: Extract<Modal, { kind: 'confirm' }>): string[] {
-  const lines = [`${m.label} — this changes things.`, m.count > 0 ? `on ${m.folded} (${m.count} node${m.count === 1 ? '' : 's'})` : 'on no nodes', `request: ${maskRequestLine(m.line)}`];
+  const lines = [m.head, `request: ${maskRequestLine(m.line)}`];
   lines.push(m.needCount ? `Type ${m.count} and press Enter to confirm; Esc cancels.` : 'Press y to confirm, n or Esc to cancel.');
   return lines.map(visibleLine);
 }
 
 export function confirmSpec(m: Extract<Modal, { kind: 'confirm' }>): OverlaySpec {
-  const [head, on, req, ask] = confirmLines(m);
-  const lines: Line[] = [[{ text: head, bold: true }], on, [{ text: req, slot: 'dim' }], '', ask];
+  const [head, req, ask] = confirmLines(m);
+  const lines: Line[] = [[{ text: head, bold: true }], [{ text: req, slot: 'dim' }], ...m.warnings, '', ask];
   if (m.needCount) lines.push([{ text: 'count: ' }, { text: m.typed }, { text: ' ', inverse: true }]);
-  return { title: 'CONFIRM', lines, danger: true };
+  return { title: 'CONFIRM — this changes things', lines, danger: true, wrap: true, maxWidth: 100 };
 }
 
+/** The power menu: each action with how many targets it applies to, or greyed with why not. */
 export function powerSpec(m: Extract<Modal, { kind: 'power' }>, maps: Keymaps): OverlaySpec {
-  const lines: Line[] = maps.powerMenu.map((b) => [
-    { text: bindingKeys(b).padEnd(3), slot: 'prompt', bold: true },
-    { text: b.description },
-    ...(b.dangerous ? [{ text: '  (asks first)', slot: 'dim' as const }] : []),
-  ]);
+  const n = m.targets.length;
+  const lines: Line[] = m.offers.map((o) => {
+    const key = { text: bindingKeys(o.binding).padEnd(3), slot: o.disabledReason ? ('dim' as const) : ('prompt' as const), bold: !o.disabledReason };
+    if (o.disabledReason) return [key, { text: `${o.binding.description}  — ${o.disabledReason}`, slot: 'dim' as const }];
+    return [
+      key,
+      { text: o.binding.description },
+      { text: o.targets.length === n ? (n === 1 ? '' : `  all ${n}`) : `  ${o.targets.length} of ${n}`, slot: o.targets.length === n ? ('dim' as const) : ('node.unknown' as const) },
+      ...(o.binding.dangerous ? [{ text: '  (asks first)', slot: 'dim' as const }] : []),
+    ];
+  });
   if (maps.powerMenu.every((b) => !b.dangerous)) lines.push([{ text: 'read-only: only status', slot: 'dim' }]);
-  return { title: `POWER · ${foldNodeSet(m.targets)} (${m.targets.length})`, lines, hint: 'Esc closes' };
+  return { title: `POWER · ${foldNodeSet(m.targets)} (${n})`, lines, hint: 'greyed: no target\'s driver can · Esc closes' };
 }
 
 export const HELP_HINT = '↑↓ j/k scroll  PgUp/PgDn page  / search  Esc close';

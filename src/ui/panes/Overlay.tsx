@@ -30,6 +30,8 @@ export interface OverlaySpec {
   readonly maxWidth?: number;
   /** fill the area (a job's output) instead of fitting the lines */
   readonly fill?: boolean;
+  /** wrap lines longer than the box (continuation rows indented) instead of cutting them */
+  readonly wrap?: boolean;
 }
 
 export interface Rect {
@@ -42,12 +44,44 @@ export interface Rect {
 const spansOf = (l: Line): readonly Span[] => (typeof l === 'string' ? [{ text: l }] : l);
 export const lineText = (l: Line): string => spansOf(l).map((s) => s.text).join('');
 
+/** A line cut into rows of `w` columns (the rows after the first indented by two), spans kept. */
+function wrapLine(l: Line, w: number): Line[] {
+  const spans = spansOf(l);
+  if (lineText(l).length <= w || w < 8) return [l];
+  const rows: Span[][] = [];
+  let row: Span[] = [];
+  let used = 0;
+  for (const s of spans) {
+    let text = s.text;
+    while (text.length > 0) {
+      if (used >= w) {
+        rows.push(row);
+        row = [{ text: '  ' }];
+        used = 2;
+      }
+      const take = text.slice(0, w - used);
+      row.push({ ...s, text: take });
+      used += take.length;
+      text = text.slice(take.length);
+    }
+  }
+  if (row.length) rows.push(row);
+  return rows;
+}
+
+/** The spec's lines as they are drawn in a box of this width. */
+function shownLines(spec: OverlaySpec, width: number): readonly Line[] {
+  if (!spec.wrap) return spec.lines;
+  const inner = Math.max(1, width - 4);
+  return spec.lines.flatMap((l) => wrapLine(typeof l === 'string' ? visibleLine(l) : l.map((s) => ({ ...s, text: visibleLine(s.text) })), inner));
+}
+
 /** Where the overlay goes in an area of `columns` x `rows`: centred, at most the area less a margin. */
 export function overlayRect(spec: OverlaySpec, columns: number, rows: number): Rect {
   const maxW = Math.max(20, Math.min(columns - 2, spec.maxWidth ?? 76));
   const want = Math.max(spec.title.length + 6, (spec.hint ?? '').length + 4, ...spec.lines.map((l) => lineText(l).length + 4));
   const width = spec.fill ? maxW : Math.min(maxW, Math.max(30, want));
-  const need = spec.lines.length + 2 + (spec.hint ? 1 : 0);
+  const need = shownLines(spec, width).length + 2 + (spec.hint ? 1 : 0);
   const height = Math.max(4, spec.fill ? rows : Math.min(rows, need));
   return { left: Math.max(0, Math.floor((columns - width) / 2)), top: Math.max(0, Math.floor((rows - height) / 2)), width, height };
 }
@@ -86,8 +120,9 @@ export function overlayRows(spec: OverlaySpec, rect: Pick<Rect, 'width' | 'heigh
   ]];
   const body = overlayBodyRows(spec, rect.height);
   const side = (spans: Span[]): Span[] => [{ text: '│ ', slot: border }, ...spans, { text: ' │', slot: border }];
+  const lines = shownLines(spec, rect.width);
   for (let i = 0; i < body; i++) {
-    const l = spec.lines[i];
+    const l = lines[i];
     rows.push(side(fitSpans(l === undefined ? [] : spansOf(l).map((s) => ({ ...s, text: visibleLine(s.text) })), inner)));
   }
   if (spec.hint) rows.push(side(fitSpans([{ text: visibleLine(spec.hint), slot: 'dim' }], inner)));
