@@ -69,7 +69,7 @@ export function DetailPane({ node, focused, width, height, now: renderedAt }: De
       </Text>
       <Text wrap="truncate" color={t.color('dim')}>groups {visibleLine(node.groups.join(',')) || '-'}</Text>
       {stale ? <Text wrap="truncate" color={t.color('node.unknown')}>{lastSeenLine(node, now)}</Text> : null}
-      {detailStatLines(node).map((l, i) => <Text key={i} wrap="truncate" color={stale ? t.color('dim') : undefined} dimColor={stale}>{l}</Text>)}
+      {detailStatLines(node).map((l, i) => <Text key={i} wrap="truncate" color={stale ? t.color('dim') : t.color('header.text')} dimColor={stale}>{l}</Text>)}
       {chart.length > 0 ? (
         <Box flexDirection="column">
           {chart.map((l, i) => <Text key={i} color={t.color(stale ? 'dim' : 'chart')} dimColor={stale}>{l}</Text>)}

@@ -53,7 +53,7 @@ export function JobsPane({ jobs, selected, focused, width, height }: JobsPanePro
           {formatJobLine(j, now, width)}
         </Text>
       ))}
-      {shownOut.map((l, i) => <Text key={`o${i}`} wrap="truncate" color={l.error ? t.color('error') : undefined}>{l.text}</Text>)}
+      {shownOut.map((l, i) => <Text key={`o${i}`} wrap="truncate" color={l.error ? t.color('error') : t.color('header.text')}>{l.text}</Text>)}
     </Box>
   );
 }

@@ -50,7 +50,8 @@ const NodeRow = memo(function NodeRow({ parts, state, marked, selected, focused 
   const t = useTheme();
   const inverse = selected && focused;
   const underline = selected && !focused;
-  const color = marked ? t.color('node.marked') : undefined;
+  // plain text takes header.text (the terminal's default in most themes; the dim colour under a dialog)
+  const color = marked ? t.color('node.marked') : t.color('header.text');
   return (
     <Box height={1}>
       <Text inverse={inverse} underline={underline} bold color={t.color('node.marked')}>{marked ? '*' : ' '}</Text>
