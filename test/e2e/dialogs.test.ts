@@ -131,6 +131,9 @@ describe.skipIf(!hasBinary('tmux'))('dialogs of vacm --demo in tmux (needs tmux:
       // default theme: job.failed and error are redBright (SGR 91)
       expect(c.find((l) => /✖ SSH:EXEC/.test(l))).toMatch(/\x1b\[91m[^\x1b]*#\d+ ✖ SSH:EXEC/);
       expect(c.find((l) => l.includes('[exit 1]'))).toMatch(/\x1b\[91m *\[exit 1\]/);
+      // the header paints a count red only when it is above zero (issue 11 item 11): 0 down is dim (gray, 90)
+      expect(c[0]).toMatch(/\x1b\[90m0 down/);
+      expect(c[0]).not.toMatch(/\x1b\[91m0 down/);
       tmux.keys('q');
       await tmux.waitFor('VACM_EXITED 0');
     }, 60_000);
