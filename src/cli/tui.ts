@@ -11,6 +11,7 @@ import React from 'react';
 import { render } from 'ink';
 import { App } from '../ui/App.js';
 import { uiEngineOf } from '../ui/ui-engine.js';
+import { thisMachine } from '../platform/this-machine.js';
 import { MONO, parseTheme, type Theme } from '../ui/theme.js';
 import { openEngine, type EngineArgs } from './setup.js';
 import type { Io } from './io.js';
@@ -142,7 +143,7 @@ export async function runTui(args: EngineArgs, io: Io): Promise<number> {
   stdout.write(ALT_ON);
   let quit!: () => void;
   const quitting = new Promise<void>((r) => (quit = r));
-  const ui = uiEngineOf(engine);
+  const ui = uiEngineOf(engine, { thisMachine });
   const instance = render(
     React.createElement(App, {
       engine: ui,

@@ -7,14 +7,15 @@ import { Box, useInput, useStdout } from 'ink';
 import type { UiEngine } from './ui-engine.js';
 import { useEngineSnapshot } from './use-engine-snapshot.js';
 import { useDashboard, type Layout } from './use-dashboard.js';
-import { ThemeProvider, useTheme, MONO, type Theme } from './theme.js';
+import { ThemeProvider, useTheme, dimmedTheme, MONO, type Theme } from './theme.js';
 import { HeaderPane } from './panes/HeaderPane.js';
 import { NodesPane } from './panes/NodesPane.js';
 import { DetailPane } from './panes/DetailPane.js';
 import { JobsPane, jobListRows } from './panes/JobsPane.js';
 import { PromptPane, promptRows } from './panes/PromptPane.js';
 import { Footer } from './panes/Footer.js';
-import { ConfirmDialog, HelpScreen, JobOutputView, PowerMenu, QuitDialog } from './panes/Dialogs.js';
+import { confirmSpec, helpSpec, outputSpec, powerSpec, quitSpec } from './panes/Dialogs.js';
+import { Overlay, type OverlaySpec } from './panes/Overlay.js';
 import type { PaneId } from './keymaps.js';
 
 export interface AppProps {
@@ -81,25 +82,25 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
   const snap = useEngineSnapshot(props.engine, props.maxHz ?? 10);
   const size = useTerminalSize(props.size);
   // key handlers read the layout of the last frame (page sizes); the frame's layout depends on the open dialog
-  const layoutRef = useRef<Layout>({ nodeRows: 10, overviewCols: 40, jobRows: 5, outputRows: 10 });
+  const layoutRef = useRef<Layout>({ nodeRows: 10, overviewCols: 40, jobRows: 5, outputRows: 10, helpRows: 10 });
   const d = useDashboard(snap, { engine: props.engine, history: props.history, onHistory: props.onHistory, onQuit: props.onQuit, themeCount: props.themes.length }, layoutRef);
   useInput(d.onKey);
   // one row short of the terminal: ink redraws the whole screen (clear + write) when a frame fills it
   const g = geometry(size.columns, size.rows - 1, promptRows(d.modal));
-  layoutRef.current = { nodeRows: g.main - 4, overviewCols: g.leftWidth - 2, jobRows: jobListRows(g.jobsHeight - 2, snap.jobs.length), outputRows: g.main - 3 };
+  layoutRef.current = { nodeRows: g.main - 4, overviewCols: g.leftWidth - 2, jobRows: jobListRows(g.jobsHeight - 2, snap.jobs.length), outputRows: g.main - 3, helpRows: g.main - 3 };
 
   const theme = props.themes[d.themeIdx % props.themes.length] ?? MONO;
   const focus: PaneId = d.focus;
   const m = d.modal;
-  let main: React.ReactNode;
-  const dlgW = Math.min(g.columns, 90);
-  if (m.kind === 'confirm') main = <ConfirmDialog modal={m} width={dlgW} height={Math.min(g.main, 11)} />;
-  else if (m.kind === 'power') main = <PowerMenu modal={m} maps={d.maps} width={dlgW} height={Math.min(g.main, 12)} />;
-  else if (m.kind === 'help') main = <HelpScreen maps={d.maps} width={g.columns} height={g.main} />;
-  else if (m.kind === 'quit') main = <QuitDialog running={m.running} width={dlgW} height={Math.min(g.main, 5)} />;
-  else if (m.kind === 'output') main = <JobOutputView job={snap.jobs.find((j) => j.id === m.jobId)} modal={m} width={g.columns} height={g.main} />;
-  else {
-    main = (
+  let dialog: OverlaySpec | undefined;
+  if (m.kind === 'confirm') dialog = confirmSpec(m);
+  else if (m.kind === 'power') dialog = powerSpec(m, d.maps);
+  else if (m.kind === 'help') dialog = helpSpec(d.maps, m, g.main);
+  else if (m.kind === 'quit') dialog = quitSpec(m.running);
+  else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main);
+  // the dashboard stays drawn under a dialog, dimmed, so the marked rows are in sight
+  const main = (
+    <ThemeProvider theme={dialog ? dimmedTheme(theme) : theme}>
       <Box flexDirection="row" height={g.main} width={g.columns}>
         <Pane focused={focus === 'nodes'} width={g.leftWidth} height={g.main}>
           <NodesPane nodes={d.shown} total={snap.nodes.length} cursor={d.cursor} marks={d.marks} filter={d.filter} sort={d.sort} overview={d.isOverview} focused={focus === 'nodes'} width={g.leftWidth - 2} height={g.main - 2} />
@@ -113,13 +114,16 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
           </Pane>
         </Box>
       </Box>
-    );
-  }
+    </ThemeProvider>
+  );
   return (
     <ThemeProvider theme={theme}>
       <Box flexDirection="column" width={g.columns} height={g.rows}>
         <HeaderPane cluster={snap.cluster} counts={snap.counts} total={snap.nodes.length} runningJobs={snap.runningJobs} readOnly={props.engine.readOnly} themeName={theme.name} />
-        <Box height={g.main}>{main}</Box>
+        <Box height={g.main} width={g.columns}>
+          {main}
+          {dialog ? <Overlay spec={dialog} columns={g.columns} rows={g.main} /> : null}
+        </Box>
         <PromptPane modal={d.modal} message={d.message} width={g.columns} />
         <Footer maps={d.maps} pane={focus} modal={d.modal} width={g.columns} />
       </Box>

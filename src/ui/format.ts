@@ -42,6 +42,20 @@ export function sparkline(samples: readonly number[], width: number, max?: numbe
   return ' '.repeat(width - tail.length) + out;
 }
 
+/** `13 s ago`, `4 min ago`, `2 h ago`: how old a reading is, in the words an operator reads at a glance. */
+export function formatAgo(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
+/** A node's numbers are stale when it is not up: they are its last readings, not live ones. */
+export function isStale(n: Pick<NodeView, 'state'>): boolean {
+  return n.state !== 'up';
+}
+
 export const STATE_GLYPH: Record<NodeState, string> = { up: '●', down: '✖', off: '○', unknown: '?' };
 
 export interface RowColumns {
@@ -84,7 +98,7 @@ export interface RowParts {
 }
 
 export function nodeRowParts(n: NodeView, cols: RowColumns): RowParts {
-  const stale = n.state !== 'up';
+  const stale = isStale(n);
   const load = loadOf(n);
   const cpus = num(n.stats?.cpus);
   const power = n.power === 'unknown' ? ' ? ' : n.power === 'on' ? 'on ' : 'off';
@@ -215,6 +229,22 @@ export function formatDuration(ms: number): string {
 
 export const JOB_GLYPH: Record<JobView['state'], string> = { queued: '…', running: '▶', completed: '✔', failed: '✖', cancelled: '■' };
 
+/**
+ * How a job ended, as an operator reads it: a job that completed with every node failed is a
+ * failure (✖), with some failed a warning (⚠); only a clean run gets ✔.
+ */
+export type JobOutcome = 'running' | 'ok' | 'partial' | 'failed' | 'cancelled';
+
+export function jobOutcome(j: Pick<JobView, 'state' | 'failed' | 'ok' | 'targets'>): JobOutcome {
+  if (j.state === 'queued' || j.state === 'running') return 'running';
+  if (j.state === 'cancelled') return 'cancelled';
+  if (j.state === 'failed') return 'failed';
+  if (j.failed > 0 && j.ok === 0) return 'failed';
+  return j.failed > 0 ? 'partial' : 'ok';
+}
+
+export const OUTCOME_GLYPH: Record<JobOutcome, string> = { running: '▶', ok: '✔', partial: '⚠', failed: '✖', cancelled: '■' };
+
 /** `#12 ✔ POWER:OFF:sim[001-002]  2/2  0.4s  completed`: the request keeps room first, the state word goes last. */
 export function formatJobLine(j: JobView, now: number, width: number): string {
   const total = j.targets.length;
@@ -223,7 +253,8 @@ export function formatJobLine(j: JobView, now: number, width: number): string {
   let state: string = j.state;
   if (j.state === 'completed' && j.failed > 0) state = `completed, ${j.failed} failed`;
   if (j.state === 'failed' && j.error) state = `failed: ${j.error.code}`;
-  const head = `#${j.id} ${JOB_GLYPH[j.state]} `;
+  const o = jobOutcome(j);
+  const head = `#${j.id} ${j.state === 'queued' ? JOB_GLYPH.queued : OUTCOME_GLYPH[o]} `;
   const room = Math.max(12, width - head.length - progress.length - 2);
   const line = visibleLine(j.line);
   return `${head}${fit(line, Math.min(room, line.length))}  ${progress}  ${dur}  ${state}`;
@@ -270,6 +301,8 @@ export interface JobOutput {
   perNode: Map<string, string[]>;
   /** lines that belong to no node (MODULE, GROUP, HELP, JOB, ...) */
   general: string[];
+  /** nodes that reported an error or a non-zero exit */
+  failedNodes: Set<string>;
   terminal?: string;
 }
 
@@ -281,8 +314,11 @@ export function jobOutput(j: JobView): JobOutput {
   if (hit) return hit;
   const perNode = new Map<string, string[]>();
   const general: string[] = [];
+  const failedNodes = new Set<string>();
   let terminal: string | undefined;
   for (const e of j.events) {
+    if (e.type === 'ERROR' && e.node !== undefined) failedNodes.add(e.node);
+    else if (e.type === 'EXIT' && e.code !== 0) failedNodes.add(e.node);
     if (e.type === 'JOB_COMPLETED') terminal = `completed: ok=${e.ok} failed=${e.failed}`;
     else if (e.type === 'JOB_FAILED') terminal = `failed: ${e.code}: ${e.message}`;
     else if (e.type === 'JOB_CANCELLED') terminal = 'cancelled';
@@ -303,26 +339,47 @@ export function jobOutput(j: JobView): JobOutput {
     }
   }
   if (j.truncated > 0) general.push(`(${j.truncated} more events not kept)`);
-  const out = { perNode, general, terminal };
+  const out = { perNode, general, failedNodes, terminal };
   outputCache.set(j, out);
   return out;
 }
 
-const gatheredCache = new WeakMap<JobView, string[]>();
-const perNodeCache = new WeakMap<JobView, string[]>();
+/** A row of gathered output; `error` rows (a failed node's group, a failed job's end) take the error colour. */
+export interface OutputRow {
+  readonly text: string;
+  readonly error: boolean;
+}
 
-/** A job's output with identical per-node outputs gathered under folded node sets; one row per line, controls visible. */
-export function gatheredJobLines(j: JobView): string[] {
+const gatheredCache = new WeakMap<JobView, OutputRow[]>();
+
+/**
+ * A job's output with identical per-node outputs gathered under folded node sets, the groups of
+ * failed nodes first (what went wrong is what the operator looks for); one row per line, controls visible.
+ */
+export function gatheredJobRows(j: JobView): OutputRow[] {
   const hit = gatheredCache.get(j);
   if (hit) return hit;
   const o = jobOutput(j);
-  const lines = [...o.general];
-  if (o.perNode.size > 0) lines.push(...formatGathered(gatherOutputs(o.perNode)));
-  if (o.terminal) lines.push(o.terminal);
-  const shown = lines.map(visibleLine);
+  const rows: OutputRow[] = o.general.map((text) => ({ text, error: false }));
+  if (o.perNode.size > 0) {
+    const bad: [string, string[]][] = [];
+    const good: [string, string[]][] = [];
+    for (const entry of o.perNode) (o.failedNodes.has(entry[0]) ? bad : good).push(entry);
+    for (const text of formatGathered(gatherOutputs(bad))) rows.push({ text, error: true });
+    for (const text of formatGathered(gatherOutputs(good))) rows.push({ text, error: false });
+  }
+  if (o.terminal) rows.push({ text: o.terminal, error: jobOutcome(j) === 'failed' });
+  const shown = rows.map((r) => ({ text: visibleLine(r.text), error: r.error }));
   gatheredCache.set(j, shown);
   return shown;
 }
+
+/** The gathered output's text alone. */
+export function gatheredJobLines(j: JobView): string[] {
+  return gatheredJobRows(j).map((r) => r.text);
+}
+
+const perNodeCache = new WeakMap<JobView, string[]>();
 
 /** A job's full output, node by node (`node: line`), without gathering; one row per line, controls visible. */
 export function perNodeJobLines(j: JobView): string[] {

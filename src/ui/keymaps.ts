@@ -15,6 +15,8 @@ export type Action =
   | 'power' | 'exec'
   // jobs
   | 'open'
+  // help
+  | 'helpSearch' | 'close'
   // power menu
   | 'powerOn' | 'powerOff' | 'powerCycle' | 'powerReset' | 'powerSoft' | 'powerStatus';
 
@@ -31,7 +33,7 @@ export interface Binding {
   readonly short?: string;
 }
 
-export type KeymapName = 'global' | PaneId | 'powerMenu';
+export type KeymapName = 'global' | PaneId | 'powerMenu' | 'help';
 export type Keymaps = Readonly<Record<KeymapName, readonly Binding[]>>;
 
 const b = (keys: string[], action: Action, description: string, opts: { dangerous?: boolean; footer?: boolean; short?: string } = {}): Binding => ({
@@ -79,6 +81,11 @@ export const KEYMAPS: Keymaps = {
   jobs: [
     ...listMoves,
     b(['return'], 'open', 'full per-node output', { short: 'output' }),
+  ],
+  help: [
+    ...listMoves.map((x) => ({ ...x, description: x.description.replace('cursor', 'scroll') })),
+    b(['/'], 'helpSearch', 'search the help (Enter keeps the matches)'),
+    b(['escape', '?', 'q'], 'close', 'close (Esc first clears a search)'),
   ],
   powerMenu: [
     b(['o'], 'powerOn', 'power on', { dangerous: true }),
@@ -175,12 +182,37 @@ export const KEYMAP_TITLES: Record<KeymapName, string> = {
   detail: 'Detail pane',
   jobs: 'Jobs pane',
   powerMenu: 'Power menu (p)',
+  help: 'Help (?)',
 };
+
+const SHOWN_MAPS: KeymapName[] = ['global', 'nodes', 'jobs', 'powerMenu', 'help'];
+
+/**
+ * The help lines that match `search` (case-insensitive), each under its section's title; every line
+ * when the search is empty.
+ */
+export function searchHelp(lines: readonly string[], search: string): string[] {
+  const q = search.trim().toLowerCase();
+  if (q === '') return [...lines];
+  const out: string[] = [];
+  let title: string | undefined;
+  for (const l of lines) {
+    if (!l.startsWith(' ')) {
+      title = l;
+      continue;
+    }
+    if (!l.toLowerCase().includes(q)) continue;
+    if (title !== undefined) out.push(title);
+    title = undefined;
+    out.push(l);
+  }
+  return out;
+}
 
 /** The help screen's lines, generated from the keymaps. */
 export function helpLines(maps: Keymaps): string[] {
   const out: string[] = [];
-  for (const name of ['global', 'nodes', 'jobs', 'powerMenu'] as KeymapName[]) {
+  for (const name of SHOWN_MAPS) {
     if (maps[name].length === 0) continue;
     out.push(KEYMAP_TITLES[name]);
     for (const x of maps[name]) out.push(`  ${bindingKeys(x).padEnd(14)} ${x.description}${x.dangerous ? '  (asks first)' : ''}`);
@@ -195,7 +227,7 @@ export function helpLines(maps: Keymaps): string[] {
 /** docs/keys.md, generated from the keymaps (a test checks the file matches). */
 export function keysMarkdown(maps: Keymaps = KEYMAPS): string {
   const out: string[] = ['# vacm dashboard keys', '', '<!-- generated from src/ui/keymaps.ts; test/ui/keys-doc.test.ts checks it -->', ''];
-  for (const name of ['global', 'nodes', 'jobs', 'powerMenu'] as KeymapName[]) {
+  for (const name of SHOWN_MAPS) {
     out.push(`## ${KEYMAP_TITLES[name]}`, '', '| keys | action | dangerous |', '| --- | --- | --- |');
     for (const x of maps[name]) out.push(`| ${x.keys.map((k) => '`' + keyLabel(k) + '`').join(' ')} | ${x.description} | ${x.dangerous ? 'yes (confirmed; gone with --read-only)' : ''} |`);
     out.push('');

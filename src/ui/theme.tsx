@@ -9,7 +9,7 @@ import { VacmError } from '../protocol/errors.js';
 export const SLOTS = [
   'header.title', 'header.text', 'border', 'border.focused',
   'node.up', 'node.down', 'node.off', 'node.unknown', 'node.marked', 'load.high',
-  'job.running', 'job.completed', 'job.failed', 'job.cancelled',
+  'job.running', 'job.completed', 'job.partial', 'job.failed', 'job.cancelled',
   'prompt', 'error', 'dim', 'dialog.border', 'dialog.danger', 'chart',
 ] as const;
 export type Slot = (typeof SLOTS)[number];
@@ -36,6 +36,12 @@ export function parseTheme(json: unknown, file: string): Theme {
   const unknown = Object.keys(o.slots).filter((k) => !(SLOTS as readonly string[]).includes(k));
   if (unknown.length) throw new VacmError('ERR_CONFIG', `${file}: unknown slot ${unknown[0]}; known slots: ${SLOTS.join(', ')}`);
   return { name: o.name, slots };
+}
+
+/** The dashboard under an open dialog: every slot in the theme's `dim` colour (mono stays plain). */
+export function dimmedTheme(t: Theme): Theme {
+  const dim = t.slots.dim;
+  return { name: t.name, slots: Object.fromEntries(SLOTS.map((s) => [s, dim])) as Record<Slot, string> };
 }
 
 export interface ThemeApi {

@@ -9,9 +9,11 @@ import { foldNodeSet } from '../protocol/nodeset.js';
 import { toVacmError } from '../protocol/errors.js';
 import { maskRequestLine, setsSecret } from '../protocol/vars.js';
 import type { Snapshot, UiEngine } from './ui-engine.js';
-import { activeKeymaps, keyName, lookup, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
+import { activeKeymaps, helpLines, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
 import { SORT_KEYS, sortNodes, type SortKey } from './format.js';
 import { complete } from './complete.js';
+import { describeRequest, powerOffers, requestWarnings, type PowerOffer } from './power-menu.js';
+import type { Line } from './panes/Overlay.js';
 
 /** More targets than this and the confirmation asks to type their count. */
 export const TYPE_COUNT_ABOVE = 16;
@@ -20,12 +22,12 @@ export const OVERVIEW_ABOVE = 512;
 
 export type Modal =
   | { kind: 'none' }
-  | { kind: 'help' }
-  | { kind: 'power'; targets: string[] }
+  | { kind: 'help'; scroll: number; search: string; searching: boolean }
+  | { kind: 'power'; targets: string[]; offers: readonly PowerOffer[] }
   | { kind: 'exec'; targets: string[]; text: string }
   | { kind: 'filter'; text: string }
   | { kind: 'prompt'; text: string; error?: string; candidates?: string[]; hist: number }
-  | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: string; needCount: boolean; from: 'prompt' | 'action' }
+  | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: string; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[] }
   | { kind: 'quit'; running: number }
   | { kind: 'output'; jobId: number; scroll: number; gathered: boolean };
 
@@ -56,6 +58,8 @@ export interface Layout {
   overviewCols: number;
   jobRows: number;
   outputRows: number;
+  /** body rows of the help overlay */
+  helpRows: number;
 }
 
 interface UiState {
@@ -140,7 +144,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
   };
 
   /** Submit now, or ask first when the request is dangerous. */
-  const request = (line: string, from: 'prompt' | 'action'): boolean => {
+  const request = (line: string, from: 'prompt' | 'action', notes: readonly Line[] = []): boolean => {
     const c = engine.check(line);
     if (!c.ok) {
       if (from === 'prompt') return false;
@@ -148,7 +152,10 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       return true;
     }
     if (c.dangerous) {
-      setModal({ kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: '', needCount: c.targets > TYPE_COUNT_ABOVE, from });
+      const r = { ...c, names: c.names };
+      const byName = new Map(snapRef.current.nodes.map((n) => [n.name, n] as const));
+      const warnings = [...requestWarnings(r, byName, c.tag === 'POWER' ? engine.powerFacts(c.names) : undefined), ...notes];
+      setModal({ kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: '', needCount: c.targets > TYPE_COUNT_ABOVE, from, head: describeRequest(r), warnings });
       return true;
     }
     run(c.line);
@@ -195,7 +202,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         else props.onQuit();
         return;
       }
-      case 'help': setModal({ kind: 'help' }); return;
+      case 'help': setModal({ kind: 'help', scroll: 0, search: '', searching: false }); return;
       case 'nextPane':
       case 'prevPane': {
         const order: PaneId[] = ['nodes', 'detail', 'jobs'];
@@ -245,7 +252,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       case 'power': {
         const t = targets();
         if (t.length === 0) return say('no node under the cursor', true);
-        setModal({ kind: 'power', targets: t });
+        setModal({ kind: 'power', targets: t, offers: powerOffers(s.maps, engine.powerFacts(t)) });
         return;
       }
       case 'exec': {
@@ -300,7 +307,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     }
     const s = ref.current;
     const m = s.modal;
-    const typing = m.kind === 'prompt' || m.kind === 'filter' || m.kind === 'exec' || (m.kind === 'confirm' && m.needCount);
+    const typing = (m.kind === 'help' && m.searching) || m.kind === 'prompt' || m.kind === 'filter' || m.kind === 'exec' || (m.kind === 'confirm' && m.needCount);
     if (!typing && input.length > 1 && !key.ctrl && !key.meta) {
       for (const ch of input) onKey(ch, {});
       return;
@@ -313,20 +320,45 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         if (b) act(b.action);
         return;
       }
-      case 'help':
-        if (name === 'escape' || name === '?' || name === 'q' || name === 'return') close();
-        return;
+      case 'help': {
+        if (m.searching) {
+          if (name === 'return') return setModal({ ...m, searching: false });
+          if (name === 'escape' || name === 'ctrl+c') return setModal({ ...m, searching: false, search: '', scroll: 0 });
+          const t = edit(m.search, input, name);
+          if (t !== undefined) setModal({ ...m, search: t, scroll: 0 });
+          return;
+        }
+        const b = lookup(s.maps.help, name);
+        if (!b) return;
+        const total = searchHelp(helpLines(s.maps), m.search).length;
+        const rows = Math.max(1, layoutRef.current.helpRows);
+        const last = Math.max(0, total - rows);
+        const to = (n: number) => setModal({ ...m, scroll: Math.max(0, Math.min(last, n)) });
+        switch (b.action) {
+          case 'up': return to(m.scroll - 1);
+          case 'down': return to(m.scroll + 1);
+          case 'pageUp': return to(m.scroll - Math.max(1, rows - 1));
+          case 'pageDown': return to(m.scroll + Math.max(1, rows - 1));
+          case 'home': return to(0);
+          case 'end': return to(last);
+          case 'helpSearch': return setModal({ ...m, searching: true, scroll: 0 });
+          case 'close': return name === 'escape' && m.search !== '' ? setModal({ ...m, search: '', scroll: 0 }) : close();
+          default: return;
+        }
+      }
       case 'quit':
         if (name === 'y' || name === 'return') props.onQuit();
         else if (name === 'n' || name === 'escape' || name === 'q') close();
         return;
       case 'power': {
         if (name === 'escape' || name === 'p' || name === 'q') return close();
-        const b = lookup(s.maps.powerMenu, name);
-        if (!b) return;
-        const cmd = POWER_COMMANDS[b.action]!;
+        const o = m.offers.find((x) => x.binding.keys.includes(name));
+        if (!o) return;
+        if (o.disabledReason) return say(`${o.binding.description}: ${o.disabledReason}`, true);
+        const cmd = POWER_COMMANDS[o.binding.action]!;
         close();
-        request(`POWER:${cmd}:${foldNodeSet(m.targets)}`, 'action');
+        const notes: Line[] = o.leftOut.length ? [[{ text: `left out, their driver cannot ${o.action}: ${o.leftOut.join(', ')}`, slot: 'dim' }]] : [];
+        request(`POWER:${cmd}:${foldNodeSet([...o.targets])}`, 'action', notes);
         return;
       }
       case 'exec': {

@@ -50,8 +50,7 @@ describe.skipIf(!hasBinary('tmux'))('vacm --demo in tmux (needs tmux: apt-get in
     s = await tmux.waitFor('POWER · sim[010-011] (2)');
     tmux.keys('f');
     s = await tmux.waitFor('CONFIRM');
-    expect(s).toContain('POWER:OFF — this changes things.');
-    expect(s).toContain('on sim[010-011] (2 nodes)');
+    expect(s).toContain('Power off 2 nodes: sim[010-011]'); // issue 11 item 5 changed the wording
     tmux.keys('y');
     s = await tmux.waitFor((x) => /○ sim010 off/.test(x) && /○ sim011 off/.test(x) && /✔ POWER:OFF/.test(x));
     expect(s).toMatch(/#\d+ ✔ POWER:OFF:sim\[010-011\]/);

@@ -26,6 +26,11 @@ export class Tmux {
     return this.tmux(['capture-pane', '-p', '-t', this.name]);
   }
 
+  /** the screen with its colours (SGR escapes), as tmux holds it */
+  captureColours(): string {
+    return this.tmux(['capture-pane', '-p', '-e', '-t', this.name]);
+  }
+
   /** named keys (Enter, Space, Escape, Tab, Up, ...) */
   keys(...keys: string[]): void {
     this.tmux(['send-keys', '-t', this.name, ...keys]);

@@ -19,8 +19,7 @@ describe('dashboard keys, continued (real engine, SIM nodes)', () => {
     let f = await app.waitFor('run on sim[001-002] (2):');
     await app.press(...'uname -r', KEY.enter);
     f = await app.waitFor('CONFIRM');
-    expect(f).toContain('SSH:EXEC — this changes things.');
-    expect(f).toContain('on sim[001-002] (2 nodes)');
+    expect(f).toContain('Run `uname -r` on 2 nodes: sim[001-002]'); // issue 11 item 5 changed the wording
     await app.press('y');
     f = await app.waitFor(/#1 ✔ SSH:EXEC:sim\[001-002\]:uname -r +2\/2/, 10_000);
     // gathered under the folded node set, in the jobs pane (right of the nodes)

@@ -68,8 +68,8 @@ describe('dashboard keys (real engine, SIM nodes)', () => {
     await app.waitFor('sim001');
     await app.press(':', ...'SIM:FAIL:sim[001-002]', KEY.enter);
     let f = await app.waitFor('CONFIRM');
-    expect(f).toContain('SIM:FAIL — this changes things.');
-    expect(f).toContain('on sim[001-002] (2 nodes)');
+    // the action in words, its count and targets (issue 11 item 5 changed the wording)
+    expect(f).toContain('SIM:FAIL on 2 nodes: sim[001-002]');
     await app.press('n');
     f = await app.waitFor('cancelled: nothing was done');
     expect(app.engine.getSnapshot().jobs).toHaveLength(0);
@@ -89,8 +89,7 @@ describe('dashboard keys (real engine, SIM nodes)', () => {
     expect(f).toContain('power off');
     await app.press('f');
     f = await app.waitFor('CONFIRM');
-    expect(f).toContain('POWER:OFF — this changes things.');
-    expect(f).toContain('on sim[002-003] (2 nodes)');
+    expect(f).toContain('Power off 2 nodes: sim[002-003]'); // issue 11 item 5 changed the wording
     await app.press('y');
     f = await app.waitFor('· 2 off ·', 10_000);
     expect(row(f, 'sim002')).toMatch(/○ sim002 off/);
@@ -103,7 +102,7 @@ describe('dashboard keys (real engine, SIM nodes)', () => {
     await app.waitFor('sim001');
     await app.press(':', ...'SIM:FAIL:*', KEY.enter);
     let f = await app.waitFor('Type 20 and press Enter');
-    expect(f).toContain('on sim[001-020] (20 nodes)');
+    expect(f).toContain('SIM:FAIL on 20 nodes: sim[001-020]'); // issue 11 item 5 changed the wording
     await app.press('y', KEY.enter); // not the count: still asking
     f = await app.waitFor('count: ');
     expect(f).toContain('CONFIRM');
@@ -192,7 +191,9 @@ describe('dashboard keys (real engine, SIM nodes)', () => {
     app = await startApp({ rows: 40 });
     await app.waitFor('default');
     await app.press('?');
-    const f = await app.waitFor('HELP');
+    await app.waitFor('HELP');
+    await app.press(KEY.pageDown); // help scrolls now (issue 11 item 1); the power menu's keys are on its second page
+    const f = await app.waitFor('Power menu (p)');
     expect(f).toContain('Power menu (p)');
     expect(f).toContain('run a command (SSH:EXEC)');
     expect(f).toContain('(asks first)');

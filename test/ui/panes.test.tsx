@@ -9,6 +9,7 @@ import { NodesPane } from '../../src/ui/panes/NodesPane.js';
 import { PromptPane } from '../../src/ui/panes/PromptPane.js';
 import { Footer } from '../../src/ui/panes/Footer.js';
 import { activeKeymaps } from '../../src/ui/keymaps.js';
+import { formatAgo } from '../../src/ui/format.js';
 
 let app: Awaited<ReturnType<typeof startApp>> | undefined;
 afterEach(async () => {
@@ -106,5 +107,37 @@ describe('panes with a real engine (SIM nodes)', () => {
     expect(f).toContain('vacm · uitest');
     expect(f).toContain('JOBS');
     expect(f).toContain('? help');
+  });
+});
+
+describe('stale numbers (issue 11 item 3)', () => {
+  it('a down node shows when it was last seen; its row shows no live numbers', async () => {
+    app = await startApp({ columns: 120, rows: 30 });
+    await app.waitFor((f) => /sim003 on .* \d+\.\d\d/.test(f));
+    const before = app.engine.node('sim003')!;
+    expect(before.statsTs).toBeDefined();
+    const r = render(<DetailPane node={{ ...before, state: 'down' }} focused width={50} height={14} now={before.statsTs! + 13_400} />);
+    const f = r.lastFrame()!;
+    expect(f).toContain('sim003 down');
+    expect(f).toContain('last seen 13 s ago');
+    expect(f).toMatch(/load [\d.]+ [\d.]+ [\d.]+ on 16 cpus/); // still there, as history
+    r.unmount();
+    const up = render(<DetailPane node={before} focused width={50} height={14} now={before.statsTs! + 13_400} />);
+    expect(up.lastFrame()).not.toContain('last seen');
+    up.unmount();
+    expect(detailStatLines(before).length).toBeGreaterThan(0);
+    const never = render(<DetailPane node={{ ...before, state: 'off', statsTs: undefined }} focused width={50} height={14} now={Date.now()} />);
+    expect(never.lastFrame()).toContain('never seen');
+    never.unmount();
+  });
+
+  it('in the dashboard a node that goes down keeps its sparkline but no load, and the detail pane counts its age', async () => {
+    app = await startApp({ columns: 120, rows: 30 });
+    await app.waitFor((f) => /sim001 on .* \d+\.\d\d/.test(f));
+    await app.engine.submit('SIM:FAIL:sim001').done;
+    const f = await app.waitFor(/last seen \d+ s ago/, 10_000);
+    expect(f).toMatch(/✖ sim001 on +[▁▂▃▄▅▆▇█]+ +- +- +-/);
+    expect(formatAgo(61_000)).toBe('1 min ago');
+    expect(formatAgo(7_300_000)).toBe('2 h ago');
   });
 });

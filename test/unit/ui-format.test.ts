@@ -72,8 +72,8 @@ describe('job output (pure)', () => {
     { type: 'JOB_COMPLETED', ok: 3, failed: 1 },
   ]);
 
-  it('gathers identical per-node outputs under a folded node set with the count, groups in node order', () => {
-    expect(gatheredJobLines(j)).toEqual(['n[1-3] (3)', '  6.1.0', 'n4 (1)', '  ERR_TIMEOUT: no answer within 10000 ms', 'completed: ok=3 failed=1']);
+  it('gathers identical per-node outputs under a folded node set with the count, the failed nodes\' groups first (issue 11 item 2), then in node order', () => {
+    expect(gatheredJobLines(j)).toEqual(['n4 (1)', '  ERR_TIMEOUT: no answer within 10000 ms', 'n[1-3] (3)', '  6.1.0', 'completed: ok=3 failed=1']);
   });
 
   it('the full output lists every node\'s lines', () => {
@@ -81,8 +81,15 @@ describe('job output (pure)', () => {
   });
 
   it('a job line shows id, state glyph, request, progress, duration and state', () => {
-    expect(formatJobLine(j, 0, 80)).toBe('#3 ✔ SSH:EXEC:n[1-4]:uname -r  4/4  400ms  completed, 1 failed');
+    expect(formatJobLine(j, 0, 80)).toBe('#3 ⚠ SSH:EXEC:n[1-4]:uname -r  4/4  400ms  completed, 1 failed'); // some failed: ⚠ (issue 11 item 2)
     expect(formatJobLine(job([], { state: 'running', done: 1, endedAt: undefined }), 3500, 80)).toContain('1/4  2.5s  running');
+  });
+
+  it('a job where every node failed shows ✖, some failed ⚠, none failed ✔ (issue 11 item 2)', () => {
+    expect(formatJobLine(job([], { ok: 0, failed: 4 }), 0, 80)).toBe('#3 ✖ SSH:EXEC:n[1-4]:uname -r  4/4  400ms  completed, 4 failed');
+    expect(formatJobLine(job([], { ok: 4, failed: 0 }), 0, 80)).toMatch(/^#3 ✔ /);
+    expect(formatJobLine(job([], { state: 'failed', ok: 0, failed: 0, error: { code: 'ERR_TIMEOUT', message: 'x' } }), 0, 80)).toMatch(/^#3 ✖ .*failed: ERR_TIMEOUT$/);
+    expect(formatJobLine(job([], { state: 'cancelled' }), 0, 80)).toMatch(/^#3 ■ /);
   });
 });
 

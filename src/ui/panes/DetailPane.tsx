@@ -3,7 +3,8 @@ import React, { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import type { NodeView } from '../../protocol/module.js';
 import { useTheme, type Slot } from '../theme.js';
-import { STATE_GLYPH, brailleChart, formatDuration } from '../format.js';
+import { STATE_GLYPH, brailleChart, formatAgo, formatDuration, isStale } from '../format.js';
+import { useClock } from '../use-clock.js';
 import { visibleLine } from '../../protocol/visible.js';
 
 export interface DetailPaneProps {
@@ -31,9 +32,19 @@ export function detailStatLines(n: NodeView): string[] {
   return lines.map(visibleLine);
 }
 
-export function DetailPane({ node, focused, width, height, now }: DetailPaneProps) {
+/** For a node that is not up: when its numbers were read (they are shown dimmed, as history). */
+export function lastSeenLine(n: NodeView, now: number): string | undefined {
+  if (!isStale(n)) return undefined;
+  return n.statsTs !== undefined ? `last seen ${formatAgo(now - n.statsTs)} · the numbers below are from then` : 'never seen: no readings yet';
+}
+
+export function DetailPane({ node, focused, width, height, now: renderedAt }: DetailPaneProps) {
   const t = useTheme();
-  const chartRows = Math.max(0, Math.min(6, height - 6));
+  const stale = node !== undefined && isStale(node);
+  // a stale node's age must keep counting even when nothing else changes on screen
+  const ticked = useClock(1000, stale);
+  const now = Math.max(renderedAt, ticked);
+  const chartRows = Math.max(0, Math.min(6, height - 6 - (stale ? 1 : 0)));
   const chart = useMemo(
     () => (node && chartRows > 0 ? brailleChart(node.loadHistory, Math.max(2, width), chartRows, Number(node.stats?.cpus) || undefined) : []),
     [node?.loadHistory, width, chartRows, node?.stats?.cpus],
@@ -57,10 +68,11 @@ export function DetailPane({ node, focused, width, height, now }: DetailPaneProp
         <Text color={t.color('dim')}>{node.stateReason ? ` (${visibleLine(node.stateReason)})` : ''} for {since} · power {node.power}{node.local ? ' · this machine' : ''}</Text>
       </Text>
       <Text wrap="truncate" color={t.color('dim')}>groups {visibleLine(node.groups.join(',')) || '-'}</Text>
-      {detailStatLines(node).map((l, i) => <Text key={i} wrap="truncate">{l}</Text>)}
+      {stale ? <Text wrap="truncate" color={t.color('node.unknown')}>{lastSeenLine(node, now)}</Text> : null}
+      {detailStatLines(node).map((l, i) => <Text key={i} wrap="truncate" color={stale ? t.color('dim') : t.color('header.text')} dimColor={stale}>{l}</Text>)}
       {chart.length > 0 ? (
         <Box flexDirection="column">
-          {chart.map((l, i) => <Text key={i} color={t.color('chart')}>{l}</Text>)}
+          {chart.map((l, i) => <Text key={i} color={t.color(stale ? 'dim' : 'chart')} dimColor={stale}>{l}</Text>)}
         </Box>
       ) : null}
       <Text wrap="truncate" color={t.color('dim')}>{visibleLine(vars)}</Text>

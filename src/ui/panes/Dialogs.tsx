@@ -1,114 +1,74 @@
-/** The dialogs that take over the main area: confirmation, power menu, help, quit, a job's full output. */
-import React from 'react';
-import { Box, Text } from 'ink';
+/**
+ * Every dialog as data for the one Overlay: confirmation, power menu, help, quit, a job's full
+ * output. Pure functions of the modal and what the engine told us (tested without ink).
+ */
 import type { JobView } from '../../protocol/module.js';
 import { foldNodeSet } from '../../protocol/nodeset.js';
 import { maskRequestLine } from '../../protocol/vars.js';
-import { useTheme } from '../theme.js';
-import { bindingKeys, helpLines, type Keymaps } from '../keymaps.js';
-import { gatheredJobLines, perNodeJobLines } from '../format.js';
 import { visibleLine } from '../../protocol/visible.js';
+import { bindingKeys, helpLines, searchHelp, type Keymaps } from '../keymaps.js';
+import { gatheredJobRows, perNodeJobLines } from '../format.js';
 import type { Modal } from '../use-dashboard.js';
+import { overlayBodyRows, type Line, type OverlaySpec } from './Overlay.js';
 
-type Sized = { width: number; height: number };
-
-function Frame({ width, height, danger, children }: Sized & { danger?: boolean; children: React.ReactNode }) {
-  const t = useTheme();
-  return (
-    <Box width={width} height={height} borderStyle="double" borderColor={t.color(danger ? 'dialog.danger' : 'dialog.border')} flexDirection="column" paddingX={1} overflow="hidden">
-      {children}
-    </Box>
-  );
-}
-
-/** The text of a confirmation: the action, the folded targets and their count (pure, tested). */
+/** The text of a confirmation: the action in words with its count and folded targets, the request, the question (pure, tested). */
 export function confirmLines(m: Extract<Modal, { kind: 'confirm' }>): string[] {
-  const lines = [`${m.label} — this changes things.`, m.count > 0 ? `on ${m.folded} (${m.count} node${m.count === 1 ? '' : 's'})` : 'on no nodes', `request: ${maskRequestLine(m.line)}`];
+  const lines = [m.head, `request: ${maskRequestLine(m.line)}`];
   lines.push(m.needCount ? `Type ${m.count} and press Enter to confirm; Esc cancels.` : 'Press y to confirm, n or Esc to cancel.');
   return lines.map(visibleLine);
 }
 
-export function ConfirmDialog({ modal, width, height }: Sized & { modal: Extract<Modal, { kind: 'confirm' }> }) {
-  const t = useTheme();
-  const [head, on, req, ask] = confirmLines(modal);
-  return (
-    <Frame width={width} height={height} danger>
-      <Text bold color={t.color('dialog.danger')}>CONFIRM</Text>
-      <Text bold wrap="wrap">{head}</Text>
-      <Text wrap="wrap">{on}</Text>
-      <Text color={t.color('dim')} wrap="truncate">{req}</Text>
-      <Text> </Text>
-      <Text wrap="wrap">{ask}</Text>
-      {modal.needCount ? <Text>count: {modal.typed}<Text inverse> </Text></Text> : null}
-    </Frame>
-  );
+export function confirmSpec(m: Extract<Modal, { kind: 'confirm' }>): OverlaySpec {
+  const [head, req, ask] = confirmLines(m);
+  const lines: Line[] = [[{ text: head, bold: true }], [{ text: req, slot: 'dim' }], ...m.warnings, '', ask];
+  if (m.needCount) lines.push([{ text: 'count: ' }, { text: m.typed }, { text: ' ', inverse: true }]);
+  return { title: 'CONFIRM — this changes things', lines, danger: true, wrap: true, maxWidth: 100 };
 }
 
-export function PowerMenu({ modal, maps, width, height }: Sized & { modal: Extract<Modal, { kind: 'power' }>; maps: Keymaps }) {
-  const t = useTheme();
-  const f = foldNodeSet(modal.targets);
-  return (
-    <Frame width={width} height={height}>
-      <Text bold>POWER · {f} ({modal.targets.length})</Text>
-      {maps.powerMenu.map((b) => (
-        <Text key={b.action}>
-          <Text bold color={t.color('prompt')}>{bindingKeys(b).padEnd(3)}</Text>
-          {b.description}
-          {b.dangerous ? <Text color={t.color('dim')}>  (asks first)</Text> : null}
-        </Text>
-      ))}
-      {maps.powerMenu.every((b) => !b.dangerous) ? <Text color={t.color('dim')}>read-only: only status</Text> : null}
-      <Text color={t.color('dim')}>Esc closes</Text>
-    </Frame>
-  );
+/** The power menu: each action with how many targets it applies to, or greyed with why not. */
+export function powerSpec(m: Extract<Modal, { kind: 'power' }>, maps: Keymaps): OverlaySpec {
+  const n = m.targets.length;
+  const lines: Line[] = m.offers.map((o) => {
+    const key = { text: bindingKeys(o.binding).padEnd(3), slot: o.disabledReason ? ('dim' as const) : ('prompt' as const), bold: !o.disabledReason };
+    if (o.disabledReason) return [key, { text: `${o.binding.description}  — ${o.disabledReason}`, slot: 'dim' as const }];
+    return [
+      key,
+      { text: o.binding.description },
+      { text: o.targets.length === n ? (n === 1 ? '' : `  all ${n}`) : `  ${o.targets.length} of ${n}`, slot: o.targets.length === n ? ('dim' as const) : ('node.unknown' as const) },
+      ...(o.binding.dangerous ? [{ text: '  (asks first)', slot: 'dim' as const }] : []),
+    ];
+  });
+  if (maps.powerMenu.every((b) => !b.dangerous)) lines.push([{ text: 'read-only: only status', slot: 'dim' }]);
+  return { title: `POWER · ${foldNodeSet(m.targets)} (${n})`, lines, hint: 'greyed: no target\'s driver can · Esc closes' };
 }
 
-export function HelpScreen({ maps, width, height }: Sized & { maps: Keymaps }) {
-  const lines = helpLines(maps);
-  const cols = height - 3 < lines.length && width >= 90 ? 2 : 1;
-  const per = Math.ceil(lines.length / cols);
-  return (
-    <Frame width={width} height={height}>
-      <Text bold>HELP — keys (generated from the keymaps)</Text>
-      <Box flexDirection="row">
-        {Array.from({ length: cols }, (_, c) => (
-          <Box key={c} flexDirection="column" width={Math.floor((width - 4) / cols)}>
-            {lines.slice(c * per, (c + 1) * per).map((l, i) => <Text key={i} wrap="truncate">{l}</Text>)}
-          </Box>
-        ))}
-      </Box>
-    </Frame>
-  );
+export const HELP_HINT = '↑↓ j/k scroll  PgUp/PgDn page  / search  Esc close';
+
+/** The help overlay: the keymaps' lines (those matching the search), `rows` of them from `scroll`. */
+export function helpSpec(maps: Keymaps, m: Extract<Modal, { kind: 'help' }>, rows: number): OverlaySpec {
+  const all = searchHelp(helpLines(maps), m.search);
+  const body = overlayBodyRows({ hint: HELP_HINT }, Math.min(rows, all.length + 3));
+  const start = Math.max(0, Math.min(m.scroll, all.length - body));
+  const where = all.length === 0 ? 'no key matches' : all.length > body ? `lines ${start + 1}-${Math.min(all.length, start + body)} of ${all.length}` : `${all.length} lines`;
+  const title = `HELP · ${m.search ? `search "${m.search}" · ` : ''}${where}`;
+  return { title, lines: all.length ? all.slice(start, start + body) : [[{ text: 'Esc clears the search', slot: 'dim' }]], hint: HELP_HINT };
 }
 
-export function QuitDialog({ running, width, height }: Sized & { running: number }) {
-  return (
-    <Frame width={width} height={height} danger>
-      <Text bold>{running} job{running === 1 ? ' is' : 's are'} still running.</Text>
-      <Text>Quit and cancel {running === 1 ? 'it' : 'them'}? y quits, n stays.</Text>
-    </Frame>
-  );
+export function quitSpec(running: number): OverlaySpec {
+  return {
+    title: 'QUIT',
+    lines: [[{ text: `${running} job${running === 1 ? ' is' : 's are'} still running.`, bold: true }], `Quit and cancel ${running === 1 ? 'it' : 'them'}? y quits, n stays.`],
+    danger: true,
+  };
 }
 
-export function JobOutputView({ job, modal, width, height }: Sized & { job?: JobView; modal: Extract<Modal, { kind: 'output' }> }) {
-  const t = useTheme();
-  if (!job) {
-    return (
-      <Frame width={width} height={height}>
-        <Text>job #{modal.jobId} is gone (only the newest jobs are kept)</Text>
-      </Frame>
-    );
-  }
-  const lines = modal.gathered ? gatheredJobLines(job) : perNodeJobLines(job);
-  const rows = Math.max(1, height - 3);
-  const start = Math.min(modal.scroll, Math.max(0, lines.length - rows));
-  return (
-    <Frame width={width} height={height}>
-      <Text bold wrap="truncate">
-        #{job.id} {visibleLine(job.line)} · {job.state} · {modal.gathered ? 'gathered' : 'per node'} · lines {lines.length ? start + 1 : 0}-{Math.min(lines.length, start + rows)} of {lines.length}
-      </Text>
-      {lines.slice(start, start + rows).map((l, i) => <Text key={i} wrap="truncate">{l}</Text>)}
-      {lines.length === 0 ? <Text color={t.color('dim')}>no output</Text> : null}
-    </Frame>
-  );
+/** A job's full output, scrolled to `modal.scroll`, in an overlay that fills `rows`. */
+export function outputSpec(job: JobView | undefined, m: Extract<Modal, { kind: 'output' }>, rows: number): OverlaySpec {
+  const hint = '↑/↓ PgUp/PgDn scroll  g gathered/per node  Esc close';
+  if (!job) return { title: `job #${m.jobId}`, lines: [`job #${m.jobId} is gone (only the newest jobs are kept)`], hint, fill: true, maxWidth: 400 };
+  const lines: Line[] = m.gathered ? gatheredJobRows(job).map((r) => [{ text: r.text, slot: r.error ? 'error' as const : undefined }]) : perNodeJobLines(job);
+  const body = overlayBodyRows({ hint }, rows);
+  const start = Math.min(m.scroll, Math.max(0, lines.length - body));
+  const title = `#${job.id} ${visibleLine(job.line)} · ${job.state} · ${m.gathered ? 'gathered' : 'per node'} · lines ${lines.length ? start + 1 : 0}-${Math.min(lines.length, start + body)} of ${lines.length}`;
+  return { title, lines: lines.length ? lines.slice(start, start + body) : [[{ text: 'no output', slot: 'dim' }]], hint, fill: true, maxWidth: 400 };
 }

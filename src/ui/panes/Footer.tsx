@@ -20,7 +20,7 @@ export function footerFor(maps: Keymaps, pane: PaneId, modal: Modal): string {
     case 'power':
       return maps.powerMenu.map((b) => `${b.keys[0]} ${b.description}`).join('  ') + '  Esc close';
     case 'help':
-      return 'Esc/? close';
+      return modal.searching ? 'type to search  Enter keep the matches  Esc clear' : '↑↓ j/k PgUp/PgDn scroll  / search  Esc/? close';
     case 'quit':
       return 'y quit  n stay';
     case 'output':

@@ -28,11 +28,12 @@ export function HeaderPane({ cluster, counts, total, runningJobs, readOnly, them
           <Text color={t.color('header.text')}>  {total} nodes: </Text>
           <Text color={t.color('node.up')}>{counts.up} up</Text>
           <Text> · </Text>
-          <Text color={t.color('node.down')} bold={counts.down > 0}>{counts.down} down</Text>
+          {/* a count paints its warning colour only when it is above zero: a red "0 down" cries wolf */}
+          <Text color={t.color(counts.down > 0 ? 'node.down' : 'dim')} bold={counts.down > 0}>{counts.down} down</Text>
           <Text> · </Text>
-          <Text color={t.color('node.off')}>{counts.off} off</Text>
+          <Text color={t.color(counts.off > 0 ? 'node.off' : 'dim')}>{counts.off} off</Text>
           <Text> · </Text>
-          <Text color={t.color('node.unknown')}>{counts.unknown} unknown</Text>
+          <Text color={t.color(counts.unknown > 0 ? 'node.unknown' : 'dim')}>{counts.unknown} unknown</Text>
           <Text color={t.color('header.text')}>   jobs: </Text>
           <Text color={runningJobs > 0 ? t.color('job.running') : t.color('dim')}>{runningJobs} running</Text>
         </Text>

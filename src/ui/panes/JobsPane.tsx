@@ -6,7 +6,7 @@ import React, { useRef } from 'react';
 import { Box, Text } from 'ink';
 import type { JobView } from '../../protocol/module.js';
 import { useTheme, type Slot } from '../theme.js';
-import { formatJobLine, gatheredJobLines, windowStart } from '../format.js';
+import { formatJobLine, gatheredJobRows, jobOutcome, windowStart, type JobOutcome } from '../format.js';
 import { useClock } from '../use-clock.js';
 
 export interface JobsPaneProps {
@@ -17,7 +17,8 @@ export interface JobsPaneProps {
   height: number;
 }
 
-const JOB_SLOT: Record<JobView['state'], Slot> = { queued: 'job.running', running: 'job.running', completed: 'job.completed', failed: 'job.failed', cancelled: 'job.cancelled' };
+/** a job's colour follows how it ended: every node failed is a failure, some failed a warning */
+export const OUTCOME_SLOT: Record<JobOutcome, Slot> = { running: 'job.running', ok: 'job.completed', partial: 'job.partial', failed: 'job.failed', cancelled: 'job.cancelled' };
 
 /** How many of the pane's rows list jobs (the rest shows the selected job's output). */
 export function jobListRows(height: number, jobs: number): number {
@@ -42,17 +43,17 @@ export function JobsPane({ jobs, selected, focused, width, height }: JobsPanePro
   startRef.current = first;
   const job = jobs[selected];
   const outRows = Math.max(0, height - 1 - listRows);
-  const out = job ? gatheredJobLines(job) : [];
-  const shownOut = out.length > outRows ? [...out.slice(0, Math.max(0, outRows - 1)), `… ${out.length - outRows + 1} more lines (Enter opens the full output)`] : out;
+  const out = job ? gatheredJobRows(job) : [];
+  const shownOut = out.length > outRows ? [...out.slice(0, Math.max(0, outRows - 1)), { text: `… ${out.length - outRows + 1} more lines (Enter opens the full output)`, error: false }] : out;
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Text bold={focused} wrap="truncate">JOBS {jobs.length}{anyRunning ? ' · Ctrl-C cancels the selected one' : ''}</Text>
       {jobs.slice(first, first + listRows).map((j, i) => (
-        <Text key={j.id} wrap="truncate" inverse={focused && first + i === selected} underline={!focused && first + i === selected} color={t.color(JOB_SLOT[j.state])}>
+        <Text key={j.id} wrap="truncate" inverse={focused && first + i === selected} underline={!focused && first + i === selected} color={t.color(OUTCOME_SLOT[jobOutcome(j)])}>
           {formatJobLine(j, now, width)}
         </Text>
       ))}
-      {shownOut.map((l, i) => <Text key={`o${i}`} wrap="truncate">{l}</Text>)}
+      {shownOut.map((l, i) => <Text key={`o${i}`} wrap="truncate" color={l.error ? t.color('error') : t.color('header.text')}>{l.text}</Text>)}
     </Box>
   );
 }

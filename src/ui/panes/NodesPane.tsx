@@ -50,13 +50,14 @@ const NodeRow = memo(function NodeRow({ parts, state, marked, selected, focused 
   const t = useTheme();
   const inverse = selected && focused;
   const underline = selected && !focused;
-  const color = marked ? t.color('node.marked') : undefined;
+  // plain text takes header.text (the terminal's default in most themes; the dim colour under a dialog)
+  const color = marked ? t.color('node.marked') : t.color('header.text');
   return (
     <Box height={1}>
       <Text inverse={inverse} underline={underline} bold color={t.color('node.marked')}>{marked ? '*' : ' '}</Text>
       <Text inverse={inverse} underline={underline} color={t.color(STATE_SLOT[state])}>{STATE_GLYPH[state]}</Text>
       <Text inverse={inverse} underline={underline} color={color}>{parts.head}</Text>
-      {parts.spark ? <Text inverse={inverse} underline={underline} color={color}>{parts.spark}</Text> : null}
+      {parts.spark ? <Text inverse={inverse} underline={underline} color={state === 'up' ? color : t.color('dim')} dimColor={state !== 'up'}>{parts.spark}</Text> : null}
       <Text inverse={inverse} underline={underline} color={color}>{parts.tail}</Text>
     </Box>
   );

@@ -39,6 +39,7 @@ export function PromptPane({ modal, message, width }: PromptPaneProps) {
       </Box>
     );
   }
+  if (modal.kind === 'help' && modal.searching) return <Box width={width} height={1}><Input label="search help: " text={modal.search} slot="prompt" /></Box>;
   if (modal.kind === 'filter') return <Box width={width} height={1}><Input label="filter (node set or text): " text={modal.text} slot="prompt" /></Box>;
   if (modal.kind === 'exec') {
     const f = foldNodeSet(modal.targets);
