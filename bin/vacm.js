@@ -21,28 +21,31 @@ async function load(path) {
 // (`vacm __complete`) start without loading yargs; whatever
 // the fast path does not know (--help, an unknown option) goes to the full command line.
 /**
- * dist/nodeset.mjs: `vacm nodeset`'s fast path in one file (scripts/nodeset-file.mjs, run by
- * `npm run build`), used when it is there and none of the files it was made from is newer.
+ * A fast path in one file (scripts/nodeset-file.mjs, run by `npm run build`): dist/nodeset.mjs for
+ * `vacm nodeset`, dist/cli/fast.mjs for `vacm ipc` and the completion callback. Used when it is
+ * there and none of the files it was made from (listed in its .inputs, relative to it) is newer.
  */
-async function nodesetFile() {
-  const dist = new URL('../dist/', import.meta.url);
+async function oneFile(file, inputs) {
+  const url = new URL(file, new URL('../dist/', import.meta.url));
   try {
-    const made = statSync(new URL('nodeset.mjs', dist)).mtimeMs;
-    for (const f of readFileSync(new URL('nodeset.inputs', dist), 'utf8').split('\n')) {
-      if (f && statSync(new URL(f, dist)).mtimeMs > made) return undefined;
+    const made = statSync(url).mtimeMs;
+    const list = new URL(inputs, url);
+    for (const f of readFileSync(list, 'utf8').split('\n')) {
+      if (f && statSync(new URL(f, list)).mtimeMs > made) return undefined;
     }
-    return await import(new URL('nodeset.mjs', dist).href);
+    return await import(url.href);
   } catch {
     return undefined;
   }
 }
 
 let code;
-const one = argv[0] === 'nodeset' ? await nodesetFile() : undefined;
+const one = argv[0] === 'nodeset' ? await oneFile('nodeset.mjs', 'nodeset.inputs') : undefined;
 if (one) code = await one.runNodesetFast(argv.slice(1), one.processIo());
 else if (argv[0] === 'ipc' || argv[0] === 'nodeset' || argv[0] === '__complete') {
-  const [{ runFast }, { processIo }] = await Promise.all([load('../dist/cli/fast.js'), load('../dist/cli/io.js')]);
-  code = await runFast(argv, processIo());
+  const fast = (await oneFile('cli/fast.mjs', 'fast.inputs')) ??
+    Object.assign({}, ...(await Promise.all([load('../dist/cli/fast.js'), load('../dist/cli/io.js')])));
+  code = await fast.runFast(argv, fast.processIo());
 }
 if (code === undefined) code = await (await load('../dist/cli/index.js')).main(argv);
 process.exitCode = code;

@@ -1,42 +1,70 @@
 #!/usr/bin/env node
-// `npm run build` runs this after tsc: dist/nodeset.mjs, the `vacm nodeset` fast path in one file
-// (bin/vacm.js uses it), because loading its ~17 modules one by one costs more than the work of a
-// `nodeset -e` (docs/nodeset.md). dist/nodeset.inputs lists what it was made from, so that the
-// launcher falls back to dist/ when one of them was rebuilt since (a `tsc` alone).
-// Without esbuild (a devDependency) it writes nothing, and the launcher loads dist/ as before.
+// `npm run build` runs this after tsc: the launcher's fast paths, each in one file, because loading
+// dist/ module by module costs more than the work of a `nodeset -e` or a `vacm ipc` request
+// (docs/nodeset.md, docs/performance.md):
+//   dist/nodeset.mjs  `vacm nodeset` (~17 modules, every package inside);
+//   dist/cli/fast.mjs `vacm ipc` and `vacm __complete` (the engine and every module; npm packages
+//                     stay in node_modules). It sits in dist/cli/ so that the paths its modules
+//                     find from import.meta.url (package.json, themes) are the same as from dist/.
+// Each has a .inputs list of the dist/ files it was made from, so that the launcher falls back to
+// dist/ when one of them was rebuilt since (a `tsc` alone). Without esbuild (a devDependency) it
+// writes nothing, and the launcher loads dist/ as before.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.join(root, 'dist', 'nodeset.mjs');
-const inputs = path.join(root, 'dist', 'nodeset.inputs');
-fs.rmSync(out, { force: true });
-fs.rmSync(inputs, { force: true });
+const dist = path.join(root, 'dist');
+const files = [
+  {
+    out: path.join(dist, 'nodeset.mjs'),
+    inputs: path.join(dist, 'nodeset.inputs'),
+    options: {
+      entryPoints: [path.join(dist, 'cli', 'nodeset-fast.js')],
+      // the other fast-path commands are never reached from this file; yaml is loaded with
+      // createRequire(import.meta.url), from node_modules, as from dist/
+      external: ['./commands.js', './completion.js', 'yaml'],
+      packages: 'bundle',
+    },
+  },
+  {
+    out: path.join(dist, 'cli', 'fast.mjs'),
+    inputs: path.join(dist, 'cli', 'fast.inputs'),
+    options: {
+      // one graph for the command and its I/O, as bin/vacm.js would load from dist/cli/
+      stdin: { contents: "export { runFast } from './fast.js';\nexport { processIo } from './io.js';\n", resolveDir: path.join(dist, 'cli'), loader: 'js' },
+      // ssh2 finds its native binding next to itself; every package is loaded from node_modules
+      packages: 'external',
+    },
+  },
+];
+for (const f of files) {
+  fs.rmSync(f.out, { force: true });
+  fs.rmSync(f.inputs, { force: true });
+}
 let esbuild;
 try {
   esbuild = await import('esbuild');
 } catch {
-  console.warn('esbuild is not installed: vacm nodeset loads dist/ module by module (a little slower to start)');
+  console.warn('esbuild is not installed: vacm nodeset and vacm ipc load dist/ module by module (a little slower to start)');
   process.exit(0);
 }
-const result = await esbuild.build({
-  entryPoints: [path.join(root, 'dist', 'cli', 'nodeset-fast.js')],
-  outfile: out,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  // the other fast-path commands are never reached from this file; yaml is loaded with
-  // createRequire(import.meta.url), from node_modules, as from dist/
-  external: ['./commands.js', './completion.js', 'yaml'],
-  packages: 'bundle',
-  metafile: true,
-  absWorkingDir: root,
-  logLevel: 'warning',
-});
-// dist/'s own files (what a rebuild changes); the packages inside come from node_modules as they were
-const used = Object.keys(result.metafile.inputs)
-  .map((f) => path.relative(path.join(root, 'dist'), path.resolve(root, f)))
-  .filter((f) => !f.startsWith('..'));
-fs.writeFileSync(inputs, used.join('\n') + '\n');
+for (const f of files) {
+  const result = await esbuild.build({
+    ...f.options,
+    outfile: f.out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    metafile: true,
+    absWorkingDir: root,
+    logLevel: 'warning',
+  });
+  // dist/'s own files (what a rebuild changes); the packages inside come from node_modules as they were
+  const used = Object.keys(result.metafile.inputs)
+    .filter((i) => i !== '<stdin>')
+    .map((i) => path.relative(path.dirname(f.inputs), path.resolve(root, i)))
+    .filter((i) => !path.relative(dist, path.resolve(path.dirname(f.inputs), i)).startsWith('..'));
+  fs.writeFileSync(f.inputs, used.join('\n') + '\n');
+}

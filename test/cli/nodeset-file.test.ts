@@ -1,7 +1,7 @@
 /**
- * dist/nodeset.mjs (scripts/nodeset-file.mjs, made by `npm run build`): the launcher's one-file
- * `vacm nodeset` answers as the command does from dist/, and the launcher leaves it for dist/ when
- * a file it was made from is newer.
+ * dist/nodeset.mjs and dist/cli/fast.mjs (scripts/nodeset-file.mjs, made by `npm run build`): the
+ * launcher's one-file `vacm nodeset` and `vacm ipc` answer as the commands do from dist/, and the
+ * launcher leaves them for dist/ when a file they were made from is newer.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,15 +12,17 @@ import { tempDir } from '../helpers/engine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FILE = path.join(root, 'dist', 'nodeset.mjs');
+const FAST = path.join(root, 'dist', 'cli', 'fast.mjs');
 const reason = fs.existsSync(FILE) ? undefined : 'dist/nodeset.mjs is not built (npm run build)';
 
-/** the modules a launcher run loads, through a resolve hook */
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+/** the files of vacm (not of node_modules) a launcher run of `vacm nodeset ARGS` loads, through a resolve hook */
+function run(args: string[], env: NodeJS.ProcessEnv = {}, cmd = 'nodeset') {
   const dir = tempDir('vacm-nsfile-');
   fs.writeFileSync(path.join(dir, 'hook.mjs'), 'export async function resolve(s, c, next) { const r = await next(s, c); if (r.url.startsWith("file:")) process.stderr.write("LOAD " + r.url + "\\n"); return r; }\n');
   fs.writeFileSync(path.join(dir, 'reg.mjs'), `import { register } from 'node:module'; register(${JSON.stringify(path.join(dir, 'hook.mjs'))}, import.meta.url);\n`);
-  const r = spawnSync(process.execPath, ['--import', path.join(dir, 'reg.mjs'), path.join(root, 'bin', 'vacm.js'), 'nodeset', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, VACM_CONFIG: '', ...env } });
-  const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOAD ')).map((l) => path.relative(root, fileURLToPath(l.slice(5))));
+  const r = spawnSync(process.execPath, ['--import', path.join(dir, 'reg.mjs'), path.join(root, 'bin', 'vacm.js'), cmd, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir, VACM_CONFIG: '', ...env } });
+  const loaded = r.stderr.split('\n').filter((l) => l.startsWith('LOAD ')).map((l) => path.relative(root, fileURLToPath(l.slice(5))))
+    .filter((f) => !f.split(path.sep).includes('node_modules'));
   return { out: r.stdout, err: r.stderr.split('\n').filter((l) => l && !l.startsWith('LOAD ')).join('\n'), code: r.status, loaded };
 }
 
@@ -62,5 +64,44 @@ describe.skipIf(!!reason)(`vacm nodeset from dist/nodeset.mjs${reason ? ` (skipp
     const r = run(['--help']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('vacm nodeset');
+  });
+});
+
+describe.skipIf(!!reason)(`vacm ipc from dist/cli/fast.mjs${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  beforeAll(() => {
+    execFileSync(process.execPath, [path.join(root, 'scripts', 'nodeset-file.mjs')], { cwd: root, stdio: 'ignore' });
+  }, 60_000);
+
+  it('answers a request from the one file, as from dist/', () => {
+    const r = run(['NEXXUS:MODULES'], {}, 'ipc');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^NEXXUS:1:MODULE:POWER:[A-Z,]*\bOFF\b/m);
+    expect(r.out).toMatch(/^NEXXUS:1:JOB_COMPLETED:ok=\d+:failed=0$/m);
+    expect(r.loaded).toEqual(['bin/vacm.js', 'dist/cli/fast.mjs']);
+  });
+
+  it('a bad request is the same usage error (exit 2) from the one file', () => {
+    const r = run(['POWER:FRY:n1'], {}, 'ipc');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/ERR_/);
+    expect(r.loaded).toEqual(['bin/vacm.js', 'dist/cli/fast.mjs']);
+  });
+
+  it('a file of dist/ rebuilt since sends the launcher back to dist/, with the same answer', () => {
+    const input = path.join(root, 'dist', 'engine', 'engine.js');
+    const { atime, mtime } = fs.statSync(input);
+    const later = new Date(fs.statSync(FAST).mtimeMs + 60_000);
+    fs.utimesSync(input, later, later);
+    try {
+      const fromOne = run(['NEXXUS:MODULES'], { VACM_CONFIG: '' }, 'ipc');
+      expect(fromOne.loaded).toContain('dist/engine/engine.js');
+      expect(fromOne.loaded).not.toContain('dist/cli/fast.mjs');
+      fs.utimesSync(input, atime, mtime);
+      const again = run(['NEXXUS:MODULES'], {}, 'ipc');
+      expect(again.loaded).toContain('dist/cli/fast.mjs');
+      expect(again.out).toBe(fromOne.out);
+    } finally {
+      fs.utimesSync(input, atime, mtime);
+    }
   });
 });
