@@ -111,6 +111,7 @@ export class Timeline {
   private mem: TimelineEntry[] = [];
   private seq = 0;
   private pending: string[] = [];
+  private pendingBytes = 0;
   private flushing: NodeJS.Immediate | undefined;
   private fd: number | undefined;
   private opened: { dev: number; ino: number; size: number } | undefined;
@@ -171,8 +172,11 @@ export class Timeline {
     if (this.mem.length > this.settings.memoryEntries + Math.max(16, this.settings.memoryEntries >> 4)) this.mem.splice(0, this.mem.length - this.settings.memoryEntries);
     this.version++;
     if (this.stateDir && !this.closed) {
-      this.pending.push(entryToJson(e) + '\n');
-      if (this.pending.length > this.settings.memoryEntries) this.pending.splice(0, this.pending.length - this.settings.memoryEntries);
+      const line = entryToJson(e) + '\n';
+      this.pending.push(line);
+      this.pendingBytes += line.length;
+      // entries waiting for the next tick's write: never more than the files could hold
+      if (this.pendingBytes > this.settings.maxFileBytes * this.settings.files) this.flush();
       this.flushing ??= setImmediate(() => this.flush());
     }
     for (const l of this.listeners) {
@@ -213,6 +217,7 @@ export class Timeline {
     if (!this.stateDir || this.pending.length === 0) return;
     const lines = this.pending;
     this.pending = [];
+    this.pendingBytes = 0;
     try {
       let fd = this.file();
       let chunk = '';
