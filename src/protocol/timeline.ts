@@ -43,7 +43,8 @@ export function isTimelineKind(k: unknown): k is TimelineKind {
 
 /** One line of text that came from anywhere (a reason, an error, a node): controls escaped, cut at `max`. */
 export function safeText(s: string, max = MAX_TEXT): string {
-  const cut = s.length > max * 4 ? s.slice(0, max * 4) : s; // escaping grows text: cut a hostile megabyte first
+  // escaping only grows text: max+1 characters in are enough for max out (and to know it was cut)
+  const cut = s.length > max ? s.slice(0, max + 1) : s;
   const e = escapeControls(cut);
   return e.length > max ? e.slice(0, max - 1) + '…' : e;
 }
