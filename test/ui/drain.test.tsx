@@ -37,6 +37,18 @@ describe('a drained node on the dashboard', () => {
     await app.press('j', 'j');
     f = await app.waitFor(new RegExp(`⊘ drained: disk swap — by ${me}, \\d+ s ago \\(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d\\)`));
     expect(f).toMatch(/\d\d-\d\d \d\d:\d\d:\d\d drain +drained by .*: disk swap/);
+    // @drained in the / filter and in Tab completion
+    await app.press('/', ...'@drained', KEY.enter);
+    f = await app.waitFor('NODES 1 of 8');
+    expect(f).toContain('filter @drained');
+    await app.press(KEY.escape);
+    await app.waitFor('NODES 8 ·');
+    await app.press(':', ...'NEXXUS:DRAINED:@dra', KEY.tab);
+    await app.waitFor(':NEXXUS:DRAINED:@drained');
+    await app.press(KEY.escape);
+    await app.waitFor((x) => !x.includes(':NEXXUS:DRAINED'));
+    await app.press('j', 'j'); // the filter put the cursor back on the first node
+    await app.waitFor('● sim003 up');
     // undrained: the glyph and the count go
     await app.press(':', ...'NEXXUS:UNDRAIN:@drained', KEY.enter);
     await app.waitFor('CONFIRM');
