@@ -116,7 +116,6 @@ export class Timeline {
   private fd: number | undefined;
   private opened: { dev: number; ino: number; size: number } | undefined;
   private lastWarn = -Infinity;
-  private readonly listeners = new Set<() => void>();
   private readonly stateDir: string | undefined;
   private readonly logger: NonNullable<TimelineOptions['log']>;
   private readonly now: () => number;
@@ -179,13 +178,6 @@ export class Timeline {
       if (this.pendingBytes > this.settings.maxFileBytes * this.settings.files) this.flush();
       this.flushing ??= setImmediate(() => this.flush());
     }
-    for (const l of this.listeners) {
-      try {
-        l();
-      } catch {
-        /* a listener's failure is its own */
-      }
-    }
     return e;
   }
 
@@ -203,11 +195,6 @@ export class Timeline {
     if (!this.stateDir) return this.recent(q);
     this.flush();
     return filterEntries(this.readDisk(), q);
-  }
-
-  subscribe(l: () => void): () => void {
-    this.listeners.add(l);
-    return () => this.listeners.delete(l);
   }
 
   /** Write what is pending now (the tick's entries); rotate when a file would pass its bound. */
