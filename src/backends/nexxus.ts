@@ -5,7 +5,16 @@ import { readStateFile } from '../platform/state-files.js';
 import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { badVarName, shownValue } from '../protocol/vars.js';
-import type { CommandDef, ModuleDef } from '../protocol/module.js';
+import type { CommandDef, ModuleDef, ModuleHost } from '../protocol/module.js';
+import { parseTimeBound } from '../protocol/timeline.js';
+import { drainReason } from '../protocol/drain.js';
+
+/** The engine's drains and timeline, which every real host has (a test's stand-in may not). */
+function needs<K extends 'drain' | 'undrain' | 'timeline'>(host: ModuleHost, k: K): NonNullable<ModuleHost[K]> {
+  const f = host[k];
+  if (!f) throw new VacmError('ERR_UNSUPPORTED', `this host keeps no ${k === 'timeline' ? 'events timeline' : 'drains'}`);
+  return f.bind(host) as NonNullable<ModuleHost[K]>;
+}
 
 const JOB_TIMEOUT_MS = 10_000;
 
@@ -142,6 +151,68 @@ const commands: CommandDef[] = [
     },
   },
   {
+    name: 'DRAIN', summary: 'mark nodes "do not touch" with a reason: dangerous requests through a group, range or wildcard skip them (kept across restarts)',
+    nodes: 'required', args: [{ name: 'reason', rest: true }], dangerous: true, reachesDrained: true, recordsItself: true, ...control,
+    validate(req) {
+      drainReason(req.named.reason ?? '');
+    },
+    async run(ctx) {
+      if (ctx.nodes.length === 0) return;
+      const who = ctx.user ?? 'unknown';
+      const d = needs(ctx.host, 'drain')(ctx.nodes, ctx.args.reason, who);
+      for (const n of ctx.nodes) {
+        ctx.emit({ type: 'DRAINED', node: n, user: d.who, since: d.since, reason: d.reason });
+        ctx.outcome(n, 'ok');
+      }
+      ctx.host.record?.('drain', foldNodeSet(ctx.nodes), `drained by ${d.who}: ${d.reason}`, { user: d.who, count: ctx.nodes.length });
+    },
+  },
+  {
+    name: 'UNDRAIN', summary: 'end the drain of nodes', nodes: 'required', args: [], dangerous: true, reachesDrained: true, recordsItself: true, ...control,
+    async run(ctx) {
+      if (ctx.nodes.length === 0) return;
+      const who = ctx.user ?? 'unknown';
+      const was = needs(ctx.host, 'undrain')(ctx.nodes, who);
+      for (const n of was) {
+        ctx.emit({ type: 'UNDRAINED', node: n, user: who });
+        ctx.outcome(n, 'ok');
+      }
+      if (was.length > 0) ctx.host.record?.('drain', foldNodeSet(was), `undrained by ${who}`, { user: who, count: was.length });
+    },
+  },
+  {
+    name: 'DRAINED', summary: 'list the drained nodes (all, or those of a node set) with who, since when and why', nodes: 'optional', args: [], dangerous: false, ...control,
+    async run(ctx) {
+      const names = ctx.request.nodes.trim() === '' ? ctx.host.nodes().map((n) => n.name) : ctx.nodes;
+      for (const name of names) {
+        const d = ctx.host.node(name)?.drain;
+        if (!d) continue;
+        ctx.emit({ type: 'DRAINED', node: name, user: d.who, since: d.since, reason: d.reason });
+        ctx.outcome(name, 'ok');
+      }
+    },
+  },
+  {
+    name: 'EVENTS', summary: 'the events timeline, oldest first: node up/down, discovery, power, exec and copy jobs, drains (of a node set, between two times: -1h, an ISO time)',
+    nodes: 'optional', args: [{ name: 'since', optional: true }, { name: 'until', optional: true }], dangerous: false, ...control,
+    validate(req) {
+      const now = Date.now();
+      if (req.named.since !== undefined) parseTimeBound(req.named.since, now, 'since');
+      if (req.named.until !== undefined) parseTimeBound(req.named.until, now, 'until');
+    },
+    async run(ctx) {
+      const now = Date.now();
+      const since = ctx.args.since !== undefined ? parseTimeBound(ctx.args.since, now, 'since') : undefined;
+      const until = ctx.args.until !== undefined ? parseTimeBound(ctx.args.until, now, 'until') : undefined;
+      const nodes = ctx.request.nodes.trim() === '' ? undefined : ctx.nodes;
+      let i = 0;
+      for (const e of needs(ctx.host, 'timeline')({ nodes, since, until })) {
+        ctx.emit({ type: 'EVENT', at: e.at, kind: e.kind, node: e.node, text: e.text });
+        ctx.outcome(String(++i), 'ok');
+      }
+    },
+  },
+  {
     name: 'HELP', summary: 'list commands with their usage (all modules, or one)', nodes: 'none', args: [{ name: 'tag', optional: true }], dangerous: false, ...control,
     async run(ctx) {
       const want = ctx.args.tag?.toUpperCase();
@@ -163,6 +234,6 @@ const commands: CommandDef[] = [
 
 export const nexxusModule: ModuleDef = {
   tag: 'NEXXUS',
-  summary: 'the engine: nodelist, groups, variables, jobs, help',
+  summary: 'the engine: nodelist, groups, variables, jobs, drains, the events timeline, help',
   commands,
 };

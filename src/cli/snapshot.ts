@@ -90,7 +90,8 @@ export function parseSavedState(text: string): SavedState | string {
     if (!Array.isArray(members) || members.some((m) => typeof m !== 'string' || !names.has(m))) return `groups.${g} is not a list of the saved nodes`;
     groups[g] = members as string[];
   }
-  const counts = { up: 0, down: 0, off: 0, unknown: 0 };
+  // a saved node carries no drain: drained nodes count under their state here
+  const counts = { up: 0, down: 0, off: 0, unknown: 0, drained: 0 };
   for (const n of nodes) counts[n.state]++;
   return { version: 1, savedAt: raw.savedAt, cluster: raw.cluster, counts, nodes, groups };
 }

@@ -13,6 +13,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { VacmError } from '../protocol/errors.js';
 import { openStateFile } from '../platform/state-files.js';
+import { jsonText } from '../protocol/events.js';
 
 export const AUDIT_FILE = 'audit.jsonl';
 
@@ -166,7 +167,7 @@ export class AuditLog {
         const st = fs.fstatSync(this.fd);
         this.opened = { dev: st.dev, ino: st.ino };
       }
-      fs.writeSync(this.fd, JSON.stringify(rec) + '\n');
+      fs.writeSync(this.fd, jsonText(rec) + '\n');
       fs.fsyncSync(this.fd);
     } catch (err) {
       // the state dir's own messages name the file and the fix

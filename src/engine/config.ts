@@ -38,7 +38,7 @@ export const RESERVED_VARS = [
 
 /** Top-level keys; module-owned sections are passed through to their modules, which validate them. */
 const CORE_KEYS = ['cluster', 'fanout', 'nodes', 'groups', 'exec', 'limits'];
-export const SECTION_KEYS = ['power', 'ssh', 'ping', 'sysstat', 'sensors', 'collector', 'agent', 'membership', 'hooks', 'history', 'metrics', 'ui', 'demo', 'serve', 'output'];
+export const SECTION_KEYS = ['power', 'ssh', 'ping', 'sysstat', 'sensors', 'collector', 'agent', 'membership', 'hooks', 'history', 'metrics', 'ui', 'demo', 'serve', 'output', 'events'];
 
 export const DEFAULT_FANOUT = 64;
 

@@ -38,6 +38,10 @@ import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
 import { Membership, parseHooksSection, parseMembershipSection, reachEvidence } from './membership.js';
 import { History, type GroupAggregate, type HistoryField } from './history.js';
 import { parseOutputSection, type OutputLimits } from './output-limits.js';
+import { DrainBook } from './drains.js';
+import { Timeline, parseEventsSection } from './timeline.js';
+import type { TimelineEntry, TimelineFields, TimelineKind } from '../protocol/timeline.js';
+import type { DrainInfo, TimelineQuery } from '../protocol/module.js';
 
 export type EventListener = (e: VacmEvent) => void;
 export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -324,6 +328,10 @@ export class Engine implements ModuleHost {
   readonly membership: Membership;
   /** per-node load history (fed by recordStats) */
   readonly history: History;
+  /** the events timeline (docs/events.md): record() adds to it, NEXXUS:EVENTS reads it */
+  readonly events: Timeline;
+  /** drained nodes, kept in the state dir */
+  private readonly drains: DrainBook;
   private readonly bulk: BulkLane;
   private readonly jobsById = new Map<number, Job>();
   /** ids of finished jobs, oldest first: the last KEEP_FINISHED are kept for JOBS and the screen */
@@ -394,6 +402,14 @@ export class Engine implements ModuleHost {
     this.history = opts.history?.stepS === history.stepS ? opts.history : history;
     this.store = new Store(this.config.cluster, this.records);
     this.audit = new AuditLog(this.stateDir);
+    this.events = new Timeline({ stateDir: this.stateDir, settings: parseEventsSection(this.config.sections.events), log: (l, m) => this.log(l, m) });
+    this.drains = new DrainBook(this.stateDir);
+    try {
+      this.applyDrains(this.drains.load());
+    } catch (err) {
+      // an unsafe or damaged drains.json: no node is taken as drained, and the operator is told
+      this.log('warn', `drains not read: ${toVacmError(err, 'ERR_STATE_DIR').message}`);
+    }
     this.bulk = new BulkLane(this.config.fanout);
   }
 
@@ -402,6 +418,8 @@ export class Engine implements ModuleHost {
     if (this.started) return;
     this.started = true;
     this.registry.lock();
+    // a standing engine shows the timeline: read it back now (a one-shot ipc reads it only if asked)
+    if (this.monitor) this.events.load();
     for (const m of this.registry.list()) {
       if (m.init) await m.init(this);
     }
@@ -423,6 +441,7 @@ export class Engine implements ModuleHost {
       }
     }
     this.audit.close();
+    this.events.close();
   }
 
   // ---- events -------------------------------------------------------------------------------
@@ -469,6 +488,7 @@ export class Engine implements ModuleHost {
 
   emitUnsolicited(tag: string, body: EventBody): void {
     const e = Object.assign({ tag, job: 0, ts: Date.now() }, body) as VacmEvent;
+    if (body.type === 'DISCOVERED') this.record('discovery', body.host, `discovered ${body.host} at ${body.addr} (NEXXUS:ADOPT adds it)`, { addr: body.addr });
     this.observe(body);
     this.dispatch(e);
   }
@@ -634,8 +654,61 @@ export class Engine implements ModuleHost {
   }
 
   private nodeStateChanged(r: NodeRecord, before: NodeState): void {
-    this.membership.changed(r, before);
+    const changed = this.membership.changed(r, before);
     this.store.touchNode(r);
+    // news for the timeline: a known state that changed, in a standing engine (a one-shot ipc
+    // starts every node at unknown, and a dashboard's first sweep is not what happened)
+    if (changed && this.monitor && before !== 'unknown') {
+      const to = shownState(r);
+      this.record('membership', r.name, `${to}${to !== 'up' && r.reason ? `: ${r.reason}` : ''} (was ${before})`, { from: before, to });
+    }
+  }
+
+  // ---- drains and the timeline --------------------------------------------------------------
+
+  /** Put drains on the node records (those of nodes not in the nodelist are kept in the file only). */
+  private applyDrains(drains: ReadonlyMap<string, DrainInfo>): void {
+    for (const r of this.records.values()) {
+      const d = drains.get(r.name);
+      if (r.drain === d) continue;
+      r.drain = d;
+      this.store.touchNode(r);
+    }
+  }
+
+  drain(nodes: readonly string[], reason: string, who: string): DrainInfo {
+    const d = this.drains.drain(nodes, reason, who);
+    this.applyDrains(this.drains.all());
+    return d;
+  }
+
+  undrain(nodes: readonly string[]): string[] {
+    const was = this.drains.undrain(nodes);
+    this.applyDrains(this.drains.all());
+    return was;
+  }
+
+  /** The drain of a node, if it is drained. */
+  drainOf(node: string): DrainInfo | undefined {
+    return this.records.get(node)?.drain;
+  }
+
+  record(kind: TimelineKind, node: string | undefined, text: string, fields?: TimelineFields): void {
+    try {
+      this.events.record(kind, node, text, fields);
+    } catch (err) {
+      this.log('warn', `timeline entry not recorded: ${(err as Error).message}`);
+    }
+  }
+
+  /** Everything the timeline keeps that matches (the files, else memory): NEXXUS:EVENTS. */
+  timeline(q: TimelineQuery): readonly TimelineEntry[] {
+    return this.events.query(q);
+  }
+
+  /** The newest entries in memory, without I/O: the dashboard's `e` view and detail pane. */
+  recentEvents(q: TimelineQuery = {}): readonly TimelineEntry[] {
+    return this.events.recent(q);
   }
 
   /** Load history of a node set (`node[01-04]`, `@rack1`, `*`) over a time range. */
@@ -892,9 +965,12 @@ export class Engine implements ModuleHost {
         this.audit.append(this.auditRecord(job, 'attempt')); // throws ERR_AUDIT: then nothing runs
         auditAttempted = true;
       }
-      const nodes = cmd.skipKnownDown && !job.quiet ? this.skipKnownDown(job) : targets;
+      let nodes: readonly string[] = targets;
+      if (job.dangerous && !cmd.reachesDrained && !job.quiet) nodes = this.skipDrained(job, nodes);
+      if (cmd.skipKnownDown && !job.quiet) nodes = this.skipKnownDown(job, nodes);
       const ctx: JobContext = {
         id: job.id,
+        user: job.user,
         request: req,
         nodes,
         args: req.named,
@@ -934,6 +1010,7 @@ export class Engine implements ModuleHost {
     // the outcome is written before the terminal event, so that a failure to write it reaches
     // whoever watches the job (ipc, the jobs pane) as the job's own ERR_AUDIT error
     if (auditAttempted) this.auditSafe(job, 'outcome', finalState, job.error);
+    this.recordJob(job);
     if (finalState === 'completed') {
       const { ok, failed, skipped } = job.counts();
       this.emitFor(job, skipped > 0 ? { type: 'JOB_COMPLETED', ok, failed, skipped } : { type: 'JOB_COMPLETED', ok, failed });
@@ -968,12 +1045,12 @@ export class Engine implements ModuleHost {
    * neither ok nor failed. A node the request names one by one (`SSH:EXEC:node07:...`) is run
    * anyway: the operator asked for it. Returns the targets to run, in order.
    */
-  private skipKnownDown(job: Job): readonly string[] {
+  private skipKnownDown(job: Job, targets: readonly string[]): readonly string[] {
     const states = this.config.exec.skipStates ?? DEFAULT_SKIP_STATES;
-    if (states.length === 0 || job.targets.length === 0) return job.targets;
+    if (states.length === 0 || targets.length === 0) return targets;
     let named: Set<string> | undefined;
     const run: string[] = [];
-    for (const node of job.targets) {
+    for (const node of targets) {
       const r = this.records.get(node);
       const state = r ? shownState(r) : 'unknown';
       if (!r || !states.includes(state) || (named ??= plainNamesIn(job.req.nodes)).has(node)) {
@@ -985,7 +1062,44 @@ export class Engine implements ModuleHost {
       job.outcomes.set(node, 'skipped');
       job.results.set(node, `skipped: ${state}`);
     }
-    return run.length === job.targets.length ? job.targets : run;
+    return run.length === targets.length ? targets : run;
+  }
+
+  /**
+   * Skip the drained targets of a dangerous request: each gets SKIPPED:node:drained:<who, since,
+   * reason> at once and counts neither ok nor failed, unless the request names it one by one or
+   * ends in :FORCE (a command's `force` argument). Returns the targets to run, in order.
+   */
+  private skipDrained(job: Job, targets: readonly string[]): readonly string[] {
+    if (targets.length === 0 || job.req.named.force === 'FORCE') return targets;
+    let named: Set<string> | undefined;
+    const run: string[] = [];
+    for (const node of targets) {
+      const d = this.records.get(node)?.drain;
+      if (!d || (named ??= plainNamesIn(job.req.nodes)).has(node)) {
+        run.push(node);
+        continue;
+      }
+      this.emitFor(job, { type: 'SKIPPED', node, state: 'drained', reason: `drained by ${d.who} since ${new Date(d.since).toISOString()}: ${d.reason}` });
+      job.outcomes.set(node, 'skipped');
+      job.results.set(node, 'skipped: drained');
+    }
+    return run.length === targets.length ? targets : run;
+  }
+
+  /**
+   * A finished job in the timeline: the ones that change something, and SSH's (exec, copy), with
+   * who ran them and the outcome; one entry per job, about its folded targets.
+   */
+  private recordJob(job: Job): void {
+    if (job.quiet || job.cmd.recordsItself || !(job.dangerous || job.req.tag === 'SSH')) return;
+    const { tag, command } = job.req;
+    const kind: TimelineKind = tag === 'POWER' || tag === 'EMP' || tag === 'IPMI' ? 'power' : tag === 'SSH' ? (command === 'EXEC' ? 'exec' : 'copy') : 'job';
+    const { ok, failed, skipped } = job.counts();
+    const outcome = job.state === 'completed' ? `ok=${ok} failed=${failed}${skipped ? ` skipped=${skipped}` : ''}` : job.state === 'failed' ? `failed: ${job.error?.code}: ${job.error?.message}` : job.state;
+    const fields: Record<string, string | number> = { user: job.user, job: job.id, state: job.state, ok, failed };
+    if (skipped) fields.skipped = skipped;
+    this.record(kind, auditTargets(job).targets || undefined, `${job.user}: ${job.shownLine} → ${outcome}`, fields);
   }
 
   private forgetFinished(id: number): void {

@@ -28,9 +28,9 @@ export function groupSourcesFor(vacmGroups: Readonly<Record<string, readonly str
 /**
  * Whether a node is matched by a live selector now: the shown state (power off counts as off), the
  * power state, stats older than the bound (or none ever), or a variable matching a glob (an unset
- * variable matches nothing, not even `*`).
+ * variable matches nothing, not even `*`), or a drain.
  */
-export function matchesLive(r: Pick<NodeRecord, 'reach' | 'power' | 'statsTs' | 'vars'>, sel: LiveSelector, now: number): boolean {
+export function matchesLive(r: Pick<NodeRecord, 'reach' | 'power' | 'statsTs' | 'vars' | 'drain'>, sel: LiveSelector, now: number): boolean {
   switch (sel.kind) {
     case 'state':
       return shownState(r) === sel.state;
@@ -40,5 +40,7 @@ export function matchesLive(r: Pick<NodeRecord, 'reach' | 'power' | 'statsTs' | 
       return r.statsTs === undefined || now - r.statsTs > sel.seconds * 1000;
     case 'var':
       return Object.hasOwn(r.vars, sel.key) && globMatch(sel.glob, r.vars[sel.key]);
+    case 'drained':
+      return r.drain !== undefined;
   }
 }

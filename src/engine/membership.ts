@@ -36,6 +36,8 @@ export interface Transition {
   to: NodeState;
   reason?: string;
   ts: number;
+  /** the node is drained (NEXXUS:DRAIN): its events still flow, hooks see VACM_DRAINED=1 */
+  drained?: boolean;
 }
 
 export type MembershipHook = (t: Transition, signal: AbortSignal) => void | Promise<void>;
@@ -86,7 +88,7 @@ export function parseHooksSection(raw: unknown): ShellHook[] {
     if (typeof h !== 'object' || h === null || Array.isArray(h)) bad(`[${i}]`, 'must be a mapping with command:');
     const o = h as Record<string, unknown>;
     for (const k of Object.keys(o)) if (!HOOK_KEYS.includes(k)) bad(`[${i}].${k}`, `unknown key; a hook takes ${HOOK_KEYS.join(', ')}`);
-    if (typeof o.command !== 'string' || o.command.trim() === '') bad(`[${i}].command`, 'required: a shell command; it gets $VACM_NODE, $VACM_STATE, $VACM_PREV_STATE and $VACM_REASON');
+    if (typeof o.command !== 'string' || o.command.trim() === '') bad(`[${i}].command`, 'required: a shell command; it gets $VACM_NODE, $VACM_STATE, $VACM_PREV_STATE, $VACM_REASON and $VACM_DRAINED');
     const band = o.band === undefined ? BANDS.normal : bandOf(o.band);
     if (band === undefined) bad(`[${i}].band`, `must be 0-9 or one of ${Object.keys(BANDS).join(', ')}`);
     const timeoutMs = o.timeout_ms ?? DEFAULT_HOOK_TIMEOUT_MS;
@@ -156,6 +158,8 @@ export function hookEnvironment(parent: NodeJS.ProcessEnv, t: Transition, extra:
   env.VACM_STATE = t.to;
   env.VACM_PREV_STATE = t.from;
   env.VACM_REASON = t.reason ?? '';
+  // a drained node's hooks can leave it alone (no paging for the node under repair)
+  env.VACM_DRAINED = t.drained ? '1' : '';
   return env;
 }
 
@@ -255,7 +259,7 @@ export class Membership {
     if (after === before) return false;
     const ts = (this.opts.now ?? Date.now)();
     r.since = ts;
-    const t: Transition = { node: r.name, from: before, to: after, reason: after === 'up' ? undefined : r.reason ?? after, ts };
+    const t: Transition = { node: r.name, from: before, to: after, reason: after === 'up' ? undefined : r.reason ?? after, ts, drained: r.drain !== undefined };
     if (after === 'up') this.opts.emit({ type: 'NODE_UP', node: r.name });
     else if (before === 'up') this.opts.emit({ type: 'NODE_DOWN', node: r.name, reason: t.reason! });
     this.runHooks(t);

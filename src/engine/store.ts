@@ -2,7 +2,7 @@
  * The engine's store: nodes and jobs, handed out as immutable snapshots. Views are rebuilt only for
  * what changed since the last snapshot; listeners are told at most once per tick.
  */
-import type { JobView, NodeView } from '../protocol/module.js';
+import type { DrainInfo, JobView, NodeView } from '../protocol/module.js';
 import type { NodeState, PowerState, StatValue } from '../protocol/events.js';
 import { maskVars } from '../protocol/vars.js';
 
@@ -21,6 +21,8 @@ export interface NodeRecord {
   stats?: Readonly<Record<string, StatValue>>;
   statsTs?: number;
   loadHistory: number[];
+  /** set while the node is drained (kept in the state dir's drains.json) */
+  drain?: DrainInfo;
   view?: NodeView;
 }
 
@@ -29,6 +31,8 @@ export interface Counts {
   down: number;
   off: number;
   unknown: number;
+  /** drained nodes, counted here and not under their state */
+  drained: number;
 }
 
 export interface Snapshot {
@@ -74,6 +78,7 @@ export function nodeView(r: NodeRecord): NodeView {
     stats: r.stats,
     statsTs: r.statsTs,
     loadHistory: Object.freeze([...r.loadHistory]),
+    drain: r.drain,
   });
   r.view = v;
   return v;
@@ -149,11 +154,12 @@ export class Store {
   getSnapshot = (): Snapshot => {
     if (this.snap) return this.snap;
     const nodes: NodeView[] = [];
-    const counts: Counts = { up: 0, down: 0, off: 0, unknown: 0 };
+    const counts: Counts = { up: 0, down: 0, off: 0, unknown: 0, drained: 0 };
     for (const r of this.records.values()) {
       const v = nodeView(r);
       nodes.push(v);
-      counts[v.state]++;
+      if (v.drain) counts.drained++;
+      else counts[v.state]++;
     }
     const jobs: JobView[] = [];
     let running = 0;

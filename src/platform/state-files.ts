@@ -213,3 +213,20 @@ export async function writeStateFileAsync(dir: string, name: string, data: strin
     throw err instanceof VacmError ? err : stateError(`cannot write state file ${file}: ${errnoOf(err)}`, err);
   }
 }
+
+/**
+ * Rename `from` to `to` in the state dir (log rotation: events.jsonl -> events.1.jsonl); a missing
+ * `from` is not an error. rename(2) moves a planted symlink as a link and replaces whatever `to`
+ * was without writing through it; the next open of either name is checked as usual.
+ */
+export function renameStateFile(dir: string, from: string, to: string): void {
+  const src = fileIn(dir, from);
+  const dst = fileIn(dir, to);
+  ensureStateDir(dir);
+  try {
+    fs.renameSync(src, dst);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return;
+    throw stateError(`cannot rename state file ${src} to ${dst}: ${errnoOf(err)}; fix the state directory's permissions or set $VACM_STATE_DIR`, err);
+  }
+}

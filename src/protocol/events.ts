@@ -33,7 +33,7 @@ export type EventBody =
   | { type: 'OUTPUT'; node: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'EXIT'; node: string; code: number; signal?: string }
   // a node not run because it is known down or off (exec.skip_states): neither ok nor failed
-  | { type: 'SKIPPED'; node: string; state: NodeState; reason: string }
+  | { type: 'SKIPPED'; node: string; state: NodeState | 'drained'; reason: string }
   | { type: 'POWER'; node: string; state: PowerState }
   | { type: 'BOOTDEV'; node: string; device: string; persistence: 'once' | 'persistent'; efi: boolean }
   | { type: 'IDENTIFY'; node: string; state: string }
@@ -47,7 +47,12 @@ export type EventBody =
   // ROLLOUT:RUN: a wave started (its inner job's id) or ended (its counts)
   | { type: 'WAVE'; wave: number; waves: number; nodes: string; count: number; inner: number; ok?: number; failed?: number }
   // a named counter (COLLECTOR:STATS)
-  | { type: 'COUNTER'; name: string; value: number };
+  | { type: 'COUNTER'; name: string; value: number }
+  // NEXXUS:DRAIN / UNDRAIN / DRAINED: a node marked "do not touch" (since: ms since the epoch)
+  | { type: 'DRAINED'; node: string; user: string; since: number; reason: string }
+  | { type: 'UNDRAINED'; node: string; user: string }
+  // NEXXUS:EVENTS: one entry of the events timeline (node: a name or a folded set, '' for none)
+  | { type: 'EVENT'; at: number; kind: string; node: string; text: string };
 
 export type EventType = EventBody['type'];
 export type Lane = 'control' | 'bulk';
@@ -141,6 +146,12 @@ export function toWire(e: EventBody): WireShape {
       return { event: 'DISCOVERED', fields: [e.host, e.addr] };
     case 'COUNTER':
       return { event: 'COUNTER', fields: [e.name, String(e.value)] };
+    case 'DRAINED':
+      return { event: 'DRAINED', node: e.node, fields: [e.node, e.user, new Date(e.since).toISOString(), e.reason] };
+    case 'UNDRAINED':
+      return { event: 'UNDRAINED', node: e.node, fields: [e.node, e.user] };
+    case 'EVENT':
+      return { event: 'EVENT', fields: [new Date(e.at).toISOString(), e.kind, e.node, e.text] };
     case 'WAVE':
       return {
         event: 'WAVE',

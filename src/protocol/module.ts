@@ -6,9 +6,25 @@
 import type { CommandShape, Request } from './ipc.js';
 import type { EventBody, Lane, NodeState, PowerState, StatValue, VacmEvent, JobState } from './events.js';
 import type { ExecAllowEntry } from './shell-words.js';
+import type { TimelineEntry, TimelineFields, TimelineKind } from './timeline.js';
 
 export type NodeVars = Readonly<Record<string, string>>;
 export type NodeOutcome = 'ok' | 'failed';
+
+/** A drained node: marked "do not touch" by `who` at `since` (ms since the epoch), for `reason`. */
+export interface DrainInfo {
+  readonly who: string;
+  readonly since: number;
+  /** controls already escaped, at most a few hundred characters (still shown through visibleLine) */
+  readonly reason: string;
+}
+
+/** What NEXXUS:EVENTS asks of the timeline: entries touching these nodes (all when absent), in [since, until]. */
+export interface TimelineQuery {
+  readonly nodes?: readonly string[];
+  readonly since?: number;
+  readonly until?: number;
+}
 
 /** One node as the engine's store holds it: an immutable snapshot. */
 export interface NodeView {
@@ -25,6 +41,8 @@ export interface NodeView {
   readonly statsTs?: number;
   /** recent load1 samples, oldest first (bounded; for sparklines) */
   readonly loadHistory: readonly number[];
+  /** set while the node is drained (NEXXUS:DRAIN) */
+  readonly drain?: DrainInfo;
 }
 
 export interface JobView {
@@ -87,6 +105,8 @@ export interface JobContext {
   forEachNode(nodes: readonly string[], op: (n: NodeOp) => Promise<NodeOutcome | void>, opts?: ForEachNodeOptions): Promise<void>;
   /** record an outcome for something not run through forEachNode (counted in JOB_COMPLETED) */
   outcome(key: string, result: NodeOutcome): void;
+  /** who the job runs for (SubmitOptions.user: serve's authenticated user; else the OS user) */
+  readonly user?: string;
 }
 
 export interface SubmitOptions {
@@ -154,6 +174,18 @@ export interface ModuleHost {
   jobs(): readonly JobView[];
   cancel(id: number): boolean;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  /**
+   * Add an entry to the events timeline (docs/events.md): `node` a node name or a folded set
+   * (undefined: about no node); `text` one line for people (escaped and bounded here); `fields` a
+   * few facts for scripts. Never throws: a timeline that cannot be written is logged, not fatal.
+   */
+  record?(kind: TimelineKind, node: string | undefined, text: string, fields?: TimelineFields): void;
+  /** the timeline's entries, oldest first (NEXXUS:EVENTS) */
+  timeline?(q: TimelineQuery): readonly TimelineEntry[];
+  /** drain the nodes (kept in the state dir); throws ERR_BAD_ARGS for a bad reason, ERR_STATE_DIR when it cannot be kept */
+  drain?(nodes: readonly string[], reason: string, who: string): DrainInfo;
+  /** undrain the nodes; returns those that were drained */
+  undrain?(nodes: readonly string[], who: string): string[];
 }
 
 export interface CommandDef extends CommandShape {
@@ -172,6 +204,13 @@ export interface CommandDef extends CommandShape {
    * counts neither ok nor failed, unless the request names it one by one (SSH:EXEC, SYSSTAT:GET)
    */
   readonly skipKnownDown?: boolean;
+  /**
+   * a dangerous command reaches a drained node through a group, range or wildcard only when the
+   * request ends in :FORCE; this one always does (UNDRAIN, DRAIN again with a new reason)
+   */
+  readonly reachesDrained?: boolean;
+  /** the command adds its own timeline entries (DRAIN): the engine adds none for the job */
+  readonly recordsItself?: boolean;
   /** a deadline for the whole job; the engine aborts and fails it with ERR_TIMEOUT after this */
   readonly jobTimeoutMs?: number;
   /** check before auditing or running (e.g. an allowlist); throw a VacmError to refuse the whole job */

@@ -23,7 +23,9 @@ export type LiveSelector =
   | { kind: 'state'; state: 'up' | 'down' | 'off' | 'unknown' }
   | { kind: 'power'; power: 'on' | 'off' | 'unknown' }
   | { kind: 'stale'; seconds: number }
-  | { kind: 'var'; key: string; glob: string };
+  | { kind: 'var'; key: string; glob: string }
+  // `@drained`: the nodes drained now (NEXXUS:DRAIN); a group named drained wins over it
+  | { kind: 'drained' };
 /** The names a live selector matches now (the engine answers it; pure code only asks). */
 export type LiveResolver = (sel: LiveSelector, text: string) => Iterable<string>;
 
@@ -1393,8 +1395,10 @@ function parseTable(expr: string, opts: NodeSetOptions, depth: number, cache: { 
           continue;
         } else members = opts.resolveGroup?.(group);
         if (members === undefined && group === 'drained') {
-          // the contract's live selector, once drains exist; a group of that name still wins
-          throw new VacmError('ERR_UNSUPPORTED', '@drained: drains are not built yet, so no node is drained; select with @state=, @power=, @stale= or @var.KEY=GLOB instead', { fragment: name });
+          // the contract's live selector; a group of that name (in the config or ClusterShell's) still wins
+          if (!opts.resolveLive) throw new VacmError('ERR_UNSUPPORTED', `${name} is a live selector, answered from the engine's drains; there are none here: use it in a request (vacm ipc 'NEXXUS:DRAINED:${name}')`, { fragment: name });
+          groupTable.update(tableFromNames(opts.resolveLive({ kind: 'drained' }, name)));
+          continue;
         }
         if (members === undefined) throw parseError('unknown group', name);
         const text = typeof members === 'string' ? members : members.join(',');

@@ -16,6 +16,7 @@ import { PromptPane, promptRows } from './panes/PromptPane.js';
 import { Footer } from './panes/Footer.js';
 import { confirmSpec, helpSpec, outputSpec, powerSpec, quitSpec } from './panes/Dialogs.js';
 import { Overlay, type OverlaySpec } from './panes/Overlay.js';
+import { eventsSpec } from './panes/EventsView.js';
 import type { PaneId } from './keymaps.js';
 
 export interface AppProps {
@@ -98,6 +99,9 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
   else if (m.kind === 'help') dialog = helpSpec(d.maps, m, g.main);
   else if (m.kind === 'quit') dialog = quitSpec(m.running);
   else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main);
+  else if (m.kind === 'events') dialog = eventsSpec(props.engine.events?.(m.filter ? { nodes: m.filter.names } : {}) ?? [], m, g.main);
+  // the cursor node's last events, for the detail pane (from memory: no I/O)
+  const nodeEvents = d.cursorNode && props.engine.events ? props.engine.events({ nodes: [d.cursorNode.name] }).slice(-3) : undefined;
   // the dashboard stays drawn under a dialog, dimmed, so the marked rows are in sight
   const main = (
     <ThemeProvider theme={dialog ? dimmedTheme(theme) : theme}>
@@ -107,7 +111,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
         </Pane>
         <Box flexDirection="column" width={g.rightWidth} height={g.main}>
           <Pane focused={focus === 'detail'} width={g.rightWidth} height={g.detailHeight}>
-            <DetailPane node={d.cursorNode} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} />
+            <DetailPane node={d.cursorNode} events={nodeEvents} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} />
           </Pane>
           <Pane focused={focus === 'jobs'} width={g.rightWidth} height={g.jobsHeight}>
             <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={g.rightWidth - 2} height={g.jobsHeight - 2} />

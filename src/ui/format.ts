@@ -57,6 +57,8 @@ export function isStale(n: Pick<NodeView, 'state'>): boolean {
 }
 
 export const STATE_GLYPH: Record<NodeState, string> = { up: '●', down: '✖', off: '○', unknown: '?' };
+/** a drained node, after its state glyph in the nodes pane and in the detail pane */
+export const DRAIN_GLYPH = '⊘';
 
 export interface RowColumns {
   name: number;

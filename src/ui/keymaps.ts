@@ -18,7 +18,9 @@ export type Action =
   // help
   | 'helpSearch' | 'close'
   // power menu
-  | 'powerOn' | 'powerOff' | 'powerCycle' | 'powerReset' | 'powerSoft' | 'powerStatus';
+  | 'powerOn' | 'powerOff' | 'powerCycle' | 'powerReset' | 'powerSoft' | 'powerStatus'
+  // the events timeline (e)
+  | 'events' | 'eventsFollow' | 'eventsFilter';
 
 export interface Binding {
   /** key names as `keyName` produces them: 'j', 'down', 'pageup', 'ctrl+c', 'space', 'return', ... */
@@ -33,7 +35,7 @@ export interface Binding {
   readonly short?: string;
 }
 
-export type KeymapName = 'global' | PaneId | 'powerMenu' | 'help';
+export type KeymapName = 'global' | PaneId | 'powerMenu' | 'help' | 'events';
 export type Keymaps = Readonly<Record<KeymapName, readonly Binding[]>>;
 
 const b = (keys: string[], action: Action, description: string, opts: { dangerous?: boolean; footer?: boolean; short?: string } = {}): Binding => ({
@@ -63,6 +65,7 @@ export const KEYMAPS: Keymaps = {
     b([':'], 'prompt', 'IPC prompt', { short: 'prompt' }),
     b(['t'], 'theme', 'next theme'),
     b(['ctrl+c'], 'cancelJob', 'cancel the selected job'),
+    b(['e'], 'events', 'events timeline (all nodes; / filters)'),
   ],
   nodes: [
     ...listMoves,
@@ -94,6 +97,12 @@ export const KEYMAPS: Keymaps = {
     b(['r'], 'powerReset', 'hard reset', { dangerous: true }),
     b(['s'], 'powerSoft', 'soft off (ACPI)', { dangerous: true }),
     b(['t'], 'powerStatus', 'power status'),
+  ],
+  events: [
+    ...listMoves.map((x) => ({ ...x, description: x.description.replace('cursor', 'scroll') })),
+    b(['f'], 'eventsFollow', 'follow: keep the newest in view (on when opened)'),
+    b(['/'], 'eventsFilter', 'filter by node set (Enter applies; empty shows all)'),
+    b(['escape', 'e', 'q'], 'close', 'close (Esc first clears a filter)'),
   ],
 };
 
@@ -183,9 +192,10 @@ export const KEYMAP_TITLES: Record<KeymapName, string> = {
   jobs: 'Jobs pane',
   powerMenu: 'Power menu (p)',
   help: 'Help (?)',
+  events: 'Events timeline (e)',
 };
 
-const SHOWN_MAPS: KeymapName[] = ['global', 'nodes', 'jobs', 'powerMenu', 'help'];
+const SHOWN_MAPS: KeymapName[] = ['global', 'nodes', 'jobs', 'powerMenu', 'help', 'events'];
 
 /**
  * The help lines that match `search` (case-insensitive), each under its section's title; every line

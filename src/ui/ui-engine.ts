@@ -8,9 +8,10 @@ import type { Snapshot } from '../engine/store.js';
 import { isDangerous } from '../protocol/module.js';
 import { toVacmError } from '../protocol/errors.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
+import type { TimelineEntry } from '../protocol/timeline.js';
 import { guardedBecause, powerCapability, type GuardReason, type PowerActionName, type PowerDriverName, type ThisMachine } from '../protocol/power.js';
 
-export type { Snapshot };
+export type { Snapshot, TimelineEntry };
 
 export interface CommandInfo {
   readonly name: string;
@@ -52,6 +53,8 @@ export interface UiEngine {
   powerFacts(names: readonly string[]): PowerFacts[];
   readonly registry: { modules(): readonly ModuleInfo[]; groups(): readonly string[] };
   readonly readOnly: boolean;
+  /** the events timeline's newest entries in memory (of these nodes), oldest first; no I/O */
+  events?(q?: { nodes?: readonly string[] }): readonly TimelineEntry[];
 }
 
 /** `thisMachine` (from the CLI, which may read the OS) lets the guard judge `host` and `bmc_host` as POWER does. */
@@ -87,8 +90,10 @@ export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachi
     },
     registry: {
       modules: () => engine.registry.list().map((m) => ({ tag: m.tag, commands: m.commands.map((c) => ({ name: c.name, summary: c.summary })) })),
-      groups: () => Object.keys(engine.groups()).sort(),
+      // `@drained` completes like a group (a group of that name is the same word)
+      groups: () => [...new Set([...Object.keys(engine.groups()), 'drained'])].sort(),
     },
     readOnly: engine.readOnly,
+    events: (q) => engine.recentEvents(q ?? {}),
   };
 }

@@ -29,7 +29,9 @@ export type Modal =
   | { kind: 'prompt'; text: string; error?: string; candidates?: string[]; hist: number }
   | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: string; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[] }
   | { kind: 'quit'; running: number }
-  | { kind: 'output'; jobId: number; scroll: number; gathered: boolean };
+  | { kind: 'output'; jobId: number; scroll: number; gathered: boolean }
+  // the events timeline: `scroll` is the first line shown unless following; `editing` is the filter being typed
+  | { kind: 'events'; scroll: number; follow: boolean; filter?: { expr: string; names: readonly string[] }; editing?: string; error?: string };
 
 export interface Filter {
   expr: string;
@@ -264,6 +266,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       case 'open':
         if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: false });
         return;
+      case 'events': setModal({ kind: 'events', scroll: 0, follow: true }); return;
       default:
         return;
     }
@@ -307,7 +310,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     }
     const s = ref.current;
     const m = s.modal;
-    const typing = (m.kind === 'help' && m.searching) || m.kind === 'prompt' || m.kind === 'filter' || m.kind === 'exec' || (m.kind === 'confirm' && m.needCount);
+    const typing = (m.kind === 'events' && m.editing !== undefined) || (m.kind === 'help' && m.searching) || m.kind === 'prompt' || m.kind === 'filter' || m.kind === 'exec' || (m.kind === 'confirm' && m.needCount);
     if (!typing && input.length > 1 && !key.ctrl && !key.meta) {
       for (const ch of input) onKey(ch, {});
       return;
@@ -343,6 +346,47 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
           case 'end': return to(last);
           case 'helpSearch': return setModal({ ...m, searching: true, scroll: 0 });
           case 'close': return name === 'escape' && m.search !== '' ? setModal({ ...m, search: '', scroll: 0 }) : close();
+          default: return;
+        }
+      }
+      case 'events': {
+        if (m.editing !== undefined) {
+          if (name === 'escape' || name === 'ctrl+c') return setModal({ ...m, editing: undefined, error: undefined });
+          if (name === 'return') {
+            const expr = m.editing.trim();
+            if (expr === '') return setModal({ ...m, editing: undefined, filter: undefined, error: undefined, scroll: 0 });
+            try {
+              return setModal({ ...m, editing: undefined, filter: { expr, names: engine.resolve(expr) }, error: undefined, scroll: 0 });
+            } catch (err) {
+              const ve = toVacmError(err);
+              return setModal({ ...m, error: `${ve.code}: ${ve.message}` });
+            }
+          }
+          const t = edit(m.editing, input, name);
+          if (t !== undefined) setModal({ ...m, editing: t, error: undefined });
+          return;
+        }
+        const b = lookup(s.maps.events, name);
+        if (!b) return;
+        const total = engine.events?.(m.filter ? { nodes: m.filter.names } : {}).length ?? 0;
+        const rows = Math.max(1, layoutRef.current.outputRows);
+        const last = Math.max(0, total - rows);
+        // moving up leaves follow mode; reaching the end again (End, G) takes it back
+        const from = m.follow ? last : Math.min(m.scroll, last);
+        const to = (n: number) => {
+          const scroll = Math.max(0, Math.min(last, n));
+          setModal({ ...m, scroll, follow: scroll >= last && n >= last });
+        };
+        switch (b.action) {
+          case 'up': return to(from - 1);
+          case 'down': return to(from + 1);
+          case 'pageUp': return to(from - Math.max(1, rows - 1));
+          case 'pageDown': return to(from + Math.max(1, rows - 1));
+          case 'home': return to(0);
+          case 'end': return to(last);
+          case 'eventsFollow': return setModal({ ...m, follow: !m.follow, scroll: from });
+          case 'eventsFilter': return setModal({ ...m, editing: m.filter?.expr ?? '' });
+          case 'close': return name === 'escape' && m.filter ? setModal({ ...m, filter: undefined, scroll: 0 }) : close();
           default: return;
         }
       }

@@ -110,8 +110,10 @@ describe('live selectors need the engine', () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/ERR_UNSUPPORTED: @\S+ is a live selector, answered from the engine's node states; there are none here: use it in a request \(vacm ipc 'NEXXUS:NODE_LIST:@/);
   });
-  it('@drained says drains are not built', async () => {
+  it('@drained is answered from the engine\'s drains, so vacm nodeset refuses it and says where it works', async () => {
     const r = await nodeset(['-e', '@drained']);
-    expect(r.err).toMatch(/@drained: drains are not built yet/);
+    expect(r.out).toBe('');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toMatch(/ERR_UNSUPPORTED: @drained is a live selector, answered from the engine's drains; there are none here: use it in a request \(vacm ipc 'NEXXUS:DRAINED:@drained'\)/);
   });
 });

@@ -360,7 +360,7 @@ describe('store', () => {
     const s = engine.getSnapshot();
     expect(s.nodes.find((n) => n.name === 'node01')!.state).toBe('down');
     expect(s.nodes.find((n) => n.name === 'node02')!.state).toBe('off');
-    expect(s.counts).toEqual({ up: 0, down: 1, off: 1, unknown: 7 });
+    expect(s.counts).toEqual({ up: 0, down: 1, off: 1, unknown: 7, drained: 0 });
     const unsolicited = events.filter((e) => e.job === 0).map((e) => e.type + ':' + ('node' in e ? e.node : ''));
     expect(unsolicited).toEqual(['NODE_UP:node01', 'NODE_DOWN:node01']);
   });

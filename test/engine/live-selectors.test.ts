@@ -109,13 +109,19 @@ describe('live selectors in requests', () => {
     expect(await listed(e, '@state=off')).toBe('');
   });
 
-  it('a malformed selector is ERR_NODESET_PARSE naming it; @drained says drains are not built; a secret is never matched', async () => {
+  it('a malformed selector is ERR_NODESET_PARSE naming it; @drained is the drained nodes; a secret is never matched', async () => {
     const e = await cluster();
     expect(await listed(e, '@state=sideways')).toMatch(/unknown node state \(one of up, down, off, unknown\): "@state=sideways"/);
     expect(await listed(e, '@power=maybe')).toMatch(/unknown power state/);
     expect(await listed(e, '@stale=soon')).toMatch(/@stale= takes whole seconds/);
     expect(await listed(e, '@var.=x')).toMatch(/needs a variable name/);
-    expect(() => e.resolve('@drained')).toThrow(/drains are not built yet/);
+    // nothing drained yet: an empty set, not an error; then the drained node, and not once undrained
+    expect(e.resolve('@drained')).toEqual([]);
+    await run(e, 'NEXXUS:DRAIN:s05:fan noise');
+    expect(e.resolve('@drained')).toEqual(['s05']);
+    expect(e.resolve('s0[4-6]!@drained')).toEqual(['s04', 's06']);
+    await run(e, 'NEXXUS:UNDRAIN:@drained');
+    expect(e.resolve('@drained')).toEqual([]);
     expect(() => e.resolve('@var.bmc_password=a*')).toThrow(expect.objectContaining({ code: 'ERR_NOT_ALLOWED' }));
     // without `=` it is an ordinary group name: `@power` is a group (here an unknown one)
     expect(() => e.resolve('@power')).toThrow(/unknown group: "@power"/);

@@ -81,7 +81,7 @@ describe('vacm snapshot with a hostile saved state', () => {
     expect(typeof s).toBe('object');
     if (typeof s === 'object') {
       expect(s.nodes[0]).toEqual({ name: 'n1', groups: ['g'], vars: {}, state: 'up', stateSince: 0, power: 'on', local: false, stats: { load1: 1.5, os: 'Linux' }, statsTs: 5, loadHistory: [] });
-      expect(s.counts).toEqual({ up: 1, down: 0, off: 0, unknown: 0 });
+      expect(s.counts).toEqual({ up: 1, down: 0, off: 0, unknown: 0, drained: 0 });
     }
   });
 

@@ -3,12 +3,16 @@ import React, { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import type { NodeView } from '../../protocol/module.js';
 import { useTheme, type Slot } from '../theme.js';
-import { STATE_GLYPH, brailleChart, formatAgo, formatDuration, isStale } from '../format.js';
+import { DRAIN_GLYPH, STATE_GLYPH, brailleChart, formatAgo, formatDuration, isStale } from '../format.js';
 import { useClock } from '../use-clock.js';
 import { visibleLine } from '../../protocol/visible.js';
+import type { TimelineEntry } from '../../protocol/timeline.js';
+import { eventSpans } from './EventsView.js';
 
 export interface DetailPaneProps {
   node?: NodeView;
+  /** the node's last timeline entries, oldest first */
+  events?: readonly TimelineEntry[];
   focused: boolean;
   width: number;
   height: number;
@@ -32,19 +36,32 @@ export function detailStatLines(n: NodeView): string[] {
   return lines.map(visibleLine);
 }
 
+/** A drained node's line: who drained it, when, and why (the reason came from whoever typed it). */
+export function drainLine(n: NodeView, now: number): string | undefined {
+  const d = n.drain;
+  if (!d) return undefined;
+  const at = new Date(d.since);
+  const when = `${at.getFullYear()}-${String(at.getMonth() + 1).padStart(2, '0')}-${String(at.getDate()).padStart(2, '0')} ${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
+  // the reason first: a narrow pane cuts the end of the line
+  return visibleLine(`${DRAIN_GLYPH} drained: ${d.reason} — by ${d.who}, ${formatAgo(Math.max(0, now - d.since))} (${when})`);
+}
+
 /** For a node that is not up: when its numbers were read (they are shown dimmed, as history). */
 export function lastSeenLine(n: NodeView, now: number): string | undefined {
   if (!isStale(n)) return undefined;
   return n.statsTs !== undefined ? `last seen ${formatAgo(now - n.statsTs)} · the numbers below are from then` : 'never seen: no readings yet';
 }
 
-export function DetailPane({ node, focused, width, height, now: renderedAt }: DetailPaneProps) {
+export function DetailPane({ node, events, focused, width, height, now: renderedAt }: DetailPaneProps) {
   const t = useTheme();
   const stale = node !== undefined && isStale(node);
   // a stale node's age must keep counting even when nothing else changes on screen
   const ticked = useClock(1000, stale);
   const now = Math.max(renderedAt, ticked);
-  const chartRows = Math.max(0, Math.min(6, height - 6 - (stale ? 1 : 0)));
+  const drained = node?.drain !== undefined;
+  // the last events take the rows the chart can spare (at least one line each when there is room)
+  const eventRows = Math.min(events?.length ?? 0, Math.max(0, height - 6 - (stale ? 1 : 0) - (drained ? 1 : 0)));
+  const chartRows = Math.max(0, Math.min(6, height - 6 - (stale ? 1 : 0) - (drained ? 1 : 0) - eventRows));
   const chart = useMemo(
     () => (node && chartRows > 0 ? brailleChart(node.loadHistory, Math.max(2, width), chartRows, Number(node.stats?.cpus) || undefined) : []),
     [node?.loadHistory, width, chartRows, node?.stats?.cpus],
@@ -67,6 +84,7 @@ export function DetailPane({ node, focused, width, height, now: renderedAt }: De
         <Text color={t.color(STATE_SLOT[node.state])}> {node.state}</Text>
         <Text color={t.color('dim')}>{node.stateReason ? ` (${visibleLine(node.stateReason)})` : ''} for {since} · power {node.power}{node.local ? ' · this machine' : ''}</Text>
       </Text>
+      {drained ? <Text wrap="truncate" color={t.color('node.drained')}>{drainLine(node, now)}</Text> : null}
       <Text wrap="truncate" color={t.color('dim')}>groups {visibleLine(node.groups.join(',')) || '-'}</Text>
       {stale ? <Text wrap="truncate" color={t.color('node.unknown')}>{lastSeenLine(node, now)}</Text> : null}
       {detailStatLines(node).map((l, i) => <Text key={i} wrap="truncate" color={stale ? t.color('dim') : t.color('header.text')} dimColor={stale}>{l}</Text>)}
@@ -75,6 +93,11 @@ export function DetailPane({ node, focused, width, height, now: renderedAt }: De
           {chart.map((l, i) => <Text key={i} color={t.color(stale ? 'dim' : 'chart')} dimColor={stale}>{l}</Text>)}
         </Box>
       ) : null}
+      {events && eventRows > 0 ? events.slice(-eventRows).map((e) => (
+        <Text key={e.seq} wrap="truncate">
+          {(eventSpans(e, false) as readonly { text: string; slot?: Slot }[]).map((s, i) => <Text key={i} color={s.slot ? t.color(s.slot) : t.color('header.text')}>{s.text}</Text>)}
+        </Text>
+      )) : null}
       <Text wrap="truncate" color={t.color('dim')}>{visibleLine(vars)}</Text>
     </Box>
   );

@@ -25,6 +25,8 @@ export function footerFor(maps: Keymaps, pane: PaneId, modal: Modal): string {
       return 'y quit  n stay';
     case 'output':
       return '↑/↓ PgUp/PgDn scroll  g gathered/per node  Esc close';
+    case 'events':
+      return modal.editing !== undefined ? 'Enter filter (node set like @rack1 or @drained; empty shows all)  Esc cancel' : `↑↓ j/k PgUp/PgDn scroll  End follow  f follow ${modal.follow ? 'off' : 'on'}  / filter  Esc/e close`;
   }
 }
 

@@ -34,6 +34,8 @@ export function HeaderPane({ cluster, counts, total, runningJobs, readOnly, them
           <Text color={t.color(counts.off > 0 ? 'node.off' : 'dim')}>{counts.off} off</Text>
           <Text> · </Text>
           <Text color={t.color(counts.unknown > 0 ? 'node.unknown' : 'dim')}>{counts.unknown} unknown</Text>
+          {/* drained nodes count here and not under their state; shown once there is one */}
+          {counts.drained > 0 ? <><Text> · </Text><Text color={t.color('node.drained')}>{counts.drained} drained</Text></> : null}
           <Text color={t.color('header.text')}>   jobs: </Text>
           <Text color={runningJobs > 0 ? t.color('job.running') : t.color('dim')}>{runningJobs} running</Text>
         </Text>

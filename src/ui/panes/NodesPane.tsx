@@ -8,7 +8,7 @@ import { Box, Text } from 'ink';
 import type { NodeView } from '../../protocol/module.js';
 import type { NodeState } from '../../protocol/events.js';
 import { useTheme, type Slot } from '../theme.js';
-import { STATE_GLYPH, nodeRowParts, overviewRuns, rowColumns, rowHeader, windowStart, type RowColumns, type RowParts, type SortKey } from '../format.js';
+import { DRAIN_GLYPH, STATE_GLYPH, nodeRowParts, overviewRuns, rowColumns, rowHeader, windowStart, type RowColumns, type RowParts, type SortKey } from '../format.js';
 import type { Filter } from '../use-dashboard.js';
 import { visibleLine } from '../../protocol/visible.js';
 
@@ -41,12 +41,13 @@ function rowParts(n: NodeView, cols: RowColumns): RowParts {
 interface RowProps {
   parts: RowParts;
   state: NodeState;
+  drained: boolean;
   marked: boolean;
   selected: boolean;
   focused: boolean;
 }
 
-const NodeRow = memo(function NodeRow({ parts, state, marked, selected, focused }: RowProps) {
+const NodeRow = memo(function NodeRow({ parts, state, drained, marked, selected, focused }: RowProps) {
   const t = useTheme();
   const inverse = selected && focused;
   const underline = selected && !focused;
@@ -56,7 +57,9 @@ const NodeRow = memo(function NodeRow({ parts, state, marked, selected, focused 
     <Box height={1}>
       <Text inverse={inverse} underline={underline} bold color={t.color('node.marked')}>{marked ? '*' : ' '}</Text>
       <Text inverse={inverse} underline={underline} color={t.color(STATE_SLOT[state])}>{STATE_GLYPH[state]}</Text>
-      <Text inverse={inverse} underline={underline} color={color}>{parts.head}</Text>
+      {/* a drained node's glyph takes the space between the state glyph and the name */}
+      {drained ? <Text inverse={inverse} underline={underline} color={t.color('node.drained')}>{DRAIN_GLYPH}</Text> : null}
+      <Text inverse={inverse} underline={underline} color={color}>{drained ? parts.head.slice(1) : parts.head}</Text>
       {parts.spark ? <Text inverse={inverse} underline={underline} color={state === 'up' ? color : t.color('dim')} dimColor={state !== 'up'}>{parts.spark}</Text> : null}
       <Text inverse={inverse} underline={underline} color={color}>{parts.tail}</Text>
     </Box>
@@ -105,7 +108,7 @@ export function NodesPane(p: NodesPaneProps) {
     body = [
       <Text key="h" color={t.color('dim')} wrap="truncate">{rowHeader(cols)}</Text>,
       ...visible.map((n, i) => (
-        <NodeRow key={n.name} parts={rowParts(n, cols)} state={n.state} marked={p.marks.has(n.name)} selected={first + i === p.cursor} focused={p.focused} />
+        <NodeRow key={n.name} parts={rowParts(n, cols)} state={n.state} drained={n.drain !== undefined} marked={p.marks.has(n.name)} selected={first + i === p.cursor} focused={p.focused} />
       )),
     ];
   }

@@ -40,6 +40,13 @@ export function PromptPane({ modal, message, width }: PromptPaneProps) {
     );
   }
   if (modal.kind === 'help' && modal.searching) return <Box width={width} height={1}><Input label="search help: " text={modal.search} slot="prompt" /></Box>;
+  if (modal.kind === 'events' && modal.editing !== undefined) {
+    return (
+      <Box width={width} height={1}>
+        {modal.error ? <Text wrap="truncate" color={t.color('error')}>{visibleLine(modal.error)}</Text> : <Input label="events of (node set): " text={modal.editing} slot="prompt" />}
+      </Box>
+    );
+  }
   if (modal.kind === 'filter') return <Box width={width} height={1}><Input label="filter (node set or text): " text={modal.text} slot="prompt" /></Box>;
   if (modal.kind === 'exec') {
     const f = foldNodeSet(modal.targets);
