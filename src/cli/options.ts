@@ -73,6 +73,7 @@ export function checkWholeNumber(option: string, value: number | undefined, min:
 export const SERVE_OPTIONS = {
   ...ENGINE_OPTIONS,
   listen: { type: 'string', describe: 'ADDR:PORT where the collector listens for agents (overrides collector.listen)' },
+  'listen-ssh': { type: 'string', describe: 'ADDR:PORT of the SSH front door where operators log in (overrides serve.listen)' },
   metrics: { type: 'string', describe: 'serve Prometheus /metrics on ADDR:PORT (e.g. 127.0.0.1:9464)' },
   'snapshot-every': { type: 'number', default: 60, describe: 'seconds between writes of the state snapshot that vacm snapshot reads' },
 } as const satisfies OptionTable;
