@@ -22,6 +22,8 @@ export const IPC_OPTIONS = {
   raw: { type: 'boolean', default: false, describe: 'print command output byte-exact even on a terminal (default there: controls shown as ^[)' },
   similar: { type: 'boolean', default: false, describe: "gather lines that differ only by the node's own name or address, shown as [NODE] (default: exact, as clush)" },
   diff: { type: 'boolean', default: false, describe: "like clush --diff: print each job's gathered stdout as unified diffs against its largest group" },
+  attach: { type: 'string', describe: 'send the requests to a running vacm serve: ssh://[user@]host[:port] or its socket path (else $VACM_ATTACH, else the local serve\'s socket when it answers)' },
+  embedded: { type: 'boolean', default: false, describe: 'run an engine in this process even when a vacm serve answers' },
 } as const satisfies OptionTable;
 
 /**

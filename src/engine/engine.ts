@@ -805,7 +805,7 @@ export class Engine implements ModuleHost {
     const need = roleNeeded(req, cmd, dangerous, targets, { config: this.config, varsOf: (n) => this.records.get(n)?.vars, job: (id) => this.job(id), user: origin.user });
     let ve: VacmError | undefined;
     if (!roleAtLeast(origin.role, need.role)) {
-      ve = new VacmError('ERR_FORBIDDEN', `${need.why} needs the ${need.role} role; ${origin.user} is ${origin.role === 'admin' ? 'an' : 'a'} ${origin.role} (serve.users); ask an admin`);
+      ve = new VacmError('ERR_FORBIDDEN', `${need.why} needs the ${need.role} role; ${origin.user} is ${origin.role === 'viewer' ? 'a' : 'an'} ${origin.role} (serve.users); ask an admin`);
     } else if (origin.maxJobs !== undefined && (this.inFlight.get(origin.session) ?? 0) >= origin.maxJobs) {
       ve = new VacmError('ERR_LIMIT', `this session already has ${origin.maxJobs} jobs in flight (serve.max_jobs_per_session); wait for some to end`);
     }
