@@ -109,7 +109,8 @@ let sessionSeq = 0;
 function channelWriter(conn: Conn, ch: ServerChannel, stream: NodeJS.WritableStream & { writableLength?: number; destroyed?: boolean }): (s: string) => void {
   return (s) => {
     if (ch.destroyed || (stream as { destroyed?: boolean }).destroyed) return;
-    if (conn.unread() + Buffer.byteLength(s) > conn.maxUnread) {
+    const waiting = conn.unread();
+    if (waiting > 0 && waiting + Buffer.byteLength(s) > conn.maxUnread) {
       conn.drop(`${conn.user.name} at ${conn.addr} left more than ${conn.maxUnread} bytes unread (serve.max_unread_bytes): disconnected`);
       return;
     }

@@ -94,7 +94,9 @@ export function attachSubsystem(engine: Engine, ch: ServerChannel, origin: JobOr
   const send = (o: object) => {
     if (!open || ch.destroyed) return;
     const s = jsonText(o) + '\n';
-    if (conn.unread() + s.length > conn.maxUnread) {
+    // the bound is on what waits unread: one message (a snapshot of many nodes) may pass it alone
+    const waiting = conn.unread();
+    if (waiting > 0 && waiting + s.length > conn.maxUnread) {
       conn.drop(`${origin.user} at ${origin.addr} left more than ${conn.maxUnread} bytes unread (serve.max_unread_bytes): disconnected`);
       close();
       return;

@@ -55,7 +55,7 @@ export async function startServe(users: ServeUserSpec[], opts: { nodes?: string;
   fs.writeFileSync(path.join(dir, 'vacm.yaml'), `cluster: doortest
 nodes:
   - names: ${opts.nodes ?? 'sim[001-008]'}
-    vars: { power: sim }
+    vars: { power: sim, sim: true }
 serve:
   listen: 127.0.0.1:0
 ${opts.extra ?? ''}  users:
