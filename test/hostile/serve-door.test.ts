@@ -122,3 +122,37 @@ describe.skipIf(!HAVE)('vacm serve front door: hostile clients', () => {
     expect(r.out).toMatch(/NEXXUS:\d+:JOB:\d+:\w+:\d+\/4:SSH:EXEC:sim\[0001-0004\]:sleep 1/);
   });
 });
+
+describe.skipIf(!HAVE)('vacm serve front door: session limits', () => {
+  let f: ServeFixture;
+  beforeAll(async () => {
+    f = await startServe([{ name: 'alice', role: 'operator' }], { extra: '  max_sessions: 1\n  idle_s: 2\n' });
+  }, 60_000);
+  afterAll(async () => {
+    await f?.stop();
+  });
+
+  it('past serve.max_sessions a session is told ERR_LIMIT and exit 2; an idle one is closed after serve.idle_s, then others may come', async () => {
+    const idle = spawn('ssh', ['-F', '/dev/null', '-p', String(f.port), '-i', f.key('alice'), '-o', `UserKnownHostsFile=${f.knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-s', 'alice@127.0.0.1', 'vacm'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SSH_AUTH_SOCK: '' } });
+    let out = '';
+    let err = '';
+    idle.stdout.on('data', (d) => (out += d));
+    idle.stderr.on('data', (d) => (err += d));
+    const closed = new Promise<number | null>((r) => idle.on('close', r));
+    try {
+      for (let i = 0; i < 100 && !out.includes('"hello"'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain('"type":"hello"');
+      const second = await ssh(f, 'alice', ['NEXXUS:NODE_LIST:sim001']);
+      expect(second.code).toBe(2);
+      expect(second.err).toContain('NEXXUS:0:ERROR:ERR_LIMIT:vacm serve has 1 sessions already (serve.max_sessions)');
+      // the idle subsystem session sends nothing: closed within idle_s and a check interval or so
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 20_000))]);
+      expect(idle.exitCode ?? idle.signalCode).not.toBeNull();
+      expect(err + f.log()).toContain('was idle for more than 2 s (serve.idle_s): disconnected');
+      const third = await ssh(f, 'alice', ['NEXXUS:NODE_LIST:sim001']);
+      expect(third.code).toBe(0);
+    } finally {
+      idle.kill('SIGKILL');
+    }
+  }, 60_000);
+});
