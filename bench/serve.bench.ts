@@ -144,8 +144,8 @@ export async function bench(): Promise<void> {
       ['node -e \'\' without NODE_EXTRA_CA_CERTS', cell(ns.withoutCa)],
     ], ['Every `vacm ipc` below is a fresh process and pays this start.']);
 
-    if (!sshdAvailable()) {
-      console.log('\n### serve: SSH:EXEC skipped (needs root, sshd and ssh-keygen)');
+    if (process.env.VACM_BENCH_SERVE_SSH === '0' || !sshdAvailable()) {
+      console.log(`\n### serve: SSH:EXEC skipped (${process.env.VACM_BENCH_SERVE_SSH === '0' ? 'VACM_BENCH_SERVE_SSH=0' : 'needs root, sshd and ssh-keygen'})`);
     } else {
       const c = await startSshCluster({ count: Math.max(...SIZES), perNode: false, width: 3 });
       const yaml = c.vacmYaml().replace(/^fanout: \d+$/m, `fanout: ${FANOUT}`);

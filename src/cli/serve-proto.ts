@@ -74,13 +74,23 @@ function wireNode(n: NodeView, full: boolean, stats: boolean): WireNode {
     if (l !== undefined) w.load1 = l;
     if (n.stats) w.stats = n.stats;
     if (n.statsTs !== undefined) w.statsTs = n.statsTs;
-    w.load = n.loadHistory;
+    // the load history once (snapshot, newly viewed); deltas carry load1, which the client appends
+    if (full) w.load = n.loadHistory;
   }
   if (full) {
     w.groups = n.groups;
     w.vars = n.vars; // secrets masked (store.ts)
   }
   return w;
+}
+
+/** Views are rebuilt on every change of a node: its variables are compared by content. */
+function sameVars(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 /** An event of one of the client's jobs, as `vacm ipc --json` prints it. */
@@ -132,7 +142,7 @@ export function attachSubsystem(engine: Engine, ch: ServerChannel, origin: JobOr
       sentNodes.set(n.name, n);
       const stateChanged = !before || before.state !== n.state || before.power !== n.power || before.stateReason !== n.stateReason;
       const statsChanged = wantsStats(n.name) && (!before || before.statsTs !== n.statsTs);
-      const varsChanged = !before || before.vars !== n.vars;
+      const varsChanged = !before || !sameVars(before.vars, n.vars);
       if (stateChanged || statsChanged || varsChanged) changed.push(wireNode(n, !before || varsChanged, wantsStats(n.name)));
     }
     const snap = engine.getSnapshot();
