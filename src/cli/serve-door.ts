@@ -146,6 +146,16 @@ export class ServeDoor {
     this.ssh2 = await loadSsh2();
     this.server = new this.ssh2.Server({ hostKeys: [this.o.hostKey], ident: 'vacm-serve' }, () => {});
     this.server.on('error', (err: Error) => this.o.log('warn', `ssh front door: ${err.message}`));
+    this.server.on('connection', (client: Connection) => {
+      const sock = (client as unknown as { _sock?: net.Socket })._sock;
+      const on = sock ? this.injected.get(sock) : undefined;
+      if (!sock || !on) {
+        client.end();
+        return;
+      }
+      this.injected.delete(sock);
+      on(client);
+    });
   }
 
   /** Listen on TCP ADDR:PORT; resolves with the address bound (port 0 picks one). */
@@ -249,11 +259,15 @@ export class ServeDoor {
       clearTimeout(grace);
       unpend();
     });
-    this.server.once('connection', (client: Connection) => this.onClient(client, sock, door, ip, addr, grace, unpend));
+    // ssh2 announces a connection once its version line arrives, in whatever order the peers send
+    // them: each is matched to its own socket (ssh2 keeps it as _sock), never to the one injected first
+    this.injected.set(sock, (client) => this.onClient(client, sock, door, ip, addr, grace, unpend));
+    sock.once('close', () => this.injected.delete(sock));
     this.server.injectSocket(sock);
   }
 
   private pending = 0;
+  private readonly injected = new Map<net.Socket, (client: Connection) => void>();
 
   private onClient(client: Connection, sock: net.Socket, door: 'ssh' | 'socket', ip: string, addr: string, grace: NodeJS.Timeout, unpend: () => void): void {
     let user: ServeUser | undefined;
