@@ -99,7 +99,20 @@ const commands: CommandDef[] = [
         if (j.id === ctx.id) continue;
         // a job with no node targets (GROUPS, MODULES) counts its items: done of done, not 4/0
         ctx.emit({ type: 'JOB', id: j.id, state: j.state, done: j.done, total: j.targets.length > 0 ? j.targets.length : j.done, request: j.line });
+        // who ran it, through which door: the next line, so that JOB's fields stay what scripts parse
+        const o = j.origin;
+        if (o) ctx.emit({ type: 'JOB_BY', id: j.id, user: o.user, door: o.door, addr: o.addr, key: o.key });
+        else if (j.user !== undefined) ctx.emit({ type: 'JOB_BY', id: j.id, user: j.user, door: 'local', addr: '', key: '' });
         ctx.outcome(String(j.id), 'ok');
+      }
+    },
+  },
+  {
+    name: 'WHO', summary: 'list the sessions attached to vacm serve: user, role, door, address, kind, since', nodes: 'none', args: [], dangerous: false, ...control,
+    async run(ctx) {
+      for (const w of ctx.host.sessions?.() ?? []) {
+        ctx.emit({ type: 'WHO', session: w.id, user: w.user, role: w.role, door: w.door, addr: w.addr, kind: w.kind, since: new Date(w.since).toISOString(), key: w.key });
+        ctx.outcome(String(w.id), 'ok');
       }
     },
   },

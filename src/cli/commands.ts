@@ -2,7 +2,7 @@
  * Command bodies shared by the yargs command line (index.ts) and the launcher's fast path (fast.ts).
  * Heavy code (the engine, its modules) is imported when a command runs, not when this file loads.
  */
-import { toVacmError } from '../protocol/errors.js';
+import { VacmError, toVacmError } from '../protocol/errors.js';
 import { escapeControls } from '../protocol/visible.js';
 import type { Engine } from '../engine/engine.js';
 import type { EngineArgs } from './setup.js';
@@ -41,11 +41,43 @@ export interface IpcCommandArgs {
   raw?: boolean;
   diff?: boolean;
   similar?: boolean;
+  attach?: string;
+  embedded?: boolean;
   messages?: readonly (string | number)[];
+}
+
+/**
+ * Where `vacm ipc` sends its requests: --attach, else $VACM_ATTACH, else the local serve's socket
+ * when there is one and no engine option (--config, --demo, --read-only) asks for an engine of this
+ * process; --embedded always runs one here. `explicit` says whether a stale target is an error.
+ */
+export function attachTargetFor(a: IpcCommandArgs, env: NodeJS.ProcessEnv = process.env): { target: string; explicit: boolean } | undefined {
+  if (a.embedded) return undefined;
+  if (a.attach !== undefined) return { target: a.attach, explicit: true };
+  if (env.VACM_ATTACH) return { target: env.VACM_ATTACH, explicit: true };
+  return undefined;
 }
 
 /** `vacm ipc`: an in-process engine, the requests, the exit status. */
 export async function ipcCommand(a: IpcCommandArgs, io: Io): Promise<number> {
+  if (a.embedded && a.attach !== undefined) return fail(io, new VacmError('ERR_USAGE', '--attach and --embedded contradict each other: give one'));
+  let to = attachTargetFor(a);
+  if (!to && !a.embedded && a.config === undefined && !a.demo && !a['read-only']) {
+    const { defaultSocket } = await import('./attach.js');
+    const sock = defaultSocket();
+    if (sock) to = { target: sock, explicit: false };
+  }
+  if (to) {
+    const { ipcAttached, parseAttachTarget, NotAnswering } = await import('./attach.js');
+    const ipcArgs = { json: a.json, gather: a.gather, parallel: a.parallel, raw: a.raw, diff: a.diff, similar: a.similar, messages: (a.messages ?? []).map(String) };
+    try {
+      return await ipcAttached(parseAttachTarget(to.target), ipcArgs, io);
+    } catch (err) {
+      // a socket left by a serve that is gone: as if there were none (unless it was asked for)
+      if (!(err instanceof NotAnswering)) return fail(io, err);
+      if (to.explicit) return fail(io, new VacmError('ERR_SSH_CONNECT', `no vacm serve answers on ${to.target}; start it, or use --embedded`));
+    }
+  }
   const { runIpc } = await import('./ipc.js');
   return withEngine(io, { config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'] }, (engine) =>
     runIpc(engine, { json: a.json, gather: a.gather, parallel: a.parallel, raw: a.raw, diff: a.diff, similar: a.similar, messages: (a.messages ?? []).map(String) }, io),

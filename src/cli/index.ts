@@ -54,7 +54,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       (y) => documented(y.options(SERVE_OPTIONS), COMMANDS.serve),
       async (a) => {
         const { runServe } = await import('./serve.js');
-        code = await runServe({ config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'], listen: a.listen, metrics: a.metrics, snapshotEvery: a['snapshot-every'] }, io);
+        code = await runServe({ config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'], listen: a.listen, listenSsh: a['listen-ssh'], metrics: a.metrics, snapshotEvery: a['snapshot-every'] }, io);
       },
     )
     .command(

@@ -10,6 +10,7 @@ import { BoundedGather, diffGathered, gatherOutputs, formatGathered, nodeSetLine
 import { toVacmError, type VacmError } from '../protocol/errors.js';
 import { escapeControls, visible } from '../protocol/visible.js';
 import type { Engine } from '../engine/engine.js';
+import type { JobOrigin } from '../protocol/module.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 import { readRequestLines } from './request-lines.js';
 
@@ -24,6 +25,13 @@ export interface IpcOptions {
   /** similar-line gathering: a node's own name and address in its lines become [NODE] */
   similar?: boolean;
   messages: string[];
+  /** who sends these through which door of vacm serve: the engine checks their role on each request */
+  origin?: JobOrigin;
+  /**
+   * vash, serve's shell session: requests run as they arrive (each line at once, as --parallel),
+   * job-0 events are printed too, and a `quit` line ends it without waiting for running jobs
+   */
+  shell?: boolean;
 }
 
 /** What `vacm ipc` gathers of one job for the summary printed when it ends. */
@@ -71,7 +79,10 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
   };
 
   const unsubscribe = engine.subscribe((e) => {
-    if (!mine.has(e.job)) return;
+    if (!mine.has(e.job)) {
+      if (opts.shell && e.job === 0) print(e);
+      return;
+    }
     print(e);
     // the job ran but its outcome is not in the audit log: say so where a person looks, and fail
     if (e.type === 'ERROR' && e.node === undefined && e.code === 'ERR_AUDIT') {
@@ -101,7 +112,7 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     if (line.trim() === '') return;
     let handle;
     try {
-      handle = engine.submit(line);
+      handle = engine.submit(line, opts.origin ? { origin: opts.origin } : {});
     } catch (err) {
       refuse(toVacmError(err, 'ERR_PROTO_PARSE'));
       return;
@@ -134,15 +145,18 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
       if (opts.parallel) await Promise.all(opts.messages.map(send));
       else for (const m of opts.messages) await send(m);
     } else {
-      const pending: Promise<void>[] = [];
+      const pending = new Set<Promise<void>>(); // the running ones only: a long shell session keeps none of the ended
       for await (const r of readRequestLines(io.stdin)) {
         if ('tooLong' in r) {
           refuse(lineTooLongError(r.tooLong));
           continue;
         }
+        if (opts.shell && r.line.trim().toLowerCase() === 'quit') return exit; // jobs go on in the engine
         const p = send(r.line);
-        if (opts.parallel) pending.push(p);
-        else await p;
+        if (opts.parallel || opts.shell) {
+          pending.add(p);
+          void p.finally(() => pending.delete(p));
+        } else await p;
       }
       await Promise.all(pending);
     }

@@ -22,6 +22,8 @@ export const IPC_OPTIONS = {
   raw: { type: 'boolean', default: false, describe: 'print command output byte-exact even on a terminal (default there: controls shown as ^[)' },
   similar: { type: 'boolean', default: false, describe: "gather lines that differ only by the node's own name or address, shown as [NODE] (default: exact, as clush)" },
   diff: { type: 'boolean', default: false, describe: "like clush --diff: print each job's gathered stdout as unified diffs against its largest group" },
+  attach: { type: 'string', describe: 'send the requests to a running vacm serve: ssh://[user@]host[:port] or its socket path (else $VACM_ATTACH, else the local serve\'s socket when it answers)' },
+  embedded: { type: 'boolean', default: false, describe: 'run an engine in this process even when a vacm serve answers' },
 } as const satisfies OptionTable;
 
 /**
@@ -73,6 +75,7 @@ export function checkWholeNumber(option: string, value: number | undefined, min:
 export const SERVE_OPTIONS = {
   ...ENGINE_OPTIONS,
   listen: { type: 'string', describe: 'ADDR:PORT where the collector listens for agents (overrides collector.listen)' },
+  'listen-ssh': { type: 'string', describe: 'ADDR:PORT of the SSH front door where operators log in (overrides serve.listen)' },
   metrics: { type: 'string', describe: 'serve Prometheus /metrics on ADDR:PORT (e.g. 127.0.0.1:9464)' },
   'snapshot-every': { type: 'number', default: 60, describe: 'seconds between writes of the state snapshot that vacm snapshot reads' },
 } as const satisfies OptionTable;

@@ -4,8 +4,9 @@
  * priority prefixes under systemd); on the way out stops the engine (jobs cancelled, modules
  * disposed, audit log closed) and writes the snapshot that `vacm snapshot` reads.
  *
- * --listen is reserved for operators attaching over SSH (a later issue): it is validated and
- * reported, not yet opened. See docs/agent.md, "vacm serve".
+ * With `serve.users` in the config, serve opens its front doors (serve-door.ts): SSH on
+ * `serve.listen` / --listen-ssh and the local socket `serve.socket` (default <state dir>/serve.sock),
+ * where operators and scripts log in with their keys. See docs/agent.md, "vacm serve", and docs/ipc.md.
  */
 import path from 'node:path';
 import { Engine } from '../engine/engine.js';
@@ -23,12 +24,16 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 import type { Snapshot } from '../engine/store.js';
 import type { LoadedConfig } from '../engine/config.js';
 import type { History } from '../engine/history.js';
+import { parseServeSection, type ServeSection } from '../engine/auth.js';
+import type { ServeDoor } from './serve-door.js';
 
 export const SNAPSHOT_FILE = 'serve-snapshot.json';
 export const HISTORY_FILE = 'history.bin';
 
 export interface ServeArgs extends EngineArgs {
   listen?: string;
+  /** ADDR:PORT of the SSH front door (overrides serve.listen) */
+  listenSsh?: string;
   metrics?: string;
   /** seconds between snapshot writes (default 60) */
   snapshotEvery?: number;
@@ -100,6 +105,10 @@ function serveConfig(a: ServeArgs): LoadedConfig {
     const base = typeof prev === 'object' && prev !== null ? prev : {};
     config.view = { ...config.view, sections: { ...config.view.sections, [section]: { ...base, listen } } };
   };
+  if (a.listenSsh !== undefined) {
+    parseListen(a.listenSsh, 0, '127.0.0.1');
+    override('serve', a.listenSsh);
+  }
   if (a.listen !== undefined) {
     if (typeof config.view.sections.collector !== 'object' || config.view.sections.collector === null) {
       throw new VacmError('ERR_USAGE', `--listen ${a.listen} sets the collector's address, but the config has no collector: section (it needs at least secret_file; see docs/agent.md)`);
@@ -138,15 +147,21 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   const onHup = () => (whenHup ? whenHup() : void (hupPending = true));
   process.on('SIGHUP', onHup);
   let config: LoadedConfig;
+  let door: ServeDoor | undefined;
   try {
     checkWholeNumber('--snapshot-every', a.snapshotEvery, 1, 86_400);
     config = serveConfig(a);
     ensureStateDir(stateDir); // a long-running root process: an unsafe or unusable state dir stops it here, not at the first job
+    const section = parseServeSection(config.view.sections.serve);
     await open(config);
+    door = await openDoors(section, stateDir, () => engine, log);
   } catch (err) {
     const ve = toVacmError(err, 'ERR_USAGE');
     io.err(`${ve.code}: ${escapeControls(ve.message)}\n`);
     process.off('SIGHUP', onHup);
+    await door?.close();
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+    if (engine!) await engine.stop().catch(() => undefined);
     return EXIT_USAGE;
   }
   const every = (a.snapshotEvery ?? 60) * 1000;
@@ -168,14 +183,19 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   let wake = () => {};
   const reload = async () => {
     let next: LoadedConfig;
+    let nextSection: ServeSection;
     try {
       next = serveConfig(a);
+      nextSection = parseServeSection(next.view.sections.serve);
     } catch (err) {
       const ve = toVacmError(err, 'ERR_CONFIG');
       log('error', `SIGHUP: ${ve.code}: ${ve.message}; still running with the previous config`);
       return;
     }
     const old = engine;
+    // attached clients log in again to the new engine (vacm's own clients do it by themselves)
+    door?.dropAll('vacm serve reloaded its config (SIGHUP); log in again');
+    door?.configure(nextSection);
     off();
     await old.stop();
     await save();
@@ -212,8 +232,43 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   log('info', `${sig}: stopping`);
   clearInterval(timer);
   off();
+  await door?.close();
   await engine!.stop();
   await save();
   log('info', 'stopped cleanly');
   return failed ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * The front doors, when serve.users names someone: SSH on serve.listen (or --listen-ssh), the local
+ * socket (serve.socket, default <state dir>/serve.sock, unless false). With no users there is no
+ * door at all: nobody could log in, and a client must not take an unanswerable socket for a serve.
+ */
+async function openDoors(section: ServeSection, stateDir: string, engine: () => Engine, log: (level: Level, m: string) => void): Promise<ServeDoor | undefined> {
+  if (section.users.length === 0) {
+    if (section.listen !== undefined) log('warn', `serve.listen ${section.listen} is not opened: serve.users names nobody who could log in`);
+    return undefined;
+  }
+  const { ServeDoor, serveHostKey, SOCKET_FILE } = await import('./serve-door.js');
+  const { attachSubsystem } = await import('./serve-proto.js');
+  const key = await serveHostKey(stateDir);
+  log('info', `${key.created ? 'made a new host key' : 'host key'} ${path.join(stateDir, 'serve_host_ed25519_key')}: ${key.fingerprint}`);
+  const door = new ServeDoor({ engine, section, hostKey: key.pem, log, subsystem: (ch, origin, conn) => attachSubsystem(engine(), ch, origin, conn) });
+  await door.init();
+  try {
+    if (section.listen !== undefined) {
+      const { host, port } = parseListen(section.listen, 2200, '127.0.0.1');
+      const at = await door.listenTcp(host, port);
+      log('info', `ssh front door on ${at.address}:${at.port} for ${section.users.length} user(s)`);
+    }
+    if (section.socket !== false) {
+      const file = section.socket ?? path.join(stateDir, SOCKET_FILE);
+      await door.listenSocket(file);
+      log('info', `local socket ${file}`);
+    }
+  } catch (err) {
+    await door.close();
+    throw err;
+  }
+  return door;
 }

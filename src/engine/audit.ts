@@ -41,6 +41,11 @@ export interface AuditRecord extends AuditIdentity {
   phase: 'attempt' | 'outcome';
   /** who the engine runs the job for (see currentUser) */
   user: string;
+  /** vacm serve: the door (ssh, socket), the source address, the key's fingerprint, the user's role */
+  door?: string;
+  addr?: string;
+  key?: string;
+  role?: string;
   /** the job id (0: refused before a job was made) */
   job: number;
   request: string;

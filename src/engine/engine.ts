@@ -29,7 +29,10 @@ import {
   type NodeView,
   type SubmitOptions,
   type ConfigView,
+  type JobOrigin,
+  type SessionView,
 } from '../protocol/module.js';
+import { roleAtLeast, roleNeeded } from './auth.js';
 import { BulkLane } from './lanes.js';
 import { AuditLog, currentUser, defaultStateDir, type AuditRecord } from './audit.js';
 import { Registry } from './registry.js';
@@ -189,6 +192,7 @@ class Job {
     readonly user: string,
     private readonly allNames: NodeSet,
     private readonly nodeCount: number,
+    readonly origin?: JobOrigin,
   ) {
     this.done = new Promise((r) => (this.resolveDone = r));
     this.shownLine = maskRequestLine(req.line);
@@ -280,6 +284,8 @@ class JobSnapshot implements JobView {
   readonly events: readonly VacmEvent[];
   readonly truncated: number;
   readonly quiet: boolean;
+  readonly user: string;
+  readonly origin?: JobOrigin;
   readonly #job: Job;
 
   constructor(job: Job, readonly ok: number, readonly failed: number, readonly skipped: number) {
@@ -300,6 +306,8 @@ class JobSnapshot implements JobView {
     this.events = job.terminalSent ? Object.freeze(job.events) : Object.freeze(job.events.slice());
     this.truncated = job.truncated;
     this.quiet = job.quiet;
+    this.user = job.user;
+    if (job.origin) this.origin = job.origin;
     Object.freeze(this);
   }
 
@@ -351,6 +359,10 @@ export class Engine implements ModuleHost {
     for (const j of jobs) void this.runJob(j);
   };
   private user: string | undefined;
+  /** sessions attached through vacm serve's doors (NEXXUS:WHO), kept by the door */
+  private readonly sessionList = new Map<number, SessionView>();
+  /** running jobs per session, for serve.max_jobs_per_session */
+  private readonly inFlight = new Map<number, number>();
   private started = false;
   private stopped = false;
   private readonly logger: Logger;
@@ -766,6 +778,19 @@ export class Engine implements ModuleHost {
     return this.jobsById.get(id)?.view();
   }
 
+  /** Sessions attached to vacm serve, oldest first (NEXXUS:WHO). */
+  sessions(): readonly SessionView[] {
+    return [...this.sessionList.values()];
+  }
+
+  /** A door of vacm serve says a session began (returns its end) — the engine only lists them. */
+  addSession(s: SessionView): () => void {
+    this.sessionList.set(s.id, s);
+    return () => {
+      this.sessionList.delete(s.id);
+    };
+  }
+
   /** What became of each node of a job (kept while the job is): ok, failed, or skipped as known down. */
   jobOutcomes(id: number): ReadonlyMap<string, JobOutcome> | undefined {
     const j = this.jobsById.get(id);
@@ -809,21 +834,32 @@ export class Engine implements ModuleHost {
       prepared = this.prepare(line);
     } catch (err) {
       const ve = toVacmError(err, 'ERR_PROTO_PARSE');
-      this.emitUnsolicited('NEXXUS', { type: 'ERROR', code: ve.code, message: ve.message });
+      // a serve session's bad request is that session's own business, not every attached client's
+      if (!opts.origin) this.emitUnsolicited('NEXXUS', { type: 'ERROR', code: ve.code, message: ve.message });
       throw ve;
     }
     const { req, cmd, targets } = prepared;
     const dangerous = isDangerous(cmd, req);
-    const user = opts.user ?? (this.user ??= currentUser(this.audit.identity));
+    const origin = opts.origin;
+    const user = origin?.user ?? opts.user ?? (this.user ??= currentUser(this.audit.identity));
+    if (origin) this.authorize(req, cmd, dangerous, targets, origin);
     if (dangerous && this.readOnly) {
       let ve = new VacmError('ERR_READ_ONLY', `${req.tag}:${req.command} changes things and vacm runs read-only; restart without --read-only to do it`);
       // refused before a job exists: audited as job 0, an outcome with no attempt
-      const unrecorded = this.auditRefusal({ id: 0, req, cmd, targets, user }, ve);
+      const unrecorded = this.auditRefusal({ id: 0, req, cmd, targets, user, origin }, ve);
       if (unrecorded) ve = new VacmError(ve.code, `${ve.message} (and the refusal was not recorded: ${unrecorded})`);
-      this.emitUnsolicited('NEXXUS', { type: 'ERROR', code: ve.code, message: ve.message });
+      if (!origin) this.emitUnsolicited('NEXXUS', { type: 'ERROR', code: ve.code, message: ve.message });
       throw ve;
     }
-    const job = new Job(this.nextId(), req, cmd, targets, dangerous, opts.quiet ?? false, user, this.allNames, this.records.size);
+    const job = new Job(this.nextId(), req, cmd, targets, dangerous, opts.quiet ?? false, user, this.allNames, this.records.size, origin);
+    if (origin) {
+      this.inFlight.set(origin.session, (this.inFlight.get(origin.session) ?? 0) + 1);
+      void job.done.then(() => {
+        const n = (this.inFlight.get(origin.session) ?? 1) - 1;
+        if (n <= 0) this.inFlight.delete(origin.session);
+        else this.inFlight.set(origin.session, n);
+      });
+    }
     this.jobsById.set(job.id, job);
     this.store.addJob(job);
     // started on the next tick, every job submitted in this one by a single resolved promise (not
@@ -831,6 +867,27 @@ export class Engine implements ModuleHost {
     this.toStart.push(job);
     if (this.toStart.length === 1) void Promise.resolve().then(this.startSubmitted);
     return { id: job.id, done: job.done, cancel: () => this.cancel(job.id) };
+  }
+
+  /**
+   * A request through a door of vacm serve: its user's role must allow it (auth.ts, roleNeeded), and
+   * its session may have only so many jobs in flight. A refusal is audited (job 0, state refused,
+   * with who and where), sent to the session as `NEXXUS:0:ERROR:ERR_FORBIDDEN:...`, and thrown.
+   */
+  private authorize(req: Request, cmd: CommandDef, dangerous: boolean, targets: string[], origin: JobOrigin): void {
+    const need = roleNeeded(req, cmd, dangerous, targets, { config: this.config, varsOf: (n) => this.records.get(n)?.vars, job: (id) => this.job(id), user: origin.user });
+    let ve: VacmError | undefined;
+    if (!roleAtLeast(origin.role, need.role)) {
+      ve = new VacmError('ERR_FORBIDDEN', `${need.why} needs the ${need.role} role; ${origin.user} is ${origin.role === 'viewer' ? 'a' : 'an'} ${origin.role} (serve.users); ask an admin`);
+    } else if (origin.maxJobs !== undefined && (this.inFlight.get(origin.session) ?? 0) >= origin.maxJobs) {
+      ve = new VacmError('ERR_LIMIT', `this session already has ${origin.maxJobs} jobs in flight (serve.max_jobs_per_session); wait for some to end`);
+    }
+    if (!ve) return;
+    if (ve.code === 'ERR_FORBIDDEN') {
+      const unrecorded = this.auditRefusal({ id: 0, req, cmd, targets, user: origin.user, origin }, ve);
+      if (unrecorded) ve = new VacmError(ve.code, `${ve.message} (and the refusal was not recorded: ${unrecorded})`);
+    }
+    throw ve;
   }
 
   private emitFor(job: Job, body: EventBody): void {
@@ -978,6 +1035,7 @@ export class Engine implements ModuleHost {
           return job.signal;
         },
         host: this,
+        origin: job.origin,
         emit: (b) => this.emitFor(job, b),
         forEachNode: (nodes, op, opts) => this.forEachNode(job, nodes, op, opts),
         outcome: (key, result) => this.outcome(job, key, result),
@@ -1116,6 +1174,8 @@ export class Engine implements ModuleHost {
       job: job.id,
       user: job.user,
       ...this.audit.identity,
+      // who came through which door of vacm serve (absent for this process's own requests)
+      ...(job.origin ? { door: job.origin.door, addr: job.origin.addr, key: job.origin.key, role: job.origin.role } : {}),
       // one place where the request is recorded: a secret SET_VAR's value is masked here
       request: maskRequestLine(job.req.line),
       ...auditTargets(job),
@@ -1169,6 +1229,7 @@ export class Engine implements ModuleHost {
 interface AuditedJob {
   id: number;
   user: string;
+  origin?: JobOrigin;
   req: Request;
   cmd: CommandDef;
   targets: readonly string[];

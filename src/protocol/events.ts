@@ -25,6 +25,10 @@ export type EventBody =
   | { type: 'VAR'; node: string; key: string; value: string }
   | { type: 'VAR_UNSET'; node: string; key: string }
   | { type: 'JOB'; id: number; state: JobState; done: number; total: number; request: string }
+  // NEXXUS:JOBS: who submitted the job just listed, through which door (local, ssh, socket)
+  | { type: 'JOB_BY'; id: number; user: string; door: string; addr: string; key: string }
+  // NEXXUS:WHO: one attached session of vacm serve
+  | { type: 'WHO'; session: number; user: string; role: string; door: string; addr: string; kind: string; since: string; key: string }
   | { type: 'CANCELLED'; id: number }
   | { type: 'HELP'; module: string; command: string; usage: string; lane: Lane; dangerous: boolean; summary: string }
   // node events of the modules
@@ -112,6 +116,10 @@ export function toWire(e: EventBody): WireShape {
       return { event: 'VAR_UNSET', node: e.node, fields: [e.node, e.key] };
     case 'JOB':
       return { event: 'JOB', fields: [String(e.id), e.state, `${e.done}/${e.total}`, e.request], verbatimLast: true };
+    case 'JOB_BY':
+      return { event: 'JOB_BY', fields: [String(e.id), e.user, e.door, e.addr, e.key] };
+    case 'WHO':
+      return { event: 'WHO', fields: [String(e.session), e.user, e.role, e.door, e.addr, e.kind, e.since, e.key] };
     case 'CANCELLED':
       return { event: 'CANCELLED', fields: [String(e.id)] };
     case 'HELP':

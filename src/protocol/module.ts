@@ -68,6 +68,10 @@ export interface JobView {
   readonly truncated: number;
   /** internal jobs (pollers) are not listed by NEXXUS:JOBS nor shown in the jobs pane */
   readonly quiet: boolean;
+  /** who submitted it: the OS user for a local process, the serve user otherwise */
+  readonly user?: string;
+  /** the door of vacm serve it came through (absent: this process) */
+  readonly origin?: JobOrigin;
 }
 
 export interface NodeOp {
@@ -96,6 +100,8 @@ export interface JobContext {
   readonly args: Readonly<Record<string, string>>;
   readonly signal: AbortSignal;
   readonly host: ModuleHost;
+  /** who submitted the job through which door of vacm serve (absent: this process) */
+  readonly origin?: JobOrigin;
   emit(body: EventBody): void;
   /**
    * Run `op` for every node: in the bulk lane through the engine-wide fanout (round-robin between
@@ -114,6 +120,39 @@ export interface SubmitOptions {
   quiet?: boolean;
   /** who asked (for the audit log); defaults to the OS user */
   user?: string;
+  /** who asked through which door of `vacm serve`: roles are enforced on it (absent: the local process, unrestricted) */
+  origin?: JobOrigin;
+}
+
+export type Role = 'viewer' | 'operator' | 'admin';
+
+/** Who submitted a job and through which door (vacm serve); the audit record and NEXXUS:JOBS carry it. */
+export interface JobOrigin {
+  readonly user: string;
+  readonly role: Role;
+  /** ssh: the TCP front door; socket: the local socket (the same SSH protocol) */
+  readonly door: 'ssh' | 'socket';
+  /** source address:port (ssh), `local` (socket) */
+  readonly addr: string;
+  /** the SHA256 fingerprint of the key the user logged in with */
+  readonly key: string;
+  /** the session's id (NEXXUS:WHO), for its limit of jobs in flight */
+  readonly session: number;
+  /** jobs in flight this session may have (serve.max_jobs_per_session) */
+  readonly maxJobs?: number;
+}
+
+/** An attached session as NEXXUS:WHO lists it. */
+export interface SessionView {
+  readonly id: number;
+  readonly user: string;
+  readonly role: Role;
+  readonly door: 'ssh' | 'socket';
+  readonly addr: string;
+  readonly key: string;
+  /** shell, exec, vacm (the subsystem) */
+  readonly kind: string;
+  readonly since: number;
 }
 
 export interface JobHandle {
@@ -172,6 +211,8 @@ export interface ModuleHost {
   jobOutcomes?(id: number): ReadonlyMap<string, 'ok' | 'failed' | 'skipped'> | undefined;
   modules(): readonly ModuleDef[];
   jobs(): readonly JobView[];
+  /** sessions attached to vacm serve (NEXXUS:WHO); none in a process without a serve */
+  sessions?(): readonly SessionView[];
   cancel(id: number): boolean;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
   /**

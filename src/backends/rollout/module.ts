@@ -66,7 +66,8 @@ const run: CommandDef = {
         const set = foldNodeSet(wave);
         const line = `${r.tag}:${r.command}:${escapeField(set)}${r.rest !== undefined ? `:${r.rest}` : ''}`;
         // the wave runs for whoever asked for the rollout: its own audit records name them too
-        const h = ctx.host.submit(line);
+        // (and through the same door of vacm serve: each wave is checked against their role again)
+        const h = ctx.host.submit(line, ctx.origin ? { origin: ctx.origin } : {});
         current = h;
         ctx.emit({ type: 'WAVE', wave: w + 1, waves, nodes: set, count: wave.length, inner: h.id });
         const view = await h.done;

@@ -418,7 +418,19 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     return undefined;
   }
 
-  private async connect(t: SshTarget): Promise<Pooled> {
+  /**
+   * One connection of its own, not pooled, to `name` as the pool would reach a node of that name
+   * (~/.ssh/config, ssh-agent, identity files, known_hosts): `vacm ipc --attach ssh://...` reaching
+   * vacm serve. `sock` replaces the TCP connection (the serve's local socket), and `hostKey` the
+   * known_hosts check (there, the socket's directory is what is trusted).
+   */
+  async dial(name: string, vars: NodeVars, opts: { sock?: net.Socket; hostKey?: (blob: Buffer) => VacmError | undefined } = {}): Promise<{ client: Client; target: SshTarget }> {
+    const t = this.resolveTarget(name, vars);
+    const p = await this.connect(t, opts);
+    return { client: p.client, target: t };
+  }
+
+  private async connect(t: SshTarget, opts: { sock?: net.Socket; hostKey?: (blob: Buffer) => VacmError | undefined } = {}): Promise<Pooled> {
     this.stats.connects++;
     await loadSsh2();
     const auth = this.authMethods(t);
@@ -458,7 +470,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
       const knownAlgs = PREFERRED_HOST_KEYS.filter((a) => known.includes(a) || (a.startsWith('rsa-sha2') && known.includes('ssh-rsa')));
       const serverHostKey = [...knownAlgs, ...PREFERRED_HOST_KEYS.filter((a) => !knownAlgs.includes(a))];
       const cfg: ConnectConfig = {
-        sock: batchedSocket(t.host, t.port),
+        sock: opts.sock ?? batchedSocket(t.host, t.port),
         host: t.host,
         port: t.port,
         username: t.user,
@@ -468,7 +480,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
         authHandler: auth.methods,
         algorithms: { serverHostKey: serverHostKey as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
         hostVerifier: (key: Buffer) => {
-          hostKeyError = this.verifyHostKey(t, key);
+          hostKeyError = opts.hostKey ? opts.hostKey(key) : this.verifyHostKey(t, key);
           return hostKeyError === undefined;
         },
       };
