@@ -103,7 +103,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
     <ThemeProvider theme={dialog ? dimmedTheme(theme) : theme}>
       <Box flexDirection="row" height={g.main} width={g.columns}>
         <Pane focused={focus === 'nodes'} width={g.leftWidth} height={g.main}>
-          <NodesPane nodes={d.shown} total={snap.nodes.length} cursor={d.cursor} marks={d.marks} filter={d.filter} sort={d.sort} overview={d.isOverview} focused={focus === 'nodes'} width={g.leftWidth - 2} height={g.main - 2} />
+          <NodesPane nodes={d.shown} total={snap.nodes.length} cursor={d.cursor} marks={d.marks} filter={d.filter} sort={d.sort} overview={d.isOverview} sections={d.sections} focused={focus === 'nodes'} width={g.leftWidth - 2} height={g.main - 2} />
         </Pane>
         <Box flexDirection="column" width={g.rightWidth} height={g.main}>
           <Pane focused={focus === 'detail'} width={g.rightWidth} height={g.detailHeight}>

@@ -13,6 +13,7 @@ export type Action =
   | 'up' | 'down' | 'left' | 'right' | 'pageUp' | 'pageDown' | 'home' | 'end'
   | 'mark' | 'markAll' | 'clearMarks' | 'filter' | 'clearFilter' | 'sort' | 'overview'
   | 'power' | 'exec'
+  | 'nextTrouble' | 'prevTrouble'
   // jobs
   | 'open'
   // help
@@ -74,6 +75,8 @@ export const KEYMAPS: Keymaps = {
     b(['/'], 'filter', 'filter (node set or text)', { short: 'filter' }),
     b(['s'], 'sort', 'sort: name, load, state'),
     b(['v'], 'overview', 'list / overview'),
+    b(['n'], 'nextTrouble', 'next node down or unknown'),
+    b(['N'], 'prevTrouble', 'previous node down or unknown'),
     b(['p'], 'power', 'power menu', { short: 'power' }),
     b(['x'], 'exec', 'run a command (SSH:EXEC)', { dangerous: true, short: 'exec' }),
   ],

@@ -10,7 +10,7 @@ import { toVacmError } from '../protocol/errors.js';
 import { maskRequestLine, setsSecret } from '../protocol/vars.js';
 import type { Snapshot, UiEngine } from './ui-engine.js';
 import { activeKeymaps, helpLines, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
-import { SORT_KEYS, sortNodes, type SortKey } from './format.js';
+import { SORT_KEYS, cellByLines, groupByFamily, nextTrouble, overviewLayout, rowFamily, sortNodes, type OverviewSection, type RowFamily, type SortKey } from './format.js';
 import { complete } from './complete.js';
 import { describeRequest, powerOffers, requestWarnings, type PowerOffer } from './power-menu.js';
 import type { Line } from './panes/Overlay.js';
@@ -103,18 +103,25 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
   const setCursorName = (cursorName: string | undefined) => update({ cursorName });
   const setJobId = (jobId: number | undefined) => update({ jobId });
   const history = useRef<string[]>([...(props.history ?? [])]);
-  const shownCache = useRef<{ nodes?: readonly NodeView[]; filter?: Filter; sort?: SortKey; shown: readonly NodeView[] }>({ shown: [] });
+  const shownCache = useRef<{ nodes?: readonly NodeView[]; filter?: Filter; sort?: SortKey; rows?: RowFamily; shown: readonly NodeView[]; sections?: readonly OverviewSection[] }>({ shown: [] });
+  // the overview's labelled rows: groups change only with the config, so the family is found once per node list
+  const familyCache = useRef<{ nodes?: readonly NodeView[]; family?: RowFamily }>({});
   const snapRef = useRef(snap);
   snapRef.current = snap;
 
   const derive = () => {
     const s = st.current;
     const snap = snapRef.current;
+    const isOverview = s.overview ?? snap.nodes.length > OVERVIEW_ABOVE;
+    const fc = familyCache.current;
+    if (fc.nodes !== snap.nodes) familyCache.current = { nodes: snap.nodes, family: rowFamily(snap.nodes) };
+    const rows = isOverview ? familyCache.current.family : undefined;
     const c = shownCache.current;
-    if (c.nodes !== snap.nodes || c.filter !== s.filter || c.sort !== s.sort) {
-      shownCache.current = { nodes: snap.nodes, filter: s.filter, sort: s.sort, shown: filterNodes(snap.nodes, s.filter, s.sort) };
+    if (c.nodes !== snap.nodes || c.filter !== s.filter || c.sort !== s.sort || c.rows !== rows) {
+      const g = groupByFamily(filterNodes(snap.nodes, s.filter, s.sort), rows);
+      shownCache.current = { nodes: snap.nodes, filter: s.filter, sort: s.sort, rows, shown: g.nodes, sections: g.sections };
     }
-    const shown = shownCache.current.shown;
+    const { shown, sections } = shownCache.current;
     let cursor = s.cursorName === undefined ? 0 : shown.findIndex((n) => n.name === s.cursorName);
     if (cursor < 0) cursor = 0;
     const jobs = snap.jobs;
@@ -126,7 +133,8 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       shown,
       cursor,
       cursorNode: shown[cursor] as NodeView | undefined,
-      isOverview: s.overview ?? snap.nodes.length > OVERVIEW_ABOVE,
+      isOverview,
+      sections,
       jobIdx,
       selectedJob: jobs[jobIdx] as JobView | undefined,
     };
@@ -192,9 +200,11 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     const s = ref.current;
     const layout = layoutRef.current;
     const onNodes = s.focus === 'nodes';
-    const vstep = onNodes && s.isOverview ? Math.max(1, layout.overviewCols) : 1;
-    const page = onNodes ? (s.isOverview ? vstep * Math.max(1, layout.nodeRows) : Math.max(1, layout.nodeRows - 1)) : Math.max(1, layout.jobRows - 1);
-    const move = onNodes ? moveNodes : moveJobs;
+    const grid = onNodes && s.isOverview;
+    const page = onNodes ? Math.max(1, layout.nodeRows - (grid ? 0 : 1)) : Math.max(1, layout.jobRows - 1);
+    // the overview moves by its lines (a rack's row may be short): the same column on the line above or below
+    const byLines = (lines: number) => moveNodes(cellByLines(overviewLayout(s.shown.length, s.sections, layout.overviewCols), s.cursor, lines) - s.cursor);
+    const move = (d: number | 'home' | 'end', lines?: number) => (grid && lines !== undefined ? byLines(lines) : onNodes ? moveNodes(d) : moveJobs(d));
     switch (action) {
       case 'quit': {
         const running = snap.jobs.filter((j) => j.state === 'running' || j.state === 'queued').length;
@@ -220,12 +230,19 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         } else say('no running job selected (Ctrl-C cancels the selected job in the jobs pane; q quits)');
         return;
       }
-      case 'up': move(-vstep); return;
-      case 'down': move(vstep); return;
+      case 'up': move(-1, -1); return;
+      case 'down': move(1, 1); return;
       case 'left': if (onNodes && s.isOverview) move(-1); return;
       case 'right': if (onNodes && s.isOverview) move(1); return;
-      case 'pageUp': move(-page); return;
-      case 'pageDown': move(page); return;
+      case 'pageUp': move(-page, -page); return;
+      case 'pageDown': move(page, page); return;
+      case 'nextTrouble':
+      case 'prevTrouble': {
+        const i = nextTrouble(s.shown, s.cursor, action === 'nextTrouble' ? 1 : -1);
+        if (i === undefined) return say(s.filter ? 'no node down or unknown among the shown nodes' : 'no node down or unknown');
+        update({ cursorName: s.shown[i].name, message: { text: `${s.shown[i].name} ${s.shown[i].state}`, error: false } });
+        return;
+      }
       case 'home': move('home'); return;
       case 'end': move('end'); return;
       case 'mark': {
