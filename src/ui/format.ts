@@ -94,7 +94,27 @@ export function loadOf(n: NodeView): number | undefined {
 export interface RowParts {
   head: string;
   spark: string;
+  /** the load column (with its leading space) */
   tail: string;
+  /** CPU and memory columns ('' when the pane is too narrow) */
+  rest: string;
+  /** the load's colour slot (load per CPU), undefined when stale or unknown */
+  level?: LoadLevel;
+}
+
+/** The load gradient's theme slots, by load per CPU: < 0.5, < 0.8, < 0.9, from 0.9 (saturated: overview digit 9). */
+export type LoadLevel = 'load.low' | 'load.mid' | 'load.high' | 'load.full';
+
+export function loadLevelOf(ratio: number): LoadLevel {
+  return ratio < 0.5 ? 'load.low' : ratio < 0.8 ? 'load.mid' : ratio < 0.9 ? 'load.high' : 'load.full';
+}
+
+/** An up node's load gradient slot; undefined when it is not up or has no load reading. */
+export function loadLevel(n: NodeView): LoadLevel | undefined {
+  if (n.state !== 'up') return undefined;
+  const load = loadOf(n);
+  if (load === undefined) return undefined;
+  return loadLevelOf(load / (num(n.stats?.cpus) || 1));
 }
 
 export function nodeRowParts(n: NodeView, cols: RowColumns): RowParts {
@@ -104,20 +124,21 @@ export function nodeRowParts(n: NodeView, cols: RowColumns): RowParts {
   const power = n.power === 'unknown' ? ' ? ' : n.power === 'on' ? 'on ' : 'off';
   const head = ' ' + fit(visibleLine(n.name), cols.name) + ' ' + power + ' ';
   const spark = cols.spark > 0 ? sparkline(n.loadHistory, cols.spark, cpus) : '';
-  let tail = (cols.spark > 0 ? ' ' : '') + (stale || load === undefined ? fitLeft('-', 6) : fitLeft(load.toFixed(2), 6));
+  const tail = (cols.spark > 0 ? ' ' : '') + (stale || load === undefined ? fitLeft('-', 6) : fitLeft(load.toFixed(2), 6));
+  let rest = '';
   if (cols.cpuMem) {
     const cpu = num(n.stats?.cpu_pct);
     const mem = num(n.stats?.mem_used_pct);
-    tail += ' ' + fitLeft(stale || cpu === undefined ? '-' : `${Math.round(cpu)}%`, 4);
-    tail += ' ' + fitLeft(stale || mem === undefined ? '-' : `${Math.round(mem)}%`, 4);
+    rest += ' ' + fitLeft(stale || cpu === undefined ? '-' : `${Math.round(cpu)}%`, 4);
+    rest += ' ' + fitLeft(stale || mem === undefined ? '-' : `${Math.round(mem)}%`, 4);
   }
-  return { head, spark, tail };
+  return { head, spark, tail, rest, level: loadLevel(n) };
 }
 
 /** The text of one node row after the state glyph: name, power, sparkline, load, CPU and memory. */
 export function formatNodeRow(n: NodeView, cols: RowColumns): string {
   const p = nodeRowParts(n, cols);
-  return (p.head + p.spark + p.tail).slice(1);
+  return (p.head + p.spark + p.tail + p.rest).slice(1);
 }
 
 export function rowHeader(cols: RowColumns): string {

@@ -8,7 +8,7 @@ import { Box, Text } from 'ink';
 import type { NodeView } from '../../protocol/module.js';
 import type { NodeState } from '../../protocol/events.js';
 import { useTheme, type Slot } from '../theme.js';
-import { STATE_GLYPH, fit, nodeRowParts, overviewLayout, overviewLegend, overviewRuns, rowColumns, rowHeader, windowStart, type OverviewSection, type RowColumns, type RowParts, type SortKey } from '../format.js';
+import { STATE_GLYPH, fit, loadLevel, nodeRowParts, overviewLayout, overviewLegend, overviewRuns, rowColumns, rowHeader, windowStart, type OverviewSection, type RowColumns, type RowParts, type SortKey } from '../format.js';
 import type { Filter } from '../use-dashboard.js';
 import { visibleLine } from '../../protocol/visible.js';
 
@@ -59,8 +59,9 @@ const NodeRow = memo(function NodeRow({ parts, state, marked, selected, focused 
       <Text inverse={inverse} underline={underline} bold color={t.color('node.marked')}>{marked ? '*' : ' '}</Text>
       <Text inverse={inverse} underline={underline} color={t.color(STATE_SLOT[state])}>{STATE_GLYPH[state]}</Text>
       <Text inverse={inverse} underline={underline} color={color}>{parts.head}</Text>
-      {parts.spark ? <Text inverse={inverse} underline={underline} color={state === 'up' ? color : t.color('dim')} dimColor={state !== 'up'}>{parts.spark}</Text> : null}
-      <Text inverse={inverse} underline={underline} color={color}>{parts.tail}</Text>
+      {parts.spark ? <Text inverse={inverse} underline={underline} color={state === 'up' ? t.color(parts.level ?? 'header.text') : t.color('dim')} dimColor={state !== 'up'}>{parts.spark}</Text> : null}
+      <Text inverse={inverse} underline={underline} color={marked || !parts.level ? color : t.color(parts.level)}>{parts.tail}</Text>
+      {parts.rest ? <Text inverse={inverse} underline={underline} color={color}>{parts.rest}</Text> : null}
     </Box>
   );
 });
@@ -93,7 +94,14 @@ export function NodesPane(p: NodesPaneProps) {
         {overviewLegend(p.width).map((part, i) => (
           <Text key={i}>
             {i > 0 ? '  ' : ''}
-            {part.map((x, j) => <Text key={j} color={x.slot && x.slot !== 'gradient' ? t.color(x.slot as Slot) : undefined}>{x.text}</Text>)}
+            {part.map((x, j) =>
+              x.slot === 'gradient' ? (
+                // the gradient's ends: 0 in load.low, 9 in load.full
+                <Text key={j}><Text color={t.color('load.low')}>{x.text[0]}</Text>{x.text.slice(1, -1)}<Text color={t.color('load.full')}>{x.text.slice(-1)}</Text></Text>
+              ) : (
+                <Text key={j} color={x.slot ? t.color(x.slot as Slot) : undefined}>{x.text}</Text>
+              ),
+            )}
           </Text>
         ))}
       </Text>,
@@ -101,7 +109,7 @@ export function NodesPane(p: NodesPaneProps) {
     for (let l = first; l < Math.min(layout.lines.length, first + rows); l++) {
       const line = layout.lines[l];
       const slice = p.nodes.slice(line.start, line.end);
-      const runs = overviewRuns(slice, (n, i) => (line.start + i === p.cursor ? 'cursor' : p.marks.has(n.name) ? 'node.marked' : STATE_SLOT[n.state]));
+      const runs = overviewRuns(slice, (n, i) => (line.start + i === p.cursor ? 'cursor' : p.marks.has(n.name) ? 'node.marked' : (loadLevel(n) ?? STATE_SLOT[n.state])));
       lines.push(
         <Text key={l} wrap="truncate">
           {layout.labelWidth > 0 ? <Text color={t.color('dim')}>{fit(visibleLine(line.label), layout.labelWidth - 1) + ' '}</Text> : null}
