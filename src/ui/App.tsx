@@ -2,7 +2,7 @@
  * The dashboard: header, nodes, detail, jobs, prompt and footer. It owns no I/O: the engine comes
  * in as a UiEngine, prompt history through props/callbacks, themes as parsed data.
  */
-import React, { useEffect, useRef, useState } from 'react';
+import React, { useEffect, useMemo, useRef, useState } from 'react';
 import { Box, useInput, useStdout } from 'ink';
 import type { UiEngine } from './ui-engine.js';
 import { useEngineSnapshot } from './use-engine-snapshot.js';
@@ -89,6 +89,9 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
   const g = geometry(size.columns, size.rows - 1, promptRows(d.modal));
   layoutRef.current = { nodeRows: g.main - 4, overviewCols: g.leftWidth - 2, jobRows: jobListRows(g.jobsHeight - 2, snap.jobs.length), outputRows: g.main - 3, helpRows: g.main - 3 };
 
+  // the chart's samples: queried again when the node's view changes (a new reading) or the span does
+  const cursorNode = d.cursorNode;
+  const series = useMemo(() => (cursorNode ? props.engine.loadSeries(cursorNode.name, d.chartSpanMs) : undefined), [cursorNode, d.chartSpanMs, props.engine]);
   const theme = props.themes[d.themeIdx % props.themes.length] ?? MONO;
   const focus: PaneId = d.focus;
   const m = d.modal;
@@ -107,7 +110,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
         </Pane>
         <Box flexDirection="column" width={g.rightWidth} height={g.main}>
           <Pane focused={focus === 'detail'} width={g.rightWidth} height={g.detailHeight}>
-            <DetailPane node={d.cursorNode} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} />
+            <DetailPane node={d.cursorNode} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} series={series} spanMs={d.chartSpanMs} />
           </Pane>
           <Pane focused={focus === 'jobs'} width={g.rightWidth} height={g.jobsHeight}>
             <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={g.rightWidth - 2} height={g.jobsHeight - 2} />

@@ -9,6 +9,7 @@ export type PaneId = 'nodes' | 'detail' | 'jobs';
 export type Action =
   // global
   | 'quit' | 'help' | 'nextPane' | 'prevPane' | 'theme' | 'prompt' | 'cancelJob'
+  | 'chartIn' | 'chartOut'
   // nodes
   | 'up' | 'down' | 'left' | 'right' | 'pageUp' | 'pageDown' | 'home' | 'end'
   | 'mark' | 'markAll' | 'clearMarks' | 'filter' | 'clearFilter' | 'sort' | 'overview'
@@ -64,6 +65,8 @@ export const KEYMAPS: Keymaps = {
     b([':'], 'prompt', 'IPC prompt', { short: 'prompt' }),
     b(['t'], 'theme', 'next theme'),
     b(['ctrl+c'], 'cancelJob', 'cancel the selected job'),
+    b(['+'], 'chartIn', 'load chart: a shorter span (1 min, 5 min, 1 h, 24 h)'),
+    b(['-'], 'chartOut', 'load chart: a longer span'),
   ],
   nodes: [
     ...listMoves,

@@ -5,6 +5,7 @@
  */
 import type { Engine } from '../engine/engine.js';
 import type { Snapshot } from '../engine/store.js';
+import { FINE_SPAN_S } from '../engine/history.js';
 import { isDangerous } from '../protocol/module.js';
 import { toVacmError } from '../protocol/errors.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
@@ -48,6 +49,11 @@ export interface UiEngine {
   check(line: string): CheckResult;
   /** resolve a node set against the nodelist and groups (throws ERR_NODESET_PARSE / ERR_NO_SUCH_NODE) */
   resolve(expr: string): string[];
+  /**
+   * A node's load over the last `spanMs` from the engine's history (the 1 h fine ring up to an hour,
+   * the 24 h one-minute ring beyond): what the detail pane's chart draws. An in-memory query, no I/O.
+   */
+  loadSeries(name: string, spanMs: number, now?: number): { ts: readonly number[]; values: readonly number[] };
   /** the power driver and guard of each named node (unknown names are left out) */
   powerFacts(names: readonly string[]): PowerFacts[];
   readonly registry: { modules(): readonly ModuleInfo[]; groups(): readonly string[] };
@@ -72,6 +78,10 @@ export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachi
       }
     },
     resolve: (expr) => engine.resolve(expr),
+    loadSeries(name, spanMs, now = Date.now()) {
+      const s = engine.history.query([name], now - spanMs, now, spanMs <= FINE_SPAN_S * 1000 ? 'fine' : 'coarse').get(name);
+      return { ts: s?.ts ?? [], values: s?.values.load1 ?? [] };
+    },
     powerFacts(names) {
       self ??= opts.thisMachine?.();
       const out: PowerFacts[] = [];

@@ -10,7 +10,7 @@ import { toVacmError } from '../protocol/errors.js';
 import { maskRequestLine, setsSecret } from '../protocol/vars.js';
 import type { Snapshot, UiEngine } from './ui-engine.js';
 import { activeKeymaps, helpLines, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
-import { SORT_KEYS, cellByLines, groupByFamily, nextTrouble, overviewLayout, rowFamily, sortNodes, type OverviewSection, type RowFamily, type SortKey } from './format.js';
+import { CHART_SPANS_MS, SORT_KEYS, cellByLines, spanLabel, groupByFamily, nextTrouble, overviewLayout, rowFamily, sortNodes, type OverviewSection, type RowFamily, type SortKey } from './format.js';
 import { complete } from './complete.js';
 import { describeRequest, powerOffers, requestWarnings, type PowerOffer } from './power-menu.js';
 import type { Line } from './panes/Overlay.js';
@@ -73,6 +73,8 @@ interface UiState {
   modal: Modal;
   message?: Message;
   themeIdx: number;
+  /** the load chart's span: an index into CHART_SPANS_MS */
+  chartSpan: number;
 }
 
 function filterNodes(nodes: readonly NodeView[], filter: Filter | undefined, sort: SortKey): readonly NodeView[] {
@@ -92,7 +94,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
   const maps = useMemo(() => activeKeymaps(engine.readOnly), [engine.readOnly]);
   // Key presses can arrive several in one tick (a paste, tmux send-keys): the state lives in a ref that
   // every handler reads and writes synchronously, and a counter re-renders.
-  const st = useRef<UiState>({ focus: 'nodes', marks: new Set(), sort: 'name', modal: { kind: 'none' }, themeIdx: 0 });
+  const st = useRef<UiState>({ focus: 'nodes', marks: new Set(), sort: 'name', modal: { kind: 'none' }, themeIdx: 0, chartSpan: 0 });
   const [, force] = useReducer((x: number) => x + 1, 0);
   const update = (patch: Partial<UiState>) => {
     st.current = { ...st.current, ...patch };
@@ -135,6 +137,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       cursorNode: shown[cursor] as NodeView | undefined,
       isOverview,
       sections,
+      chartSpanMs: CHART_SPANS_MS[s.chartSpan],
       jobIdx,
       selectedJob: jobs[jobIdx] as JobView | undefined,
     };
@@ -218,6 +221,12 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         const order: PaneId[] = ['nodes', 'detail', 'jobs'];
         const i = order.indexOf(s.focus);
         update({ focus: order[(i + (action === 'nextPane' ? 1 : order.length - 1)) % order.length] });
+        return;
+      }
+      case 'chartIn':
+      case 'chartOut': {
+        const i = Math.max(0, Math.min(CHART_SPANS_MS.length - 1, s.chartSpan + (action === 'chartIn' ? -1 : 1)));
+        update({ chartSpan: i, message: { text: `load chart: the last ${spanLabel(CHART_SPANS_MS[i])}${i === s.chartSpan ? (action === 'chartIn' ? ' (the shortest span)' : ' (the longest span)') : ''}`, error: false } });
         return;
       }
       case 'theme': update({ themeIdx: (s.themeIdx + 1) % Math.max(1, props.themeCount) }); return;

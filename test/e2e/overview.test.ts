@@ -53,5 +53,27 @@ describe.skipIf(!hasBinary('tmux'))('the overview and the chart in tmux (needs t
       tmux.keys('q');
       await tmux.waitFor('VACM_EXITED 0');
     }, 90_000);
+
+    it(`${columns}x${rows}: the chart has Y labels and the span under it; + and - change the span`, async () => {
+      const tmux = session(`ch${columns}`);
+      tmux.start('node bin/vacm.js --demo', { cwd: ROOT, columns, rows, env: { VACM_STATE_DIR: tempDir('vacm-e2e-') } });
+      await tmux.waitFor('sim005', 30_000);
+      tmux.keys('j'); // sim001 (16 cpus), under this machine
+      let s = await tmux.waitFor((x) => /● sim001 up/.test(x) && /-60s .* now│/.test(x));
+      const part = (x: string) => x.split('\n').map((l) => (l.includes('││') ? l.slice(l.indexOf('││') + 2) : ''));
+      expect(part(s).some((l) => /^16 [\u2800-\u28ff]/.test(l))).toBe(true); // the CPU count on its dotted line
+      expect(part(s).some((l) => /^ 0 [\u2800-\u28ff ]+│/.test(l))).toBe(true);
+      tmux.keys('-');
+      s = await tmux.waitFor(/-5m .* now│/);
+      tmux.keys('-');
+      s = await tmux.waitFor(/-1h .* now│/);
+      tmux.keys('-');
+      s = await tmux.waitFor(/-24h .* now│/);
+      expect(s).not.toMatch(/-60s/);
+      tmux.keys('+', '+', '+');
+      await tmux.waitFor(/-60s .* now│/);
+      tmux.keys('q');
+      await tmux.waitFor('VACM_EXITED 0');
+    }, 90_000);
   }
 });

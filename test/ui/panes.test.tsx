@@ -58,8 +58,9 @@ describe('panes with a real engine (SIM nodes)', () => {
   it('DetailPane shows the node under the cursor: state, stats, a braille chart and its variables', async () => {
     app = await startApp();
     const n = app.engine.node('sim003')!;
-    const withHistory = { ...n, loadHistory: [1, 3, 5, 7, 9, 7, 5, 3] };
-    const r = render(<DetailPane node={withHistory} focused width={40} height={14} now={Date.now()} />);
+    const now = Date.now();
+    const series = { ts: [1, 3, 5, 7, 9, 7, 5, 3].map((_, i) => now - (7 - i) * 5000), values: [1, 3, 5, 7, 9, 7, 5, 3] };
+    const r = render(<DetailPane node={n} focused width={40} height={14} now={now} series={series} />);
     const f = r.lastFrame()!;
     expect(f).toContain('sim003 up');
     expect(f).toContain('power on');
