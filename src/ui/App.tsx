@@ -17,6 +17,7 @@ import { Footer } from './panes/Footer.js';
 import { confirmSpec, helpSpec, outputSpec, powerSpec, quitSpec } from './panes/Dialogs.js';
 import { Overlay, type OverlaySpec } from './panes/Overlay.js';
 import type { PaneId } from './keymaps.js';
+import { jobProgress } from './format.js';
 
 export interface AppProps {
   engine: UiEngine;
@@ -92,6 +93,13 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
   // the chart's samples: queried again when the node's view changes (a new reading) or the span does
   const cursorNode = d.cursorNode;
   const series = useMemo(() => (cursorNode ? props.engine.loadSeries(cursorNode.name, d.chartSpanMs) : undefined), [cursorNode, d.chartSpanMs, props.engine]);
+  // a running job's nodes by outcome: recomputed when its view changes (a node finished)
+  const selectedJob = d.selectedJob;
+  const progress = useMemo(() => {
+    if (!selectedJob || (selectedJob.state !== 'running' && selectedJob.state !== 'queued')) return undefined;
+    const o = props.engine.jobOutcomes(selectedJob.id);
+    return o ? jobProgress(selectedJob, o) : undefined;
+  }, [selectedJob, props.engine]);
   const theme = props.themes[d.themeIdx % props.themes.length] ?? MONO;
   const focus: PaneId = d.focus;
   const m = d.modal;
@@ -113,7 +121,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
             <DetailPane node={d.cursorNode} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} series={series} spanMs={d.chartSpanMs} />
           </Pane>
           <Pane focused={focus === 'jobs'} width={g.rightWidth} height={g.jobsHeight}>
-            <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={g.rightWidth - 2} height={g.jobsHeight - 2} />
+            <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={g.rightWidth - 2} height={g.jobsHeight - 2} progress={progress} />
           </Pane>
         </Box>
       </Box>

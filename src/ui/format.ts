@@ -10,6 +10,7 @@ import type { NodeState, VacmEvent } from '../protocol/events.js';
 import { toWire } from '../protocol/events.js';
 import { gatherOutputs, formatGathered, naturalCompare } from '../protocol/gather.js';
 import { visibleLine } from '../protocol/visible.js';
+import { foldNodeSet } from '../protocol/nodeset.js';
 
 const SPARKS = '▁▂▃▄▅▆▇█';
 
@@ -345,6 +346,49 @@ export function formatJobLine(j: JobView, now: number, width: number): string {
   const room = Math.max(12, width - head.length - progress.length - 2);
   const line = visibleLine(j.line);
   return `${head}${fit(line, Math.min(room, line.length))}  ${progress}  ${dur}  ${state}`;
+}
+
+/** What became of each node of a running job, as the engine keeps it (UiEngine.jobOutcomes). */
+export type NodeOutcomeName = 'ok' | 'failed' | 'skipped';
+
+export interface ProgressPart {
+  readonly label: 'done' | 'failed' | 'skipped' | 'waiting';
+  /** folded node set */
+  readonly nodes: string;
+  readonly count: number;
+}
+
+/**
+ * A running job's summary, the nodes by outcome: `done sim[0001-0020] (20) · waiting … · failed …`
+ * (empty outcomes left out; waiting is every target with no outcome yet).
+ */
+export function jobProgress(j: Pick<JobView, 'targets'>, outcomes: ReadonlyMap<string, NodeOutcomeName>): ProgressPart[] {
+  const by: Record<ProgressPart['label'], string[]> = { done: [], failed: [], skipped: [], waiting: [] };
+  for (const t of j.targets) {
+    const o = outcomes.get(t);
+    by[o === undefined ? 'waiting' : o === 'ok' ? 'done' : o].push(t);
+  }
+  return (['done', 'failed', 'skipped', 'waiting'] as const).filter((k) => by[k].length > 0).map((label) => ({ label, nodes: foldNodeSet(by[label]), count: by[label].length }));
+}
+
+export function formatProgress(parts: readonly ProgressPart[]): string {
+  return visibleLine(parts.map((p) => `${p.label} ${p.nodes} (${p.count})`).join(' · '));
+}
+
+/** A thin bar of `width` cells: done, failed and skipped in proportion to the targets, the rest waiting. */
+export function progressBar(parts: readonly ProgressPart[], width: number): { label: ProgressPart['label']; text: string }[] {
+  const total = parts.reduce((a, p) => a + p.count, 0);
+  if (total === 0 || width <= 0) return [];
+  const out: { label: ProgressPart['label']; text: string }[] = [];
+  let used = 0;
+  let acc = 0;
+  for (const p of parts) {
+    acc += p.count;
+    const end = Math.round((acc / total) * width);
+    if (end > used) out.push({ label: p.label, text: (p.label === 'waiting' ? '─' : '━').repeat(end - used) });
+    used = end;
+  }
+  return out;
 }
 
 /** What one event says about its node, as a line of output (undefined: nothing to show). */

@@ -54,6 +54,8 @@ export interface UiEngine {
    * the 24 h one-minute ring beyond): what the detail pane's chart draws. An in-memory query, no I/O.
    */
   loadSeries(name: string, spanMs: number, now?: number): { ts: readonly number[]; values: readonly number[] };
+  /** what became of each node of a job so far (ok, failed, skipped); undefined once the job is forgotten */
+  jobOutcomes(id: number): ReadonlyMap<string, 'ok' | 'failed' | 'skipped'> | undefined;
   /** the power driver and guard of each named node (unknown names are left out) */
   powerFacts(names: readonly string[]): PowerFacts[];
   readonly registry: { modules(): readonly ModuleInfo[]; groups(): readonly string[] };
@@ -78,6 +80,7 @@ export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachi
       }
     },
     resolve: (expr) => engine.resolve(expr),
+    jobOutcomes: (id) => engine.jobOutcomes(id),
     loadSeries(name, spanMs, now = Date.now()) {
       const s = engine.history.query([name], now - spanMs, now, spanMs <= FINE_SPAN_S * 1000 ? 'fine' : 'coarse').get(name);
       return { ts: s?.ts ?? [], values: s?.values.load1 ?? [] };
