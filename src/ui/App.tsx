@@ -100,6 +100,8 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
     const o = props.engine.jobOutcomes(selectedJob.id);
     return o ? jobProgress(selectedJob, o) : undefined;
   }, [selectedJob, props.engine]);
+  // how each module's results gather (declared by the modules: PING by up/down with RTT min/avg/max)
+  const gather = useMemo(() => new Map(props.engine.registry.modules().flatMap((m) => (m.gather ? [[m.tag, m.gather] as const] : []))), [props.engine]);
   const theme = props.themes[d.themeIdx % props.themes.length] ?? MONO;
   const focus: PaneId = d.focus;
   const m = d.modal;
@@ -108,7 +110,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
   else if (m.kind === 'power') dialog = powerSpec(m, d.maps);
   else if (m.kind === 'help') dialog = helpSpec(d.maps, m, g.main);
   else if (m.kind === 'quit') dialog = quitSpec(m.running);
-  else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main);
+  else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main, gather);
   // the dashboard stays drawn under a dialog, dimmed, so the marked rows are in sight
   const main = (
     <ThemeProvider theme={dialog ? dimmedTheme(theme) : theme}>
@@ -121,7 +123,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
             <DetailPane node={d.cursorNode} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} series={series} spanMs={d.chartSpanMs} />
           </Pane>
           <Pane focused={focus === 'jobs'} width={g.rightWidth} height={g.jobsHeight}>
-            <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={g.rightWidth - 2} height={g.jobsHeight - 2} progress={progress} />
+            <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={g.rightWidth - 2} height={g.jobsHeight - 2} progress={progress} gather={gather} />
           </Pane>
         </Box>
       </Box>

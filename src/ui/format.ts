@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { JobView, NodeView } from '../protocol/module.js';
 import type { NodeState, VacmEvent } from '../protocol/events.js';
 import { toWire } from '../protocol/events.js';
-import { gatherOutputs, formatGathered, naturalCompare } from '../protocol/gather.js';
+import { gatherOutputs, formatGathered, naturalCompare, statSummary, type ResultGathering } from '../protocol/gather.js';
 import { visibleLine } from '../protocol/visible.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
 
@@ -435,14 +435,26 @@ export interface JobOutput {
   /** nodes that reported an error or a non-zero exit */
   failedNodes: Set<string>;
   terminal?: string;
+  /** per node, the values its module gathers as a stat (ResultGathering), by stat label */
+  stats: Map<string, Map<string, number>>;
+  /** the stats' labels and units */
+  statUnits: Map<string, string | undefined>;
 }
 
 const outputCache = new WeakMap<JobView, JobOutput>();
+/** with the module's gather rules: the stat fields kept aside (the per-node view keeps them in its lines) */
+const ruledOutputCache = new WeakMap<JobView, JobOutput>();
 
-/** Split a job's events into per-node lines and general lines. Cached per (immutable) job view. */
-export function jobOutput(j: JobView): JobOutput {
-  const hit = outputCache.get(j);
+/**
+ * Split a job's events into per-node lines and general lines. With the module's `gather` rules an
+ * event's stat field is kept aside (its line is what nodes are grouped by). Cached per (immutable) job view.
+ */
+export function jobOutput(j: JobView, rules?: ResultGathering): JobOutput {
+  const cache = rules ? ruledOutputCache : outputCache;
+  const hit = cache.get(j);
   if (hit) return hit;
+  const stats = new Map<string, Map<string, number>>();
+  const statUnits = new Map<string, string | undefined>();
   const perNode = new Map<string, string[]>();
   const general: string[] = [];
   const failedNodes = new Set<string>();
@@ -456,7 +468,15 @@ export function jobOutput(j: JobView): JobOutput {
     else if (e.type === 'JOB_STARTED') continue;
     else {
       const node = 'node' in e && e.type !== 'NODELIST' ? (e as { node: string }).node : undefined;
-      const line = node !== undefined ? nodeLine(e) : undefined;
+      const stat = rules?.[e.type]?.stat;
+      let ev: VacmEvent = e;
+      if (node !== undefined && stat && stat.field in e) {
+        const v = Number((e as unknown as Record<string, unknown>)[stat.field]);
+        if (Number.isFinite(v)) (stats.get(node) ?? stats.set(node, new Map()).get(node)!).set(stat.label, v);
+        statUnits.set(stat.label, stat.unit);
+        ev = { ...e, [stat.field]: undefined } as VacmEvent;
+      }
+      const line = node !== undefined ? nodeLine(ev) : undefined;
       if (node !== undefined) {
         if (line !== undefined) {
           const arr = perNode.get(node);
@@ -470,8 +490,8 @@ export function jobOutput(j: JobView): JobOutput {
     }
   }
   if (j.truncated > 0) general.push(`(${j.truncated} more events not kept)`);
-  const out = { perNode, general, failedNodes, terminal };
-  outputCache.set(j, out);
+  const out = { perNode, general, failedNodes, terminal, stats, statUnits };
+  cache.set(j, out);
   return out;
 }
 
@@ -482,32 +502,43 @@ export interface OutputRow {
 }
 
 const gatheredCache = new WeakMap<JobView, OutputRow[]>();
+const ruledGatheredCache = new WeakMap<JobView, OutputRow[]>();
 
 /**
  * A job's output with identical per-node outputs gathered under folded node sets, the groups of
  * failed nodes first (what went wrong is what the operator looks for); one row per line, controls visible.
  */
-export function gatheredJobRows(j: JobView): OutputRow[] {
-  const hit = gatheredCache.get(j);
+export function gatheredJobRows(j: JobView, rules?: ResultGathering): OutputRow[] {
+  const cache = rules ? ruledGatheredCache : gatheredCache;
+  const hit = cache.get(j);
   if (hit) return hit;
-  const o = jobOutput(j);
+  const o = jobOutput(j, rules);
+  // a group's stats (PING's RTT) over its nodes, as min/avg/max lines under it
+  const extra = o.statUnits.size === 0 ? undefined : (names: readonly string[]) => {
+    const out: string[] = [];
+    for (const [label, unit] of o.statUnits) {
+      const line = statSummary(names.map((n) => o.stats.get(n)?.get(label) ?? NaN), label, unit);
+      if (line) out.push(line);
+    }
+    return out;
+  };
   const rows: OutputRow[] = o.general.map((text) => ({ text, error: false }));
   if (o.perNode.size > 0) {
     const bad: [string, string[]][] = [];
     const good: [string, string[]][] = [];
     for (const entry of o.perNode) (o.failedNodes.has(entry[0]) ? bad : good).push(entry);
-    for (const text of formatGathered(gatherOutputs(bad))) rows.push({ text, error: true });
-    for (const text of formatGathered(gatherOutputs(good))) rows.push({ text, error: false });
+    for (const text of formatGathered(gatherOutputs(bad, extra))) rows.push({ text, error: true });
+    for (const text of formatGathered(gatherOutputs(good, extra))) rows.push({ text, error: false });
   }
   if (o.terminal) rows.push({ text: o.terminal, error: jobOutcome(j) === 'failed' });
   const shown = rows.map((r) => ({ text: visibleLine(r.text), error: r.error }));
-  gatheredCache.set(j, shown);
+  cache.set(j, shown);
   return shown;
 }
 
 /** The gathered output's text alone. */
-export function gatheredJobLines(j: JobView): string[] {
-  return gatheredJobRows(j).map((r) => r.text);
+export function gatheredJobLines(j: JobView, rules?: ResultGathering): string[] {
+  return gatheredJobRows(j, rules).map((r) => r.text);
 }
 
 const perNodeCache = new WeakMap<JobView, string[]>();

@@ -6,6 +6,7 @@
 import type { Engine } from '../engine/engine.js';
 import type { Snapshot } from '../engine/store.js';
 import { FINE_SPAN_S } from '../engine/history.js';
+import type { ResultGathering } from '../protocol/gather.js';
 import { isDangerous } from '../protocol/module.js';
 import { toVacmError } from '../protocol/errors.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
@@ -21,6 +22,8 @@ export interface CommandInfo {
 export interface ModuleInfo {
   readonly tag: string;
   readonly commands: readonly CommandInfo[];
+  /** how its results gather in the jobs pane (the module's declaration) */
+  readonly gather?: ResultGathering;
 }
 
 export type CheckResult =
@@ -99,7 +102,7 @@ export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachi
       return out;
     },
     registry: {
-      modules: () => engine.registry.list().map((m) => ({ tag: m.tag, commands: m.commands.map((c) => ({ name: c.name, summary: c.summary })) })),
+      modules: () => engine.registry.list().map((m) => ({ tag: m.tag, commands: m.commands.map((c) => ({ name: c.name, summary: c.summary })), gather: m.gather })),
       groups: () => Object.keys(engine.groups()).sort(),
     },
     readOnly: engine.readOnly,

@@ -97,6 +97,8 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
     tag: 'SSH',
     summary: 'run commands on nodes over SSH (pooled connections, ~/.ssh/config, ssh-agent, known_hosts)',
     commands: [exec],
+    // by output and exit code: a node's lines with its non-zero exit are what it is grouped by
+    gather: { OUTPUT: {}, EXIT: {} },
     init(host) {
       section = parseSshSection(host.config.sections.ssh);
       pool.configure?.(section, { readOnly: host.readOnly });

@@ -8,6 +8,7 @@ import type { JobView } from '../../protocol/module.js';
 import { useTheme, type Slot } from '../theme.js';
 import { formatJobLine, formatProgress, gatheredJobRows, jobOutcome, progressBar, windowStart, type JobOutcome, type ProgressPart } from '../format.js';
 import { useClock } from '../use-clock.js';
+import type { ResultGathering } from '../../protocol/gather.js';
 
 export interface JobsPaneProps {
   jobs: readonly JobView[];
@@ -15,6 +16,8 @@ export interface JobsPaneProps {
   focused: boolean;
   width: number;
   height: number;
+  /** each module's gathering rules, by tag */
+  gather?: ReadonlyMap<string, ResultGathering>;
   /** the selected job's nodes by outcome while it runs (jobProgress) */
   progress?: readonly ProgressPart[];
 }
@@ -29,7 +32,7 @@ export function jobListRows(height: number, jobs: number): number {
   return Math.max(1, Math.min(jobs, Math.floor((height - 1) / 3)));
 }
 
-export function JobsPane({ jobs, selected, focused, width, height, progress }: JobsPaneProps) {
+export function JobsPane({ jobs, selected, focused, width, height, progress, gather }: JobsPaneProps) {
   const t = useTheme();
   const anyRunning = jobs.some((j) => j.state === 'running' || j.state === 'queued');
   const now = useClock(1000, anyRunning); // durations tick only while something runs
@@ -49,7 +52,7 @@ export function JobsPane({ jobs, selected, focused, width, height, progress }: J
   const running = job !== undefined && (job.state === 'running' || job.state === 'queued');
   const summary = running && progress && progress.length > 0 ? progress : undefined;
   const outRows = Math.max(0, height - 1 - listRows - (summary ? 2 : 0));
-  const out = job ? gatheredJobRows(job) : [];
+  const out = job ? gatheredJobRows(job, gather?.get(job.tag)) : [];
   const shownOut = out.length > outRows ? [...out.slice(0, Math.max(0, outRows - 1)), { text: `… ${out.length - outRows + 1} more lines (Enter opens the full output)`, error: false }] : out;
   return (
     <Box flexDirection="column" width={width} height={height}>
