@@ -17,6 +17,8 @@ import type { Line } from './panes/Overlay.js';
 
 /** More targets than this and the confirmation asks to type their count. */
 export const TYPE_COUNT_ABOVE = 16;
+/** How long a confirmation waits for `who` on the nodes it would power off (the count comes in when it does). */
+export const USERS_TIMEOUT_MS = 2000;
 /** Clusters bigger than this open in the overview. */
 export const OVERVIEW_ABOVE = 512;
 
@@ -27,7 +29,7 @@ export type Modal =
   | { kind: 'exec'; targets: string[]; text: string }
   | { kind: 'filter'; text: string }
   | { kind: 'prompt'; text: string; error?: string; candidates?: string[]; hist: number }
-  | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: string; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[] }
+  | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: string; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[]; blast?: string }
   | { kind: 'quit'; running: number }
   | { kind: 'output'; jobId: number; scroll: number; gathered: boolean };
 
@@ -166,7 +168,32 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       const r = { ...c, names: c.names };
       const byName = new Map(snapRef.current.nodes.map((n) => [n.name, n] as const));
       const warnings = [...requestWarnings(r, byName, c.tag === 'POWER' ? engine.powerFacts(c.names) : undefined), ...notes];
-      setModal({ kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: '', needCount: c.targets > TYPE_COUNT_ABOVE, from, head: describeRequest(r), warnings });
+      const modal: Modal = { kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: '', needCount: c.targets > TYPE_COUNT_ABOVE, from, head: describeRequest(r), warnings };
+      if (c.tag === 'POWER' && c.command !== 'STATUS') {
+        // the blast radius: how many of the targets are up, and how many of those have someone logged in
+        const byState = new Map<string, number>();
+        const up: string[] = [];
+        for (const name of c.names) {
+          const st = byName.get(name)?.state ?? 'unknown';
+          byState.set(st, (byState.get(st) ?? 0) + 1);
+          if (st === 'up') up.push(name);
+        }
+        const states = (['up', 'down', 'off', 'unknown'] as const).filter((x) => byState.has(x)).map((x) => `${byState.get(x)} ${x}`).join(' · ');
+        const base = `${c.label} ${c.folded} (${c.targets}): ${states}`;
+        modal.blast = up.length > 0 ? `${base} · counting users logged in…` : base;
+        setModal(modal);
+        if (up.length > 0) {
+          void engine.usersLoggedIn(up, USERS_TIMEOUT_MS).then((users) => {
+            const m = st.current.modal;
+            if (m.kind !== 'confirm' || m.line !== c.line) return; // answered or replaced meanwhile
+            const withUsers = [...users.values()].filter((n) => n > 0).length;
+            const asked = users.size < up.length ? ` (${up.length - users.size} not asked: no SSH or no answer in ${USERS_TIMEOUT_MS / 1000} s)` : '';
+            setModal({ ...m, blast: `${base} · ${withUsers} with users logged in${asked}` });
+          });
+        }
+        return true;
+      }
+      setModal(modal);
       return true;
     }
     run(c.line);

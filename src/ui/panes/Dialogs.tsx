@@ -21,7 +21,8 @@ export function confirmLines(m: Extract<Modal, { kind: 'confirm' }>): string[] {
 
 export function confirmSpec(m: Extract<Modal, { kind: 'confirm' }>): OverlaySpec {
   const [head, req, ask] = confirmLines(m);
-  const lines: Line[] = [[{ text: head, bold: true }], [{ text: req, slot: 'dim' }], ...m.warnings, '', ask];
+  const blast: Line[] = m.blast ? [[{ text: visibleLine(m.blast), slot: 'node.unknown' }]] : [];
+  const lines: Line[] = [[{ text: head, bold: true }], [{ text: req, slot: 'dim' }], ...blast, ...m.warnings, '', ask];
   if (m.needCount) lines.push([{ text: 'count: ' }, { text: m.typed }, { text: ' ', inverse: true }]);
   return { title: 'CONFIRM — this changes things', lines, danger: true, wrap: true, maxWidth: 100 };
 }
