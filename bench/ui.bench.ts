@@ -95,6 +95,8 @@ export async function bench(): Promise<void> {
     { name: '1024 nodes, list', args: '--demo --nodes 1024', setup: ['v'], ready: /NODES 1025 · overview/, aimCpu: 10 },
     { name: '4096 nodes, overview (default)', args: '--demo --nodes 4096', ready: /NODES 4097 · overview/, aimCpu: 15 },
     { name: '4096 nodes, list', args: '--demo --nodes 4096', setup: ['v'], ready: /NODES 4097 · overview/, aimCpu: 15 },
+    { name: '16384 nodes, overview (default)', args: '--demo --nodes 16384', ready: /NODES 16385 · overview/, aimCpu: 15 },
+    { name: '16384 nodes, list', args: '--demo --nodes 16384', setup: ['v'], ready: /NODES 16385 · overview/, aimCpu: 15 },
   ];
   const measureMs = Number(process.env.VACM_BENCH_MS ?? 8000);
   const out = section(`vacm dashboard, 200x60 tmux, SIM loads updating at 1 Hz (${os.cpus()[0]?.model ?? ''})`);

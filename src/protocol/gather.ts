@@ -36,8 +36,31 @@ function firstName(names: readonly string[]): string {
   return names.reduce((m, n) => (naturalCompare(n, m) < 0 ? n : m));
 }
 
-/** Gather per-node outputs (node → its lines, in order). Groups are sorted by their first node (natural order). */
-export function gatherOutputs(outputs: Iterable<readonly [string, readonly string[]]>): GatheredGroup[] {
+/**
+ * How a module's results gather, declared in its ModuleDef: per event type, a number field that is
+ * left out of what nodes are grouped by and shown over each group as min/avg/max instead (PING's
+ * RTT: `up` on 30 nodes is one group, `rtt min/avg/max 0.040/0.051/0.070 ms` under it). A type
+ * listed with no stat, or not listed, gathers by its whole line (EXEC: output and exit code; POWER:
+ * the state).
+ */
+export interface ResultGathering {
+  readonly [eventType: string]: { readonly stat?: { readonly field: string; readonly label: string; readonly unit?: string } };
+}
+
+/** `rtt min/avg/max 0.040/0.051/0.070 ms` (3 decimals), or undefined for no values. */
+export function statSummary(values: readonly number[], label: string, unit = ''): string | undefined {
+  const v = values.filter((x) => Number.isFinite(x));
+  if (v.length === 0) return undefined;
+  const f = (x: number) => x.toFixed(3);
+  const avg = v.reduce((a, x) => a + x, 0) / v.length;
+  return `${label} min/avg/max ${f(Math.min(...v))}/${f(avg)}/${f(Math.max(...v))}${unit ? ' ' + unit : ''}`;
+}
+
+/**
+ * Gather per-node outputs (node → its lines, in order). Groups are sorted by their first node (natural
+ * order); `extra(names)` may add lines under a group (a stat over its nodes).
+ */
+export function gatherOutputs(outputs: Iterable<readonly [string, readonly string[]]>, extra?: (names: readonly string[]) => readonly string[]): GatheredGroup[] {
   const byText = new Map<string, { names: string[]; lines: readonly string[] }>();
   for (const [node, lines] of outputs) {
     const key = lines.join('\n');
@@ -45,7 +68,7 @@ export function gatherOutputs(outputs: Iterable<readonly [string, readonly strin
     if (g) g.names.push(node);
     else byText.set(key, { names: [node], lines });
   }
-  const groups = [...byText.values()].map((g) => ({ first: firstName(g.names), nodes: foldNodeSet(g.names), count: g.names.length, lines: g.lines }));
+  const groups = [...byText.values()].map((g) => ({ first: firstName(g.names), nodes: foldNodeSet(g.names), count: g.names.length, lines: extra ? [...g.lines, ...extra(g.names)] : g.lines }));
   groups.sort((a, b) => naturalCompare(a.first, b.first));
   return groups.map(({ nodes, count, lines }) => ({ nodes, count, lines }));
 }

@@ -3,6 +3,7 @@
  * These are types only; the engine implements JobContext and ModuleHost. Backends import this
  * file (and the rest of protocol/), never the engine.
  */
+import type { ResultGathering } from './gather.js';
 import type { CommandShape, Request } from './ipc.js';
 import type { EventBody, Lane, NodeState, PowerState, StatValue, VacmEvent, JobState } from './events.js';
 import type { ExecAllowEntry } from './shell-words.js';
@@ -263,6 +264,8 @@ export interface ModuleDef {
   readonly tag: string;
   readonly summary: string;
   readonly commands: readonly CommandDef[];
+  /** how this module's results gather in the dashboard (gather.ts ResultGathering); by whole line when absent */
+  readonly gather?: ResultGathering;
   /** called once when the engine starts (pollers, pools); may throw ERR_CONFIG */
   init?(host: ModuleHost): void | Promise<void>;
   /** release sockets, processes and timers */

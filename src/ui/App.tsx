@@ -2,7 +2,7 @@
  * The dashboard: header, nodes, detail, jobs, prompt and footer. It owns no I/O: the engine comes
  * in as a UiEngine, prompt history through props/callbacks, themes as parsed data.
  */
-import React, { useEffect, useRef, useState } from 'react';
+import React, { useEffect, useMemo, useRef, useState } from 'react';
 import { Box, useInput, useStdout } from 'ink';
 import type { UiEngine } from './ui-engine.js';
 import { useEngineSnapshot } from './use-engine-snapshot.js';
@@ -18,6 +18,7 @@ import { confirmSpec, helpSpec, outputSpec, powerSpec, quitSpec } from './panes/
 import { Overlay, type OverlaySpec } from './panes/Overlay.js';
 import { eventsSpec } from './panes/EventsView.js';
 import type { PaneId } from './keymaps.js';
+import { jobProgress } from './format.js';
 
 export interface AppProps {
   engine: UiEngine;
@@ -90,6 +91,18 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
   const g = geometry(size.columns, size.rows - 1, promptRows(d.modal));
   layoutRef.current = { nodeRows: g.main - 4, overviewCols: g.leftWidth - 2, jobRows: jobListRows(g.jobsHeight - 2, snap.jobs.length), outputRows: g.main - 3, helpRows: g.main - 3 };
 
+  // the chart's samples: queried again when the node's view changes (a new reading) or the span does
+  const cursorNode = d.cursorNode;
+  const series = useMemo(() => (cursorNode ? props.engine.loadSeries(cursorNode.name, d.chartSpanMs) : undefined), [cursorNode, d.chartSpanMs, props.engine]);
+  // a running job's nodes by outcome: recomputed when its view changes (a node finished)
+  const selectedJob = d.selectedJob;
+  const progress = useMemo(() => {
+    if (!selectedJob || (selectedJob.state !== 'running' && selectedJob.state !== 'queued')) return undefined;
+    const o = props.engine.jobOutcomes(selectedJob.id);
+    return o ? jobProgress(selectedJob, o) : undefined;
+  }, [selectedJob, props.engine]);
+  // how each module's results gather (declared by the modules: PING by up/down with RTT min/avg/max)
+  const gather = useMemo(() => new Map(props.engine.registry.modules().flatMap((m) => (m.gather ? [[m.tag, m.gather] as const] : []))), [props.engine]);
   const theme = props.themes[d.themeIdx % props.themes.length] ?? MONO;
   const focus: PaneId = d.focus;
   const m = d.modal;
@@ -98,7 +111,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
   else if (m.kind === 'power') dialog = powerSpec(m, d.maps);
   else if (m.kind === 'help') dialog = helpSpec(d.maps, m, g.main);
   else if (m.kind === 'quit') dialog = quitSpec(m.running);
-  else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main);
+  else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main, gather);
   else if (m.kind === 'events') dialog = eventsSpec(props.engine.events?.(m.filter ? { nodes: m.filter.names } : {}) ?? [], m, g.main);
   // the cursor node's last events, for the detail pane (from memory: no I/O)
   const nodeEvents = d.cursorNode && props.engine.events ? props.engine.events({ nodes: [d.cursorNode.name] }).slice(-3) : undefined;
@@ -107,14 +120,14 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
     <ThemeProvider theme={dialog ? dimmedTheme(theme) : theme}>
       <Box flexDirection="row" height={g.main} width={g.columns}>
         <Pane focused={focus === 'nodes'} width={g.leftWidth} height={g.main}>
-          <NodesPane nodes={d.shown} total={snap.nodes.length} cursor={d.cursor} marks={d.marks} filter={d.filter} sort={d.sort} overview={d.isOverview} focused={focus === 'nodes'} width={g.leftWidth - 2} height={g.main - 2} />
+          <NodesPane nodes={d.shown} total={snap.nodes.length} cursor={d.cursor} marks={d.marks} filter={d.filter} sort={d.sort} overview={d.isOverview} sections={d.sections} focused={focus === 'nodes'} width={g.leftWidth - 2} height={g.main - 2} />
         </Pane>
         <Box flexDirection="column" width={g.rightWidth} height={g.main}>
           <Pane focused={focus === 'detail'} width={g.rightWidth} height={g.detailHeight}>
-            <DetailPane node={d.cursorNode} events={nodeEvents} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} />
+            <DetailPane node={d.cursorNode} events={nodeEvents} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} series={series} spanMs={d.chartSpanMs} />
           </Pane>
           <Pane focused={focus === 'jobs'} width={g.rightWidth} height={g.jobsHeight}>
-            <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={g.rightWidth - 2} height={g.jobsHeight - 2} />
+            <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={g.rightWidth - 2} height={g.jobsHeight - 2} progress={progress} gather={gather} />
           </Pane>
         </Box>
       </Box>

@@ -9,10 +9,12 @@ export type PaneId = 'nodes' | 'detail' | 'jobs';
 export type Action =
   // global
   | 'quit' | 'help' | 'nextPane' | 'prevPane' | 'theme' | 'prompt' | 'cancelJob'
+  | 'chartIn' | 'chartOut'
   // nodes
   | 'up' | 'down' | 'left' | 'right' | 'pageUp' | 'pageDown' | 'home' | 'end'
   | 'mark' | 'markAll' | 'clearMarks' | 'filter' | 'clearFilter' | 'sort' | 'overview'
   | 'power' | 'exec'
+  | 'nextTrouble' | 'prevTrouble'
   // jobs
   | 'open'
   // help
@@ -66,6 +68,8 @@ export const KEYMAPS: Keymaps = {
     b(['t'], 'theme', 'next theme'),
     b(['ctrl+c'], 'cancelJob', 'cancel the selected job'),
     b(['e'], 'events', 'events timeline (all nodes; / filters)'),
+    b(['+'], 'chartIn', 'load chart: a shorter span (1 min, 5 min, 1 h, 24 h)'),
+    b(['-'], 'chartOut', 'load chart: a longer span'),
   ],
   nodes: [
     ...listMoves,
@@ -77,6 +81,8 @@ export const KEYMAPS: Keymaps = {
     b(['/'], 'filter', 'filter (node set or text)', { short: 'filter' }),
     b(['s'], 'sort', 'sort: name, load, state'),
     b(['v'], 'overview', 'list / overview'),
+    b(['n'], 'nextTrouble', 'next node down or unknown'),
+    b(['N'], 'prevTrouble', 'previous node down or unknown'),
     b(['p'], 'power', 'power menu', { short: 'power' }),
     b(['x'], 'exec', 'run a command (SSH:EXEC)', { dangerous: true, short: 'exec' }),
   ],

@@ -8,7 +8,7 @@ import { VacmError } from '../protocol/errors.js';
 
 export const SLOTS = [
   'header.title', 'header.text', 'border', 'border.focused',
-  'node.up', 'node.down', 'node.off', 'node.unknown', 'node.marked', 'node.drained', 'load.high',
+  'node.up', 'node.down', 'node.off', 'node.unknown', 'node.marked', 'node.drained', 'load.low', 'load.mid', 'load.high', 'load.full',
   'job.running', 'job.completed', 'job.partial', 'job.failed', 'job.cancelled',
   'prompt', 'error', 'dim', 'dialog.border', 'dialog.danger', 'chart',
 ] as const;

@@ -5,6 +5,8 @@
  */
 import type { Engine } from '../engine/engine.js';
 import type { Snapshot } from '../engine/store.js';
+import { FINE_SPAN_S } from '../engine/history.js';
+import type { ResultGathering } from '../protocol/gather.js';
 import { isDangerous } from '../protocol/module.js';
 import { toVacmError } from '../protocol/errors.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
@@ -21,6 +23,8 @@ export interface CommandInfo {
 export interface ModuleInfo {
   readonly tag: string;
   readonly commands: readonly CommandInfo[];
+  /** how its results gather in the jobs pane (the module's declaration) */
+  readonly gather?: ResultGathering;
 }
 
 export type CheckResult =
@@ -49,6 +53,19 @@ export interface UiEngine {
   check(line: string): CheckResult;
   /** resolve a node set against the nodelist and groups (throws ERR_NODESET_PARSE / ERR_NO_SUCH_NODE) */
   resolve(expr: string): string[];
+  /**
+   * A node's load over the last `spanMs` from the engine's history (the 1 h fine ring up to an hour,
+   * the 24 h one-minute ring beyond): what the detail pane's chart draws. An in-memory query, no I/O.
+   */
+  loadSeries(name: string, spanMs: number, now?: number): { ts: readonly number[]; values: readonly number[] };
+  /** what became of each node of a job so far (ok, failed, skipped); undefined once the job is forgotten */
+  jobOutcomes(id: number): ReadonlyMap<string, 'ok' | 'failed' | 'skipped'> | undefined;
+  /**
+   * How many users are logged in on each of `names`, for a confirmation's blast radius: the engine
+   * runs `SSH:USERS` (`who` over the warm SSH pool) as a quiet job bounded by `timeoutMs`; nodes
+   * that are simulated, known down, or did not answer in time are left out of the map.
+   */
+  usersLoggedIn(names: readonly string[], timeoutMs?: number): Promise<ReadonlyMap<string, number>>;
   /** the power driver and guard of each named node (unknown names are left out) */
   powerFacts(names: readonly string[]): PowerFacts[];
   readonly registry: { modules(): readonly ModuleInfo[]; groups(): readonly string[] };
@@ -75,6 +92,45 @@ export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachi
       }
     },
     resolve: (expr) => engine.resolve(expr),
+    jobOutcomes: (id) => engine.jobOutcomes(id),
+    async usersLoggedIn(names, timeoutMs = 2000) {
+      const out = new Map<string, number>();
+      // simulated nodes have no SSH (SSH:USERS skips them too): not asking spares a job, and its job number
+      const sim = (v: Readonly<Record<string, string>>) => v.sim === 'true' || v.sim === '1' || v.sim === 'yes';
+      const ask = names.filter((n) => engine.node(n) !== undefined && !sim(engine.vars(n)));
+      if (ask.length === 0 || !engine.registry.list().some((m) => m.tag === 'SSH')) return out;
+      let id = -1;
+      const early: { job: number; node: string; line: string }[] = [];
+      const off = engine.subscribe((e) => {
+        if (e.type !== 'OUTPUT' || e.stream !== 'stdout') return;
+        if (id === -1) early.push({ job: e.job, node: e.node, line: e.line });
+        else if (e.job === id) take(e.node, e.line);
+      });
+      const take = (node: string, line: string) => {
+        const m = /^users=(\d{1,6})$/.exec(line);
+        if (m) out.set(node, Number(m[1]));
+      };
+      try {
+        const h = engine.submit(`SSH:USERS:${foldNodeSet(ask)}:${Math.max(1, Math.min(60_000, Math.round(timeoutMs)))}`, { quiet: true });
+        id = h.id;
+        // the job's own events before its id was known (none in practice: it starts on a later tick)
+        for (const x of early) if (x.job === id) take(x.node, x.line);
+        // bounded twice: the command's timeout per node, and this one for the whole job (a queue behind other jobs)
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<void>((res) => { timer = setTimeout(() => { h.cancel(); res(); }, timeoutMs + 1000); });
+        await Promise.race([h.done.then(() => undefined, () => undefined), late]);
+        clearTimeout(timer);
+      } catch {
+        // no SSH:USERS here, or the engine is stopping: no count
+      } finally {
+        off();
+      }
+      return out;
+    },
+    loadSeries(name, spanMs, now = Date.now()) {
+      const s = engine.history.query([name], now - spanMs, now, spanMs <= FINE_SPAN_S * 1000 ? 'fine' : 'coarse').get(name);
+      return { ts: s?.ts ?? [], values: s?.values.load1 ?? [] };
+    },
     powerFacts(names) {
       self ??= opts.thisMachine?.();
       const out: PowerFacts[] = [];
@@ -89,7 +145,7 @@ export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachi
       return out;
     },
     registry: {
-      modules: () => engine.registry.list().map((m) => ({ tag: m.tag, commands: m.commands.map((c) => ({ name: c.name, summary: c.summary })) })),
+      modules: () => engine.registry.list().map((m) => ({ tag: m.tag, commands: m.commands.map((c) => ({ name: c.name, summary: c.summary })), gather: m.gather })),
       // `@drained` completes like a group (a group of that name is the same word)
       groups: () => [...new Set([...Object.keys(engine.groups()), 'drained'])].sort(),
     },

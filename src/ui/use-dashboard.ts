@@ -10,13 +10,15 @@ import { toVacmError } from '../protocol/errors.js';
 import { maskRequestLine, setsSecret } from '../protocol/vars.js';
 import type { Snapshot, UiEngine } from './ui-engine.js';
 import { activeKeymaps, helpLines, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
-import { SORT_KEYS, sortNodes, type SortKey } from './format.js';
+import { CHART_SPANS_MS, SORT_KEYS, cellByLines, spanLabel, groupByFamily, nextTrouble, overviewLayout, rowFamily, sortNodes, type OverviewSection, type RowFamily, type SortKey } from './format.js';
 import { complete } from './complete.js';
 import { describeRequest, powerOffers, requestWarnings, type PowerOffer } from './power-menu.js';
 import type { Line } from './panes/Overlay.js';
 
 /** More targets than this and the confirmation asks to type their count. */
 export const TYPE_COUNT_ABOVE = 16;
+/** How long a confirmation waits for `who` on the nodes it would power off (the count comes in when it does). */
+export const USERS_TIMEOUT_MS = 2000;
 /** Clusters bigger than this open in the overview. */
 export const OVERVIEW_ABOVE = 512;
 
@@ -27,7 +29,7 @@ export type Modal =
   | { kind: 'exec'; targets: string[]; text: string }
   | { kind: 'filter'; text: string }
   | { kind: 'prompt'; text: string; error?: string; candidates?: string[]; hist: number }
-  | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: string; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[] }
+  | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: string; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[]; blast?: string }
   | { kind: 'quit'; running: number }
   | { kind: 'output'; jobId: number; scroll: number; gathered: boolean }
   // the events timeline: `scroll` is the first line shown unless following; `editing` is the filter being typed
@@ -75,6 +77,8 @@ interface UiState {
   modal: Modal;
   message?: Message;
   themeIdx: number;
+  /** the load chart's span: an index into CHART_SPANS_MS */
+  chartSpan: number;
 }
 
 function filterNodes(nodes: readonly NodeView[], filter: Filter | undefined, sort: SortKey): readonly NodeView[] {
@@ -94,7 +98,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
   const maps = useMemo(() => activeKeymaps(engine.readOnly), [engine.readOnly]);
   // Key presses can arrive several in one tick (a paste, tmux send-keys): the state lives in a ref that
   // every handler reads and writes synchronously, and a counter re-renders.
-  const st = useRef<UiState>({ focus: 'nodes', marks: new Set(), sort: 'name', modal: { kind: 'none' }, themeIdx: 0 });
+  const st = useRef<UiState>({ focus: 'nodes', marks: new Set(), sort: 'name', modal: { kind: 'none' }, themeIdx: 0, chartSpan: 0 });
   const [, force] = useReducer((x: number) => x + 1, 0);
   const update = (patch: Partial<UiState>) => {
     st.current = { ...st.current, ...patch };
@@ -105,18 +109,25 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
   const setCursorName = (cursorName: string | undefined) => update({ cursorName });
   const setJobId = (jobId: number | undefined) => update({ jobId });
   const history = useRef<string[]>([...(props.history ?? [])]);
-  const shownCache = useRef<{ nodes?: readonly NodeView[]; filter?: Filter; sort?: SortKey; shown: readonly NodeView[] }>({ shown: [] });
+  const shownCache = useRef<{ nodes?: readonly NodeView[]; filter?: Filter; sort?: SortKey; rows?: RowFamily; shown: readonly NodeView[]; sections?: readonly OverviewSection[] }>({ shown: [] });
+  // the overview's labelled rows: groups change only with the config, so the family is found once per node list
+  const familyCache = useRef<{ nodes?: readonly NodeView[]; family?: RowFamily }>({});
   const snapRef = useRef(snap);
   snapRef.current = snap;
 
   const derive = () => {
     const s = st.current;
     const snap = snapRef.current;
+    const isOverview = s.overview ?? snap.nodes.length > OVERVIEW_ABOVE;
+    const fc = familyCache.current;
+    if (fc.nodes !== snap.nodes) familyCache.current = { nodes: snap.nodes, family: rowFamily(snap.nodes) };
+    const rows = isOverview ? familyCache.current.family : undefined;
     const c = shownCache.current;
-    if (c.nodes !== snap.nodes || c.filter !== s.filter || c.sort !== s.sort) {
-      shownCache.current = { nodes: snap.nodes, filter: s.filter, sort: s.sort, shown: filterNodes(snap.nodes, s.filter, s.sort) };
+    if (c.nodes !== snap.nodes || c.filter !== s.filter || c.sort !== s.sort || c.rows !== rows) {
+      const g = groupByFamily(filterNodes(snap.nodes, s.filter, s.sort), rows);
+      shownCache.current = { nodes: snap.nodes, filter: s.filter, sort: s.sort, rows, shown: g.nodes, sections: g.sections };
     }
-    const shown = shownCache.current.shown;
+    const { shown, sections } = shownCache.current;
     let cursor = s.cursorName === undefined ? 0 : shown.findIndex((n) => n.name === s.cursorName);
     if (cursor < 0) cursor = 0;
     const jobs = snap.jobs;
@@ -128,7 +139,9 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       shown,
       cursor,
       cursorNode: shown[cursor] as NodeView | undefined,
-      isOverview: s.overview ?? snap.nodes.length > OVERVIEW_ABOVE,
+      isOverview,
+      sections,
+      chartSpanMs: CHART_SPANS_MS[s.chartSpan],
       jobIdx,
       selectedJob: jobs[jobIdx] as JobView | undefined,
     };
@@ -157,7 +170,32 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       const r = { ...c, names: c.names };
       const byName = new Map(snapRef.current.nodes.map((n) => [n.name, n] as const));
       const warnings = [...requestWarnings(r, byName, c.tag === 'POWER' ? engine.powerFacts(c.names) : undefined), ...notes];
-      setModal({ kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: '', needCount: c.targets > TYPE_COUNT_ABOVE, from, head: describeRequest(r), warnings });
+      const modal: Modal = { kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: '', needCount: c.targets > TYPE_COUNT_ABOVE, from, head: describeRequest(r), warnings };
+      if (c.tag === 'POWER' && c.command !== 'STATUS') {
+        // the blast radius: how many of the targets are up, and how many of those have someone logged in
+        const byState = new Map<string, number>();
+        const up: string[] = [];
+        for (const name of c.names) {
+          const st = byName.get(name)?.state ?? 'unknown';
+          byState.set(st, (byState.get(st) ?? 0) + 1);
+          if (st === 'up') up.push(name);
+        }
+        const states = (['up', 'down', 'off', 'unknown'] as const).filter((x) => byState.has(x)).map((x) => `${byState.get(x)} ${x}`).join(' · ');
+        const base = `${c.label} ${c.folded} (${c.targets}): ${states}`;
+        modal.blast = up.length > 0 ? `${base} · counting users logged in…` : base;
+        setModal(modal);
+        if (up.length > 0) {
+          void engine.usersLoggedIn(up, USERS_TIMEOUT_MS).then((users) => {
+            const m = st.current.modal;
+            if (m.kind !== 'confirm' || m.line !== c.line) return; // answered or replaced meanwhile
+            const withUsers = [...users.values()].filter((n) => n > 0).length;
+            const asked = users.size < up.length ? ` (${up.length - users.size} not asked: no SSH or no answer in ${USERS_TIMEOUT_MS / 1000} s)` : '';
+            setModal({ ...m, blast: `${base} · ${withUsers} with users logged in${asked}` });
+          });
+        }
+        return true;
+      }
+      setModal(modal);
       return true;
     }
     run(c.line);
@@ -194,9 +232,11 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     const s = ref.current;
     const layout = layoutRef.current;
     const onNodes = s.focus === 'nodes';
-    const vstep = onNodes && s.isOverview ? Math.max(1, layout.overviewCols) : 1;
-    const page = onNodes ? (s.isOverview ? vstep * Math.max(1, layout.nodeRows) : Math.max(1, layout.nodeRows - 1)) : Math.max(1, layout.jobRows - 1);
-    const move = onNodes ? moveNodes : moveJobs;
+    const grid = onNodes && s.isOverview;
+    const page = onNodes ? Math.max(1, layout.nodeRows - (grid ? 0 : 1)) : Math.max(1, layout.jobRows - 1);
+    // the overview moves by its lines (a rack's row may be short): the same column on the line above or below
+    const byLines = (lines: number) => moveNodes(cellByLines(overviewLayout(s.shown.length, s.sections, layout.overviewCols), s.cursor, lines) - s.cursor);
+    const move = (d: number | 'home' | 'end', lines?: number) => (grid && lines !== undefined ? byLines(lines) : onNodes ? moveNodes(d) : moveJobs(d));
     switch (action) {
       case 'quit': {
         const running = snap.jobs.filter((j) => j.state === 'running' || j.state === 'queued').length;
@@ -212,6 +252,12 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         update({ focus: order[(i + (action === 'nextPane' ? 1 : order.length - 1)) % order.length] });
         return;
       }
+      case 'chartIn':
+      case 'chartOut': {
+        const i = Math.max(0, Math.min(CHART_SPANS_MS.length - 1, s.chartSpan + (action === 'chartIn' ? -1 : 1)));
+        update({ chartSpan: i, message: { text: `load chart: the last ${spanLabel(CHART_SPANS_MS[i])}${i === s.chartSpan ? (action === 'chartIn' ? ' (the shortest span)' : ' (the longest span)') : ''}`, error: false } });
+        return;
+      }
       case 'theme': update({ themeIdx: (s.themeIdx + 1) % Math.max(1, props.themeCount) }); return;
       case 'prompt': setModal({ kind: 'prompt', text: '', hist: history.current.length }); return;
       case 'cancelJob': {
@@ -222,12 +268,19 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         } else say('no running job selected (Ctrl-C cancels the selected job in the jobs pane; q quits)');
         return;
       }
-      case 'up': move(-vstep); return;
-      case 'down': move(vstep); return;
+      case 'up': move(-1, -1); return;
+      case 'down': move(1, 1); return;
       case 'left': if (onNodes && s.isOverview) move(-1); return;
       case 'right': if (onNodes && s.isOverview) move(1); return;
-      case 'pageUp': move(-page); return;
-      case 'pageDown': move(page); return;
+      case 'pageUp': move(-page, -page); return;
+      case 'pageDown': move(page, page); return;
+      case 'nextTrouble':
+      case 'prevTrouble': {
+        const i = nextTrouble(s.shown, s.cursor, action === 'nextTrouble' ? 1 : -1);
+        if (i === undefined) return say(s.filter ? 'no node down or unknown among the shown nodes' : 'no node down or unknown');
+        update({ cursorName: s.shown[i].name, message: { text: `${s.shown[i].name} ${s.shown[i].state}`, error: false } });
+        return;
+      }
       case 'home': move('home'); return;
       case 'end': move('end'); return;
       case 'mark': {

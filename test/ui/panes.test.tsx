@@ -45,19 +45,22 @@ describe('panes with a real engine (SIM nodes)', () => {
 
   it('NodesPane overview puts one cell per node on a line', async () => {
     app = await startApp({ nodes: 40 });
-    const nodes = app.engine.getSnapshot().nodes;
+    // without numbered groups (racks have rows of their own: test/ui/overview.test.tsx)
+    const nodes = app.engine.getSnapshot().nodes.map((n) => ({ ...n, groups: ['demo'] }));
     const r = render(<NodesPane nodes={nodes} total={nodes.length} cursor={0} marks={new Set()} sort="name" overview focused width={30} height={5} />);
     const lines = r.lastFrame()!.split('\n');
     expect(lines[0]).toContain('overview');
-    expect(lines.slice(1).map((l) => l.trim().length)).toEqual([30, 10, 0, 0]);
+    expect(lines[1]).toContain('load/CPU'); // the legend
+    expect(lines.slice(2).map((l) => l.trim().length)).toEqual([30, 10, 0]);
     r.unmount();
   });
 
   it('DetailPane shows the node under the cursor: state, stats, a braille chart and its variables', async () => {
     app = await startApp();
     const n = app.engine.node('sim003')!;
-    const withHistory = { ...n, loadHistory: [1, 3, 5, 7, 9, 7, 5, 3] };
-    const r = render(<DetailPane node={withHistory} focused width={40} height={14} now={Date.now()} />);
+    const now = Date.now();
+    const series = { ts: [1, 3, 5, 7, 9, 7, 5, 3].map((_, i) => now - (7 - i) * 5000), values: [1, 3, 5, 7, 9, 7, 5, 3] };
+    const r = render(<DetailPane node={n} focused width={40} height={14} now={now} series={series} />);
     const f = r.lastFrame()!;
     expect(f).toContain('sim003 up');
     expect(f).toContain('power on');

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { sparkline, formatNodeRow, rowColumns, brailleChart, gatheredJobLines, perNodeJobLines, formatJobLine, windowStart, sortNodes, overviewRuns } from '../../src/ui/format.js';
+import { sparkline, formatNodeRow, rowColumns, loadChart, gatheredJobLines, perNodeJobLines, formatJobLine, windowStart, sortNodes, overviewRuns } from '../../src/ui/format.js';
 import { complete } from '../../src/ui/complete.js';
 import { KEYMAPS, activeKeymaps, footerText, keyName } from '../../src/ui/keymaps.js';
 import { parseTheme, SLOTS } from '../../src/ui/theme.js';
@@ -44,13 +44,23 @@ describe('row formatting (pure)', () => {
     expect(overviewRuns(ns, (n) => n.state).map((r) => `${r.slot}:${r.text.length}`)).toEqual(['up:2', 'down:1', 'up:1']);
   });
 
-  it('the braille chart draws the history with the newest sample at the right edge', () => {
-    const lines = brailleChart([0, 8, 16, 8, 0], 10, 3, 16, 5);
-    expect(lines).toHaveLength(3);
-    for (const l of lines) expect(l).toHaveLength(10);
-    expect(lines.join('')).toMatch(/[\u2801-\u28ff]/);
-    expect(lines[0].trim()).not.toBe(''); // the peak reaches the top row
-    expect(brailleChart([], 4, 2)).toEqual(['    ', '    ']);
+  it('the load chart: a braille line placed by time, Y labels (the scale, the CPU count on its dotted line, 0), the span under it', () => {
+    const now = 1_000_000_000;
+    const ts = [0, 1, 2, 3, 4].map((i) => now - (4 - i) * 15_000);
+    const rows = loadChart({ ts, values: [0, 8, 16, 8, 0] }, { now, spanMs: 60_000, cols: 14, rows: 9, cpus: 16 });
+    expect(rows).toHaveLength(9);
+    for (const r of rows) expect(r.label.length + r.plot.length).toBe(14);
+    expect(rows.slice(0, 8).map((r) => r.plot).join('')).toMatch(/[\u2801-\u28ff]/);
+    expect(rows.map((r) => r.label.trim())).toEqual(['20', '16', '', '', '', '', '', '0', '']); // the scale: 16 cpus and a quarter, rounded up
+    // the dotted line at 16 reaches across (every third dot: a blank cell now and then)
+    const dots = (p: string) => (p.match(/[^ ]/g) ?? []).length;
+    expect(dots(rows[1].plot)).toBeGreaterThanOrEqual(7);
+    const noCpus = loadChart({ ts, values: [0, 8, 16, 8, 0] }, { now, spanMs: 60_000, cols: 14, rows: 9 });
+    expect(dots(noCpus[1].plot)).toBeLessThan(dots(rows[1].plot));
+    expect(rows[8].plot).toMatch(/^-60s +now$/);
+    const wide = loadChart({ ts, values: [0, 8, 16, 8, 0] }, { now, spanMs: 300_000, cols: 40, rows: 4, cpus: 16 });
+    expect(wide[3].plot).toMatch(/^-5m +-2m30s +now$/);
+    expect(loadChart({ ts: [], values: [] }, { now, spanMs: 60_000, cols: 14, rows: 1 })).toEqual([]);
   });
 
   it('windowStart keeps the cursor visible with as little scrolling as possible', () => {

@@ -163,6 +163,8 @@ export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
     tag: 'ICMP_ECHO',
     summary: 'reachability and round-trip time (fping when installed, else system ping); heartbeat for the dashboard',
     commands: [ping],
+    // nodes gather by up/down (and the reason), their RTTs as min/avg/max: 30 nodes up are one group, not 30
+    gather: { PING: { stat: { field: 'rttMs', label: 'rtt', unit: 'ms' } } },
     init(host) {
       // validated at start, so a bad ping: section stops vacm with ERR_CONFIG before anything runs
       const c = (cfg = parsePingConfig(host.config.sections.ping));

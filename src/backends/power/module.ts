@@ -329,6 +329,8 @@ export function createPowerModules(opts: PowerModuleOptions = {}): ModuleDef[] {
     tag,
     summary,
     commands: [...commandsOf(control, specs), ...more],
+    // by state: `power off` on 30 nodes is one group
+    gather: { POWER: {} },
     init: (host) => control.init(host),
     dispose: async () => {
       await control.close();

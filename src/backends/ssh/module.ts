@@ -93,10 +93,40 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
     },
   };
 
+  // SSH:USERS: how many are logged in (`who`), for a confirmation's blast radius. A fixed command, not
+  // the operator's, so exec.allow does not apply; over SSH only (a simulated node has no `who`).
+  const users: CommandDef = {
+    name: 'USERS',
+    summary: 'count the users logged in on the nodes (`who` over SSH; simulated nodes are skipped): OUTPUT users=N',
+    nodes: 'required',
+    args: [{ name: 'timeout_ms', optional: true }],
+    lane: 'bulk',
+    dangerous: false,
+    skipKnownDown: true,
+    validate(req) {
+      const t = req.named.timeout_ms;
+      if (t !== undefined && !(/^\d+$/.test(t) && Number(t) >= 1 && Number(t) <= 60_000)) throw new VacmError('ERR_BAD_ARGS', 'SSH:USERS timeout_ms: whole milliseconds, 1-60000, e.g. SSH:USERS:@rack1:2000');
+    },
+    async run(ctx) {
+      const timeoutMs = Number(ctx.args.timeout_ms ?? 2000);
+      await ctx.forEachNode(ctx.nodes, async ({ node, vars, signal }) => {
+        if (isSimNode(vars) && sim.has(node)) return 'ok';
+        let count = 0;
+        const r = await pool.exec(node, vars, 'who', { signal, timeoutMs, onLine: (stream, line) => { if (stream === 'stdout' && line.trim() !== '') count++; } });
+        if (signal.aborted) throw signal.reason ?? new VacmError('ERR_CANCELLED', 'cancelled');
+        if (r.code !== 0) throw new VacmError('ERR_EXEC', `who exited with ${r.code}`);
+        ctx.emit({ type: 'OUTPUT', node, stream: 'stdout', line: `users=${count}` });
+        return 'ok';
+      });
+    },
+  };
+
   return {
     tag: 'SSH',
     summary: 'run commands on nodes over SSH (pooled connections, ~/.ssh/config, ssh-agent, known_hosts)',
-    commands: [exec],
+    commands: [exec, users],
+    // by output and exit code: a node's lines with its non-zero exit are what it is grouped by
+    gather: { OUTPUT: {}, EXIT: {} },
     init(host) {
       section = parseSshSection(host.config.sections.ssh);
       pool.configure?.(section, { readOnly: host.readOnly });

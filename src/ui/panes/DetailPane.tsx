@@ -3,7 +3,7 @@ import React, { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import type { NodeView } from '../../protocol/module.js';
 import { useTheme, type Slot } from '../theme.js';
-import { DRAIN_GLYPH, STATE_GLYPH, brailleChart, formatAgo, formatDuration, isStale } from '../format.js';
+import { DRAIN_GLYPH, STATE_GLYPH, CHART_SPANS_MS, loadChart, formatAgo, formatDuration, isStale, type LoadSeries } from '../format.js';
 import { useClock } from '../use-clock.js';
 import { visibleLine } from '../../protocol/visible.js';
 import type { TimelineEntry } from '../../protocol/timeline.js';
@@ -17,6 +17,10 @@ export interface DetailPaneProps {
   width: number;
   height: number;
   now: number;
+  /** the node's load over the chart's span (UiEngine.loadSeries); no chart without it */
+  series?: LoadSeries;
+  /** the chart's span (`+`/`-` zoom) */
+  spanMs?: number;
 }
 
 const STATE_SLOT: Record<string, Slot> = { up: 'node.up', down: 'node.down', off: 'node.off', unknown: 'node.unknown' };
@@ -52,19 +56,29 @@ export function lastSeenLine(n: NodeView, now: number): string | undefined {
   return n.statsTs !== undefined ? `last seen ${formatAgo(now - n.statsTs)} · the numbers below are from then` : 'never seen: no readings yet';
 }
 
-export function DetailPane({ node, events, focused, width, height, now: renderedAt }: DetailPaneProps) {
+export function DetailPane({ node, events, focused, width, height, now: renderedAt, series, spanMs = CHART_SPANS_MS[0] }: DetailPaneProps) {
   const t = useTheme();
   const stale = node !== undefined && isStale(node);
   // a stale node's age must keep counting even when nothing else changes on screen
   const ticked = useClock(1000, stale);
   const now = Math.max(renderedAt, ticked);
   const drained = node?.drain !== undefined;
-  // the last events take the rows the chart can spare (at least one line each when there is room)
-  const eventRows = Math.min(events?.length ?? 0, Math.max(0, height - 6 - (stale ? 1 : 0) - (drained ? 1 : 0)));
-  const chartRows = Math.max(0, Math.min(6, height - 6 - (stale ? 1 : 0) - (drained ? 1 : 0) - eventRows));
+  const stats = node ? detailStatLines(node) : [];
+  // the last events take up to 3 rows when the chart can spare them
+  const eventRows = Math.min(events?.length ?? 0, Math.max(0, height - 10 - (stale ? 1 : 0) - (drained ? 1 : 0)));
+  // the chart takes every row the rest leaves; below 4 rows it takes the variables', then the OS line's, then the groups'
+  let showVars = true;
+  let shownStats = stats;
+  let showGroups = true;
+  const chartRowsFor = () => height - 1 - (showGroups ? 1 : 0) - (stale ? 1 : 0) - (drained ? 1 : 0) - eventRows - shownStats.length - (showVars ? 1 : 0);
+  if (series && chartRowsFor() < 4) showVars = false;
+  if (series && chartRowsFor() < 4 && shownStats.length > 2) shownStats = shownStats.slice(0, 2);
+  if (series && chartRowsFor() < 3) showGroups = false;
+  const chartRows = series ? Math.max(0, chartRowsFor()) : 0;
+  const cpus = Number(node?.stats?.cpus) || undefined;
   const chart = useMemo(
-    () => (node && chartRows > 0 ? brailleChart(node.loadHistory, Math.max(2, width), chartRows, Number(node.stats?.cpus) || undefined) : []),
-    [node?.loadHistory, width, chartRows, node?.stats?.cpus],
+    () => (node && series && chartRows >= 2 ? loadChart(series, { now: renderedAt, spanMs, cols: width, rows: chartRows, cpus }) : []),
+    [series, width, chartRows, cpus, spanMs, renderedAt],
   );
   if (!node) {
     return (
@@ -85,12 +99,17 @@ export function DetailPane({ node, events, focused, width, height, now: rendered
         <Text color={t.color('dim')}>{node.stateReason ? ` (${visibleLine(node.stateReason)})` : ''} for {since} · power {node.power}{node.local ? ' · this machine' : ''}</Text>
       </Text>
       {drained ? <Text wrap="truncate" color={t.color('node.drained')}>{drainLine(node, now)}</Text> : null}
-      <Text wrap="truncate" color={t.color('dim')}>groups {visibleLine(node.groups.join(',')) || '-'}</Text>
+      {showGroups ? <Text wrap="truncate" color={t.color('dim')}>groups {visibleLine(node.groups.join(',')) || '-'}</Text> : null}
       {stale ? <Text wrap="truncate" color={t.color('node.unknown')}>{lastSeenLine(node, now)}</Text> : null}
-      {detailStatLines(node).map((l, i) => <Text key={i} wrap="truncate" color={stale ? t.color('dim') : t.color('header.text')} dimColor={stale}>{l}</Text>)}
+      {shownStats.map((l, i) => <Text key={i} wrap="truncate" color={stale ? t.color('dim') : t.color('header.text')} dimColor={stale}>{l}</Text>)}
       {chart.length > 0 ? (
         <Box flexDirection="column">
-          {chart.map((l, i) => <Text key={i} color={t.color(stale ? 'dim' : 'chart')} dimColor={stale}>{l}</Text>)}
+          {chart.map((r, i) => (
+            <Text key={i}>
+              <Text color={t.color('dim')}>{r.label}</Text>
+              <Text color={t.color(stale || i === chart.length - 1 ? 'dim' : 'chart')} dimColor={stale}>{r.plot}</Text>
+            </Text>
+          ))}
         </Box>
       ) : null}
       {events && eventRows > 0 ? events.slice(-eventRows).map((e) => (
@@ -98,7 +117,7 @@ export function DetailPane({ node, events, focused, width, height, now: rendered
           {(eventSpans(e, false) as readonly { text: string; slot?: Slot }[]).map((s, i) => <Text key={i} color={s.slot ? t.color(s.slot) : t.color('header.text')}>{s.text}</Text>)}
         </Text>
       )) : null}
-      <Text wrap="truncate" color={t.color('dim')}>{visibleLine(vars)}</Text>
+      {showVars ? <Text wrap="truncate" color={t.color('dim')}>{visibleLine(vars)}</Text> : null}
     </Box>
   );
 }

@@ -8,6 +8,7 @@ import { maskRequestLine } from '../../protocol/vars.js';
 import { visibleLine } from '../../protocol/visible.js';
 import { bindingKeys, helpLines, searchHelp, type Keymaps } from '../keymaps.js';
 import { gatheredJobRows, perNodeJobLines } from '../format.js';
+import type { ResultGathering } from '../../protocol/gather.js';
 import type { Modal } from '../use-dashboard.js';
 import { overlayBodyRows, type Line, type OverlaySpec } from './Overlay.js';
 
@@ -20,7 +21,8 @@ export function confirmLines(m: Extract<Modal, { kind: 'confirm' }>): string[] {
 
 export function confirmSpec(m: Extract<Modal, { kind: 'confirm' }>): OverlaySpec {
   const [head, req, ask] = confirmLines(m);
-  const lines: Line[] = [[{ text: head, bold: true }], [{ text: req, slot: 'dim' }], ...m.warnings, '', ask];
+  const blast: Line[] = m.blast ? [[{ text: visibleLine(m.blast), slot: 'node.unknown' }]] : [];
+  const lines: Line[] = [[{ text: head, bold: true }], [{ text: req, slot: 'dim' }], ...blast, ...m.warnings, '', ask];
   if (m.needCount) lines.push([{ text: 'count: ' }, { text: m.typed }, { text: ' ', inverse: true }]);
   return { title: 'CONFIRM — this changes things', lines, danger: true, wrap: true, maxWidth: 100 };
 }
@@ -63,10 +65,10 @@ export function quitSpec(running: number): OverlaySpec {
 }
 
 /** A job's full output, scrolled to `modal.scroll`, in an overlay that fills `rows`. */
-export function outputSpec(job: JobView | undefined, m: Extract<Modal, { kind: 'output' }>, rows: number): OverlaySpec {
+export function outputSpec(job: JobView | undefined, m: Extract<Modal, { kind: 'output' }>, rows: number, gather?: ReadonlyMap<string, ResultGathering>): OverlaySpec {
   const hint = '↑/↓ PgUp/PgDn scroll  g gathered/per node  Esc close';
   if (!job) return { title: `job #${m.jobId}`, lines: [`job #${m.jobId} is gone (only the newest jobs are kept)`], hint, fill: true, maxWidth: 400 };
-  const lines: Line[] = m.gathered ? gatheredJobRows(job).map((r) => [{ text: r.text, slot: r.error ? 'error' as const : undefined }]) : perNodeJobLines(job);
+  const lines: Line[] = m.gathered ? gatheredJobRows(job, gather?.get(job.tag)).map((r) => [{ text: r.text, slot: r.error ? 'error' as const : undefined }]) : perNodeJobLines(job);
   const body = overlayBodyRows({ hint }, rows);
   const start = Math.min(m.scroll, Math.max(0, lines.length - body));
   const title = `#${job.id} ${visibleLine(job.line)} · ${job.state} · ${m.gathered ? 'gathered' : 'per node'} · lines ${lines.length ? start + 1 : 0}-${Math.min(lines.length, start + body)} of ${lines.length}`;

@@ -8,7 +8,7 @@ import { Box, Text } from 'ink';
 import type { NodeView } from '../../protocol/module.js';
 import type { NodeState } from '../../protocol/events.js';
 import { useTheme, type Slot } from '../theme.js';
-import { DRAIN_GLYPH, STATE_GLYPH, nodeRowParts, overviewRuns, rowColumns, rowHeader, windowStart, type RowColumns, type RowParts, type SortKey } from '../format.js';
+import { DRAIN_GLYPH, STATE_GLYPH, fit, loadLevel, nodeRowParts, overviewLayout, overviewLegend, overviewRuns, rowColumns, rowHeader, windowStart, type OverviewSection, type RowColumns, type RowParts, type SortKey } from '../format.js';
 import type { Filter } from '../use-dashboard.js';
 import { visibleLine } from '../../protocol/visible.js';
 
@@ -20,6 +20,8 @@ export interface NodesPaneProps {
   filter?: Filter;
   sort: SortKey;
   overview: boolean;
+  /** the overview's labelled rows (one per rack or other numbered group), in the order of `nodes` */
+  sections?: readonly OverviewSection[];
   focused: boolean;
   /** inner width and height (inside the border) */
   width: number;
@@ -60,8 +62,9 @@ const NodeRow = memo(function NodeRow({ parts, state, drained, marked, selected,
       {/* a drained node's glyph takes the space between the state glyph and the name */}
       {drained ? <Text inverse={inverse} underline={underline} color={t.color('node.drained')}>{DRAIN_GLYPH}</Text> : null}
       <Text inverse={inverse} underline={underline} color={color}>{drained ? parts.head.slice(1) : parts.head}</Text>
-      {parts.spark ? <Text inverse={inverse} underline={underline} color={state === 'up' ? color : t.color('dim')} dimColor={state !== 'up'}>{parts.spark}</Text> : null}
-      <Text inverse={inverse} underline={underline} color={color}>{parts.tail}</Text>
+      {parts.spark ? <Text inverse={inverse} underline={underline} color={state === 'up' ? t.color(parts.level ?? 'header.text') : t.color('dim')} dimColor={state !== 'up'}>{parts.spark}</Text> : null}
+      <Text inverse={inverse} underline={underline} color={marked || !parts.level ? color : t.color(parts.level)}>{parts.tail}</Text>
+      {parts.rest ? <Text inverse={inverse} underline={underline} color={color}>{parts.rest}</Text> : null}
     </Box>
   );
 });
@@ -72,27 +75,47 @@ export function NodesPane(p: NodesPaneProps) {
   const status = [
     `NODES ${p.nodes.length}${p.nodes.length !== p.total ? ` of ${p.total}` : ''}`,
     p.overview ? 'overview' : '',
+    // in the overview a cell has no name: the cursor's node is named here
+    p.overview && p.nodes[p.cursor] ? `${p.nodes[p.cursor].name} ${p.nodes[p.cursor].state}` : '',
     p.marks.size > 0 ? `${p.marks.size} marked` : '',
     p.filter ? `filter ${p.filter.expr}${p.filter.names ? '' : ' (text)'}` : '',
     `sort ${p.sort}`,
   ].filter(Boolean).join(' · ');
   const shownStatus = visibleLine(status);
-  const rows = Math.max(1, p.height - (p.overview ? 1 : 2));
+  // the list has its column header, the overview its legend
+  const rows = Math.max(1, p.height - 2);
   let body: React.ReactNode;
   if (p.nodes.length === 0) {
     body = <Text color={t.color('dim')}>{p.filter ? `no node matches ${visibleLine(p.filter.expr)} (Esc clears the filter)` : 'no nodes'}</Text>;
   } else if (p.overview) {
-    const perLine = Math.max(1, p.width);
-    const lineOfCursor = Math.floor(p.cursor / perLine);
-    const totalLines = Math.ceil(p.nodes.length / perLine);
-    const first = windowStart(lineOfCursor, rows, totalLines, startRef.current);
+    const layout = overviewLayout(p.nodes.length, p.sections, p.width);
+    const lineOfCursor = layout.lines.findIndex((l) => p.cursor >= l.start && p.cursor < l.end);
+    const first = windowStart(Math.max(0, lineOfCursor), rows, layout.lines.length, startRef.current);
     startRef.current = first;
-    const lines: React.ReactNode[] = [];
-    for (let l = first; l < Math.min(totalLines, first + rows); l++) {
-      const slice = p.nodes.slice(l * perLine, (l + 1) * perLine);
-      const runs = overviewRuns(slice, (n, i) => (l * perLine + i === p.cursor ? 'cursor' : p.marks.has(n.name) ? 'node.marked' : STATE_SLOT[n.state]));
+    const lines: React.ReactNode[] = [
+      <Text key="legend" wrap="truncate" color={t.color('dim')}>
+        {overviewLegend(p.width).map((part, i) => (
+          <Text key={i}>
+            {i > 0 ? '  ' : ''}
+            {part.map((x, j) =>
+              x.slot === 'gradient' ? (
+                // the gradient's ends: 0 in load.low, 9 in load.full
+                <Text key={j}><Text color={t.color('load.low')}>{x.text[0]}</Text>{x.text.slice(1, -1)}<Text color={t.color('load.full')}>{x.text.slice(-1)}</Text></Text>
+              ) : (
+                <Text key={j} color={x.slot ? t.color(x.slot as Slot) : undefined}>{x.text}</Text>
+              ),
+            )}
+          </Text>
+        ))}
+      </Text>,
+    ];
+    for (let l = first; l < Math.min(layout.lines.length, first + rows); l++) {
+      const line = layout.lines[l];
+      const slice = p.nodes.slice(line.start, line.end);
+      const runs = overviewRuns(slice, (n, i) => (line.start + i === p.cursor ? 'cursor' : p.marks.has(n.name) ? 'node.marked' : (loadLevel(n) ?? STATE_SLOT[n.state])));
       lines.push(
         <Text key={l} wrap="truncate">
+          {layout.labelWidth > 0 ? <Text color={t.color('dim')}>{fit(visibleLine(line.label), layout.labelWidth - 1) + ' '}</Text> : null}
           {runs.map((r, i) =>
             r.slot === 'cursor' ? <Text key={i} inverse>{r.text}</Text> : <Text key={i} color={t.color(r.slot as Slot)}>{r.text}</Text>,
           )}
