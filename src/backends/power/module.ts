@@ -111,6 +111,28 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', onAbort, { once: true });
   });
 
+/** Run `f` under a signal that also fires after `ms` (an executor's own connect timeout may be longer). */
+async function bounded<T>(ms: number, outer: AbortSignal, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(outer.reason);
+  outer.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ac.abort(new VacmError('ERR_TIMEOUT', `no answer within ${ms} ms`));
+      reject(new VacmError('ERR_TIMEOUT', `no answer within ${ms} ms`));
+    }, ms);
+  });
+  const work = f(ac.signal);
+  work.catch(() => {});
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+    outer.removeEventListener('abort', onAbort);
+  }
+}
+
 function chunk<T>(xs: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
@@ -315,7 +337,7 @@ class PowerControl {
         if (wait === 'ssh') {
           const ex = this.opts.executor!;
           ex.drop?.(p.node); // a connection from before the power action proves nothing
-          await ex.run(p.node, p.vars, 'true', { signal, timeoutMs: budget });
+          await bounded(budget, signal, (s) => ex.run(p.node, p.vars, 'true', { signal: s, timeoutMs: budget }));
           return want;
         }
         const s = await this.statusOnce(p, signal, budget);
