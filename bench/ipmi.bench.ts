@@ -1,8 +1,10 @@
 /**
  * Power control of many ipmi_sim BMCs: vacm's native RMCP+ client (one process, one socket)
  * against FreeIPMI's ipmipower (one process) and one ipmitool per BMC, all started at once.
- * Cases: STATUS, OFF, ON on 32 and 128 BMCs; the tools take turns within each run (interleaved);
- * median and range of 3 runs. Prints a table, never asserts.
+ * Cases: STATUS, OFF, ON on 32 and 128 BMCs, cold (a session per operation, as every tool does),
+ * and STATUS warm (vacm's kept sessions, primed by one sweep; ipmipower and ipmitool have no warm
+ * mode and run cold beside it); the tools take turns within each run (interleaved); median and
+ * range of 3 runs. Prints a table, never asserts.
  * Also the whole POWER module path: `POWER:<action>:bmc[1-N]` through an in-process engine
  * (planning, guard, audit fsync, events), and `node bin/vacm.js ipc --config ...` as a process
  * (start-up included; needs `npm run build`).
@@ -19,6 +21,7 @@ import { promisify } from 'node:util';
 import { IpmiClient, type BmcTarget } from '../src/backends/ipmi/client.js';
 import { startIpmiSims, type SimSensor } from '../test/fixtures/ipmi-sim.js';
 import { SdrCache, readSensors } from '../src/backends/ipmi/sensors.js';
+import { readSel } from '../src/backends/ipmi/sel-log.js';
 import { Engine } from '../src/engine/engine.js';
 import { parseConfig } from '../src/engine/config.js';
 import { createPowerModules } from '../src/backends/power/module.js';
@@ -136,34 +139,44 @@ export async function benchIpmi(opts: { sizes?: number[]; runs?: number; net?: s
     log(`  ${n} BMCs answering after ${simStartupS.toFixed(2)} s`);
     const targets: BmcTarget[] = sims.bmcs.map((b) => ({ host: b.host, port: b.port, user: sims.user, password: sims.password }));
     const client = new IpmiClient({ retries: 3, retryMs: 1000, timeoutMs: 30000 });
+    const warmClient = new IpmiClient({ retries: 3, retryMs: 1000, timeoutMs: 30000, keepSessions: 1024 });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-power-'));
     const configFile = path.join(dir, 'vacm.yaml');
     fs.writeFileSync(configFile, powerYaml(net, n, sims.user));
     process.env[PW_ENV] = sims.password;
-    const engine = new Engine({ config: parseConfig(powerYaml(net, n, sims.user)), modules: createPowerModules(), stateDir: path.join(dir, 'engine-state') });
+    // cold: a session per operation; warm: the engine's default, sessions kept
+    const engine = new Engine({ config: parseConfig(powerYaml(net, n, sims.user)), modules: createPowerModules({ ipmi: { client: { keepSessions: 0 } } }), stateDir: path.join(dir, 'engine-state') });
+    const warmEngine = new Engine({ config: parseConfig(powerYaml(net, n, sims.user)), modules: createPowerModules(), stateDir: path.join(dir, 'warm-state') });
     await engine.start();
+    await warmEngine.start();
     try {
       // STATUS runs with every BMC off; then OFF (from on) and ON (from off) alternate per run.
-      const cases: { name: string; action: Action; before: 'on' | 'off'; expect: 'on' | 'off' }[] = [
+      const cases: { name: string; action: Action; before: 'on' | 'off'; expect: 'on' | 'off'; warm?: boolean }[] = [
         { name: 'STATUS', action: 'status', before: 'off', expect: 'off' },
+        { name: 'STATUS warm', action: 'status', before: 'off', expect: 'off', warm: true },
         { name: 'OFF', action: 'off', before: 'on', expect: 'off' },
         { name: 'ON', action: 'on', before: 'off', expect: 'on' },
       ];
       for (const c of cases) {
         const times = { vacm: [] as number[], ipmipower: [] as number[], ipmitool: [] as number[], power: [] as number[], ipc: [] as number[] };
-        const ok = { vacm: n, ipmipower: haveIpmipower ? n : null, ipmitool: haveIpmitool ? n : null, power: n, ipc: haveBin ? n : null } as IpmiBenchRow['ok'];
+        const withIpc = haveBin && !c.warm; // a new process has no kept sessions
+        const ok = { vacm: n, ipmipower: haveIpmipower ? n : null, ipmitool: haveIpmitool ? n : null, power: n, ipc: withIpc ? n : null } as IpmiBenchRow['ok'];
+        if (c.warm) {
+          await vacmBatch(warmClient, targets, 'status'); // prime: one session per BMC
+          await powerBatch(warmEngine, n, 'status', c.expect);
+        }
         for (let r = 0; r < runs; r++) {
           const tools: ('vacm' | 'ipmipower' | 'ipmitool' | 'power' | 'ipc')[] = ['vacm', 'power'];
-          if (haveBin) tools.push('ipc');
+          if (withIpc) tools.push('ipc');
           if (haveIpmipower) tools.push('ipmipower');
           if (haveIpmitool) tools.push('ipmitool');
           for (const tool of tools) {
             if (c.action !== 'status') await vacmBatch(client, targets, c.before); // reset the starting state
             const res = await timed(() =>
               tool === 'vacm'
-                ? vacmBatch(client, targets, c.action)
+                ? vacmBatch(c.warm ? warmClient : client, targets, c.action)
                 : tool === 'power'
-                  ? powerBatch(engine, n, c.action, c.expect)
+                  ? powerBatch(c.warm ? warmEngine : engine, n, c.action, c.expect)
                   : tool === 'ipc'
                     ? ipcBatch(configFile, path.join(dir, 'ipc-state'), sims.password, n, c.action, c.expect)
                     : tool === 'ipmipower'
@@ -181,17 +194,19 @@ export async function benchIpmi(opts: { sizes?: number[]; runs?: number; net?: s
           ipmipowerS: haveIpmipower ? toRuns(times.ipmipower) : null,
           ipmitoolS: haveIpmitool ? toRuns(times.ipmitool) : null,
           powerS: toRuns(times.power),
-          ipcS: haveBin ? toRuns(times.ipc) : null,
+          ipcS: withIpc ? toRuns(times.ipc) : null,
           ok,
           simStartupS,
         };
         rows.push(row);
         log(`  ${row.case}: vacm ${fmt(row.vacmS)} s, POWER ${fmt(row.powerS)} s, vacm ipc ${fmt(row.ipcS)} s, ipmipower ${fmt(row.ipmipowerS)} s, ipmitool ${fmt(row.ipmitoolS)} s`);
       }
-      log(`  vacm client stats: ${JSON.stringify(client.stats)}`);
+      log(`  vacm client stats: cold ${JSON.stringify(client.stats)}, warm ${JSON.stringify(warmClient.stats)}`);
     } finally {
       await engine.stop();
+      await warmEngine.stop();
       await client.close();
+      await warmClient.close();
       await sims.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -233,9 +248,12 @@ export interface SensorsBenchRow {
   case: string;
   bmcs: number;
   vacmS: Runs;
+  /** the FreeIPMI tool of the case: ipmi-sensors or ipmi-sel */
   ipmiSensorsS: Runs | null;
-  /** sensors read per tool in the median run (every BMC has 4) */
+  /** sensors (or SEL records) read per tool in the median run */
   ok: { vacm: number; ipmiSensors: number | null };
+  /** what a complete read gives */
+  expected: number;
 }
 
 const BENCH_SENSORS = (i: number): SimSensor[] => [
@@ -245,10 +263,18 @@ const BENCH_SENSORS = (i: number): SimSensor[] => [
   { number: 4, name: 'Inlet Temp', type: 1, unit: 1, raw: 0xf6, signed: true, b: 5 },
 ];
 
+/** sel_add bytes: a threshold event (type 0x02, timestamp set by ipmi_sim) of sensor 1 or 2. */
+const selEvent = (sensorType: number, sensor: number, offset: number, reading: number, threshold: number) => [
+  0x02, 0, 0, 0, 0, 0x20, 0x00, 0x04, sensorType, sensor, 0x01, 0x50 | offset, reading, threshold,
+];
+const BENCH_SEL = (): number[][] => [selEvent(1, 1, 7, 82, 80), selEvent(2, 2, 9, 221, 220), selEvent(1, 1, 9, 86, 85)];
+
 /**
- * SENSORS of N ipmi_sim BMCs (4 full sensor records each): vacm's reader (one socket, all BMCs
- * at once) against one ipmi-sensors over the same host range with the same fanout (-F N).
- * Cold: no SDR cache on either side (ipmi-sensors --sdr-cache-recreate); warm: both cached.
+ * SENSORS and SEL of N ipmi_sim BMCs (4 full sensor records and 3 SEL records each): vacm's reader
+ * (one socket, all BMCs at once) against one ipmi-sensors / ipmi-sel over the same host range with
+ * the same fanout (-F N). Cold: no SDR cache on either side (--sdr-cache-recreate) and a session
+ * per BMC; warm SDR: both cached, still a session per BMC; warm SDR + sessions: vacm's kept
+ * sessions too (FreeIPMI has none, so it runs as in warm SDR).
  */
 export async function benchSensors(opts: { n?: number; runs?: number; net?: string; log?: (s: string) => void } = {}): Promise<SensorsBenchRow[]> {
   const n = opts.n ?? 32;
@@ -257,62 +283,85 @@ export async function benchSensors(opts: { n?: number; runs?: number; net?: stri
   const log = opts.log ?? (() => undefined);
   if (!have('ipmi_sim')) return [];
   const haveTool = have('ipmi-sensors');
-  const sims = await startIpmiSims({ count: n, firstAddress: `${net}.1`, readyTimeoutMs: 120000, sensors: BENCH_SENSORS });
+  const haveSel = have('ipmi-sel');
+  log(`starting ${n} ipmi_sim BMCs with sensors and SEL ...`);
+  const sims = await startIpmiSims({ count: n, firstAddress: `${net}.1`, readyTimeoutMs: 120000, sensors: BENCH_SENSORS, selRecords: BENCH_SEL });
   const targets: BmcTarget[] = sims.bmcs.map((b) => ({ host: b.host, port: b.port, user: sims.user, password: sims.password }));
-  const client = new IpmiClient({ retries: 3, retryMs: 1000, timeoutMs: 30000 });
+  const cold = new IpmiClient({ retries: 3, retryMs: 1000, timeoutMs: 30000 });
+  const warm = new IpmiClient({ retries: 3, retryMs: 1000, timeoutMs: 30000, keepSessions: 1024 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-sensors-'));
   const rows: SensorsBenchRow[] = [];
+  const freeipmi = (bin: string, recreate: boolean) => {
+    const args = ['-D', 'LAN_2_0', '-W', 'opensesspriv', '-u', sims.user, '-p', sims.password, '-h', `${net}.[1-${n}]`, '-F', String(n), '--sdr-cache-directory', dir, '--comma-separated-output', '--no-header-output', '--quiet-cache'];
+    if (recreate) args.push('--sdr-cache-recreate');
+    return run(bin, args, { timeout: 120000, maxBuffer: 1 << 22 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+  };
   try {
-    const vacm = async (cache: SdrCache) =>
-      (await Promise.allSettled(targets.map((t) => readSensors(client, t, { cache })))).reduce((k, r) => k + (r.status === 'fulfilled' ? r.value.filter((v) => v.value !== 'na').length : 0), 0);
-    const tool = async (recreate: boolean) => {
-      const args = ['-D', 'LAN_2_0', '-W', 'opensesspriv', '-u', sims.user, '-p', sims.password, '-h', `${net}.[1-${n}]`, '-F', String(n), '--sdr-cache-directory', dir, '--comma-separated-output', '--no-header-output', '--quiet-cache'];
-      if (recreate) args.push('--sdr-cache-recreate');
-      const { stdout } = await run('ipmi-sensors', args, { timeout: 120000, maxBuffer: 1 << 22 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
-      return stdout.split('\n').filter((l) => /,\s*-?[\d.]+,/.test(l)).length;
-    };
-    for (const warm of [false, true]) {
-      const t = { vacm: [] as number[], tool: [] as number[] };
-      const ok = { vacm: n * 4, ipmiSensors: haveTool ? n * 4 : null } as SensorsBenchRow['ok'];
-      const shared = new SdrCache();
-      if (warm) {
-        await vacm(shared);
-        if (haveTool) await tool(true);
-      }
-      for (let r = 0; r < runs; r++) {
-        const a = await timed(() => vacm(warm ? shared : new SdrCache()));
-        t.vacm.push(a.s);
-        ok.vacm = Math.min(ok.vacm, a.ok);
-        if (haveTool) {
-          const b = await timed(() => tool(!warm));
-          t.tool.push(b.s);
-          ok.ipmiSensors = Math.min(ok.ipmiSensors ?? n * 4, b.ok);
+    const kinds = [
+      {
+        name: 'SENSORS',
+        expected: n * 4,
+        haveTool,
+        vacm: async (client: IpmiClient, cache: SdrCache) =>
+          (await Promise.allSettled(targets.map((t) => readSensors(client, t, { cache })))).reduce((k, r) => k + (r.status === 'fulfilled' ? r.value.filter((v) => v.value !== 'na').length : 0), 0),
+        tool: async (recreate: boolean) => (await freeipmi('ipmi-sensors', recreate)).stdout.split('\n').filter((l) => /,\s*-?[\d.]+,/.test(l)).length,
+      },
+      {
+        name: 'SEL',
+        expected: n * 3,
+        haveTool: haveSel,
+        vacm: async (client: IpmiClient, cache: SdrCache) =>
+          (await Promise.allSettled(targets.map((t) => readSel(client, t, { cache })))).reduce((k, r) => k + (r.status === 'fulfilled' ? r.value.length : 0), 0),
+        // "<host>: <id>,<date>,..." one a line
+        tool: async (recreate: boolean) => (await freeipmi('ipmi-sel', recreate)).stdout.split('\n').filter((l) => /^\S+: \d+,/.test(l.trim())).length,
+      },
+    ];
+    for (const kind of kinds) {
+      for (const mode of ['cold SDR', 'warm SDR', 'warm SDR + sessions'] as const) {
+        const t = { vacm: [] as number[], tool: [] as number[] };
+        const ok = { vacm: kind.expected, ipmiSensors: kind.haveTool ? kind.expected : null } as SensorsBenchRow['ok'];
+        const shared = new SdrCache();
+        const client = mode === 'warm SDR + sessions' ? warm : cold;
+        if (mode !== 'cold SDR') {
+          await kind.vacm(client, shared); // prime the SDR cache (and, warm, the sessions)
+          if (kind.haveTool) await kind.tool(true);
         }
+        for (let r = 0; r < runs; r++) {
+          const a = await timed(() => kind.vacm(client, mode === 'cold SDR' ? new SdrCache() : shared));
+          t.vacm.push(a.s);
+          ok.vacm = Math.min(ok.vacm, a.ok);
+          if (kind.haveTool) {
+            const b = await timed(() => kind.tool(mode === 'cold SDR'));
+            t.tool.push(b.s);
+            ok.ipmiSensors = Math.min(ok.ipmiSensors ?? kind.expected, b.ok);
+          }
+        }
+        const row: SensorsBenchRow = { case: `${kind.name} ${n} ${mode}`, bmcs: n, vacmS: toRuns(t.vacm), ipmiSensorsS: kind.haveTool ? toRuns(t.tool) : null, ok, expected: kind.expected };
+        rows.push(row);
+        log(`  ${row.case}: vacm ${cell(row.vacmS)} s, FreeIPMI ${cell(row.ipmiSensorsS ?? undefined)} s`);
       }
-      const row: SensorsBenchRow = { case: `SENSORS ${n} ${warm ? 'warm SDR' : 'cold SDR'}`, bmcs: n, vacmS: toRuns(t.vacm), ipmiSensorsS: haveTool ? toRuns(t.tool) : null, ok };
-      rows.push(row);
-      log(`  ${row.case}: vacm ${cell(row.vacmS)} s, ipmi-sensors ${cell(row.ipmiSensorsS ?? undefined)} s`);
     }
   } finally {
-    await client.close();
+    await cold.close();
+    await warm.close();
     await sims.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return rows;
 }
 
-const SENSORS_HEAD = ['case', 'vacm s', 'ipmi-sensors s', 'vacm / ipmi-sensors', 'sensors read vacm/ipmi-sensors'];
+const SENSORS_HEAD = ['case', 'vacm s', 'ipmi-sensors / ipmi-sel s', 'FreeIPMI / vacm', 'read vacm/FreeIPMI'];
 
 export function formatSensorsRows(rows: SensorsBenchRow[]): string[][] {
-  return rows.map((r) => [r.case, cell(r.vacmS), cell(r.ipmiSensorsS ?? undefined), ratio(r.ipmiSensorsS ?? undefined, r.vacmS), `${r.ok.vacm}/${r.ok.ipmiSensors ?? '-'} of ${r.bmcs * 4}`]);
+  return rows.map((r) => [r.case, cell(r.vacmS), cell(r.ipmiSensorsS ?? undefined), ratio(r.ipmiSensorsS ?? undefined, r.vacmS), `${r.ok.vacm}/${r.ok.ipmiSensors ?? '-'} of ${r.expected}`]);
 }
 
 export async function bench(sizes?: number[]): Promise<void> {
   const out = section('IPMI power: vacm vs ipmipower vs ipmitool (seconds, tools interleaved within each of 3 runs)');
   const rows = await benchIpmi({ sizes, log: (s) => console.error(s) });
   out.print(HEAD, formatIpmiRows(rows));
-  const sensors = await benchSensors({ log: (s) => console.error(s) });
-  section('IPMI sensors: vacm vs ipmi-sensors, same fanout (seconds, interleaved within each of 3 runs)').print(SENSORS_HEAD, formatSensorsRows(sensors));
+  const sensors = await benchSensors({ n: Math.max(...(sizes ?? [128])), log: (s) => console.error(s) });
+  section('IPMI sensors and SEL: vacm vs ipmi-sensors / ipmi-sel, same fanout (seconds, interleaved within each of 3 runs)').print(SENSORS_HEAD, formatSensorsRows(sensors));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

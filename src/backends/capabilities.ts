@@ -15,6 +15,8 @@ export interface ExecResult {
 /** Runs a command on a node and collects its output, bounded (ERR_LIMIT past a few MiB) (SSH pool; SYSSTAT's /proc read, soft power). */
 export interface RemoteExecutor {
   run(node: string, vars: NodeVars, command: string, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<ExecResult>;
+  /** forget a kept connection to the node, so the next run connects anew (POWER's WAIT=ssh) */
+  drop?(node: string): void;
 }
 
 export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft' | 'status';

@@ -36,7 +36,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
   const sim = new SimCluster({ seed: opts.simSeed });
   const ssh = new SshPool();
   const collector = createCollectorModule();
-  const sensors = createSensorsModule(); // SEL shares its IPMI client and SDR cache
+  const sensors = createSensorsModule(); // SEL and POWER share its IPMI client (warm sessions) and SDR cache
   return {
     sim,
     ssh,
@@ -44,7 +44,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
       nexxusModule,
       createSimModule(sim),
       createSshModule({ pool: ssh, sim }),
-      ...createPowerModules({ sim, executor: ssh }),
+      ...createPowerModules({ sim, executor: ssh, ipmi: { shared: sensors.client } }),
       createIcmpModule({ sim }),
       createSysstatModule({ sim, remote: ssh }),
       collector,

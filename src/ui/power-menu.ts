@@ -80,13 +80,15 @@ export interface Requested {
 }
 
 const nodesWord = (n: number) => `${n} node${n === 1 ? '' : 's'}`;
+/** FORCE alone or among POWER's flags (FORCE,WAIT) */
+const forced = (r: Requested) => (r.args.force ?? '').toUpperCase().split(',').includes('FORCE');
 
 /** The confirmation's first line: the action in words, the count, the folded targets. */
 export function describeRequest(r: Requested): string {
   const on = r.names.length > 0 ? ` ${nodesWord(r.names.length)}: ${r.folded}` : ' no nodes';
   if (r.tag === 'POWER') {
     const a = r.command.toLowerCase() as PowerActionName;
-    if (a in POWER_WORDS) return `${POWER_WORDS[a]}${on}${r.args.force === 'FORCE' ? ' (FORCE: the guard is off)' : ''}`;
+    if (a in POWER_WORDS) return `${POWER_WORDS[a]}${on}${forced(r) ? ' (FORCE: the guard is off)' : ''}`;
   }
   if (r.tag === 'SSH' && r.command === 'EXEC' && r.args.command !== undefined) return `Run \`${r.args.command}\` on${on}`;
   return `${r.label} on${on}`;
@@ -103,7 +105,7 @@ export function requestWarnings(r: Requested, nodes: ReadonlyMap<string, NodeVie
   const fold = (names: string[]) => `${foldNodeSet(names)} (${names.length})`;
   if (r.tag === 'POWER' && facts) {
     const a = r.command.toLowerCase() as PowerActionName;
-    if (GUARDED_ACTIONS.has(a) && r.args.force !== 'FORCE') {
+    if (GUARDED_ACTIONS.has(a) && !forced(r)) {
       const guarded = facts.filter((f) => f.guard !== undefined);
       if (guarded.length) add('✖', 'error', `refused without FORCE: ${byReason(guarded, (f) => GUARD_WORDS[f.guard!]).join(', ')}`);
     }

@@ -1,7 +1,9 @@
 /**
  * IpmiClient against a small in-process fake BMC built from the same codec (BMC side), so the
  * paths a real ipmi_sim rarely takes are covered without peers: completion codes, RMCP+ status
- * codes, a BMC whose replies fail the integrity check, a non-v2.0 BMC.
+ * codes, a BMC whose replies fail the integrity check, a non-v2.0 BMC; and kept (warm) sessions:
+ * reuse, the probe before a non-idempotent command, a BMC that forgot its sessions, keep-alive,
+ * LRU eviction and Close Session on close().
  */
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -25,6 +27,8 @@ interface FakeBmcBehaviour {
 interface FakeBmc {
   port: number;
   seen: number[];
+  /** Forget the session, as a restarted BMC does: packets of the old one go unanswered. */
+  restart(): void;
   close(): Promise<void>;
 }
 
@@ -38,7 +42,7 @@ function ipmiResponse(req: Buffer, cc: number, data: number[]): Buffer {
 async function startFakeBmc(b: FakeBmcBehaviour): Promise<FakeBmc> {
   const sock = dgram.createSocket('udp4');
   const seen: number[] = [];
-  const bmcSid = 0x0badf00d;
+  let bmcSid = 0x0badf00d;
   let consoleSid = 0;
   let rm: Buffer = Buffer.alloc(0);
   let role = 0;
@@ -89,6 +93,7 @@ async function startFakeBmc(b: FakeBmcBehaviour): Promise<FakeBmc> {
       head.writeUInt32LE(consoleSid, 4);
       plus(P.PAYLOAD_RAKP4, Buffer.concat([head, P.rakp4Icv(keys.sik, { rm, bmcSessionId: bmcSid, guid })]));
     } else if (type === P.PAYLOAD_IPMI && keys) {
+      if (pkt.readUInt32LE(6) !== bmcSid) return; // not a session of this BMC (any more)
       const req = P.decodeRmcpPlusPacket(pkt, keys).payload;
       const cmd = req[5]!;
       seen[seen.length - 1] = 0x200 | cmd;
@@ -101,7 +106,11 @@ async function startFakeBmc(b: FakeBmcBehaviour): Promise<FakeBmc> {
     }
   });
   await new Promise<void>((r) => sock.bind(0, '127.0.20.198', r));
-  return { port: sock.address().port, seen, close: () => new Promise<void>((r) => sock.close(() => r())) };
+  const restart = (): void => {
+    bmcSid = (bmcSid + 1) >>> 0;
+    keys = undefined;
+  };
+  return { port: sock.address().port, seen, restart, close: () => new Promise<void>((r) => sock.close(() => r())) };
 }
 
 describe('IpmiClient against an in-process fake BMC', () => {
@@ -177,5 +186,111 @@ describe('IpmiClient against an in-process fake BMC', () => {
     await expect(client.chassisControl(target, 'explode' as never)).rejects.toMatchObject({ code: 'ERR_BAD_ARGS' });
     await client.close();
     await expect(client.powerStatus(target)).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+  });
+});
+
+describe('IpmiClient with kept sessions (keepSessions > 0)', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+  async function setup(b: FakeBmcBehaviour, opts: ConstructorParameters<typeof IpmiClient>[0] = {}) {
+    const bmc = await startFakeBmc(b);
+    const client = new IpmiClient({ retries: 1, retryMs: 100, timeoutMs: 2000, bindAddress: '127.0.0.1', keepSessions: 4, ...opts });
+    cleanups.push(() => client.close(), () => bmc.close());
+    return { bmc, client, target: { host: '127.0.20.198', port: bmc.port, user: b.user, password: b.password } };
+  }
+  const CLOSE = 0x200 | P.CMD_CLOSE_SESSION;
+  const STATUS = 0x200 | P.CMD_GET_CHASSIS_STATUS;
+  const CONTROL = 0x200 | P.CMD_CHASSIS_CONTROL;
+  const DEVICE_ID = 0x200 | P.CMD_GET_DEVICE_ID;
+  /** an IPMI packet the fake could not take: of a session it forgot */
+  const UNKNOWN = 0x100 | P.PAYLOAD_IPMI;
+
+  it('keeps the session open after an operation; the next one sends only its command', async () => {
+    const { bmc, client, target } = await setup({ user: 'root', password: 'pw', power: false });
+    await client.chassisControl(target, 'on');
+    expect(bmc.seen).toEqual([0x38, 0x110, 0x112, 0x114, 0x23b, CONTROL]);
+    bmc.seen.length = 0;
+    expect(await client.powerStatus(target)).toBe('on');
+    expect(await client.powerStatus(target)).toBe('on');
+    expect(bmc.seen).toEqual([STATUS, STATUS]);
+    expect(client.stats).toMatchObject({ sessionsOpened: 1, sessionsReused: 2, sessionsKept: 1 });
+  });
+
+  it('checks a kept session with Get Device ID before a command that must not run twice', async () => {
+    const { bmc, client, target } = await setup({ user: 'root', password: 'pw', power: true });
+    await client.powerStatus(target);
+    bmc.seen.length = 0;
+    await client.chassisControl(target, 'cycle');
+    expect(bmc.seen).toEqual([DEVICE_ID, CONTROL]);
+  });
+
+  it('a BMC that forgot the session (restarted): idempotent operations reopen at once and succeed', async () => {
+    const { bmc, client, target } = await setup({ user: 'root', password: 'pw', power: true });
+    await client.powerStatus(target);
+    bmc.restart();
+    bmc.seen.length = 0;
+    expect(await client.powerStatus(target)).toBe('on');
+    // one unanswered try on the old session, then a whole fresh session
+    expect(bmc.seen).toEqual([UNKNOWN, 0x38, 0x110, 0x112, 0x114, 0x23b, STATUS]);
+    expect(client.stats).toMatchObject({ sessionsOpened: 2, sessionsStale: 1, sessionsKept: 1 });
+  });
+
+  it('a BMC that forgot the session: a cycle goes out exactly once, on the fresh session', async () => {
+    const { bmc, client, target } = await setup({ user: 'root', password: 'pw', power: true });
+    await client.powerStatus(target);
+    bmc.restart();
+    bmc.seen.length = 0;
+    await client.chassisControl(target, 'cycle');
+    expect(bmc.seen.filter((c) => c === CONTROL)).toHaveLength(1);
+    expect(bmc.seen).toEqual([UNKNOWN, 0x38, 0x110, 0x112, 0x114, 0x23b, CONTROL]);
+  });
+
+  it('a completion code leaves the kept session in use; the error is the same as cold', async () => {
+    const { bmc, client, target } = await setup({ user: 'root', password: 'pw', completion: { [P.CMD_CHASSIS_CONTROL]: 0xc0 } });
+    await client.powerStatus(target);
+    await expect(client.chassisControl(target, 'off')).rejects.toMatchObject({ code: 'ERR_IPMI', message: expect.stringMatching(/0xc0 \(node busy\)/) });
+    bmc.seen.length = 0;
+    await client.powerStatus(target);
+    expect(bmc.seen).toEqual([STATUS]);
+    expect(client.stats.sessionsOpened).toBe(1);
+  });
+
+  it('sends a keep-alive when quiet, and closes a session nobody used for idleCloseMs', async () => {
+    const { bmc, client, target } = await setup({ user: 'root', password: 'pw' }, { keepAliveMs: 40, idleCloseMs: 400 });
+    await client.powerStatus(target);
+    for (let i = 0; i < 100 && client.stats.sessionsKept > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(client.stats.keepAlives).toBeGreaterThan(0);
+    expect(bmc.seen).toContain(DEVICE_ID);
+    expect(client.stats).toMatchObject({ sessionsKept: 0, sessionsEvicted: 1 });
+    for (let i = 0; i < 50 && bmc.seen.at(-1) !== CLOSE; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(bmc.seen.at(-1)).toBe(CLOSE);
+  });
+
+  it('keeps at most keepSessions open: the least recently used is closed for a new one', async () => {
+    const a = await setup({ user: 'root', password: 'pw' }, { keepSessions: 1 });
+    const b = await startFakeBmc({ user: 'root', password: 'pw' });
+    cleanups.push(() => b.close());
+    await a.client.powerStatus(a.target);
+    await a.client.powerStatus({ ...a.target, port: b.port });
+    for (let i = 0; i < 50 && a.bmc.seen.at(-1) !== CLOSE; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(a.bmc.seen.at(-1)).toBe(CLOSE);
+    expect(b.seen).not.toContain(CLOSE);
+    expect(a.client.stats).toMatchObject({ sessionsKept: 1, sessionsEvicted: 1 });
+  });
+
+  it('close() ends kept sessions with Close Session', async () => {
+    const { bmc, client, target } = await setup({ user: 'root', password: 'pw' });
+    await client.powerStatus(target);
+    await client.close();
+    expect(bmc.seen.at(-1)).toBe(CLOSE);
+  });
+
+  it('a fresh session when asked (long holders such as SOL): opened and closed around the body', async () => {
+    const { bmc, client, target } = await setup({ user: 'root', password: 'pw' });
+    await client.session(target, undefined, async (s) => s.command(P.chassisStatusRequest(s.rqSeq()), 'Get Chassis Status'), { fresh: true });
+    expect(bmc.seen.at(-1)).toBe(CLOSE);
+    expect(client.stats.sessionsKept).toBe(0);
   });
 });

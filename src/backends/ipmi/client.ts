@@ -5,13 +5,18 @@
  * request's rqSeq. Every request is retransmitted on its own timer, every operation has a
  * deadline, and an AbortSignal cancels at once. The wire format lives in protocol.ts.
  *
- * One operation = Get Channel Auth Caps, Open Session, RAKP 1-4, Set Session Privilege
- * (ADMINISTRATOR), the command, Close Session. Sessions are not reused between operations.
+ * A cold operation = Get Channel Auth Caps, Open Session, RAKP 1-4, Set Session Privilege
+ * (ADMINISTRATOR), the command, Close Session. With `keepSessions` > 0 the client keeps one session
+ * per BMC open after an operation (at most that many, least recently used evicted), keeps it alive
+ * with a Get Device ID inside the BMC's session timeout, and the next operation on that BMC is only
+ * its command. A kept session that no longer answers (the BMC restarted, timed it out) is dropped
+ * and the operation runs on a fresh one: at once for idempotent operations, after a one-try probe
+ * for the others, so a command that changes something is never sent twice.
  */
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { VacmError } from '../../protocol/errors.js';
 import {
   PAYLOAD_IPMI,
@@ -40,6 +45,7 @@ import {
   decodeRmcpPlusPacket,
   decodeV15Packet,
   deriveSessionKeys,
+  getDeviceIdRequest,
   describeCompletionCode,
   describeRmcpPlusStatus,
   encodeGetChannelAuthCaps,
@@ -85,10 +91,40 @@ export interface IpmiClientOptions {
   dropOutgoing?: (packet: Buffer, host: string, port: number) => boolean;
   /** Test hook: return true to drop an incoming datagram (a lost reply). */
   dropIncoming?: (packet: Buffer, host: string, port: number) => boolean;
+  /**
+   * Keep up to this many sessions open, one per BMC, and reuse them across operations (default 0:
+   * a session per operation, closed after it). Least recently used ones are closed first.
+   */
+  keepSessions?: number;
+  /** Quiet time after which a kept session gets a keep-alive (default 20000 ms; BMCs time sessions out after ~60 s). */
+  keepAliveMs?: number;
+  /** A kept session no operation used for this long is closed (default 600000 ms; keep-alives do not count). */
+  idleCloseMs?: number;
+}
+
+/** Options of one `IpmiClient.session` call. */
+export interface SessionOptions {
+  /**
+   * Running the body twice is harmless (reads, setting a value to the same thing): on a kept session
+   * that turns out dead it is re-run at once on a fresh one, with no probe first.
+   */
+  idempotent?: boolean;
+  /** A session of its own, never a kept one, closed afterwards (long holders such as SOL). */
+  fresh?: boolean;
 }
 
 export interface IpmiClientStats {
+  /** sessions opened (the RAKP handshake done) */
   sessionsOpened: number;
+  /** operations that ran on a kept session instead of opening one */
+  sessionsReused: number;
+  /** kept sessions open now */
+  sessionsKept: number;
+  /** kept sessions found dead on use or keep-alive (then reopened) */
+  sessionsStale: number;
+  /** kept sessions closed to make room (LRU) or after idleCloseMs */
+  sessionsEvicted: number;
+  keepAlives: number;
   retransmits: number;
   packetsSent: number;
   packetsDropped: number;
@@ -111,8 +147,41 @@ interface Op {
 
 const DEFAULT_PORT = 623;
 
+/**
+ * The settings of the modules' client: each module's per-node timers end a node's wait, so the
+ * client's own deadline is only a backstop; sessions are kept warm, one per BMC.
+ */
+export const MODULE_CLIENT_DEFAULTS: Readonly<IpmiClientOptions> = { retries: 3, retryMs: 1000, timeoutMs: 3_600_000, keepSessions: 1024 };
+
+/** A session kept open for the next operation on its BMC. */
+interface Kept {
+  key: string;
+  session: Session;
+  /** an operation or a keep-alive is using it */
+  busy: boolean;
+  /** last use by an operation (keep-alives do not count) */
+  lastUsed: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** One kept session per BMC address, port and account (the password only as a hash). */
+function keptKey(t: BmcTarget, port: number): string {
+  return `${t.host}:${port}\n${t.user}\n${createHash('sha256').update(t.password).digest('base64')}`;
+}
+
 export class IpmiClient {
-  readonly stats: IpmiClientStats = { sessionsOpened: 0, retransmits: 0, packetsSent: 0, packetsDropped: 0, packetsIgnored: 0 };
+  readonly stats: IpmiClientStats = {
+    sessionsOpened: 0,
+    sessionsReused: 0,
+    sessionsKept: 0,
+    sessionsStale: 0,
+    sessionsEvicted: 0,
+    keepAlives: 0,
+    retransmits: 0,
+    packetsSent: 0,
+    packetsDropped: 0,
+    packetsIgnored: 0,
+  };
   private readonly retries: number;
   private readonly retryMs: number;
   private readonly timeoutMs: number;
@@ -124,7 +193,14 @@ export class IpmiClient {
   private nextConsoleSid: number;
   private nextRqSeq = 0;
   private closed = false;
+  /** close() has begun: no new operation, but kept sessions may still send Close Session */
+  private closing = false;
   private readonly live = new Set<AbortController>();
+  private readonly keep: number;
+  private readonly keepAliveMs: number;
+  private readonly idleCloseMs: number;
+  /** kept sessions in least-recently-used order (a Map iterates in insertion order) */
+  private readonly kept = new Map<string, Kept>();
 
   constructor(opts: IpmiClientOptions = {}) {
     this.retries = Math.max(0, opts.retries ?? 3);
@@ -133,6 +209,9 @@ export class IpmiClient {
     this.bindAddress = opts.bindAddress;
     this.dropOutgoing = opts.dropOutgoing;
     this.dropIncoming = opts.dropIncoming;
+    this.keep = Math.max(0, Math.floor(opts.keepSessions ?? 0));
+    this.keepAliveMs = Math.max(10, opts.keepAliveMs ?? 20_000);
+    this.idleCloseMs = Math.max(1, opts.idleCloseMs ?? 600_000);
     this.nextConsoleSid = randomBytes(4).readUInt32LE(0) | 1;
   }
 
@@ -140,7 +219,7 @@ export class IpmiClient {
     return this.withSession(t, signal, async (s) => {
       const rsp = await s.command(chassisStatusRequest(s.rqSeq()), 'Get Chassis Status');
       return decodeChassisStatus(rsp.data).powerOn ? 'on' : 'off';
-    });
+    }, { idempotent: true });
   }
 
   async chassisControl(t: BmcTarget, action: ChassisAction, signal?: AbortSignal): Promise<void> {
@@ -149,7 +228,7 @@ export class IpmiClient {
     }
     await this.withSession(t, signal, async (s) => {
       await s.command(chassisControlRequest(action, s.rqSeq()), `Chassis Control (${action})`);
-    });
+    }, { idempotent: action === 'on' || action === 'off' });
   }
 
   /** Chassis Identify (the locator LED): on, off, or for some seconds. */
@@ -157,32 +236,40 @@ export class IpmiClient {
     await this.withSession(t, signal, async (s) => {
       // the answer carries no data worth reading (ipmi_sim even sends stray bytes)
       await s.command(chassisIdentifyRequest(s.rqSeq(), mode), 'Chassis Identify');
-    });
+    }, { idempotent: true });
   }
 
   /** Set System Boot Options parameter 5: the next (or every) boot's device. */
   async setBootDevice(t: BmcTarget, flags: BootFlags, signal?: AbortSignal): Promise<void> {
     await this.withSession(t, signal, async (s) => {
       await s.command(setBootDeviceRequest(s.rqSeq(), flags), 'Set System Boot Options (boot flags)');
-    });
+    }, { idempotent: true });
   }
 
   async getBootDevice(t: BmcTarget, signal?: AbortSignal): Promise<BootFlags> {
-    return this.withSession(t, signal, async (s) => decodeBootFlags((await s.command(getBootDeviceRequest(s.rqSeq()), 'Get System Boot Options (boot flags)')).data));
+    return this.withSession(t, signal, async (s) => decodeBootFlags((await s.command(getBootDeviceRequest(s.rqSeq()), 'Get System Boot Options (boot flags)')).data), { idempotent: true });
   }
 
   /**
-   * Run `body` inside one RMCP+ session: opened (ADMINISTRATOR), handed over, closed afterwards.
-   * SENSORS and SEL send their own commands through it; the deadline and cancellation hold.
+   * Run `body` inside one RMCP+ session (ADMINISTRATOR): a kept one, or one opened for it and then
+   * kept or closed. SENSORS and SEL send their own commands through it; the deadline and
+   * cancellation hold. The body has the session to itself until it returns.
    */
-  async session<T>(t: BmcTarget, signal: AbortSignal | undefined, body: (s: IpmiSession) => Promise<T>): Promise<T> {
-    return this.withSession(t, signal, body);
+  async session<T>(t: BmcTarget, signal: AbortSignal | undefined, body: (s: IpmiSession) => Promise<T>, opts: SessionOptions = {}): Promise<T> {
+    return this.withSession(t, signal, body, opts);
   }
 
-  /** Close the socket; operations still running are cancelled. */
+  /** Close kept sessions (Close Session) and the socket; operations still running are cancelled. */
   async close(): Promise<void> {
-    this.closed = true;
+    this.closing = true;
     for (const c of this.live) c.abort();
+    const idle = [...this.kept.values()];
+    this.kept.clear();
+    this.stats.sessionsKept = 0;
+    for (const k of idle) clearTimeout(k.timer);
+    // a busy one is closed by its operation, which was just cancelled
+    await Promise.all(idle.filter((k) => !k.busy).map((k) => k.session.close()));
+    this.closed = true;
     const sock = this.socket;
     this.socket = undefined;
     if (!sock) return;
@@ -319,8 +406,8 @@ export class IpmiClient {
     });
   }
 
-  private async withSession<T>(t: BmcTarget, signal: AbortSignal | undefined, body: (s: Session) => Promise<T>): Promise<T> {
-    if (this.closed) throw new VacmError('ERR_CANCELLED', 'IPMI client is closed');
+  private async withSession<T>(t: BmcTarget, signal: AbortSignal | undefined, body: (s: Session) => Promise<T>, opts: SessionOptions = {}): Promise<T> {
+    if (this.closed || this.closing) throw new VacmError('ERR_CANCELLED', 'IPMI client is closed');
     if (signal?.aborted) throw cancelled();
     const port = t.port ?? DEFAULT_PORT;
     const ctl = new AbortController();
@@ -336,6 +423,13 @@ export class IpmiClient {
     }, this.timeoutMs);
     this.live.add(ctl);
     try {
+      const key = this.keep > 0 && !opts.fresh ? keptKey(t, port) : undefined;
+      const k = key === undefined ? undefined : this.kept.get(key);
+      if (k && !k.busy) {
+        const r = await this.onKept(k, op, body, opts.idempotent === true);
+        if (r.ok) return r.value;
+        // the kept session is dead (the BMC restarted or timed it out): a fresh one below
+      }
       if (!isIP(t.host)) {
         try {
           op.ip = (await lookup(t.host, { family: 4 })).address;
@@ -344,14 +438,132 @@ export class IpmiClient {
         }
       }
       const session = await this.openSession(op, t);
+      const mine = key === undefined ? undefined : this.adopt(key, session);
+      if (!mine) {
+        try {
+          return await body(session);
+        } finally {
+          await session.close();
+        }
+      }
       try {
-        return await body(session);
-      } finally {
-        await session.close();
+        const value = await body(session);
+        this.release(mine);
+        return value;
+      } catch (e) {
+        if (session.healthy && !op.signal.aborted) this.release(mine);
+        else this.drop(mine, true);
+        throw e;
       }
     } finally {
       clearTimeout(deadline);
       signal?.removeEventListener('abort', onOuterAbort);
+      this.live.delete(ctl);
+    }
+  }
+
+  /**
+   * Run `body` on a kept session. `{ ok: false }` says it did not answer before anything changed
+   * (idempotent: no answer at all; otherwise: no answer to the probe) and is now dropped.
+   */
+  private async onKept<T>(k: Kept, op: Op, body: (s: Session) => Promise<T>, idempotent: boolean): Promise<{ ok: true; value: T } | { ok: false }> {
+    this.claim(k);
+    k.session.bind(op);
+    this.stats.sessionsReused++;
+    try {
+      // the first request gets one try: a lost answer costs a fresh session, not the full retries
+      k.session.firstTries = 1;
+      if (!idempotent) await k.session.raw(getDeviceIdRequest(k.session.rqSeq()), 'Get Device ID (session check)');
+      const value = await body(k.session);
+      this.release(k);
+      return { ok: true, value };
+    } catch (e) {
+      // dead: nothing usable came back at all, or (idempotent) a request went unanswered
+      const lost = !k.session.healthy && !op.signal.aborted;
+      const noAnswer = lost && e instanceof VacmError && e.code === 'ERR_TIMEOUT';
+      if (lost && (k.session.answered === 0 || (idempotent && noAnswer))) {
+        this.stats.sessionsReused--;
+        this.stats.sessionsStale++;
+        this.drop(k, false);
+        return { ok: false };
+      }
+      if (k.session.healthy && !op.signal.aborted) this.release(k);
+      else this.drop(k, true);
+      throw e;
+    }
+  }
+
+  /** Keep a just-opened session for later, if there is room (evicting the least recently used idle one). */
+  private adopt(key: string, session: Session): Kept | undefined {
+    if (this.kept.has(key) || this.closing) return undefined; // another operation holds this BMC's slot
+    if (this.kept.size >= this.keep) {
+      const victim = [...this.kept.values()].find((x) => !x.busy);
+      if (!victim) return undefined;
+      this.stats.sessionsEvicted++;
+      this.drop(victim, true);
+    }
+    const k: Kept = { key, session, busy: true, lastUsed: Date.now() };
+    this.kept.set(key, k);
+    this.stats.sessionsKept = this.kept.size;
+    return k;
+  }
+
+  private claim(k: Kept): void {
+    k.busy = true;
+    clearTimeout(k.timer);
+    k.timer = undefined;
+    // most recently used last
+    this.kept.delete(k.key);
+    this.kept.set(k.key, k);
+  }
+
+  private release(k: Kept): void {
+    k.busy = false;
+    k.lastUsed = Date.now();
+    this.scheduleKeepAlive(k);
+  }
+
+  private scheduleKeepAlive(k: Kept): void {
+    if (this.kept.get(k.key) !== k) return;
+    clearTimeout(k.timer);
+    k.timer = setTimeout(() => void this.keepAlive(k), this.keepAliveMs);
+    k.timer.unref(); // a kept session never holds the process
+  }
+
+  /** Forget a kept session; `close` sends Close Session in the background (not for a dead one). */
+  private drop(k: Kept, close: boolean): void {
+    clearTimeout(k.timer);
+    k.timer = undefined;
+    if (this.kept.get(k.key) === k) {
+      this.kept.delete(k.key);
+      this.stats.sessionsKept = this.kept.size;
+    }
+    if (close) void k.session.close();
+  }
+
+  private async keepAlive(k: Kept): Promise<void> {
+    if (this.kept.get(k.key) !== k || k.busy || this.closing) return;
+    if (Date.now() - k.lastUsed >= this.idleCloseMs) {
+      this.stats.sessionsEvicted++;
+      this.drop(k, true);
+      return;
+    }
+    k.busy = true;
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), this.retryMs * (this.retries + 1) + 1000);
+    timer.unref();
+    this.live.add(ctl);
+    k.session.bind(k.session.rebind(ctl.signal));
+    try {
+      await k.session.raw(getDeviceIdRequest(k.session.rqSeq()), 'Get Device ID (keep-alive)');
+      this.stats.keepAlives++;
+      k.busy = false;
+      this.scheduleKeepAlive(k);
+    } catch {
+      this.stats.sessionsStale++;
+      this.drop(k, false);
+    } finally {
+      clearTimeout(timer);
       this.live.delete(ctl);
     }
   }
@@ -496,10 +708,16 @@ class Session implements IpmiSession {
   private seq = 0;
   private rq = 0;
   private closed = false;
+  /** tries of the next request only (a kept session's first one after reuse) */
+  firstTries: number | undefined;
+  /** answers received since the last bind */
+  answered = 0;
+  /** false once a request got no usable answer: the session may be dead */
+  healthy = true;
 
   constructor(
     private readonly client: IpmiClient,
-    private readonly op: Op,
+    private op: Op,
     private readonly key: string,
     private readonly consoleSessionId: number,
     private readonly bmcSessionId: number,
@@ -510,6 +728,18 @@ class Session implements IpmiSession {
   rqSeq(): number {
     this.rq = (this.rq + 1) & 0x3f;
     return this.rq;
+  }
+
+  /** Hand a kept session to the next operation: its deadline and cancellation apply from now. */
+  bind(op: Op): void {
+    this.op = op;
+    this.answered = 0;
+    this.firstTries = undefined;
+  }
+
+  /** An Op to the same BMC under another signal. */
+  rebind(signal: AbortSignal): Op {
+    return { host: this.op.host, ip: this.op.ip, port: this.op.port, signal };
   }
 
   /** Send an IPMI request in the session; a non-zero completion code is an ERR_IPMI. */
@@ -523,8 +753,22 @@ class Session implements IpmiSession {
     return this.request(req, what, this.op);
   }
 
-  private request(req: IpmiRequest, what: string, op: Op, maxTries?: number): Promise<IpmiResponse> {
+  private async request(req: IpmiRequest, what: string, op: Op, maxTries?: number): Promise<IpmiResponse> {
     const msg = encodeIpmiRequest(req);
+    const tries = maxTries ?? this.firstTries;
+    this.firstTries = undefined;
+    let rsp: IpmiResponse;
+    try {
+      rsp = await this.exchange(req, msg, what, op, tries);
+    } catch (e) {
+      this.healthy = false;
+      throw e;
+    }
+    this.answered++;
+    return rsp;
+  }
+
+  private exchange(req: IpmiRequest, msg: Buffer, what: string, op: Op, maxTries: number | undefined): Promise<IpmiResponse> {
     return this.client.sessionExchange(
       op,
       this.key,

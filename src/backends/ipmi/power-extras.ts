@@ -5,7 +5,7 @@
 import { VacmError } from '../../protocol/errors.js';
 import type { Request } from '../../protocol/ipc.js';
 import type { CommandDef, NodeVars } from '../../protocol/module.js';
-import { IpmiClient, type IpmiClientOptions } from './client.js';
+import { IpmiClient, MODULE_CLIENT_DEFAULTS, type IpmiClientOptions } from './client.js';
 import { identifyText, parseBootDevice, parseIdentify } from './chassis.js';
 import { bmcTarget } from '../power/drivers/ipmi.js';
 
@@ -16,9 +16,9 @@ export interface IpmiExtras {
 
 const PER_NODE = { timeoutMs: 30_000, timeoutMessage: 'the BMC did not answer in time; check bmc_host and that the BMC is reachable' };
 
-export function createIpmiExtras(opts: { client?: IpmiClientOptions; env?: NodeJS.ProcessEnv } = {}): IpmiExtras {
+export function createIpmiExtras(opts: { client?: IpmiClientOptions; shared?: () => IpmiClient; env?: NodeJS.ProcessEnv } = {}): IpmiExtras {
   let client: IpmiClient | undefined;
-  const get = () => (client ??= new IpmiClient({ retries: 3, retryMs: 1000, timeoutMs: 3_600_000, ...opts.client }));
+  const get = () => opts.shared?.() ?? (client ??= new IpmiClient({ ...MODULE_CLIENT_DEFAULTS, ...opts.client }));
   const target = (node: string, vars: NodeVars, what: string) => {
     if (vars.power?.trim() !== 'ipmi') throw new VacmError('ERR_UNSUPPORTED', `${node} has power: ${vars.power?.trim() || 'none'}; ${what} works only with power: ipmi for now`);
     return bmcTarget(node, vars, opts.env);

@@ -41,6 +41,8 @@ export const CMD_CHASSIS_CONTROL = 0x02;
 export const CMD_GET_CHANNEL_AUTH_CAPS = 0x38;
 export const CMD_SET_SESSION_PRIVILEGE = 0x3b;
 export const CMD_CLOSE_SESSION = 0x3c;
+/** App netFn: Get Device ID, the keep-alive of a kept session (any privilege, no side effect) */
+export const CMD_GET_DEVICE_ID = 0x01;
 
 export const PRIV_ADMINISTRATOR = 0x04;
 /** RAKP 1 role byte bit 4: look the user up by name only (not name + privilege). */
@@ -680,6 +682,10 @@ export function chassisStatusRequest(rqSeq: number): IpmiRequest {
 
 export function setSessionPrivilegeRequest(rqSeq: number, privilege = PRIV_ADMINISTRATOR): IpmiRequest {
   return { netFn: NETFN_APP, cmd: CMD_SET_SESSION_PRIVILEGE, rqSeq, data: Buffer.from([privilege]) };
+}
+
+export function getDeviceIdRequest(rqSeq: number): IpmiRequest {
+  return { netFn: NETFN_APP, cmd: CMD_GET_DEVICE_ID, rqSeq };
 }
 
 export function closeSessionRequest(rqSeq: number, bmcSessionId: number): IpmiRequest {

@@ -80,11 +80,11 @@ export async function readSel(client: IpmiClient, t: BmcTarget, opts: { cache: S
       id = a.next;
     }
     return out;
-  });
+  }, { idempotent: true });
 }
 
 export async function readSelInfo(client: IpmiClient, t: BmcTarget, signal?: AbortSignal): Promise<SelInfoView> {
-  return client.session(t, signal, async (s) => view(await info(s)));
+  return client.session(t, signal, async (s) => view(await info(s)), { idempotent: true });
 }
 
 /** Reserve the SEL, start erasing, wait (bounded) until the BMC says it is done; then its info. */

@@ -200,5 +200,5 @@ export async function readSensors(client: IpmiClient, t: BmcTarget, opts: ReadSe
       out.push({ name: sn.name, type: sn.sensorType, value: formatValue(value), unit, status: value === undefined ? 'na' : thresholdStatus(reading) });
     }
     return out;
-  });
+  }, { idempotent: true });
 }

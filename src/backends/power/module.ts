@@ -7,6 +7,11 @@
  * handed to it in one batch per driver (a driver may fold them into one request), and each node's
  * result comes back as one POWER event or one ERROR. Every node has its own timer, so a dead BMC
  * costs its node an ERR_TIMEOUT and never holds the job.
+ *
+ * Flags after the node set: FORCE (past the controller guard), WAIT (poll the driver's status until
+ * the state the action ends in: on, or off for OFF and SOFT), WAIT=ssh (until the node answers SSH
+ * again, through the SSH pool's executor), combined as FORCE,WAIT. Waiting stays inside the node's
+ * timeout; past it the node ends with ERR_TIMEOUT. BOOT is xCAT's boot: on if off, else reset.
  */
 import { setMaxListeners } from 'node:events';
 import { VacmError, toVacmError, type ErrorCode } from '../../protocol/errors.js';
@@ -36,12 +41,31 @@ export interface PowerModuleOptions {
   ipmi?: IpmiDriverOptions;
   /** this machine's addresses and names for the guard (default: read from the OS per request) */
   thisMachine?: () => ThisMachine;
+  /** pause between two polls of WAIT (default 2000 ms) */
+  waitIntervalMs?: number;
 }
 
 /** The actions that the controller guard protects: each of them takes the node down. */
 export const GUARDED: ReadonlySet<PowerAction> = GUARDED_ACTIONS;
 
 const FORCE_ARG = { name: 'force', optional: true, oneOf: ['FORCE'] } as const;
+/** the flags of actions that change power; the argument keeps its name, so `args.force` holds them */
+export const POWER_FLAGS = ['FORCE', 'WAIT', 'WAIT=SSH', 'FORCE,WAIT', 'FORCE,WAIT=SSH'] as const;
+const FLAGS_ARG = { name: 'force', optional: true, oneOf: POWER_FLAGS } as const;
+
+export interface PowerFlags {
+  force: boolean;
+  wait?: 'state' | 'ssh';
+}
+
+/** `FORCE`, `WAIT`, `WAIT=SSH` and their combinations (upper case, as the request parser leaves them). */
+export function parsePowerFlags(v: string | undefined): PowerFlags {
+  const words = (v ?? '').toUpperCase().split(',').map((w) => w.trim()).filter((w) => w !== '');
+  return { force: words.includes('FORCE'), wait: words.includes('WAIT=SSH') ? 'ssh' : words.includes('WAIT') ? 'state' : undefined };
+}
+
+/** What POWER:<action> does to a node's power: BOOT is on or reset, decided per node. */
+type PowerCommandAction = PowerAction | 'boot';
 
 /** Per driver, the error code for what it reports without one. */
 const DRIVER_ERROR: Record<string, ErrorCode> = { ipmi: 'ERR_IPMI', powerman: 'ERR_POWERMAN', libvirt: 'ERR_LIBVIRT' };
@@ -51,6 +75,8 @@ interface Plan {
   vars: NodeVars;
   driver: PowerDriver;
   timeoutMs: number;
+  /** when the node's request began (WAIT counts its timeout from here) */
+  startedAt: number;
 }
 
 interface Pending {
@@ -84,6 +110,28 @@ const sleep = (ms: number, signal: AbortSignal) =>
     }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
   });
+
+/** Run `f` under a signal that also fires after `ms` (an executor's own connect timeout may be longer). */
+async function bounded<T>(ms: number, outer: AbortSignal, f: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(outer.reason);
+  outer.addEventListener('abort', onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ac.abort(new VacmError('ERR_TIMEOUT', `no answer within ${ms} ms`));
+      reject(new VacmError('ERR_TIMEOUT', `no answer within ${ms} ms`));
+    }, ms);
+  });
+  const work = f(ac.signal);
+  work.catch(() => {});
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+    outer.removeEventListener('abort', onAbort);
+  }
+}
 
 function chunk<T>(xs: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -163,8 +211,11 @@ class PowerControl {
     return refusal === undefined ? undefined : new VacmError('ERR_CONTROLLER', refusal);
   }
 
-  private plan(node: string, action: PowerAction, force: boolean, host: ModuleHost, settings: PowerSettings, self: ThisMachine): Plan {
+  private plan(node: string, command: PowerCommandAction, flags: PowerFlags, host: ModuleHost, settings: PowerSettings, self: ThisMachine): Plan {
     const vars = host.vars(node);
+    // BOOT may reset: guarded as RESET
+    const action: PowerAction = command === 'boot' ? 'reset' : command;
+    const force = flags.force;
     const refused = this.guard(node, vars, action, force, host, self);
     if (refused) throw refused;
     const name = vars.power?.trim();
@@ -175,22 +226,34 @@ class PowerControl {
       throw new VacmError('ERR_CONFIG', `${node} has power: ${name}, which is no driver; set power to one of ${DRIVER_NAMES.join(', ')} or none`);
     }
     const driver = this.driver(name);
-    if (!driver.actions.includes(action)) {
-      throw new VacmError('ERR_UNSUPPORTED', `the ${driver.name} power driver cannot do ${action.toUpperCase()}; it does ${driver.actions.map((a) => a.toUpperCase()).join(', ')}`);
+    const needs: PowerAction[] = command === 'boot' ? ['status', 'on', 'reset'] : [action];
+    if (flags.wait === 'state' && action !== 'status') needs.push('status');
+    for (const a of needs) {
+      if (!driver.actions.includes(a)) {
+        const what = command === 'boot' ? 'BOOT (it needs STATUS, ON and RESET)' : a === action ? action.toUpperCase() : `${action.toUpperCase()}:WAIT (it needs STATUS)`;
+        throw new VacmError('ERR_UNSUPPORTED', `the ${driver.name} power driver cannot do ${what}; it does ${driver.actions.map((x) => x.toUpperCase()).join(', ')}`);
+      }
     }
-    return { node, vars, driver, timeoutMs: nodeTimeoutMs(settings, name, vars) };
+    if (flags.wait === 'ssh' && !this.opts.executor) {
+      throw new VacmError('ERR_UNSUPPORTED', 'WAIT=ssh needs the SSH pool, which this vacm was built without; use WAIT');
+    }
+    return { node, vars, driver, timeoutMs: nodeTimeoutMs(settings, name, vars), startedAt: Date.now() };
   }
 
-  async run(ctx: JobContext, action: PowerAction): Promise<void> {
+  async run(ctx: JobContext, action: PowerCommandAction): Promise<void> {
     const settings = this.settings ?? (this.settings = parsePowerSection(ctx.host.config.sections.power));
-    const force = ctx.args.force === 'FORCE';
+    const flags = parsePowerFlags(ctx.args.force);
+    if (flags.wait === 'ssh' && (action === 'off' || action === 'soft')) {
+      throw new VacmError('ERR_BAD_ARGS', `WAIT=ssh waits for a node to answer SSH again, which ${action.toUpperCase()} never makes it do; use WAIT`);
+    }
     setMaxListeners(0, ctx.signal); // the engine listens once per node of the job
     const plans: Plan[] = [];
+    const guarded = GUARDED_ACTIONS.has(action === 'boot' ? 'reset' : action);
     // read once per request: a node whose host or bmc_host is this machine is guarded too
-    const self = GUARDED_ACTIONS.has(action) && !force ? (this.opts.thisMachine ?? thisMachine)() : { addresses: new Set<string>(), names: new Set<string>() };
+    const self = guarded && !flags.force ? (this.opts.thisMachine ?? thisMachine)() : { addresses: new Set<string>(), names: new Set<string>() };
     for (const node of ctx.nodes) {
       try {
-        plans.push(this.plan(node, action, force, ctx.host, settings, self));
+        plans.push(this.plan(node, action, flags, ctx.host, settings, self));
       } catch (err) {
         const ve = toVacmError(err, 'ERR_POWER_DRIVER');
         ctx.emit({ type: 'ERROR', node, code: ve.code, message: ve.message });
@@ -211,34 +274,108 @@ class PowerControl {
     };
     ctx.signal.addEventListener('abort', onCancel, { once: true });
 
-    // staggering: ON of many nodes goes out in batches, so a rack does not trip its breaker
-    const batch = settings.powerOnBatch;
-    const batches = action === 'on' && batch > 0 && plans.length > batch ? chunk(plans, batch) : [plans];
     const dispatching = (async () => {
-      for (let i = 0; i < batches.length; i++) {
-        if (i > 0) await sleep(settings.powerOnIntervalMs, ctx.signal);
-        const byDriver = new Map<PowerDriver, Plan[]>();
-        for (const p of batches[i]) {
-          const g = byDriver.get(p.driver);
-          if (g) g.push(p);
-          else byDriver.set(p.driver, [p]);
-        }
-        await Promise.all([...byDriver].map(([driver, group]) => this.runGroup(driver, group, action, ctx.signal, settle)));
-      }
+      if (action !== 'boot') return this.dispatch(plans, action, settings, ctx.signal, settle);
+      // BOOT: read every node's state, then switch on the ones that are off and reset the others
+      const states = new Map<string, PowerState>();
+      await this.dispatch(plans, 'status', settings, ctx.signal, (node, r, code) => {
+        if (r instanceof Error) settle(node, r, code);
+        else states.set(node, r);
+      });
+      const off = plans.filter((p) => states.get(p.node) === 'off');
+      const rest = plans.filter((p) => states.has(p.node) && states.get(p.node) !== 'off');
+      await Promise.all([this.dispatch(off, 'on', settings, ctx.signal, settle), this.dispatch(rest, 'reset', settings, ctx.signal, settle)]);
     })().catch((err) => {
       // cancelled while waiting between ON batches, or a bug: no node is left waiting
       for (const node of results.keys()) settle(node, toVacmError(err, 'ERR_POWER_DRIVER'));
     });
 
+    const byNode = new Map(plans.map((p) => [p.node, p]));
     try {
-      await ctx.forEachNode(plans.map((p) => p.node), async ({ node }) => {
-        const state = await results.get(node)!.promise;
+      await ctx.forEachNode(plans.map((p) => p.node), async ({ node, signal }) => {
+        let state = await results.get(node)!.promise;
+        if (flags.wait && action !== 'status') state = await this.waitFor(byNode.get(node)!, action, flags.wait, signal);
         ctx.emit({ type: 'POWER', node, state });
       });
       await dispatching;
     } finally {
       ctx.signal.removeEventListener('abort', onCancel);
     }
+  }
+
+  /** Hand the plans to their drivers, ON of many nodes in staggered batches; every node settles. */
+  private async dispatch(plans: readonly Plan[], action: PowerAction, settings: PowerSettings, signal: AbortSignal, settle: (node: string, r: PowerState | Error, code?: ErrorCode) => void): Promise<void> {
+    if (plans.length === 0) return;
+    // staggering: ON of many nodes goes out in batches, so a rack does not trip its breaker
+    const batch = settings.powerOnBatch;
+    const batches = action === 'on' && batch > 0 && plans.length > batch ? chunk(plans, batch) : [plans];
+    for (let i = 0; i < batches.length; i++) {
+      if (i > 0) await sleep(settings.powerOnIntervalMs, signal);
+      const byDriver = new Map<PowerDriver, Plan[]>();
+      for (const p of batches[i]) {
+        const g = byDriver.get(p.driver);
+        if (g) g.push(p);
+        else byDriver.set(p.driver, [p]);
+      }
+      await Promise.all([...byDriver].map(([driver, group]) => this.runGroup(driver, group, action, signal, settle)));
+    }
+  }
+
+  /**
+   * WAIT: poll until the node is where the action takes it (on; off for OFF and SOFT), or with
+   * `ssh` until it answers SSH again, within what is left of the node's timeout.
+   */
+  private async waitFor(p: Plan, action: PowerCommandAction, wait: 'state' | 'ssh', signal: AbortSignal): Promise<PowerState> {
+    const want: PowerState = action === 'off' || action === 'soft' ? 'off' : 'on';
+    const interval = Math.max(1, this.opts.waitIntervalMs ?? 2000);
+    const left = () => p.startedAt + p.timeoutMs - Date.now();
+    let last = 'no answer yet';
+    for (;;) {
+      if (signal.aborted) throw new VacmError('ERR_CANCELLED', 'cancelled');
+      const budget = Math.max(1, Math.min(left(), 10_000));
+      try {
+        if (wait === 'ssh') {
+          const ex = this.opts.executor!;
+          ex.drop?.(p.node); // a connection from before the power action proves nothing
+          await bounded(budget, signal, (s) => ex.run(p.node, p.vars, 'true', { signal: s, timeoutMs: budget }));
+          return want;
+        }
+        const s = await this.statusOnce(p, signal, budget);
+        if (s === want) return want;
+        last = `still ${s}`;
+      } catch (err) {
+        if (signal.aborted) throw new VacmError('ERR_CANCELLED', 'cancelled');
+        last = (err as Error).message; // rebooting nodes and busy BMCs do not answer for a while
+      }
+      if (left() <= interval) {
+        const what = wait === 'ssh' ? 'answer SSH again' : `reach ${want}`;
+        throw new VacmError('ERR_TIMEOUT', `${p.node}: did not ${what} within ${p.timeoutMs} ms (${last.slice(0, 200)}); check the node, or raise power_timeout_ms`);
+      }
+      await sleep(interval, signal);
+    }
+  }
+
+  /** One status read of one node through its driver, bounded by timeoutMs. */
+  private statusOnce(p: Plan, signal: AbortSignal, timeoutMs: number): Promise<PowerState> {
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    return new Promise<PowerState>((resolve, reject) => {
+      let done = false;
+      const finish = (r: PowerState | Error) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        ac.abort();
+        if (r instanceof Error) reject(r);
+        else resolve(r);
+      };
+      const timer = setTimeout(() => finish(new VacmError('ERR_TIMEOUT', `no status within ${timeoutMs} ms`)), timeoutMs);
+      Promise.resolve()
+        .then(() => p.driver.run('status', [{ node: p.node, vars: p.vars }], { signal: ac.signal, timeoutMs, report: (n, r) => n === p.node && finish(r) }))
+        .then(() => finish(new VacmError('ERR_POWER_DRIVER', `the ${p.driver.name} driver reported no status for ${p.node}`)), (e: unknown) => finish(toVacmError(e, 'ERR_POWER_DRIVER')));
+    });
   }
 
   /** One driver, one batch of nodes; every node settles by its own timeout at the latest. */
@@ -288,7 +425,7 @@ class PowerControl {
   }
 }
 
-type Spec = { name: string; action: PowerAction; summary: string };
+type Spec = { name: string; action: PowerCommandAction; summary: string };
 
 const POWER_COMMANDS: Spec[] = [
   { name: 'ON', action: 'on', summary: 'switch nodes on' },
@@ -297,6 +434,7 @@ const POWER_COMMANDS: Spec[] = [
   { name: 'RESET', action: 'reset', summary: 'hard-reset nodes' },
   { name: 'SOFT', action: 'soft', summary: 'ask nodes to shut down cleanly (ACPI or systemctl poweroff)' },
   { name: 'STATUS', action: 'status', summary: 'read nodes\' power state' },
+  { name: 'BOOT', action: 'boot', summary: 'boot nodes: switch on the ones that are off, reset the others (xCAT\'s boot)' },
 ];
 
 /** VACM's EMP (and IPMI) command names. */
@@ -311,9 +449,12 @@ const EMP_COMMANDS: Spec[] = [
 function commandsOf(control: PowerControl, specs: readonly Spec[]): CommandDef[] {
   return specs.map((s) => ({
     name: s.name,
-    summary: s.summary + (GUARDED.has(s.action) ? '; refuses controllers and this machine unless :FORCE' : ''),
+    summary:
+      s.summary +
+      (GUARDED.has(s.action === 'boot' ? 'reset' : s.action) ? '; refuses controllers and this machine unless :FORCE' : '') +
+      (s.action === 'status' ? '' : '; :WAIT polls until the state is reached, :WAIT=ssh until SSH answers'),
     nodes: 'required',
-    args: [FORCE_ARG],
+    args: [s.action === 'status' ? FORCE_ARG : FLAGS_ARG],
     lane: 'control',
     // everything but reading the state changes something: audited before and after
     dangerous: (req: Request) => req.command !== 'STATUS',

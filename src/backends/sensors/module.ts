@@ -6,7 +6,7 @@
  */
 import { VacmError } from '../../protocol/errors.js';
 import type { CommandDef, ModuleDef } from '../../protocol/module.js';
-import { IpmiClient, type IpmiClientOptions } from '../ipmi/client.js';
+import { IpmiClient, MODULE_CLIENT_DEFAULTS, type IpmiClientOptions } from '../ipmi/client.js';
 import { SdrCache, readSensors } from '../ipmi/sensors.js';
 import { parseSensorTypes } from '../ipmi/sdr.js';
 import { bmcTarget } from '../power/drivers/ipmi.js';
@@ -21,7 +21,7 @@ export interface SensorsModuleOptions {
 
 export function createSensorsModule(opts: SensorsModuleOptions = {}): ModuleDef & { readonly cache: SdrCache; readonly client: () => IpmiClient } {
   let client: IpmiClient | undefined;
-  const get = () => (client ??= new IpmiClient({ retries: 3, retryMs: 1000, timeoutMs: 3_600_000, ...opts.ipmi }));
+  const get = () => (client ??= new IpmiClient({ ...MODULE_CLIENT_DEFAULTS, ...opts.ipmi }));
   const cache = new SdrCache();
 
   const getCmd: CommandDef = {

@@ -316,6 +316,6 @@ describe('NEXXUS:HELP lists POWER with what is dangerous', () => {
     h = await powerEngine('nodes: [{ names: x1, vars: { power: sim } }]', { sim: new SimCluster({ delayScale: 0 }), extra: [nexxusModule] });
     const r = await h.run('NEXXUS:HELP::POWER');
     const help = Object.fromEntries(r.events.flatMap((e) => (e.type === 'HELP' ? [[e.command, e.dangerous]] : [])));
-    expect(help).toEqual({ ON: true, OFF: true, CYCLE: true, RESET: true, SOFT: true, STATUS: false, IDENTIFY: false, BOOTDEV: false }); // BOOTDEV is dangerous only with a device (setting it)
+    expect(help).toEqual({ ON: true, OFF: true, CYCLE: true, RESET: true, SOFT: true, STATUS: false, BOOT: true, IDENTIFY: false, BOOTDEV: false }); // BOOTDEV is dangerous only with a device (setting it)
   });
 });

@@ -1,18 +1,20 @@
 /**
  * `power: ipmi` — IPMI v2.0 RMCP+ (lanplus) through the native client: one UDP socket for every
- * BMC the module drives, a session per operation. Node variables: bmc_host, bmc_port (623),
+ * BMC the module drives, one session per BMC kept warm between operations. Node variables: bmc_host, bmc_port (623),
  * bmc_user, and the password from bmc_password_env / bmc_password_file / bmc_password.
  */
 import { VacmError } from '../../../protocol/errors.js';
 import type { NodeVars } from '../../../protocol/module.js';
 import type { PowerState } from '../../../protocol/events.js';
 import type { PowerAction, PowerDriver } from '../../capabilities.js';
-import { IpmiClient, type BmcTarget, type IpmiClientOptions } from '../../ipmi/client.js';
+import { IpmiClient, MODULE_CLIENT_DEFAULTS, type BmcTarget, type IpmiClientOptions } from '../../ipmi/client.js';
 import { bmcPassword } from '../settings.js';
 
 export interface IpmiDriverOptions {
   /** client settings (retries, retryMs, bindAddress); the module's per-node timeouts bound each operation */
   client?: IpmiClientOptions;
+  /** the client SENSORS and SEL use too (its sessions stay warm across modules); its owner closes it */
+  shared?: () => IpmiClient;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -34,8 +36,7 @@ const IDEMPOTENT: ReadonlySet<PowerAction> = new Set<PowerAction>(['status', 'on
 
 export function createIpmiDriver(opts: IpmiDriverOptions = {}): PowerDriver {
   let client: IpmiClient | undefined;
-  // the module's per-node timers end a node's wait; the client's own deadline is only a backstop
-  const get = () => (client ??= new IpmiClient({ retries: 3, retryMs: 1000, timeoutMs: 3_600_000, ...opts.client }));
+  const get = () => opts.shared?.() ?? (client ??= new IpmiClient({ ...MODULE_CLIENT_DEFAULTS, ...opts.client }));
   return {
     name: 'ipmi',
     actions: ['on', 'off', 'cycle', 'reset', 'soft', 'status'],
