@@ -64,8 +64,8 @@ export function DetailPane({ node, events, focused, width, height, now: rendered
   const now = Math.max(renderedAt, ticked);
   const drained = node?.drain !== undefined;
   const stats = node ? detailStatLines(node) : [];
-  // the last events take up to 3 rows when the chart can spare them
-  const eventRows = Math.min(events?.length ?? 0, Math.max(0, height - 10 - (stale ? 1 : 0) - (drained ? 1 : 0)));
+  // the last events (up to 3) before the chart: the rows the header lines leave, at least one each when there is room
+  const eventRows = Math.min(events?.length ?? 0, Math.max(0, height - 6 - (stale ? 1 : 0) - (drained ? 1 : 0)));
   // the chart takes every row the rest leaves; below 4 rows it takes the variables', then the OS line's, then the groups'
   let showVars = true;
   let shownStats = stats;
