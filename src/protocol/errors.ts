@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'ERR_IPMI',
   'ERR_POWERMAN',
   'ERR_LIBVIRT',
+  'ERR_CONSOLE_BUSY',
   'ERR_SENSORS',
   'ERR_STAT',
   'ERR_AUDIT',
