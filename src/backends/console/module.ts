@@ -106,6 +106,7 @@ export function createConsoleModule(opts: ConsoleModuleOptions = {}): ConsoleMod
       await ctx.forEachNode(ctx.nodes, async ({ node, signal }) => {
         const lease = await theHub().acquire(node, { force, signal });
         const off = lease.listen((e) => emitEvent(ctx, node, e));
+        ctx.emit({ type: 'CONSOLE_STATE', node, state: 'connected', message: `watching ${node}'s console` });
         try {
           await new Promise<void>((resolve) => {
             if (signal.aborted) return resolve();
