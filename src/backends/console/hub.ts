@@ -124,7 +124,9 @@ export class ConsoleHub {
     const c = this.entry(node);
     if (c.kept) return;
     c.kept = true;
-    if (this.opts.settings.log) c.log ??= new ConsoleLog(ConsoleLog.dirOf(this.opts.stateDir), node, this.opts.settings.maxBytes);
+    if (this.opts.settings.log) {
+      c.log ??= new ConsoleLog(ConsoleLog.dirOf(this.opts.stateDir), node, this.opts.settings.maxBytes, (e) => this.opts.warn?.(`console log of ${node} not written: ${e.message}`));
+    }
     if (!c.conn && !c.opening) this.reconnectSoon(c, 0);
   }
 

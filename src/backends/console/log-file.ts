@@ -25,6 +25,8 @@ export class ConsoleLog {
     private readonly dir: string,
     private readonly node: string,
     private readonly maxBytes: number,
+    /** told once per run of failures (a planted symlink, a full disk), not once per line */
+    private readonly onError?: (err: Error) => void,
   ) {}
 
   static dirOf(stateDir: string): string {
@@ -47,16 +49,35 @@ export class ConsoleLog {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.buf.length) return;
-    const data = Buffer.from(this.buf.join(''));
+    const lines = this.buf;
     this.buf = [];
     this.bufBytes = 0;
     try {
       if (this.fd === undefined) this.openFile();
-      if (this.size > 0 && this.size + data.length > this.maxBytes) this.rotate();
-      fs.writeSync(this.fd!, data);
-      this.size += data.length;
+      // written in runs that fit: the file never passes max_bytes (a line longer than it is written alone)
+      let run: string[] = [];
+      let runBytes = 0;
+      const write = (): void => {
+        if (!run.length) return;
+        const data = Buffer.from(run.join(''));
+        fs.writeSync(this.fd!, data);
+        this.size += data.length;
+        run = [];
+        runBytes = 0;
+      };
+      for (const line of lines) {
+        const n = Buffer.byteLength(line);
+        if (this.size + runBytes + n > this.maxBytes && this.size + runBytes > 0) {
+          write();
+          this.rotate();
+        }
+        run.push(line);
+        runBytes += n;
+      }
+      write();
       this.error = undefined;
     } catch (e) {
+      if (!this.error) this.onError?.(e as Error);
       this.error = e as Error;
       this.closeFd();
     }

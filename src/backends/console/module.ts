@@ -8,7 +8,7 @@
 import { VacmError } from '../../protocol/errors.js';
 import type { CommandDef, JobContext, ModuleDef, ModuleHost } from '../../protocol/module.js';
 import { readStateFile } from '../../platform/state-files.js';
-import { hasConsole } from './driver.js';
+import { hasConsole, type ConsoleDriver, type ConsoleDriverName } from './driver.js';
 import { ConsoleHub, type ConsoleEvent } from './hub.js';
 import { createIpmiConsoleDriver, type IpmiConsoleOptions } from './ipmi-driver.js';
 import { createLibvirtConsoleDriver, type LibvirtConsoleOptions } from './libvirt-driver.js';
@@ -21,6 +21,8 @@ export interface ConsoleModuleOptions {
   /** per-node deadline of SEND and BREAK (default 20 s) */
   sendTimeoutMs?: number;
   partialMs?: number;
+  /** drivers in place of the real ones (tests) */
+  drivers?: Partial<Record<ConsoleDriverName, ConsoleDriver>>;
 }
 
 export const DEFAULT_TAIL_LINES = 20;
@@ -180,7 +182,7 @@ export function createConsoleModule(opts: ConsoleModuleOptions = {}): ConsoleMod
       host = h;
       const settings = parseConsoleSection(h.config.sections.console);
       hub = new ConsoleHub({
-        drivers: { ipmi: createIpmiConsoleDriver(opts.ipmi), libvirt: createLibvirtConsoleDriver(opts.libvirt) },
+        drivers: opts.drivers ?? { ipmi: createIpmiConsoleDriver(opts.ipmi), libvirt: createLibvirtConsoleDriver(opts.libvirt) },
         vars: (node) => h.vars(node),
         settings,
         stateDir: h.stateDir,
