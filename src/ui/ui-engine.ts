@@ -37,6 +37,28 @@ export interface PowerFacts {
   readonly guard?: GuardReason;
 }
 
+/** What a serial console says, as the dashboard's console screen shows it. */
+export type UiConsoleEvent =
+  | { kind: 'line'; text: string; partial: boolean }
+  | { kind: 'state'; message: string }
+  | { kind: 'role'; readOnly: boolean };
+
+/** A node's serial console, opened for a person (the CLI adapts the engine's console hub). */
+export interface UiConsole {
+  readonly node: string;
+  /** another operator types on it (or vacm runs read-only): watch only */
+  readonly readOnly: boolean;
+  /** the lines kept before it was opened, oldest first */
+  backlog(): readonly string[];
+  listen(fn: (e: UiConsoleEvent) => void): () => void;
+  /** throws a VacmError (ERR_CONSOLE_BUSY when read-only) */
+  write(text: string): void;
+  sendBreak(): void;
+  close(): Promise<void>;
+}
+
+export type ConsoleOpener = (node: string, opts: { force?: boolean }) => Promise<UiConsole>;
+
 export interface UiEngine {
   getSnapshot(): Snapshot;
   /** the store's change notifications (at most one per tick) */
@@ -52,10 +74,12 @@ export interface UiEngine {
   powerFacts(names: readonly string[]): PowerFacts[];
   readonly registry: { modules(): readonly ModuleInfo[]; groups(): readonly string[] };
   readonly readOnly: boolean;
+  /** open a node's serial console (the `c` key); absent when this engine has no consoles */
+  openConsole?: ConsoleOpener;
 }
 
 /** `thisMachine` (from the CLI, which may read the OS) lets the guard judge `host` and `bmc_host` as POWER does. */
-export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachine } = {}): UiEngine {
+export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachine; consoles?: ConsoleOpener } = {}): UiEngine {
   let self: ThisMachine | undefined;
   return {
     getSnapshot: () => engine.store.getSnapshot(),
@@ -90,5 +114,6 @@ export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachi
       groups: () => Object.keys(engine.groups()).sort(),
     },
     readOnly: engine.readOnly,
+    openConsole: opts.consoles,
   };
 }

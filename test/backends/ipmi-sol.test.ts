@@ -36,8 +36,8 @@ describe('SOL packets', () => {
 describe('Activate / Deactivate Payload', () => {
   it('asks for SOL instance 1, encrypted and authenticated', () => {
     expect(activateSolRequest(5)).toMatchObject({ netFn: 0x06, cmd: 0x48, rqSeq: 5 });
-    expect([...activateSolRequest(5).data]).toEqual([1, 1, 0xc4, 0, 0, 0]);
-    expect([...deactivateSolRequest(6).data]).toEqual([1, 1, 0, 0, 0, 0]);
+    expect([...activateSolRequest(5).data!]).toEqual([1, 1, 0xc4, 0, 0, 0]);
+    expect([...deactivateSolRequest(6).data!]).toEqual([1, 1, 0, 0, 0, 0]);
   });
 
   it('reads the payload sizes and port of the answer', () => {
