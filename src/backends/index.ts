@@ -17,6 +17,8 @@ import { createMetricsModule } from './metrics/module.js';
 import { createSensorsModule } from './sensors/module.js';
 import { createSelModule } from './sel/module.js';
 import { rolloutModule } from './rollout/module.js';
+import { createConsoleModule } from './console/module.js';
+import type { ConsoleHub } from './console/hub.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -28,6 +30,8 @@ export interface Backends {
   sim: SimCluster;
   /** the SSH connection pool: a RemoteExecutor for SYSSTAT, POWER's ssh driver and others */
   ssh: SshPool;
+  /** the engine's serial consoles (the dashboard's `c`, `vacm console`), once the engine started */
+  consoles(): ConsoleHub | undefined;
   /** close what the backends share (the SSH pool) */
   dispose(): Promise<void>;
 }
@@ -37,6 +41,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
   const ssh = new SshPool();
   const collector = createCollectorModule();
   const sensors = createSensorsModule(); // SEL and POWER share its IPMI client (warm sessions) and SDR cache
+  const consoles = createConsoleModule();
   return {
     sim,
     ssh,
@@ -52,7 +57,9 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
       sensors,
       createSelModule({ client: sensors.client, cache: sensors.cache }),
       rolloutModule,
+      consoles,
     ],
+    consoles: () => consoles.hub(),
     dispose: () => ssh.close(),
   };
 }

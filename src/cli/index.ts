@@ -6,7 +6,7 @@ import yargs, { type Argv } from 'yargs';
 import { VacmError } from '../protocol/errors.js';
 import { nodesetMain } from './nodeset-main.js';
 import { processIo, type Io } from './io.js';
-import { AGENT_OPTIONS, COMMANDS, DOCTOR_OPTIONS, ENGINE_OPTIONS, IPC_OPTIONS, NODESET_OPTIONS, SERVE_OPTIONS, SNAPSHOT_OPTIONS, type CommandDoc } from './options.js';
+import { AGENT_OPTIONS, COMMANDS, CONSOLE_OPTIONS, DOCTOR_OPTIONS, ENGINE_OPTIONS, IPC_OPTIONS, NODESET_OPTIONS, SERVE_OPTIONS, SNAPSHOT_OPTIONS, type CommandDoc } from './options.js';
 import { fail, ipcCommand } from './commands.js';
 import { parseWith } from './fast.js';
 import { vacmVersion } from './bundled.js';
@@ -64,6 +64,15 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       async (a) => {
         const { runSnapshot } = await import('./snapshot.js');
         code = await runSnapshot({ config: a.config, demo: a.demo, nodes: a.nodes, html: a.html, maxAge: a['max-age'] }, io);
+      },
+    )
+    .command(
+      COMMANDS.console.command,
+      COMMANDS.console.describe,
+      (y) => documented(y.positional('node', COMMANDS.console.positionals.node).options(CONSOLE_OPTIONS), COMMANDS.console),
+      async (a) => {
+        const { runConsole } = await import('./console.js');
+        code = await runConsole({ config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'], node: String(a.node), force: a.force }, io);
       },
     )
     .command(

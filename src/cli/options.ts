@@ -97,6 +97,11 @@ export const AGENT_OPTIONS = {
   verbose: { type: 'boolean', default: false, describe: 'log every dropped field and send error' },
 } as const satisfies OptionTable;
 
+export const CONSOLE_OPTIONS = {
+  ...ENGINE_OPTIONS,
+  force: { type: 'boolean', default: false, describe: 'take the console over: from another session holding the BMC\'s SOL payload or the virsh console, or from another operator typing on it' },
+} as const satisfies OptionTable;
+
 export const DOCTOR_OPTIONS = {
   config: ENGINE_OPTIONS.config,
   demo: ENGINE_OPTIONS.demo,
@@ -158,6 +163,17 @@ export const COMMANDS = {
     describe: 'write a static, self-contained HTML page of the cluster: summary, groups, every node with a load chart',
     options: SNAPSHOT_OPTIONS,
     examples: [['$0 snapshot --html /var/www/cluster.html', 'from vacm serve\'s state (with load history)']],
+  },
+  console: {
+    command: 'console <node>',
+    describe: 'a node\'s serial console on this terminal (IPMI SOL or virsh console): type to the node; ~. leaves, ~B sends a break, ~? help',
+    positionals: { node: { type: 'string', describe: 'the node' } },
+    options: CONSOLE_OPTIONS,
+    examples: [
+      ['$0 console node07', 'watch node07 boot and log in'],
+      ['$0 console --force node07', 'take the console over from the session that holds it'],
+    ],
+    epilog: 'Exit status: 0 left with ~. (or the end of stdin), 1 the console could not be opened or was lost, 2 usage or config error.',
   },
   agent: {
     command: 'agent',

@@ -20,6 +20,7 @@ import { toVacmError } from '../protocol/errors.js';
 import { appendStateFile, readStateFile } from '../platform/state-files.js';
 import { setsSecret } from '../protocol/vars.js';
 import { BUNDLED } from './bundled.js';
+import { consoleOpener } from './console-attach.js';
 
 export const THEME_ORDER = ['default', 'light', 'high-contrast', 'mono'];
 
@@ -143,7 +144,7 @@ export async function runTui(args: EngineArgs, io: Io): Promise<number> {
   stdout.write(ALT_ON);
   let quit!: () => void;
   const quitting = new Promise<void>((r) => (quit = r));
-  const ui = uiEngineOf(engine, { thisMachine });
+  const ui = uiEngineOf(engine, { thisMachine, consoles: consoleOpener(engine) });
   const instance = render(
     React.createElement(App, {
       engine: ui,

@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'ERR_IPMI',
   'ERR_POWERMAN',
   'ERR_LIBVIRT',
+  'ERR_CONSOLE_BUSY',
   'ERR_SENSORS',
   'ERR_STAT',
   'ERR_AUDIT',

@@ -44,6 +44,9 @@ export type EventBody =
   | { type: 'SENSOR'; node: string; name: string; value: string; unit: string; status: string }
   | { type: 'SEL'; node: string; id: number; time: string; sensor: string; event: string; direction: 'asserted' | 'deasserted' }
   | { type: 'SEL_INFO'; node: string; entries: number; freeBytes: number; added: string; erased: string }
+  // a serial console line (`part`: the line so far, shown after a quiet moment; the whole line follows)
+  | { type: 'CONSOLE'; node: string; kind: 'line' | 'part'; line: string }
+  | { type: 'CONSOLE_STATE'; node: string; state: 'connected' | 'lost' | 'retrying' | 'sent' | 'break'; message: string }
   // unsolicited (job 0): membership and discovery
   | { type: 'NODE_UP'; node: string }
   | { type: 'NODE_DOWN'; node: string; reason: string }
@@ -146,6 +149,10 @@ export function toWire(e: EventBody): WireShape {
       return { event: 'SEL', node: e.node, fields: [e.node, String(e.id), e.time, e.sensor, e.event, e.direction] };
     case 'SEL_INFO':
       return { event: 'SEL_INFO', node: e.node, fields: [e.node, `entries=${e.entries}`, `free=${e.freeBytes}`, `added=${e.added}`, `erased=${e.erased}`] };
+    case 'CONSOLE':
+      return { event: 'CONSOLE', node: e.node, fields: [e.node, e.kind, e.line], verbatimLast: true };
+    case 'CONSOLE_STATE':
+      return { event: 'CONSOLE_STATE', node: e.node, fields: [e.node, e.state, e.message] };
     case 'NODE_UP':
       return { event: 'NODE_UP', node: e.node, fields: [e.node] };
     case 'NODE_DOWN':
@@ -171,6 +178,7 @@ export function toWire(e: EventBody): WireShape {
 /** Number of fields before a verbatim last field, per event name (for parseResponse). */
 export function verbatimFieldsBefore(event: string): number | undefined {
   if (event === 'OUTPUT') return 2;
+  if (event === 'CONSOLE') return 2;
   if (event === 'JOB') return 3;
   return undefined;
 }

@@ -19,6 +19,8 @@ import { Overlay, type OverlaySpec } from './panes/Overlay.js';
 import { eventsSpec } from './panes/EventsView.js';
 import type { PaneId } from './keymaps.js';
 import { jobProgress } from './format.js';
+import { ConsolePane } from './panes/ConsolePane.js';
+import { useConsole } from './use-console.js';
 
 export interface AppProps {
   engine: UiEngine;
@@ -80,13 +82,25 @@ function Pane({ focused, width, height, children }: { focused: boolean; width: n
   );
 }
 
-function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
+/** A node's console over the whole screen; the dashboard stays mounted (and intact) underneath. */
+function ConsoleScreen(props: { engine: UiEngine; node: string; theme: Theme; size?: { columns: number; rows: number }; onExit(): void }) {
+  const size = useTerminalSize(props.size);
+  const c = useConsole(props.engine, props.node, props.onExit);
+  useInput(c.onKey);
+  return (
+    <ThemeProvider theme={props.theme}>
+      <ConsolePane node={props.node} state={c.state} width={Math.max(40, size.columns)} height={Math.max(12, size.rows - 1)} />
+    </ThemeProvider>
+  );
+}
+
+function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolean; onConsole?(node: string): void }) {
   const snap = useEngineSnapshot(props.engine, props.maxHz ?? 10);
   const size = useTerminalSize(props.size);
   // key handlers read the layout of the last frame (page sizes); the frame's layout depends on the open dialog
   const layoutRef = useRef<Layout>({ nodeRows: 10, overviewCols: 40, jobRows: 5, outputRows: 10, helpRows: 10 });
-  const d = useDashboard(snap, { engine: props.engine, history: props.history, onHistory: props.onHistory, onQuit: props.onQuit, themeCount: props.themes.length }, layoutRef);
-  useInput(d.onKey);
+  const d = useDashboard(snap, { engine: props.engine, history: props.history, onHistory: props.onHistory, onQuit: props.onQuit, themeCount: props.themes.length, onConsole: props.onConsole }, layoutRef);
+  useInput(d.onKey, { isActive: !props.hidden });
   // one row short of the terminal: ink redraws the whole screen (clear + write) when a frame fills it
   const g = geometry(size.columns, size.rows - 1, promptRows(d.modal));
   layoutRef.current = { nodeRows: g.main - 4, overviewCols: g.leftWidth - 2, jobRows: jobListRows(g.jobsHeight - 2, snap.jobs.length), outputRows: g.main - 3, helpRows: g.main - 3 };
@@ -135,7 +149,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
   );
   return (
     <ThemeProvider theme={theme}>
-      <Box flexDirection="column" width={g.columns} height={g.rows}>
+      <Box flexDirection="column" width={g.columns} height={g.rows} display={props.hidden ? 'none' : 'flex'}>
         <HeaderPane cluster={snap.cluster} counts={snap.counts} total={snap.nodes.length} runningJobs={snap.runningJobs} readOnly={props.engine.readOnly} themeName={theme.name} />
         <Box height={g.main} width={g.columns}>
           {main}
@@ -150,5 +164,11 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
 
 export function App(props: AppProps) {
   const themes = props.themes && props.themes.length > 0 ? props.themes : [MONO];
-  return <Dashboard {...props} themes={themes} />;
+  const [consoleOf, setConsoleOf] = useState<string | undefined>(undefined);
+  return (
+    <>
+      <Dashboard {...props} themes={themes} hidden={consoleOf !== undefined} onConsole={setConsoleOf} />
+      {consoleOf !== undefined ? <ConsoleScreen engine={props.engine} node={consoleOf} theme={themes[0] ?? MONO} size={props.size} onExit={() => setConsoleOf(undefined)} /> : null}
+    </>
+  );
 }

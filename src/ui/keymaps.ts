@@ -15,6 +15,7 @@ export type Action =
   | 'mark' | 'markAll' | 'clearMarks' | 'filter' | 'clearFilter' | 'sort' | 'overview'
   | 'power' | 'exec'
   | 'nextTrouble' | 'prevTrouble'
+  | 'console'
   // jobs
   | 'open'
   // help
@@ -85,6 +86,7 @@ export const KEYMAPS: Keymaps = {
     b(['N'], 'prevTrouble', 'previous node down or unknown'),
     b(['p'], 'power', 'power menu', { short: 'power' }),
     b(['x'], 'exec', 'run a command (SSH:EXEC)', { dangerous: true, short: 'exec' }),
+    b(['c'], 'console', 'serial console of the node, full screen (~. leaves, ~B break, ~? help)'),
   ],
   detail: [],
   jobs: [
@@ -237,6 +239,9 @@ export function helpLines(maps: Keymaps): string[] {
   out.push('  Tab            complete module, command, node or group');
   out.push('  ↑/↓            history');
   out.push('  Enter/Esc      run / close');
+  out.push('Console (c)');
+  out.push('  ~.             leave the console (at the start of a line)');
+  out.push('  ~B / ~? / ~~   serial break / help / type a ~');
   return out;
 }
 
@@ -249,6 +254,7 @@ export function keysMarkdown(maps: Keymaps = KEYMAPS): string {
     out.push('');
   }
   out.push('## Prompt (`:`)', '', '| keys | action |', '| --- | --- |', '| `Tab` | complete module, command, node name or group |', '| `↑` `↓` | history (kept in the state dir) |', '| `Enter` | check and run (parse errors are shown inline; dangerous requests ask first) |', '| `Esc` | close |', '');
+  out.push('## Console (`c`)', '', 'Every other key goes to the node. The escapes count at the start of a line (after Enter), as in ssh and ipmitool; a second operator on the same console watches read-only.', '', '| keys | action |', '| --- | --- |', '| `~.` | leave the console, back to the dashboard as it was |', '| `~B` | send a serial break |', '| `~?` | show or hide the escapes |', '| `~~` | type a `~` |', '');
   out.push('## Confirmations', '', 'Every dangerous action names the action, the folded targets and their count. `y` or `Enter` confirms, `n` or `Esc` cancels; for more than 16 nodes type the count and press `Enter`.', '');
   return out.join('\n');
 }

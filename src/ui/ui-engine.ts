@@ -42,6 +42,28 @@ export interface PowerFacts {
   readonly guard?: GuardReason;
 }
 
+/** What a serial console says, as the dashboard's console screen shows it. */
+export type UiConsoleEvent =
+  | { kind: 'line'; text: string; partial: boolean }
+  | { kind: 'state'; message: string }
+  | { kind: 'role'; readOnly: boolean };
+
+/** A node's serial console, opened for a person (the CLI adapts the engine's console hub). */
+export interface UiConsole {
+  readonly node: string;
+  /** another operator types on it (or vacm runs read-only): watch only */
+  readonly readOnly: boolean;
+  /** the lines kept before it was opened, oldest first */
+  backlog(): readonly string[];
+  listen(fn: (e: UiConsoleEvent) => void): () => void;
+  /** throws a VacmError (ERR_CONSOLE_BUSY when read-only) */
+  write(text: string): void;
+  sendBreak(): void;
+  close(): Promise<void>;
+}
+
+export type ConsoleOpener = (node: string, opts: { force?: boolean }) => Promise<UiConsole>;
+
 export interface UiEngine {
   getSnapshot(): Snapshot;
   /** the store's change notifications (at most one per tick) */
@@ -72,10 +94,12 @@ export interface UiEngine {
   readonly readOnly: boolean;
   /** the events timeline's newest entries in memory (of these nodes), oldest first; no I/O */
   events?(q?: { nodes?: readonly string[] }): readonly TimelineEntry[];
+  /** open a node's serial console (the `c` key); absent when this engine has no consoles */
+  openConsole?: ConsoleOpener;
 }
 
 /** `thisMachine` (from the CLI, which may read the OS) lets the guard judge `host` and `bmc_host` as POWER does. */
-export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachine } = {}): UiEngine {
+export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachine; consoles?: ConsoleOpener } = {}): UiEngine {
   let self: ThisMachine | undefined;
   return {
     getSnapshot: () => engine.store.getSnapshot(),
@@ -151,5 +175,6 @@ export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachi
     },
     readOnly: engine.readOnly,
     events: (q) => engine.recentEvents(q ?? {}),
+    openConsole: opts.consoles,
   };
 }

@@ -53,6 +53,8 @@ export interface DashboardProps {
   onHistory?(line: string): void;
   onQuit(): void;
   themeCount: number;
+  /** open the node's serial console full screen (App shows it over the dashboard) */
+  onConsole?(node: string): void;
 }
 
 export interface Layout {
@@ -314,6 +316,13 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         const t = targets();
         if (t.length === 0) return say('no node under the cursor', true);
         setModal({ kind: 'exec', targets: t, text: '' });
+        return;
+      }
+      case 'console': {
+        const n = s.cursorNode;
+        if (!n) return say('no node under the cursor', true);
+        if (!engine.openConsole || !props.onConsole) return say('this vacm has no serial consoles', true);
+        props.onConsole(n.name);
         return;
       }
       case 'open':

@@ -190,6 +190,8 @@ export class IpmiClient {
   private readonly dropIncoming: IpmiClientOptions['dropIncoming'];
   private socket: Promise<dgram.Socket> | undefined;
   private readonly pending = new Map<string, Handler>();
+  /** listeners for payloads a BMC sends unasked inside a session (SOL data); true = taken */
+  private readonly taps = new Map<string, (pkt: Buffer) => boolean>();
   private nextConsoleSid: number;
   private nextRqSeq = 0;
   private closed = false;
@@ -259,6 +261,11 @@ export class IpmiClient {
     return this.withSession(t, signal, body, opts);
   }
 
+  /** Like `session`, for a caller that also sends and receives other payload types in it (SOL, sol.ts). */
+  async payloadSession<T>(t: BmcTarget, signal: AbortSignal | undefined, body: (s: IpmiPayloadSession) => Promise<T>): Promise<T> {
+    return this.withSession(t, signal, body, { fresh: true }); // a console lives as long as it is watched: never a kept session
+  }
+
   /** Close kept sessions (Close Session) and the socket; operations still running are cancelled. */
   async close(): Promise<void> {
     this.closing = true;
@@ -325,6 +332,8 @@ export class IpmiClient {
       this.stats.packetsIgnored++;
       return;
     }
+    const tap = this.taps.get(key);
+    if (tap?.(msg)) return;
     const h = this.pending.get(key);
     if (h) h(msg);
     else this.stats.packetsIgnored++;
@@ -684,6 +693,28 @@ export class IpmiClient {
     return this.exchange(op, key, what, build, accept, maxTries);
   }
 
+  /** @internal used by Session: route a session's unasked payloads to `fn` until the returned function is called */
+  tap(op: Op, key: string, fn: (pkt: Buffer) => boolean): () => void {
+    const fullKey = `${op.ip}:${op.port}/${key}`;
+    this.taps.set(fullKey, fn);
+    return () => {
+      if (this.taps.get(fullKey) === fn) this.taps.delete(fullKey);
+    };
+  }
+
+  /** @internal used by Session: one datagram, no reply awaited (the caller retransmits) */
+  sendOnly(op: Op, pkt: Buffer): void {
+    if (this.closed || op.signal.aborted) return;
+    void this.getSocket().then((sock) => {
+      if (this.dropOutgoing?.(pkt, op.host, op.port)) {
+        this.stats.packetsDropped++;
+        return;
+      }
+      this.stats.packetsSent++;
+      sock.send(pkt, op.port, op.ip, () => undefined);
+    }, () => undefined);
+  }
+
   /** @internal 6-bit requester sequence numbers, shared so pre-session replies can be routed. */
   rqSeq(): number {
     const s = this.nextRqSeq;
@@ -703,8 +734,16 @@ export interface IpmiSession {
   raw(req: IpmiRequest, what: string): Promise<IpmiResponse>;
 }
 
+/** A session that also carries another payload type (SOL): sent and received outside request/reply. */
+export interface IpmiPayloadSession extends IpmiSession {
+  /** send one payload of `payloadType`, encrypted and authenticated, with the next session sequence number */
+  sendPayload(payloadType: number, payload: Buffer): void;
+  /** payloads of `payloadType` the BMC sends in this session (integrity checked, decrypted); returns an unsubscribe */
+  onPayload(payloadType: number, fn: (payload: Buffer, protectedPacket: boolean) => void): () => void;
+}
+
 /** One activated RMCP+ session: authenticated, encrypted IPMI requests with sequence numbers. */
-class Session implements IpmiSession {
+class Session implements IpmiPayloadSession {
   private seq = 0;
   private rq = 0;
   private closed = false;
@@ -751,6 +790,26 @@ class Session implements IpmiSession {
 
   raw(req: IpmiRequest, what: string): Promise<IpmiResponse> {
     return this.request(req, what, this.op);
+  }
+
+  sendPayload(payloadType: number, payload: Buffer): void {
+    if (this.closed) return;
+    this.seq = (this.seq + 1) >>> 0 || 1;
+    this.client.sendOnly(this.op, encodeRmcpPlusPacket({ payloadType, sessionId: this.bmcSessionId, seq: this.seq, payload, keys: this.keys, iv: randomBytes(16) }));
+  }
+
+  onPayload(payloadType: number, fn: (payload: Buffer, protectedPacket: boolean) => void): () => void {
+    return this.client.tap(this.op, this.key, (pkt) => {
+      let p;
+      try {
+        p = decodeRmcpPlusPacket(pkt, this.keys);
+      } catch {
+        return false; // not for us, or forged: the request path (or nobody) looks at it
+      }
+      if (p.payloadType !== payloadType || p.sessionId !== this.consoleSessionId) return false;
+      fn(p.payload, p.encrypted && p.authenticated);
+      return true;
+    });
   }
 
   private async request(req: IpmiRequest, what: string, op: Op, maxTries?: number): Promise<IpmiResponse> {

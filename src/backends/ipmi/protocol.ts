@@ -520,7 +520,8 @@ export function peekDemuxKey(pkt: Uint8Array): DemuxKey {
     const sid = r.u32le();
     r.u32le();
     r.u16le();
-    if (payloadType === PAYLOAD_IPMI) return { kind: 'plus', consoleSessionId: sid, payloadType };
+    // session traffic (IPMI and SOL, type 1) carries our session id in the header
+    if (payloadType === PAYLOAD_IPMI || payloadType === 0x01) return { kind: 'plus', consoleSessionId: sid, payloadType };
     r.need(8);
     r.pos += 4;
     return { kind: 'plus', consoleSessionId: r.u32le(), payloadType };
