@@ -20,6 +20,7 @@ import { foldNodeSet } from '../protocol/nodeset.js';
 import { toVacmError } from '../protocol/errors.js';
 import type { VacmEvent } from '../protocol/events.js';
 import { loadConfig } from './setup.js';
+import { CONFIG_SECTIONS } from './config-sections.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 
 export type Level = 'ok' | 'note' | 'warn' | 'fail';
@@ -65,7 +66,7 @@ function checkConfig(a: DoctorArgs): { findings: Finding[]; config?: LoadedConfi
   let file: string | undefined;
   try {
     file = findConfig(a.config, a.env ?? process.env);
-    if (file) loadConfigFile(file); // the file alone, so its errors are not mixed with --demo's nodes
+    if (file) loadConfigFile(file, CONFIG_SECTIONS); // the file alone, so its errors are not mixed with --demo's nodes
     const config = loadConfig({ config: file, demo: a.demo, nodes: a.nodes });
     const groups = Object.keys(config.view.groups).length;
     const what = `${config.nodes.length} node${config.nodes.length === 1 ? '' : 's'}, ${groups} group${groups === 1 ? '' : 's'}${a.demo ? ' (with --demo)' : ''}`;

@@ -36,7 +36,8 @@ import { Registry } from './registry.js';
 import { LOAD_HISTORY, Store, frozenCopy, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
 import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
 import { Membership, parseHooksSection, parseMembershipSection, reachEvidence } from './membership.js';
-import { History, type GroupAggregate, type HistoryField } from './history.js';
+import { HISTORY_SECTION, History, type GroupAggregate, type HistoryField } from './history.js';
+import { checkSection } from '../protocol/config-schema.js';
 import { parseOutputSection, type OutputLimits } from './output-limits.js';
 
 export type EventListener = (e: VacmEvent) => void;
@@ -1077,11 +1078,6 @@ function auditTargets(job: AuditedJob): { targets: string; count: number } {
 }
 
 function historyStep(raw: unknown): number | undefined {
-  if (raw === undefined) return undefined;
-  const o = raw as Record<string, unknown>;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'history: must be a mapping, e.g. { step_s: 5 }');
-  for (const k of Object.keys(o)) if (k !== 'step_s') throw new VacmError('ERR_CONFIG', `history.${k}: unknown key; history takes step_s`);
-  if (o.step_s === undefined) return undefined;
-  if (typeof o.step_s !== 'number' || !Number.isInteger(o.step_s) || o.step_s < 1 || o.step_s > 600) throw new VacmError('ERR_CONFIG', 'history.step_s: must be whole seconds (1-600), the agents\' interval, e.g. 5');
-  return o.step_s;
+  checkSection(HISTORY_SECTION, raw);
+  return (raw as { step_s?: number } | null | undefined)?.step_s;
 }
