@@ -34,12 +34,6 @@ export interface LoadedConfig {
   nodes: NodeDef[];
 }
 
-export const RESERVED_VARS = [
-  'host', 'ssh_user', 'ssh_port', 'ssh_identity', 'ssh_known_hosts', 'power', 'bmc_host', 'bmc_port',
-  'bmc_user', 'bmc_password', 'bmc_password_env', 'bmc_password_file', 'powerman_server', 'powerman_plug',
-  'libvirt_uri', 'libvirt_domain', 'controller',
-] as const;
-
 /** Top-level keys; module-owned sections are passed through to their modules, which validate them. */
 const CORE_KEYS = ['cluster', 'fanout', 'nodes', 'groups', 'exec', 'limits'];
 export const SECTION_KEYS = ['power', 'ssh', 'ping', 'sysstat', 'sensors', 'collector', 'agent', 'membership', 'hooks', 'history', 'metrics', 'ui', 'demo', 'serve', 'output', 'console', 'actions'];

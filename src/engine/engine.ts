@@ -4,7 +4,7 @@
  * reached only through the registry.
  */
 import { setMaxListeners } from 'node:events';
-import { VacmError, toVacmError, type ErrorCode } from '../protocol/errors.js';
+import { VacmError, readOnlyRefusal, toVacmError, type ErrorCode } from '../protocol/errors.js';
 import { parseRequest, type Request } from '../protocol/ipc.js';
 import { badVarName, maskRequestLine } from '../protocol/vars.js';
 import { NodeSet, plainNamesIn, type LiveSelector } from '../protocol/nodeset.js';
@@ -744,7 +744,7 @@ export class Engine implements ModuleHost {
     const dangerous = isDangerous(cmd, req);
     const user = opts.user ?? (this.user ??= currentUser(this.audit.identity));
     if (dangerous && this.readOnly) {
-      let ve = new VacmError('ERR_READ_ONLY', `${req.tag}:${req.command} changes things and vacm runs read-only; restart without --read-only to do it`);
+      let ve = readOnlyRefusal(`${req.tag}:${req.command}`);
       // refused before a job exists: audited as job 0, an outcome with no attempt
       const unrecorded = this.auditRefusal({ id: 0, req, cmd, targets, user }, ve);
       if (unrecorded) ve = new VacmError(ve.code, `${ve.message} (and the refusal was not recorded: ${unrecorded})`);
@@ -842,7 +842,7 @@ export class Engine implements ModuleHost {
       }
     };
     if (job.lane === 'bulk') {
-      await Promise.all(nodes.map((n) => this.bulk.submit(job.id, () => runOne(n))));
+      await Promise.all(nodes.map((n) => this.bulk.submit(job.id, () => runOne(n), opts.concurrency)));
       return;
     }
     const limit = opts.concurrency && opts.concurrency > 0 ? opts.concurrency : Infinity;

@@ -2,7 +2,7 @@
  * The engine's store: nodes and jobs, handed out as immutable snapshots. Views are rebuilt only for
  * what changed since the last snapshot; listeners are told at most once per tick.
  */
-import type { JobView, NodeView } from '../protocol/module.js';
+import type { Counts, JobView, NodeView } from '../protocol/module.js';
 import type { NodeState, PowerState, StatValue } from '../protocol/events.js';
 import { maskVars } from '../protocol/vars.js';
 
@@ -24,12 +24,7 @@ export interface NodeRecord {
   view?: NodeView;
 }
 
-export interface Counts {
-  up: number;
-  down: number;
-  off: number;
-  unknown: number;
-}
+export type { Counts };
 
 export interface Snapshot {
   readonly version: number;

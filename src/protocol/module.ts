@@ -11,6 +11,14 @@ export type NodeVars = Readonly<Record<string, string>>;
 export type NodeOutcome = 'ok' | 'failed';
 
 /** One node as the engine's store holds it: an immutable snapshot. */
+/** How many nodes are in each shown state (the header's tally). */
+export interface Counts {
+  up: number;
+  down: number;
+  off: number;
+  unknown: number;
+}
+
 export interface NodeView {
   readonly name: string;
   readonly groups: readonly string[];

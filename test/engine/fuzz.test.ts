@@ -7,6 +7,7 @@
  *   real line splitter, `vacm ipc` and the dashboard's formatting: byte-exact into a pipe, no control
  *   left on a terminal or in the dashboard, one line each.
  */
+import { mulberry32 } from '../../src/protocol/random.js';
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -22,15 +23,7 @@ import type { Io } from '../../src/cli/io.js';
 import { formatJobLine, gatheredJobLines, perNodeJobLines } from '../../src/ui/format.js';
 import { detailStatLines } from '../../src/ui/panes/DetailPane.js';
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** A state dir on tmpfs where there is one: the audit log's fsync per dangerous job is then cheap. */
 const shm = fs.existsSync('/dev/shm') ? { TMPDIR: '/dev/shm' } : {};

@@ -8,6 +8,7 @@
  * result comes back as one POWER event or one ERROR. Every node has its own timer, so a dead BMC
  * costs its node an ERR_TIMEOUT and never holds the job.
  */
+import { abortableSleep } from '../../platform/sleep.js';
 import { setMaxListeners } from 'node:events';
 import { VacmError, toVacmError, type ErrorCode } from '../../protocol/errors.js';
 import type { PowerState } from '../../protocol/events.js';
@@ -71,19 +72,7 @@ function pending(): Pending {
   return { settled: false, promise, resolve, reject };
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(new VacmError('ERR_CANCELLED', 'cancelled'));
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new VacmError('ERR_CANCELLED', 'cancelled'));
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+const sleep = abortableSleep;
 
 function chunk<T>(xs: readonly T[], size: number): T[][] {
   const out: T[][] = [];
