@@ -132,13 +132,18 @@ export function parseCollectorSection(raw: unknown): CollectorConfig {
   };
 }
 
-/** Discovered hosts from the state dir: only well-formed entries, at most `max` (the most recently heard). */
-export function readDiscovered(stateDir: string, max = Infinity): Record<string, Discovered> {
+/**
+ * Discovered hosts from the state dir: only well-formed entries, at most `max` (the most recently
+ * heard). A damaged file is as if nothing was discovered; an unsafe state dir or file is too,
+ * unless `refuseUnsafe` (ADOPT: an operator's action says why it cannot read them).
+ */
+export function readDiscovered(stateDir: string, max = Infinity, refuseUnsafe = false): Record<string, Discovered> {
   const out: Record<string, Discovered> = Object.create(null);
   let o: unknown;
   try {
     o = JSON.parse(readStateFile(stateDir, DISCOVERED_FILE, 16 * 1024 * 1024)?.toString('utf8') ?? '{}');
-  } catch {
+  } catch (err) {
+    if (refuseUnsafe && err instanceof VacmError) throw err;
     return out;
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return out;
