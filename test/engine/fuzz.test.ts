@@ -100,8 +100,7 @@ describe('fuzz', () => {
     expect(bad).toEqual([]);
     expect(refused).toBeGreaterThan(5000);
     expect(ran).toBeGreaterThan(1500);
-    // every job ended in a terminal state, and some of each kind of ending happened
-    expect([...states.keys()].every((s) => s === 'completed' || s === 'failed' || s === 'cancelled')).toBe(true);
+    // every job that ran ended (done resolved once per job), most of them completed
     expect([...states.values()].reduce((a, b) => a + b, 0)).toBe(ran);
     expect(states.get('completed')).toBeGreaterThan(500);
     // every job that ran has exactly one terminal event, and it came last for that job
@@ -109,6 +108,16 @@ describe('fuzz', () => {
     for (const e of events) if (e.job && (e.type === 'JOB_COMPLETED' || e.type === 'JOB_FAILED' || e.type === 'JOB_CANCELLED')) terminal.set(e.job, (terminal.get(e.job) ?? 0) + 1);
     expect([...terminal.values()].every((n) => n === 1)).toBe(true);
     expect(terminal.size).toBe(ran);
+    // (the check that every job's state was terminal could not fail: done resolves only then; this
+    // one can) each job's events open with JOB_STARTED and close with its terminal event
+    const firstLast = new Map<number, [string, string]>();
+    for (const e of events) {
+      if (!e.job) continue;
+      const fl = firstLast.get(e.job);
+      if (fl) fl[1] = e.type;
+      else firstLast.set(e.job, [e.type, e.type]);
+    }
+    expect([...firstLast].filter(([, [f, l]]) => f !== 'JOB_STARTED' || !/^JOB_(COMPLETED|FAILED|CANCELLED)$/.test(l))).toEqual([]);
     // every refusal was an unsolicited ERROR with a code
     const errs = events.filter((e) => e.job === 0 && e.type === 'ERROR');
     expect(errs.length).toBe(refused);
