@@ -1,7 +1,7 @@
 /** NEXXUS: the engine itself (VACM's loopback module) — nodelist, groups, variables, jobs, help. */
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import { usageOf } from '../protocol/ipc.js';
-import { readStateFile } from '../platform/state-files.js';
+import { readDiscovered } from './collector/module.js';
 import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { badVarName, shownValue } from '../protocol/vars.js';
@@ -139,13 +139,8 @@ const commands: CommandDef[] = [
       } catch (err) {
         throw toVacmError(err, 'ERR_NODESET_PARSE');
       }
-      let all: Record<string, { addr?: unknown }> = {};
-      try {
-        all = JSON.parse(readStateFile(ctx.host.stateDir, 'discovered.json')?.toString('utf8') ?? '{}') as Record<string, { addr?: unknown }>;
-      } catch (err) {
-        // an unsafe state dir or file says so; a damaged file is as if nothing was discovered
-        if (err instanceof VacmError) throw err;
-      }
+      // an unsafe state dir or file says so; a damaged file is as if nothing was discovered
+      const all = readDiscovered(ctx.host.stateDir, Infinity, true);
       for (const name of names) {
         const found = Object.hasOwn(all, name) ? all[name] : undefined;
         const bad = nodeNameProblem(name);

@@ -5,6 +5,8 @@ import { startAgent } from '../backends/agent/agent.js';
 import { createLocalStatsSource } from '../backends/agent/stats.js';
 import { parseListen, readSecretFile } from '../backends/collector/config.js';
 import { loadConfigFile, shortHostname } from '../engine/config.js';
+import { checkSection } from '../protocol/config-schema.js';
+import { AGENT_SECTION } from './agent-section.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 
 export interface AgentArgs {
@@ -36,17 +38,12 @@ export function untilSignal(stop?: AbortSignal): Promise<string> {
   });
 }
 
-const AGENT_KEYS = ['collector', 'secret_file', 'interval', 'name'];
-
 /** The `agent:` section of a config file: defaults for the command-line options. */
 export function agentSection(file: string): Partial<AgentArgs> {
   const raw = loadConfigFile(file).view.sections.agent;
   if (raw === undefined) return {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'agent: must be a mapping (collector:, secret_file:, interval:, name:)');
+  checkSection(AGENT_SECTION, raw ?? 0);
   const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!AGENT_KEYS.includes(k)) throw new VacmError('ERR_CONFIG', `agent.${k}: unknown key; agent takes ${AGENT_KEYS.join(', ')}`);
-  if (o.interval !== undefined && typeof o.interval !== 'number') throw new VacmError('ERR_CONFIG', 'agent.interval: must be seconds, e.g. 5');
-  for (const k of ['collector', 'secret_file', 'name']) if (o[k] !== undefined && typeof o[k] !== 'string') throw new VacmError('ERR_CONFIG', `agent.${k}: must be a string`);
   return { collector: o.collector as string | undefined, secretFile: o.secret_file as string | undefined, interval: o.interval as number | undefined, name: o.name as string | undefined };
 }
 

@@ -20,6 +20,8 @@ import { foldNodeSet } from '../protocol/nodeset.js';
 import { toVacmError } from '../protocol/errors.js';
 import type { VacmEvent } from '../protocol/events.js';
 import { loadConfig } from './setup.js';
+import { maskControls } from '../protocol/visible.js';
+import { CONFIG_SECTIONS } from './config-sections.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 
 export type Level = 'ok' | 'note' | 'warn' | 'fail';
@@ -46,9 +48,7 @@ export interface DoctorArgs {
 const LABEL: Record<Level, string> = { ok: 'ok  ', note: 'note', warn: 'WARN', fail: 'FAIL' };
 
 // config values, node names and error texts may hold anything: no control character reaches the terminal
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
-const printable = (s: string) => s.replace(CONTROL, '?');
+const printable = (s: string) => maskControls(s, { tab: true });
 
 export function formatFinding(f: Finding): string {
   const head = `${LABEL[f.level]}  ${f.check.padEnd(11)} ${printable(f.message)}\n`;
@@ -65,7 +65,7 @@ function checkConfig(a: DoctorArgs): { findings: Finding[]; config?: LoadedConfi
   let file: string | undefined;
   try {
     file = findConfig(a.config, a.env ?? process.env);
-    if (file) loadConfigFile(file); // the file alone, so its errors are not mixed with --demo's nodes
+    if (file) loadConfigFile(file, CONFIG_SECTIONS); // the file alone, so its errors are not mixed with --demo's nodes
     const config = loadConfig({ config: file, demo: a.demo, nodes: a.nodes });
     const groups = Object.keys(config.view.groups).length;
     const what = `${config.nodes.length} node${config.nodes.length === 1 ? '' : 's'}, ${groups} group${groups === 1 ? '' : 's'}${a.demo ? ' (with --demo)' : ''}`;

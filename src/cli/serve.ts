@@ -15,7 +15,7 @@ import { ensureStateDir, writeStateFileAsync } from '../platform/state-files.js'
 import { builtinModules } from '../backends/index.js';
 import { parseListen } from '../backends/collector/config.js';
 import { toLine } from '../protocol/events.js';
-import { escapeControls } from '../protocol/visible.js';
+import { escapeControls, maskControls } from '../protocol/visible.js';
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import { loadConfig, type EngineArgs } from './setup.js';
 import { checkWholeNumber } from './options.js';
@@ -77,9 +77,6 @@ type Level = 'debug' | 'info' | 'warn' | 'error' | 'event';
 /** syslog priorities, which journald reads from a `<N>` prefix (sd-daemon(3)) */
 const PRIORITY: Record<Level, number> = { error: 3, warn: 4, event: 5, info: 6, debug: 7 };
 
-// a log line is one line of plain text: no control characters (newlines, escapes) from a message
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
 
 /**
  * One line per message, no colours. Under systemd (JOURNAL_STREAM set: stderr is the journal) the
@@ -89,7 +86,7 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
 export function serveLogger(write: (s: string) => void, env: NodeJS.ProcessEnv = process.env, now: () => Date = () => new Date()): (level: Level, m: string) => void {
   const journal = env.JOURNAL_STREAM !== undefined && env.JOURNAL_STREAM !== '';
   return (level, m) => {
-    const text = m.replace(CONTROL, (c) => (c === '\n' ? ' | ' : '?'));
+    const text = maskControls(m, { newline: ' | ' }); // one line of plain text: no control from a message
     write(journal ? `<${PRIORITY[level]}>${level === 'event' ? 'event ' : ''}${text}\n` : `${now().toISOString()} ${level} ${text}\n`);
   };
 }

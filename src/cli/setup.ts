@@ -4,6 +4,7 @@ import { findConfig, loadConfigFile, localOnlyConfig, type LoadedConfig } from '
 import { builtinModules } from '../backends/index.js';
 import { demoNodeDefs } from '../backends/sim/cluster.js';
 import { checkWholeNumber } from './options.js';
+import { CONFIG_SECTIONS } from './config-sections.js';
 
 export interface EngineArgs {
   config?: string;
@@ -23,7 +24,7 @@ export const MAX_DEMO_NODES = 100_000;
 export function loadConfig(args: EngineArgs): LoadedConfig {
   const count = checkWholeNumber('--nodes', args.nodes, 1, MAX_DEMO_NODES) ?? DEFAULT_DEMO_NODES;
   const file = findConfig(args.config);
-  const cfg = file ? loadConfigFile(file) : localOnlyConfig();
+  const cfg = file ? loadConfigFile(file, CONFIG_SECTIONS) : localOnlyConfig();
   if (!args.demo) return cfg;
   const known = new Set(cfg.nodes.map((n) => n.name));
   const demo = demoNodeDefs(count).filter((d) => !known.has(d.name));

@@ -18,6 +18,10 @@ import type { NodeState } from '../protocol/events.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { escapeControls } from '../protocol/visible.js';
 import { compileAllowEntry, type ExecAllowEntry } from '../protocol/shell-words.js';
+import { sectionProblem, type SectionSchema } from '../protocol/config-schema.js';
+import { HISTORY_SECTION } from './history.js';
+import { HOOKS_SECTION, MEMBERSHIP_SECTION } from './membership.js';
+import { OUTPUT_SECTION } from './output-limits.js';
 
 export interface NodeDef {
   name: string;
@@ -30,15 +34,12 @@ export interface LoadedConfig {
   nodes: NodeDef[];
 }
 
-export const RESERVED_VARS = [
-  'host', 'ssh_user', 'ssh_port', 'ssh_identity', 'ssh_known_hosts', 'power', 'bmc_host', 'bmc_port',
-  'bmc_user', 'bmc_password', 'bmc_password_env', 'bmc_password_file', 'powerman_server', 'powerman_plug',
-  'libvirt_uri', 'libvirt_domain', 'controller', 'console',
-] as const;
-
 /** Top-level keys; module-owned sections are passed through to their modules, which validate them. */
 const CORE_KEYS = ['cluster', 'fanout', 'nodes', 'groups', 'exec', 'limits'];
-export const SECTION_KEYS = ['power', 'ssh', 'ping', 'sysstat', 'sensors', 'collector', 'agent', 'membership', 'hooks', 'history', 'metrics', 'ui', 'demo', 'serve', 'output', 'events', 'console'];
+export const SECTION_KEYS = ['power', 'ssh', 'ping', 'sysstat', 'sensors', 'collector', 'agent', 'membership', 'hooks', 'history', 'metrics', 'ui', 'demo', 'serve', 'output', 'events', 'console', 'actions'];
+
+/** The sections the engine itself reads; the command line adds the others' (src/cli/config-sections.ts). */
+export const ENGINE_SECTIONS: readonly SectionSchema[] = [OUTPUT_SECTION, HISTORY_SECTION, MEMBERSHIP_SECTION, HOOKS_SECTION];
 
 export const DEFAULT_FANOUT = 64;
 
@@ -85,7 +86,7 @@ export function localOnlyConfig(): LoadedConfig {
  * others cannot replace it in (src/platform/trusted-file.ts). A `vacm.yaml` that another user left
  * in the working directory is refused with ERR_CONFIG, not run.
  */
-export function loadConfigFile(file: string): LoadedConfig {
+export function loadConfigFile(file: string, sections: readonly SectionSchema[] = ENGINE_SECTIONS): LoadedConfig {
   let text: string;
   try {
     text = readTrustedFile(file, { what: 'config file', code: 'ERR_CONFIG' }).toString('utf8');
@@ -93,7 +94,7 @@ export function loadConfigFile(file: string): LoadedConfig {
     const ve = toVacmError(err, 'ERR_CONFIG');
     throw new VacmError('ERR_CONFIG', `${ve.message}${/ not found| ENOENT/.test(ve.message) ? '' : '; vacm runs the hooks a config names, so it reads only one that nobody else could have written (docs/config.md)'}`);
   }
-  return parseConfig(text, file);
+  return parseConfig(text, file, sections);
 }
 
 const TEMPLATE_RE = /\{(name|n)(?:([+-])(\d+))?\}/g;
@@ -111,7 +112,12 @@ export function expandTemplate(value: string, node: string): string {
   });
 }
 
-export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
+/**
+ * Parse and check a config's text. `sections`: the schemas its sections are checked against here,
+ * with file:line:key errors (their owners check again as they read them); a section without one
+ * is checked only by its reader.
+ */
+export function parseConfig(text: string, file = 'vacm.yaml', sectionSchemas: readonly SectionSchema[] = ENGINE_SECTIONS): LoadedConfig {
   const { LineCounter, parseDocument, isMap } = yaml();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
@@ -173,7 +179,7 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
   if (top.exec !== undefined) {
     if (typeof top.exec !== 'object' || top.exec === null || Array.isArray(top.exec)) fail(['exec'], 'must be a mapping with allow: [globs]');
     const ex = top.exec as Record<string, unknown>;
-    for (const k of Object.keys(ex)) if (k !== 'allow' && k !== 'skip_states') fail(['exec', k], `unknown key "${k}"; exec takes allow, skip_states`);
+    for (const k of Object.keys(ex)) if (k !== 'allow' && k !== 'skip_states' && k !== 'safe') fail(['exec', k], `unknown key "${k}"; exec takes allow, safe, skip_states`);
     if (ex.skip_states !== undefined) {
       const ok = ['down', 'off', 'unknown'];
       if (!Array.isArray(ex.skip_states) || ex.skip_states.some((v) => typeof v !== 'string' || !ok.includes(v))) {
@@ -181,17 +187,20 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
       }
       skipStates = [...new Set(ex.skip_states as NodeState[])];
     }
-    if (ex.allow !== undefined) {
-      if (!Array.isArray(ex.allow)) fail(['exec', 'allow'], 'must be a list of command patterns, e.g. ["uptime", "systemctl status *", {shell: "dmesg | tail"}]');
-      allow = (ex.allow as unknown[]).map((a, i) => {
+    // exec.safe (commands that run without confirmation, issue 11) takes what exec.allow takes
+    const patterns = (key: 'allow' | 'safe'): ExecAllowEntry[] => {
+      if (!Array.isArray(ex[key])) fail(['exec', key], 'must be a list of command patterns, e.g. ["uptime", "systemctl status *", {shell: "dmesg | tail"}]');
+      return (ex[key] as unknown[]).map((a, i) => {
         const isShell = typeof a === 'object' && a !== null && !Array.isArray(a) && Object.keys(a).length === 1 && typeof (a as { shell?: unknown }).shell === 'string';
-        if (typeof a !== 'string' && !isShell) fail(['exec', 'allow', i], 'each entry is a command pattern ("systemctl status *") or {shell: "<exact command>"}');
+        if (typeof a !== 'string' && !isShell) fail(['exec', key, i], 'each entry is a command pattern ("systemctl status *") or {shell: "<exact command>"}');
         const entry: ExecAllowEntry = typeof a === 'string' ? a : { shell: (a as { shell: string }).shell };
         const c = compileAllowEntry(entry);
-        if (!c.ok) fail(['exec', 'allow', i], c.reason);
+        if (!c.ok) fail(['exec', key, i], c.reason);
         return entry;
       });
-    }
+    };
+    if (ex.allow !== undefined) allow = patterns('allow');
+    if (ex.safe !== undefined) patterns('safe');
   }
 
   // limits: { max_nodes: N }: how many names a node set may expand to (docs/nodeset.md)
@@ -286,6 +295,10 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
   }
   const sections: Record<string, unknown> = Object.create(null);
   for (const k of SECTION_KEYS) if (top[k] !== undefined) sections[k] = top[k];
+  for (const schema of sectionSchemas) {
+    const bad = sectionProblem(schema, sections[schema.name]);
+    if (bad) fail([...bad.path], bad.message);
+  }
   return {
     view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow, skipStates }, sections, groups, maxNodes },
     nodes: [...nodes.values()],

@@ -4,7 +4,7 @@
  * reached only through the registry.
  */
 import { setMaxListeners } from 'node:events';
-import { VacmError, toVacmError, type ErrorCode } from '../protocol/errors.js';
+import { VacmError, readOnlyRefusal, toVacmError, type ErrorCode } from '../protocol/errors.js';
 import { parseRequest, type Request } from '../protocol/ipc.js';
 import { badVarName, maskRequestLine } from '../protocol/vars.js';
 import { NodeSet, plainNamesIn, type LiveSelector } from '../protocol/nodeset.js';
@@ -39,7 +39,8 @@ import { Registry } from './registry.js';
 import { LOAD_HISTORY, Store, frozenCopy, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
 import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
 import { Membership, parseHooksSection, parseMembershipSection, reachEvidence } from './membership.js';
-import { History, type GroupAggregate, type HistoryField } from './history.js';
+import { HISTORY_SECTION, History, type GroupAggregate, type HistoryField } from './history.js';
+import { checkSection } from '../protocol/config-schema.js';
 import { parseOutputSection, type OutputLimits } from './output-limits.js';
 import { DrainBook } from './drains.js';
 import { Timeline, parseEventsSection } from './timeline.js';
@@ -844,7 +845,7 @@ export class Engine implements ModuleHost {
     const user = origin?.user ?? opts.user ?? (this.user ??= currentUser(this.audit.identity));
     if (origin) this.authorize(req, cmd, dangerous, targets, origin);
     if (dangerous && this.readOnly) {
-      let ve = new VacmError('ERR_READ_ONLY', `${req.tag}:${req.command} changes things and vacm runs read-only; restart without --read-only to do it`);
+      let ve = readOnlyRefusal(`${req.tag}:${req.command}`);
       // refused before a job exists: audited as job 0, an outcome with no attempt
       const unrecorded = this.auditRefusal({ id: 0, req, cmd, targets, user, origin }, ve);
       if (unrecorded) ve = new VacmError(ve.code, `${ve.message} (and the refusal was not recorded: ${unrecorded})`);
@@ -971,7 +972,7 @@ export class Engine implements ModuleHost {
       }
     };
     if (job.lane === 'bulk') {
-      await Promise.all(nodes.map((n) => this.bulk.submit(job.id, () => runOne(n))));
+      await Promise.all(nodes.map((n) => this.bulk.submit(job.id, () => runOne(n), opts.concurrency)));
       return;
     }
     const limit = opts.concurrency && opts.concurrency > 0 ? opts.concurrency : Infinity;
@@ -1252,11 +1253,6 @@ function auditTargets(job: AuditedJob): { targets: string; count: number } {
 }
 
 function historyStep(raw: unknown): number | undefined {
-  if (raw === undefined) return undefined;
-  const o = raw as Record<string, unknown>;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'history: must be a mapping, e.g. { step_s: 5 }');
-  for (const k of Object.keys(o)) if (k !== 'step_s') throw new VacmError('ERR_CONFIG', `history.${k}: unknown key; history takes step_s`);
-  if (o.step_s === undefined) return undefined;
-  if (typeof o.step_s !== 'number' || !Number.isInteger(o.step_s) || o.step_s < 1 || o.step_s > 600) throw new VacmError('ERR_CONFIG', 'history.step_s: must be whole seconds (1-600), the agents\' interval, e.g. 5');
-  return o.step_s;
+  checkSection(HISTORY_SECTION, raw);
+  return (raw as { step_s?: number } | null | undefined)?.step_s;
 }

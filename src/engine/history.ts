@@ -8,6 +8,13 @@
  * Queries by node list and time range; aggregates by group (VacMon's breakdowns).
  */
 import type { StatValue } from '../protocol/events.js';
+import { int, mapping, section } from '../protocol/config-schema.js';
+
+/** vacm.yaml's `history:` section: the step of the recorded series. */
+export const HISTORY_SECTION = section(
+  'history',
+  mapping({ step_s: int(1, 600, { says: "must be whole seconds (1-600), the agents' interval, e.g. 5" }) }, { must: 'a mapping, e.g. { step_s: 5 }' }),
+);
 
 export const HISTORY_FIELDS = ['load1', 'cpu', 'mem_used_pct'] as const;
 export type HistoryField = (typeof HISTORY_FIELDS)[number];

@@ -13,6 +13,7 @@
  * the truest one for a console that an operator watches live.
  */
 import { spawn } from 'node:child_process';
+import { checkSection, custom, int, listOf, mapping, section, text, words } from '../protocol/config-schema.js';
 import { VacmError } from '../protocol/errors.js';
 import type { EventBody, NodeState } from '../protocol/events.js';
 import { shownState, type NodeRecord } from './store.js';
@@ -74,33 +75,30 @@ export function bandOf(v: unknown): number | undefined {
   return undefined;
 }
 
-const HOOK_KEYS = ['command', 'band', 'timeout_ms', 'on'];
 const STATES: NodeState[] = ['up', 'down', 'off', 'unknown'];
 
+const HOOK = mapping(
+  {
+    command: text({ says: 'required: a shell command; it gets $VACM_NODE, $VACM_STATE, $VACM_PREV_STATE, $VACM_REASON and $VACM_DRAINED', pattern: /\S/ }),
+    band: custom((v) => (bandOf(v) === undefined ? `must be 0-9 or one of ${Object.keys(BANDS).join(', ')}` : undefined)),
+    timeout_ms: int(1, 3_600_000, { says: 'must be milliseconds (1-3600000), e.g. 10000' }),
+    on: words({ says: `must be a list of states: ${STATES.join(', ')}`, pattern: new RegExp(`^(?:${STATES.join('|')})$`) }),
+  },
+  { must: 'a mapping with command:', showValue: false, required: { command: 'required: a shell command; it gets $VACM_NODE, $VACM_STATE, $VACM_PREV_STATE, $VACM_REASON and $VACM_DRAINED' }, noun: 'a hook' },
+);
+
 /** The `hooks:` config section: a list of `{ command, band, timeout_ms, on }`. */
+export const HOOKS_SECTION = section('hooks', listOf(HOOK, { must: 'a list of { command: "...", band: normal, timeout_ms: 10000, on: [down, up] }' }));
+
 export function parseHooksSection(raw: unknown): ShellHook[] {
   if (raw === undefined) return [];
-  const bad = (where: string, what: string): never => {
-    throw new VacmError('ERR_CONFIG', `hooks${where}: ${what}`);
-  };
-  if (!Array.isArray(raw)) bad('', 'must be a list of { command: "...", band: normal, timeout_ms: 10000, on: [down, up] }');
-  return (raw as unknown[]).map((h, i) => {
-    if (typeof h !== 'object' || h === null || Array.isArray(h)) bad(`[${i}]`, 'must be a mapping with command:');
-    const o = h as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (!HOOK_KEYS.includes(k)) bad(`[${i}].${k}`, `unknown key; a hook takes ${HOOK_KEYS.join(', ')}`);
-    if (typeof o.command !== 'string' || o.command.trim() === '') bad(`[${i}].command`, 'required: a shell command; it gets $VACM_NODE, $VACM_STATE, $VACM_PREV_STATE, $VACM_REASON and $VACM_DRAINED');
-    const band = o.band === undefined ? BANDS.normal : bandOf(o.band);
-    if (band === undefined) bad(`[${i}].band`, `must be 0-9 or one of ${Object.keys(BANDS).join(', ')}`);
-    const timeoutMs = o.timeout_ms ?? DEFAULT_HOOK_TIMEOUT_MS;
-    if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 3_600_000) bad(`[${i}].timeout_ms`, 'must be milliseconds (1-3600000), e.g. 10000');
-    let on: NodeState[] | undefined;
-    if (o.on !== undefined) {
-      const list = typeof o.on === 'string' ? [o.on] : o.on;
-      if (!Array.isArray(list) || list.some((s) => !STATES.includes(s as NodeState))) bad(`[${i}].on`, `must be a list of states: ${STATES.join(', ')}`);
-      on = list as NodeState[];
-    }
-    return { command: o.command as string, band: band!, timeoutMs: timeoutMs as number, on };
-  });
+  checkSection(HOOKS_SECTION, raw ?? 0); // null: not a list either
+  return (raw as Record<string, unknown>[]).map((o) => ({
+    command: o.command as string,
+    band: o.band === undefined ? BANDS.normal : bandOf(o.band)!,
+    timeoutMs: (o.timeout_ms as number | undefined) ?? DEFAULT_HOOK_TIMEOUT_MS,
+    on: o.on === undefined ? undefined : typeof o.on === 'string' ? [o.on as NodeState] : (o.on as NodeState[]),
+  }));
 }
 
 /** The `membership:` config section: limits on hooks and what of vacm's environment they see. */
@@ -111,31 +109,26 @@ export interface MembershipSettings {
   hookEnv: string[];
 }
 
-const MEMBERSHIP_KEYS = ['max_concurrent_hooks', 'max_queued_hooks', 'hook_env'];
+export const MEMBERSHIP_SECTION = section(
+  'membership',
+  mapping(
+    {
+      max_concurrent_hooks: int(1, 1024),
+      max_queued_hooks: int(0, 1_000_000),
+      hook_env: words({ pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, must: 'a list of environment variable names, e.g. [http_proxy, https_proxy]' }),
+    },
+    { must: 'a mapping, e.g. membership: { max_concurrent_hooks: 8, max_queued_hooks: 1024, hook_env: [http_proxy] }' },
+  ),
+);
 
 export function parseMembershipSection(raw: unknown): MembershipSettings {
-  const out: MembershipSettings = { maxConcurrentHooks: DEFAULT_MAX_CONCURRENT_HOOKS, maxQueuedHooks: DEFAULT_MAX_QUEUED_HOOKS, hookEnv: [] };
-  if (raw === undefined || raw === null) return out;
-  const bad = (where: string, what: string): never => {
-    throw new VacmError('ERR_CONFIG', `membership${where}: ${what}`);
+  checkSection(MEMBERSHIP_SECTION, raw);
+  const o = (raw ?? {}) as { max_concurrent_hooks?: number; max_queued_hooks?: number; hook_env?: string | string[] };
+  return {
+    maxConcurrentHooks: o.max_concurrent_hooks ?? DEFAULT_MAX_CONCURRENT_HOOKS,
+    maxQueuedHooks: o.max_queued_hooks ?? DEFAULT_MAX_QUEUED_HOOKS,
+    hookEnv: o.hook_env === undefined ? [] : typeof o.hook_env === 'string' ? [o.hook_env] : o.hook_env,
   };
-  if (typeof raw !== 'object' || Array.isArray(raw)) bad('', 'must be a mapping, e.g. membership: { max_concurrent_hooks: 8, max_queued_hooks: 1024, hook_env: [http_proxy] }');
-  const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!MEMBERSHIP_KEYS.includes(k)) bad(`.${k}`, `unknown key; membership takes ${MEMBERSHIP_KEYS.join(', ')}`);
-  const whole = (k: string, min: number, max: number): number | undefined => {
-    const v = o[k];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`.${k}`, `must be a whole number from ${min} to ${max}, not ${JSON.stringify(v)}`);
-    return v as number;
-  };
-  out.maxConcurrentHooks = whole('max_concurrent_hooks', 1, 1024) ?? out.maxConcurrentHooks;
-  out.maxQueuedHooks = whole('max_queued_hooks', 0, 1_000_000) ?? out.maxQueuedHooks;
-  if (o.hook_env !== undefined) {
-    const list = typeof o.hook_env === 'string' ? [o.hook_env] : o.hook_env;
-    if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(x))) bad('.hook_env', 'must be a list of environment variable names, e.g. [http_proxy, https_proxy]');
-    out.hookEnv = list as string[];
-  }
-  return out;
 }
 
 /**

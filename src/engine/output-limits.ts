@@ -2,7 +2,7 @@
  * vacm.yaml's `output:` section: how much node output is kept. Lines themselves are cut at 64 KiB
  * where they are read (the SSH pool); these bound what piles up per job.
  */
-import { VacmError } from '../protocol/errors.js';
+import { checkSection, int, mapping, section } from '../protocol/config-schema.js';
 
 export interface OutputLimits {
   /** OUTPUT bytes a job keeps for the screen and NEXXUS:JOBS; later lines are counted as truncated */
@@ -23,17 +23,19 @@ const KEYS: Record<string, keyof OutputLimits> = { max_job_bytes: 'maxJobBytes',
 /** 1 TiB: past this a typo, not a limit */
 const MAX_LIMIT = 2 ** 40;
 
+const bytes = (key: keyof OutputLimits) => int(1024, MAX_LIMIT, { says: `must be a whole number of bytes from 1024 to ${MAX_LIMIT}, e.g. ${DEFAULT_OUTPUT_LIMITS[key]}` });
+
+export const OUTPUT_SECTION = section(
+  'output',
+  mapping(
+    Object.fromEntries(Object.entries(KEYS).map(([k, key]) => [k, bytes(key)])),
+    { must: 'a mapping, e.g. { max_job_bytes: 16777216, max_gather_bytes: 67108864 }' },
+  ),
+);
+
 export function parseOutputSection(raw: unknown): OutputLimits {
+  checkSection(OUTPUT_SECTION, raw);
   const out = { ...DEFAULT_OUTPUT_LIMITS };
-  if (raw === undefined || raw === null) return out;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'output: must be a mapping, e.g. { max_job_bytes: 16777216, max_gather_bytes: 67108864 }');
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    const key = Object.hasOwn(KEYS, k) ? KEYS[k] : undefined;
-    if (!key) throw new VacmError('ERR_CONFIG', `output.${k}: unknown key; output takes ${Object.keys(KEYS).join(', ')}`);
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1024 || v > MAX_LIMIT) {
-      throw new VacmError('ERR_CONFIG', `output.${k}: must be a whole number of bytes from 1024 to ${MAX_LIMIT}, e.g. ${DEFAULT_OUTPUT_LIMITS[key]}`);
-    }
-    out[key] = v;
-  }
+  for (const [k, v] of Object.entries((raw ?? {}) as Record<string, number>)) out[KEYS[k]] = v;
   return out;
 }

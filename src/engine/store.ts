@@ -2,7 +2,7 @@
  * The engine's store: nodes and jobs, handed out as immutable snapshots. Views are rebuilt only for
  * what changed since the last snapshot; listeners are told at most once per tick.
  */
-import type { DrainInfo, JobView, NodeView } from '../protocol/module.js';
+import type { Counts, DrainInfo, JobView, NodeView } from '../protocol/module.js';
 import type { NodeState, PowerState, StatValue } from '../protocol/events.js';
 import { maskVars } from '../protocol/vars.js';
 
@@ -26,14 +26,7 @@ export interface NodeRecord {
   view?: NodeView;
 }
 
-export interface Counts {
-  up: number;
-  down: number;
-  off: number;
-  unknown: number;
-  /** drained nodes, counted here and not under their state */
-  drained: number;
-}
+export type { Counts };
 
 export interface Snapshot {
   readonly version: number;

@@ -76,3 +76,8 @@ export function toVacmError(err: unknown, fallback: ErrorCode = 'ERR_INTERNAL'):
   }
   return new VacmError(fallback, String(err));
 }
+
+/** The refusal of a command that changes things while vacm runs read-only: one wording for the engine and the screen. */
+export function readOnlyRefusal(what: string): VacmError {
+  return new VacmError('ERR_READ_ONLY', `${what} changes things and vacm runs read-only; restart without --read-only to do it`);
+}

@@ -28,6 +28,16 @@ export interface TimelineQuery {
 }
 
 /** One node as the engine's store holds it: an immutable snapshot. */
+/** How many nodes are in each shown state (the header's tally). */
+export interface Counts {
+  up: number;
+  down: number;
+  off: number;
+  unknown: number;
+  /** drained nodes, counted here and not under their state */
+  drained: number;
+}
+
 export interface NodeView {
   readonly name: string;
   readonly groups: readonly string[];

@@ -6,6 +6,8 @@
  * - `visible`: for people. C0 and DEL in caret notation (`^[`, `^M`, `^?`), C1 as `\x9b`; TAB kept.
  * - `visibleLine`: the same for one dashboard row, with TABs expanded to spaces (a raw TAB moves the
  *   cursor past the pane's border).
+ * - `maskControls`: each control as `?`, for a report or a log line where only the shape matters
+ *   (`vacm doctor`, `vacm serve`'s log).
  * - `escapeControls`: backslash escapes (`\n`, `\r`, `\t`, `\x1b`) that a program can read back, for
  *   the IPC grammar's fields and one-line messages; like OpenSSH's strnvis, nothing is interpreted.
  */
@@ -43,6 +45,11 @@ export function visibleLine(s: string): string {
   let out = '';
   for (const ch of v) out += ch === '\t' ? ' '.repeat(8 - (out.length % 8)) : ch;
   return out;
+}
+
+/** Every control as `?` (`tab`: TAB too; `newline`: what a line feed becomes instead). */
+export function maskControls(s: string, opts: { tab?: boolean; newline?: string } = {}): string {
+  return s.replace(opts.tab ? CONTROLS_TAB_G : CONTROLS_G, (c) => (c === '\n' && opts.newline !== undefined ? opts.newline : '?'));
 }
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };

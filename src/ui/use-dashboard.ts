@@ -6,7 +6,7 @@
 import { useMemo, useReducer, useRef } from 'react';
 import type { JobView, NodeView } from '../protocol/module.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
-import { toVacmError } from '../protocol/errors.js';
+import { readOnlyRefusal, toVacmError } from '../protocol/errors.js';
 import { maskRequestLine, setsSecret } from '../protocol/vars.js';
 import type { Snapshot, UiEngine } from './ui-engine.js';
 import { activeKeymaps, helpLines, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
@@ -501,7 +501,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
             return;
           }
           if (c.dangerous && engine.readOnly) {
-            setModal({ ...m, error: `ERR_READ_ONLY: ${c.label} changes things and vacm runs read-only; restart without --read-only to do it`, candidates: undefined });
+            setModal({ ...m, error: `ERR_READ_ONLY: ${readOnlyRefusal(c.label).message}`, candidates: undefined });
             return;
           }
           const h = history.current;

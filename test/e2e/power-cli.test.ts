@@ -3,18 +3,20 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, vacm } from '../helpers/cli.js';
+import { vacm } from '../helpers/cli.js';
+import { ensureFreshDist, staleDistFiles } from '../helpers/dist.js';
 
-const built = fs.existsSync(path.join(path.dirname(BIN), '..', 'dist'));
 const here = os.hostname().split('.')[0] || 'localhost';
 
-describe.skipIf(!built)('vacm ipc POWER (the built binary; run npm run build first)', () => {
+describe('vacm ipc POWER (the built binary, rebuilt first when src/ is newer)', () => {
   let dir: string;
   let env: NodeJS.ProcessEnv;
   beforeAll(() => {
+    ensureFreshDist();
+    expect(staleDistFiles()).toEqual([]);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-power-e2e-'));
     env = { VACM_STATE_DIR: path.join(dir, 'state'), VACM_CONFIG: '' };
-  });
+  }, 120_000);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('switches --demo nodes off and reads them back, exit 0', async () => {

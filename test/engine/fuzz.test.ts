@@ -7,6 +7,7 @@
  *   real line splitter, `vacm ipc` and the dashboard's formatting: byte-exact into a pipe, no control
  *   left on a terminal or in the dashboard, one line each.
  */
+import { mulberry32 } from '../../src/protocol/random.js';
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -22,15 +23,7 @@ import type { Io } from '../../src/cli/io.js';
 import { formatJobLine, gatheredJobLines, perNodeJobLines } from '../../src/ui/format.js';
 import { detailStatLines } from '../../src/ui/panes/DetailPane.js';
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** A state dir on tmpfs where there is one: the audit log's fsync per dangerous job is then cheap. */
 const shm = fs.existsSync('/dev/shm') ? { TMPDIR: '/dev/shm' } : {};
@@ -107,8 +100,7 @@ describe('fuzz', () => {
     expect(bad).toEqual([]);
     expect(refused).toBeGreaterThan(5000);
     expect(ran).toBeGreaterThan(1500);
-    // every job ended in a terminal state, and some of each kind of ending happened
-    expect([...states.keys()].every((s) => s === 'completed' || s === 'failed' || s === 'cancelled')).toBe(true);
+    // every job that ran ended (done resolved once per job), most of them completed
     expect([...states.values()].reduce((a, b) => a + b, 0)).toBe(ran);
     expect(states.get('completed')).toBeGreaterThan(500);
     // every job that ran has exactly one terminal event, and it came last for that job
@@ -116,6 +108,16 @@ describe('fuzz', () => {
     for (const e of events) if (e.job && (e.type === 'JOB_COMPLETED' || e.type === 'JOB_FAILED' || e.type === 'JOB_CANCELLED')) terminal.set(e.job, (terminal.get(e.job) ?? 0) + 1);
     expect([...terminal.values()].every((n) => n === 1)).toBe(true);
     expect(terminal.size).toBe(ran);
+    // (the check that every job's state was terminal could not fail: done resolves only then; this
+    // one can) each job's events open with JOB_STARTED and close with its terminal event
+    const firstLast = new Map<number, [string, string]>();
+    for (const e of events) {
+      if (!e.job) continue;
+      const fl = firstLast.get(e.job);
+      if (fl) fl[1] = e.type;
+      else firstLast.set(e.job, [e.type, e.type]);
+    }
+    expect([...firstLast].filter(([, [f, l]]) => f !== 'JOB_STARTED' || !/^JOB_(COMPLETED|FAILED|CANCELLED)$/.test(l))).toEqual([]);
     // every refusal was an unsolicited ERROR with a code
     const errs = events.filter((e) => e.job === 0 && e.type === 'ERROR');
     expect(errs.length).toBe(refused);

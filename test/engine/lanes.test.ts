@@ -32,6 +32,23 @@ describe('BulkLane', () => {
     expect(lastSmall).toBeLessThan(10); // interleaved, not after all 50
   });
 
+  it('honours a job\'s own concurrency within the fanout, and lets other jobs use the rest', async () => {
+    const lane = new BulkLane(8);
+    const running = new Map<number, number>();
+    const peak = new Map<number, number>();
+    const task = (job: number) => async () => {
+      running.set(job, (running.get(job) ?? 0) + 1);
+      peak.set(job, Math.max(peak.get(job) ?? 0, running.get(job)!));
+      await tick();
+      running.set(job, running.get(job)! - 1);
+    };
+    const capped = Array.from({ length: 20 }, () => lane.submit(1, task(1), 2));
+    const free = Array.from({ length: 20 }, () => lane.submit(2, task(2)));
+    await Promise.all([...capped, ...free]);
+    expect(peak.get(1)).toBe(2);
+    expect(peak.get(2)).toBeGreaterThanOrEqual(6); // at least the fanout less the capped job's two
+  });
+
   it('drop() skips a job\'s queued tasks', async () => {
     const lane = new BulkLane(1);
     const ran: number[] = [];

@@ -5,6 +5,7 @@
  * `vacm ipc` gathers at most output.max_gather_bytes, then says so and keeps streaming.
  * The SSH part runs against a real sshd (test/fixtures/sshd.ts): run this file under the peers lock.
  */
+import { mulberry32 } from '../../src/protocol/random.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import fs from 'node:fs';
@@ -76,14 +77,8 @@ function heartbeat(): { stop(): number } {
 
 describe('1 000 hostile output streams through the line splitter', () => {
   // a seeded generator: the same streams every run
-  let seed = 0x5eed;
-  const rand = (n: number) => {
-    // mulberry32: unlike a bare LCG, its low bits are not periodic
-    let t = (seed = (seed + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
+  const next = mulberry32(0x5eed);
+  const rand = (n: number) => Math.floor(next() * 4294967296) % n;
   const pieces = [Buffer.from('\n'), Buffer.from('\r\n'), Buffer.from('é'), Buffer.from('€'), Buffer.from('😀'), Buffer.from([0xff]), Buffer.from([0xe2, 0x82]), Buffer.from('\x1b]52;c;Y3VybA==\x07'), Buffer.from('\0'), Buffer.from('plain text ')];
 
   it('every line comes out whole, or cut to a character boundary with the exact count of dropped bytes', () => {

@@ -15,10 +15,11 @@ import { NODESET_OPTIONS } from '../../src/cli/options.js';
 import { nodesetMain } from '../../src/cli/nodeset-main.js';
 import { tempDir } from '../helpers/engine.js';
 import { makeGenerator } from './nodeset-gen.js';
+import { peerAvailable } from '../helpers/peers.js';
 
 const which = spawnSync('sh', ['-c', 'command -v nodeset'], { encoding: 'utf8' });
 const NODESET = which.status === 0 ? which.stdout.trim() : '';
-const reason = NODESET ? undefined : 'ClusterShell `nodeset` is not installed (apt-get install clustershell)';
+const reason = peerAvailable(NODESET !== '', 'ClusterShell nodeset (clustershell)') ? undefined : 'ClusterShell `nodeset` is not installed (apt-get install clustershell)';
 if (reason) console.warn(`nodeset-cli-diff skipped: ${reason}`);
 
 /** a HOME with no ClusterShell config of its own, so only /etc and $CLUSTERSHELL_CFGDIR count */

@@ -7,16 +7,9 @@
  * - integers written the Python way (`+5`, `1_000`) and indexes over 15 digits;
  * - non-ASCII digits.
  */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../../src/protocol/random.js';
+
+import { mulberry32 } from '../../src/protocol/random.js';
 
 export function makeGenerator(seed: number) {
   const rnd = mulberry32(seed);

@@ -1,5 +1,6 @@
 /** Small parsers shared by the collector, the agent and the metrics exporter. */
 import fs from 'node:fs';
+import { custom, type FieldSchema } from '../../protocol/config-schema.js';
 import { VacmError } from '../../protocol/errors.js';
 import { checkTrustedFile } from '../../platform/trusted-file.js';
 
@@ -19,6 +20,18 @@ export function parseListen(text: string, defaultPort: number, defaultHost = '0.
   const p = port === undefined || port === '' ? defaultPort : Number(port);
   if (!host || !Number.isInteger(p) || p < 0 || p > 65535) throw new Error(`"${text}" is not ADDR:PORT (e.g. 0.0.0.0:${defaultPort} or [::1]:${defaultPort})`);
   return { host, port: p };
+}
+
+/** A config key holding `ADDR:PORT` (collector.listen, metrics.listen, serve.listen). */
+export function listenField(defaultPort: number, defaultHost?: string): FieldSchema {
+  return custom((v) => {
+    try {
+      parseListen(String(v), defaultPort, defaultHost);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  });
 }
 
 /** A secret shorter than this (after a trailing newline is cut) is refused: it could be guessed. */

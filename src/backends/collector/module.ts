@@ -25,7 +25,8 @@ import {
 } from '../../protocol/agent-msg.js';
 import type { CommandDef, ModuleDef, ModuleHost } from '../../protocol/module.js';
 import type { CounterSource } from '../capabilities.js';
-import { parseListen, readSecretFile } from './config.js';
+import { listenField, parseListen, readSecretFile } from './config.js';
+import { bool, checkSection, custom, int, listOf, mapping, num, section, text } from '../../protocol/config-schema.js';
 
 export const DISCOVERED_FILE = 'discovered.json';
 /** the replay memory (last boot, seq, time per node), so that a restart does not reopen the window */
@@ -65,24 +66,44 @@ export interface Discovered {
   last: string;
 }
 
-const KEYS = ['listen', 'secret_file', 'legacy_secret_file', 'allowed_subnets', 'window_s', 'miss', 'bind_address', 'max_interval_s', 'max_discovered'];
+const subnetProblem = (v: unknown): string | undefined => {
+  try {
+    parseSubnet(String(v));
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+};
+
+export const COLLECTOR_SECTION = section(
+  'collector',
+  mapping(
+    {
+      listen: listenField(DEFAULT_COLLECTOR_PORT),
+      secret_file: text(),
+      legacy_secret_file: text({ says: 'must be the file with the old shared secret (while agents are upgraded to per-node keys)' }),
+      allowed_subnets: listOf(custom(subnetProblem), { must: 'a list of subnets, e.g. ["10.1.0.0/16", "127.0.0.0/8"]' }),
+      window_s: num(Number.MIN_VALUE, 86400, { says: 'must be seconds (1-86400) of accepted clock difference, e.g. 30' }),
+      miss: int(1, 1000, { says: 'must be a whole number of missed intervals (1-1000) before a node is declared down, e.g. 3' }),
+      bind_address: bool({ says: 'must be true (a node whose host is an address must send from it) or false' }),
+      max_interval_s: num(0.1, 3600, { says: 'must be seconds (0.1-3600): the longest agent interval believed, e.g. 30' }),
+      max_discovered: int(0, 100_000, { says: 'must be a whole number of hosts (0-100000), e.g. 1024' }),
+    },
+    {
+      must: 'a mapping (listen:, secret_file:, allowed_subnets:, window_s:, miss:, ...)',
+      showValue: false,
+      required: { secret_file: "required: the master secret that the agents' keys are derived from (e.g. /etc/vacm/agent.secret, mode 0600; see docs/agent.md)" },
+    },
+  ),
+);
 
 export function parseCollectorSection(raw: unknown): CollectorConfig {
   const bad = (key: string, what: string, code: 'ERR_CONFIG' | 'ERR_UNSAFE_FILE' = 'ERR_CONFIG'): never => {
     throw new VacmError(code, `collector.${key}: ${what}`);
   };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) bad('', 'must be a mapping (listen:, secret_file:, allowed_subnets:, window_s:, miss:, ...)');
+  checkSection(COLLECTOR_SECTION, raw ?? 0); // absent: still required where the collector runs
   const s = raw as Record<string, unknown>;
-  for (const k of Object.keys(s)) if (!KEYS.includes(k)) bad(k, `unknown key; collector takes ${KEYS.join(', ')}`);
-  let listen = { host: '0.0.0.0', port: DEFAULT_COLLECTOR_PORT };
-  if (s.listen !== undefined) {
-    try {
-      listen = parseListen(String(s.listen), DEFAULT_COLLECTOR_PORT);
-    } catch (err) {
-      bad('listen', (err as Error).message);
-    }
-  }
-  if (typeof s.secret_file !== 'string' || s.secret_file === '') bad('secret_file', 'required: the master secret that the agents\' keys are derived from (e.g. /etc/vacm/agent.secret, mode 0600; see docs/agent.md)');
+  const listen = s.listen === undefined ? { host: '0.0.0.0', port: DEFAULT_COLLECTOR_PORT } : parseListen(String(s.listen), DEFAULT_COLLECTOR_PORT);
   const secret = (key: string, file: string, what: string): Buffer => {
     try {
       return readSecretFile(file, what);
@@ -93,52 +114,36 @@ export function parseCollectorSection(raw: unknown): CollectorConfig {
   const master = secret('secret_file', s.secret_file as string, 'agent master secret');
   let legacySecret: Buffer | undefined;
   if (s.legacy_secret_file !== undefined) {
-    if (typeof s.legacy_secret_file !== 'string' || s.legacy_secret_file === '') bad('legacy_secret_file', 'must be the file with the old shared secret (while agents are upgraded to per-node keys)');
     legacySecret = secret('legacy_secret_file', s.legacy_secret_file as string, 'legacy agent secret');
     if (legacySecret.equals(master)) bad('legacy_secret_file', 'holds the same secret as secret_file: every node that knew the shared secret could derive every node\'s key; make a new master for secret_file');
   }
-  const allowed: Subnet[] = [];
-  if (s.allowed_subnets !== undefined) {
-    if (!Array.isArray(s.allowed_subnets)) bad('allowed_subnets', 'must be a list of subnets, e.g. ["10.1.0.0/16", "127.0.0.0/8"]');
-    for (const x of s.allowed_subnets as unknown[]) {
-      try {
-        allowed.push(parseSubnet(String(x)));
-      } catch (err) {
-        bad('allowed_subnets', (err as Error).message);
-      }
-    }
-  }
-  const windowS = s.window_s ?? 30;
-  if (typeof windowS !== 'number' || !(windowS > 0 && windowS <= 86400)) bad('window_s', 'must be seconds (1-86400) of accepted clock difference, e.g. 30');
-  const miss = s.miss ?? 3;
-  if (typeof miss !== 'number' || !Number.isInteger(miss) || miss < 1 || miss > 1000) bad('miss', 'must be a whole number of missed intervals (1-1000) before a node is declared down, e.g. 3');
-  const bindAddress = s.bind_address ?? true;
-  if (typeof bindAddress !== 'boolean') bad('bind_address', 'must be true (a node whose host is an address must send from it) or false');
-  const maxIntervalS = s.max_interval_s ?? 30;
-  if (typeof maxIntervalS !== 'number' || !(maxIntervalS >= 0.1 && maxIntervalS <= 3600)) bad('max_interval_s', 'must be seconds (0.1-3600): the longest agent interval believed, e.g. 30');
-  const maxDiscovered = s.max_discovered ?? 1024;
-  if (typeof maxDiscovered !== 'number' || !Number.isInteger(maxDiscovered) || maxDiscovered < 0 || maxDiscovered > 100_000) bad('max_discovered', 'must be a whole number of hosts (0-100000), e.g. 1024');
+  const allowed: Subnet[] = ((s.allowed_subnets ?? []) as unknown[]).map((x) => parseSubnet(String(x)));
   return {
     listen,
     secret: master,
     secretFile: s.secret_file as string,
     ...(legacySecret ? { legacySecret } : {}),
     allowed,
-    windowS: windowS as number,
-    miss: miss as number,
-    bindAddress: bindAddress as boolean,
-    maxIntervalS: maxIntervalS as number,
-    maxDiscovered: maxDiscovered as number,
+    windowS: (s.window_s as number | undefined) ?? 30,
+    miss: (s.miss as number | undefined) ?? 3,
+    bindAddress: (s.bind_address as boolean | undefined) ?? true,
+    maxIntervalS: (s.max_interval_s as number | undefined) ?? 30,
+    maxDiscovered: (s.max_discovered as number | undefined) ?? 1024,
   };
 }
 
-/** Discovered hosts from the state dir: only well-formed entries, at most `max` (the most recently heard). */
-export function readDiscovered(stateDir: string, max = Infinity): Record<string, Discovered> {
+/**
+ * Discovered hosts from the state dir: only well-formed entries, at most `max` (the most recently
+ * heard). A damaged file is as if nothing was discovered; an unsafe state dir or file is too,
+ * unless `refuseUnsafe` (ADOPT: an operator's action says why it cannot read them).
+ */
+export function readDiscovered(stateDir: string, max = Infinity, refuseUnsafe = false): Record<string, Discovered> {
   const out: Record<string, Discovered> = Object.create(null);
   let o: unknown;
   try {
     o = JSON.parse(readStateFile(stateDir, DISCOVERED_FILE, 16 * 1024 * 1024)?.toString('utf8') ?? '{}');
-  } catch {
+  } catch (err) {
+    if (refuseUnsafe && err instanceof VacmError) throw err;
     return out;
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return out;

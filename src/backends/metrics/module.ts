@@ -3,25 +3,22 @@
  * --metrics ADDR:PORT, or `metrics: { listen: ADDR:PORT }` in the config).
  */
 import http from 'node:http';
+import { checkSection, mapping, section } from '../../protocol/config-schema.js';
 import { VacmError } from '../../protocol/errors.js';
 import type { CommandDef, ModuleDef } from '../../protocol/module.js';
 import type { CounterSource } from '../capabilities.js';
-import { parseListen } from '../collector/config.js';
+import { listenField, parseListen } from '../collector/config.js';
 import { CONTENT_TYPE, renderExposition } from './exposition.js';
 
 export const DEFAULT_METRICS_PORT = 9464;
 
+export const METRICS_SECTION = section('metrics', mapping({ listen: listenField(DEFAULT_METRICS_PORT, '127.0.0.1') }, { must: 'a mapping, e.g. { listen: "127.0.0.1:9464" }' }));
+
 export function parseMetricsSection(raw: unknown): { host: string; port: number } | undefined {
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'metrics: must be a mapping, e.g. { listen: "127.0.0.1:9464" }');
-  const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (k !== 'listen') throw new VacmError('ERR_CONFIG', `metrics.${k}: unknown key; metrics takes listen`);
-  if (o.listen === undefined) return undefined;
-  try {
-    return parseListen(String(o.listen), DEFAULT_METRICS_PORT, '127.0.0.1');
-  } catch (err) {
-    throw new VacmError('ERR_CONFIG', `metrics.listen: ${(err as Error).message}`);
-  }
+  checkSection(METRICS_SECTION, raw ?? 0);
+  const listen = (raw as { listen?: unknown }).listen;
+  return listen === undefined ? undefined : parseListen(String(listen), DEFAULT_METRICS_PORT, '127.0.0.1');
 }
 
 export function createMetricsModule(opts: { collector?: CounterSource } = {}): ModuleDef & { address(): { address: string; port: number } | undefined } {

@@ -13,6 +13,7 @@
  * again, through the SSH pool's executor), combined as FORCE,WAIT. Waiting stays inside the node's
  * timeout; past it the node ends with ERR_TIMEOUT. BOOT is xCAT's boot: on if off, else reset.
  */
+import { abortableSleep } from '../../platform/sleep.js';
 import { setMaxListeners } from 'node:events';
 import { VacmError, toVacmError, type ErrorCode } from '../../protocol/errors.js';
 import type { PowerState } from '../../protocol/events.js';
@@ -97,19 +98,7 @@ function pending(): Pending {
   return { settled: false, promise, resolve, reject };
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(new VacmError('ERR_CANCELLED', 'cancelled'));
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new VacmError('ERR_CANCELLED', 'cancelled'));
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+const sleep = abortableSleep;
 
 /** Run `f` under a signal that also fires after `ms` (an executor's own connect timeout may be longer). */
 async function bounded<T>(ms: number, outer: AbortSignal, f: (signal: AbortSignal) => Promise<T>): Promise<T> {

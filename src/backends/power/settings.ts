@@ -4,6 +4,7 @@
  * messages that say what to write instead.
  */
 import fs from 'node:fs';
+import { checkSection, int, mapping, section, words, type FieldSchema } from '../../protocol/config-schema.js';
 import { VacmError } from '../../protocol/errors.js';
 import type { NodeVars } from '../../protocol/module.js';
 import { POWER_DRIVERS, type PowerDriverName } from '../../protocol/power.js';
@@ -30,58 +31,51 @@ export interface PowerSettings {
 
 export const DEFAULT_SETTINGS: PowerSettings = { timeoutMs: DEFAULT_TIMEOUT_MS, drivers: {}, powerOnBatch: 0, powerOnIntervalMs: DEFAULT_POWER_ON_INTERVAL_MS, libvirtUri: { allowTransports: [], allowUriParams: [] } };
 
-/** A list of lower-case words (transports, URI parameter names). */
-function words(v: unknown, where: string, example: string): string[] {
-  const list = typeof v === 'string' ? [v] : v;
-  if (!Array.isArray(list) || list.some((x) => typeof x !== 'string' || !/^[A-Za-z0-9_]+$/.test(x))) {
-    throw new VacmError('ERR_CONFIG', `${where}: must be a list of names, e.g. [${example}]`);
-  }
-  return (list as string[]).map((x) => x.toLowerCase());
+const timeout = int(1, 3_600_000);
+const names = (example: string) => words({ pattern: /^[A-Za-z0-9_]+$/, says: `must be a list of names, e.g. [${example}]` });
+
+/** One driver's settings; libvirt's opt-ins are transports and URI parameters that run programs or skip checks. */
+function driverSchema(name: DriverName) {
+  const fields: Record<string, FieldSchema> = name === 'libvirt' ? { timeout_ms: timeout, allow_transports: names('ext'), allow_uri_params: names('socket') } : { timeout_ms: timeout };
+  return mapping(fields, { must: 'a mapping, e.g. { timeout_ms: 45000 }', showValue: false, noun: 'a driver' });
 }
 
-const TOP_KEYS = ['timeout_ms', 'drivers', 'power_on_batch', 'power_on_interval_ms'];
+export const POWER_SECTION = section(
+  'power',
+  mapping(
+    {
+      timeout_ms: timeout,
+      drivers: mapping(Object.fromEntries(DRIVER_NAMES.map((n) => [n, driverSchema(n)])), {
+        must: 'a mapping of driver name to settings, e.g. drivers: { ipmi: { timeout_ms: 45000 } }',
+        showValue: false,
+        unknown: () => `unknown driver; the drivers are ${DRIVER_NAMES.join(', ')}`,
+      }),
+      power_on_batch: int(0, 1_000_000),
+      power_on_interval_ms: int(0, 600_000),
+    },
+    {
+      must: 'a mapping, e.g. power: { timeout_ms: 30000, drivers: { ipmi: { timeout_ms: 45000 } } }',
+      showValue: false,
+      renamed: { power_on_interval: 'write power_on_interval_ms (milliseconds), e.g. power_on_interval_ms: 2000' },
+    },
+  ),
+);
 
-function wholeMs(v: unknown, where: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new VacmError('ERR_CONFIG', `${where}: must be a whole number from ${min} to ${max}, not ${JSON.stringify(v)}`);
-  }
-  return v;
-}
+const lower = (v: unknown): string[] => (typeof v === 'string' ? [v] : (v as string[])).map((x) => x.toLowerCase());
 
 /** Validate `host.config.sections.power` (undefined: defaults). */
 export function parsePowerSection(raw: unknown): PowerSettings {
-  if (raw === undefined || raw === null) return { ...DEFAULT_SETTINGS, drivers: {} };
-  if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new VacmError('ERR_CONFIG', 'power: must be a mapping, e.g. power: { timeout_ms: 30000, drivers: { ipmi: { timeout_ms: 45000 } } }');
-  }
-  const r = raw as Record<string, unknown>;
-  for (const k of Object.keys(r)) {
-    if (k === 'power_on_interval') throw new VacmError('ERR_CONFIG', 'power.power_on_interval: write power_on_interval_ms (milliseconds), e.g. power_on_interval_ms: 2000');
-    if (!TOP_KEYS.includes(k)) throw new VacmError('ERR_CONFIG', `power.${k}: unknown key; power takes ${TOP_KEYS.join(', ')}`);
-  }
+  checkSection(POWER_SECTION, raw);
   const s: PowerSettings = { ...DEFAULT_SETTINGS, drivers: {} };
-  if (r.timeout_ms !== undefined) s.timeoutMs = wholeMs(r.timeout_ms, 'power.timeout_ms', 1, 3_600_000);
-  if (r.power_on_batch !== undefined) s.powerOnBatch = wholeMs(r.power_on_batch, 'power.power_on_batch', 0, 1_000_000);
-  if (r.power_on_interval_ms !== undefined) s.powerOnIntervalMs = wholeMs(r.power_on_interval_ms, 'power.power_on_interval_ms', 0, 600_000);
-  if (r.drivers !== undefined) {
-    if (typeof r.drivers !== 'object' || r.drivers === null || Array.isArray(r.drivers)) {
-      throw new VacmError('ERR_CONFIG', 'power.drivers: must be a mapping of driver name to settings, e.g. drivers: { ipmi: { timeout_ms: 45000 } }');
-    }
-    for (const [name, v] of Object.entries(r.drivers as Record<string, unknown>)) {
-      if (!(DRIVER_NAMES as readonly string[]).includes(name)) {
-        throw new VacmError('ERR_CONFIG', `power.drivers.${name}: unknown driver; the drivers are ${DRIVER_NAMES.join(', ')}`);
-      }
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new VacmError('ERR_CONFIG', `power.drivers.${name}: must be a mapping, e.g. { timeout_ms: 45000 }`);
-      const d: { timeoutMs?: number } = {};
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-        // libvirt's opt-ins: transports and URI parameters that run programs or skip checks
-        if (name === 'libvirt' && k === 'allow_transports') s.libvirtUri = { ...s.libvirtUri, allowTransports: words(x, `power.drivers.libvirt.${k}`, 'ext') };
-        else if (name === 'libvirt' && k === 'allow_uri_params') s.libvirtUri = { ...s.libvirtUri, allowUriParams: words(x, `power.drivers.libvirt.${k}`, 'socket') };
-        else if (k !== 'timeout_ms') throw new VacmError('ERR_CONFIG', `power.drivers.${name}.${k}: unknown key; a driver takes timeout_ms${name === 'libvirt' ? ', allow_transports, allow_uri_params' : ''}`);
-        else d.timeoutMs = wholeMs(x, `power.drivers.${name}.timeout_ms`, 1, 3_600_000);
-      }
-      s.drivers[name as DriverName] = d;
-    }
+  if (raw === undefined || raw === null) return s;
+  const r = raw as { timeout_ms?: number; power_on_batch?: number; power_on_interval_ms?: number; drivers?: Record<string, Record<string, unknown>> };
+  if (r.timeout_ms !== undefined) s.timeoutMs = r.timeout_ms;
+  if (r.power_on_batch !== undefined) s.powerOnBatch = r.power_on_batch;
+  if (r.power_on_interval_ms !== undefined) s.powerOnIntervalMs = r.power_on_interval_ms;
+  for (const [name, d] of Object.entries(r.drivers ?? {})) {
+    if (d.allow_transports !== undefined) s.libvirtUri = { ...s.libvirtUri, allowTransports: lower(d.allow_transports) };
+    if (d.allow_uri_params !== undefined) s.libvirtUri = { ...s.libvirtUri, allowUriParams: lower(d.allow_uri_params) };
+    s.drivers[name as DriverName] = d.timeout_ms === undefined ? {} : { timeoutMs: d.timeout_ms as number };
   }
   return s;
 }

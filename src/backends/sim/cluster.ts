@@ -3,6 +3,8 @@
  * power that switches with realistic delays, exec that answers a few commands. Deterministic for a
  * given seed; time is passed in so tests control it.
  */
+import { mulberry32 } from '../../protocol/random.js';
+import { abortableSleep } from '../../platform/sleep.js';
 import { VacmError } from '../../protocol/errors.js';
 import type { StatValue } from '../../protocol/events.js';
 
@@ -42,27 +44,8 @@ export interface SimOptions {
   delayScale?: number;
 }
 
-/** mulberry32: a small seeded PRNG */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(new VacmError('ERR_CANCELLED', 'cancelled'));
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(new VacmError('ERR_CANCELLED', 'cancelled'));
-    }, { once: true });
-  });
+const prng = mulberry32;
+const sleep = abortableSleep;
 
 export class SimCluster {
   private readonly nodes = new Map<string, SimNode>();

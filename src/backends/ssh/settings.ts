@@ -2,7 +2,7 @@
  * The `ssh:` section of vacm.yaml: defaults for every node, below node variables and above
  * ~/.ssh/config. Validated once at start; errors name the key and what to write instead.
  */
-import { VacmError } from '../../protocol/errors.js';
+import { bool, checkSection, custom, int, mapping, oneOf, section, text, words } from '../../protocol/config-schema.js';
 
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no';
 
@@ -35,59 +35,49 @@ export const SSH_SECTION_KEYS = [
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
-function fail(key: string, msg: string): never {
-  throw new VacmError('ERR_CONFIG', `ssh.${key}: ${msg}`);
-}
+const ms = (allowZero: boolean) => int(allowZero ? 0 : 1, Number.MAX_SAFE_INTEGER, { says: `must be a whole number of milliseconds${allowZero ? '' : ' above 0'}, e.g. 10000` });
+const paths = words({ nonEmpty: true, says: 'must be a file path or a list of file paths' });
 
-function ms(v: unknown, key: string, allowZero = false): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || (!allowZero && v === 0)) fail(key, `must be a whole number of milliseconds${allowZero ? '' : ' above 0'}, e.g. 10000`);
-  return v;
-}
+export const SSH_SECTION = section(
+  'ssh',
+  mapping(
+    {
+      connect_timeout_ms: ms(false),
+      command_timeout_ms: ms(true),
+      strict_host_key_checking: oneOf(['yes', 'accept-new', 'no', true, false], { says: 'must be yes, accept-new or no' }),
+      known_hosts: paths,
+      identity: paths,
+      user: text({ says: 'must be a user name' }),
+      port: int(1, 65535, { says: 'must be a port number from 1 to 65535' }),
+      config: custom((v) => (v === false || (typeof v === 'string' && v !== '') ? undefined : 'must be the path of an OpenSSH client config, or false to ignore ~/.ssh/config')),
+      agent: bool({ says: 'must be true or false' }),
+      keepalive_ms: ms(true),
+      idle_close_ms: ms(true),
+    } satisfies Record<(typeof SSH_SECTION_KEYS)[number], unknown>,
+    { must: 'a mapping, e.g. ssh: { connect_timeout_ms: 5000 }', showValue: false },
+  ),
+);
 
-function paths(v: unknown, key: string): string[] {
-  const list = typeof v === 'string' ? [v] : v;
-  if (!Array.isArray(list) || list.length === 0 || list.some((x) => typeof x !== 'string' || x === '')) fail(key, 'must be a file path or a list of file paths');
-  return list as string[];
-}
+const list = (v: unknown): string[] => (typeof v === 'string' ? [v] : (v as string[]));
 
 export function parseSshSection(raw: unknown): SshSection {
   const out: SshSection = { agent: true, keepaliveMs: 15_000, idleCloseMs: 300_000 };
+  checkSection(SSH_SECTION, raw);
   if (raw === undefined || raw === null) return out;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'ssh: must be a mapping, e.g. ssh: { connect_timeout_ms: 5000 }');
   const r = raw as Record<string, unknown>;
-  for (const k of Object.keys(r)) {
-    if (!(SSH_SECTION_KEYS as readonly string[]).includes(k)) fail(k, `unknown key; ssh takes ${SSH_SECTION_KEYS.join(', ')}`);
-  }
-  if (r.connect_timeout_ms !== undefined) out.connectTimeoutMs = ms(r.connect_timeout_ms, 'connect_timeout_ms');
-  if (r.command_timeout_ms !== undefined) {
-    const v = ms(r.command_timeout_ms, 'command_timeout_ms', true);
-    if (v > 0) out.commandTimeoutMs = v;
-  }
+  if (r.connect_timeout_ms !== undefined) out.connectTimeoutMs = r.connect_timeout_ms as number;
+  if (r.command_timeout_ms !== undefined && (r.command_timeout_ms as number) > 0) out.commandTimeoutMs = r.command_timeout_ms as number;
   if (r.strict_host_key_checking !== undefined) {
-    const v = r.strict_host_key_checking === true ? 'yes' : r.strict_host_key_checking === false ? 'no' : r.strict_host_key_checking;
-    if (v !== 'yes' && v !== 'no' && v !== 'accept-new') fail('strict_host_key_checking', 'must be yes, accept-new or no');
-    out.strictHostKeyChecking = v;
+    const v = r.strict_host_key_checking;
+    out.strictHostKeyChecking = v === true ? 'yes' : v === false ? 'no' : (v as StrictHostKeyChecking);
   }
-  if (r.known_hosts !== undefined) out.knownHosts = paths(r.known_hosts, 'known_hosts');
-  if (r.identity !== undefined) out.identity = paths(r.identity, 'identity');
-  if (r.user !== undefined) {
-    if (typeof r.user !== 'string' || r.user === '') fail('user', 'must be a user name');
-    out.user = r.user;
-  }
-  if (r.port !== undefined) {
-    if (typeof r.port !== 'number' || !Number.isInteger(r.port) || r.port < 1 || r.port > 65535) fail('port', 'must be a port number from 1 to 65535');
-    out.port = r.port;
-  }
-  if (r.config !== undefined) {
-    if (r.config === false) out.configFile = false;
-    else if (typeof r.config === 'string' && r.config !== '') out.configFile = r.config;
-    else fail('config', 'must be the path of an OpenSSH client config, or false to ignore ~/.ssh/config');
-  }
-  if (r.agent !== undefined) {
-    if (typeof r.agent !== 'boolean') fail('agent', 'must be true or false');
-    out.agent = r.agent;
-  }
-  if (r.keepalive_ms !== undefined) out.keepaliveMs = ms(r.keepalive_ms, 'keepalive_ms', true);
-  if (r.idle_close_ms !== undefined) out.idleCloseMs = ms(r.idle_close_ms, 'idle_close_ms', true);
+  if (r.known_hosts !== undefined) out.knownHosts = list(r.known_hosts);
+  if (r.identity !== undefined) out.identity = list(r.identity);
+  if (r.user !== undefined) out.user = r.user as string;
+  if (r.port !== undefined) out.port = r.port as number;
+  if (r.config !== undefined) out.configFile = r.config as string | false;
+  if (r.agent !== undefined) out.agent = r.agent as boolean;
+  if (r.keepalive_ms !== undefined) out.keepaliveMs = r.keepalive_ms as number;
+  if (r.idle_close_ms !== undefined) out.idleCloseMs = r.idle_close_ms as number;
   return out;
 }

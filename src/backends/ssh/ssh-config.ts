@@ -5,6 +5,7 @@
  * except IdentityFile, which accumulates. `Match` blocks are skipped (their keywords do not apply).
  * Pure: the caller reads the file and expands `~` and `%` tokens.
  */
+import { globMatch } from '../../protocol/glob.js';
 
 export interface SshConfigBlock {
   /** the Host patterns; undefined for the lines before the first Host (they apply to every host) */
@@ -77,14 +78,7 @@ export function parseSshConfig(text: string): SshConfigBlock[] {
 
 /** OpenSSH pattern match: `*` any run of characters, `?` one character, case-insensitive for hosts. */
 export function matchPattern(name: string, pattern: string): boolean {
-  if (!pattern.includes('*') && !pattern.includes('?')) return name.toLowerCase() === pattern.toLowerCase();
-  let re = '^';
-  for (const ch of pattern) {
-    if (ch === '*') re += '.*';
-    else if (ch === '?') re += '.';
-    else re += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(re + '$', 'i').test(name);
+  return globMatch(pattern.toLowerCase(), name.toLowerCase());
 }
 
 /** A Host line matches when some pattern matches and no negated (`!`) pattern does. */

@@ -1,5 +1,5 @@
 /** The `sysstat:` config section (SYSSTAT and its poller), validated with messages that say what to write. */
-import { VacmError } from '../../protocol/errors.js';
+import { bool, checkSection, int, mapping, section } from '../../protocol/config-schema.js';
 
 export interface SysstatConfig {
   /** run the poller when vacm monitors (dashboard, serve) */
@@ -16,30 +16,23 @@ export interface SysstatConfig {
 
 export const SYSSTAT_DEFAULTS: SysstatConfig = { enabled: true, interval_ms: 2000, local_interval_ms: 5000, timeout_ms: 10_000, slow_refresh_ms: 60_000 };
 
-const LIMITS: Record<'interval_ms' | 'local_interval_ms' | 'timeout_ms' | 'slow_refresh_ms', [number, number]> = {
-  interval_ms: [200, 3_600_000],
-  local_interval_ms: [200, 3_600_000],
-  timeout_ms: [100, 600_000],
-  slow_refresh_ms: [1000, 86_400_000],
-};
+const ms = (min: number, max: number, example: number) => int(min, max, { unit: 'milliseconds', example });
+
+export const SYSSTAT_SECTION = section(
+  'sysstat',
+  mapping(
+    {
+      enabled: bool(),
+      interval_ms: ms(200, 3_600_000, SYSSTAT_DEFAULTS.interval_ms),
+      local_interval_ms: ms(200, 3_600_000, SYSSTAT_DEFAULTS.local_interval_ms),
+      timeout_ms: ms(100, 600_000, SYSSTAT_DEFAULTS.timeout_ms),
+      slow_refresh_ms: ms(1000, 86_400_000, SYSSTAT_DEFAULTS.slow_refresh_ms),
+    },
+    { must: 'a mapping, e.g. sysstat: { interval_ms: 2000 }' },
+  ),
+);
 
 export function parseSysstatConfig(raw: unknown): SysstatConfig {
-  const cfg: SysstatConfig = { ...SYSSTAT_DEFAULTS };
-  if (raw === undefined || raw === null) return cfg;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'sysstat: must be a mapping, e.g. sysstat: { interval_ms: 2000 }');
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (k === 'enabled') {
-      if (typeof v !== 'boolean') throw new VacmError('ERR_CONFIG', `sysstat.enabled: must be true or false, not ${JSON.stringify(v)}`);
-      cfg.enabled = v;
-    } else if (k in LIMITS) {
-      const [lo, hi] = LIMITS[k as keyof typeof LIMITS];
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
-        throw new VacmError('ERR_CONFIG', `sysstat.${k}: must be a whole number of milliseconds from ${lo} to ${hi} (e.g. ${k}: ${SYSSTAT_DEFAULTS[k as keyof typeof LIMITS]}), not ${JSON.stringify(v)}`);
-      }
-      cfg[k as keyof typeof LIMITS] = v;
-    } else {
-      throw new VacmError('ERR_CONFIG', `sysstat.${k}: unknown key; sysstat takes ${Object.keys(SYSSTAT_DEFAULTS).join(', ')}`);
-    }
-  }
-  return cfg;
+  checkSection(SYSSTAT_SECTION, raw);
+  return { ...SYSSTAT_DEFAULTS, ...(raw as Partial<SysstatConfig> | null | undefined) };
 }

@@ -1,7 +1,7 @@
 /** The header: cluster name, node counts by state, running jobs, the clock (to the minute: a 3 a.m. glance, and no per-second frame when idle). */
 import React from 'react';
 import { Box, Text } from 'ink';
-import type { Counts } from '../../engine/store.js';
+import type { Counts } from '../../protocol/module.js';
 import { useTheme } from '../theme.js';
 import { formatClock } from '../format.js';
 import { visibleLine } from '../../protocol/visible.js';

@@ -1,0 +1,93 @@
+/**
+ * Every vacm.yaml section's schema, gathered from its owner: the config loader checks each section
+ * present against its schema when the file is read, so a typo anywhere is ERR_CONFIG with file,
+ * line and key (src/protocol/config-schema.ts). A new section is declared next to the code that
+ * reads it and listed here once; test/engine/config-sections.test.ts fails for a section accepted
+ * (engine/config.ts SECTION_KEYS) without a schema.
+ *
+ * The sections at the end are read by code other work is adding now (the sensors poller, `vacm
+ * serve`'s front doors, console logs, custom actions): their schemas accept exactly the keys their
+ * issues document, and move next to their readers when those land.
+ */
+import { bool, int, listOf, mapping, oneOf, section, text, words, type SectionSchema } from '../protocol/config-schema.js';
+import { ENGINE_SECTIONS } from '../engine/config.js';
+import { COLLECTOR_SECTION } from '../backends/collector/module.js';
+import { listenField } from '../backends/collector/config.js';
+import { PING_SECTION } from '../backends/icmp/config.js';
+import { METRICS_SECTION } from '../backends/metrics/module.js';
+import { POWER_SECTION } from '../backends/power/settings.js';
+import { SSH_SECTION } from '../backends/ssh/settings.js';
+import { SYSSTAT_SECTION } from '../backends/sysstat/config.js';
+import { AGENT_SECTION } from './agent-section.js';
+
+/** Roles of `vacm serve`'s users (issue 13), weakest first. */
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+
+/** sensors: the quiet BMC sensor poller (issue 14): `interval_ms`, default 60 s. */
+export const SENSORS_SECTION = section('sensors', mapping({ interval_ms: int(1000, 86_400_000, { unit: 'milliseconds', example: 60_000 }) }, { must: 'a mapping, e.g. sensors: { interval_ms: 60000 }', showValue: false }));
+
+const SERVE_USER = mapping(
+  {
+    name: text({ pattern: /^[A-Za-z0-9_.-]{1,64}$/, says: 'must be a user name (letters, digits, _ . -)' }),
+    role: oneOf(ROLES),
+    keys: words({ says: 'must be a list of OpenSSH public key lines (ssh-ed25519 AAAA... comment)' }),
+    keys_file: text({ says: 'must be the path of a file of OpenSSH public key lines' }),
+    from: words({ says: 'must be a list of CIDR subnets, e.g. [10.1.0.0/16]' }),
+  },
+  { must: 'a mapping { name, role, keys | keys_file, from }', showValue: false, noun: 'a user', required: { name: 'required: the user name clients log in as', role: `required: one of ${ROLES.join(', ')}` } },
+);
+
+/** serve: `vacm serve`'s front doors (issue 13): listen, socket, users, idle_s. */
+export const SERVE_SECTION = section(
+  'serve',
+  mapping(
+    {
+      listen: listenField(0, '127.0.0.1'),
+      socket: text({ says: 'must be the path of the local socket (default in the state dir)' }),
+      users: listOf(SERVE_USER, { must: 'a list of { name, role, keys | keys_file, from }' }),
+      idle_s: int(1, 604_800, { unit: 'seconds', example: 3600 }),
+    },
+    { must: 'a mapping, e.g. serve: { listen: "0.0.0.0:2222", users: [...] }', showValue: false },
+  ),
+);
+
+/** console: consoles kept by the engine (issue 14): log, max_bytes. */
+export const CONSOLE_SECTION = section(
+  'console',
+  mapping({ log: bool(), max_bytes: int(4096, 2 ** 40, { unit: 'bytes', example: 16_777_216 }) }, { must: 'a mapping, e.g. console: { log: true, max_bytes: 16777216 }', showValue: false }),
+);
+
+const ACTION = mapping(
+  {
+    key: text({ pattern: /^.$/u, says: 'must be one key (a single character)' }),
+    name: text(),
+    request: text({ says: 'must be an IPC request template, e.g. "SSH:EXEC:{nodes}:systemctl restart slurmd"' }),
+    confirm: bool(),
+    role: oneOf(ROLES),
+  },
+  { must: 'a mapping { key, name, request, confirm, role }', showValue: false, noun: 'an action', required: { key: 'required: the key that runs it', name: 'required: what the footer and help call it', request: 'required: the IPC request template ({nodes}, {node})' } },
+);
+
+/** actions: custom actions (issue 15 item 5): a list of { key, name, request, confirm, role }. */
+export const ACTIONS_SECTION = section('actions', listOf(ACTION, { must: 'a list of { key, name, request, confirm, role }' }));
+
+/** ui and demo take no keys yet: the sections are accepted (empty), and any key in them is a typo. */
+export const UI_SECTION = section('ui', mapping({}, { must: 'a mapping (it takes no keys yet)', showValue: false }));
+export const DEMO_SECTION = section('demo', mapping({}, { must: 'a mapping (it takes no keys yet)', showValue: false }));
+
+export const CONFIG_SECTIONS: readonly SectionSchema[] = [
+  ...ENGINE_SECTIONS,
+  SSH_SECTION,
+  PING_SECTION,
+  SYSSTAT_SECTION,
+  POWER_SECTION,
+  COLLECTOR_SECTION,
+  METRICS_SECTION,
+  AGENT_SECTION,
+  SENSORS_SECTION,
+  SERVE_SECTION,
+  CONSOLE_SECTION,
+  ACTIONS_SECTION,
+  UI_SECTION,
+  DEMO_SECTION,
+];
