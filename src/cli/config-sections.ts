@@ -9,7 +9,7 @@
  * serve`'s front doors, console logs, custom actions): their schemas accept exactly the keys their
  * issues document, and move next to their readers when those land.
  */
-import { bool, int, listOf, mapping, oneOf, section, text, words, type SectionSchema } from '../protocol/config-schema.js';
+import { bool, custom, int, listOf, mapping, oneOf, section, text, words, type SectionSchema } from '../protocol/config-schema.js';
 import { ENGINE_SECTIONS } from '../engine/config.js';
 import { COLLECTOR_SECTION } from '../backends/collector/module.js';
 import { listenField } from '../backends/collector/config.js';
@@ -19,6 +19,7 @@ import { POWER_SECTION } from '../backends/power/settings.js';
 import { SSH_SECTION } from '../backends/ssh/settings.js';
 import { SYSSTAT_SECTION } from '../backends/sysstat/config.js';
 import { AGENT_SECTION } from './agent-section.js';
+import { EVENTS_SECTION } from '../engine/timeline.js';
 
 /** Roles of `vacm serve`'s users (issue 13), weakest first. */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -43,9 +44,13 @@ export const SERVE_SECTION = section(
   mapping(
     {
       listen: listenField(0, '127.0.0.1'),
-      socket: text({ says: 'must be the path of the local socket (default in the state dir)' }),
+      socket: custom((v) => (v === false || (typeof v === 'string' && v !== '') ? undefined : 'must be the path of the local socket (default in the state dir), or false for none')),
       users: listOf(SERVE_USER, { must: 'a list of { name, role, keys | keys_file, from }' }),
-      idle_s: int(1, 604_800, { unit: 'seconds', example: 3600 }),
+      idle_s: int(1, 30 * 86_400, { unit: 'seconds', example: 900 }),
+      max_sessions: int(1, 10_000, { example: 64 }),
+      max_jobs_per_session: int(1, 100_000, { example: 64 }),
+      max_auth_per_minute: int(1, 100_000, { example: 20 }),
+      max_unread_bytes: int(64 * 1024, 1 << 30, { unit: 'bytes', example: 4_194_304 }),
     },
     { must: 'a mapping, e.g. serve: { listen: "0.0.0.0:2222", users: [...] }', showValue: false },
   ),
@@ -54,7 +59,16 @@ export const SERVE_SECTION = section(
 /** console: consoles kept by the engine (issue 14): log, max_bytes. */
 export const CONSOLE_SECTION = section(
   'console',
-  mapping({ log: bool(), max_bytes: int(4096, 2 ** 40, { unit: 'bytes', example: 16_777_216 }) }, { must: 'a mapping, e.g. console: { log: true, max_bytes: 16777216 }', showValue: false }),
+  mapping(
+    {
+      log: bool(),
+      max_bytes: int(64 * 1024, 1024 * 1024 * 1024, { unit: 'bytes', example: 16_777_216 }),
+      keep_lines: int(20, 100_000, { example: 200 }),
+      reconnect_min_ms: int(100, 3_600_000, { unit: 'milliseconds', example: 1000 }),
+      reconnect_max_ms: int(100, 3_600_000, { unit: 'milliseconds', example: 60_000 }),
+    },
+    { must: 'a mapping, e.g. console: { log: true, max_bytes: 16777216 }', showValue: false },
+  ),
 );
 
 const ACTION = mapping(
@@ -77,6 +91,7 @@ export const DEMO_SECTION = section('demo', mapping({}, { must: 'a mapping (it t
 
 export const CONFIG_SECTIONS: readonly SectionSchema[] = [
   ...ENGINE_SECTIONS,
+  EVENTS_SECTION,
   SSH_SECTION,
   PING_SECTION,
   SYSSTAT_SECTION,

@@ -7,6 +7,7 @@
  * src/platform/state-files.ts (never through a symlink, mode 0600); no fsync: this is a record for
  * people, the audit log is the one that must survive a crash. A restart reads the files back.
  */
+import { int, mapping, section } from '../protocol/config-schema.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { VacmError, toVacmError } from '../protocol/errors.js';
@@ -33,6 +34,15 @@ const KEYS: Record<string, { key: keyof TimelineSettings; min: number; max: numb
   max_file_bytes: { key: 'maxFileBytes', min: 4096, max: 1024 * 1024 * 1024 },
   files: { key: 'files', min: 2, max: 100 },
 };
+
+/** `events:` for the config loader's check (file:line:key); parseEventsSection reads it. */
+export const EVENTS_SECTION = section(
+  'events',
+  mapping(
+    Object.fromEntries(Object.entries(KEYS).map(([k, v]) => [k, int(v.min, v.max, { example: DEFAULT_TIMELINE[v.key] })])),
+    { must: 'a mapping, e.g. { memory_entries: 10000, max_file_bytes: 1048576, files: 4 }', showValue: false },
+  ),
+);
 
 /** vacm.yaml's `events:` section. */
 export function parseEventsSection(raw: unknown): TimelineSettings {
