@@ -43,7 +43,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
     modules: [
       nexxusModule,
       createSimModule(sim),
-      createSshModule({ pool: ssh, sim }),
+      createSshModule({ pool: ssh, sim, files: ssh }),
       ...createPowerModules({ sim, executor: ssh }),
       createIcmpModule({ sim }),
       createSysstatModule({ sim, remote: ssh }),

@@ -10,6 +10,7 @@ import type { NodeState, VacmEvent } from '../protocol/events.js';
 import { toWire } from '../protocol/events.js';
 import { gatherOutputs, formatGathered } from '../protocol/gather.js';
 import { visibleLine } from '../protocol/visible.js';
+import { formatBytes } from '../protocol/copy.js';
 
 const SPARKS = '▁▂▃▄▅▆▇█';
 
@@ -269,6 +270,8 @@ function nodeLine(e: VacmEvent): string | undefined {
       return e.code === 0 ? undefined : `[exit ${e.code}${e.signal ? ` ${e.signal}` : ''}]`;
     case 'ERROR':
       return `${e.code}: ${e.message}`;
+    case 'COPY':
+      return e.sha256 === 'unchanged' ? 'copy unchanged (same sha256)' : `copied ${e.bytes} bytes, sha256 ${e.sha256}`;
     case 'POWER':
       return `power ${e.state}`;
     case 'BOOTDEV':
@@ -316,6 +319,7 @@ export function jobOutput(j: JobView): JobOutput {
   const general: string[] = [];
   const failedNodes = new Set<string>();
   let terminal: string | undefined;
+  let progress: Extract<VacmEvent, { type: 'PROGRESS' }> | undefined;
   for (const e of j.events) {
     if (e.type === 'ERROR' && e.node !== undefined) failedNodes.add(e.node);
     else if (e.type === 'EXIT' && e.code !== 0) failedNodes.add(e.node);
@@ -323,6 +327,7 @@ export function jobOutput(j: JobView): JobOutput {
     else if (e.type === 'JOB_FAILED') terminal = `failed: ${e.code}: ${e.message}`;
     else if (e.type === 'JOB_CANCELLED') terminal = 'cancelled';
     else if (e.type === 'JOB_STARTED') continue;
+    else if (e.type === 'PROGRESS') progress = e; // only the latest is worth a line
     else {
       const node = 'node' in e && e.type !== 'NODELIST' ? (e as { node: string }).node : undefined;
       const line = node !== undefined ? nodeLine(e) : undefined;
@@ -338,6 +343,7 @@ export function jobOutput(j: JobView): JobOutput {
       }
     }
   }
+  if (progress && terminal === undefined) general.push(`${formatBytes(progress.bytes)} of ${formatBytes(progress.total)} copied, ${progress.done}/${progress.nodes} nodes done`);
   if (j.truncated > 0) general.push(`(${j.truncated} more events not kept)`);
   const out = { perNode, general, failedNodes, terminal };
   outputCache.set(j, out);
