@@ -12,6 +12,7 @@ import { escapeControls, visible } from '../protocol/visible.js';
 import type { Engine } from '../engine/engine.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 import { readRequestLines } from './request-lines.js';
+import { copyLine } from '../protocol/copy.js';
 
 export interface IpcOptions {
   json?: boolean;
@@ -23,6 +24,8 @@ export interface IpcOptions {
   diff?: boolean;
   /** similar-line gathering: a node's own name and address in its lines become [NODE] */
   similar?: boolean;
+  /** which event lines to print as they come (default all); `vacm push` shows its COPY lines gathered only */
+  show?: (e: VacmEvent) => boolean;
   messages: string[];
 }
 
@@ -72,7 +75,7 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
 
   const unsubscribe = engine.subscribe((e) => {
     if (!mine.has(e.job)) return;
-    print(e);
+    if (!opts.show || opts.show(e)) print(e);
     // the job ran but its outcome is not in the audit log: say so where a person looks, and fail
     if (e.type === 'ERROR' && e.node === undefined && e.code === 'ERR_AUDIT') {
       io.err(`vacm: ${e.code}: ${e.message}\n`);
@@ -82,6 +85,10 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     let g = gathered.get(e.job);
     if (!g) gathered.set(e.job, (g = { output: new BoundedGather({ maxBytes: engine.outputLimits.maxGatherBytes }), failures: new Map(), codes: new Map() }));
     if (e.type === 'OUTPUT') g.output.add(e.stream, e.node, opts.similar ? similarLine(e.line, aliasesOf(e.node)) : e.line);
+    else if (e.type === 'COPY') {
+      g.output.add('stdout', e.node, copyLine(e));
+      g.codes.set(e.node, 0);
+    }
     else if (e.type === 'EXIT') {
       g.codes.set(e.node, e.code);
       if (e.code !== 0 || e.signal) g.failures.set(e.node, { exit: { code: e.code, signal: e.signal } });

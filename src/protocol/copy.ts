@@ -112,3 +112,15 @@ export function formatBytes(n: number): string {
   }
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
+
+/** What a COPY event says as a line of gathered output (`vacm push`, `vacm ipc`). */
+export function copyLine(e: { bytes: number; sha256: string }): string {
+  return e.sha256 === 'unchanged' ? 'unchanged (same sha256)' : `copied ${e.bytes} bytes, sha256 ${e.sha256}`;
+}
+
+/** The IPC request `vacm push` / `vacm pull` send: every field escaped (`\\:` for a colon in a path). */
+export function copyRequest(command: 'PUSH' | 'PULL', nodes: string, from: string, to: string, flags: CopyFlags): string {
+  const esc = (f: string) => f.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+  const words = [flags.recursive && 'RECURSIVE', flags.preserve && 'PRESERVE', flags.skipSame && 'SKIP_SAME'].filter(Boolean).join(',');
+  return `SSH:${command}:${esc(nodes)}:${esc(from)}:${esc(to)}${words ? `:${words}` : ''}`;
+}

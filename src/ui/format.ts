@@ -10,7 +10,7 @@ import type { NodeState, VacmEvent } from '../protocol/events.js';
 import { toWire } from '../protocol/events.js';
 import { gatherOutputs, formatGathered } from '../protocol/gather.js';
 import { visibleLine } from '../protocol/visible.js';
-import { formatBytes } from '../protocol/copy.js';
+import { copyLine, formatBytes } from '../protocol/copy.js';
 
 const SPARKS = '▁▂▃▄▅▆▇█';
 
@@ -271,7 +271,7 @@ function nodeLine(e: VacmEvent): string | undefined {
     case 'ERROR':
       return `${e.code}: ${e.message}`;
     case 'COPY':
-      return e.sha256 === 'unchanged' ? 'copy unchanged (same sha256)' : `copied ${e.bytes} bytes, sha256 ${e.sha256}`;
+      return copyLine(e);
     case 'POWER':
       return `power ${e.state}`;
     case 'BOOTDEV':
