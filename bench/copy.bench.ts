@@ -7,8 +7,8 @@
  * share this machine, so every tool writes the same destination file in a tmpfs (pdcp refuses
  * /dev/null: it truncates): the table measures the copy, not a disk. Everything is CPU-bound on a
  * 2-core machine (encryption on both ends, loopback TCP), so the big file is sized down by default
- * to keep the run near 3 minutes: 20 MB to 64 nodes and 5 MB to 256 (VACM_BENCH_COPY_FULL=1: 100 MB
- * to both). The memory line pushes 100 MB to 32 nodes once with a cold vacm and reads its peak RSS
+ * to keep the run near 3 minutes: 10 MB to 64 nodes and 2 MB to 256 (VACM_BENCH_COPY_FULL=1: 100 MB
+ * to both). The memory line pushes 100 MB to 16 nodes once with a cold vacm and reads its peak RSS
  * (VmHWM); the RSS column shows the same for every row. One round (VACM_BENCH_RUNS for more).
  * Prints a table; never asserts.
  */
@@ -28,7 +28,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PEER_FANOUT = 64;
 const RUNS = Math.max(1, Number(process.env.VACM_BENCH_RUNS ?? 1) || 1);
 const FULL = process.env.VACM_BENCH_COPY_FULL === '1';
-const BIG_MB = (nodes: number) => (FULL ? 100 : nodes >= 256 ? 5 : 20);
+const BIG_MB = (nodes: number) => (FULL ? 100 : nodes >= 256 ? 2 : 10);
 const SIZES = (process.env.VACM_BENCH_SIZES ?? '64,256').split(',').map(Number).filter((n) => n > 0 && n <= 500);
 const MB = 1000 * 1000;
 
@@ -161,10 +161,10 @@ export async function bench(): Promise<void> {
         ]);
       }
     }
-    // memory: 100 MB to 32 nodes, one cold vacm (its RSS must not grow with the file: chunks are shared)
+    // memory: 100 MB to 16 nodes, one cold vacm (its RSS must not grow with the file: chunks are shared)
     let memory = 'n/a';
     {
-      const n = Math.min(32, maxNodes);
+      const n = Math.min(16, maxNodes);
       const yamlPath = path.join(c.dir, `vacm-bench-mem.yaml`);
       fs.writeFileSync(yamlPath, c.vacmYaml().replace(/^fanout: \d+$/m, `fanout: ${n}`));
       const t = await timeProcess(process.execPath, [path.join(ROOT, 'bin', 'vacm.js'), 'ipc', '--no-gather', '--config', yamlPath, `SSH:PUSH:${nodeSet(n)}:${fileOf(100)}:${dst}`], { VACM_STATE_DIR: stateDir }, (o) => o.includes(`JOB_COMPLETED:ok=${n}:failed=0`));
@@ -172,7 +172,7 @@ export async function bench(): Promise<void> {
     }
     out.print(['file', 'nodes', 'vacm cold', 'vacm warm', 'pdcp', 'clush -c', 'cold/pdcp', 'warm/pdcp', 'cold/clush', 'vacm peak RSS'], rows, [
       `vacm cold: a new \`node bin/vacm.js ipc SSH:PUSH:...\` process (hashes the file, connects to every node, copies); vacm warm: the same push again in one engine (pooled connections). pdcp -R ssh and clush -c with fanout ${PEER_FANOUT}; vacm with fanout = nodes. Aim: cold ≤ 0.5× pdcp. Peak RSS: VmHWM of the cold vacm process. (!) marks a case where some node failed; ${NOISY} a ratio inside the noise.`,
-      FULL ? 'Full size (VACM_BENCH_COPY_FULL=1): 100 MB to 64 and 256 nodes.' : 'Sized down: the big file is 20 MB to 64 nodes and 5 MB to 256 (100 MB is 6.4 GB / 25.6 GB of encryption per tool on 2 cores); VACM_BENCH_COPY_FULL=1 for 100 MB.',
+      FULL ? 'Full size (VACM_BENCH_COPY_FULL=1): 100 MB to 64 and 256 nodes.' : 'Sized down: the big file is 10 MB to 64 nodes and 2 MB to 256 (100 MB is 6.4 GB / 25.6 GB of encryption per tool on 2 cores); VACM_BENCH_COPY_FULL=1 for 100 MB.',
       `Memory: ${memory}.`,
     ]);
   } finally {

@@ -9,10 +9,16 @@ import { VacmError } from '../../protocol/errors.js';
 
 /** The size of one chunk (one SFTP write or read). */
 export const COPY_CHUNK = 64 * 1024;
-/** Chunks one node has in flight (writes or reads not yet answered). */
-export const NODE_WINDOW = 4;
-/** Chunks the shared cache keeps (8 MiB with 64 KiB chunks). */
-export const CACHE_CHUNKS = 128;
+/**
+ * Chunks one node has in flight (writes or reads not yet answered): 16 (1 MiB) while few nodes copy,
+ * fewer as more do, so that all of them together keep at most ~1024 chunks (64 MiB) in flight, and
+ * never fewer than 4 (on a loaded machine every answer is late: a small window starves the link).
+ */
+export function nodeWindow(nodes: number): number {
+  return Math.max(4, Math.min(16, Math.floor(1024 / Math.max(1, nodes))));
+}
+/** Chunks the shared cache keeps (32 MiB with 64 KiB chunks). */
+export const CACHE_CHUNKS = 512;
 
 /** What identifies the file's content as it was hashed: a change to any of these is a change to the file. */
 export interface SourceIdentity {

@@ -20,7 +20,7 @@ import { quoteWord } from '../../protocol/shell-words.js';
 import { peerText } from '../../protocol/visible.js';
 import { manifestLines, parseCopyFlags, parseSha256sumZ, posixBasename, posixJoin, pulledName, unsafeComponent, type CopyFlags } from '../../protocol/copy.js';
 import type { ExecResult } from '../capabilities.js';
-import { COPY_CHUNK, NODE_WINDOW, SharedSource, identityOf, type SourceIdentity } from './copy-source.js';
+import { COPY_CHUNK, SharedSource, nodeWindow, identityOf, type SourceIdentity } from './copy-source.js';
 
 /** What the copy commands need of the pool: SFTP sessions, and a command run for SKIP_SAME's hashes. */
 export interface FileTransport {
@@ -293,7 +293,7 @@ class SourceSet {
 }
 
 /** Send one file over `sftp` from the shared source; resolves when every write is answered. */
-async function sendFile(sftp: SFTPWrapper, source: SharedSource, f: SourceFile, remote: string, preserve: boolean, node: string, signal: AbortSignal, onBytes: (n: number) => void): Promise<void> {
+async function sendFile(sftp: SFTPWrapper, source: SharedSource, f: SourceFile, remote: string, preserve: boolean, node: string, window: number, signal: AbortSignal, onBytes: (n: number) => void): Promise<void> {
   let handle: Buffer;
   try {
     handle = await sftpOpen(sftp, remote, 'w');
@@ -324,7 +324,7 @@ async function sendFile(sftp: SFTPWrapper, source: SharedSource, f: SourceFile, 
         pending.delete(p);
       });
       pending.add(p);
-      if (pending.size >= NODE_WINDOW) await Promise.race(pending);
+      if (pending.size >= window) await Promise.race(pending);
     }
     await Promise.all(pending);
     if (signal.aborted) throw new VacmError('ERR_CANCELLED', 'cancelled');
@@ -361,7 +361,7 @@ async function remoteHashes(transport: FileTransport, node: string, vars: NodeVa
   return out;
 }
 
-async function pushNode(transport: FileTransport, plan: PushPlan, sources: SourceSet, node: string, vars: NodeVars, signal: AbortSignal, progress: Progress): Promise<{ bytes: number; unchanged: boolean }> {
+async function pushNode(transport: FileTransport, plan: PushPlan, sources: SourceSet, node: string, vars: NodeVars, window: number, signal: AbortSignal, progress: Progress): Promise<{ bytes: number; unchanged: boolean }> {
   let dst: string;
   try {
     dst = expandTemplate(plan.dst, node);
@@ -402,7 +402,7 @@ async function pushNode(transport: FileTransport, plan: PushPlan, sources: Sourc
     }
     let bytes = 0;
     for (const f of todo) {
-      await sendFile(sftp, sources.get(f), f, target(f.rel), plan.flags.preserve, node, signal, (n) => {
+      await sendFile(sftp, sources.get(f), f, target(f.rel), plan.flags.preserve, node, window, signal, (n) => {
         bytes += n;
         progress.bytes += n;
       });
@@ -461,7 +461,7 @@ function localMode(remoteMode: number, preserve: boolean, dir: boolean): number 
  * Read `remote` into the open local `fh`, pipelined; returns its bytes and sha256. At most `size`
  * bytes (its size when listed, as scp does): a file that grows meanwhile does not make it endless.
  */
-async function receiveFile(sftp: SFTPWrapper, remote: string, size: number, fh: fs.promises.FileHandle, node: string, localFile: string, signal: AbortSignal, onBytes: (n: number) => void): Promise<{ bytes: number; sha256: string }> {
+async function receiveFile(sftp: SFTPWrapper, remote: string, size: number, fh: fs.promises.FileHandle, node: string, localFile: string, window: number, signal: AbortSignal, onBytes: (n: number) => void): Promise<{ bytes: number; sha256: string }> {
   let handle: Buffer;
   try {
     handle = await sftpOpen(sftp, remote, 'r');
@@ -520,7 +520,7 @@ async function receiveFile(sftp: SFTPWrapper, remote: string, size: number, fh: 
         void readAt(next, Math.min(COPY_CHUNK, size - next));
         next += COPY_CHUNK;
       } else if (pending.size === 0) break;
-      if (pending.size >= NODE_WINDOW || (next >= end() && queue.length === 0 && pending.size > 0)) await Promise.race(pending);
+      if (pending.size >= window || (next >= end() && queue.length === 0 && pending.size > 0)) await Promise.race(pending);
     }
     await Promise.allSettled([...pending]);
     if (signal.aborted) throw new VacmError('ERR_CANCELLED', 'cancelled');
@@ -533,7 +533,7 @@ async function receiveFile(sftp: SFTPWrapper, remote: string, size: number, fh: 
 }
 
 /** One remote tree entry to fetch, with the local path (inside the job's own temporary directory). */
-async function pullTree(sftp: SFTPWrapper, remoteRoot: string, localRoot: string, flags: CopyFlags, node: string, signal: AbortSignal, onBytes: (n: number) => void): Promise<{ bytes: number; files: { rel: string; sha256: string }[] }> {
+async function pullTree(sftp: SFTPWrapper, remoteRoot: string, localRoot: string, flags: CopyFlags, node: string, window: number, signal: AbortSignal, onBytes: (n: number) => void): Promise<{ bytes: number; files: { rel: string; sha256: string }[] }> {
   const files: { rel: string; sha256: string }[] = [];
   const dirModes: { local: string; mode: number; atime: number; mtime: number }[] = [];
   let entries = 0;
@@ -576,7 +576,7 @@ async function pullTree(sftp: SFTPWrapper, remoteRoot: string, localRoot: string
       else if (isReg(e.attrs.mode)) {
         const fh = await createExclusive(lp).catch((err) => Promise.reject(localError(err, `creating ${lp}`)));
         try {
-          const got = await receiveFile(sftp, rp, e.attrs.size, fh, node, lp, signal, (n) => {
+          const got = await receiveFile(sftp, rp, e.attrs.size, fh, node, lp, window, signal, (n) => {
             bytes += n;
             onBytes(n);
           });
@@ -598,7 +598,7 @@ async function pullTree(sftp: SFTPWrapper, remoteRoot: string, localRoot: string
   return { bytes, files };
 }
 
-async function pullNode(transport: FileTransport, remotePattern: string, dir: string, flags: CopyFlags, node: string, vars: NodeVars, signal: AbortSignal, progress: Progress): Promise<{ bytes: number; sha256: string }> {
+async function pullNode(transport: FileTransport, remotePattern: string, dir: string, flags: CopyFlags, node: string, vars: NodeVars, window: number, signal: AbortSignal, progress: Progress): Promise<{ bytes: number; sha256: string }> {
   let remote: string;
   try {
     remote = expandTemplate(remotePattern, node);
@@ -613,7 +613,7 @@ async function pullNode(transport: FileTransport, remotePattern: string, dir: st
       if (!flags.recursive) throw new VacmError('ERR_COPY', `${node}: ${remote} is a directory; add the RECURSIVE flag`);
       await fs.promises.mkdir(tmp, { mode: 0o700 }).catch((err) => Promise.reject(localError(err, `creating ${tmp}`)));
       try {
-        const r = await pullTree(sftp, remote, tmp, flags, node, signal, (n) => (progress.bytes += n));
+        const r = await pullTree(sftp, remote, tmp, flags, node, window, signal, (n) => (progress.bytes += n));
         progress.total += r.bytes;
         await renameInto(tmp, final);
         return { bytes: r.bytes, sha256: crypto.createHash('sha256').update(manifestLines(r.files)).digest('hex') };
@@ -627,7 +627,7 @@ async function pullNode(transport: FileTransport, remotePattern: string, dir: st
     const fh = await createExclusive(tmp).catch((err) => Promise.reject(localError(err, `creating ${tmp}`)));
     let ok = false;
     try {
-      const got = await receiveFile(sftp, remote, st.size, fh, node, final, signal, (n) => (progress.bytes += n));
+      const got = await receiveFile(sftp, remote, st.size, fh, node, final, window, signal, (n) => (progress.bytes += n));
       await fh.chmod(localMode(st.mode, flags.preserve, false));
       if (flags.preserve) await fh.utimes(st.atime, st.mtime);
       await fh.close();
@@ -687,6 +687,7 @@ export function createCopyCommands(caps: { transport: FileTransport; isSim: (nod
     async run(ctx) {
       const plan = plans.get(ctx.request) ?? (await planPush(ctx.request, ctx.signal));
       const sources = new SourceSet(plan);
+      const window = nodeWindow(Math.min(ctx.nodes.length, ctx.host.config.fanout));
       const progress = new Progress(ctx, ctx.nodes.length);
       progress.total = plan.bytes * ctx.nodes.length;
       progress.start();
@@ -694,7 +695,7 @@ export function createCopyCommands(caps: { transport: FileTransport; isSim: (nod
         await ctx.forEachNode(ctx.nodes, async ({ node, vars, signal }) => {
           try {
             if (isSim(node, vars)) throw simRefusal();
-            const r = await pushNode(transport, plan, sources, node, vars, signal, progress);
+            const r = await pushNode(transport, plan, sources, node, vars, window, signal, progress);
             if (signal.aborted) throw signal.reason ?? new VacmError('ERR_CANCELLED', 'cancelled');
             ctx.emit({ type: 'COPY', node, bytes: r.bytes, sha256: r.unchanged ? 'unchanged' : plan.sha256 });
             return 'ok';
@@ -728,13 +729,14 @@ export function createCopyCommands(caps: { transport: FileTransport; isSim: (nod
     async run(ctx) {
       const flags = parseCopyFlags(ctx.args.flags, 'PULL');
       const dir = await pullDir(ctx.args.dir ?? '');
+      const window = nodeWindow(Math.min(ctx.nodes.length, ctx.host.config.fanout));
       const progress = new Progress(ctx, ctx.nodes.length);
       progress.start();
       try {
         await ctx.forEachNode(ctx.nodes, async ({ node, vars, signal }) => {
           try {
             if (isSim(node, vars)) throw simRefusal();
-            const r = await pullNode(transport, ctx.args.src, dir, flags, node, vars, signal, progress);
+            const r = await pullNode(transport, ctx.args.src, dir, flags, node, vars, window, signal, progress);
             if (signal.aborted) throw signal.reason ?? new VacmError('ERR_CANCELLED', 'cancelled');
             ctx.emit({ type: 'COPY', node, bytes: r.bytes, sha256: r.sha256 });
             return 'ok';
