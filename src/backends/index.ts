@@ -17,6 +17,7 @@ import { createMetricsModule } from './metrics/module.js';
 import { createSensorsModule } from './sensors/module.js';
 import { createSelModule } from './sel/module.js';
 import { rolloutModule } from './rollout/module.js';
+import { createLogModule } from './log/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -52,6 +53,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
       sensors,
       createSelModule({ client: sensors.client, cache: sensors.cache }),
       rolloutModule,
+      createLogModule({ pool: ssh, sim }),
     ],
     dispose: () => ssh.close(),
   };
