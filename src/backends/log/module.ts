@@ -4,11 +4,13 @@
  * is given. Lines stream as `OUTPUT:node:stdout|stderr:<line>` (cut at 64 KiB by the pool; the job
  * keeps a bounded tail of them, output.max_job_bytes); the job runs until it is cancelled, which
  * signals the remote tail's process group and closes its channel (pool.ts), so nothing is left
- * running on the nodes. The unit or path is quoted as one shell word: it never becomes a command.
+ * running on the nodes. The unit or path is quoted as one shell word: it never becomes a command;
+ * `{name}` and `{n}` expand in it per node.
  */
 import { VacmError } from '../../protocol/errors.js';
 import type { CommandDef, ModuleDef } from '../../protocol/module.js';
 import { quoteWord } from '../../protocol/shell-words.js';
+import { expandTemplate } from '../../protocol/vars.js';
 import type { StreamingExecutor } from '../ssh/module.js';
 import type { SimCluster } from '../sim/cluster.js';
 import { isSimNode } from '../sim/module.js';
@@ -40,8 +42,9 @@ export function createLogModule(caps: { pool: StreamingExecutor; sim: SimCluster
       followCommand(req.named.what);
     },
     async run(ctx) {
-      const command = followCommand(ctx.args.what);
       await ctx.forEachNode(ctx.nodes, async ({ node, vars, signal }) => {
+        // {name} and {n} expand per node, as in SSH:PUSH's remote paths
+        const command = followCommand(expandTemplate(ctx.args.what ?? '', node));
         if (isSimNode(vars) && caps.sim.has(node)) throw new VacmError('ERR_UNSUPPORTED', 'simulated nodes keep no logs to follow');
         const r = await caps.pool.exec(node, vars, command, { signal, onLine: (stream, line) => ctx.emit({ type: 'OUTPUT', node, stream, line }) });
         if (signal.aborted) throw signal.reason ?? new VacmError('ERR_CANCELLED', 'cancelled');
