@@ -19,6 +19,7 @@ import { createSelModule } from './sel/module.js';
 import { rolloutModule } from './rollout/module.js';
 import { createConsoleModule } from './console/module.js';
 import type { ConsoleHub } from './console/hub.js';
+import { createLogModule } from './log/module.js';
 
 export interface ModuleOptions {
   /** seed of the simulated cluster (the demo and tests) */
@@ -48,7 +49,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
     modules: [
       nexxusModule,
       createSimModule(sim),
-      createSshModule({ pool: ssh, sim }),
+      createSshModule({ pool: ssh, sim, files: ssh }),
       ...createPowerModules({ sim, executor: ssh, ipmi: { shared: sensors.client } }),
       createIcmpModule({ sim }),
       createSysstatModule({ sim, remote: ssh }),
@@ -58,6 +59,7 @@ export function createBackends(opts: ModuleOptions = {}): Backends {
       createSelModule({ client: sensors.client, cache: sensors.cache }),
       rolloutModule,
       consoles,
+      createLogModule({ pool: ssh, sim }),
     ],
     consoles: () => consoles.hub(),
     dispose: () => ssh.close(),

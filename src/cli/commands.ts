@@ -83,3 +83,37 @@ export async function ipcCommand(a: IpcCommandArgs, io: Io): Promise<number> {
     runIpc(engine, { json: a.json, gather: a.gather, parallel: a.parallel, raw: a.raw, diff: a.diff, similar: a.similar, messages: (a.messages ?? []).map(String) }, io),
   );
 }
+
+export interface CopyCommandArgs {
+  config?: string;
+  demo?: boolean;
+  nodes?: number;
+  'read-only'?: boolean;
+  json?: boolean;
+  targets?: string;
+  from?: string;
+  to?: string;
+  recursive?: boolean;
+  preserve?: boolean;
+  'skip-same'?: boolean;
+}
+
+/**
+ * `vacm push NODES SRC DST` / `vacm pull NODES SRC DIR`: SSH:PUSH / SSH:PULL with the local path made
+ * absolute here (the engine may run elsewhere than this shell) and every field escaped; what each node
+ * got is gathered (`node[01-64] (64): copied ... sha256 ...`), failures summed up on stderr.
+ */
+export async function copyCommand(command: 'PUSH' | 'PULL', a: CopyCommandArgs, io: Io): Promise<number> {
+  const { copyRequest } = await import('../protocol/copy.js');
+  const { runIpc } = await import('./ipc.js');
+  const path = await import('node:path');
+  if (!a.targets || !a.from || !a.to) return fail(io, new VacmError('ERR_USAGE', `vacm ${command.toLowerCase()} needs NODES, a source and a destination; see vacm ${command.toLowerCase()} --help`));
+  const local = (p: string) => path.resolve(p);
+  const line = command === 'PUSH'
+    ? copyRequest('PUSH', a.targets, local(a.from), a.to, { recursive: !!a.recursive, preserve: !!a.preserve, skipSame: !!a['skip-same'] })
+    : copyRequest('PULL', a.targets, a.from, local(a.to), { recursive: !!a.recursive, preserve: !!a.preserve, skipSame: false });
+  if (command === 'PULL' && a['skip-same']) return fail(io, new VacmError('ERR_USAGE', '--skip-same is for vacm push only'));
+  return withEngine(io, { config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'] }, (engine) =>
+    runIpc(engine, { json: a.json, messages: [line], show: a.json ? undefined : (e) => e.type !== 'COPY' && e.type !== 'PROGRESS' }, io),
+  );
+}

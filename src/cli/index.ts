@@ -6,8 +6,8 @@ import yargs, { type Argv } from 'yargs';
 import { VacmError } from '../protocol/errors.js';
 import { nodesetMain } from './nodeset-main.js';
 import { processIo, type Io } from './io.js';
-import { AGENT_OPTIONS, COMMANDS, CONSOLE_OPTIONS, DOCTOR_OPTIONS, ENGINE_OPTIONS, IPC_OPTIONS, NODESET_OPTIONS, SERVE_OPTIONS, SNAPSHOT_OPTIONS, type CommandDoc } from './options.js';
-import { fail, ipcCommand } from './commands.js';
+import { AGENT_OPTIONS, COMMANDS, CONSOLE_OPTIONS, COPY_OPTIONS, DOCTOR_OPTIONS, ENGINE_OPTIONS, IPC_OPTIONS, NODESET_OPTIONS, SERVE_OPTIONS, SNAPSHOT_OPTIONS, type CommandDoc } from './options.js';
+import { copyCommand, fail, ipcCommand } from './commands.js';
 import { parseWith } from './fast.js';
 import { vacmVersion } from './bundled.js';
 
@@ -32,6 +32,22 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       (y) => documented(y.positional('messages', COMMANDS.ipc.positionals.messages).options(IPC_OPTIONS), COMMANDS.ipc),
       async (a) => {
         code = await ipcCommand(a, io);
+      },
+    )
+    .command(
+      COMMANDS.push.command,
+      COMMANDS.push.describe,
+      (y) => documented(y.positional('targets', COMMANDS.push.positionals.targets).positional('from', COMMANDS.push.positionals.from).positional('to', COMMANDS.push.positionals.to).options(COPY_OPTIONS), COMMANDS.push),
+      async (a) => {
+        code = await copyCommand('PUSH', a, io);
+      },
+    )
+    .command(
+      COMMANDS.pull.command,
+      COMMANDS.pull.describe,
+      (y) => documented(y.positional('targets', COMMANDS.pull.positionals.targets).positional('from', COMMANDS.pull.positionals.from).positional('to', COMMANDS.pull.positionals.to).options(COPY_OPTIONS), COMMANDS.pull),
+      async (a) => {
+        code = await copyCommand('PULL', a, io);
       },
     )
     .command(

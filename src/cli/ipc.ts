@@ -13,6 +13,7 @@ import type { Engine } from '../engine/engine.js';
 import type { JobOrigin } from '../protocol/module.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 import { readRequestLines } from './request-lines.js';
+import { copyLine } from '../protocol/copy.js';
 
 export interface IpcOptions {
   json?: boolean;
@@ -24,6 +25,8 @@ export interface IpcOptions {
   diff?: boolean;
   /** similar-line gathering: a node's own name and address in its lines become [NODE] */
   similar?: boolean;
+  /** which event lines to print as they come (default all); `vacm push` shows its COPY lines gathered only */
+  show?: (e: VacmEvent) => boolean;
   messages: string[];
   /** who sends these through which door of vacm serve: the engine checks their role on each request */
   origin?: JobOrigin;
@@ -83,7 +86,7 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
       if (opts.shell && e.job === 0) print(e);
       return;
     }
-    print(e);
+    if (!opts.show || opts.show(e)) print(e);
     // the job ran but its outcome is not in the audit log: say so where a person looks, and fail
     if (e.type === 'ERROR' && e.node === undefined && e.code === 'ERR_AUDIT') {
       io.err(`vacm: ${e.code}: ${e.message}\n`);
@@ -93,6 +96,10 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     let g = gathered.get(e.job);
     if (!g) gathered.set(e.job, (g = { output: new BoundedGather({ maxBytes: engine.outputLimits.maxGatherBytes }), failures: new Map(), codes: new Map() }));
     if (e.type === 'OUTPUT') g.output.add(e.stream, e.node, opts.similar ? similarLine(e.line, aliasesOf(e.node)) : e.line);
+    else if (e.type === 'COPY') {
+      g.output.add('stdout', e.node, copyLine(e));
+      g.codes.set(e.node, 0);
+    }
     else if (e.type === 'EXIT') {
       g.codes.set(e.node, e.code);
       if (e.code !== 0 || e.signal) g.failures.set(e.node, { exit: { code: e.code, signal: e.signal } });

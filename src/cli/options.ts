@@ -72,6 +72,14 @@ export function checkWholeNumber(option: string, value: number | undefined, min:
   return value;
 }
 
+export const COPY_OPTIONS = {
+  ...ENGINE_OPTIONS,
+  json: IPC_OPTIONS.json,
+  recursive: { alias: 'r', type: 'boolean', default: false, describe: 'copy a directory and everything under it' },
+  preserve: { alias: 'p', type: 'boolean', default: false, describe: "keep each file's mode and mtime" },
+  'skip-same': { type: 'boolean', default: false, describe: 'push: leave nodes whose copy already has the same sha256 (reported unchanged)' },
+} as const satisfies OptionTable;
+
 export const SERVE_OPTIONS = {
   ...ENGINE_OPTIONS,
   listen: { type: 'string', describe: 'ADDR:PORT where the collector listens for agents (overrides collector.listen)' },
@@ -136,6 +144,33 @@ export const COMMANDS = {
       ['printf "NEXXUS:GROUPS\\nNEXXUS:JOBS\\n" | $0 ipc', 'requests from stdin, one a line'],
     ],
     epilog: 'Exit status: 0 every job completed with no failed node, 1 some node or job failed, 2 usage or parse error (the ERR_* line on stderr).',
+  },
+  push: {
+    command: 'push <targets> <from> <to>',
+    describe: 'copy a local file (or tree, with -r) to the nodes over SSH (SFTP on the pooled connections); {name} and {n} expand in the remote path',
+    positionals: {
+      targets: { type: 'string', describe: 'node set' },
+      from: { type: 'string', describe: 'local file or directory' },
+      to: { type: 'string', describe: 'path on the nodes (an existing directory receives <basename>)' },
+    },
+    options: COPY_OPTIONS,
+    examples: [
+      ["$0 push 'node[001-064]' ./ntp.conf /etc/ntp.conf -p", 'a config file to 64 nodes, mode and mtime kept'],
+      ["$0 push @compute ./app /opt/app -r --skip-same", 'a tree, leaving nodes that have it already'],
+    ],
+    epilog: 'Exit status: 0 every node got its copy, 1 some node failed, 2 usage error.',
+  },
+  pull: {
+    command: 'pull <targets> <from> <to>',
+    describe: 'copy a file (or tree, with -r) from each node into DIR/<basename>.<node>, as clush --rcopy does',
+    positionals: {
+      targets: { type: 'string', describe: 'node set' },
+      from: { type: 'string', describe: 'path on the nodes ({name} and {n} expand)' },
+      to: { type: 'string', describe: 'local directory (created if missing)' },
+    },
+    options: COPY_OPTIONS,
+    examples: [["$0 pull 'node[001-064]' /var/log/syslog ./logs", 'logs/syslog.node001 ... logs/syslog.node064']],
+    epilog: 'Exit status: 0 every node\'s file was saved, 1 some node failed, 2 usage error.',
   },
   nodeset: {
     command: 'nodeset [exprs..]',

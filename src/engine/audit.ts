@@ -56,6 +56,8 @@ export interface AuditRecord extends AuditIdentity {
   failed?: number;
   error?: string;
   results?: Record<string, string>;
+  /** what the command adds to its record (SSH:PUSH: the source, its bytes and sha256) */
+  detail?: Readonly<Record<string, string>>;
 }
 
 const NO_LOGINUID = 4294967295;

@@ -17,6 +17,7 @@ import type { ConfigView } from '../protocol/module.js';
 import type { NodeState } from '../protocol/events.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { escapeControls } from '../protocol/visible.js';
+import { expandTemplate } from '../protocol/vars.js';
 import { compileAllowEntry, type ExecAllowEntry } from '../protocol/shell-words.js';
 import { sectionProblem, type SectionSchema } from '../protocol/config-schema.js';
 import { HISTORY_SECTION } from './history.js';
@@ -97,20 +98,8 @@ export function loadConfigFile(file: string, sections: readonly SectionSchema[] 
   return parseConfig(text, file, sections);
 }
 
-const TEMPLATE_RE = /\{(name|n)(?:([+-])(\d+))?\}/g;
-
-/** Expand `{name}`, `{n}`, `{n+K}`, `{n-K}` in a variable value for one node. */
-export function expandTemplate(value: string, node: string): string {
-  if (!value.includes('{')) return value;
-  return value.replace(TEMPLATE_RE, (_m, what: string, sign?: string, k?: string) => {
-    if (what === 'name') return node;
-    const m = /(\d+)(?!.*\d)/.exec(node);
-    if (!m) throw new Error(`{n} needs a number in the node name, and "${node}" has none`);
-    let n = parseInt(m[1], 10);
-    if (sign && k) n = sign === '+' ? n + parseInt(k, 10) : n - parseInt(k, 10);
-    return String(n);
-  });
-}
+// {name}/{n} templates live in protocol/ (SSH:PUSH and PULL expand them in remote paths too)
+export { expandTemplate };
 
 /**
  * Parse and check a config's text. `sections`: the schemas its sections are checked against here,

@@ -175,6 +175,8 @@ class Job {
   startedAt = Date.now();
   endedAt?: number;
   error?: { code: ErrorCode; message: string };
+  /** what the command's prepare() adds to its audit records */
+  auditDetail?: Readonly<Record<string, string>>;
   private cached?: JobView;
   terminalSent = false;
   resolveDone!: (v: JobView) => void;
@@ -902,6 +904,8 @@ export class Engine implements ModuleHost {
       job.results.set(body.node, `exit ${body.code}`);
     } else if (body.type === 'POWER') {
       job.results.set(body.node, body.state);
+    } else if (body.type === 'COPY') {
+      job.results.set(body.node, body.sha256 === 'unchanged' ? 'unchanged' : `copied ${body.bytes} bytes sha256:${body.sha256}`);
     }
     const terminal = body.type === 'JOB_COMPLETED' || body.type === 'JOB_FAILED' || body.type === 'JOB_CANCELLED';
     if (!job.quiet && body.type !== 'JOB_STARTED') {
@@ -1014,6 +1018,18 @@ export class Engine implements ModuleHost {
           cmd.validate(req, targets, this);
         } catch (err) {
           const ve = toVacmError(err, 'ERR_BAD_ARGS');
+          for (const n of targets) this.emitFor(job, { type: 'ERROR', node: n, code: ve.code, message: ve.message });
+          if (job.dangerous) this.auditSafe(job, 'outcome', 'refused', ve);
+          throw ve;
+        }
+      }
+      if (cmd.prepare) {
+        try {
+          const detail = await cmd.prepare(req, targets, this, job.signal);
+          if (detail) job.auditDetail = detail;
+        } catch (err) {
+          const ve = toVacmError(err, 'ERR_BAD_ARGS');
+          if (job.aborted) throw ve;
           for (const n of targets) this.emitFor(job, { type: 'ERROR', node: n, code: ve.code, message: ve.message });
           if (job.dangerous) this.auditSafe(job, 'outcome', 'refused', ve);
           throw ve;
@@ -1185,6 +1201,7 @@ export class Engine implements ModuleHost {
 
   private auditRecord(job: Job, phase: 'attempt' | 'outcome', state?: string, err?: { code: string; message: string }): AuditRecord {
     const rec = this.auditHead(phase, job);
+    if (job.auditDetail) rec.detail = job.auditDetail;
     if (phase === 'outcome') {
       const { ok, failed } = job.counts();
       rec.state = state;

@@ -36,6 +36,10 @@ export type EventBody =
   | { type: 'STAT'; node: string; stats: Readonly<Record<string, StatValue>> }
   | { type: 'OUTPUT'; node: string; stream: 'stdout' | 'stderr'; line: string }
   | { type: 'EXIT'; node: string; code: number; signal?: string }
+  // SSH:PUSH / SSH:PULL: a node's copy is done (bytes moved and the content's sha256, or unchanged
+  // when SKIP_SAME found the node's copy identical); PROGRESS: the job's bytes so far, at most 2/s
+  | { type: 'COPY'; node: string; bytes: number; sha256: string | 'unchanged' }
+  | { type: 'PROGRESS'; bytes: number; total: number; done: number; nodes: number }
   // a node not run because it is known down or off (exec.skip_states): neither ok nor failed
   | { type: 'SKIPPED'; node: string; state: NodeState | 'drained'; reason: string }
   | { type: 'POWER'; node: string; state: PowerState }
@@ -135,6 +139,10 @@ export function toWire(e: EventBody): WireShape {
       return { event: 'OUTPUT', node: e.node, fields: [e.node, e.stream, e.line], verbatimLast: true };
     case 'EXIT':
       return { event: 'EXIT', node: e.node, fields: e.signal ? [e.node, String(e.code), e.signal] : [e.node, String(e.code)] };
+    case 'COPY':
+      return { event: 'COPY', node: e.node, fields: [e.node, String(e.bytes), e.sha256] };
+    case 'PROGRESS':
+      return { event: 'PROGRESS', fields: [String(e.bytes), String(e.total), `${e.done}/${e.nodes}`] };
     case 'SKIPPED':
       return { event: 'SKIPPED', node: e.node, fields: [e.node, e.state, e.reason] };
     case 'POWER':

@@ -267,6 +267,12 @@ export interface CommandDef extends CommandShape {
   readonly jobTimeoutMs?: number;
   /** check before auditing or running (e.g. an allowlist); throw a VacmError to refuse the whole job */
   validate?(req: Request, nodes: readonly string[], host: ModuleHost): void;
+  /**
+   * asynchronous checks after validate and before the audit's attempt record (SSH:PUSH hashes its
+   * source here); what it returns is recorded as `detail` in the attempt and outcome records. A throw
+   * refuses the whole job as validate's does.
+   */
+  prepare?(req: Request, nodes: readonly string[], host: ModuleHost, signal: AbortSignal): Promise<Readonly<Record<string, string>> | void>;
   run(ctx: JobContext): Promise<void> | AsyncIterable<EventBody>;
 }
 

@@ -78,3 +78,18 @@ export function maskRequestLine(line: string): string {
 export function setsSecret(line: string): boolean {
   return secretValueStart(line) >= 0;
 }
+
+const TEMPLATE_RE = /\{(name|n)(?:([+-])(\d+))?\}/g;
+
+/** Expand `{name}`, `{n}`, `{n+K}`, `{n-K}` in a variable value (or a remote path) for one node. */
+export function expandTemplate(value: string, node: string): string {
+  if (!value.includes('{')) return value;
+  return value.replace(TEMPLATE_RE, (_m, what: string, sign?: string, k?: string) => {
+    if (what === 'name') return node;
+    const m = /(\d+)(?!.*\d)/.exec(node);
+    if (!m) throw new Error(`{n} needs a number in the node name, and "${node}" has none`);
+    let n = parseInt(m[1], 10);
+    if (sign && k) n = sign === '+' ? n + parseInt(k, 10) : n - parseInt(k, 10);
+    return String(n);
+  });
+}

@@ -11,6 +11,7 @@ import { toWire } from '../protocol/events.js';
 import { gatherOutputs, formatGathered, naturalCompare, statSummary, type ResultGathering } from '../protocol/gather.js';
 import { visibleLine } from '../protocol/visible.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
+import { copyLine, formatBytes } from '../protocol/copy.js';
 
 const SPARKS = '▁▂▃▄▅▆▇█';
 
@@ -402,6 +403,8 @@ function nodeLine(e: VacmEvent): string | undefined {
       return e.code === 0 ? undefined : `[exit ${e.code}${e.signal ? ` ${e.signal}` : ''}]`;
     case 'ERROR':
       return `${e.code}: ${e.message}`;
+    case 'COPY':
+      return copyLine(e);
     case 'POWER':
       return `power ${e.state}`;
     case 'BOOTDEV':
@@ -461,6 +464,7 @@ export function jobOutput(j: JobView, rules?: ResultGathering): JobOutput {
   const general: string[] = [];
   const failedNodes = new Set<string>();
   let terminal: string | undefined;
+  let progress: Extract<VacmEvent, { type: 'PROGRESS' }> | undefined;
   for (const e of j.events) {
     if (e.type === 'ERROR' && e.node !== undefined) failedNodes.add(e.node);
     else if (e.type === 'EXIT' && e.code !== 0) failedNodes.add(e.node);
@@ -468,6 +472,7 @@ export function jobOutput(j: JobView, rules?: ResultGathering): JobOutput {
     else if (e.type === 'JOB_FAILED') terminal = `failed: ${e.code}: ${e.message}`;
     else if (e.type === 'JOB_CANCELLED') terminal = 'cancelled';
     else if (e.type === 'JOB_STARTED') continue;
+    else if (e.type === 'PROGRESS') progress = e; // only the latest is worth a line
     else {
       const node = 'node' in e && e.type !== 'NODELIST' ? (e as { node: string }).node : undefined;
       const stat = rules?.[e.type]?.stat;
@@ -491,6 +496,7 @@ export function jobOutput(j: JobView, rules?: ResultGathering): JobOutput {
       }
     }
   }
+  if (progress && terminal === undefined) general.push(`${formatBytes(progress.bytes)} of ${formatBytes(progress.total)} copied, ${progress.done}/${progress.nodes} nodes done`);
   if (j.truncated > 0) general.push(`(${j.truncated} more events not kept)`);
   const out = { perNode, general, failedNodes, terminal, stats, statUnits };
   cache.set(j, out);

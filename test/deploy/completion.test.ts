@@ -108,7 +108,7 @@ describe('vacm completion bash, sourced in bash', () => {
   }
 
   it('offers the commands, then a command\'s options', () => {
-    expect(complete('vacm ')).toEqual(['ipc', 'nodeset', 'serve', 'snapshot', 'console', 'agent', 'doctor', 'completion']);
+    expect(complete('vacm ')).toEqual(['ipc', 'push', 'pull', 'nodeset', 'serve', 'snapshot', 'console', 'agent', 'doctor', 'completion']);
     expect(complete('vacm ipc --p')).toEqual(['--parallel']);
     expect(complete('vacm --v')).toEqual(['--version']);
   });

@@ -2,7 +2,8 @@
  * SSH:EXEC — run a command on many nodes (gomd's cluster-wide execution). Output is streamed per
  * node as it arrives (`OUTPUT:node:stdout|stderr:<line>`), then `EXIT:node:<code>`. A node with a
  * non-zero exit counts as failed. Nodes with `sim: true` answer through the SimCluster; every other
- * node, the local machine included, is reached over SSH through the shared pool.
+ * node, the local machine included, is reached over SSH through the shared pool. SSH:PUSH and
+ * SSH:PULL (copy.ts) copy files over the same pooled connections.
  */
 import { VacmError } from '../../protocol/errors.js';
 import type { CommandDef, ModuleDef, ModuleHost, NodeVars } from '../../protocol/module.js';
@@ -10,6 +11,7 @@ import type { SimCluster } from '../sim/cluster.js';
 import { isSimNode } from '../sim/module.js';
 import { parseSshSection, type SshSection } from './settings.js';
 import { checkExecAllowed, formatAllowEntry, type ExecAllowEntry } from '../../protocol/shell-words.js';
+import { createCopyCommands, type FileTransport } from './copy.js';
 
 /** What SSH:EXEC needs from the pool: a streaming exec. */
 export interface StreamingExecutor {
@@ -46,7 +48,7 @@ function allowedCommand(command: string, allow: readonly ExecAllowEntry[], sourc
   throw new VacmError('ERR_NOT_ALLOWED', `${shown} is not allowed by exec.allow (${list}): ${d.reason}; add a pattern for it to exec.allow in ${source ?? 'vacm.yaml'} (docs/ssh.md, Allowlist)`);
 }
 
-export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster }): ModuleDef {
+export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster; files?: FileTransport }): ModuleDef {
   const { pool, sim } = caps;
   let section: SshSection = parseSshSection(undefined);
   let unsubscribe: (() => void) | undefined;
@@ -123,8 +125,8 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
 
   return {
     tag: 'SSH',
-    summary: 'run commands on nodes over SSH (pooled connections, ~/.ssh/config, ssh-agent, known_hosts)',
-    commands: [exec, users],
+    summary: 'run commands on nodes and copy files to and from them over SSH (pooled connections, ~/.ssh/config, ssh-agent, known_hosts)',
+    commands: caps.files ? [exec, users, ...createCopyCommands({ transport: caps.files, isSim: (node, vars) => isSimNode(vars) && sim.has(node) })] : [exec, users],
     // by output and exit code: a node's lines with its non-zero exit are what it is grouped by
     gather: { OUTPUT: {}, EXIT: {} },
     init(host) {

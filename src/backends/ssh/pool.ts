@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, ParsedKey } from 'ssh2';
+import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig, ParsedKey, SFTPWrapper } from 'ssh2';
 import { VacmError } from '../../protocol/errors.js';
 import { checkTrustedFile } from '../../platform/trusted-file.js';
 import { peerText } from '../../protocol/visible.js';
@@ -594,6 +594,65 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     } finally {
       release(conn);
     }
+  }
+
+  private openSftp(p: Pooled): Promise<SFTPWrapper> {
+    return new Promise((resolve, reject) => {
+      try {
+        p.client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp)));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  }
+
+  /**
+   * Run `fn` with an SFTP session on `node`'s pooled connection (opened for the call, closed after
+   * it; a stale pooled connection is reopened once, as exec does). When `signal` aborts, the session
+   * is closed at once: its pending requests fail and `fn` ends with them.
+   */
+  async withSftp<T>(node: string, vars: NodeVars, signal: AbortSignal | undefined, fn: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
+    const t = this.resolveTarget(node, vars);
+    let { conn, reused } = await this.acquire(t, signal);
+    conn.inflight++;
+    if (conn.idle) clearTimeout(conn.idle);
+    const release = (p: Pooled) => {
+      p.inflight--;
+      this.armIdle(p);
+    };
+    let sftp: SFTPWrapper;
+    try {
+      sftp = await raceAbort(this.openSftp(conn), signal);
+    } catch (err) {
+      release(conn);
+      if (signal?.aborted || !reused) throw this.sftpStartError(err);
+      this.drop(node);
+      ({ conn } = await this.acquire(t, signal, true));
+      reused = false;
+      conn.inflight++;
+      try {
+        sftp = await raceAbort(this.openSftp(conn), signal);
+      } catch (err2) {
+        release(conn);
+        throw this.sftpStartError(err2);
+      }
+    }
+    if (reused) this.stats.reused++;
+    const onAbort = () => sftp.end();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await fn(sftp);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      sftp.end();
+      release(conn);
+    }
+  }
+
+  private sftpStartError(err: unknown): Error {
+    if (err instanceof VacmError || (err instanceof Error && err.name === 'AbortError')) return err;
+    const m = peerText((err as Error)?.message ?? String(err));
+    return new VacmError('ERR_UNSUPPORTED', `cannot start SFTP over SSH: ${m}; the node's sshd needs "Subsystem sftp /usr/lib/openssh/sftp-server" (or internal-sftp) in sshd_config`, { cause: err });
   }
 
   private startError(err: unknown): Error {
