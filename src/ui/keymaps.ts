@@ -13,6 +13,7 @@ export type Action =
   | 'up' | 'down' | 'left' | 'right' | 'pageUp' | 'pageDown' | 'home' | 'end'
   | 'mark' | 'markAll' | 'clearMarks' | 'filter' | 'clearFilter' | 'sort' | 'overview'
   | 'power' | 'exec'
+  | 'undo'
   // jobs
   | 'open'
   // help
@@ -70,12 +71,13 @@ export const KEYMAPS: Keymaps = {
     b(['right', 'l'], 'right', 'cursor right (overview)'),
     b(['space'], 'mark', 'mark / unmark', { short: 'mark' }),
     b(['a'], 'markAll', 'mark every shown node'),
-    b(['escape'], 'clearMarks', 'clear marks and filter'),
+    b(['escape'], 'clearMarks', 'clear the filter, then the marks'),
     b(['/'], 'filter', 'filter (node set or text)', { short: 'filter' }),
     b(['s'], 'sort', 'sort: name, load, state'),
     b(['v'], 'overview', 'list / overview'),
     b(['p'], 'power', 'power menu', { short: 'power' }),
     b(['x'], 'exec', 'run a command (SSH:EXEC)', { dangerous: true, short: 'exec' }),
+    b(['u'], 'undo', 'undo the last Esc (or a): filter and marks back'),
   ],
   detail: [],
   jobs: [
@@ -148,8 +150,10 @@ export function keyName(input: string, key: KeyInfo): string {
   if (key.return) return 'return';
   if (key.escape) return 'escape';
   if (key.tab) return key.shift ? 'shift+tab' : 'tab';
-  if (key.backspace || key.delete) return 'backspace';
+  if (key.backspace || key.delete) return key.meta ? 'alt+backspace' : 'backspace';
   if (key.ctrl) return `ctrl+${input}`;
+  // Alt-<key> arrives as ESC <key>: ink strips the ESC and sets meta
+  if (key.meta && input.length === 1) return `alt+${input}`;
   if (input === ' ') return 'space';
   return input;
 }
@@ -221,8 +225,24 @@ export function helpLines(maps: Keymaps): string[] {
   out.push('  Tab            complete module, command, node or group');
   out.push('  ↑/↓            history');
   out.push('  Enter/Esc      run / close');
+  out.push('Text input (: / x)');
+  for (const [k, d] of TEXT_INPUT_KEYS) out.push(`  ${k.padEnd(14)} ${d}`);
   return out;
 }
+
+/** The editing keys of every text input (src/ui/text-input.ts), for help and docs/keys.md. */
+export const TEXT_INPUT_KEYS: readonly (readonly [string, string])[] = [
+  ['←/→ C-b/C-f', 'cursor left / right'],
+  ['Home/End', 'start / end of line (also C-a / C-e)'],
+  ['M-b/M-f', 'word left / right'],
+  ['C-w', 'delete the word (or IPC field) before the cursor'],
+  ['C-k/C-u', 'delete to the end / to the start'],
+  ['C-d', 'delete the character under the cursor'],
+  ['↑/↓', 'recall history (each prompt has its own)'],
+  ['C-r', 'search the history backwards (C-r again: older)'],
+  ['Tab', 'complete a node name or @group (/ and :)'],
+  ['typing', 'a pre-filled text is selected: the first key replaces it'],
+];
 
 /** docs/keys.md, generated from the keymaps (a test checks the file matches). */
 export function keysMarkdown(maps: Keymaps = KEYMAPS): string {
@@ -233,6 +253,7 @@ export function keysMarkdown(maps: Keymaps = KEYMAPS): string {
     out.push('');
   }
   out.push('## Prompt (`:`)', '', '| keys | action |', '| --- | --- |', '| `Tab` | complete module, command, node name or group |', '| `↑` `↓` | history (kept in the state dir) |', '| `Enter` | check and run (parse errors are shown inline; dangerous requests ask first) |', '| `Esc` | close |', '');
+  out.push('## Text input (`:`, `/`, `x`)', '', '| keys | action |', '| --- | --- |', ...TEXT_INPUT_KEYS.map(([k, d]) => `| ${k.split('/').map((x) => '`' + x + '`').join(' ')} | ${d} |`), '', 'The `/` filter narrows the nodes as you type (from 4096 nodes on, after a short pause); Esc goes back to the filter you started from, Enter keeps the new one.', '');
   out.push('## Confirmations', '', 'Every dangerous action names the action, the folded targets and their count. `y` or `Enter` confirms, `n` or `Esc` cancels; for more than 16 nodes type the count and press `Enter`.', '');
   return out.join('\n');
 }

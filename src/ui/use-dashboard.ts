@@ -3,33 +3,43 @@
  * and what each key does, looked up in the keymaps. It talks to the engine only through UiEngine
  * (submit/cancel/check/resolve); panes receive plain values.
  */
-import { useMemo, useReducer, useRef } from 'react';
+import { useEffect, useMemo, useReducer, useRef } from 'react';
 import type { JobView, NodeView } from '../protocol/module.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
 import { toVacmError } from '../protocol/errors.js';
 import { maskRequestLine, setsSecret } from '../protocol/vars.js';
 import type { Snapshot, UiEngine } from './ui-engine.js';
-import { activeKeymaps, helpLines, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
+import { activeKeymaps, helpLines, keyLabel, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
 import { SORT_KEYS, sortNodes, type SortKey } from './format.js';
 import { complete } from './complete.js';
 import { describeRequest, powerOffers, requestWarnings, type PowerOffer } from './power-menu.js';
 import type { Line } from './panes/Overlay.js';
+import { beforeCursor, editInput, inputOf, replaceBeforeCursor, type TextInput } from './text-input.js';
 
 /** More targets than this and the confirmation asks to type their count. */
 export const TYPE_COUNT_ABOVE = 16;
 /** Clusters bigger than this open in the overview. */
 export const OVERVIEW_ABOVE = 512;
+/** From this many nodes on, the live filter waits for a pause in typing (FILTER_DEBOUNCE_MS) before it filters. */
+export const DEBOUNCE_FROM = 4096;
+export const FILTER_DEBOUNCE_MS = 150;
+/** Longest filter / exec history kept in memory. */
+const MAX_HISTORY = 200;
 
 export type Modal =
   | { kind: 'none' }
-  | { kind: 'help'; scroll: number; search: string; searching: boolean }
+  | { kind: 'help'; scroll: number; search: TextInput; searching: boolean }
   | { kind: 'power'; targets: string[]; offers: readonly PowerOffer[] }
-  | { kind: 'exec'; targets: string[]; text: string }
-  | { kind: 'filter'; text: string }
-  | { kind: 'prompt'; text: string; error?: string; candidates?: string[]; hist: number }
-  | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: string; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[] }
+  | { kind: 'exec'; targets: string[]; input: TextInput }
+  /** `prev`: the filter when the prompt opened (Esc goes back to it); `note`: why the live filter waits */
+  | { kind: 'filter'; input: TextInput; prev?: Filter; candidates?: string[]; note?: string }
+  | { kind: 'prompt'; input: TextInput; error?: string; candidates?: string[] }
+  | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: TextInput; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[] }
   | { kind: 'quit'; running: number }
   | { kind: 'output'; jobId: number; scroll: number; gathered: boolean };
+
+/** Nodes-pane actions that work from every pane (they act on the marks or the node under the nodes pane's cursor). */
+export const ANY_PANE_ACTIONS: ReadonlySet<Action> = new Set<Action>(['filter', 'power', 'exec', 'markAll', 'clearMarks', 'undo', 'sort', 'overview']);
 
 export interface Filter {
   expr: string;
@@ -103,6 +113,12 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
   const setCursorName = (cursorName: string | undefined) => update({ cursorName });
   const setJobId = (jobId: number | undefined) => update({ jobId });
   const history = useRef<string[]>([...(props.history ?? [])]);
+  const filterHistory = useRef<string[]>([]);
+  const execHistory = useRef<string[]>([]);
+  /** what Esc (and `a`) took away, newest last: `u` puts it back */
+  const undoStack = useRef<{ marks: ReadonlySet<string>; filter?: Filter; what: string }[]>([]);
+  const liveTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(liveTimer.current), []);
   const shownCache = useRef<{ nodes?: readonly NodeView[]; filter?: Filter; sort?: SortKey; shown: readonly NodeView[] }>({ shown: [] });
   const snapRef = useRef(snap);
   snapRef.current = snap;
@@ -155,7 +171,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       const r = { ...c, names: c.names };
       const byName = new Map(snapRef.current.nodes.map((n) => [n.name, n] as const));
       const warnings = [...requestWarnings(r, byName, c.tag === 'POWER' ? engine.powerFacts(c.names) : undefined), ...notes];
-      setModal({ kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: '', needCount: c.targets > TYPE_COUNT_ABOVE, from, head: describeRequest(r), warnings });
+      setModal({ kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: inputOf(), needCount: c.targets > TYPE_COUNT_ABOVE, from, head: describeRequest(r), warnings });
       return true;
     }
     run(c.line);
@@ -202,7 +218,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         else props.onQuit();
         return;
       }
-      case 'help': setModal({ kind: 'help', scroll: 0, search: '', searching: false }); return;
+      case 'help': setModal({ kind: 'help', scroll: 0, search: inputOf(), searching: false }); return;
       case 'nextPane':
       case 'prevPane': {
         const order: PaneId[] = ['nodes', 'detail', 'jobs'];
@@ -211,7 +227,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         return;
       }
       case 'theme': update({ themeIdx: (s.themeIdx + 1) % Math.max(1, props.themeCount) }); return;
-      case 'prompt': setModal({ kind: 'prompt', text: '', hist: history.current.length }); return;
+      case 'prompt': setModal({ kind: 'prompt', input: inputOf() }); return;
       case 'cancelJob': {
         const j = s.selectedJob;
         if (j && (j.state === 'running' || j.state === 'queued')) {
@@ -238,9 +254,31 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         if (!s.isOverview) moveNodes(1);
         return;
       }
-      case 'markAll': update({ marks: new Set(s.shown.map((n) => n.name)) }); return;
-      case 'clearMarks': update({ marks: new Set(), filter: undefined, message: undefined }); return;
-      case 'filter': setModal({ kind: 'filter', text: s.filter?.expr ?? '' }); return;
+      case 'markAll':
+        remember('marks');
+        update({ marks: new Set(s.shown.map((n) => n.name)) });
+        return;
+      case 'clearMarks': {
+        // one thing at a time, the filter first: marks are work, a filter is a view
+        if (s.filter) {
+          remember('filter');
+          update({ filter: undefined });
+          say(`filter ${s.filter.expr} cleared${s.marks.size ? ` (${s.marks.size} still marked; Esc again clears them)` : ''} · u undoes`);
+        } else if (s.marks.size > 0) {
+          remember('marks');
+          update({ marks: new Set() });
+          say(`${s.marks.size} marks cleared · u undoes`);
+        } else say('nothing to clear (no filter, no marks)');
+        return;
+      }
+      case 'undo': {
+        const last = undoStack.current.pop();
+        if (!last) return say('nothing to undo');
+        update({ marks: last.marks, filter: last.filter });
+        say(`undone: ${last.what} back${last.filter ? ` (filter ${last.filter.expr})` : ''}${last.marks.size ? ` (${last.marks.size} marked)` : ''}`);
+        return;
+      }
+      case 'filter': setModal({ kind: 'filter', input: inputOf(s.filter?.expr ?? '', { selected: true }), prev: s.filter }); return;
       case 'clearFilter': update({ filter: undefined }); return;
       case 'sort': {
         const next = SORT_KEYS[(SORT_KEYS.indexOf(s.sort) + 1) % SORT_KEYS.length];
@@ -258,7 +296,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       case 'exec': {
         const t = targets();
         if (t.length === 0) return say('no node under the cursor', true);
-        setModal({ kind: 'exec', targets: t, text: '' });
+        setModal({ kind: 'exec', targets: t, input: inputOf() });
         return;
       }
       case 'open':
@@ -269,29 +307,58 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     }
   };
 
-  const applyFilter = (text: string) => {
-    const expr = text.trim();
-    if (expr === '') {
-      update({ filter: undefined });
-      return;
-    }
-    let filter: Filter;
-    try {
-      filter = { expr, names: new Set(engine.resolve(expr)) };
-    } catch {
-      filter = { expr }; // not a node set of this cluster: match names as text
-    }
-    update({ filter, cursorName: undefined });
+  /** Keep what is about to be cleared, for `u`. */
+  const remember = (what: string) => {
+    const s = st.current;
+    undoStack.current.push({ marks: s.marks, filter: s.filter, what });
+    if (undoStack.current.length > 20) undoStack.current.shift();
   };
 
-  /** Printable input and editing keys for the text fields; returns the new text. */
-  const edit = (text: string, input: string, name: string): string | undefined => {
-    if (name === 'backspace') return text.slice(0, -1);
-    if (name === 'ctrl+u') return '';
-    if (name.startsWith('ctrl+') || name === 'up' || name === 'down' || name === 'left' || name === 'right' || name === 'tab' || name === 'shift+tab') return undefined;
-    if (input && !/[\x00-\x1f]/.test(input)) return text + input;
-    if (name === 'space') return text + ' ';
-    return undefined;
+  /** The filter an expression means: a node set of this cluster, else text matched in names; `incomplete` while typing a node set. */
+  const filterOf = (text: string): { filter?: Filter; incomplete?: string } => {
+    const expr = text.trim();
+    if (expr === '') return {};
+    try {
+      return { filter: { expr, names: new Set(engine.resolve(expr)) } };
+    } catch (err) {
+      // half a node set (`sim[0001-`, `@rack`) keeps the last result on screen instead of flashing "no node matches"
+      const why = toVacmError(err).message;
+      return { filter: { expr }, incomplete: /[[\]@,!&^]/.test(expr) ? why : undefined };
+    }
+  };
+
+  const applyFilter = (text: string) => {
+    update({ filter: filterOf(text).filter, cursorName: undefined });
+  };
+
+  /** The filter follows the prompt as it is typed; on big clusters only after a pause in typing. */
+  const liveFilter = (text: string) => {
+    clearTimeout(liveTimer.current);
+    const now = () => {
+      const m = st.current.modal;
+      if (m.kind !== 'filter') return;
+      const f = filterOf(text);
+      if (f.incomplete) {
+        if (m.note !== f.incomplete) update({ modal: { ...m, note: f.incomplete } });
+        return;
+      }
+      update({ filter: f.filter, cursorName: undefined, modal: m.note ? { ...m, note: undefined } : m });
+    };
+    if (snapRef.current.nodes.length >= DEBOUNCE_FROM) liveTimer.current = setTimeout(now, FILTER_DEBOUNCE_MS);
+    else now();
+  };
+
+  const pushHistory = (h: string[], line: string) => {
+    if (line === '' || h[h.length - 1] === line) return;
+    h.push(line);
+    if (h.length > MAX_HISTORY) h.shift();
+  };
+
+  /** Tab in a node-set input: complete the name or @group before the cursor (the NODES field of a request). */
+  const completeNodes = (inp: TextInput): { input: TextInput; candidates?: string[] } => {
+    const head = 'X:Y:';
+    const c = complete(head + beforeCursor(inp), { modules: [], nodes: snapNodes(), groups: engine.registry.groups() });
+    return { input: replaceBeforeCursor(inp, c.line.slice(head.length)), candidates: c.candidates.length > 1 ? c.candidates : undefined };
   };
 
   const onKey = (input: string, key: KeyInfo): void => {
@@ -317,20 +384,26 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     switch (m.kind) {
       case 'none': {
         const b = lookup(s.maps[s.focus], name) ?? lookup(s.maps.global, name);
-        if (b) act(b.action);
+        if (b) return act(b.action);
+        if (s.focus !== 'nodes') {
+          // node actions act on the marks (or the cursor's node) wherever the focus is; the rest say where they work
+          const nb = lookup(s.maps.nodes, name);
+          if (nb && ANY_PANE_ACTIONS.has(nb.action)) return act(nb.action);
+          if (nb) return say(`${keyLabel(name)} (${nb.description}) works in the nodes pane: Tab goes there`);
+        }
         return;
       }
       case 'help': {
         if (m.searching) {
           if (name === 'return') return setModal({ ...m, searching: false });
-          if (name === 'escape' || name === 'ctrl+c') return setModal({ ...m, searching: false, search: '', scroll: 0 });
-          const t = edit(m.search, input, name);
+          if (name === 'escape' || name === 'ctrl+c') return setModal({ ...m, searching: false, search: inputOf(), scroll: 0 });
+          const t = editInput(m.search, name, input);
           if (t !== undefined) setModal({ ...m, search: t, scroll: 0 });
           return;
         }
         const b = lookup(s.maps.help, name);
         if (!b) return;
-        const total = searchHelp(helpLines(s.maps), m.search).length;
+        const total = searchHelp(helpLines(s.maps), m.search.text).length;
         const rows = Math.max(1, layoutRef.current.helpRows);
         const last = Math.max(0, total - rows);
         const to = (n: number) => setModal({ ...m, scroll: Math.max(0, Math.min(last, n)) });
@@ -341,8 +414,8 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
           case 'pageDown': return to(m.scroll + Math.max(1, rows - 1));
           case 'home': return to(0);
           case 'end': return to(last);
-          case 'helpSearch': return setModal({ ...m, searching: true, scroll: 0 });
-          case 'close': return name === 'escape' && m.search !== '' ? setModal({ ...m, search: '', scroll: 0 }) : close();
+          case 'helpSearch': return setModal({ ...m, searching: true, search: inputOf(m.search.text, { selected: true }), scroll: 0 });
+          case 'close': return name === 'escape' && m.search.text !== '' ? setModal({ ...m, search: inputOf(), scroll: 0 }) : close();
           default: return;
         }
       }
@@ -362,32 +435,61 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         return;
       }
       case 'exec': {
-        if (name === 'escape' || name === 'ctrl+c') return close();
-        if (name === 'return') {
-          if (m.text.trim() === '') return close();
-          close();
-          request(`SSH:EXEC:${foldNodeSet(m.targets)}:${m.text}`, 'action');
-          return;
+        if (!m.input.search) {
+          if (name === 'escape' || name === 'ctrl+c') return close();
+          if (name === 'return') {
+            const command = m.input.text;
+            if (command.trim() === '') return close();
+            pushHistory(execHistory.current, command);
+            close();
+            request(`SSH:EXEC:${foldNodeSet(m.targets)}:${command}`, 'action');
+            return;
+          }
         }
-        const t = edit(m.text, input, name);
-        if (t !== undefined) setModal({ ...m, text: t });
+        const t = editInput(m.input, name, input, execHistory.current);
+        if (t !== undefined) setModal({ ...m, input: t });
         return;
       }
       case 'filter': {
-        if (name === 'escape' || name === 'ctrl+c') return close();
-        if (name === 'return') {
-          close();
-          applyFilter(m.text);
-          return;
+        if (!m.input.search) {
+          if (name === 'escape' || name === 'ctrl+c') {
+            // back to the filter the prompt opened on: Esc in the prompt never loses a view
+            clearTimeout(liveTimer.current);
+            update({ modal: { kind: 'none' }, filter: m.prev });
+            return;
+          }
+          if (name === 'return') {
+            clearTimeout(liveTimer.current);
+            pushHistory(filterHistory.current, m.input.text.trim());
+            if (m.prev && m.prev.expr !== m.input.text.trim()) {
+              undoStack.current.push({ marks: s.marks, filter: m.prev, what: 'filter' });
+            }
+            close();
+            applyFilter(m.input.text);
+            return;
+          }
+          if (name === 'tab') {
+            const c = completeNodes(m.input);
+            setModal({ ...m, input: c.input, candidates: c.candidates });
+            if (c.input.text !== m.input.text) liveFilter(c.input.text);
+            return;
+          }
         }
-        const t = edit(m.text, input, name);
-        if (t !== undefined) setModal({ ...m, text: t });
+        const t = editInput(m.input, name, input, filterHistory.current);
+        if (t === undefined) return;
+        setModal({ ...m, input: t, candidates: undefined });
+        if (t.text !== m.input.text) liveFilter(t.text);
         return;
       }
       case 'prompt': {
+        if (m.input.search) {
+          const t = editInput(m.input, name, input, history.current);
+          if (t !== undefined) setModal({ ...m, input: t, error: undefined, candidates: undefined });
+          return;
+        }
         if (name === 'escape' || name === 'ctrl+c') return close();
         if (name === 'return') {
-          const line = m.text.trim();
+          const line = m.input.text.trim();
           if (line === '') return close();
           const c = engine.check(line);
           if (!c.ok) {
@@ -408,20 +510,14 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
           request(line, 'prompt');
           return;
         }
-        if (name === 'up' || name === 'down') {
-          const h = history.current;
-          const i = Math.max(0, Math.min(h.length, m.hist + (name === 'up' ? -1 : 1)));
-          setModal({ ...m, hist: i, text: h[i] ?? '', error: undefined, candidates: undefined });
-          return;
-        }
         if (name === 'tab') {
           const mods = engine.registry.modules();
-          const c = complete(m.text, { modules: mods, nodes: snapNodes(), groups: engine.registry.groups() });
-          setModal({ ...m, text: c.line, candidates: c.candidates.length > 1 ? c.candidates : undefined, error: undefined });
+          const c = complete(beforeCursor(m.input), { modules: mods, nodes: snapNodes(), groups: engine.registry.groups() });
+          setModal({ ...m, input: replaceBeforeCursor(m.input, c.line), candidates: c.candidates.length > 1 ? c.candidates : undefined, error: undefined });
           return;
         }
-        const t = edit(m.text, input, name);
-        if (t !== undefined) setModal({ ...m, text: t, error: undefined, candidates: undefined });
+        const t = editInput(m.input, name, input, history.current);
+        if (t !== undefined) setModal({ ...m, input: t, error: undefined, candidates: undefined });
         return;
       }
       case 'confirm': {
@@ -432,14 +528,14 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         }
         if (m.needCount) {
           if (name === 'return') {
-            if (m.typed.trim() === String(m.count)) {
+            if (m.typed.text.trim() === String(m.count)) {
               close();
               run(m.line);
-            } else setModal({ ...m, typed: '' });
+            } else setModal({ ...m, typed: inputOf() });
             return;
           }
-          const t = edit(m.typed, input, name);
-          if (t !== undefined && /^\d*$/.test(t)) setModal({ ...m, typed: t });
+          const t = editInput(m.typed, name, input);
+          if (t !== undefined && /^\d*$/.test(t.text) && !t.search) setModal({ ...m, typed: t });
           return;
         }
         if (name === 'y' || name === 'return') {

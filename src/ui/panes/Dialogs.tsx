@@ -21,7 +21,7 @@ export function confirmLines(m: Extract<Modal, { kind: 'confirm' }>): string[] {
 export function confirmSpec(m: Extract<Modal, { kind: 'confirm' }>): OverlaySpec {
   const [head, req, ask] = confirmLines(m);
   const lines: Line[] = [[{ text: head, bold: true }], [{ text: req, slot: 'dim' }], ...m.warnings, '', ask];
-  if (m.needCount) lines.push([{ text: 'count: ' }, { text: m.typed }, { text: ' ', inverse: true }]);
+  if (m.needCount) lines.push([{ text: 'count: ' }, { text: m.typed.text }, { text: ' ', inverse: true }]);
   return { title: 'CONFIRM — this changes things', lines, danger: true, wrap: true, maxWidth: 100 };
 }
 
@@ -46,11 +46,12 @@ export const HELP_HINT = '↑↓ j/k scroll  PgUp/PgDn page  / search  Esc close
 
 /** The help overlay: the keymaps' lines (those matching the search), `rows` of them from `scroll`. */
 export function helpSpec(maps: Keymaps, m: Extract<Modal, { kind: 'help' }>, rows: number): OverlaySpec {
-  const all = searchHelp(helpLines(maps), m.search);
+  const search = m.search.text;
+  const all = searchHelp(helpLines(maps), search);
   const body = overlayBodyRows({ hint: HELP_HINT }, Math.min(rows, all.length + 3));
   const start = Math.max(0, Math.min(m.scroll, all.length - body));
   const where = all.length === 0 ? 'no key matches' : all.length > body ? `lines ${start + 1}-${Math.min(all.length, start + body)} of ${all.length}` : `${all.length} lines`;
-  const title = `HELP · ${m.search ? `search "${m.search}" · ` : ''}${where}`;
+  const title = `HELP · ${search ? `search "${search}" · ` : ''}${where}`;
   return { title, lines: all.length ? all.slice(start, start + body) : [[{ text: 'Esc clears the search', slot: 'dim' }]], hint: HELP_HINT };
 }
 

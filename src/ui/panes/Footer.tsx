@@ -5,16 +5,18 @@ import { useTheme } from '../theme.js';
 import { footerText, type Keymaps, type PaneId } from '../keymaps.js';
 import type { Modal } from '../use-dashboard.js';
 
+const SEARCH_FOOTER = 'type to search the history  C-r older  Enter edit the match  Esc back';
+
 export function footerFor(maps: Keymaps, pane: PaneId, modal: Modal): string {
   switch (modal.kind) {
     case 'none':
       return footerText(maps, pane);
     case 'prompt':
-      return 'Enter run  Tab complete  ↑/↓ history  Esc close';
+      return modal.input.search ? SEARCH_FOOTER : 'Enter run  Tab complete  ↑/↓ history  C-r search  Esc close';
     case 'filter':
-      return 'Enter apply (node set like @rack1!sim007, or text)  Esc cancel';
+      return modal.input.search ? SEARCH_FOOTER : 'filters as you type · Enter keep (node set like @rack1!sim007, or text)  Tab complete  Esc back';
     case 'exec':
-      return 'Enter run (asks first)  Esc cancel';
+      return modal.input.search ? SEARCH_FOOTER : 'Enter run (asks first unless exec.safe)  ↑/↓ history  C-r search  Esc cancel';
     case 'confirm':
       return modal.needCount ? 'type the count, Enter confirms  Esc cancels' : 'y/Enter confirm  n/Esc cancel';
     case 'power':
