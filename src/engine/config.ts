@@ -170,10 +170,24 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
   const addToGroup = (g: string, n: string) => (groups[g] ??= []).includes(n) || groups[g].push(n);
   let allow: ExecAllowEntry[] = ['*'];
   let skipStates: NodeState[] = ['down', 'off'];
+  let safe: ExecAllowEntry[] = [];
   if (top.exec !== undefined) {
     if (typeof top.exec !== 'object' || top.exec === null || Array.isArray(top.exec)) fail(['exec'], 'must be a mapping with allow: [globs]');
     const ex = top.exec as Record<string, unknown>;
-    for (const k of Object.keys(ex)) if (k !== 'allow' && k !== 'skip_states') fail(['exec', k], `unknown key "${k}"; exec takes allow, skip_states`);
+    for (const k of Object.keys(ex)) if (k !== 'allow' && k !== 'skip_states' && k !== 'safe') fail(['exec', k], `unknown key "${k}"; exec takes allow, safe, skip_states`);
+    if (ex.safe !== undefined) {
+      if (!Array.isArray(ex.safe)) fail(['exec', 'safe'], 'must be a list of command patterns that change nothing, e.g. ["uptime", "uname *", "systemctl status *"]');
+      safe = (ex.safe as unknown[]).map((a, i) => {
+        const isShell = typeof a === 'object' && a !== null && !Array.isArray(a) && Object.keys(a).length === 1 && typeof (a as { shell?: unknown }).shell === 'string';
+        if (typeof a !== 'string' && !isShell) fail(['exec', 'safe', i], 'each entry is a command pattern ("uname *") or {shell: "<exact command>"}');
+        const entry: ExecAllowEntry = typeof a === 'string' ? a : { shell: (a as { shell: string }).shell };
+        const c = compileAllowEntry(entry);
+        if (!c.ok) fail(['exec', 'safe', i], c.reason);
+        // "*" would let every command past the confirmation and --read-only
+        if (c.ok && c.rule.kind === 'any') fail(['exec', 'safe', i], '"*" would make every command safe; list the commands that change nothing, e.g. "uptime", "uname *"');
+        return entry;
+      });
+    }
     if (ex.skip_states !== undefined) {
       const ok = ['down', 'off', 'unknown'];
       if (!Array.isArray(ex.skip_states) || ex.skip_states.some((v) => typeof v !== 'string' || !ok.includes(v))) {
@@ -287,7 +301,7 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
   const sections: Record<string, unknown> = Object.create(null);
   for (const k of SECTION_KEYS) if (top[k] !== undefined) sections[k] = top[k];
   return {
-    view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow, skipStates }, sections, groups, maxNodes },
+    view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow, skipStates, safe }, sections, groups, maxNodes },
     nodes: [...nodes.values()],
   };
 }

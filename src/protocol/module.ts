@@ -110,6 +110,8 @@ export interface ConfigView {
   /** exec.allow: word patterns, `*` (anything) or `{shell: "..."}` (exact text); see shell-words.ts */
   readonly exec: {
     readonly allow: readonly ExecAllowEntry[];
+    /** exec.safe: commands (same patterns, `*` refused) that change nothing: no confirmation, allowed read-only */
+    readonly safe?: readonly ExecAllowEntry[];
     /** exec.skip_states: node states a skipKnownDown command does not run on (default down, off) */
     readonly skipStates?: readonly NodeState[];
   };

@@ -76,7 +76,7 @@ export const KEYMAPS: Keymaps = {
     b(['s'], 'sort', 'sort: name, load, state'),
     b(['v'], 'overview', 'list / overview'),
     b(['p'], 'power', 'power menu', { short: 'power' }),
-    b(['x'], 'exec', 'run a command (SSH:EXEC)', { dangerous: true, short: 'exec' }),
+    b(['x'], 'exec', 'run a command (SSH:EXEC; asks unless exec.safe)', { short: 'exec' }),
     b(['u'], 'undo', 'undo the last Esc (or a): filter and marks back'),
   ],
   detail: [],

@@ -167,6 +167,10 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       say(`${c.code}: ${c.message}`, true);
       return true;
     }
+    if (c.dangerous && engine.readOnly) {
+      say(c.label === 'SSH:EXEC' ? 'ERR_READ_ONLY: read-only runs only the commands exec.safe lists' : `ERR_READ_ONLY: ${c.label} changes things and vacm runs read-only`, true);
+      return true;
+    }
     if (c.dangerous) {
       const r = { ...c, names: c.names };
       const byName = new Map(snapRef.current.nodes.map((n) => [n.name, n] as const));

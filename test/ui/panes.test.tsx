@@ -94,8 +94,10 @@ describe('panes with a real engine (SIM nodes)', () => {
     expect(f.lastFrame()).toContain('Space mark');
     expect(f.lastFrame()).toContain('x exec');
     f.unmount();
-    const ro = render(<Footer maps={activeKeymaps(true)} pane="nodes" modal={{ kind: 'none' }} width={200} />);
-    expect(ro.lastFrame()).not.toContain('x exec');
+    // read-only drops the dangerous keys; x stays, for the commands exec.safe lists (issue 11 item 6)
+    const ro = render(<Footer maps={activeKeymaps(true)} pane="nodes" modal={{ kind: 'power', targets: ['sim001'], offers: [] }} width={200} />);
+    expect(ro.lastFrame()).toContain('t power status');
+    expect(ro.lastFrame()).not.toContain('power off');
     ro.unmount();
   });
 
