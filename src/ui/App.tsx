@@ -97,7 +97,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
   else if (m.kind === 'power') dialog = powerSpec(m, d.maps);
   else if (m.kind === 'help') dialog = helpSpec(d.maps, m, g.main);
   else if (m.kind === 'quit') dialog = quitSpec(m.running);
-  else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main);
+  else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main, d.marks.size);
   // the dashboard stays drawn under a dialog, dimmed, so the marked rows are in sight
   const main = (
     <ThemeProvider theme={dialog ? dimmedTheme(theme) : theme}>

@@ -221,14 +221,26 @@ export function helpLines(maps: Keymaps): string[] {
     out.push(KEYMAP_TITLES[name]);
     for (const x of maps[name]) out.push(`  ${bindingKeys(x).padEnd(14)} ${x.description}${x.dangerous ? '  (asks first)' : ''}`);
   }
+  out.push('Job output (Enter in jobs)');
+  for (const [k, d] of OUTPUT_KEYS) out.push(`  ${k.padEnd(14)} ${d}`);
+  out.push('Text input (: / x)');
+  for (const [k, d] of TEXT_INPUT_KEYS) out.push(`  ${k.padEnd(14)} ${d}`);
   out.push('Prompt (:)');
   out.push('  Tab            complete module, command, node or group');
   out.push('  ↑/↓            history');
   out.push('  Enter/Esc      run / close');
-  out.push('Text input (: / x)');
-  for (const [k, d] of TEXT_INPUT_KEYS) out.push(`  ${k.padEnd(14)} ${d}`);
   return out;
 }
+
+/** The keys of a job's output view (issue 15 item 3), for help and docs/keys.md. */
+export const OUTPUT_KEYS: readonly (readonly [string, string])[] = [
+  ['↑/↓ j/k', 'move the cursor line (PgUp/PgDn, Home/End)'],
+  ['g', 'gathered / per node'],
+  ['Space/m', 'mark (again: unmark) the group under the cursor'],
+  ['F', 'mark exactly the failed nodes'],
+  ['r', 're-run on the marked (else the failed) nodes; asks'],
+  ['Esc/q/Enter', 'close'],
+];
 
 /** The editing keys of every text input (src/ui/text-input.ts), for help and docs/keys.md. */
 export const TEXT_INPUT_KEYS: readonly (readonly [string, string])[] = [
@@ -241,7 +253,7 @@ export const TEXT_INPUT_KEYS: readonly (readonly [string, string])[] = [
   ['↑/↓', 'recall history (each prompt has its own)'],
   ['C-r', 'search the history backwards (C-r again: older)'],
   ['Tab', 'complete a node name or @group (/ and :)'],
-  ['typing', 'a pre-filled text is selected: the first key replaces it'],
+  ['typing', 'a pre-filled text is selected: a key replaces it'],
 ];
 
 /** docs/keys.md, generated from the keymaps (a test checks the file matches). */
@@ -253,6 +265,7 @@ export function keysMarkdown(maps: Keymaps = KEYMAPS): string {
     out.push('');
   }
   out.push('## Prompt (`:`)', '', '| keys | action |', '| --- | --- |', '| `Tab` | complete module, command, node name or group |', '| `↑` `↓` | history (kept in the state dir) |', '| `Enter` | check and run (parse errors are shown inline; dangerous requests ask first) |', '| `Esc` | close |', '');
+  out.push('## Job output (`Enter` in the jobs pane)', '', '| keys | action |', '| --- | --- |', ...OUTPUT_KEYS.map(([k, d]) => `| ${k.split(/[/ ]/).map((x) => '`' + x + '`').join(' ')} | ${d} |`), '');
   out.push('## Text input (`:`, `/`, `x`)', '', '| keys | action |', '| --- | --- |', ...TEXT_INPUT_KEYS.map(([k, d]) => `| ${k.split('/').map((x) => '`' + x + '`').join(' ')} | ${d} |`), '', 'The `/` filter narrows the nodes as you type (from 4096 nodes on, after a short pause); Esc goes back to the filter you started from, Enter keeps the new one.', '');
   out.push('## Confirmations', '', 'Every dangerous action names the action, the folded targets and their count. `y` or `Enter` confirms, `n` or `Esc` cancels; for more than 16 nodes type the count and press `Enter`.', '');
   return out.join('\n');

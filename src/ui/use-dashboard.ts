@@ -5,12 +5,12 @@
  */
 import { useEffect, useMemo, useReducer, useRef } from 'react';
 import type { JobView, NodeView } from '../protocol/module.js';
-import { foldNodeSet } from '../protocol/nodeset.js';
+import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
 import { toVacmError } from '../protocol/errors.js';
 import { maskRequestLine, setsSecret } from '../protocol/vars.js';
 import type { Snapshot, UiEngine } from './ui-engine.js';
 import { activeKeymaps, helpLines, keyLabel, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
-import { SORT_KEYS, sortNodes, type SortKey } from './format.js';
+import { SORT_KEYS, gatheredJobRows, jobOutput, perNodeLineNodes, requestOn, sortNodes, type SortKey } from './format.js';
 import { complete } from './complete.js';
 import { describeRequest, powerOffers, requestWarnings, type PowerOffer } from './power-menu.js';
 import type { Line } from './panes/Overlay.js';
@@ -36,7 +36,8 @@ export type Modal =
   | { kind: 'prompt'; input: TextInput; error?: string; candidates?: string[] }
   | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: TextInput; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[] }
   | { kind: 'quit'; running: number }
-  | { kind: 'output'; jobId: number; scroll: number; gathered: boolean };
+  /** `cursor`: the line Space/m marks the group (or node) of */
+  | { kind: 'output'; jobId: number; scroll: number; gathered: boolean; cursor: number };
 
 /** Nodes-pane actions that work from every pane (they act on the marks or the node under the nodes pane's cursor). */
 export const ANY_PANE_ACTIONS: ReadonlySet<Action> = new Set<Action>(['filter', 'power', 'exec', 'markAll', 'clearMarks', 'undo', 'sort', 'overview']);
@@ -304,7 +305,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         return;
       }
       case 'open':
-        if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: false });
+        if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: false, cursor: 0 });
         return;
       default:
         return;
@@ -550,16 +551,61 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       }
       case 'output': {
         if (name === 'escape' || name === 'q' || name === 'return') return close();
-        if (name === 'g') return setModal({ ...m, gathered: !m.gathered, scroll: 0 });
-        const page = Math.max(1, layoutRef.current.outputRows - 1);
-        const d = name === 'up' || name === 'k' ? -1 : name === 'down' || name === 'j' ? 1 : name === 'pageup' ? -page : name === 'pagedown' || name === 'space' ? page : name === 'home' || name === 'g' ? -1e9 : name === 'end' || name === 'G' ? 1e9 : 0;
-        if (d !== 0) setModal({ ...m, scroll: Math.max(0, m.scroll + d) });
+        if (name === 'g') return setModal({ ...m, gathered: !m.gathered, scroll: 0, cursor: 0 });
+        const job = snapRef.current.jobs.find((j) => j.id === m.jobId);
+        const lineNodes = job ? (m.gathered ? gatheredJobRows(job).map((r) => r.nodes) : perNodeLineNodes(job)) : [];
+        if (name === 'space' || name === 'm') return markOutputGroup(lineNodes[m.cursor]);
+        if (name === 'F') return markFailed(job);
+        if (name === 'r') return rerun(job);
+        const body = Math.max(1, layoutRef.current.outputRows);
+        const page = Math.max(1, body - 1);
+        const d = name === 'up' || name === 'k' ? -1 : name === 'down' || name === 'j' ? 1 : name === 'pageup' ? -page : name === 'pagedown' ? page : name === 'home' ? -1e9 : name === 'end' || name === 'G' ? 1e9 : 0;
+        if (d === 0) return;
+        const cursor = Math.max(0, Math.min(Math.max(0, lineNodes.length - 1), m.cursor + d));
+        const scroll = cursor < m.scroll ? cursor : cursor >= m.scroll + body ? cursor - body + 1 : m.scroll;
+        setModal({ ...m, cursor, scroll });
         return;
       }
     }
   };
 
   const snapNodes = () => snap.nodes.map((n) => n.name);
+
+  /** Space/m in a job's output: the nodes of the group under the cursor join the marks (or leave them, when all are marked). */
+  const markOutputGroup = (folded: string | undefined) => {
+    if (!folded) return say('no node group on this line: move to a group (its header or its lines)');
+    const names = NodeSet.parse(folded).expand();
+    const s = st.current;
+    remember('marks');
+    const next = new Set(s.marks);
+    const all = names.every((n) => next.has(n));
+    for (const n of names) (all ? next.delete(n) : next.add(n));
+    update({ marks: next });
+    say(`${all ? 'unmarked' : 'marked'} ${folded} (${names.length}) · ${next.size} marked · r re-runs on the marked nodes`);
+  };
+
+  /** F: the marks become exactly the job's failed nodes. */
+  const markFailed = (job: JobView | undefined) => {
+    const failed = job ? [...jobOutput(job).failedNodes] : [];
+    if (failed.length === 0) return say('no node failed in this job');
+    remember('marks');
+    update({ marks: new Set(failed) });
+    say(`marked the ${failed.length} failed: ${foldNodeSet(failed)} · r re-runs on them`);
+  };
+
+  /** r: the job's request again, on the marked nodes (else its failed ones), confirmed like any other. */
+  const rerun = (job: JobView | undefined) => {
+    if (!job) return say('the job is gone (only the newest jobs are kept)', true);
+    const s = st.current;
+    const names = s.marks.size > 0 ? [...s.marks] : [...jobOutput(job).failedNodes];
+    if (names.length === 0) return say('nothing to re-run on: mark a group (Space) or the failed nodes (F) first');
+    // the shown request has its secrets masked: re-sending it would set the mask
+    if (setsSecret(job.line)) return say('this request sets a secret, which is not kept: type it again in the : prompt', true);
+    const line = requestOn(job, foldNodeSet(names));
+    if (!line) return say(`${job.tag}:${job.command} has no node set to re-run on`, true);
+    setModal({ kind: 'none' });
+    request(line, 'action');
+  };
 
   return { ...state, onKey };
 }

@@ -39,3 +39,50 @@ describe('exec.safe in the dashboard (issue 11 item 6)', () => {
     expect(f).not.toContain('CONFIRM');
   });
 });
+
+describe('results you can act on (issue 15 item 3)', () => {
+  /** 8 sim nodes, sim002 and sim005 failed, an exec on all 8 (run on the down ones too: skip_states []), its output open gathered */
+  async function failedJob() {
+    app = await startApp({ nodes: 8, skipStates: [], columns: 140, rows: 40 });
+    await app.waitFor('sim001');
+    await app.engine.submit('SIM:FAIL:sim002,sim005').done;
+    await app.waitFor(/2 down/);
+    await app.press('a', 'x', ...'uname -r', KEY.enter, 'y');
+    await app.waitFor(/#2 ⚠ SSH:EXEC:sim\[001-008\]:uname/);
+    await app.press(KEY.escape, KEY.escape, KEY.escape); // marks off
+    await app.press(KEY.tab, KEY.tab, KEY.enter, 'g');
+    return app.waitFor(/#2 .* · gathered/);
+  }
+
+  it('Space marks the failed group under the cursor; r re-runs the request on exactly those nodes after the usual confirmation', async () => {
+    let f = await failedJob();
+    // the failed group comes first, the cursor on its header
+    expect(f).toMatch(/│ sim\[002,005\] \(2\)/);
+    await app!.press(' ');
+    f = await app!.waitFor('marked sim[002,005] (2) · 2 marked');
+    expect(f).toContain('· 2 marked ·');
+    await app!.press('r');
+    f = await app!.waitFor('CONFIRM');
+    expect(f).toContain('sim[002,005]');
+    expect(f).toContain('request: SSH:EXEC:sim[002,005]:uname -r');
+    await app!.press('y');
+    await app!.waitFor(/#3 .*SSH:EXEC:sim\[002,005\]:uname -r/);
+    const job = app!.engine.getSnapshot().jobs.find((j) => j.id === 3)!;
+    expect([...job.targets]).toEqual(['sim002', 'sim005']);
+  });
+
+  it('F marks every failed node; r with nothing marked re-runs on the failed ones; Space on a good group marks it', async () => {
+    await failedJob();
+    await app!.press('F');
+    await app!.waitFor('marked the 2 failed: sim[002,005] · r re-runs on them');
+    await app!.press('j', 'j', 'j', ' ');
+    await app!.waitFor('marked sim[001,003-004,006-008] (6) · 8 marked');
+    await app!.press(' ');
+    await app!.waitFor('unmarked sim[001,003-004,006-008] (6) · 2 marked');
+    // marks cleared (u-able), then r falls back to the failed set
+    await app!.press(KEY.escape, KEY.escape, KEY.escape);
+    await app!.press(KEY.enter, 'r');
+    const f = await app!.waitFor('CONFIRM');
+    expect(f).toContain('request: SSH:EXEC:sim[002,005]:uname -r');
+  });
+});

@@ -64,12 +64,16 @@ export function quitSpec(running: number): OverlaySpec {
 }
 
 /** A job's full output, scrolled to `modal.scroll`, in an overlay that fills `rows`. */
-export function outputSpec(job: JobView | undefined, m: Extract<Modal, { kind: 'output' }>, rows: number): OverlaySpec {
-  const hint = '↑/↓ PgUp/PgDn scroll  g gathered/per node  Esc close';
+export const OUTPUT_HINT = '↑↓ move  g gathered/per node  Space/m mark group  F mark failed  r re-run  Esc close';
+
+export function outputSpec(job: JobView | undefined, m: Extract<Modal, { kind: 'output' }>, rows: number, marked = 0): OverlaySpec {
+  const hint = OUTPUT_HINT;
   if (!job) return { title: `job #${m.jobId}`, lines: [`job #${m.jobId} is gone (only the newest jobs are kept)`], hint, fill: true, maxWidth: 400 };
-  const lines: Line[] = m.gathered ? gatheredJobRows(job).map((r) => [{ text: r.text, slot: r.error ? 'error' as const : undefined }]) : perNodeJobLines(job);
+  const all: Line[] = m.gathered ? gatheredJobRows(job).map((r) => [{ text: r.text, slot: r.error ? 'error' as const : undefined }]) : perNodeJobLines(job);
+  // the cursor's line drawn inverse: Space/m marks its group
+  const lines = all.map((l, i) => (i === m.cursor ? (typeof l === 'string' ? [{ text: l, inverse: true }] : l.map((s) => ({ ...s, inverse: true }))) : l));
   const body = overlayBodyRows({ hint }, rows);
   const start = Math.min(m.scroll, Math.max(0, lines.length - body));
-  const title = `#${job.id} ${visibleLine(job.line)} · ${job.state} · ${m.gathered ? 'gathered' : 'per node'} · lines ${lines.length ? start + 1 : 0}-${Math.min(lines.length, start + body)} of ${lines.length}`;
+  const title = `#${job.id} ${visibleLine(job.line)} · ${job.state} · ${m.gathered ? 'gathered' : 'per node'}${marked ? ` · ${marked} marked` : ''} · lines ${lines.length ? start + 1 : 0}-${Math.min(lines.length, start + body)} of ${lines.length}`;
   return { title, lines: lines.length ? lines.slice(start, start + body) : [[{ text: 'no output', slot: 'dim' }]], hint, fill: true, maxWidth: 400 };
 }

@@ -4,6 +4,7 @@ import { Box, Text } from 'ink';
 import { useTheme } from '../theme.js';
 import { footerText, type Keymaps, type PaneId } from '../keymaps.js';
 import type { Modal } from '../use-dashboard.js';
+import { OUTPUT_HINT } from './Dialogs.js';
 
 const SEARCH_FOOTER = 'type to search the history  C-r older  Enter edit the match  Esc back';
 
@@ -26,7 +27,7 @@ export function footerFor(maps: Keymaps, pane: PaneId, modal: Modal): string {
     case 'quit':
       return 'y quit  n stay';
     case 'output':
-      return '↑/↓ PgUp/PgDn scroll  g gathered/per node  Esc close';
+      return OUTPUT_HINT;
   }
 }
 
