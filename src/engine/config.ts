@@ -18,6 +18,7 @@ import type { NodeState } from '../protocol/events.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { escapeControls } from '../protocol/visible.js';
 import { compileAllowEntry, type ExecAllowEntry } from '../protocol/shell-words.js';
+import { ACTION_KEY_RE, templateProblem, type CustomAction } from '../protocol/actions.js';
 
 export interface NodeDef {
   name: string;
@@ -37,7 +38,7 @@ export const RESERVED_VARS = [
 ] as const;
 
 /** Top-level keys; module-owned sections are passed through to their modules, which validate them. */
-const CORE_KEYS = ['cluster', 'fanout', 'nodes', 'groups', 'exec', 'limits'];
+const CORE_KEYS = ['cluster', 'fanout', 'nodes', 'groups', 'exec', 'limits', 'actions'];
 export const SECTION_KEYS = ['power', 'ssh', 'ping', 'sysstat', 'sensors', 'collector', 'agent', 'membership', 'hooks', 'history', 'metrics', 'ui', 'demo', 'serve', 'output'];
 
 export const DEFAULT_FANOUT = 64;
@@ -208,6 +209,27 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
     }
   }
 
+  // actions: [{key, name, request, confirm, role}]: the dashboard's custom actions (issue 15 item 5)
+  const actions: CustomAction[] = [];
+  if (top.actions !== undefined) {
+    if (!Array.isArray(top.actions)) fail(['actions'], 'must be a list of {key, name, request, confirm, role}, e.g. [{key: R, name: restart slurmd, request: "SSH:EXEC:{nodes}:systemctl restart slurmd"}]');
+    (top.actions as unknown[]).forEach((a, i) => {
+      if (typeof a !== 'object' || a === null || Array.isArray(a)) fail(['actions', i], 'each action is a mapping {key, name, request, confirm, role}');
+      const o = a as Record<string, unknown>;
+      for (const k of Object.keys(o)) if (!['key', 'name', 'request', 'confirm', 'role'].includes(k)) fail(['actions', i, k], `unknown key "${k}"; an action takes key, name, request, confirm, role`);
+      const key = typeof o.key === 'number' ? String(o.key) : o.key;
+      if (typeof key !== 'string' || !ACTION_KEY_RE.test(key)) fail(['actions', i, 'key'], 'must be one key: a printable character (R), ctrl+<letter> or alt+<key>');
+      if (typeof o.name !== 'string' || o.name.trim() === '' || o.name.length > 60 || /[\x00-\x1f\x7f]/.test(o.name)) fail(['actions', i, 'name'], 'must be a short name of at most 60 characters, no control characters');
+      if (typeof o.request !== 'string') fail(['actions', i, 'request'], 'must be an IPC request template, e.g. "SSH:EXEC:{nodes}:systemctl restart slurmd"');
+      const problem = templateProblem(o.request as string);
+      if (problem) fail(['actions', i, 'request'], `the template ${problem}`);
+      if (o.confirm !== undefined && typeof o.confirm !== 'boolean') fail(['actions', i, 'confirm'], 'must be true or false');
+      if (o.role !== undefined && typeof o.role !== 'string') fail(['actions', i, 'role'], 'must be a role name (enforced by vacm serve)');
+      if (actions.some((x) => x.key === key)) fail(['actions', i, 'key'], `key ${key as string} is already used by another action`);
+      actions.push({ key: key as string, name: (o.name as string).trim(), request: o.request as string, confirm: (o.confirm as boolean | undefined) ?? false, role: o.role as string | undefined, source: where(['actions', i]) });
+    });
+  }
+
   // limits: { max_nodes: N }: how many names a node set may expand to (docs/nodeset.md)
   let maxNodes = DEFAULT_MAX_NODES;
   if (top.limits !== undefined) {
@@ -301,7 +323,7 @@ export function parseConfig(text: string, file = 'vacm.yaml'): LoadedConfig {
   const sections: Record<string, unknown> = Object.create(null);
   for (const k of SECTION_KEYS) if (top[k] !== undefined) sections[k] = top[k];
   return {
-    view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow, skipStates, safe }, sections, groups, maxNodes },
+    view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow, skipStates, safe }, sections, groups, maxNodes, ...(actions.length ? { actions } : {}) },
     nodes: [...nodes.values()],
   };
 }

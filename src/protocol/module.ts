@@ -6,6 +6,7 @@
 import type { CommandShape, Request } from './ipc.js';
 import type { EventBody, Lane, NodeState, PowerState, StatValue, VacmEvent, JobState } from './events.js';
 import type { ExecAllowEntry } from './shell-words.js';
+import type { CustomAction } from './actions.js';
 
 export type NodeVars = Readonly<Record<string, string>>;
 export type NodeOutcome = 'ok' | 'failed';
@@ -118,6 +119,8 @@ export interface ConfigView {
   /** other top-level sections (power, ssh, sysstat, collector, ...), validated by the modules that own them */
   readonly sections: Readonly<Record<string, unknown>>;
   readonly groups: Readonly<Record<string, readonly string[]>>;
+  /** actions: the dashboard's custom actions (docs/config.md) */
+  readonly actions?: readonly CustomAction[];
   /** limits.max_nodes: the most names a node set is expanded to (DEFAULT_MAX_NODES when absent) */
   readonly maxNodes?: number;
 }

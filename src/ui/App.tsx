@@ -95,7 +95,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
   let dialog: OverlaySpec | undefined;
   if (m.kind === 'confirm') dialog = confirmSpec(m);
   else if (m.kind === 'power') dialog = powerSpec(m, d.maps);
-  else if (m.kind === 'help') dialog = helpSpec(d.maps, m, g.main);
+  else if (m.kind === 'help') dialog = helpSpec(d.maps, m, g.main, d.actions);
   else if (m.kind === 'quit') dialog = quitSpec(m.running);
   else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main, d.marks.size);
   // the dashboard stays drawn under a dialog, dimmed, so the marked rows are in sight
@@ -125,7 +125,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[] }) {
           {dialog ? <Overlay spec={dialog} columns={g.columns} rows={g.main} /> : null}
         </Box>
         <PromptPane modal={d.modal} message={d.message} width={g.columns} />
-        <Footer maps={d.maps} pane={focus} modal={d.modal} width={g.columns} />
+        <Footer maps={d.maps} pane={focus} modal={d.modal} width={g.columns} actions={d.actions} />
       </Box>
     </ThemeProvider>
   );

@@ -4,6 +4,8 @@
  * dangerous binding in exactly one place (`activeKeymaps`).
  */
 
+import { expandAction, type CustomAction } from '../protocol/actions.js';
+
 export type PaneId = 'nodes' | 'detail' | 'jobs';
 
 export type Action =
@@ -173,11 +175,12 @@ export function bindingKeys(x: Binding): string {
 }
 
 /** The footer line of a pane: the global essentials, then the pane's own keys (first keys only, short words). */
-export function footerText(maps: Keymaps, pane: PaneId): string {
+export function footerText(maps: Keymaps, pane: PaneId, actions: readonly CustomAction[] = []): string {
   const fmt = (x: Binding) => `${keyLabel(x.keys[0])} ${x.short ?? x.description}`;
   const own = maps[pane].filter((x) => x.footer).map(fmt);
   const global = maps.global.filter((x) => x.footer).map(fmt);
-  return [...global, ...(own.length ? ['│', ...own] : []), '↑↓ move'].join('  ');
+  const custom = actions.map((a) => `${keyLabel(a.key)} ${a.name}`);
+  return [...global, ...(own.length ? ['│', ...own] : []), '↑↓ move', ...(custom.length ? ['│', ...custom] : [])].join('  ');
 }
 
 export const KEYMAP_TITLES: Record<KeymapName, string> = {
@@ -213,9 +216,40 @@ export function searchHelp(lines: readonly string[], search: string): string[] {
   return out;
 }
 
-/** The help screen's lines, generated from the keymaps. */
-export function helpLines(maps: Keymaps): string[] {
+/** The built-in binding a custom action's key would shadow (the maps in effect with no dialog open), if any. */
+export function builtinKeyFor(key: string, maps: Keymaps = KEYMAPS): { map: KeymapName; binding: Binding } | undefined {
+  for (const map of ['global', 'nodes', 'detail', 'jobs'] as const) {
+    const b = lookup(maps[map], key);
+    if (b) return { map, binding: b };
+  }
+  return undefined;
+}
+
+/** Codes that mean a custom action's template names no valid request (checked once, when the dashboard starts). */
+const TEMPLATE_CODES = new Set(['ERR_PROTO_PARSE', 'ERR_UNKNOWN_MODULE', 'ERR_UNKNOWN_COMMAND', 'ERR_BAD_ARGS', 'ERR_NOT_ALLOWED']);
+
+/**
+ * Why the config's custom actions cannot start, or undefined: a key a built-in key already has, or a
+ * template that is no valid request once expanded for `sample` (a node of the cluster).
+ */
+export function customActionProblem(actions: readonly CustomAction[], check: (line: string) => { ok: true } | { ok: false; code: string; message: string }, sample: string, maps: Keymaps = KEYMAPS): string | undefined {
+  for (const a of actions) {
+    const where = a.source ?? 'vacm.yaml: actions';
+    const clash = builtinKeyFor(a.key, maps);
+    if (clash) return `${where}.key: ${keyLabel(a.key)} is a built-in key (${clash.binding.description}, ${KEYMAP_TITLES[clash.map].toLowerCase()}); choose another key for "${a.name}"`;
+    const c = check(expandAction(a.request, { nodes: sample, node: sample }));
+    if (!c.ok && TEMPLATE_CODES.has(c.code)) return `${where}.request: "${a.request}" is not a valid request: ${c.code}: ${c.message}`;
+  }
+  return undefined;
+}
+
+/** The help screen's lines, generated from the keymaps (and the config's custom actions). */
+export function helpLines(maps: Keymaps, actions: readonly CustomAction[] = []): string[] {
   const out: string[] = [];
+  if (actions.length) {
+    out.push('Custom actions (vacm.yaml)');
+    for (const a of actions) out.push(`  ${keyLabel(a.key).padEnd(14)} ${a.name}`);
+  }
   for (const name of SHOWN_MAPS) {
     if (maps[name].length === 0) continue;
     out.push(KEYMAP_TITLES[name]);

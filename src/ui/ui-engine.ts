@@ -6,6 +6,7 @@
 import type { Engine } from '../engine/engine.js';
 import type { Snapshot } from '../engine/store.js';
 import { isDangerous } from '../protocol/module.js';
+import type { CustomAction } from '../protocol/actions.js';
 import { toVacmError } from '../protocol/errors.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
 import { guardedBecause, powerCapability, type GuardReason, type PowerActionName, type PowerDriverName, type ThisMachine } from '../protocol/power.js';
@@ -52,6 +53,8 @@ export interface UiEngine {
   powerFacts(names: readonly string[]): PowerFacts[];
   readonly registry: { modules(): readonly ModuleInfo[]; groups(): readonly string[] };
   readonly readOnly: boolean;
+  /** the config's custom actions (actions: in vacm.yaml) */
+  readonly actions?: readonly CustomAction[];
 }
 
 /** `thisMachine` (from the CLI, which may read the OS) lets the guard judge `host` and `bmc_host` as POWER does. */
@@ -90,5 +93,6 @@ export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachi
       groups: () => Object.keys(engine.groups()).sort(),
     },
     readOnly: engine.readOnly,
+    actions: engine.config.actions ?? [],
   };
 }

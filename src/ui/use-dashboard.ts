@@ -9,11 +9,12 @@ import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
 import { toVacmError } from '../protocol/errors.js';
 import { maskRequestLine, setsSecret } from '../protocol/vars.js';
 import type { Snapshot, UiEngine } from './ui-engine.js';
-import { activeKeymaps, helpLines, keyLabel, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
+import { activeKeymaps, builtinKeyFor, helpLines, keyLabel, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
 import { SORT_KEYS, gatheredJobRows, jobOutput, perNodeLineNodes, requestOn, sortNodes, type SortKey } from './format.js';
 import { complete } from './complete.js';
 import { describeRequest, powerOffers, requestWarnings, type PowerOffer } from './power-menu.js';
 import type { Line } from './panes/Overlay.js';
+import { expandAction, usesNode, usesNodes, type CustomAction } from '../protocol/actions.js';
 import { beforeCursor, editInput, inputOf, replaceBeforeCursor, type TextInput } from './text-input.js';
 
 /** More targets than this and the confirmation asks to type their count. */
@@ -101,6 +102,8 @@ function filterNodes(nodes: readonly NodeView[], filter: Filter | undefined, sor
 export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: { readonly current: Layout }) {
   const { engine } = props;
   const maps = useMemo(() => activeKeymaps(engine.readOnly), [engine.readOnly]);
+  // a clashing key is refused when the dashboard starts (cli/tui.ts); never shadow a built-in key here either
+  const actions = useMemo(() => (engine.actions ?? []).filter((a) => !builtinKeyFor(a.key, maps)), [engine.actions, maps]);
   // Key presses can arrive several in one tick (a paste, tmux send-keys): the state lives in a ref that
   // every handler reads and writes synchronously, and a counter re-renders.
   const st = useRef<UiState>({ focus: 'nodes', marks: new Set(), sort: 'name', modal: { kind: 'none' }, themeIdx: 0 });
@@ -140,6 +143,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     return {
       ...s,
       maps,
+      actions,
       shown,
       cursor,
       cursorNode: shown[cursor] as NodeView | undefined,
@@ -161,7 +165,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
   };
 
   /** Submit now, or ask first when the request is dangerous. */
-  const request = (line: string, from: 'prompt' | 'action', notes: readonly Line[] = []): boolean => {
+  const request = (line: string, from: 'prompt' | 'action', notes: readonly Line[] = [], askAnyway = false): boolean => {
     const c = engine.check(line);
     if (!c.ok) {
       if (from === 'prompt') return false;
@@ -172,7 +176,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       say(c.label === 'SSH:EXEC' ? 'ERR_READ_ONLY: read-only runs only the commands exec.safe lists' : `ERR_READ_ONLY: ${c.label} changes things and vacm runs read-only`, true);
       return true;
     }
-    if (c.dangerous) {
+    if (c.dangerous || askAnyway) {
       const r = { ...c, names: c.names };
       const byName = new Map(snapRef.current.nodes.map((n) => [n.name, n] as const));
       const warnings = [...requestWarnings(r, byName, c.tag === 'POWER' ? engine.powerFacts(c.names) : undefined), ...notes];
@@ -390,6 +394,8 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       case 'none': {
         const b = lookup(s.maps[s.focus], name) ?? lookup(s.maps.global, name);
         if (b) return act(b.action);
+        const custom = actions.find((a) => a.key === name);
+        if (custom) return runAction(custom);
         if (s.focus !== 'nodes') {
           // node actions act on the marks (or the cursor's node) wherever the focus is; the rest say where they work
           const nb = lookup(s.maps.nodes, name);
@@ -408,7 +414,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         }
         const b = lookup(s.maps.help, name);
         if (!b) return;
-        const total = searchHelp(helpLines(s.maps), m.search.text).length;
+        const total = searchHelp(helpLines(s.maps, actions), m.search.text).length;
         const rows = Math.max(1, layoutRef.current.helpRows);
         const last = Math.max(0, total - rows);
         const to = (n: number) => setModal({ ...m, scroll: Math.max(0, Math.min(last, n)) });
@@ -516,9 +522,21 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
           return;
         }
         if (name === 'tab') {
+          // a custom action's name completes to its request on the current targets
+          const typed = beforeCursor(m.input);
+          if (!typed.includes(':')) {
+            const hits = actions.filter((a) => a.name.toLowerCase().startsWith(typed.toLowerCase()) && typed !== '');
+            if (hits.length === 1) {
+              const line = actionLine(hits[0]);
+              if (line) setModal({ ...m, input: replaceBeforeCursor(m.input, line), candidates: undefined, error: undefined });
+              return;
+            }
+          }
           const mods = engine.registry.modules();
           const c = complete(beforeCursor(m.input), { modules: mods, nodes: snapNodes(), groups: engine.registry.groups() });
-          setModal({ ...m, input: replaceBeforeCursor(m.input, c.line), candidates: c.candidates.length > 1 ? c.candidates : undefined, error: undefined });
+          const named = typed.includes(':') ? [] : actions.filter((a) => a.name.toLowerCase().startsWith(typed.toLowerCase())).map((a) => `${a.name} (${keyLabel(a.key)})`);
+          const cands = [...named, ...c.candidates];
+          setModal({ ...m, input: replaceBeforeCursor(m.input, c.line), candidates: cands.length > 1 ? cands : undefined, error: undefined });
           return;
         }
         const t = editInput(m.input, name, input, history.current);
@@ -570,6 +588,24 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
   };
 
   const snapNodes = () => snap.nodes.map((n) => n.name);
+
+  /** A custom action's request for the current targets (marks, else the cursor's node), or undefined after saying why not. */
+  const actionLine = (a: CustomAction): string | undefined => {
+    const t = targets();
+    const cursorNode = ref.current.cursorNode?.name;
+    if ((usesNodes(a) && t.length === 0) || (usesNode(a) && !cursorNode)) {
+      say(`${a.name}: no node under the cursor`, true);
+      return undefined;
+    }
+    return expandAction(a.request, { nodes: t.length ? foldNodeSet(t) : '', node: cursorNode ?? '' });
+  };
+
+  /** A custom action's key: its request, confirmed when dangerous or when the action says confirm: true. */
+  const runAction = (a: CustomAction) => {
+    const line = actionLine(a);
+    if (line === undefined) return;
+    request(line, 'action', [[{ text: `custom action "${a.name}" (${keyLabel(a.key)})`, slot: 'dim' }]], a.confirm);
+  };
 
   /** Space/m in a job's output: the nodes of the group under the cursor join the marks (or leave them, when all are marked). */
   const markOutputGroup = (folded: string | undefined) => {

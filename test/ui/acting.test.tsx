@@ -86,3 +86,52 @@ describe('results you can act on (issue 15 item 3)', () => {
     expect(f).toContain('request: SSH:EXEC:sim[002,005]:uname -r');
   });
 });
+
+describe('custom actions (issue 15 item 5)', () => {
+  const ACTIONS = [
+    { key: 'R', name: 'restart slurmd', request: 'SSH:EXEC:{nodes}:systemctl restart slurmd', confirm: false },
+    { key: 'V', name: 'power var', request: 'NEXXUS:GET_VAR:{node}:power', confirm: false },
+    { key: 'W', name: 'who (asks)', request: 'NEXXUS:GET_VAR:{nodes}:host', confirm: true },
+  ];
+
+  it('are in the footer and in help; a dangerous one confirms like any other, a harmless one runs at once', async () => {
+    app = await startApp({ nodes: 8, columns: 200, actions: ACTIONS });
+    let f = await app.waitFor('R restart slurmd');
+    expect(f.split('\n').at(-1)).toContain('│  R restart slurmd  V power var');
+    await app.press(' ', ' ', 'R');
+    f = await app.waitFor('CONFIRM');
+    expect(f).toContain('request: SSH:EXEC:sim[001-002]:systemctl restart slurmd');
+    expect(f).toContain('custom action "restart slurmd" (R)');
+    await app.press('n', 'V');
+    await app.waitFor('job #1: NEXXUS:GET_VAR:sim003:power');
+    await app.press('W');
+    f = await app.waitFor('CONFIRM');
+    expect(f).toContain('request: NEXXUS:GET_VAR:sim[001-002]:host');
+    await app.press('y');
+    await app.waitFor('job #2: NEXXUS:GET_VAR:sim[001-002]:host');
+    await app.press('?', '/', ...'slurm');
+    f = await app.waitFor('Custom actions (vacm.yaml)');
+    expect(f).toMatch(/R +restart slurmd/);
+  });
+
+  it('the prompt completes an action name to its request on the targets', async () => {
+    app = await startApp({ nodes: 8, columns: 140, actions: ACTIONS });
+    await app.waitFor('sim001');
+    await app.press(':', ...'rest', KEY.tab);
+    await app.waitFor(':SSH:EXEC:sim001:systemctl restart slurmd');
+    await app.press(KEY.escape, ':', KEY.tab);
+    await app.waitFor(/restart slurmd \(R\) +power var \(V\)/);
+  });
+
+  it('a key that clashes with a built-in key is refused', () => {
+    // the start-up check (cli/tui.ts) over the same keymaps
+    return import('../../src/ui/keymaps.js').then(({ customActionProblem }) => {
+      const ok = () => ({ ok: true as const });
+      expect(customActionProblem([{ key: 'p', name: 'mine', request: 'NEXXUS:JOBS', confirm: false, source: 'v.yaml:9: actions.0' }], ok, 'n1')).toBe('v.yaml:9: actions.0.key: p is a built-in key (power menu, nodes pane); choose another key for "mine"');
+      expect(customActionProblem([{ key: 'tab', name: 'x', request: 'NEXXUS:JOBS', confirm: false }], ok, 'n1')).toMatch(/Tab is a built-in key/);
+      const bad = () => ({ ok: false as const, code: 'ERR_UNKNOWN_MODULE', message: 'no module NOPE' });
+      expect(customActionProblem([{ key: 'R', name: 'x', request: 'NOPE:X:{nodes}', confirm: false, source: 'v.yaml:3: actions.0' }], bad, 'n1')).toBe('v.yaml:3: actions.0.request: "NOPE:X:{nodes}" is not a valid request: ERR_UNKNOWN_MODULE: no module NOPE');
+      expect(customActionProblem([{ key: 'R', name: 'x', request: 'NEXXUS:JOBS', confirm: false }], ok, 'n1')).toBeUndefined();
+    });
+  });
+});

@@ -9,6 +9,7 @@ import { visibleLine } from '../../protocol/visible.js';
 import { bindingKeys, helpLines, searchHelp, type Keymaps } from '../keymaps.js';
 import { gatheredJobRows, perNodeJobLines } from '../format.js';
 import type { Modal } from '../use-dashboard.js';
+import type { CustomAction } from '../../protocol/actions.js';
 import { overlayBodyRows, type Line, type OverlaySpec } from './Overlay.js';
 
 /** The text of a confirmation: the action in words with its count and folded targets, the request, the question (pure, tested). */
@@ -45,9 +46,9 @@ export function powerSpec(m: Extract<Modal, { kind: 'power' }>, maps: Keymaps): 
 export const HELP_HINT = '↑↓ j/k scroll  PgUp/PgDn page  / search  Esc close';
 
 /** The help overlay: the keymaps' lines (those matching the search), `rows` of them from `scroll`. */
-export function helpSpec(maps: Keymaps, m: Extract<Modal, { kind: 'help' }>, rows: number): OverlaySpec {
+export function helpSpec(maps: Keymaps, m: Extract<Modal, { kind: 'help' }>, rows: number, actions: readonly CustomAction[] = []): OverlaySpec {
   const search = m.search.text;
-  const all = searchHelp(helpLines(maps), search);
+  const all = searchHelp(helpLines(maps, actions), search);
   const body = overlayBodyRows({ hint: HELP_HINT }, Math.min(rows, all.length + 3));
   const start = Math.max(0, Math.min(m.scroll, all.length - body));
   const where = all.length === 0 ? 'no key matches' : all.length > body ? `lines ${start + 1}-${Math.min(all.length, start + body)} of ${all.length}` : `${all.length} lines`;

@@ -5,13 +5,14 @@ import { useTheme } from '../theme.js';
 import { footerText, type Keymaps, type PaneId } from '../keymaps.js';
 import type { Modal } from '../use-dashboard.js';
 import { OUTPUT_HINT } from './Dialogs.js';
+import type { CustomAction } from '../../protocol/actions.js';
 
 const SEARCH_FOOTER = 'type to search the history  C-r older  Enter edit the match  Esc back';
 
-export function footerFor(maps: Keymaps, pane: PaneId, modal: Modal): string {
+export function footerFor(maps: Keymaps, pane: PaneId, modal: Modal, actions: readonly CustomAction[] = []): string {
   switch (modal.kind) {
     case 'none':
-      return footerText(maps, pane);
+      return footerText(maps, pane, actions);
     case 'prompt':
       return modal.input.search ? SEARCH_FOOTER : 'Enter run  Tab complete  ↑/↓ history  C-r search  Esc close';
     case 'filter':
@@ -31,11 +32,11 @@ export function footerFor(maps: Keymaps, pane: PaneId, modal: Modal): string {
   }
 }
 
-export function Footer({ maps, pane, modal, width }: { maps: Keymaps; pane: PaneId; modal: Modal; width: number }) {
+export function Footer({ maps, pane, modal, width, actions }: { maps: Keymaps; pane: PaneId; modal: Modal; width: number; actions?: readonly CustomAction[] }) {
   const t = useTheme();
   return (
     <Box width={width} height={1}>
-      <Text wrap="truncate" color={t.color('dim')}>{footerFor(maps, pane, modal)}</Text>
+      <Text wrap="truncate" color={t.color('dim')}>{footerFor(maps, pane, modal, actions)}</Text>
     </Box>
   );
 }
