@@ -23,7 +23,7 @@ actions:
 `;
 
 /** the prompt row (the one above the footer) */
-const promptRow = (s: string) => s.split('\n').filter((l) => l !== '').at(-2) ?? '';
+const promptRow = (s: string) => s.split('\n').find((l) => l.startsWith('filter (node set or text):')) ?? '';
 
 describe.skipIf(!hasBinary('tmux'))('acting on what you see, in tmux (needs tmux: apt-get install tmux)', () => {
   const sessions: Tmux[] = [];
@@ -57,10 +57,12 @@ describe.skipIf(!hasBinary('tmux'))('acting on what you see, in tmux (needs tmux
       // reopened: the old text is selected, so typing replaces it
       tmux.keys('/');
       s = await tmux.waitFor((x) => promptRow(x).startsWith('filter (node set or text): sim00[1-8]'));
+      if (columns === 80) process.stdout.write(`[capture] filter prompt reopened (old text selected) at 80x24:\n${s}\n`);
       tmux.type('sim0[01-10]');
       s = await tmux.waitFor('NODES 10 of 41');
       expect(promptRow(s)).toMatch(/^filter \(node set or text\): sim0\[01-10\]\s*$/);
       expect(s).not.toContain('sim00[1-8]sim');
+      if (columns === 80) process.stdout.write(`[capture] after typing sim0[01-10] at 80x24:\n${s}\n`);
       // readline: Ctrl-A to the start, Alt-F over "sim0", Ctrl-K cuts the rest: "sim0" matches all 40 as text... then a new range
       tmux.keys('C-a', 'M-f', 'C-k');
       s = await tmux.waitFor((x) => /^filter \(node set or text\): sim0\s*$/.test(promptRow(x)) && x.includes('NODES 40 of 41'));
