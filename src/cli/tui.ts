@@ -11,6 +11,7 @@ import React from 'react';
 import { render } from 'ink';
 import { App } from '../ui/App.js';
 import { uiEngineOf } from '../ui/ui-engine.js';
+import { customActionProblem } from '../ui/keymaps.js';
 import { thisMachine } from '../platform/this-machine.js';
 import { MONO, parseTheme, type Theme } from '../ui/theme.js';
 import { openEngine, type EngineArgs } from './setup.js';
@@ -124,6 +125,13 @@ export async function runTui(args: EngineArgs, io: Io): Promise<number> {
     return 2;
   }
   const engine = await openEngine({ ...args, monitor: true });
+  // custom actions: a key a built-in key has, or a template naming no valid request, is a config error at start
+  const bad = customActionProblem(engine.config.actions ?? [], (l) => uiEngineOf(engine).check(l), engine.store.getSnapshot().nodes[0]?.name ?? 'node');
+  if (bad) {
+    await engine.stop();
+    io.err(`ERR_CONFIG: ${escapeControls(bad)}\n`);
+    return 2;
+  }
   const stdout = process.stdout;
   const stdin = process.stdin;
   if (!stdin.isTTY || !stdout.isTTY) {

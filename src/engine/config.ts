@@ -23,6 +23,7 @@ import { sectionProblem, type SectionSchema } from '../protocol/config-schema.js
 import { HISTORY_SECTION } from './history.js';
 import { HOOKS_SECTION, MEMBERSHIP_SECTION } from './membership.js';
 import { OUTPUT_SECTION } from './output-limits.js';
+import { ACTION_KEY_RE, templateProblem, type CustomAction } from '../protocol/actions.js';
 
 export interface NodeDef {
   name: string;
@@ -165,6 +166,7 @@ export function parseConfig(text: string, file = 'vacm.yaml', sectionSchemas: re
   const addToGroup = (g: string, n: string) => (groups[g] ??= []).includes(n) || groups[g].push(n);
   let allow: ExecAllowEntry[] = ['*'];
   let skipStates: NodeState[] = ['down', 'off'];
+  let safe: ExecAllowEntry[] = [];
   if (top.exec !== undefined) {
     if (typeof top.exec !== 'object' || top.exec === null || Array.isArray(top.exec)) fail(['exec'], 'must be a mapping with allow: [globs]');
     const ex = top.exec as Record<string, unknown>;
@@ -189,7 +191,33 @@ export function parseConfig(text: string, file = 'vacm.yaml', sectionSchemas: re
       });
     };
     if (ex.allow !== undefined) allow = patterns('allow');
-    if (ex.safe !== undefined) patterns('safe');
+    if (ex.safe !== undefined) {
+      safe = patterns('safe');
+      // "*" would let every command past the confirmation and --read-only
+      const star = safe.findIndex((e) => { const c = compileAllowEntry(e); return c.ok && c.rule.kind === 'any'; });
+      if (star >= 0) fail(['exec', 'safe', star], '"*" would make every command safe; list the commands that change nothing, e.g. "uptime", "uname *"');
+    }
+  }
+
+  // actions: [{key, name, request, confirm, role}]: the dashboard's custom actions (issue 15 item 5)
+  const actions: CustomAction[] = [];
+  if (top.actions !== undefined) {
+    if (!Array.isArray(top.actions)) fail(['actions'], 'must be a list of {key, name, request, confirm, role}, e.g. [{key: R, name: restart slurmd, request: "SSH:EXEC:{nodes}:systemctl restart slurmd"}]');
+    (top.actions as unknown[]).forEach((a, i) => {
+      if (typeof a !== 'object' || a === null || Array.isArray(a)) fail(['actions', i], 'each action is a mapping {key, name, request, confirm, role}');
+      const o = a as Record<string, unknown>;
+      for (const k of Object.keys(o)) if (!['key', 'name', 'request', 'confirm', 'role'].includes(k)) fail(['actions', i, k], `unknown key "${k}"; an action takes key, name, request, confirm, role`);
+      const key = typeof o.key === 'number' ? String(o.key) : o.key;
+      if (typeof key !== 'string' || !ACTION_KEY_RE.test(key)) fail(['actions', i, 'key'], 'must be one key: a printable character (R), ctrl+<letter> or alt+<key>');
+      if (typeof o.name !== 'string' || o.name.trim() === '' || o.name.length > 60 || /[\x00-\x1f\x7f]/.test(o.name)) fail(['actions', i, 'name'], 'must be a short name of at most 60 characters, no control characters');
+      if (typeof o.request !== 'string') fail(['actions', i, 'request'], 'must be an IPC request template, e.g. "SSH:EXEC:{nodes}:systemctl restart slurmd"');
+      const problem = templateProblem(o.request as string);
+      if (problem) fail(['actions', i, 'request'], `the template ${problem}`);
+      if (o.confirm !== undefined && typeof o.confirm !== 'boolean') fail(['actions', i, 'confirm'], 'must be true or false');
+      if (o.role !== undefined && typeof o.role !== 'string') fail(['actions', i, 'role'], 'must be a role name (enforced by vacm serve)');
+      if (actions.some((x) => x.key === key)) fail(['actions', i, 'key'], `key ${key as string} is already used by another action`);
+      actions.push({ key: key as string, name: (o.name as string).trim(), request: o.request as string, confirm: (o.confirm as boolean | undefined) ?? false, role: o.role as string | undefined, source: where(['actions', i]) });
+    });
   }
 
   // limits: { max_nodes: N }: how many names a node set may expand to (docs/nodeset.md)
@@ -289,7 +317,7 @@ export function parseConfig(text: string, file = 'vacm.yaml', sectionSchemas: re
     if (bad) fail([...bad.path], bad.message);
   }
   return {
-    view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow, skipStates }, sections, groups, maxNodes },
+    view: { cluster: cluster as string, fanout: fanout as number, source: file, exec: { allow, skipStates, safe }, sections, groups, maxNodes, ...(actions.length ? { actions } : {}) },
     nodes: [...nodes.values()],
   };
 }

@@ -8,6 +8,7 @@ import type { CommandShape, Request } from './ipc.js';
 import type { EventBody, Lane, NodeState, PowerState, StatValue, VacmEvent, JobState } from './events.js';
 import type { ExecAllowEntry } from './shell-words.js';
 import type { TimelineEntry, TimelineFields, TimelineKind } from './timeline.js';
+import type { CustomAction } from './actions.js';
 
 export type NodeVars = Readonly<Record<string, string>>;
 export type NodeOutcome = 'ok' | 'failed';
@@ -180,12 +181,16 @@ export interface ConfigView {
   /** exec.allow: word patterns, `*` (anything) or `{shell: "..."}` (exact text); see shell-words.ts */
   readonly exec: {
     readonly allow: readonly ExecAllowEntry[];
+    /** exec.safe: commands (same patterns, `*` refused) that change nothing: no confirmation, allowed read-only */
+    readonly safe?: readonly ExecAllowEntry[];
     /** exec.skip_states: node states a skipKnownDown command does not run on (default down, off) */
     readonly skipStates?: readonly NodeState[];
   };
   /** other top-level sections (power, ssh, sysstat, collector, ...), validated by the modules that own them */
   readonly sections: Readonly<Record<string, unknown>>;
   readonly groups: Readonly<Record<string, readonly string[]>>;
+  /** actions: the dashboard's custom actions (docs/config.md) */
+  readonly actions?: readonly CustomAction[];
   /** limits.max_nodes: the most names a node set is expanded to (DEFAULT_MAX_NODES when absent) */
   readonly maxNodes?: number;
 }

@@ -123,9 +123,9 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
   let dialog: OverlaySpec | undefined;
   if (m.kind === 'confirm') dialog = confirmSpec(m);
   else if (m.kind === 'power') dialog = powerSpec(m, d.maps);
-  else if (m.kind === 'help') dialog = helpSpec(d.maps, m, g.main);
+  else if (m.kind === 'help') dialog = helpSpec(d.maps, m, g.main, d.actions);
   else if (m.kind === 'quit') dialog = quitSpec(m.running);
-  else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main, gather);
+  else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main, d.marks.size, gather);
   else if (m.kind === 'events') dialog = eventsSpec(props.engine.events?.(m.filter ? { nodes: m.filter.names } : {}) ?? [], m, g.main);
   // the cursor node's last events, for the detail pane (from memory: no I/O)
   const nodeEvents = d.cursorNode && props.engine.events ? props.engine.events({ nodes: [d.cursorNode.name] }).slice(-3) : undefined;
@@ -156,7 +156,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
           {dialog ? <Overlay spec={dialog} columns={g.columns} rows={g.main} /> : null}
         </Box>
         <PromptPane modal={d.modal} message={d.message} width={g.columns} />
-        <Footer maps={d.maps} pane={focus} modal={d.modal} width={g.columns} />
+        <Footer maps={d.maps} pane={focus} modal={d.modal} width={g.columns} actions={d.actions} />
       </Box>
     </ThemeProvider>
   );

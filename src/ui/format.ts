@@ -507,6 +507,8 @@ export function jobOutput(j: JobView, rules?: ResultGathering): JobOutput {
 export interface OutputRow {
   readonly text: string;
   readonly error: boolean;
+  /** the folded node set of the group this row belongs to (its header and its lines) */
+  readonly nodes?: string;
 }
 
 const gatheredCache = new WeakMap<JobView, OutputRow[]>();
@@ -535,11 +537,11 @@ export function gatheredJobRows(j: JobView, rules?: ResultGathering): OutputRow[
     const bad: [string, string[]][] = [];
     const good: [string, string[]][] = [];
     for (const entry of o.perNode) (o.failedNodes.has(entry[0]) ? bad : good).push(entry);
-    for (const text of formatGathered(gatherOutputs(bad, extra))) rows.push({ text, error: true });
-    for (const text of formatGathered(gatherOutputs(good, extra))) rows.push({ text, error: false });
+    for (const g of gatherOutputs(bad, extra)) for (const text of formatGathered([g])) rows.push({ text, error: true, nodes: g.nodes });
+    for (const g of gatherOutputs(good, extra)) for (const text of formatGathered([g])) rows.push({ text, error: false, nodes: g.nodes });
   }
   if (o.terminal) rows.push({ text: o.terminal, error: jobOutcome(j) === 'failed' });
-  const shown = rows.map((r) => ({ text: visibleLine(r.text), error: r.error }));
+  const shown = rows.map((r) => ({ ...r, text: visibleLine(r.text) }));
   cache.set(j, shown);
   return shown;
 }
@@ -563,6 +565,28 @@ export function perNodeJobLines(j: JobView): string[] {
   const shown = lines.map(visibleLine);
   perNodeCache.set(j, shown);
   return shown;
+}
+
+/** The node each line of `perNodeJobLines` belongs to (undefined for general and terminal lines). */
+export function perNodeLineNodes(j: JobView): (string | undefined)[] {
+  const o = jobOutput(j);
+  const out: (string | undefined)[] = o.general.map(() => undefined);
+  const names = [...o.perNode.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  for (const n of names) for (let i = 0; i < o.perNode.get(n)!.length; i++) out.push(n);
+  if (o.terminal) out.push(undefined);
+  return out;
+}
+
+/**
+ * A job's request on other nodes: its node-set field replaced (node sets never hold a colon, so the
+ * field ends at the first one). Undefined for a request without a node set.
+ */
+export function requestOn(j: Pick<JobView, 'line' | 'tag' | 'command' | 'targets'>, nodes: string): string | undefined {
+  const head = `${j.tag}:${j.command}:`;
+  if (j.targets.length === 0 || !j.line.toUpperCase().startsWith(head.toUpperCase())) return undefined;
+  const rest = j.line.slice(head.length);
+  const i = rest.indexOf(':');
+  return head + nodes + (i < 0 ? '' : rest.slice(i));
 }
 
 // ---- header --------------------------------------------------------------------------------------

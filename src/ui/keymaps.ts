@@ -4,6 +4,8 @@
  * dangerous binding in exactly one place (`activeKeymaps`).
  */
 
+import { expandAction, type CustomAction } from '../protocol/actions.js';
+
 export type PaneId = 'nodes' | 'detail' | 'jobs';
 
 export type Action =
@@ -16,6 +18,7 @@ export type Action =
   | 'power' | 'exec'
   | 'nextTrouble' | 'prevTrouble'
   | 'console'
+  | 'undo'
   // jobs
   | 'open'
   // help
@@ -78,15 +81,16 @@ export const KEYMAPS: Keymaps = {
     b(['right', 'l'], 'right', 'cursor right (overview)'),
     b(['space'], 'mark', 'mark / unmark', { short: 'mark' }),
     b(['a'], 'markAll', 'mark every shown node'),
-    b(['escape'], 'clearMarks', 'clear marks and filter'),
+    b(['escape'], 'clearMarks', 'clear the filter, then the marks'),
     b(['/'], 'filter', 'filter (node set or text)', { short: 'filter' }),
     b(['s'], 'sort', 'sort: name, load, state'),
     b(['v'], 'overview', 'list / overview'),
     b(['n'], 'nextTrouble', 'next node down or unknown'),
     b(['N'], 'prevTrouble', 'previous node down or unknown'),
     b(['p'], 'power', 'power menu', { short: 'power' }),
-    b(['x'], 'exec', 'run a command (SSH:EXEC)', { dangerous: true, short: 'exec' }),
+    b(['x'], 'exec', 'run a command (SSH:EXEC; asks unless exec.safe)', { short: 'exec' }),
     b(['c'], 'console', 'serial console of the node, full screen (~. leaves, ~B break, ~? help)'),
+    b(['u'], 'undo', 'undo the last Esc (or a): filter and marks back'),
   ],
   detail: [],
   jobs: [
@@ -165,8 +169,10 @@ export function keyName(input: string, key: KeyInfo): string {
   if (key.return) return 'return';
   if (key.escape) return 'escape';
   if (key.tab) return key.shift ? 'shift+tab' : 'tab';
-  if (key.backspace || key.delete) return 'backspace';
+  if (key.backspace || key.delete) return key.meta ? 'alt+backspace' : 'backspace';
   if (key.ctrl) return `ctrl+${input}`;
+  // Alt-<key> arrives as ESC <key>: ink strips the ESC and sets meta
+  if (key.meta && input.length === 1) return `alt+${input}`;
   if (input === ' ') return 'space';
   return input;
 }
@@ -186,11 +192,12 @@ export function bindingKeys(x: Binding): string {
 }
 
 /** The footer line of a pane: the global essentials, then the pane's own keys (first keys only, short words). */
-export function footerText(maps: Keymaps, pane: PaneId): string {
+export function footerText(maps: Keymaps, pane: PaneId, actions: readonly CustomAction[] = []): string {
   const fmt = (x: Binding) => `${keyLabel(x.keys[0])} ${x.short ?? x.description}`;
   const own = maps[pane].filter((x) => x.footer).map(fmt);
   const global = maps.global.filter((x) => x.footer).map(fmt);
-  return [...global, ...(own.length ? ['│', ...own] : []), '↑↓ move'].join('  ');
+  const custom = actions.map((a) => `${keyLabel(a.key)} ${a.name}`);
+  return [...global, ...(own.length ? ['│', ...own] : []), '↑↓ move', ...(custom.length ? ['│', ...custom] : [])].join('  ');
 }
 
 export const KEYMAP_TITLES: Record<KeymapName, string> = {
@@ -227,14 +234,49 @@ export function searchHelp(lines: readonly string[], search: string): string[] {
   return out;
 }
 
-/** The help screen's lines, generated from the keymaps. */
-export function helpLines(maps: Keymaps): string[] {
+/** The built-in binding a custom action's key would shadow (the maps in effect with no dialog open), if any. */
+export function builtinKeyFor(key: string, maps: Keymaps = KEYMAPS): { map: KeymapName; binding: Binding } | undefined {
+  for (const map of ['global', 'nodes', 'detail', 'jobs'] as const) {
+    const b = lookup(maps[map], key);
+    if (b) return { map, binding: b };
+  }
+  return undefined;
+}
+
+/** Codes that mean a custom action's template names no valid request (checked once, when the dashboard starts). */
+const TEMPLATE_CODES = new Set(['ERR_PROTO_PARSE', 'ERR_UNKNOWN_MODULE', 'ERR_UNKNOWN_COMMAND', 'ERR_BAD_ARGS', 'ERR_NOT_ALLOWED']);
+
+/**
+ * Why the config's custom actions cannot start, or undefined: a key a built-in key already has, or a
+ * template that is no valid request once expanded for `sample` (a node of the cluster).
+ */
+export function customActionProblem(actions: readonly CustomAction[], check: (line: string) => { ok: true } | { ok: false; code: string; message: string }, sample: string, maps: Keymaps = KEYMAPS): string | undefined {
+  for (const a of actions) {
+    const where = a.source ?? 'vacm.yaml: actions';
+    const clash = builtinKeyFor(a.key, maps);
+    if (clash) return `${where}.key: ${keyLabel(a.key)} is a built-in key (${clash.binding.description}, ${KEYMAP_TITLES[clash.map].toLowerCase()}); choose another key for "${a.name}"`;
+    const c = check(expandAction(a.request, { nodes: sample, node: sample }));
+    if (!c.ok && TEMPLATE_CODES.has(c.code)) return `${where}.request: "${a.request}" is not a valid request: ${c.code}: ${c.message}`;
+  }
+  return undefined;
+}
+
+/** The help screen's lines, generated from the keymaps (and the config's custom actions). */
+export function helpLines(maps: Keymaps, actions: readonly CustomAction[] = []): string[] {
   const out: string[] = [];
+  if (actions.length) {
+    out.push('Custom actions (vacm.yaml)');
+    for (const a of actions) out.push(`  ${keyLabel(a.key).padEnd(14)} ${a.name}`);
+  }
   for (const name of SHOWN_MAPS) {
     if (maps[name].length === 0) continue;
     out.push(KEYMAP_TITLES[name]);
     for (const x of maps[name]) out.push(`  ${bindingKeys(x).padEnd(14)} ${x.description}${x.dangerous ? '  (asks first)' : ''}`);
   }
+  out.push('Job output (Enter in jobs)');
+  for (const [k, d] of OUTPUT_KEYS) out.push(`  ${k.padEnd(14)} ${d}`);
+  out.push('Text input (: / x)');
+  for (const [k, d] of TEXT_INPUT_KEYS) out.push(`  ${k.padEnd(14)} ${d}`);
   out.push('Prompt (:)');
   out.push('  Tab            complete module, command, node or group');
   out.push('  ↑/↓            history');
@@ -244,6 +286,30 @@ export function helpLines(maps: Keymaps): string[] {
   out.push('  ~B / ~? / ~~   serial break / help / type a ~');
   return out;
 }
+
+/** The keys of a job's output view (issue 15 item 3), for help and docs/keys.md. */
+export const OUTPUT_KEYS: readonly (readonly [string, string])[] = [
+  ['↑/↓ j/k', 'move the cursor line (PgUp/PgDn, Home/End)'],
+  ['g', 'gathered / per node'],
+  ['Space/m', 'mark (again: unmark) the group under the cursor'],
+  ['F', 'mark exactly the failed nodes'],
+  ['r', 're-run on the marked (else the failed) nodes; asks'],
+  ['Esc/q/Enter', 'close'],
+];
+
+/** The editing keys of every text input (src/ui/text-input.ts), for help and docs/keys.md. */
+export const TEXT_INPUT_KEYS: readonly (readonly [string, string])[] = [
+  ['←/→ C-b/C-f', 'cursor left / right'],
+  ['Home/End', 'start / end of line (also C-a / C-e)'],
+  ['M-b/M-f', 'word left / right'],
+  ['C-w', 'delete the word (or IPC field) before the cursor'],
+  ['C-k/C-u', 'delete to the end / to the start'],
+  ['C-d', 'delete the character under the cursor'],
+  ['↑/↓', 'recall history (each prompt has its own)'],
+  ['C-r', 'search the history backwards (C-r again: older)'],
+  ['Tab', 'complete a node name or @group (/ and :)'],
+  ['typing', 'a pre-filled text is selected: a key replaces it'],
+];
 
 /** docs/keys.md, generated from the keymaps (a test checks the file matches). */
 export function keysMarkdown(maps: Keymaps = KEYMAPS): string {
@@ -255,6 +321,8 @@ export function keysMarkdown(maps: Keymaps = KEYMAPS): string {
   }
   out.push('## Prompt (`:`)', '', '| keys | action |', '| --- | --- |', '| `Tab` | complete module, command, node name or group |', '| `↑` `↓` | history (kept in the state dir) |', '| `Enter` | check and run (parse errors are shown inline; dangerous requests ask first) |', '| `Esc` | close |', '');
   out.push('## Console (`c`)', '', 'Every other key goes to the node. The escapes count at the start of a line (after Enter), as in ssh and ipmitool; a second operator on the same console watches read-only.', '', '| keys | action |', '| --- | --- |', '| `~.` | leave the console, back to the dashboard as it was |', '| `~B` | send a serial break |', '| `~?` | show or hide the escapes |', '| `~~` | type a `~` |', '');
+  out.push('## Job output (`Enter` in the jobs pane)', '', '| keys | action |', '| --- | --- |', ...OUTPUT_KEYS.map(([k, d]) => `| ${k.split(/[/ ]/).map((x) => '`' + x + '`').join(' ')} | ${d} |`), '');
+  out.push('## Text input (`:`, `/`, `x`)', '', '| keys | action |', '| --- | --- |', ...TEXT_INPUT_KEYS.map(([k, d]) => `| ${k.split('/').map((x) => '`' + x + '`').join(' ')} | ${d} |`), '', 'The `/` filter narrows the nodes as you type (from 4096 nodes on, after a short pause); Esc goes back to the filter you started from, Enter keeps the new one.', '');
   out.push('## Confirmations', '', 'Every dangerous action names the action, the folded targets and their count. `y` or `Enter` confirms, `n` or `Esc` cancels; for more than 16 nodes type the count and press `Enter`.', '');
   return out.join('\n');
 }

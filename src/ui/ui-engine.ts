@@ -8,6 +8,7 @@ import type { Snapshot } from '../engine/store.js';
 import { FINE_SPAN_S } from '../engine/history.js';
 import type { ResultGathering } from '../protocol/gather.js';
 import { isDangerous } from '../protocol/module.js';
+import type { CustomAction } from '../protocol/actions.js';
 import { toVacmError } from '../protocol/errors.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
 import type { TimelineEntry } from '../protocol/timeline.js';
@@ -96,6 +97,8 @@ export interface UiEngine {
   events?(q?: { nodes?: readonly string[] }): readonly TimelineEntry[];
   /** open a node's serial console (the `c` key); absent when this engine has no consoles */
   openConsole?: ConsoleOpener;
+  /** the config's custom actions (actions: in vacm.yaml) */
+  readonly actions?: readonly CustomAction[];
 }
 
 /** `thisMachine` (from the CLI, which may read the OS) lets the guard judge `host` and `bmc_host` as POWER does. */
@@ -176,5 +179,6 @@ export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachi
     readOnly: engine.readOnly,
     events: (q) => engine.recentEvents(q ?? {}),
     openConsole: opts.consoles,
+    actions: engine.config.actions ?? [],
   };
 }

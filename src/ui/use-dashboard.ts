@@ -3,17 +3,19 @@
  * and what each key does, looked up in the keymaps. It talks to the engine only through UiEngine
  * (submit/cancel/check/resolve); panes receive plain values.
  */
-import { useMemo, useReducer, useRef } from 'react';
+import { useEffect, useMemo, useReducer, useRef } from 'react';
 import type { JobView, NodeView } from '../protocol/module.js';
-import { foldNodeSet } from '../protocol/nodeset.js';
+import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
 import { readOnlyRefusal, toVacmError } from '../protocol/errors.js';
 import { maskRequestLine, setsSecret } from '../protocol/vars.js';
 import type { Snapshot, UiEngine } from './ui-engine.js';
-import { activeKeymaps, helpLines, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
-import { CHART_SPANS_MS, SORT_KEYS, cellByLines, spanLabel, groupByFamily, nextTrouble, overviewLayout, rowFamily, sortNodes, type OverviewSection, type RowFamily, type SortKey } from './format.js';
+import { activeKeymaps, builtinKeyFor, helpLines, keyLabel, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
+import { CHART_SPANS_MS, SORT_KEYS, cellByLines, spanLabel, groupByFamily, nextTrouble, overviewLayout, rowFamily, sortNodes, gatheredJobRows, jobOutput, perNodeLineNodes, requestOn, type OverviewSection, type RowFamily, type SortKey } from './format.js';
 import { complete } from './complete.js';
 import { describeRequest, powerOffers, requestWarnings, type PowerOffer } from './power-menu.js';
 import type { Line } from './panes/Overlay.js';
+import { expandAction, usesNode, usesNodes, type CustomAction } from '../protocol/actions.js';
+import { beforeCursor, editInput, inputOf, replaceBeforeCursor, type TextInput } from './text-input.js';
 
 /** More targets than this and the confirmation asks to type their count. */
 export const TYPE_COUNT_ABOVE = 16;
@@ -21,19 +23,29 @@ export const TYPE_COUNT_ABOVE = 16;
 export const USERS_TIMEOUT_MS = 2000;
 /** Clusters bigger than this open in the overview. */
 export const OVERVIEW_ABOVE = 512;
+/** From this many nodes on, the live filter waits for a pause in typing (FILTER_DEBOUNCE_MS) before it filters. */
+export const DEBOUNCE_FROM = 4096;
+export const FILTER_DEBOUNCE_MS = 150;
+/** Longest filter / exec history kept in memory. */
+const MAX_HISTORY = 200;
 
 export type Modal =
   | { kind: 'none' }
-  | { kind: 'help'; scroll: number; search: string; searching: boolean }
+  | { kind: 'help'; scroll: number; search: TextInput; searching: boolean }
   | { kind: 'power'; targets: string[]; offers: readonly PowerOffer[] }
-  | { kind: 'exec'; targets: string[]; text: string }
-  | { kind: 'filter'; text: string }
-  | { kind: 'prompt'; text: string; error?: string; candidates?: string[]; hist: number }
-  | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: string; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[]; blast?: string }
+  | { kind: 'exec'; targets: string[]; input: TextInput }
+  /** `prev`: the filter when the prompt opened (Esc goes back to it); `note`: why the live filter waits */
+  | { kind: 'filter'; input: TextInput; prev?: Filter; candidates?: string[]; note?: string }
+  | { kind: 'prompt'; input: TextInput; error?: string; candidates?: string[] }
+  | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: TextInput; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[]; blast?: string }
   | { kind: 'quit'; running: number }
-  | { kind: 'output'; jobId: number; scroll: number; gathered: boolean }
+  /** `cursor`: the line Space/m marks the group (or node) of */
+  | { kind: 'output'; jobId: number; scroll: number; gathered: boolean; cursor: number }
   // the events timeline: `scroll` is the first line shown unless following; `editing` is the filter being typed
   | { kind: 'events'; scroll: number; follow: boolean; filter?: { expr: string; names: readonly string[] }; editing?: string; error?: string };
+
+/** Nodes-pane actions that work from every pane (they act on the marks or the node under the nodes pane's cursor). */
+export const ANY_PANE_ACTIONS: ReadonlySet<Action> = new Set<Action>(['filter', 'power', 'exec', 'markAll', 'clearMarks', 'undo', 'sort', 'overview']);
 
 export interface Filter {
   expr: string;
@@ -98,6 +110,8 @@ function filterNodes(nodes: readonly NodeView[], filter: Filter | undefined, sor
 export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: { readonly current: Layout }) {
   const { engine } = props;
   const maps = useMemo(() => activeKeymaps(engine.readOnly), [engine.readOnly]);
+  // a clashing key is refused when the dashboard starts (cli/tui.ts); never shadow a built-in key here either
+  const actions = useMemo(() => (engine.actions ?? []).filter((a) => !builtinKeyFor(a.key, maps)), [engine.actions, maps]);
   // Key presses can arrive several in one tick (a paste, tmux send-keys): the state lives in a ref that
   // every handler reads and writes synchronously, and a counter re-renders.
   const st = useRef<UiState>({ focus: 'nodes', marks: new Set(), sort: 'name', modal: { kind: 'none' }, themeIdx: 0, chartSpan: 0 });
@@ -111,6 +125,12 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
   const setCursorName = (cursorName: string | undefined) => update({ cursorName });
   const setJobId = (jobId: number | undefined) => update({ jobId });
   const history = useRef<string[]>([...(props.history ?? [])]);
+  const filterHistory = useRef<string[]>([]);
+  const execHistory = useRef<string[]>([]);
+  /** what Esc (and `a`) took away, newest last: `u` puts it back */
+  const undoStack = useRef<{ marks: ReadonlySet<string>; filter?: Filter; what: string }[]>([]);
+  const liveTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(liveTimer.current), []);
   const shownCache = useRef<{ nodes?: readonly NodeView[]; filter?: Filter; sort?: SortKey; rows?: RowFamily; shown: readonly NodeView[]; sections?: readonly OverviewSection[] }>({ shown: [] });
   // the overview's labelled rows: groups change only with the config, so the family is found once per node list
   const familyCache = useRef<{ nodes?: readonly NodeView[]; family?: RowFamily }>({});
@@ -138,6 +158,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     return {
       ...s,
       maps,
+      actions,
       shown,
       cursor,
       cursorNode: shown[cursor] as NodeView | undefined,
@@ -161,18 +182,22 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
   };
 
   /** Submit now, or ask first when the request is dangerous. */
-  const request = (line: string, from: 'prompt' | 'action', notes: readonly Line[] = []): boolean => {
+  const request = (line: string, from: 'prompt' | 'action', notes: readonly Line[] = [], askAnyway = false): boolean => {
     const c = engine.check(line);
     if (!c.ok) {
       if (from === 'prompt') return false;
       say(`${c.code}: ${c.message}`, true);
       return true;
     }
-    if (c.dangerous) {
+    if (c.dangerous && engine.readOnly) {
+      say(c.label === 'SSH:EXEC' ? 'ERR_READ_ONLY: read-only runs only the commands exec.safe lists' : `ERR_READ_ONLY: ${c.label} changes things and vacm runs read-only`, true);
+      return true;
+    }
+    if (c.dangerous || askAnyway) {
       const r = { ...c, names: c.names };
       const byName = new Map(snapRef.current.nodes.map((n) => [n.name, n] as const));
       const warnings = [...requestWarnings(r, byName, c.tag === 'POWER' ? engine.powerFacts(c.names) : undefined), ...notes];
-      const modal: Modal = { kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: '', needCount: c.targets > TYPE_COUNT_ABOVE, from, head: describeRequest(r), warnings };
+      const modal: Modal = { kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: inputOf(), needCount: c.targets > TYPE_COUNT_ABOVE, from, head: describeRequest(r), warnings };
       if (c.tag === 'POWER' && c.command !== 'STATUS') {
         // the blast radius: how many of the targets are up, and how many of those have someone logged in
         const byState = new Map<string, number>();
@@ -246,7 +271,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         else props.onQuit();
         return;
       }
-      case 'help': setModal({ kind: 'help', scroll: 0, search: '', searching: false }); return;
+      case 'help': setModal({ kind: 'help', scroll: 0, search: inputOf(), searching: false }); return;
       case 'nextPane':
       case 'prevPane': {
         const order: PaneId[] = ['nodes', 'detail', 'jobs'];
@@ -261,7 +286,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         return;
       }
       case 'theme': update({ themeIdx: (s.themeIdx + 1) % Math.max(1, props.themeCount) }); return;
-      case 'prompt': setModal({ kind: 'prompt', text: '', hist: history.current.length }); return;
+      case 'prompt': setModal({ kind: 'prompt', input: inputOf() }); return;
       case 'cancelJob': {
         const j = s.selectedJob;
         if (j && (j.state === 'running' || j.state === 'queued')) {
@@ -295,9 +320,31 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         if (!s.isOverview) moveNodes(1);
         return;
       }
-      case 'markAll': update({ marks: new Set(s.shown.map((n) => n.name)) }); return;
-      case 'clearMarks': update({ marks: new Set(), filter: undefined, message: undefined }); return;
-      case 'filter': setModal({ kind: 'filter', text: s.filter?.expr ?? '' }); return;
+      case 'markAll':
+        remember('marks');
+        update({ marks: new Set(s.shown.map((n) => n.name)) });
+        return;
+      case 'clearMarks': {
+        // one thing at a time, the filter first: marks are work, a filter is a view
+        if (s.filter) {
+          remember('filter');
+          update({ filter: undefined });
+          say(`filter ${s.filter.expr} cleared${s.marks.size ? ` (${s.marks.size} still marked; Esc again clears them)` : ''} · u undoes`);
+        } else if (s.marks.size > 0) {
+          remember('marks');
+          update({ marks: new Set() });
+          say(`${s.marks.size} marks cleared · u undoes`);
+        } else say('nothing to clear (no filter, no marks)');
+        return;
+      }
+      case 'undo': {
+        const last = undoStack.current.pop();
+        if (!last) return say('nothing to undo');
+        update({ marks: last.marks, filter: last.filter });
+        say(`undone: ${last.what} back${last.filter ? ` (filter ${last.filter.expr})` : ''}${last.marks.size ? ` (${last.marks.size} marked)` : ''}`);
+        return;
+      }
+      case 'filter': setModal({ kind: 'filter', input: inputOf(s.filter?.expr ?? '', { selected: true }), prev: s.filter }); return;
       case 'clearFilter': update({ filter: undefined }); return;
       case 'sort': {
         const next = SORT_KEYS[(SORT_KEYS.indexOf(s.sort) + 1) % SORT_KEYS.length];
@@ -315,7 +362,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       case 'exec': {
         const t = targets();
         if (t.length === 0) return say('no node under the cursor', true);
-        setModal({ kind: 'exec', targets: t, text: '' });
+        setModal({ kind: 'exec', targets: t, input: inputOf() });
         return;
       }
       case 'console': {
@@ -326,7 +373,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         return;
       }
       case 'open':
-        if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: false });
+        if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: false, cursor: 0 });
         return;
       case 'events': setModal({ kind: 'events', scroll: 0, follow: true }); return;
       default:
@@ -334,29 +381,58 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     }
   };
 
-  const applyFilter = (text: string) => {
-    const expr = text.trim();
-    if (expr === '') {
-      update({ filter: undefined });
-      return;
-    }
-    let filter: Filter;
-    try {
-      filter = { expr, names: new Set(engine.resolve(expr)) };
-    } catch {
-      filter = { expr }; // not a node set of this cluster: match names as text
-    }
-    update({ filter, cursorName: undefined });
+  /** Keep what is about to be cleared, for `u`. */
+  const remember = (what: string) => {
+    const s = st.current;
+    undoStack.current.push({ marks: s.marks, filter: s.filter, what });
+    if (undoStack.current.length > 20) undoStack.current.shift();
   };
 
-  /** Printable input and editing keys for the text fields; returns the new text. */
-  const edit = (text: string, input: string, name: string): string | undefined => {
-    if (name === 'backspace') return text.slice(0, -1);
-    if (name === 'ctrl+u') return '';
-    if (name.startsWith('ctrl+') || name === 'up' || name === 'down' || name === 'left' || name === 'right' || name === 'tab' || name === 'shift+tab') return undefined;
-    if (input && !/[\x00-\x1f]/.test(input)) return text + input;
-    if (name === 'space') return text + ' ';
-    return undefined;
+  /** The filter an expression means: a node set of this cluster, else text matched in names; `incomplete` while typing a node set. */
+  const filterOf = (text: string): { filter?: Filter; incomplete?: string } => {
+    const expr = text.trim();
+    if (expr === '') return {};
+    try {
+      return { filter: { expr, names: new Set(engine.resolve(expr)) } };
+    } catch (err) {
+      // half a node set (`sim[0001-`, `@rack`) keeps the last result on screen instead of flashing "no node matches"
+      const why = toVacmError(err).message;
+      return { filter: { expr }, incomplete: /[[\]@,!&^]/.test(expr) ? why : undefined };
+    }
+  };
+
+  const applyFilter = (text: string) => {
+    update({ filter: filterOf(text).filter, cursorName: undefined });
+  };
+
+  /** The filter follows the prompt as it is typed; on big clusters only after a pause in typing. */
+  const liveFilter = (text: string) => {
+    clearTimeout(liveTimer.current);
+    const now = () => {
+      const m = st.current.modal;
+      if (m.kind !== 'filter') return;
+      const f = filterOf(text);
+      if (f.incomplete) {
+        if (m.note !== f.incomplete) update({ modal: { ...m, note: f.incomplete } });
+        return;
+      }
+      update({ filter: f.filter, cursorName: undefined, modal: m.note ? { ...m, note: undefined } : m });
+    };
+    if (snapRef.current.nodes.length >= DEBOUNCE_FROM) liveTimer.current = setTimeout(now, FILTER_DEBOUNCE_MS);
+    else now();
+  };
+
+  const pushHistory = (h: string[], line: string) => {
+    if (line === '' || h[h.length - 1] === line) return;
+    h.push(line);
+    if (h.length > MAX_HISTORY) h.shift();
+  };
+
+  /** Tab in a node-set input: complete the name or @group before the cursor (the NODES field of a request). */
+  const completeNodes = (inp: TextInput): { input: TextInput; candidates?: string[] } => {
+    const head = 'X:Y:';
+    const c = complete(head + beforeCursor(inp), { modules: [], nodes: snapNodes(), groups: engine.registry.groups() });
+    return { input: replaceBeforeCursor(inp, c.line.slice(head.length)), candidates: c.candidates.length > 1 ? c.candidates : undefined };
   };
 
   const onKey = (input: string, key: KeyInfo): void => {
@@ -382,20 +458,28 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
     switch (m.kind) {
       case 'none': {
         const b = lookup(s.maps[s.focus], name) ?? lookup(s.maps.global, name);
-        if (b) act(b.action);
+        if (b) return act(b.action);
+        const custom = actions.find((a) => a.key === name);
+        if (custom) return runAction(custom);
+        if (s.focus !== 'nodes') {
+          // node actions act on the marks (or the cursor's node) wherever the focus is; the rest say where they work
+          const nb = lookup(s.maps.nodes, name);
+          if (nb && ANY_PANE_ACTIONS.has(nb.action)) return act(nb.action);
+          if (nb) return say(`${keyLabel(name)} (${nb.description}) works in the nodes pane: Tab goes there`);
+        }
         return;
       }
       case 'help': {
         if (m.searching) {
           if (name === 'return') return setModal({ ...m, searching: false });
-          if (name === 'escape' || name === 'ctrl+c') return setModal({ ...m, searching: false, search: '', scroll: 0 });
-          const t = edit(m.search, input, name);
+          if (name === 'escape' || name === 'ctrl+c') return setModal({ ...m, searching: false, search: inputOf(), scroll: 0 });
+          const t = editInput(m.search, name, input);
           if (t !== undefined) setModal({ ...m, search: t, scroll: 0 });
           return;
         }
         const b = lookup(s.maps.help, name);
         if (!b) return;
-        const total = searchHelp(helpLines(s.maps), m.search).length;
+        const total = searchHelp(helpLines(s.maps, actions), m.search.text).length;
         const rows = Math.max(1, layoutRef.current.helpRows);
         const last = Math.max(0, total - rows);
         const to = (n: number) => setModal({ ...m, scroll: Math.max(0, Math.min(last, n)) });
@@ -406,8 +490,8 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
           case 'pageDown': return to(m.scroll + Math.max(1, rows - 1));
           case 'home': return to(0);
           case 'end': return to(last);
-          case 'helpSearch': return setModal({ ...m, searching: true, scroll: 0 });
-          case 'close': return name === 'escape' && m.search !== '' ? setModal({ ...m, search: '', scroll: 0 }) : close();
+          case 'helpSearch': return setModal({ ...m, searching: true, search: inputOf(m.search.text, { selected: true }), scroll: 0 });
+          case 'close': return name === 'escape' && m.search.text !== '' ? setModal({ ...m, search: inputOf(), scroll: 0 }) : close();
           default: return;
         }
       }
@@ -468,32 +552,61 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         return;
       }
       case 'exec': {
-        if (name === 'escape' || name === 'ctrl+c') return close();
-        if (name === 'return') {
-          if (m.text.trim() === '') return close();
-          close();
-          request(`SSH:EXEC:${foldNodeSet(m.targets)}:${m.text}`, 'action');
-          return;
+        if (!m.input.search) {
+          if (name === 'escape' || name === 'ctrl+c') return close();
+          if (name === 'return') {
+            const command = m.input.text;
+            if (command.trim() === '') return close();
+            pushHistory(execHistory.current, command);
+            close();
+            request(`SSH:EXEC:${foldNodeSet(m.targets)}:${command}`, 'action');
+            return;
+          }
         }
-        const t = edit(m.text, input, name);
-        if (t !== undefined) setModal({ ...m, text: t });
+        const t = editInput(m.input, name, input, execHistory.current);
+        if (t !== undefined) setModal({ ...m, input: t });
         return;
       }
       case 'filter': {
-        if (name === 'escape' || name === 'ctrl+c') return close();
-        if (name === 'return') {
-          close();
-          applyFilter(m.text);
-          return;
+        if (!m.input.search) {
+          if (name === 'escape' || name === 'ctrl+c') {
+            // back to the filter the prompt opened on: Esc in the prompt never loses a view
+            clearTimeout(liveTimer.current);
+            update({ modal: { kind: 'none' }, filter: m.prev });
+            return;
+          }
+          if (name === 'return') {
+            clearTimeout(liveTimer.current);
+            pushHistory(filterHistory.current, m.input.text.trim());
+            if (m.prev && m.prev.expr !== m.input.text.trim()) {
+              undoStack.current.push({ marks: s.marks, filter: m.prev, what: 'filter' });
+            }
+            close();
+            applyFilter(m.input.text);
+            return;
+          }
+          if (name === 'tab') {
+            const c = completeNodes(m.input);
+            setModal({ ...m, input: c.input, candidates: c.candidates });
+            if (c.input.text !== m.input.text) liveFilter(c.input.text);
+            return;
+          }
         }
-        const t = edit(m.text, input, name);
-        if (t !== undefined) setModal({ ...m, text: t });
+        const t = editInput(m.input, name, input, filterHistory.current);
+        if (t === undefined) return;
+        setModal({ ...m, input: t, candidates: undefined });
+        if (t.text !== m.input.text) liveFilter(t.text);
         return;
       }
       case 'prompt': {
+        if (m.input.search) {
+          const t = editInput(m.input, name, input, history.current);
+          if (t !== undefined) setModal({ ...m, input: t, error: undefined, candidates: undefined });
+          return;
+        }
         if (name === 'escape' || name === 'ctrl+c') return close();
         if (name === 'return') {
-          const line = m.text.trim();
+          const line = m.input.text.trim();
           if (line === '') return close();
           const c = engine.check(line);
           if (!c.ok) {
@@ -514,20 +627,26 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
           request(line, 'prompt');
           return;
         }
-        if (name === 'up' || name === 'down') {
-          const h = history.current;
-          const i = Math.max(0, Math.min(h.length, m.hist + (name === 'up' ? -1 : 1)));
-          setModal({ ...m, hist: i, text: h[i] ?? '', error: undefined, candidates: undefined });
-          return;
-        }
         if (name === 'tab') {
+          // a custom action's name completes to its request on the current targets
+          const typed = beforeCursor(m.input);
+          if (!typed.includes(':')) {
+            const hits = actions.filter((a) => a.name.toLowerCase().startsWith(typed.toLowerCase()) && typed !== '');
+            if (hits.length === 1) {
+              const line = actionLine(hits[0]);
+              if (line) setModal({ ...m, input: replaceBeforeCursor(m.input, line), candidates: undefined, error: undefined });
+              return;
+            }
+          }
           const mods = engine.registry.modules();
-          const c = complete(m.text, { modules: mods, nodes: snapNodes(), groups: engine.registry.groups() });
-          setModal({ ...m, text: c.line, candidates: c.candidates.length > 1 ? c.candidates : undefined, error: undefined });
+          const c = complete(beforeCursor(m.input), { modules: mods, nodes: snapNodes(), groups: engine.registry.groups() });
+          const named = typed.includes(':') ? [] : actions.filter((a) => a.name.toLowerCase().startsWith(typed.toLowerCase())).map((a) => `${a.name} (${keyLabel(a.key)})`);
+          const cands = [...named, ...c.candidates];
+          setModal({ ...m, input: replaceBeforeCursor(m.input, c.line), candidates: cands.length > 1 ? cands : undefined, error: undefined });
           return;
         }
-        const t = edit(m.text, input, name);
-        if (t !== undefined) setModal({ ...m, text: t, error: undefined, candidates: undefined });
+        const t = editInput(m.input, name, input, history.current);
+        if (t !== undefined) setModal({ ...m, input: t, error: undefined, candidates: undefined });
         return;
       }
       case 'confirm': {
@@ -538,14 +657,14 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         }
         if (m.needCount) {
           if (name === 'return') {
-            if (m.typed.trim() === String(m.count)) {
+            if (m.typed.text.trim() === String(m.count)) {
               close();
               run(m.line);
-            } else setModal({ ...m, typed: '' });
+            } else setModal({ ...m, typed: inputOf() });
             return;
           }
-          const t = edit(m.typed, input, name);
-          if (t !== undefined && /^\d*$/.test(t)) setModal({ ...m, typed: t });
+          const t = editInput(m.typed, name, input);
+          if (t !== undefined && /^\d*$/.test(t.text) && !t.search) setModal({ ...m, typed: t });
           return;
         }
         if (name === 'y' || name === 'return') {
@@ -556,16 +675,79 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       }
       case 'output': {
         if (name === 'escape' || name === 'q' || name === 'return') return close();
-        if (name === 'g') return setModal({ ...m, gathered: !m.gathered, scroll: 0 });
-        const page = Math.max(1, layoutRef.current.outputRows - 1);
-        const d = name === 'up' || name === 'k' ? -1 : name === 'down' || name === 'j' ? 1 : name === 'pageup' ? -page : name === 'pagedown' || name === 'space' ? page : name === 'home' || name === 'g' ? -1e9 : name === 'end' || name === 'G' ? 1e9 : 0;
-        if (d !== 0) setModal({ ...m, scroll: Math.max(0, m.scroll + d) });
+        if (name === 'g') return setModal({ ...m, gathered: !m.gathered, scroll: 0, cursor: 0 });
+        const job = snapRef.current.jobs.find((j) => j.id === m.jobId);
+        const lineNodes = job ? (m.gathered ? gatheredJobRows(job).map((r) => r.nodes) : perNodeLineNodes(job)) : [];
+        if (name === 'space' || name === 'm') return markOutputGroup(lineNodes[m.cursor]);
+        if (name === 'F') return markFailed(job);
+        if (name === 'r') return rerun(job);
+        const body = Math.max(1, layoutRef.current.outputRows);
+        const page = Math.max(1, body - 1);
+        const d = name === 'up' || name === 'k' ? -1 : name === 'down' || name === 'j' ? 1 : name === 'pageup' ? -page : name === 'pagedown' ? page : name === 'home' ? -1e9 : name === 'end' || name === 'G' ? 1e9 : 0;
+        if (d === 0) return;
+        const cursor = Math.max(0, Math.min(Math.max(0, lineNodes.length - 1), m.cursor + d));
+        const scroll = cursor < m.scroll ? cursor : cursor >= m.scroll + body ? cursor - body + 1 : m.scroll;
+        setModal({ ...m, cursor, scroll });
         return;
       }
     }
   };
 
   const snapNodes = () => snap.nodes.map((n) => n.name);
+
+  /** A custom action's request for the current targets (marks, else the cursor's node), or undefined after saying why not. */
+  const actionLine = (a: CustomAction): string | undefined => {
+    const t = targets();
+    const cursorNode = ref.current.cursorNode?.name;
+    if ((usesNodes(a) && t.length === 0) || (usesNode(a) && !cursorNode)) {
+      say(`${a.name}: no node under the cursor`, true);
+      return undefined;
+    }
+    return expandAction(a.request, { nodes: t.length ? foldNodeSet(t) : '', node: cursorNode ?? '' });
+  };
+
+  /** A custom action's key: its request, confirmed when dangerous or when the action says confirm: true. */
+  const runAction = (a: CustomAction) => {
+    const line = actionLine(a);
+    if (line === undefined) return;
+    request(line, 'action', [[{ text: `custom action "${a.name}" (${keyLabel(a.key)})`, slot: 'dim' }]], a.confirm);
+  };
+
+  /** Space/m in a job's output: the nodes of the group under the cursor join the marks (or leave them, when all are marked). */
+  const markOutputGroup = (folded: string | undefined) => {
+    if (!folded) return say('no node group on this line: move to a group (its header or its lines)');
+    const names = NodeSet.parse(folded).expand();
+    const s = st.current;
+    remember('marks');
+    const next = new Set(s.marks);
+    const all = names.every((n) => next.has(n));
+    for (const n of names) (all ? next.delete(n) : next.add(n));
+    update({ marks: next });
+    say(`${all ? 'unmarked' : 'marked'} ${folded} (${names.length}) · ${next.size} marked · r re-runs on the marked nodes`);
+  };
+
+  /** F: the marks become exactly the job's failed nodes. */
+  const markFailed = (job: JobView | undefined) => {
+    const failed = job ? [...jobOutput(job).failedNodes] : [];
+    if (failed.length === 0) return say('no node failed in this job');
+    remember('marks');
+    update({ marks: new Set(failed) });
+    say(`marked the ${failed.length} failed: ${foldNodeSet(failed)} · r re-runs on them`);
+  };
+
+  /** r: the job's request again, on the marked nodes (else its failed ones), confirmed like any other. */
+  const rerun = (job: JobView | undefined) => {
+    if (!job) return say('the job is gone (only the newest jobs are kept)', true);
+    const s = st.current;
+    const names = s.marks.size > 0 ? [...s.marks] : [...jobOutput(job).failedNodes];
+    if (names.length === 0) return say('nothing to re-run on: mark a group (Space) or the failed nodes (F) first');
+    // the shown request has its secrets masked: re-sending it would set the mask
+    if (setsSecret(job.line)) return say('this request sets a secret, which is not kept: type it again in the : prompt', true);
+    const line = requestOn(job, foldNodeSet(names));
+    if (!line) return say(`${job.tag}:${job.command} has no node set to re-run on`, true);
+    setModal({ kind: 'none' });
+    request(line, 'action');
+  };
 
   return { ...state, onKey };
 }

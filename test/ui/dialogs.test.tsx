@@ -6,6 +6,7 @@ import { helpSpec } from '../../src/ui/panes/Dialogs.js';
 import { mainRows, overlayMismatches } from './overlay-check.js';
 import { OUTCOME_SLOT } from '../../src/ui/panes/JobsPane.js';
 import { jobOutcome } from '../../src/ui/format.js';
+import { inputOf } from '../../src/ui/text-input.js';
 
 let app: Awaited<ReturnType<typeof startApp>> | undefined;
 afterEach(async () => {
@@ -15,7 +16,7 @@ afterEach(async () => {
 
 const maps = activeKeymaps(false);
 const BODY = mainRows(80, 24) - 3; // rows of keys the overlay shows at 80x24
-const help = (scroll: number, search = '') => helpSpec(maps, { kind: 'help', scroll, search, searching: false }, mainRows(80, 24));
+const help = (scroll: number, search = '') => helpSpec(maps, { kind: 'help', scroll, search: inputOf(search), searching: false }, mainRows(80, 24));
 
 describe('help (?) at 80x24', () => {
   it('is drawn clean, scrolls with j/k and PgDn/PgUp, and End reaches the last keys', async () => {
@@ -72,7 +73,7 @@ describe('help (?) at 80x24', () => {
     const f = await app.waitFor('HELP ·');
     expect(f).toContain('vacm · uitest'); // header
     expect(f).toMatch(/│[ *]● sim001 /); // the nodes pane's left column is not covered
-    expect(overlayMismatches(f, helpSpec(maps, { kind: 'help', scroll: 0, search: '', searching: false }, mainRows(120, 40)), 120, 40)).toEqual([]);
+    expect(overlayMismatches(f, helpSpec(maps, { kind: 'help', scroll: 0, search: inputOf(), searching: false }, mainRows(120, 40)), 120, 40)).toEqual([]);
   });
 });
 

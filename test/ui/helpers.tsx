@@ -8,6 +8,7 @@ import { App } from '../../src/ui/App.js';
 import { uiEngineOf } from '../../src/ui/ui-engine.js';
 import { loadThemes } from '../../src/cli/tui.js';
 import { tempDir } from '../helpers/engine.js';
+import type { CustomAction } from '../../src/protocol/actions.js';
 
 export const KEY = {
   up: '\u001B[A',
@@ -25,13 +26,13 @@ export const KEY = {
   ctrlC: '\u0003',
 };
 
-export async function startApp(opts: { nodes?: number; readOnly?: boolean; columns?: number; rows?: number; history?: string[]; env?: NodeJS.ProcessEnv } = {}) {
+export async function startApp(opts: { nodes?: number; readOnly?: boolean; columns?: number; rows?: number; history?: string[]; env?: NodeJS.ProcessEnv; safe?: string[]; skipStates?: ('down' | 'off' | 'unknown')[]; actions?: CustomAction[] } = {}) {
   const defs = demoNodeDefs(opts.nodes ?? 8);
   const groups: Record<string, string[]> = {};
   for (const d of defs) for (const g of d.groups) (groups[g] ??= []).push(d.name);
   const engine = new Engine({
     config: {
-      view: { cluster: 'uitest', fanout: 16, exec: { allow: ['*'] }, sections: {}, groups },
+      view: { cluster: 'uitest', fanout: 16, exec: { allow: ['*'], safe: opts.safe ?? [], skipStates: opts.skipStates }, sections: {}, groups, actions: opts.actions },
       nodes: defs.map((d) => ({ name: d.name, groups: d.groups, vars: d.vars })),
     },
     modules: createBackends({ simSeed: 7 }).modules,

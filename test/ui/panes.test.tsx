@@ -10,6 +10,7 @@ import { PromptPane } from '../../src/ui/panes/PromptPane.js';
 import { Footer } from '../../src/ui/panes/Footer.js';
 import { activeKeymaps } from '../../src/ui/keymaps.js';
 import { formatAgo } from '../../src/ui/format.js';
+import { inputOf } from '../../src/ui/text-input.js';
 
 let app: Awaited<ReturnType<typeof startApp>> | undefined;
 afterEach(async () => {
@@ -88,7 +89,7 @@ describe('panes with a real engine (SIM nodes)', () => {
   });
 
   it('PromptPane shows the prompt with an inline error, and Footer the focused pane\'s keys', () => {
-    const r = render(<PromptPane modal={{ kind: 'prompt', text: 'NEXXUS:NOPE', error: 'ERR_UNKNOWN_COMMAND: no command NOPE', hist: 0 }} width={80} />);
+    const r = render(<PromptPane modal={{ kind: 'prompt', input: inputOf('NEXXUS:NOPE'), error: 'ERR_UNKNOWN_COMMAND: no command NOPE' }} width={80} />);
     expect(r.lastFrame()).toContain(':NEXXUS:NOPE');
     expect(r.lastFrame()).toContain('ERR_UNKNOWN_COMMAND: no command NOPE');
     r.unmount();
@@ -96,8 +97,10 @@ describe('panes with a real engine (SIM nodes)', () => {
     expect(f.lastFrame()).toContain('Space mark');
     expect(f.lastFrame()).toContain('x exec');
     f.unmount();
-    const ro = render(<Footer maps={activeKeymaps(true)} pane="nodes" modal={{ kind: 'none' }} width={200} />);
-    expect(ro.lastFrame()).not.toContain('x exec');
+    // read-only drops the dangerous keys; x stays, for the commands exec.safe lists (issue 11 item 6)
+    const ro = render(<Footer maps={activeKeymaps(true)} pane="nodes" modal={{ kind: 'power', targets: ['sim001'], offers: [] }} width={200} />);
+    expect(ro.lastFrame()).toContain('t power status');
+    expect(ro.lastFrame()).not.toContain('power off');
     ro.unmount();
   });
 

@@ -53,7 +53,8 @@ export function createSimModule(sim: SimCluster, opts: { intervalMs?: number } =
       },
     },
     {
-      name: 'RECOVER', summary: 'bring failed simulated nodes back', nodes: 'required', args: [], lane: 'control', dangerous: true,
+      // puts a simulated fault right: nothing real changes and nothing is lost, so it never asks
+      name: 'RECOVER', summary: 'bring failed simulated nodes back', nodes: 'required', args: [], lane: 'control', dangerous: false,
       async run(ctx) {
         for (const n of simNodes(ctx)) {
           sim.recover(n);

@@ -48,9 +48,17 @@ function allowedCommand(command: string, allow: readonly ExecAllowEntry[], sourc
   throw new VacmError('ERR_NOT_ALLOWED', `${shown} is not allowed by exec.allow (${list}): ${d.reason}; add a pattern for it to exec.allow in ${source ?? 'vacm.yaml'} (docs/ssh.md, Allowlist)`);
 }
 
+/** Is `command` one that exec.safe lists (word-matched like exec.allow; shell syntax never is)? */
+export function isSafeCommand(command: string, safe: readonly ExecAllowEntry[]): boolean {
+  if (command.trim() === '' || safe.length === 0) return false;
+  const d = checkExecAllowed(command, safe);
+  return d.ok && d.rule !== '*';
+}
+
 export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster; files?: FileTransport }): ModuleDef {
   const { pool, sim } = caps;
   let section: SshSection = parseSshSection(undefined);
+  let safe: readonly ExecAllowEntry[] = [];
   let unsubscribe: (() => void) | undefined;
 
   const commandTimeout = (vars: NodeVars): number | undefined => {
@@ -73,7 +81,8 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
     nodes: 'required',
     args: [{ name: 'command', rest: true }],
     lane: 'bulk',
-    dangerous: true,
+    // a command exec.safe lists changes nothing: no confirmation, allowed read-only (docs/security.md)
+    dangerous: (req) => !isSafeCommand(req.named.command ?? '', safe),
     skipKnownDown: true,
     validate(req, _nodes, host: ModuleHost) {
       const command = req.named.command ?? '';
@@ -131,6 +140,7 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
     gather: { OUTPUT: {}, EXIT: {} },
     init(host) {
       section = parseSshSection(host.config.sections.ssh);
+      safe = host.config.exec.safe ?? [];
       pool.configure?.(section, { readOnly: host.readOnly });
       unsubscribe = host.onVarChange((node, key) => {
         if (CONNECTION_VARS.has(key) || key.startsWith('ssh_')) pool.drop?.(node);

@@ -10,6 +10,7 @@ import { bindingKeys, helpLines, searchHelp, type Keymaps } from '../keymaps.js'
 import { gatheredJobRows, perNodeJobLines } from '../format.js';
 import type { ResultGathering } from '../../protocol/gather.js';
 import type { Modal } from '../use-dashboard.js';
+import type { CustomAction } from '../../protocol/actions.js';
 import { overlayBodyRows, type Line, type OverlaySpec } from './Overlay.js';
 
 /** The text of a confirmation: the action in words with its count and folded targets, the request, the question (pure, tested). */
@@ -23,7 +24,7 @@ export function confirmSpec(m: Extract<Modal, { kind: 'confirm' }>): OverlaySpec
   const [head, req, ask] = confirmLines(m);
   const blast: Line[] = m.blast ? [[{ text: visibleLine(m.blast), slot: 'node.unknown' }]] : [];
   const lines: Line[] = [[{ text: head, bold: true }], [{ text: req, slot: 'dim' }], ...blast, ...m.warnings, '', ask];
-  if (m.needCount) lines.push([{ text: 'count: ' }, { text: m.typed }, { text: ' ', inverse: true }]);
+  if (m.needCount) lines.push([{ text: 'count: ' }, { text: m.typed.text }, { text: ' ', inverse: true }]);
   return { title: 'CONFIRM — this changes things', lines, danger: true, wrap: true, maxWidth: 100 };
 }
 
@@ -47,12 +48,13 @@ export function powerSpec(m: Extract<Modal, { kind: 'power' }>, maps: Keymaps): 
 export const HELP_HINT = '↑↓ j/k scroll  PgUp/PgDn page  / search  Esc close';
 
 /** The help overlay: the keymaps' lines (those matching the search), `rows` of them from `scroll`. */
-export function helpSpec(maps: Keymaps, m: Extract<Modal, { kind: 'help' }>, rows: number): OverlaySpec {
-  const all = searchHelp(helpLines(maps), m.search);
+export function helpSpec(maps: Keymaps, m: Extract<Modal, { kind: 'help' }>, rows: number, actions: readonly CustomAction[] = []): OverlaySpec {
+  const search = m.search.text;
+  const all = searchHelp(helpLines(maps, actions), search);
   const body = overlayBodyRows({ hint: HELP_HINT }, Math.min(rows, all.length + 3));
   const start = Math.max(0, Math.min(m.scroll, all.length - body));
   const where = all.length === 0 ? 'no key matches' : all.length > body ? `lines ${start + 1}-${Math.min(all.length, start + body)} of ${all.length}` : `${all.length} lines`;
-  const title = `HELP · ${m.search ? `search "${m.search}" · ` : ''}${where}`;
+  const title = `HELP · ${search ? `search "${search}" · ` : ''}${where}`;
   return { title, lines: all.length ? all.slice(start, start + body) : [[{ text: 'Esc clears the search', slot: 'dim' }]], hint: HELP_HINT };
 }
 
@@ -65,12 +67,16 @@ export function quitSpec(running: number): OverlaySpec {
 }
 
 /** A job's full output, scrolled to `modal.scroll`, in an overlay that fills `rows`. */
-export function outputSpec(job: JobView | undefined, m: Extract<Modal, { kind: 'output' }>, rows: number, gather?: ReadonlyMap<string, ResultGathering>): OverlaySpec {
-  const hint = '↑/↓ PgUp/PgDn scroll  g gathered/per node  Esc close';
+export const OUTPUT_HINT = '↑↓ move  g gathered/per node  Space/m mark group  F mark failed  r re-run  Esc close';
+
+export function outputSpec(job: JobView | undefined, m: Extract<Modal, { kind: 'output' }>, rows: number, marked = 0, gather?: ReadonlyMap<string, ResultGathering>): OverlaySpec {
+  const hint = OUTPUT_HINT;
   if (!job) return { title: `job #${m.jobId}`, lines: [`job #${m.jobId} is gone (only the newest jobs are kept)`], hint, fill: true, maxWidth: 400 };
-  const lines: Line[] = m.gathered ? gatheredJobRows(job, gather?.get(job.tag)).map((r) => [{ text: r.text, slot: r.error ? 'error' as const : undefined }]) : perNodeJobLines(job);
+  const all: Line[] = m.gathered ? gatheredJobRows(job, gather?.get(job.tag)).map((r) => [{ text: r.text, slot: r.error ? 'error' as const : undefined }]) : perNodeJobLines(job);
+  // the cursor's line drawn inverse: Space/m marks its group
+  const lines = all.map((l, i) => (i === m.cursor ? (typeof l === 'string' ? [{ text: l, inverse: true }] : l.map((s) => ({ ...s, inverse: true }))) : l));
   const body = overlayBodyRows({ hint }, rows);
   const start = Math.min(m.scroll, Math.max(0, lines.length - body));
-  const title = `#${job.id} ${visibleLine(job.line)} · ${job.state} · ${m.gathered ? 'gathered' : 'per node'} · lines ${lines.length ? start + 1 : 0}-${Math.min(lines.length, start + body)} of ${lines.length}`;
+  const title = `#${job.id} ${visibleLine(job.line)} · ${job.state} · ${m.gathered ? 'gathered' : 'per node'}${marked ? ` · ${marked} marked` : ''} · lines ${lines.length ? start + 1 : 0}-${Math.min(lines.length, start + body)} of ${lines.length}`;
   return { title, lines: lines.length ? lines.slice(start, start + body) : [[{ text: 'no output', slot: 'dim' }]], hint, fill: true, maxWidth: 400 };
 }
