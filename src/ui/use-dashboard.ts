@@ -42,7 +42,7 @@ export type Modal =
   /** `cursor`: the line Space/m marks the group (or node) of */
   | { kind: 'output'; jobId: number; scroll: number; gathered: boolean; cursor: number }
   // the events timeline: `scroll` is the first line shown unless following; `editing` is the filter being typed
-  | { kind: 'events'; scroll: number; follow: boolean; filter?: { expr: string; names: readonly string[] }; editing?: string; error?: string };
+  | { kind: 'events'; scroll: number; follow: boolean; filter?: { expr: string; names: readonly string[] }; editing?: TextInput; error?: string };
 
 /** Nodes-pane actions that work from every pane (they act on the marks or the node under the nodes pane's cursor). */
 export const ANY_PANE_ACTIONS: ReadonlySet<Action> = new Set<Action>(['filter', 'power', 'exec', 'markAll', 'clearMarks', 'undo', 'sort', 'overview']);
@@ -499,7 +499,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         if (m.editing !== undefined) {
           if (name === 'escape' || name === 'ctrl+c') return setModal({ ...m, editing: undefined, error: undefined });
           if (name === 'return') {
-            const expr = m.editing.trim();
+            const expr = m.editing.text.trim();
             if (expr === '') return setModal({ ...m, editing: undefined, filter: undefined, error: undefined, scroll: 0 });
             try {
               return setModal({ ...m, editing: undefined, filter: { expr, names: engine.resolve(expr) }, error: undefined, scroll: 0 });
@@ -508,7 +508,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
               return setModal({ ...m, error: `${ve.code}: ${ve.message}` });
             }
           }
-          const t = edit(m.editing, input, name);
+          const t = editInput(m.editing, name, input);
           if (t !== undefined) setModal({ ...m, editing: t, error: undefined });
           return;
         }
@@ -531,7 +531,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
           case 'home': return to(0);
           case 'end': return to(last);
           case 'eventsFollow': return setModal({ ...m, follow: !m.follow, scroll: from });
-          case 'eventsFilter': return setModal({ ...m, editing: m.filter?.expr ?? '' });
+          case 'eventsFilter': return setModal({ ...m, editing: inputOf(m.filter?.expr ?? '', { selected: true }) });
           case 'close': return name === 'escape' && m.filter ? setModal({ ...m, filter: undefined, scroll: 0 }) : close();
           default: return;
         }

@@ -29,7 +29,7 @@ describe('config sections', () => {
     ['serve:\n  idle: 5\n', /^vacm\.yaml:2: serve\.idle: unknown key; serve takes listen, socket, users, idle_s/],
     ['serve:\n  users:\n    - name: alice\n      role: root\n', /^vacm\.yaml:4: serve\.users\.0\.role: must be viewer, operator or admin, not "root"/],
     ['console:\n  log: yes please\n', /^vacm\.yaml:2: console\.log: must be true or false/],
-    ['actions:\n  - key: r\n    name: restart\n    requst: x\n', /^vacm\.yaml:4: actions\.0\.requst: unknown key; an action takes key, name, request, confirm, role/],
+    ['actions:\n  - key: r\n    name: restart\n    requst: x\n', /^vacm\.yaml:4: actions\.0\.requst: unknown key( "requst")?; an action takes key, name, request, confirm, role/],
     ['ui:\n  theme: dark\n', /^vacm\.yaml:2: ui\.theme: unknown key/],
     ['demo:\n  nodes: 5\n', /^vacm\.yaml:2: demo\.nodes: unknown key/],
     ['output:\n  max_job_byte: 5000\n', /^vacm\.yaml:2: output\.max_job_byte: unknown key; output takes max_job_bytes/],

@@ -73,7 +73,7 @@ export function PromptPane({ modal, message, width }: PromptPaneProps) {
     return (
       <Box width={width} height={1}>
         {modal.error ? <Text wrap="truncate" color={t.color('error')}>{visibleLine(modal.error)}</Text> : (
-          <Text wrap="truncate" color={t.color('prompt')}>events of (node set): {visibleLine(modal.editing)}<Text inverse> </Text></Text>
+          <Input label="events of (node set): " input={modal.editing} width={width} />
         )}
       </Box>
     );
