@@ -84,7 +84,7 @@ describe('vacm.mjs, the one-file install', () => {
     const state = path.join(dir, 'state');
     const mods = await run(bundle, ['ipc', 'NEXXUS:MODULES'], { cwd: dir, env: { VACM_STATE_DIR: state } });
     expect(mods.err).toBe('');
-    expect(mods.out).toMatch(/^NEXXUS:1:MODULE:SSH:EXEC:/m);
+    expect(mods.out).toMatch(/^NEXXUS:1:MODULE:SSH:EXEC[,:]/m);
     expect(mods.code).toBe(0);
     const r = await run(bundle, ['ipc', 'POWER:STATUS:@rack1', 'SYSSTAT:GET:box[1-4]'], { cwd: dir, env: { VACM_STATE_DIR: state } });
     expect(r.err).toBe('');

@@ -100,8 +100,12 @@ describe.skipIf(!hasBinary('tmux'))('dialogs of vacm --demo in tmux (needs tmux:
       const nodes = new Map(names.map((n) => [n, { name: n, state: n === 'sim001' ? 'off' : 'up', power: n === 'sim001' ? 'off' : n === 'vm' ? 'unknown' : 'on' } as NodeView]));
       const facts = names.map((n) => (n === 'vm' ? { name: n, actions: [], noDriver: 'power: none', guard: 'local' as const } : { name: n, driver: 'sim' as const, actions: ['on', 'off', 'cycle', 'reset', 'soft', 'status'] as const }));
       const r = { tag: 'POWER', command: 'OFF', label: 'POWER:OFF', names, folded: foldNodeSet(names), args: {} };
-      const spec = confirmSpec({ kind: 'confirm', label: r.label, line, folded: r.folded, count: 4, typed: inputOf(), needCount: false, from: 'prompt', head: describeRequest(r), warnings: requestWarnings(r, nodes, facts) });
-      s = await settled(tmux, spec, columns, rows);
+      // the blast radius line (issue 15 item 7): 3 up, 1 off; the sim nodes have no SSH, and whether vm (this machine) answers `who` depends on the host
+      const base = `POWER:OFF ${r.folded} (4): 3 up · 1 off · 0 with users logged in`;
+      const specs = [3, 2].map((k) => confirmSpec({ kind: 'confirm', label: r.label, line, folded: r.folded, count: 4, typed: inputOf(), needCount: false, from: 'prompt', head: describeRequest(r), warnings: requestWarnings(r, nodes, facts), blast: `${base} (${k} not asked: no SSH or no answer in 2 s)` }));
+      const fits = (x: string) => specs.find((sp) => overlayMismatches(x, sp, columns, rows).length === 0);
+      s = await tmux.waitFor((x) => fits(x) !== undefined, 10_000).catch(() => tmux.capture());
+      const spec = fits(s) ?? specs[0];
       expect(overlayMismatches(s, spec, columns, rows)).toEqual([]);
       expect(s).toContain(`Power off 4 nodes: ${foldNodeSet(names)}`);
       expect(s).toContain('✖ refused without FORCE: vm (the machine vacm runs on)');
@@ -109,8 +113,9 @@ describe.skipIf(!hasBinary('tmux'))('dialogs of vacm --demo in tmux (needs tmux:
       // the dashboard stays under it, dimmed (the default theme's dim is gray, SGR 90)
       expect(s).toContain('vacm · demo');
       const c = tmux.captureColours().split('\n');
-      const row8 = c.find((l) => l.includes("sim008")) ?? "";
-      expect(row8, JSON.stringify(row8)).toMatch(/\x1b\[90m(?:\x1b\[49m)?[^\x1b]*sim008/);
+      // a node row the overlay leaves in sight (at 80x24 it covers the lower ones), drawn dim
+      const dimRow = /\x1b\[90m(?:\x1b\[49m)?[^\x1b]*(?:sim00\d|vm) +(?:on|off|unknown)/;
+      expect(c.some((l) => dimRow.test(l)), c.join('\n')).toBe(true);
       tmux.keys('n');
       await tmux.waitFor('cancelled: nothing was done');
       tmux.keys('q');

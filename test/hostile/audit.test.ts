@@ -177,7 +177,7 @@ describe('what is audited', () => {
 
   it('ADOPT records the set it was asked for (its nodes are not in the nodelist yet)', async () => {
     const { engine, stateDir } = await makeEngine();
-    fs.writeFileSync(path.join(stateDir, 'discovered.json'), JSON.stringify({ newbox1: { addr: '127.0.0.5' } }), { mode: 0o600 });
+    fs.writeFileSync(path.join(stateDir, 'discovered.json'), JSON.stringify({ newbox1: { addr: '127.0.0.5', first: '2026-12-01T10:00:00.000Z', last: '2026-12-01T10:05:00.000Z' } }), { mode: 0o600 });
     await run(engine, 'NEXXUS:ADOPT:newbox[1-2]');
     const [attempt, outcome] = records(stateDir);
     expect(attempt).toMatchObject({ phase: 'attempt', request: 'NEXXUS:ADOPT:newbox[1-2]', targets: 'newbox[1-2]', count: 2 });
