@@ -11,7 +11,7 @@ import { VacmError } from '../../protocol/errors.js';
 import type { CommandDef, ModuleDef } from '../../protocol/module.js';
 import { quoteWord } from '../../protocol/shell-words.js';
 import { expandTemplate } from '../../protocol/vars.js';
-import type { StreamingExecutor } from '../ssh/module.js';
+import type { StreamingExecutor } from '../capabilities.js';
 import type { SimCluster } from '../sim/cluster.js';
 import { isSimNode } from '../sim/module.js';
 import { SSH_REACH_FACTS } from '../../protocol/node-facts.js';
