@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { VacmError } from '../protocol/errors.js';
 import type { Request } from '../protocol/ipc.js';
+import { isTrue } from '../protocol/vars.js';
 import type { CommandDef, ConfigView, JobView, Role } from '../protocol/module.js';
 import { readTrustedFile } from '../platform/trusted-file.js';
 
@@ -223,7 +224,7 @@ export function roleNeeded(req: Request, cmd: CommandDef, dangerous: boolean, ta
   if (req.tag === 'SSH' && req.command === 'EXEC' && safeCommand(ctx.config, req.named.command ?? '')) return { role: 'viewer', why: `${what} of an exec.safe command` };
   const guarded = targets.find((n) => {
     const v = ctx.varsOf(n);
-    return v !== undefined && (v.controller === 'true' || v.guarded === 'true');
+    return v !== undefined && (isTrue(v.controller) || isTrue(v.guarded));
   });
   if (guarded !== undefined) return { role: 'admin', why: `${what} on the guarded node ${guarded}` };
   return { role: 'operator', why: what };

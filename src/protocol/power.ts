@@ -4,6 +4,7 @@
  * dashboard uses the same ones to offer only what a node's driver can do and to say why not.
  */
 import type { NodeVars } from './module.js';
+import { isTrue } from './vars.js';
 
 export type PowerActionName = 'on' | 'off' | 'cycle' | 'reset' | 'soft' | 'status';
 
@@ -23,10 +24,6 @@ export const POWER_DRIVER_ACTIONS: Readonly<Record<PowerDriverName, readonly Pow
 
 /** The actions that take a node down: the controller guard refuses them without FORCE. */
 export const GUARDED_ACTIONS: ReadonlySet<PowerActionName> = new Set<PowerActionName>(['off', 'cycle', 'reset', 'soft']);
-
-export function isTrue(v: string | undefined): boolean {
-  return v !== undefined && /^(true|yes|1|on)$/i.test(v.trim());
-}
 
 /**
  * This machine as the guard knows it, gathered by src/platform/this-machine.ts: the addresses of

@@ -7,6 +7,19 @@
  */
 import { splitFields } from './ipc.js';
 
+/**
+ * The one reader of a yes/no node variable (sim, controller, guarded, ...): true, yes, 1 or on, in
+ * any case, around spaces; anything else (absent, false, no, 0, off, a typo) is false.
+ */
+export function isTrue(v: string | undefined): boolean {
+  return v !== undefined && /^(true|yes|1|on)$/i.test(v.trim());
+}
+
+/** A node simulated by the sim backend (`sim: true`) rather than reached for real. */
+export function isSimNode(vars: Readonly<Record<string, string>>): boolean {
+  return isTrue(vars.sim);
+}
+
 /** What a secret's value is shown as (its length is not shown either). */
 export const SECRET_MASK = '****';
 

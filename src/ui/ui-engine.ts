@@ -11,6 +11,7 @@ import { isDangerous } from '../protocol/module.js';
 import type { CustomAction } from '../protocol/actions.js';
 import { toVacmError } from '../protocol/errors.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
+import { isSimNode } from '../protocol/vars.js';
 import type { TimelineEntry } from '../protocol/timeline.js';
 import { guardedBecause, powerCapability, type GuardReason, type PowerActionName, type PowerDriverName, type ThisMachine } from '../protocol/power.js';
 
@@ -123,8 +124,7 @@ export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachi
     async usersLoggedIn(names, timeoutMs = 2000) {
       const out = new Map<string, number>();
       // simulated nodes have no SSH (SSH:USERS skips them too): not asking spares a job, and its job number
-      const sim = (v: Readonly<Record<string, string>>) => v.sim === 'true' || v.sim === '1' || v.sim === 'yes';
-      const ask = names.filter((n) => engine.node(n) !== undefined && !sim(engine.vars(n)));
+      const ask = names.filter((n) => engine.node(n) !== undefined && !isSimNode(engine.vars(n)));
       if (ask.length === 0 || !engine.registry.list().some((m) => m.tag === 'SSH')) return out;
       let id = -1;
       const early: { job: number; node: string; line: string }[] = [];

@@ -86,6 +86,14 @@ describe('roles, enforced in the engine', () => {
     else expect(got).toContain(want);
   });
 
+  it('reads controller: yes (and sim: on) as the power guard does: one boolean reader', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-auth-'));
+    const config = parseConfig(`nodes:\n  - names: box\n    vars: { power: sim, sim: "on", controller: "yes" }\n`);
+    engine = new Engine({ config, modules: builtinModules(), stateDir: dir, localName: 'elsewhere' });
+    await engine.start();
+    expect(refusal(engine, 'POWER:OFF:box', as('vera', 'operator'))).toContain('ERR_FORBIDDEN: POWER:OFF on the guarded node box needs the admin role');
+  });
+
   it('cancelling another user\'s job needs admin; one\'s own does not; the job says who ran it', async () => {
     const e = await start();
     const h = e.submit('SSH:EXEC:sim[1-4]:sleep 5', { origin: as('alice', 'operator', 7) });

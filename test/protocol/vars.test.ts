@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { badVarName, isSecretVar, maskRequestLine, maskVars, setsSecret, shownValue } from '../../src/protocol/vars.js';
+import { badVarName, isSecretVar, isSimNode, isTrue, maskRequestLine, maskVars, setsSecret, shownValue } from '../../src/protocol/vars.js';
 
 describe('isSecretVar', () => {
   it.each([
@@ -64,5 +64,20 @@ describe('badVarName', () => {
   });
   it.each(['host', '_x', 'toString', 'bmc_password'])('takes %s', (key) => {
     expect(badVarName(key)).toBeUndefined();
+  });
+});
+
+describe('isTrue: the one reader of a yes/no variable', () => {
+  it.each(['true', 'yes', '1', 'on', 'ON', 'True', ' yes '])('reads %j as yes', (v) => {
+    expect(isTrue(v)).toBe(true);
+  });
+  it.each([undefined, '', 'false', 'no', '0', 'off', 'tru', 'yes please'])('reads %j as no', (v) => {
+    expect(isTrue(v)).toBe(false);
+  });
+  it('makes sim and controller agree: `sim: on` simulates as `controller: on` protects', () => {
+    expect(isSimNode({ sim: 'on' })).toBe(true);
+    expect(isSimNode({ sim: 'True' })).toBe(true);
+    expect(isSimNode({ sim: 'off' })).toBe(false);
+    expect(isSimNode({})).toBe(false);
   });
 });

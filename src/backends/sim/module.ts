@@ -7,10 +7,10 @@
 import type { CommandDef, ModuleDef, ModuleHost } from '../../protocol/module.js';
 import { VacmError } from '../../protocol/errors.js';
 import { SimCluster } from './cluster.js';
+import { isSimNode } from '../../protocol/vars.js';
 
-export function isSimNode(vars: Readonly<Record<string, string>>): boolean {
-  return vars.sim === 'true' || vars.sim === '1' || vars.sim === 'yes';
-}
+/** the one sim predicate lives with the boolean reader (protocol/vars.ts): every module asks it */
+export { isSimNode } from '../../protocol/vars.js';
 
 export function createSimModule(sim: SimCluster, opts: { intervalMs?: number } = {}): ModuleDef {
   let timer: NodeJS.Timeout | undefined;

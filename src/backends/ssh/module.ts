@@ -10,30 +10,10 @@ import type { CommandDef, ModuleDef, ModuleHost, NodeVars } from '../../protocol
 import type { SimCluster } from '../sim/cluster.js';
 import { isSimNode } from '../sim/module.js';
 import { parseSshSection, type SshSection } from './settings.js';
+import type { ExecExit, StreamExecOptions, StreamingExecutor } from '../capabilities.js';
 import { checkExecAllowed, formatAllowEntry, type ExecAllowEntry } from '../../protocol/shell-words.js';
 import { createCopyCommands, type FileTransport } from './copy.js';
-
-/** What SSH:EXEC needs from the pool: a streaming exec. */
-export interface StreamingExecutor {
-  exec(node: string, vars: NodeVars, command: string, opts: StreamExecOptions): Promise<ExecExit>;
-  /** the module hands the validated `ssh` config section to the pool (read-only: no known_hosts writes) */
-  configure?(section: SshSection, opts?: { readOnly?: boolean }): void;
-  /** a node's host/ssh_* variable changed: forget its connection */
-  drop?(node: string): void;
-  close?(): Promise<void> | void;
-}
-
-export interface StreamExecOptions {
-  signal?: AbortSignal;
-  /** command timeout (none when undefined) */
-  timeoutMs?: number;
-  onLine(stream: 'stdout' | 'stderr', line: string): void;
-}
-
-export interface ExecExit {
-  code: number;
-  signal?: string;
-}
+import { SSH_REACH_FACTS } from '../../protocol/node-facts.js';
 
 /** Variables whose change invalidates a pooled connection. */
 export const CONNECTION_VARS: ReadonlySet<string> = new Set(['host', 'ssh_user', 'ssh_port', 'ssh_identity', 'ssh_known_hosts', 'sim']);
@@ -138,6 +118,7 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
     commands: caps.files ? [exec, users, ...createCopyCommands({ transport: caps.files, isSim: (node, vars) => isSimNode(vars) && sim.has(node) })] : [exec, users],
     // by output and exit code: a node's lines with its non-zero exit are what it is grouped by
     gather: { OUTPUT: {}, EXIT: {} },
+    facts: SSH_REACH_FACTS,
     init(host) {
       section = parseSshSection(host.config.sections.ssh);
       safe = host.config.exec.safe ?? [];
