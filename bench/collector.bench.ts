@@ -150,7 +150,9 @@ sysstat:
   enabled: false
 `);
   let err = '';
-  const serve = spawn(process.execPath, [bin, 'serve', '--config', path.join(dir, 'vacm.yaml'), '--metrics', `${HOST}:26302`], { env: { ...process.env, VACM_STATE_DIR: path.join(dir, 'state') }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // a fresh state dir each run: the replay memory of the run before would refuse this run's sequence numbers
+  const stateDir = fs.mkdtempSync(path.join(dir, 'state-'));
+  const serve = spawn(process.execPath, [bin, 'serve', '--config', path.join(dir, 'vacm.yaml'), '--metrics', `${HOST}:26302`], { env: { ...process.env, VACM_STATE_DIR: stateDir }, stdio: ['ignore', 'ignore', 'pipe'] });
   serve.stderr!.on('data', (d) => (err += d));
   await waitFor(() => err.includes('metrics on'), 15_000);
   const idle = rssMiB(serve.pid!);
