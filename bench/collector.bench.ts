@@ -3,7 +3,8 @@
  * drops, side by side with a bare UDP sink (a node process that only counts datagrams: the floor
  * any collector pays), the two interleaved (collector, sink, collector, sink: VACM_BENCH_RUNS rounds,
  * default 2, each of half the seconds). Then one real `vacm agent --interval 1`: its CPU and RSS.
- * Needs the build (npm run build). Prints tables; never asserts.
+ * VACM_BENCH_BEFORE=/old/bin/vacm.js adds another build's `vacm serve` to the same rounds (a
+ * before/after of a change, interleaved). Needs the build (npm run build). Prints tables; never asserts.
  *
  *   npx tsx bench/collector.bench.ts [agents] [seconds]
  */
@@ -13,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deriveNodeKey, encodeAgentMsg } from '../src/protocol/agent-msg.js';
+import { canonicalJson, deriveNodeKey, encodeAgentMsg, macOf } from '../src/protocol/agent-msg.js';
 import { cell, interleave, median, ratio, section } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -80,6 +81,21 @@ function startLoad(agents: number, port: number): { sent: () => number; stop: ()
   let next = 0;
   let sent = 0;
   const stats = (i: number) => ({ load1: (i % 97) / 10, load5: 1, load15: 1, cpu: i % 100, mem_used_pct: 40, mem_total: 68719476736, mem_used: 27487790694, swap_used_pct: 0, disk_used_pct: 31.5, uptime: 123456, net_rx_bps: 1000, net_tx_bps: 2000, os: 'Debian GNU/Linux 12', kernel: '6.1.0-18-amd64' });
+  // what encodeAgentMsg writes, from a per-agent template (the stats do not change): a generator
+  // that signs 10 000 datagrams a second through the general encoder cannot keep up on a loaded
+  // machine (it falls behind and starves the timers that measure). Checked against it below.
+  const statsJson = names.map((_, i) => canonicalJson(stats(i)));
+  const keyBufs = keys.map((k) => Buffer.from(k, 'utf8'));
+  const datagram = (i: number, sq: number, ts: number): Buffer => {
+    const tail = `"node":"${names[i]}","s":${statsJson[i]},"seq":${sq},"ts":${ts},"v":2}`;
+    const head = '{"boot":"b","iv":1,"k":"status",';
+    return Buffer.from(`${head}"mac":"${macOf(head + tail, keyBufs[i])}",${tail}`);
+  };
+  {
+    const ts = Date.now();
+    const ref = encodeAgentMsg({ v: 2, kind: 'status', node: names[0], boot: 'b', seq: 0, ts, iv: 1, stats: stats(0) }, keys[0]).bytes;
+    if (!ref.equals(datagram(0, 0, ts))) throw new Error('the bench\'s datagram template differs from encodeAgentMsg: fix startLoad');
+  }
   // paced by the clock, not by timer ticks: a late tick sends what is due
   const t0 = performance.now();
   const timer = setInterval(() => {
@@ -87,8 +103,7 @@ function startLoad(agents: number, port: number): { sent: () => number; stop: ()
     while (sent < due) {
       const i = next;
       next = (next + 1) % agents;
-      const { bytes } = encodeAgentMsg({ v: 2, kind: 'status', node: names[i], boot: 'b', seq: seq[i]++, ts: Date.now(), iv: 1, stats: stats(i) }, keys[i]);
-      socks[Math.floor(i / per)].send(bytes, port, HOST);
+      socks[Math.floor(i / per)].send(datagram(i, seq[i]++, Date.now()), port, HOST);
       sent++;
     }
   }, 10);
@@ -116,7 +131,7 @@ async function waitFor(fn: () => boolean, ms: number): Promise<void> {
   while (!fn() && Date.now() < end) await sleep(100);
 }
 
-async function collectorRun(dir: string, agents: number, seconds: number) {
+async function collectorRun(dir: string, agents: number, seconds: number, bin = BIN) {
   fs.writeFileSync(path.join(dir, 'secret'), SECRET, { mode: 0o600 });
   fs.writeFileSync(path.join(dir, 'bench01.key'), deriveNodeKey(SECRET, 'bench01'), { mode: 0o600 });
   fs.writeFileSync(path.join(dir, 'vacm.yaml'), `cluster: bench
@@ -135,7 +150,9 @@ sysstat:
   enabled: false
 `);
   let err = '';
-  const serve = spawn(process.execPath, [BIN, 'serve', '--config', path.join(dir, 'vacm.yaml'), '--metrics', `${HOST}:26302`], { env: { ...process.env, VACM_STATE_DIR: path.join(dir, 'state') }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // a fresh state dir each run: the replay memory of the run before would refuse this run's sequence numbers
+  const stateDir = fs.mkdtempSync(path.join(dir, 'state-'));
+  const serve = spawn(process.execPath, [bin, 'serve', '--config', path.join(dir, 'vacm.yaml'), '--metrics', `${HOST}:26302`], { env: { ...process.env, VACM_STATE_DIR: stateDir }, stdio: ['ignore', 'ignore', 'pipe'] });
   serve.stderr!.on('data', (d) => (err += d));
   await waitFor(() => err.includes('metrics on'), 15_000);
   const idle = rssMiB(serve.pid!);
@@ -199,9 +216,12 @@ export async function bench(): Promise<void> {
     const out = section(`collector: ${agents} simulated agents at 1 Hz; vacm serve and a bare UDP sink interleaved, ${rounds} rounds of ${each} s measured`);
     const cs: Awaited<ReturnType<typeof collectorRun>>[] = [];
     const ks: Awaited<ReturnType<typeof sinkRun>>[] = [];
+    const bs: Awaited<ReturnType<typeof collectorRun>>[] = [];
+    const beforeBin = process.env.VACM_BENCH_BEFORE ? path.resolve(process.env.VACM_BENCH_BEFORE) : undefined;
     const r = await interleave({
       collectorCpu: async () => (cs.push(await collectorRun(dir, agents, each)), cs.at(-1)!.cpu),
       sinkCpu: async () => (ks.push(await sinkRun(agents, each)), ks.at(-1)!.cpu),
+      beforeCpu: beforeBin ? async () => (bs.push(await collectorRun(dir, agents, each, beforeBin)), bs.at(-1)!.cpu) : undefined,
     }, rounds);
     const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -210,14 +230,17 @@ export async function bench(): Promise<void> {
     const kSent = sum(ks.map((k) => k.sent));
     const cDrops = sum(cs.map((c) => c.drops));
     const kDrops = sum(ks.map((k) => k.drops));
-    out.print(['', 'vacm serve (collector)', 'bare UDP sink', 'ratio'], [
-      ['CPU % of one core (per-second median of each run)', cell(r.collectorCpu, 1), cell(r.sinkCpu, 1), ratio(r.collectorCpu, r.sinkCpu)],
-      ['RSS MiB (idle → loaded, max; median run)', `${f(median(cs.map((c) => c.idle)))} → ${f(rss(cs))} (${f(Math.max(...cs.map((c) => c.maxRss)))})`, `${f(median(ks.map((k) => k.idle)))} → ${f(rss(ks))} (${f(Math.max(...ks.map((k) => k.maxRss)))})`, f(rss(cs) / rss(ks), 2)],
-      ['datagrams sent (warm-up included, all runs)', String(cSent), String(kSent), ''],
-      ['accepted', String(sum(cs.map((c) => c.received))), '(counted only)', ''],
-      ['drops', `${cDrops} (${f((100 * cDrops) / Math.max(1, cSent), 2)} %)`, `${kDrops} (${f((100 * kDrops) / Math.max(1, kSent), 2)} %)`, ''],
-      ['nodes up at the end (worst run)', `${Math.min(...cs.map((c) => c.up))} / ${agents}`, '', ''],
-    ], ['Aim: ≤ 2× the sink\'s CPU.']);
+    const bSent = sum(bs.map((c) => c.sent));
+    const bDrops = sum(bs.map((c) => c.drops));
+    const withBefore = (row: string[], b: string): string[] => (beforeBin ? [...row.slice(0, 3), b, ...row.slice(3)] : row);
+    out.print(withBefore(['', 'vacm serve (collector)', 'bare UDP sink', 'ratio'], 'before: vacm serve'), [
+      withBefore(['CPU % of one core (per-second median of each run)', cell(r.collectorCpu, 1), cell(r.sinkCpu, 1), ratio(r.collectorCpu, r.sinkCpu)], cell(r.beforeCpu, 1)),
+      withBefore(['RSS MiB (idle → loaded, max; median run)', `${f(median(cs.map((c) => c.idle)))} → ${f(rss(cs))} (${f(Math.max(...cs.map((c) => c.maxRss)))})`, `${f(median(ks.map((k) => k.idle)))} → ${f(rss(ks))} (${f(Math.max(...ks.map((k) => k.maxRss)))})`, f(rss(cs) / rss(ks), 2)], bs.length ? `${f(median(bs.map((c) => c.idle)))} → ${f(rss(bs))} (${f(Math.max(...bs.map((c) => c.maxRss)))})` : ''),
+      withBefore(['datagrams sent (warm-up included, all runs)', String(cSent), String(kSent), ''], String(bSent)),
+      withBefore(['accepted', String(sum(cs.map((c) => c.received))), '(counted only)', ''], String(sum(bs.map((c) => c.received)))),
+      withBefore(['drops', `${cDrops} (${f((100 * cDrops) / Math.max(1, cSent), 2)} %)`, `${kDrops} (${f((100 * kDrops) / Math.max(1, kSent), 2)} %)`, ''], `${bDrops} (${f((100 * bDrops) / Math.max(1, bSent), 2)} %)`),
+      withBefore(['nodes up at the end (worst run)', `${Math.min(...cs.map((c) => c.up))} / ${agents}`, '', ''], bs.length ? `${Math.min(...bs.map((c) => c.up))} / ${agents}` : ''),
+    ], ['Aim: ≤ 2× the sink\'s CPU.', ...(beforeBin ? [`before / sink (CPU): ${ratio(r.beforeCpu, r.sinkCpu)}; now / before (CPU): ${ratio(r.collectorCpu, r.beforeCpu)}`] : [])]);
     const agentOut = section('vacm agent --interval 1 (systeminformation; df and temperatures every 30 s)');
     const a = await agentRun(dir, Math.min(seconds, 15));
     agentOut.print(['', 'vacm agent'], [

@@ -33,11 +33,35 @@ const files = [
     options: {
       // one graph for the command and its I/O, as bin/vacm.js would load from dist/cli/
       stdin: { contents: "export { runFast } from './fast.js';\nexport { processIo } from './io.js';\n", resolveDir: path.join(dist, 'cli'), loader: 'js' },
-      // ssh2 finds its native binding next to itself; every package is loaded from node_modules
-      packages: 'external',
+      // ssh2 finds its native binding next to itself: every package is loaded from node_modules,
+      // but yaml, which is inside (its ~75 CommonJS files cost ~50 ms of CPU to load one by one, a
+      // config file's first read: docs/performance.md row 2); still evaluated only on first use
+      plugins: [yamlInside()],
+      // the bundled yaml require()s node's own modules ('process'): give the file a require
+      banner: { js: "import { createRequire as __vacmCreateRequire } from 'node:module';\nconst require = __vacmCreateRequire(import.meta.url);" },
     },
   },
 ];
+/**
+ * Bundle the yaml package into the file instead of leaving it in node_modules: the lazy
+ * `createRequire(import.meta.url)('yaml')` of config.ts and clustershell-groups.ts becomes a
+ * `require('yaml')` that esbuild resolves to its bundled copy (run on first call, as before); every
+ * other package stays external.
+ */
+function yamlInside() {
+  const lazy = "createRequire(import.meta.url)('yaml')";
+  return {
+    name: 'yaml-inside',
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, (args) => (args.path === 'yaml' || args.path.startsWith('node:') ? undefined : { path: args.path, external: true }));
+      build.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, (args) => {
+        const text = fs.readFileSync(args.path, 'utf8');
+        return text.includes(lazy) ? { contents: text.split(lazy).join("require('yaml')"), loader: 'js' } : undefined;
+      });
+    },
+  };
+}
+
 for (const f of files) {
   fs.rmSync(f.out, { force: true });
   fs.rmSync(f.inputs, { force: true });

@@ -6,7 +6,9 @@
  * Wire (schema v2):
  *   {"k":"status","mac":"<hex hmac-sha256>","node":"n01","s":{"load1":0.5,...},"seq":12,"ts":1700000000123,"v":2,"boot":"5f3a","iv":5}
  * The MAC covers the canonical body: the object without `mac`, keys sorted at every level,
- * JSON.stringify's number form. Each node signs with its own key, derived on the head node from a
+ * JSON.stringify's number form. An agent sends the canonical form itself, `mac` in its sorted place
+ * (after `boot`, `iv`, `k`), so the collector verifies the received bytes less that one field and
+ * re-serialises only a datagram spelled otherwise (`signedSpan`). Each node signs with its own key, derived on the head node from a
  * master secret (`deriveNodeKey`): the collector derives the key of the node a datagram claims, so
  * a node can speak only for itself. A message is under MAX_DATAGRAM bytes; stats that do not fit are
  * dropped lowest priority first, never truncated mid-JSON.
@@ -94,9 +96,12 @@ export function deriveNodeKey(master: string | Buffer, node: string): string {
   return createHmac('sha256', master).update(NODE_KEY_CONTEXT + node).digest('hex');
 }
 
-function macEquals(a: string, b: string): boolean {
-  if (a.length !== b.length || !/^[0-9a-f]+$/.test(a)) return false;
-  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
+const HEX_MAC = /^[0-9a-f]{64}$/;
+
+/** Whether `mac` (64 hex digits, as sent) is HMAC-SHA256(secret, body): constant-time compare of the bytes. */
+function macMatches(mac: string, body: string, secret: string | Buffer): boolean {
+  if (!HEX_MAC.test(mac)) return false;
+  return timingSafeEqual(Buffer.from(mac, 'hex'), createHmac('sha256', secret).update(body).digest());
 }
 
 // ---- encoding ----------------------------------------------------------------------------------
@@ -160,8 +165,7 @@ function fail(reason: RejectReason, detail: string): Rejected {
 }
 
 /** Schema v1 (the first agents): `{"v":1,"type","host","seq","time"(s),"load":[1,5,15],"stats":{},"cookie"}`. */
-function fromV1(o: Record<string, unknown>): { msg: AgentMsg; mac: unknown; body: Record<string, unknown> } | string {
-  const { cookie, ...body } = o;
+function fromV1(o: Record<string, unknown>): { msg: AgentMsg; mac: unknown } | string {
   if (o.type !== 'status' && o.type !== 'announce') return 'type must be status or announce';
   if (!validNodeName(o.host)) return 'host must be a node name';
   if (!Number.isSafeInteger(o.seq) || (o.seq as number) < 0) return 'seq must be a whole number';
@@ -180,14 +184,14 @@ function fromV1(o: Record<string, unknown>): { msg: AgentMsg; mac: unknown; body
   }
   return {
     msg: { v: SCHEMA_VERSION, kind: o.type, node: o.host, boot: 'v1', seq: o.seq as number, ts: Math.round((o.time as number) * 1000), iv: 5, stats },
-    mac: cookie,
-    body,
+    mac: o.cookie,
   };
 }
 
-function fromV2(o: Record<string, unknown>): { msg: AgentMsg; mac: unknown; body: Record<string, unknown> } | string {
-  const { mac, ...body } = o;
-  for (const k of Object.keys(o)) if (!['v', 'k', 'node', 'boot', 'seq', 'ts', 'iv', 's', 'mac'].includes(k)) return `unknown field ${k.slice(0, 40)}`;
+const V2_FIELDS = new Set(['v', 'k', 'node', 'boot', 'seq', 'ts', 'iv', 's', 'mac']);
+
+function fromV2(o: Record<string, unknown>): { msg: AgentMsg; mac: unknown } | string {
+  for (const k of Object.keys(o)) if (!V2_FIELDS.has(k)) return `unknown field ${k.slice(0, 40)}`;
   if (o.k !== 'status' && o.k !== 'announce') return 'k must be status or announce';
   if (!validNodeName(o.node)) return 'node must be a node name';
   if (typeof o.boot !== 'string' || !/^[0-9a-zA-Z]{1,16}$/.test(o.boot)) return 'boot must be 1-16 letters or digits';
@@ -202,11 +206,44 @@ function fromV2(o: Record<string, unknown>): { msg: AgentMsg; mac: unknown; body
     if (!validStat(k, v)) return `bad stat ${k.slice(0, 40)}`;
     stats[k] = v;
   }
-  return { msg: { v: SCHEMA_VERSION, kind: o.k, node: o.node, boot: o.boot, seq: o.seq as number, ts: o.ts as number, iv: o.iv, stats }, mac, body };
+  return { msg: { v: SCHEMA_VERSION, kind: o.k, node: o.node, boot: o.boot, seq: o.seq as number, ts: o.ts as number, iv: o.iv, stats }, mac: o.mac };
 }
 
-/** A datagram that parsed (size, JSON, version, shape), its MAC not yet checked. */
-export type Parsed = { ok: true; msg: AgentMsg; mac: unknown; canonical: string; upgradedFrom?: number };
+/**
+ * A datagram that parsed (size, JSON, version, shape), its MAC not yet checked. `span`: the received
+ * text less its `mac` field, when the datagram is spelled as agents send it (see `signedSpan`);
+ * `canonical()`: the body re-serialised (computed once, only when the span does not verify).
+ */
+export type Parsed = { ok: true; msg: AgentMsg; mac: unknown; span?: string; canonical: () => string; upgradedFrom?: number };
+
+/**
+ * The signed bytes of a v2 datagram without re-serialising it: an agent sends canonical JSON with
+ * `mac` in its sorted place, `{"boot":B,"iv":I,"k":K,"mac":M,"node":...}`, so the canonical body is
+ * the text with `"mac":M,` cut out. Those first fields were checked by the shape (boot letters and
+ * digits, iv a number, k a word), so the prefix is rebuilt from the parsed values and must match the
+ * text exactly. A verified span is the parsed message: the cut pair sits between two whole pairs at
+ * the top level, so the rest of the text parses to the same fields with or without it. Undefined for
+ * any other spelling (whitespace, another key order, v1): the caller re-serialises instead.
+ */
+export function signedSpan(text: string, o: Record<string, unknown>): string | undefined {
+  if (typeof o.mac !== 'string' || !HEX_MAC.test(o.mac) || typeof o.iv !== 'number') return undefined;
+  const head = `{"boot":"${o.boot as string}","iv":${JSON.stringify(o.iv)},"k":"${o.k as string}",`;
+  const mac = `"mac":"${o.mac}",`;
+  if (!text.startsWith(head) || !text.startsWith(mac, head.length)) return undefined;
+  return head + text.slice(head.length + mac.length);
+}
+
+/** The canonical body (the object less its MAC field), computed on first use. */
+function lazyCanonical(o: Record<string, unknown>, macField: 'mac' | 'cookie'): () => string {
+  let c: string | undefined;
+  return () => {
+    if (c === undefined) {
+      const { [macField]: _mac, ...body } = o;
+      c = canonicalJson(body);
+    }
+    return c;
+  };
+}
 
 /**
  * Size, JSON, schema version (older versions transformed to the current one) and shape; the MAC is
@@ -216,8 +253,9 @@ export function parseAgentMsg(bytes: Uint8Array, maxBytes = MAX_DATAGRAM): Parse
   if (bytes.length > maxBytes) return fail('size', `${bytes.length} bytes, over ${maxBytes}`);
   if (bytes.length === 0) return fail('size', 'empty datagram');
   let o: unknown;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   try {
-    o = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    o = JSON.parse(text);
   } catch (err) {
     return fail('json', (err as Error).message.slice(0, 80));
   }
@@ -227,17 +265,25 @@ export function parseAgentMsg(bytes: Uint8Array, maxBytes = MAX_DATAGRAM): Parse
   if (v < OLDEST_SCHEMA_VERSION || v > SCHEMA_VERSION) return fail('version', `schema version ${v}; this collector reads ${OLDEST_SCHEMA_VERSION}-${SCHEMA_VERSION}`);
   const parsed = v === 1 ? fromV1(o) : fromV2(o);
   if (typeof parsed === 'string') return fail('schema', parsed);
-  const canonical = canonicalJson(parsed.body);
-  return v === SCHEMA_VERSION ? { ok: true, msg: parsed.msg, mac: parsed.mac, canonical } : { ok: true, msg: parsed.msg, mac: parsed.mac, canonical, upgradedFrom: v };
+  const canonical = lazyCanonical(o, v === 1 ? 'cookie' : 'mac');
+  if (v !== SCHEMA_VERSION) return { ok: true, msg: parsed.msg, mac: parsed.mac, canonical, upgradedFrom: v };
+  const span = signedSpan(text, o);
+  return span === undefined ? { ok: true, msg: parsed.msg, mac: parsed.mac, canonical } : { ok: true, msg: parsed.msg, mac: parsed.mac, span, canonical };
 }
 
 export function keyOf(key: KeyFor, node: string): string | Buffer {
   return typeof key === 'function' ? key(node) : key;
 }
 
-/** Whether a parsed datagram's MAC verifies under `key` (constant-time compare). */
+/**
+ * Whether a parsed datagram's MAC verifies under `key` (constant-time compare): over the received
+ * span when there is one, else (or when that fails: an agent whose JSON is spelled otherwise but
+ * signed the canonical body) over the canonical body.
+ */
 export function verifyMac(p: Parsed, key: string | Buffer): boolean {
-  return typeof p.mac === 'string' && macEquals(p.mac, macOf(p.canonical, key));
+  if (typeof p.mac !== 'string') return false;
+  if (p.span !== undefined && macMatches(p.mac, p.span, key)) return true;
+  return macMatches(p.mac, p.canonical(), key);
 }
 
 function decoded(p: Parsed, legacy = false): DecodeResult {

@@ -132,12 +132,23 @@ export function lineTooLongError(bytes: number): VacmError {
 
 /** Trim and validate a raw line; returns '' for an empty line (to be ignored). */
 export function normaliseLine(raw: string): string {
-  if (Buffer.byteLength(raw, 'utf8') > MAX_LINE_BYTES && raw.length > 0) throw lineTooLongError(Buffer.byteLength(raw, 'utf8'));
+  // a UTF-16 unit is at most 3 bytes of UTF-8: a line this short cannot be too long (no count)
+  if (raw.length * 3 > MAX_LINE_BYTES && Buffer.byteLength(raw, 'utf8') > MAX_LINE_BYTES) throw lineTooLongError(Buffer.byteLength(raw, 'utf8'));
   return raw.trim();
 }
 
 /** Parse just TAG and COMMAND (upper-cased), for looking up the command's shape. */
 export function parseHead(line: string): { tag: string; command: string } {
+  // the usual line: TAG:COMMAND:... without escapes in those two, read without splitting
+  const a = line.indexOf(':');
+  const b = a < 0 ? -1 : line.indexOf(':', a + 1);
+  const head = b < 0 ? line : line.slice(0, b);
+  if (a > 0 && !head.includes('\\')) {
+    const tag = line.slice(0, a);
+    const command = head.slice(a + 1);
+    if (NAME_RE.test(tag) && NAME_RE.test(command)) return { tag: tag.toUpperCase(), command: command.toUpperCase() };
+  }
+  // anything else (escapes, a missing or bad name) the long way, for its error
   const { fields } = splitFields(line, 2);
   const [tagF, cmdF] = fields;
   if (!tagF || tagF.text === '') throw new VacmError('ERR_PROTO_PARSE', 'expected TAG:COMMAND at position 0, e.g. NEXXUS:HELP', { position: 0 });

@@ -80,6 +80,18 @@ describe.skipIf(!!reason)(`vacm ipc from dist/cli/fast.mjs${reason ? ` (skipped:
     expect(r.loaded).toEqual(['bin/vacm.js', 'dist/cli/fast.mjs']);
   });
 
+  it('reads a vacm.yaml with the yaml package inside the one file, not loaded from node_modules', () => {
+    const dir = tempDir('vacm-fastyaml-');
+    const file = path.join(dir, 'vacm.yaml');
+    fs.writeFileSync(file, 'cluster: t\nnodes:\n  - names: n[1-3]\n    vars: { host: "10.0.0.{n}" }\n');
+    const r = run(['NEXXUS:GET_VAR:n[1-3]:host'], { VACM_CONFIG: file, NODE_DEBUG: 'module' }, 'ipc');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^NEXXUS:1:VAR:n3:host:10\.0\.0\.3$/m);
+    expect(r.loaded).toEqual(['bin/vacm.js', 'dist/cli/fast.mjs']);
+    // NODE_DEBUG=module names every CommonJS file node looks up: none of the yaml package's
+    expect(r.err).not.toMatch(/node_modules[\\/]yaml/);
+  });
+
   it('a bad request is the same usage error (exit 2) from the one file', () => {
     const r = run(['POWER:FRY:n1'], {}, 'ipc');
     expect(r.code).toBe(2);

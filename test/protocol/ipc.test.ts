@@ -104,6 +104,19 @@ describe('parseRequest', () => {
     const e = errOf(() => parse('SSH:EXEC:n1:' + 'x'.repeat(MAX_LINE_BYTES)));
     expect(e.code).toBe('ERR_LINE_TOO_LONG');
   });
+  it('counts bytes, not characters: 3-byte characters past 64 KiB are too long, up to it they are not', () => {
+    const head = 'SSH:EXEC:n1:';
+    const fit = Math.floor((MAX_LINE_BYTES - head.length) / 3);
+    expect(parse(head + '€'.repeat(fit)).named.command.length).toBe(fit);
+    expect(errOf(() => parse(head + '€'.repeat(fit + 1))).code).toBe('ERR_LINE_TOO_LONG');
+  });
+  it('reads TAG and COMMAND the same with or without escapes elsewhere, and refuses an escape inside them', () => {
+    expect(parse('nexxus:get_var:n\\:1:k')).toMatchObject({ tag: 'NEXXUS', command: 'GET_VAR', nodes: 'n:1', named: { key: 'k' } });
+    expect(parse('Nexxus:Modules')).toMatchObject({ tag: 'NEXXUS', command: 'MODULES' });
+    expect(errOf(() => parse('NEX\\US:MODULES')).code).toBe('ERR_PROTO_PARSE');
+    expect(errOf(() => parse('NEXXUS:MOD\\ULES')).code).toBe('ERR_PROTO_PARSE');
+    expect(errOf(() => parse('NEXXUS:MOD\\:ULES')).code).toBe('ERR_PROTO_PARSE');
+  });
   it('accepts a line of exactly 64 KiB', () => {
     const head = 'SSH:EXEC:n1:';
     expect(parse(head + 'x'.repeat(MAX_LINE_BYTES - head.length)).named.command.length).toBe(MAX_LINE_BYTES - head.length);

@@ -13,6 +13,7 @@ import {
   macOf,
   parseSubnet,
   sameAddr,
+  signedSpan,
   type AgentMsg,
 } from '../../src/protocol/agent-msg.js';
 
@@ -87,6 +88,30 @@ describe('encode and decode', () => {
     const r = decodeAgentMsg(bytes, SECRET);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toBe(reason);
+  });
+});
+
+describe('the signed span: the MAC over the received text, without re-serialising', () => {
+  const wire = encodeAgentMsg(msg(), SECRET).bytes.toString();
+  const o = JSON.parse(wire) as Record<string, unknown>;
+  const { mac: _mac, ...body } = o;
+
+  it('is the datagram less its "mac" pair, the same text as the canonical body', () => {
+    expect(wire.startsWith('{"boot":"ab12","iv":5,"k":"status","mac":"')).toBe(true);
+    expect(signedSpan(wire, o)).toBe(canonicalJson(body));
+  });
+
+  it('is not taken from a datagram spelled otherwise (mac last, whitespace, another first field)', () => {
+    expect(signedSpan(JSON.stringify({ ...body, mac: o.mac }), o)).toBeUndefined();
+    expect(signedSpan(JSON.stringify(JSON.parse(wire), null, 1), o)).toBeUndefined();
+    expect(signedSpan(wire.replace('"boot":"ab12"', '"boot":"ab13"'), o)).toBeUndefined();
+  });
+
+  it('still accepts an agent that spells its JSON otherwise but signs the canonical body', () => {
+    const mac = macOf(canonicalJson(body), SECRET);
+    for (const text of [JSON.stringify({ ...body, mac }), JSON.stringify({ mac, ...body }, null, 2), JSON.stringify({ v: 2, s: body.s, k: 'status', node: 'node01', boot: 'ab12', iv: 5, ts: NOW, seq: 1, mac })]) {
+      expect(decodeAgentMsg(Buffer.from(text), SECRET)).toEqual({ ok: true, msg: msg() });
+    }
   });
 });
 

@@ -23,7 +23,7 @@ import {
   type RejectReason,
   type Subnet,
 } from '../../protocol/agent-msg.js';
-import type { CommandDef, ModuleDef, ModuleHost } from '../../protocol/module.js';
+import type { CommandDef, ModuleDef, ModuleHost, NodeView } from '../../protocol/module.js';
 import type { CounterSource } from '../capabilities.js';
 import { listenField, parseListen, readSecretFile } from './config.js';
 import { bool, checkSection, custom, int, listOf, mapping, num, section, text } from '../../protocol/config-schema.js';
@@ -222,6 +222,9 @@ export class CollectorCore {
   private savedChanges = 0;
   private savedAt = -Infinity;
   private saving: Promise<void> | undefined;
+  /** the node the datagram being handled claims, and its nodelist view: looked up once per datagram */
+  private lookedUp: string | undefined;
+  private lookedUpView: NodeView | undefined;
 
   constructor(private readonly host: ModuleHost, private readonly cfg: CollectorConfig, counters = new CollectorCounters()) {
     this.counters = counters;
@@ -244,7 +247,7 @@ export class CollectorCore {
     let k = this.keys.get(node);
     if (!k) {
       k = Buffer.from(deriveNodeKey(this.cfg.secret, node), 'utf8');
-      if (this.host.node(node) !== undefined) {
+      if (this.nodeView(node) !== undefined) {
         if (this.keys.size >= MAX_KEYS) this.keys.delete(this.keys.keys().next().value as string);
         this.keys.set(node, k);
       }
@@ -254,7 +257,7 @@ export class CollectorCore {
 
   /** A nodelist node's `host` when it is an address; undefined (no binding) for names and unknown nodes. */
   private boundAddress(node: string): string | undefined {
-    const h = this.host.node(node)?.vars.host;
+    const h = this.nodeView(node)?.vars.host;
     if (h === undefined) return undefined;
     let isAddr = this.hostIsAddr.get(h);
     if (isAddr === undefined) {
@@ -265,6 +268,15 @@ export class CollectorCore {
     return isAddr ? h : undefined;
   }
 
+  /** The nodelist's view of a node (undefined: not in it), fetched once for the datagram in hand. */
+  private nodeView(node: string): NodeView | undefined {
+    if (this.lookedUp !== node) {
+      this.lookedUp = node;
+      this.lookedUpView = this.host.node(node);
+    }
+    return this.lookedUpView;
+  }
+
   /** How much the collector holds, for tests of its bounds. */
   sizes(): { discovered: number; replay: number; keys: number; announceBuckets: number; seen: number } {
     return { discovered: Object.keys(this.discovered).length, replay: this.validator.guard.size, keys: this.keys.size, announceBuckets: this.announces.size, seen: this.seen.size };
@@ -272,11 +284,12 @@ export class CollectorCore {
 
   handle(bytes: Uint8Array, from: string, now = Date.now()): HandleResult {
     this.counters.received++;
+    this.lookedUp = undefined; // the nodelist may have changed since the last datagram (NEXXUS:ADOPT)
     const r = this.validator.check(bytes, from, now);
     if (!r.ok) return this.reject(r.reason);
     const m = r.msg;
     if (m.kind === 'announce' && !this.announces.take(from.replace(/^::ffff:/i, ''), now)) return this.reject('rate');
-    const known = this.host.node(m.node) !== undefined;
+    const known = this.nodeView(m.node) !== undefined;
     if (!known && m.kind === 'announce' && !this.discover(m.node, from, now)) return this.reject('discovery_limit');
     this.counters.accepted++;
     if (r.upgradedFrom !== undefined) this.counters.upgraded++;

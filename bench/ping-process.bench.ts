@@ -1,0 +1,70 @@
+/**
+ * Row 2 of issue 18 as a process: `vacm ipc --config <1024 nodes> ICMP_ECHO:PING:*:1:200` against
+ * `fping -c1 -t200 -i0` of the same 1024 loopback addresses, with vacm's start-up on that config
+ * (`NEXXUS:MODULES`) and `node -e ''` beside them, interleaved round by round; wall and CPU (user +
+ * system of the child, /usr/bin/time, 10 ms resolution). VACM_BENCH_BEFORE=/old/bin/vacm.js adds
+ * another build to the same rounds. Children get a clean environment (PATH, HOME: no
+ * NODE_EXTRA_CA_CERTS, as bench/startup.bench.ts). Prints; never asserts.
+ *
+ *   npx tsx bench/ping-process.bench.ts
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cell, interleave, ratio, section, type Runs } from './measure.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ADDRESSES = [30, 31, 32, 33].flatMap((c) => Array.from({ length: 256 }, (_, d) => `127.0.${c}.${d}`));
+const CONFIG = `cluster: icmp-bench\nfanout: 64\nnodes:\n${[30, 31, 32, 33].map((c, i) => `  - names: ${'abcd'[i]}[0-255]\n    vars: { host: "127.0.${c}.{n}" }`).join('\n')}\n`;
+
+/** wall s and CPU s of one child */
+function timed(cmd: string, args: string[], cpu: number[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', 'CPU %U %S', cmd, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: os.homedir() }, maxBuffer: 64 << 20 });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const m = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  cpu.push(m ? Number(m[1]) + Number(m[2]) : NaN);
+  return wall;
+}
+
+export async function bench(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-ping-process-'));
+  const cfg = path.join(dir, 'vacm.yaml');
+  fs.writeFileSync(cfg, CONFIG);
+  const rounds = Math.max(1, Number(process.env.VACM_BENCH_RUNS ?? 7) || 7);
+  const before = process.env.VACM_BENCH_BEFORE ? path.resolve(process.env.VACM_BENCH_BEFORE) : undefined;
+  const now = path.join(ROOT, 'bin', 'vacm.js');
+  const cpu: Record<string, number[]> = {};
+  const c = (k: string) => (cpu[k] ??= []);
+  const cases: Record<string, (() => number) | undefined> = {
+    fping: () => timed('fping', ['-c1', '-t200', '-i0', '-q', ...ADDRESSES], c('fping')),
+    'vacm sweep': () => timed(process.execPath, [now, 'ipc', '--config', cfg, 'ICMP_ECHO:PING:*:1:200'], c('vacm sweep')),
+    'before sweep': before ? () => timed(process.execPath, [before, 'ipc', '--config', cfg, 'ICMP_ECHO:PING:*:1:200'], c('before sweep')) : undefined,
+    'vacm start-up': () => timed(process.execPath, [now, 'ipc', '--config', cfg, 'NEXXUS:MODULES'], c('vacm start-up')),
+    'before start-up': before ? () => timed(process.execPath, [before, 'ipc', '--config', cfg, 'NEXXUS:MODULES'], c('before start-up')) : undefined,
+    "node -e ''": () => timed(process.execPath, ['-e', ''], c("node -e ''")),
+  };
+  const out = section(`ping sweep of 1024 addresses as a process: vacm ipc on a 1024-node config vs fping, ${rounds} interleaved rounds (seconds)`);
+  const r = await interleave(cases, rounds, { warmup: 1 });
+  const rows: string[][] = [];
+  const cpuRuns = (k: string): Runs | undefined => {
+    const xs = (cpu[k] ?? []).slice(-rounds).filter(Number.isFinite);
+    if (!xs.length) return undefined;
+    const s = [...xs].sort((a, b) => a - b);
+    return { median: s[s.length >> 1], lo: s[0], hi: s.at(-1)!, samples: xs };
+  };
+  for (const k of Object.keys(cases)) {
+    if (!r[k]) continue;
+    rows.push([k, cell(r[k], 3), cell(cpuRuns(k), 2), ratio(r[k], r.fping)]);
+  }
+  const less = (a?: Runs, b?: Runs) => (a && b ? (a.median - b.median).toFixed(3) : 'n/a');
+  out.print(['case', 'wall s', 'CPU s', 'wall / fping'], rows, [
+    `vacm sweep less its start-up on the same config (medians): ${less(r['vacm sweep'], r['vacm start-up'])} s wall, against fping's ${r.fping ? r.fping.median.toFixed(3) : 'n/a'} s${before ? `; before: ${less(r['before sweep'], r['before start-up'])} s` : ''}. Aim ≤ 1.5× fping.`,
+    ...(before ? [`now / before, start-up on the config (CPU): ${ratio(cpuRuns('vacm start-up'), cpuRuns('before start-up'))}; sweep (CPU): ${ratio(cpuRuns('vacm sweep'), cpuRuns('before sweep'))}`] : []),
+  ]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await bench();
