@@ -24,7 +24,7 @@ export type Action =
   // help
   | 'helpSearch' | 'close'
   // power menu
-  | 'powerOn' | 'powerOff' | 'powerCycle' | 'powerReset' | 'powerSoft' | 'powerStatus'
+  | 'powerOn' | 'powerOff' | 'powerCycle' | 'powerReset' | 'powerSoft' | 'powerStatus' | 'powerBoot' | 'powerBootdev' | 'powerIdentify'
   // the events timeline (e)
   | 'events' | 'eventsFollow' | 'eventsFilter';
 
@@ -109,6 +109,9 @@ export const KEYMAPS: Keymaps = {
     b(['r'], 'powerReset', 'hard reset', { dangerous: true }),
     b(['s'], 'powerSoft', 'soft off (ACPI)', { dangerous: true }),
     b(['t'], 'powerStatus', 'power status'),
+    b(['b'], 'powerBoot', 'boot (on if off, else reset)', { dangerous: true }),
+    b(['d'], 'powerBootdev', 'next boot device…', { dangerous: true }),
+    b(['i'], 'powerIdentify', 'identify LED / beacon…'),
   ],
   events: [
     ...listMoves.map((x) => ({ ...x, description: x.description.replace('cursor', 'scroll') })),
@@ -126,6 +129,9 @@ export const POWER_COMMANDS: Partial<Record<Action, string>> = {
   powerReset: 'RESET',
   powerSoft: 'SOFT',
   powerStatus: 'STATUS',
+  powerBoot: 'BOOT',
+  powerBootdev: 'BOOTDEV',
+  powerIdentify: 'IDENTIFY',
 };
 
 /** The keymaps in effect: in read-only mode every dangerous binding is gone. The one place that decides. */

@@ -67,7 +67,8 @@ import {
   type RakpContext,
   type SessionKeys,
 } from './protocol.js';
-import { chassisIdentifyRequest, decodeBootFlags, getBootDeviceRequest, setBootDeviceRequest, type BootFlags, type IdentifyMode } from './chassis.js';
+import { chassisIdentifyRequest, decodeBootFlags, getBootDeviceRequest, setBootDeviceRequest } from './chassis.js';
+import type { BootFlags, IdentifyMode } from '../../protocol/power.js';
 
 export interface BmcTarget {
   host: string;

@@ -10,9 +10,10 @@
 import { execFile } from 'node:child_process';
 import { VacmError } from '../../../protocol/errors.js';
 import type { PowerState } from '../../../protocol/events.js';
-import type { PowerAction, PowerDriver } from '../../capabilities.js';
+import type { PowerDriver } from '../../capabilities.js';
+import type { PowerActionName } from '../../../protocol/power.js';
 
-const VIRSH_COMMANDS: Record<PowerAction, string[]> = {
+const VIRSH_COMMANDS: Record<PowerActionName, string[]> = {
   on: ['start'],
   off: ['destroy'],
   cycle: ['destroy', 'start'],
@@ -21,7 +22,7 @@ const VIRSH_COMMANDS: Record<PowerAction, string[]> = {
   status: [],
 };
 
-const EXPECTED: Partial<Record<PowerAction, PowerState>> = { on: 'on', off: 'off', cycle: 'on', reset: 'on' };
+const EXPECTED: Partial<Record<PowerActionName, PowerState>> = { on: 'on', off: 'off', cycle: 'on', reset: 'on' };
 
 /** virsh domstate words → power state (a paused or suspended domain still holds its power). */
 export function domstateToPower(s: string): PowerState {
@@ -37,7 +38,7 @@ export function virshQuote(s: string): string {
 }
 
 /** The command string for one node: the action's virsh commands, then domstate. */
-export function virshScript(action: PowerAction, domain: string): string {
+export function virshScript(action: PowerActionName, domain: string): string {
   const d = virshQuote(domain);
   return [...VIRSH_COMMANDS[action], 'domstate'].map((c) => `${c} --domain ${d}`).join('; ');
 }
