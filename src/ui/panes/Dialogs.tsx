@@ -41,7 +41,7 @@ export function powerSpec(m: Extract<Modal, { kind: 'power' }>, maps: Keymaps): 
       ...(o.binding.dangerous ? [{ text: '  (asks first)', slot: 'dim' as const }] : []),
     ];
   });
-  if (maps.powerMenu.every((b) => !b.dangerous)) lines.push([{ text: 'read-only: only status', slot: 'dim' }]);
+  if (maps.powerMenu.every((b) => !b.dangerous)) lines.push([{ text: 'read-only: only status and identify', slot: 'dim' }]);
   return { title: `POWER · ${foldNodeSet(m.targets)} (${n})`, lines, hint: 'greyed: no target\'s driver can · Esc closes' };
 }
 
