@@ -12,7 +12,7 @@ import type { Snapshot, UiEngine } from './ui-engine.js';
 import { activeKeymaps, builtinKeyFor, helpLines, keyLabel, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
 import { CHART_SPANS_MS, SORT_KEYS, cellByLines, spanLabel, groupByFamily, nextTrouble, overviewLayout, rowFamily, sortNodes, gatheredJobRows, jobOutput, perNodeLineNodes, requestOn, type OverviewSection, type RowFamily, type SortKey } from './format.js';
 import { complete } from './complete.js';
-import { describeRequest, powerOffers, requestWarnings, type PowerOffer } from './power-menu.js';
+import { describeRequest, powerOffers, requestWarnings, subChoiceKey, type PowerOffer, type PowerSubChoice } from './power-menu.js';
 import type { Line } from './panes/Overlay.js';
 import { expandAction, usesNode, usesNodes, type CustomAction } from '../protocol/actions.js';
 import { beforeCursor, editInput, inputOf, replaceBeforeCursor, type TextInput } from './text-input.js';
@@ -32,7 +32,7 @@ const MAX_HISTORY = 200;
 export type Modal =
   | { kind: 'none' }
   | { kind: 'help'; scroll: number; search: TextInput; searching: boolean }
-  | { kind: 'power'; targets: string[]; offers: readonly PowerOffer[] }
+  | { kind: 'power'; targets: string[]; offers: readonly PowerOffer[]; sub?: PowerSubChoice }
   | { kind: 'exec'; targets: string[]; input: TextInput }
   /** `prev`: the filter when the prompt opened (Esc goes back to it); `note`: why the live filter waits */
   | { kind: 'filter'; input: TextInput; prev?: Filter; candidates?: string[]; note?: string }
@@ -198,7 +198,7 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
       const byName = new Map(snapRef.current.nodes.map((n) => [n.name, n] as const));
       const warnings = [...requestWarnings(r, byName, c.tag === 'POWER' ? engine.powerFacts(c.names) : undefined), ...notes];
       const modal: Modal = { kind: 'confirm', label: c.label, line: c.line, folded: c.folded, count: c.targets, typed: inputOf(), needCount: c.targets > TYPE_COUNT_ABOVE, from, head: describeRequest(r), warnings };
-      if (c.tag === 'POWER' && c.command !== 'STATUS') {
+      if (c.tag === 'POWER' && !['STATUS', 'BOOTDEV', 'IDENTIFY'].includes(c.command)) {
         // the blast radius: how many of the targets are up, and how many of those have someone logged in
         const byState = new Map<string, number>();
         const up: string[] = [];
@@ -541,10 +541,23 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         else if (name === 'n' || name === 'escape' || name === 'q') close();
         return;
       case 'power': {
+        if (m.sub) {
+          // BOOTDEV's device and IDENTIFY's mode, in the same overlay (power-menu.ts decides)
+          const k = subChoiceKey(m.sub, name);
+          if (k.kind === 'back') return setModal({ ...m, sub: undefined });
+          if (k.kind === 'update') return setModal({ ...m, sub: k.sub });
+          if (k.kind === 'error') return say(k.message, true);
+          if (k.kind === 'none') return;
+          const o = m.sub.offer;
+          close();
+          request(k.line, 'action', o.leftOut.length ? [[{ text: `left out, their driver cannot ${o.action}: ${o.leftOut.join(', ')}`, slot: 'dim' }]] : []);
+          return;
+        }
         if (name === 'escape' || name === 'p' || name === 'q') return close();
         const o = m.offers.find((x) => x.binding.keys.includes(name));
         if (!o) return;
         if (o.disabledReason) return say(`${o.binding.description}: ${o.disabledReason}`, true);
+        if (o.action === 'bootdev' || o.action === 'identify') return setModal({ ...m, sub: { offer: o, persistent: false, seconds: '' } });
         const cmd = POWER_COMMANDS[o.binding.action]!;
         close();
         const notes: Line[] = o.leftOut.length ? [[{ text: `left out, their driver cannot ${o.action}: ${o.leftOut.join(', ')}`, slot: 'dim' }]] : [];

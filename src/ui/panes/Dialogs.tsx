@@ -10,6 +10,7 @@ import { bindingKeys, helpLines, searchHelp, type Keymaps } from '../keymaps.js'
 import { gatheredJobRows, perNodeJobLines } from '../format.js';
 import type { ResultGathering } from '../../protocol/gather.js';
 import type { Modal } from '../use-dashboard.js';
+import { subChoiceLines } from '../power-menu.js';
 import type { CustomAction } from '../../protocol/actions.js';
 import { overlayBodyRows, type Line, type OverlaySpec } from './Overlay.js';
 
@@ -31,6 +32,10 @@ export function confirmSpec(m: Extract<Modal, { kind: 'confirm' }>): OverlaySpec
 /** The power menu: each action with how many targets it applies to, or greyed with why not. */
 export function powerSpec(m: Extract<Modal, { kind: 'power' }>, maps: Keymaps): OverlaySpec {
   const n = m.targets.length;
+  if (m.sub) {
+    const c = subChoiceLines(m.sub, n);
+    return { title: `POWER · ${foldNodeSet(m.targets)} (${n}) · ${c.title}`, lines: c.lines.map((l) => (l.startsWith('left out') ? [{ text: l, slot: 'dim' as const }] : l)), hint: c.hint, wrap: true };
+  }
   const lines: Line[] = m.offers.map((o) => {
     const key = { text: bindingKeys(o.binding).padEnd(3), slot: o.disabledReason ? ('dim' as const) : ('prompt' as const), bold: !o.disabledReason };
     if (o.disabledReason) return [key, { text: `${o.binding.description}  — ${o.disabledReason}`, slot: 'dim' as const }];
