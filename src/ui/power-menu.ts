@@ -6,7 +6,7 @@
 import type { NodeView } from '../protocol/module.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
 import { GUARDED_ACTIONS, SETTABLE_BOOT_DEVICES, driverCommands, type BootDevice, type GuardReason, type PowerActionName, type PowerCommandName } from '../protocol/power.js';
-import type { Binding, Keymaps } from './keymaps.js';
+import type { Binding, Keymaps, PowerAction } from './keymaps.js';
 import { POWER_COMMANDS } from './keymaps.js';
 import type { PowerFacts } from './ui-engine.js';
 import type { Line } from './panes/Overlay.js';
@@ -35,7 +35,7 @@ const GUARD_WORDS: Readonly<Record<GuardReason, string>> = {
 };
 
 export interface PowerOffer {
-  readonly binding: Binding;
+  readonly binding: Binding<PowerAction>;
   readonly action: PowerCommandName;
   /** the targets whose driver can do it */
   readonly targets: readonly string[];
@@ -45,7 +45,7 @@ export interface PowerOffer {
   readonly disabledReason?: string;
 }
 
-const actionOf = (b: Binding): PowerCommandName => POWER_COMMANDS[b.action]!.toLowerCase() as PowerCommandName;
+const actionOf = (b: Binding<PowerAction>): PowerCommandName => POWER_COMMANDS[b.action].toLowerCase() as PowerCommandName;
 const cannotWhy = (f: PowerFacts) => (f.driver ? `power: ${f.driver}` : 'no power driver');
 /** Can this node's driver do it (BOOT: STATUS, ON and RESET; the extras by driver)? */
 const can = (f: PowerFacts, a: PowerCommandName) => driverCommands(f.driver, f.actions).includes(a);
