@@ -5,6 +5,7 @@
  */
 import type { NodeVars } from '../protocol/module.js';
 import type { PowerState } from '../protocol/events.js';
+import type { BootFlags, IdentifyMode, PowerActionName } from '../protocol/power.js';
 import type { SshSection } from './ssh/settings.js';
 
 export interface ExecResult {
@@ -42,18 +43,20 @@ export interface ExecExit {
   signal?: string;
 }
 
-export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft' | 'status';
-
 /** One way of switching power (ipmi, powerman, libvirt, ssh, sim). */
 export interface PowerDriver {
   readonly name: string;
   /** the actions this driver can do; the UI offers only these and says why for the others */
-  readonly actions: readonly PowerAction[];
+  readonly actions: readonly PowerActionName[];
   /**
    * Do `action` on the nodes (a driver may batch them, e.g. one powerman request for many plugs);
    * report each node's state after the action through `report`, or an error for that node.
    */
-  run(action: PowerAction, nodes: readonly { node: string; vars: NodeVars }[], opts: { signal: AbortSignal; timeoutMs: number; report: (node: string, result: PowerState | Error) => void }): Promise<void>;
+  run(action: PowerActionName, nodes: readonly { node: string; vars: NodeVars }[], opts: { signal: AbortSignal; timeoutMs: number; report: (node: string, result: PowerState | Error) => void }): Promise<void>;
+  /** POWER:IDENTIFY on one node (a chassis identify LED, a PDU's beacon); the state it is in after, as the IDENTIFY event says it */
+  identify?(node: string, vars: NodeVars, mode: IdentifyMode, signal: AbortSignal): Promise<string>;
+  /** POWER:BOOTDEV on one node: set the next boot device when `set` is given, then read it back */
+  bootDevice?(node: string, vars: NodeVars, set: BootFlags | undefined, signal: AbortSignal): Promise<BootFlags>;
   close?(): Promise<void> | void;
 }
 

@@ -3,6 +3,7 @@
  * and which nodes the controller guard protects. The POWER module decides with these, and the
  * dashboard uses the same ones to offer only what a node's driver can do and to say why not.
  */
+import { VacmError } from './errors.js';
 import type { NodeVars } from './module.js';
 import { isTrue } from './vars.js';
 
@@ -21,6 +22,68 @@ export const POWER_DRIVER_ACTIONS: Readonly<Record<PowerDriverName, readonly Pow
   ssh: ['soft', 'reset', 'status'],
   sim: ALL,
 };
+
+/** What a driver can do besides switching power: the identify LED or beacon, the next boot device. */
+export type PowerExtraName = 'identify' | 'bootdev';
+
+/** The extras of each driver (each driver's own `identify`/`bootDevice` must say the same; a test checks). */
+export const POWER_DRIVER_EXTRAS: Readonly<Record<PowerDriverName, readonly PowerExtraName[]>> = {
+  ipmi: ['identify', 'bootdev'],
+  powerman: ['identify'],
+  libvirt: ['bootdev'],
+  ssh: [],
+  sim: [],
+};
+
+/** Everything POWER offers on a node: the actions, BOOT (when the driver has STATUS, ON and RESET) and the extras. */
+export type PowerCommandName = PowerActionName | 'boot' | PowerExtraName;
+
+/** The POWER commands a driver can do, from its actions and extras. */
+export function driverCommands(driver: PowerDriverName | undefined, actions: readonly PowerActionName[]): PowerCommandName[] {
+  const out: PowerCommandName[] = [...actions];
+  if (['status', 'on', 'reset'].every((a) => actions.includes(a as PowerActionName))) out.push('boot');
+  if (driver) out.push(...POWER_DRIVER_EXTRAS[driver]);
+  return out;
+}
+
+/** `on` (until turned off), `off`, or a number of seconds (1-255). */
+export type IdentifyMode = { kind: 'on' } | { kind: 'off' } | { kind: 'seconds'; seconds: number };
+
+export function parseIdentify(word: string | undefined): IdentifyMode {
+  const w = (word ?? '').trim().toLowerCase();
+  if (w === 'on') return { kind: 'on' };
+  if (w === 'off') return { kind: 'off' };
+  if (/^\d{1,3}$/.test(w) && Number(w) >= 1 && Number(w) <= 255) return { kind: 'seconds', seconds: Number(w) };
+  throw new VacmError('ERR_BAD_ARGS', `identify takes on, off or a number of seconds from 1 to 255, not '${(word ?? '').slice(0, 20)}'`);
+}
+
+export function identifyText(m: IdentifyMode): string {
+  return m.kind === 'seconds' ? `${m.seconds}s` : m.kind;
+}
+
+/** The boot devices vacm has words for (IPMI's boot device selectors); the settable ones below. */
+export const BOOT_DEVICE_NAMES = ['default', 'pxe', 'disk', 'safe', 'diag', 'cdrom', 'bios', 'floppy'] as const;
+export type BootDevice = (typeof BOOT_DEVICE_NAMES)[number];
+export const SETTABLE_BOOT_DEVICES: readonly BootDevice[] = ['pxe', 'disk', 'cdrom', 'bios', 'default'];
+
+export interface BootFlags {
+  device: BootDevice | 'unknown';
+  persistent: boolean;
+  efi: boolean;
+}
+
+/** `pxe` then any of `persistent`, `efi` (each at most once). */
+export function parseBootDevice(words: readonly (string | undefined)[]): BootFlags {
+  const [dev, ...opts] = words.map((w) => (w ?? '').trim().toLowerCase());
+  if (!(SETTABLE_BOOT_DEVICES as readonly string[]).includes(dev ?? '')) throw new VacmError('ERR_BAD_ARGS', `the boot device is '${(dev ?? '').slice(0, 20)}'; use one of ${SETTABLE_BOOT_DEVICES.join(', ')}`);
+  const flags: BootFlags = { device: dev as BootDevice, persistent: false, efi: false };
+  for (const o of opts.filter((w) => w !== '')) {
+    if (o === 'persistent' && !flags.persistent) flags.persistent = true;
+    else if (o === 'efi' && !flags.efi) flags.efi = true;
+    else throw new VacmError('ERR_BAD_ARGS', `after the boot device come persistent and efi, each at most once; not '${o.slice(0, 20)}'`);
+  }
+  return flags;
+}
 
 /** The actions that take a node down: the controller guard refuses them without FORCE. */
 export const GUARDED_ACTIONS: ReadonlySet<PowerActionName> = new Set<PowerActionName>(['off', 'cycle', 'reset', 'soft']);
@@ -120,14 +183,17 @@ export function guardRefusal(node: GuardedNode, action: PowerActionName, opts: {
   return `refused: ${node.name} is ${GUARD_WHAT[why](node)}, and ${verb} would take down the machine that controls the cluster; end the request with :FORCE (e.g. POWER:${verb}:${node.name}:FORCE) if you mean it`;
 }
 
-/** The node's driver and what it can do, or why it can do nothing. */
-export function powerCapability(vars: NodeVars): { driver?: PowerDriverName; actions: readonly PowerActionName[]; reason?: string } {
+/**
+ * The node's driver and what it can do, or why it can do nothing: `code` is ERR_UNSUPPORTED for a
+ * node without power (unset or `none`) and ERR_CONFIG for a `power` that names no driver.
+ */
+export function powerCapability(vars: NodeVars): { driver?: PowerDriverName; actions: readonly PowerActionName[]; reason?: string; code?: 'ERR_UNSUPPORTED' | 'ERR_CONFIG' } {
   const name = vars.power?.trim();
   if (name === undefined || name === '' || name === 'none') {
-    return { actions: [], reason: `${name === 'none' ? 'power: none' : 'no power variable'}; set power to one of ${POWER_DRIVERS.join(', ')}` };
+    return { actions: [], code: 'ERR_UNSUPPORTED', reason: `${name === 'none' ? 'power: none' : 'no power variable'}; set power to one of ${POWER_DRIVERS.join(', ')}` };
   }
   if (!(POWER_DRIVERS as readonly string[]).includes(name)) {
-    return { actions: [], reason: `power: ${name} is no driver; set power to one of ${POWER_DRIVERS.join(', ')} or none` };
+    return { actions: [], code: 'ERR_CONFIG', reason: `power: ${name}, which is no driver; set power to one of ${POWER_DRIVERS.join(', ')} or none` };
   }
   const driver = name as PowerDriverName;
   return { driver, actions: POWER_DRIVER_ACTIONS[driver] };

@@ -7,9 +7,9 @@
  */
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { canonicalHost, guardRefusal, guardedBecause, isThisMachine, type ThisMachine } from '../../src/protocol/power.js';
+import { canonicalHost, guardRefusal, guardedBecause, isThisMachine, type PowerActionName, type ThisMachine } from '../../src/protocol/power.js';
 import { thisMachine } from '../../src/platform/this-machine.js';
-import type { PowerAction, PowerDriver } from '../../src/backends/capabilities.js';
+import type { PowerDriver } from '../../src/backends/capabilities.js';
 import { SimCluster } from '../../src/backends/sim/cluster.js';
 import { messages, powerEngine, results, type Harness } from '../backends/power/harness.js';
 
@@ -100,7 +100,7 @@ function spyDriver(name: string): { driver: PowerDriver; switched: string[] } {
   const switched: string[] = [];
   const driver: PowerDriver = {
     name,
-    actions: ['on', 'off', 'cycle', 'reset', 'soft', 'status'] as PowerAction[],
+    actions: ['on', 'off', 'cycle', 'reset', 'soft', 'status'] as PowerActionName[],
     async run(action, nodes, { report }) {
       for (const n of nodes) {
         if (action !== 'status') switched.push(n.node);

@@ -93,11 +93,17 @@ describe.skipIf(!haveSim || !haveIpmitool)('IPMI RMCP+ client against ipmi_sim',
     expect(await client.powerStatus(t)).toBe('on');
   }, 30000);
 
-  it('accepts reset and soft (ipmi_sim without a VM keeps the power on for both)', async () => {
+  it('reset and soft reach the BMC\'s chassis_control as a reset and a shutdown (ipmi_sim without a VM keeps the power on for both)', async () => {
     const t = targets[0]!;
+    const b = sims.bmcs[0]!;
+    const calls = async () => (await readFile(b.callsFile, 'utf8').catch(() => '')).trim().split('\n').filter((l) => l !== '');
+    const before = (await calls()).length;
     await client.chassisControl(t, 'reset');
+    // the script's log tells a reset from a no-op: a reset is its own call, not a power change
+    expect((await calls()).slice(before)).toEqual(['set reset 1']);
     expect(await ipmitoolStatus(t)).toBe('on');
     await client.chassisControl(t, 'soft');
+    expect((await calls()).slice(before)).toEqual(['set reset 1', 'set shutdown 1']);
     expect(await ipmitoolStatus(t)).toBe('on');
     await client.chassisControl(t, 'off');
     expect(await ipmitoolStatus(t)).toBe('off');

@@ -4,7 +4,8 @@
  * XML's states; the driver reads domstate in the same virsh call as the action, which is what
  * these tests check (see docs/power.md).
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,11 +14,14 @@ import { messages, powerEngine, results, type Harness } from '../backends/power/
 import { domstateToPower, virshScript } from '../../src/backends/power/drivers/libvirt.js';
 import { libvirtSessionAvailable, startLibvirtSession, type LibvirtSession } from '../fixtures/libvirt-session.js';
 
+const run = promisify(execFile);
 const have = spawnSync('sh', ['-c', 'command -v virsh'], { stdio: 'ignore' }).status === 0;
 
 function domain(name: string, running: boolean): string {
+  // a fixed uuid: `define` in a later virsh then updates the domain instead of clashing with a random one
+  const n = Number(name.replace(/\D/g, '')) || 0;
   return `<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
-    <name>${name}</name><memory>65536</memory><vcpu>1</vcpu><os><type>hvm</type></os>
+    <name>${name}</name><uuid>00000000-0000-4000-8000-${String(n).padStart(12, '0')}</uuid><memory>65536</memory><vcpu>1</vcpu><os><type>hvm</type></os>
     ${running ? '' : '<test:runstate>5</test:runstate>'}
   </domain>`;
 }
@@ -82,6 +86,23 @@ nodes:
     expect(msg.vm6).toMatch(/could not reset vm6: .*domain is not running; it is shut off/);
     expect(msg.missing).toMatch(/has no domain missing; set libvirt_domain/);
   });
+
+  it('BOOTDEV sets the boot order (read back by dumpxml in the same virsh) and reads it; once, efi and bios are refused', async () => {
+    const bootdev = (lines: string[]) => Object.fromEntries(lines.filter((l) => l.includes(':BOOTDEV:')).map((l) => [l.split(':')[3], l.split(':').slice(4).join(':')]));
+    expect(bootdev((await h.run('POWER:BOOTDEV:vm[1-2]')).lines)).toEqual({ vm1: 'disk:persistent', vm2: 'disk:persistent' });
+    const set = await h.run('POWER:BOOTDEV:vm1,guest1:pxe:persistent');
+    expect(set.view.dangerous).toBe(true);
+    expect(bootdev(set.lines)).toEqual({ vm1: 'pxe:persistent', guest1: 'pxe:persistent' });
+    expect(bootdev((await h.run('POWER:BOOTDEV:vm2:cdrom:persistent')).lines)).toEqual({ vm2: 'cdrom:persistent' });
+    expect(bootdev((await h.run('POWER:BOOTDEV:vm3:default:persistent')).lines)).toEqual({ vm3: 'disk:persistent' });
+    const no = await h.run('POWER:BOOTDEV:vm1:pxe');
+    expect(results(no.lines)).toEqual({ vm1: 'ERR_UNSUPPORTED' });
+    expect(messages(no.events).vm1).toMatch(/libvirt keeps a boot order, not a next-boot device; add :persistent/);
+    expect(results((await h.run('POWER:BOOTDEV:vm2:pxe:persistent:efi')).lines)).toEqual({ vm2: 'ERR_UNSUPPORTED' });
+    expect(results((await h.run('POWER:BOOTDEV:vm3:bios:persistent')).lines)).toEqual({ vm3: 'ERR_UNSUPPORTED' });
+    const missing = await h.run('POWER:BOOTDEV:missing:pxe:persistent');
+    expect(messages(missing.events).missing).toMatch(/has no domain missing; set libvirt_domain/);
+  });
 });
 
 describe.skipIf(!libvirtSessionAvailable())('POWER with the libvirt driver against a session libvirtd with tiny QEMU domains (needs libvirt-daemon, qemu-system-x86)', () => {
@@ -118,5 +139,18 @@ nodes:
     // a guest with no OS ignores the ACPI shutdown: it stays on, and POWER says so
     expect(results((await h.run('POWER:SOFT:tiny2')).lines)).toEqual({ tiny2: 'on' });
     expect(results((await h.run('POWER:OFF:tiny[1-2]')).lines)).toEqual({ tiny1: 'off', tiny2: 'off' });
+  }, 60000);
+
+  it('BOOTDEV changes the boot order libvirt keeps: a later virsh dumpxml has the device first', async () => {
+    const bootOrder = async (d: string) => [...(await run('virsh', ['-c', lv.uri, 'dumpxml', '--inactive', d], { timeout: 30000 })).stdout.matchAll(/<boot dev='(\w+)'\/>/g)].map((m) => m[1]);
+    expect(await bootOrder('tiny1')).toEqual(['hd']);
+    const r = await h.run('POWER:BOOTDEV:tiny1:pxe:persistent');
+    expect(r.lines.filter((l) => l.includes(':BOOTDEV:')).map((l) => l.split(':').slice(3).join(':'))).toEqual(['tiny1:pxe:persistent']);
+    expect(await bootOrder('tiny1')).toEqual(['network', 'hd']);
+    expect(await bootOrder('tiny2')).toEqual(['hd']);
+    const back = await h.run('POWER:BOOTDEV:tiny1');
+    expect(back.lines.some((l) => l.endsWith(':BOOTDEV:tiny1:pxe:persistent'))).toBe(true);
+    await h.run('POWER:BOOTDEV:tiny1:default:persistent');
+    expect(await bootOrder('tiny1')).toEqual(['hd']);
   }, 60000);
 });

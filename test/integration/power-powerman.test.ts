@@ -6,6 +6,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { powermanAvailable, startPowermand, type Powermand } from '../fixtures/powermand.js';
 import { messages, powerEngine, results, type Harness } from '../backends/power/harness.js';
+import { createSensorsModule } from '../../src/backends/sensors/module.js';
 
 const have = powermanAvailable();
 const PORT = 24010;
@@ -42,6 +43,8 @@ describe.skipIf(!have)('POWER with the powerman driver against powermand + vpcd 
     pm = await startPowermand({ port: PORT, devices: ['node[001-016]'] });
     h = await powerEngine(`
 nodes:
+  - names: hack
+    vars: { power: powerman, powerman_server: "127.0.0.1:${PORT}", powerman_plug: "node001\\r\\noff node[001-016]" }
   - names: node[001-016]
     vars: { power: powerman, powerman_server: "127.0.0.1:${PORT}" }
   - names: alias16
@@ -50,13 +53,60 @@ nodes:
     vars: { power: powerman, powerman_server: "127.0.0.1:${PORT}", powerman_plug: node999 }
   - names: lonely
     vars: { power: powerman, powerman_server: "127.0.0.1:${NOBODY_PORT}" }
-`);
+`, { extra: [createSensorsModule()] });
   }, 30000);
 
   afterAll(async () => {
     await h?.close();
     await pm?.stop();
   });
+
+  it('IDENTIFY flashes and unflashes the beacon (pm -B agrees); SECONDS is refused, a bad plug fails its node only', async () => {
+    const on = await h.run('POWER:IDENTIFY:node[003-004],alias16:on');
+    const state = (lines: string[]) => Object.fromEntries(lines.filter((l) => l.includes(':IDENTIFY:')).map((l) => l.split(':').slice(3, 5)));
+    expect(state(on.lines)).toEqual({ node003: 'on', node004: 'on', alias16: 'on' });
+    expect(await pm.beacons('node[001-004,016]')).toEqual({ node001: 'off', node002: 'off', node003: 'on', node004: 'on', node016: 'on' });
+    const off = await h.run('POWER:IDENTIFY:node003:off');
+    expect(state(off.lines)).toEqual({ node003: 'off' });
+    expect(await pm.beacons('node[003-004]')).toEqual({ node003: 'off', node004: 'on' });
+    await h.run('POWER:IDENTIFY:node004,alias16:off');
+    expect(await pm.beacons('node[001-016]')).toEqual(every('off'));
+
+    const timed = await h.run('POWER:IDENTIFY:node005:15');
+    expect(results(timed.lines)).toEqual({ node005: 'ERR_UNSUPPORTED' });
+    expect(messages(timed.events).node005).toMatch(/beacon has no timer; use POWER:IDENTIFY:node005:on, then off/);
+    const bad = await h.run('POWER:IDENTIFY:ghost,node006:on');
+    expect(results(bad.lines)).toEqual({ ghost: 'ERR_POWERMAN' });
+    expect(state(bad.lines)).toEqual({ node006: 'on' });
+    await h.run('POWER:IDENTIFY:node006:off');
+    // a plug name with a line end would be a second command to powermand: refused before it is sent
+    await h.run('POWER:ON:node002');
+    const before = await pm.query();
+    expect(before.node002).toBe('on');
+    for (const line of ['POWER:IDENTIFY:hack:on', 'POWER:STATUS:hack', 'SENSORS:GET:hack']) {
+      const hack = await h.run(line);
+      expect(results(hack.lines), line).toEqual({ hack: 'ERR_CONFIG' });
+      expect(messages(hack.events).hack).toMatch(/powerman_plug "node001\\r\\noff node\[001-016\]" is not one plug name/);
+    }
+    expect(await pm.query()).toEqual(before);
+    expect(await pm.beacons('node[001-016]')).toEqual(every('off'));
+    await h.run('POWER:OFF:node002');
+  }, 30000);
+
+  it('SENSORS:GET reads the PDU temperatures that pm -t prints, one query per powermand', async () => {
+    const truth = await pm.temps();
+    expect(Object.keys(truth)).toHaveLength(16);
+    const r = await h.run('SENSORS:GET:node[001-016],alias16,ghost,lonely');
+    const got: Record<string, string> = {};
+    for (const e of r.events) if (e.type === 'SENSOR') got[e.node] = `${e.name}=${e.value} ${e.unit} ${e.status}`;
+    const want = Object.fromEntries(plugs.map((p) => [p, `powerman temp=${Number(truth[p]).toFixed(2)} C na`]));
+    expect(got).toEqual({ ...want, alias16: want.node016 });
+    expect(results(r.lines)).toEqual({ ghost: 'ERR_POWERMAN', lonely: 'ERR_POWERMAN' });
+    expect(messages(r.events).ghost).toMatch(/has no plug node999/);
+    // a type filter without temperature reads nothing
+    const fans = await h.run('SENSORS:GET:node001:fan');
+    expect(fans.events.filter((e) => e.type === 'SENSOR')).toEqual([]);
+  }, 30000);
 
   it('switches 16 plugs on, off, cycles and resets them, and pm -q agrees', async () => {
     expect(await pm.query()).toEqual(every('off'));

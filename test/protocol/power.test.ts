@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { POWER_DRIVER_ACTIONS, guardRefusal, guardedBecause, powerCapability } from '../../src/protocol/power.js';
+import { POWER_DRIVER_ACTIONS, POWER_DRIVER_EXTRAS, driverCommands, guardRefusal, guardedBecause, powerCapability } from '../../src/protocol/power.js';
 import { createSimDriver } from '../../src/backends/power/drivers/sim.js';
 import { createIpmiDriver } from '../../src/backends/power/drivers/ipmi.js';
 import { createPowermanDriver } from '../../src/backends/power/drivers/powerman.js';
@@ -17,6 +17,18 @@ describe('power capabilities (pure)', () => {
       createSshDriver({ run: async () => ({ stdout: '', stderr: '', code: 0 }) }),
     ];
     for (const d of drivers) expect([...d.actions].sort(), d.name).toEqual([...POWER_DRIVER_ACTIONS[d.name as keyof typeof POWER_DRIVER_ACTIONS]].sort());
+    // identify and boot device: the table says which drivers have the methods
+    for (const d of drivers) {
+      const has = [...(d.identify ? ['identify'] : []), ...(d.bootDevice ? ['bootdev'] : [])];
+      expect(has, d.name).toEqual([...POWER_DRIVER_EXTRAS[d.name as keyof typeof POWER_DRIVER_EXTRAS]]);
+    }
+  });
+
+  it('BOOT is offered where the driver has STATUS, ON and RESET; the extras by driver', () => {
+    expect(driverCommands('powerman', POWER_DRIVER_ACTIONS.powerman)).toEqual(['on', 'off', 'cycle', 'reset', 'status', 'boot', 'identify']);
+    expect(driverCommands('ssh', POWER_DRIVER_ACTIONS.ssh)).toEqual(['soft', 'reset', 'status']);
+    expect(driverCommands('libvirt', POWER_DRIVER_ACTIONS.libvirt)).toContain('bootdev');
+    expect(driverCommands(undefined, [])).toEqual([]);
   });
 
   it.each([
@@ -24,7 +36,7 @@ describe('power capabilities (pure)', () => {
     [{ power: 'ssh' }, 'ssh', 3, undefined],
     [{ power: 'none' }, undefined, 0, /power: none; set power to one of/],
     [{}, undefined, 0, /no power variable/],
-    [{ power: 'toaster' }, undefined, 0, /power: toaster is no driver/],
+    [{ power: 'toaster' }, undefined, 0, /power: toaster, which is no driver/],
   ])('%j', (vars, driver, n, reason) => {
     const c = powerCapability(vars);
     expect(c.driver).toBe(driver);

@@ -141,6 +141,59 @@ describe('the power menu offers what the drivers can (issue 11 item 4)', () => {
   });
 });
 
+describe('the power menu: boot, next boot device and identify where the driver can (issue 14)', () => {
+  it('greys BOOTDEV and IDENTIFY for sim nodes with the reason, counts them per marked node where the driver can', async () => {
+    app = await startApp({ columns: 120, rows: 30 });
+    await app.waitFor('sim001');
+    await app.press(' ', ' ', ' ', 'p');
+    let f = await app.waitFor('POWER · sim[001-003] (3)');
+    expect(f).toMatch(/b +boot \(on if off, else reset\) +all 3 +\(asks first\)/);
+    expect(f).toContain('next boot device…  — not possible with power: sim');
+    expect(f).toContain('identify LED / beacon…  — not possible with power: sim');
+    await app.press('d');
+    f = await app.waitFor('next boot device…: not possible with power: sim');
+    await app.press(KEY.escape);
+    app.engine.setVar('sim001', 'power', 'ipmi');
+    app.engine.setVar('sim002', 'power', 'powerman');
+    await app.press('p');
+    f = await app.waitFor('POWER · sim[001-003] (3)');
+    expect(f).toMatch(/d +next boot device… +1 of 3 +\(asks first\)/);
+    expect(f).toMatch(/i +identify LED \/ beacon… +2 of 3/);
+  });
+
+  it('BOOTDEV asks for the device (t: persistent) in the same overlay, then confirms; IDENTIFY takes on, off or seconds', async () => {
+    app = await startApp({ columns: 120, rows: 30 });
+    await app.waitFor('sim001');
+    app.engine.setVar('sim001', 'power', 'ipmi');
+    await app.press(' ', ' ', 'p', 'd');
+    let f = await app.waitFor('NEXT BOOT DEVICE · 1 of 2');
+    expect(f).toContain('p  pxe');
+    expect(f).toContain('t  once (next boot only) — t switches');
+    expect(f).toContain('left out, their driver cannot bootdev: sim002 (power: sim)');
+    await app.press('t');
+    f = await app.waitFor('t  persistent (every boot) — t switches');
+    await app.press('p');
+    f = await app.waitFor('CONFIRM');
+    expect(f).toContain('Set the next boot device of 1 node: sim001 to pxe (persistent)');
+    expect(f).toContain('request: POWER:BOOTDEV:sim001:pxe:persistent');
+    expect(f).toContain('left out, their driver cannot bootdev: sim002 (power: sim)');
+    await app.press(KEY.escape);
+    await app.waitFor('cancelled: nothing was done');
+    expect(app.engine.getSnapshot().jobs).toHaveLength(0);
+
+    // IDENTIFY: Esc goes back to the menu; digits and Enter send that many seconds (no confirmation: a LED)
+    await app.press('p', 'i');
+    f = await app.waitFor('IDENTIFY · 1 of 2');
+    await app.press(KEY.escape);
+    await app.waitFor((x) => x.includes('POWER · sim[001-002] (2)') && !x.includes('IDENTIFY ·'));
+    await app.press('i', '4', '0');
+    await app.waitFor('for 40 s — Enter sends');
+    await app.press(KEY.enter);
+    await app.waitFor(() => app!.engine.getSnapshot().jobs.length === 1);
+    expect(app.engine.getSnapshot().jobs[0]!.line).toBe('POWER:IDENTIFY:sim001:40');
+  });
+});
+
 describe('confirmations name the action and warn per target (issue 11 item 5)', () => {
   it('refused without FORCE, already off, down: each with its nodes', async () => {
     app = await startApp({ columns: 120, rows: 30 });

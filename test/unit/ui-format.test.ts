@@ -128,7 +128,7 @@ describe('keymaps and themes (data)', () => {
     for (const list of Object.values(ro)) for (const b of list) expect(b.dangerous).toBe(false);
     // x stays: read-only runs the commands exec.safe lists, and refuses the rest before any job starts
     expect(ro.nodes.some((b) => b.action === 'exec')).toBe(true);
-    expect(ro.powerMenu.map((b) => b.action)).toEqual(['powerStatus']);
+    expect(ro.powerMenu.map((b) => b.action)).toEqual(['powerStatus', 'powerIdentify']); // IDENTIFY lights a LED, not dangerous
     expect(activeKeymaps(false)).toBe(KEYMAPS);
   });
 

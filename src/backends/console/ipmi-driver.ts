@@ -2,7 +2,7 @@
 import { VacmError } from '../../protocol/errors.js';
 import { IpmiClient, type IpmiClientOptions } from '../ipmi/client.js';
 import { openSol, type SolOptions } from '../ipmi/sol.js';
-import { bmcTarget } from '../power/drivers/ipmi.js';
+import { bmcTarget } from '../ipmi/target.js';
 import type { ConsoleDriver } from './driver.js';
 
 export interface IpmiConsoleOptions {

@@ -19,7 +19,6 @@ import { isIP } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { VacmError } from '../../protocol/errors.js';
 import {
-  PAYLOAD_IPMI,
   PAYLOAD_OPEN_SESSION_REQ,
   PAYLOAD_OPEN_SESSION_RSP,
   PAYLOAD_RAKP1,
@@ -31,14 +30,11 @@ import {
   AUTH_ALG_RAKP_HMAC_SHA1,
   INTEGRITY_ALG_HMAC_SHA1_96,
   CONF_ALG_AES_CBC_128,
-  NETFN_APP,
   CMD_GET_CHANNEL_AUTH_CAPS,
   chassisControlRequest,
   chassisStatusRequest,
-  closeSessionRequest,
   decodeChannelAuthCaps,
   decodeChassisStatus,
-  decodeIpmiResponse,
   decodeOpenSessionResponse,
   decodeRakp2,
   decodeRakp4,
@@ -46,10 +42,8 @@ import {
   decodeV15Packet,
   deriveSessionKeys,
   getDeviceIdRequest,
-  describeCompletionCode,
   describeRmcpPlusStatus,
   encodeGetChannelAuthCaps,
-  encodeIpmiRequest,
   encodeOpenSessionRequest,
   encodeRakp1,
   encodeRakp3,
@@ -62,12 +56,11 @@ import {
   setSessionPrivilegeRequest,
   verifyRakp2,
   verifyRakp4,
-  type IpmiRequest,
-  type IpmiResponse,
   type RakpContext,
-  type SessionKeys,
 } from './protocol.js';
-import { chassisIdentifyRequest, decodeBootFlags, getBootDeviceRequest, setBootDeviceRequest, type BootFlags, type IdentifyMode } from './chassis.js';
+import { IGNORE, Session, RestartHandshake, cancelled, authError, rakpError, checkCompletion, type IpmiPayloadSession, type IpmiSession, type Op } from './session.js';
+import { chassisIdentifyRequest, decodeBootFlags, getBootDeviceRequest, setBootDeviceRequest } from './chassis.js';
+import type { BootFlags, IdentifyMode } from '../../protocol/power.js';
 
 export interface BmcTarget {
   host: string;
@@ -133,17 +126,7 @@ export interface IpmiClientStats {
 
 type Handler = (pkt: Buffer) => void;
 
-/** Thrown from an accept function to say "this reply is not the one awaited": keep waiting. */
-const IGNORE = Symbol('ignore');
 
-interface Op {
-  host: string;
-  ip: string;
-  port: number;
-  signal: AbortSignal;
-  /** Why the op was stopped: set before the op's signal fires. */
-  stopReason?: VacmError;
-}
 
 const DEFAULT_PORT = 623;
 
@@ -723,169 +706,4 @@ export class IpmiClient {
   }
 }
 
-/** What a caller of `IpmiClient.session` can do with the session. */
-export interface IpmiSession {
-  /** "BMC host:port", for messages */
-  readonly where: string;
-  rqSeq(): number;
-  /** a request; a non-zero completion code is an ERR_IPMI */
-  command(req: IpmiRequest, what: string): Promise<IpmiResponse>;
-  /** a request whose completion code the caller looks at itself */
-  raw(req: IpmiRequest, what: string): Promise<IpmiResponse>;
-}
-
-/** A session that also carries another payload type (SOL): sent and received outside request/reply. */
-export interface IpmiPayloadSession extends IpmiSession {
-  /** send one payload of `payloadType`, encrypted and authenticated, with the next session sequence number */
-  sendPayload(payloadType: number, payload: Buffer): void;
-  /** payloads of `payloadType` the BMC sends in this session (integrity checked, decrypted); returns an unsubscribe */
-  onPayload(payloadType: number, fn: (payload: Buffer, protectedPacket: boolean) => void): () => void;
-}
-
-/** One activated RMCP+ session: authenticated, encrypted IPMI requests with sequence numbers. */
-class Session implements IpmiPayloadSession {
-  private seq = 0;
-  private rq = 0;
-  private closed = false;
-  /** tries of the next request only (a kept session's first one after reuse) */
-  firstTries: number | undefined;
-  /** answers received since the last bind */
-  answered = 0;
-  /** false once a request got no usable answer: the session may be dead */
-  healthy = true;
-
-  constructor(
-    private readonly client: IpmiClient,
-    private op: Op,
-    private readonly key: string,
-    private readonly consoleSessionId: number,
-    private readonly bmcSessionId: number,
-    private readonly keys: SessionKeys,
-    readonly where: string,
-  ) {}
-
-  rqSeq(): number {
-    this.rq = (this.rq + 1) & 0x3f;
-    return this.rq;
-  }
-
-  /** Hand a kept session to the next operation: its deadline and cancellation apply from now. */
-  bind(op: Op): void {
-    this.op = op;
-    this.answered = 0;
-    this.firstTries = undefined;
-  }
-
-  /** An Op to the same BMC under another signal. */
-  rebind(signal: AbortSignal): Op {
-    return { host: this.op.host, ip: this.op.ip, port: this.op.port, signal };
-  }
-
-  /** Send an IPMI request in the session; a non-zero completion code is an ERR_IPMI. */
-  async command(req: IpmiRequest, what: string): Promise<IpmiResponse> {
-    const rsp = await this.request(req, what, this.op);
-    checkCompletion(rsp, this.where, what);
-    return rsp;
-  }
-
-  raw(req: IpmiRequest, what: string): Promise<IpmiResponse> {
-    return this.request(req, what, this.op);
-  }
-
-  sendPayload(payloadType: number, payload: Buffer): void {
-    if (this.closed) return;
-    this.seq = (this.seq + 1) >>> 0 || 1;
-    this.client.sendOnly(this.op, encodeRmcpPlusPacket({ payloadType, sessionId: this.bmcSessionId, seq: this.seq, payload, keys: this.keys, iv: randomBytes(16) }));
-  }
-
-  onPayload(payloadType: number, fn: (payload: Buffer, protectedPacket: boolean) => void): () => void {
-    return this.client.tap(this.op, this.key, (pkt) => {
-      let p;
-      try {
-        p = decodeRmcpPlusPacket(pkt, this.keys);
-      } catch {
-        return false; // not for us, or forged: the request path (or nobody) looks at it
-      }
-      if (p.payloadType !== payloadType || p.sessionId !== this.consoleSessionId) return false;
-      fn(p.payload, p.encrypted && p.authenticated);
-      return true;
-    });
-  }
-
-  private async request(req: IpmiRequest, what: string, op: Op, maxTries?: number): Promise<IpmiResponse> {
-    const msg = encodeIpmiRequest(req);
-    const tries = maxTries ?? this.firstTries;
-    this.firstTries = undefined;
-    let rsp: IpmiResponse;
-    try {
-      rsp = await this.exchange(req, msg, what, op, tries);
-    } catch (e) {
-      this.healthy = false;
-      throw e;
-    }
-    this.answered++;
-    return rsp;
-  }
-
-  private exchange(req: IpmiRequest, msg: Buffer, what: string, op: Op, maxTries: number | undefined): Promise<IpmiResponse> {
-    return this.client.sessionExchange(
-      op,
-      this.key,
-      what,
-      () => {
-        this.seq = (this.seq + 1) >>> 0 || 1;
-        return encodeRmcpPlusPacket({ payloadType: PAYLOAD_IPMI, sessionId: this.bmcSessionId, seq: this.seq, payload: msg, keys: this.keys, iv: randomBytes(16) });
-      },
-      (pkt) => {
-        const p = decodeRmcpPlusPacket(pkt, this.keys);
-        if (p.payloadType !== PAYLOAD_IPMI || p.sessionId !== this.consoleSessionId) throw IGNORE;
-        const rsp = decodeIpmiResponse(p.payload);
-        if (rsp.rqSeq !== req.rqSeq || rsp.cmd !== req.cmd || rsp.netFn !== (req.netFn | 1)) throw IGNORE;
-        return rsp;
-      },
-      maxTries,
-    );
-  }
-
-  /**
-   * Close Session, best effort: the BMC frees the slot at once instead of at its idle timeout.
-   * It runs even when the operation was cancelled, with its own short budget (one retry).
-   */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(), 2000);
-    const op: Op = { ...this.op, signal: ctl.signal, stopReason: cancelled() };
-    try {
-      // two tries at most: a BMC that closed the session on the first one ignores a resend
-      await this.request(closeSessionRequest(this.rqSeq(), this.bmcSessionId), 'Close Session', op, 2);
-    } catch {
-      // the BMC times idle sessions out on its own
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-class RestartHandshake extends Error {}
-
-function cancelled(): VacmError {
-  return new VacmError('ERR_CANCELLED', 'IPMI operation cancelled');
-}
-
-function authError(where: string, detail: string): VacmError {
-  return new VacmError('ERR_IPMI_AUTH', `${where} rejected the login: ${detail}; check bmc_user and bmc_password_file (wrong user name or password)`);
-}
-
-function rakpError(where: string, step: string, status: number): VacmError {
-  if (isAuthStatus(status)) return authError(where, `${step} status ${hex2(status)} (${describeRmcpPlusStatus(status)})`);
-  return new VacmError('ERR_IPMI', `${where} failed session setup at ${step}: ${describeRmcpPlusStatus(status)} (status ${hex2(status)})`);
-}
-
-function checkCompletion(rsp: IpmiResponse, where: string, what?: string): void {
-  if (rsp.completionCode === 0) return;
-  const netFn = rsp.netFn & 0x3e;
-  const meaning = describeCompletionCode(rsp.completionCode, netFn, rsp.cmd);
-  throw new VacmError('ERR_IPMI', `${where}: ${what ?? `command ${hex2(rsp.cmd)}`} failed with completion code ${hex2(rsp.completionCode)} (${meaning})`);
-}
+export type { IpmiPayloadSession, IpmiSession };

@@ -19,17 +19,17 @@ import { VacmError, toVacmError, type ErrorCode } from '../../protocol/errors.js
 import type { PowerState } from '../../protocol/events.js';
 import type { Request } from '../../protocol/ipc.js';
 import type { CommandDef, JobContext, ModuleDef, ModuleHost, NodeVars } from '../../protocol/module.js';
-import type { PowerAction, PowerDriver, RemoteExecutor } from '../capabilities.js';
+import type { PowerDriver, RemoteExecutor } from '../capabilities.js';
 import type { SimCluster } from '../sim/cluster.js';
 import { createSimDriver } from './drivers/sim.js';
 import { createIpmiDriver, type IpmiDriverOptions } from './drivers/ipmi.js';
 import { createPowermanDriver } from './drivers/powerman.js';
 import { createLibvirtDriver } from './drivers/libvirt.js';
 import { createSshDriver } from './drivers/ssh.js';
-import { DRIVER_NAMES, nodeTimeoutMs, parsePowerSection, type PowerSettings } from './settings.js';
-import { GUARDED_ACTIONS, guardRefusal, type ThisMachine } from '../../protocol/power.js';
+import { nodeTimeoutMs, parsePowerSection, type PowerSettings } from './settings.js';
+import { GUARDED_ACTIONS, guardRefusal, powerCapability, type PowerActionName, type ThisMachine } from '../../protocol/power.js';
 import { thisMachine } from '../../platform/this-machine.js';
-import { createIpmiExtras } from '../ipmi/power-extras.js';
+import { createExtraCommands } from './extras.js';
 import { SSH_REACH_FACTS, powerState } from '../../protocol/node-facts.js';
 
 export interface PowerModuleOptions {
@@ -48,7 +48,7 @@ export interface PowerModuleOptions {
 }
 
 /** The actions that the controller guard protects: each of them takes the node down. */
-export const GUARDED: ReadonlySet<PowerAction> = GUARDED_ACTIONS;
+export const GUARDED: ReadonlySet<PowerActionName> = GUARDED_ACTIONS;
 
 const FORCE_ARG = { name: 'force', optional: true, oneOf: ['FORCE'] } as const;
 /** the flags of actions that change power; the argument keeps its name, so `args.force` holds them */
@@ -67,7 +67,7 @@ export function parsePowerFlags(v: string | undefined): PowerFlags {
 }
 
 /** What POWER:<action> does to a node's power: BOOT is on or reset, decided per node. */
-type PowerCommandAction = PowerAction | 'boot';
+type PowerCommandAction = PowerActionName | 'boot';
 
 /** Per driver, the error code for what it reports without one. */
 const DRIVER_ERROR: Record<string, ErrorCode> = { ipmi: 'ERR_IPMI', powerman: 'ERR_POWERMAN', libvirt: 'ERR_LIBVIRT' };
@@ -180,6 +180,13 @@ class PowerControl {
     return d;
   }
 
+  /** The node's driver, or why it has none (powerCapability's reason, naming the node). */
+  driverOf(node: string, vars: NodeVars): PowerDriver {
+    const cap = powerCapability(vars);
+    if (!cap.driver) throw new VacmError(cap.code ?? 'ERR_UNSUPPORTED', `${node} has ${cap.reason}${cap.code === 'ERR_CONFIG' ? '' : ` (in the config, or NEXXUS:SET_VAR:${node}:power:ipmi)`}`);
+    return this.driver(cap.driver);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -195,7 +202,7 @@ class PowerControl {
   }
 
   /** Why this node may not get this action, or undefined. */
-  private guard(node: string, vars: NodeVars, action: PowerAction, force: boolean, host: ModuleHost, self: ThisMachine): VacmError | undefined {
+  private guard(node: string, vars: NodeVars, action: PowerActionName, force: boolean, host: ModuleHost, self: ThisMachine): VacmError | undefined {
     const local = host.node(node)?.local === true;
     const refusal = guardRefusal({ name: node, vars, local }, action, { force, localName: host.localName, self });
     return refusal === undefined ? undefined : new VacmError('ERR_CONTROLLER', refusal);
@@ -204,19 +211,12 @@ class PowerControl {
   private plan(node: string, command: PowerCommandAction, flags: PowerFlags, host: ModuleHost, settings: PowerSettings, self: ThisMachine): Plan {
     const vars = host.vars(node);
     // BOOT may reset: guarded as RESET
-    const action: PowerAction = command === 'boot' ? 'reset' : command;
+    const action: PowerActionName = command === 'boot' ? 'reset' : command;
     const force = flags.force;
     const refused = this.guard(node, vars, action, force, host, self);
     if (refused) throw refused;
-    const name = vars.power?.trim();
-    if (name === undefined || name === '' || name === 'none') {
-      throw new VacmError('ERR_UNSUPPORTED', `${node} has ${name === 'none' ? 'power: none' : 'no power variable'}; set power to one of ${DRIVER_NAMES.join(', ')} (in the config, or NEXXUS:SET_VAR:${node}:power:ipmi)`);
-    }
-    if (!(DRIVER_NAMES as readonly string[]).includes(name)) {
-      throw new VacmError('ERR_CONFIG', `${node} has power: ${name}, which is no driver; set power to one of ${DRIVER_NAMES.join(', ')} or none`);
-    }
-    const driver = this.driver(name);
-    const needs: PowerAction[] = command === 'boot' ? ['status', 'on', 'reset'] : [action];
+    const driver = this.driverOf(node, vars);
+    const needs: PowerActionName[] = command === 'boot' ? ['status', 'on', 'reset'] : [action];
     if (flags.wait === 'state' && action !== 'status') needs.push('status');
     for (const a of needs) {
       if (!driver.actions.includes(a)) {
@@ -227,7 +227,7 @@ class PowerControl {
     if (flags.wait === 'ssh' && !this.opts.executor) {
       throw new VacmError('ERR_UNSUPPORTED', 'WAIT=ssh needs the SSH pool, which this vacm was built without; use WAIT');
     }
-    return { node, vars, driver, timeoutMs: nodeTimeoutMs(settings, name, vars), startedAt: Date.now() };
+    return { node, vars, driver, timeoutMs: nodeTimeoutMs(settings, driver.name, vars), startedAt: Date.now() };
   }
 
   async run(ctx: JobContext, action: PowerCommandAction): Promise<void> {
@@ -294,7 +294,7 @@ class PowerControl {
   }
 
   /** Hand the plans to their drivers, ON of many nodes in staggered batches; every node settles. */
-  private async dispatch(plans: readonly Plan[], action: PowerAction, settings: PowerSettings, signal: AbortSignal, settle: (node: string, r: PowerState | Error, code?: ErrorCode) => void): Promise<void> {
+  private async dispatch(plans: readonly Plan[], action: PowerActionName, settings: PowerSettings, signal: AbortSignal, settle: (node: string, r: PowerState | Error, code?: ErrorCode) => void): Promise<void> {
     if (plans.length === 0) return;
     // staggering: ON of many nodes goes out in batches, so a rack does not trip its breaker
     const batch = settings.powerOnBatch;
@@ -372,7 +372,7 @@ class PowerControl {
   private async runGroup(
     driver: PowerDriver,
     group: readonly Plan[],
-    action: PowerAction,
+    action: PowerActionName,
     jobSignal: AbortSignal,
     settle: (node: string, r: PowerState | Error, code?: ErrorCode) => void,
   ): Promise<void> {
@@ -455,7 +455,7 @@ function commandsOf(control: PowerControl, specs: readonly Spec[]): CommandDef[]
 /** POWER, EMP and IPMI, sharing one set of drivers. */
 export function createPowerModules(opts: PowerModuleOptions = {}): ModuleDef[] {
   const control = new PowerControl(opts);
-  const extras = createIpmiExtras(opts.ipmi); // IDENTIFY and BOOTDEV (issue 14)
+  const extras = createExtraCommands(control); // IDENTIFY and BOOTDEV, through the same drivers
   const mk = (tag: string, summary: string, specs: readonly Spec[], more: CommandDef[] = []): ModuleDef => ({
     tag,
     summary,
@@ -465,13 +465,10 @@ export function createPowerModules(opts: PowerModuleOptions = {}): ModuleDef[] {
     // the state after an action or a status query; the ssh driver's errors carry reachability
     facts: { POWER: powerState, ...SSH_REACH_FACTS },
     init: (host) => control.init(host),
-    dispose: async () => {
-      await control.close();
-      await extras.close();
-    },
+    dispose: () => control.close(),
   });
   return [
-    mk('POWER', 'power control through each node\'s power driver (ipmi, powerman, libvirt, ssh, sim)', POWER_COMMANDS, extras.commands),
+    mk('POWER', 'power control through each node\'s power driver (ipmi, powerman, libvirt, ssh, sim)', POWER_COMMANDS, extras),
     mk('EMP', 'VACM\'s power module names, onto POWER', EMP_COMMANDS),
     mk('IPMI', 'VACM\'s IPMI power names, onto POWER', EMP_COMMANDS),
   ];

@@ -3,7 +3,6 @@
  * staggering of ON, and where a node's BMC password comes from. Validated once at init with
  * messages that say what to write instead.
  */
-import fs from 'node:fs';
 import { checkSection, int, mapping, section, words, type FieldSchema } from '../../protocol/config-schema.js';
 import { VacmError } from '../../protocol/errors.js';
 import type { NodeVars } from '../../protocol/module.js';
@@ -91,33 +90,4 @@ export function nodeTimeoutMs(settings: PowerSettings, driver: string, vars: Nod
     return n;
   }
   return settings.drivers[driver as DriverName]?.timeoutMs ?? settings.timeoutMs;
-}
-
-/**
- * A node's BMC password, from `bmc_password_env` (an environment variable's name),
- * `bmc_password_file` (first line of the file), or `bmc_password` (discouraged: it sits in the config).
- * Errors name the variable to set and never contain the password.
- */
-export function bmcPassword(node: string, vars: NodeVars, env: NodeJS.ProcessEnv = process.env): string {
-  if (vars.bmc_password_env !== undefined) {
-    const name = vars.bmc_password_env;
-    const v = env[name];
-    if (v === undefined || v === '') throw new VacmError('ERR_CONFIG', `${node}: bmc_password_env names $${name}, which is not set; export it before starting vacm`);
-    return v;
-  }
-  if (vars.bmc_password_file !== undefined) {
-    const file = vars.bmc_password_file;
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new VacmError('ERR_CONFIG', `${node}: cannot read bmc_password_file ${file} (${code}); make it readable by the user running vacm`);
-    }
-    const line = text.split(/\r?\n/)[0] ?? '';
-    if (line === '') throw new VacmError('ERR_CONFIG', `${node}: bmc_password_file ${file} is empty; put the password on its first line`);
-    return line;
-  }
-  if (vars.bmc_password !== undefined) return vars.bmc_password;
-  throw new VacmError('ERR_CONFIG', `${node}: no BMC password; set bmc_password_file (a file holding it) or bmc_password_env (an environment variable's name)`);
 }

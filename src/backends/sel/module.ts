@@ -8,7 +8,7 @@ import type { CommandDef, ModuleDef, NodeVars } from '../../protocol/module.js';
 import type { IpmiClient } from '../ipmi/client.js';
 import { clearSel, readSel, readSelInfo, MAX_SEL_RECORDS, type SelInfoView } from '../ipmi/sel-log.js';
 import type { SdrCache } from '../ipmi/sensors.js';
-import { bmcTarget } from '../power/drivers/ipmi.js';
+import { bmcTarget } from '../ipmi/target.js';
 
 export interface SelModuleOptions {
   /** the IPMI client and SDR cache SENSORS uses (sensor names come from the SDR) */

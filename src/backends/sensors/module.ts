@@ -2,14 +2,16 @@
  * SENSORS: temperatures, voltages, fans. `GET:nodes[:type,...]` gives one SENSOR event per sensor
  * (`node:name:value:unit:status`, status as FreeIPMI interprets it). Nodes with a BMC (`bmc_host`)
  * are read over IPMI (src/backends/ipmi/sensors.ts): the SDR repository, cached per BMC, and Get
- * Sensor Reading per full threshold sensor. Other nodes get ERR_UNSUPPORTED for now.
+ * Sensor Reading per full threshold sensor. `power: powerman` nodes without one get their PDU's
+ * temperature (`pm -t`). Other nodes get ERR_UNSUPPORTED for now.
  */
 import { VacmError } from '../../protocol/errors.js';
 import type { CommandDef, ModuleDef } from '../../protocol/module.js';
 import { IpmiClient, MODULE_CLIENT_DEFAULTS, type IpmiClientOptions } from '../ipmi/client.js';
 import { SdrCache, readSensors } from '../ipmi/sensors.js';
 import { parseSensorTypes } from '../ipmi/sdr.js';
-import { bmcTarget } from '../power/drivers/ipmi.js';
+import { bmcTarget } from '../ipmi/target.js';
+import { powermanTemps } from '../power/drivers/powerman-temp.js';
 
 export interface SensorsModuleOptions {
   /** settings of the module's IPMI client (tests: bindAddress, retryMs) */
@@ -36,9 +38,17 @@ export function createSensorsModule(opts: SensorsModuleOptions = {}): ModuleDef 
     },
     async run(ctx) {
       const types = ctx.args.types ? parseSensorTypes(ctx.args.types) : undefined;
+      // powerman nodes without a BMC: the PDU's `temp`, one query per powermand
+      const pdu = powermanTemps(ctx.nodes.map((n) => ({ node: n, vars: ctx.host.vars(n) })).filter((n) => !n.vars.bmc_host?.trim() && n.vars.power?.trim() === 'powerman'), ctx.signal);
       await ctx.forEachNode(
         ctx.nodes,
         async ({ node, vars, signal }) => {
+          if (!vars.bmc_host?.trim() && vars.power?.trim() === 'powerman') {
+            if (types && !types.has(1)) return; // 1: temperature
+            const v = await pdu.read(node, vars);
+            ctx.emit({ type: 'SENSOR', node, ...v });
+            return;
+          }
           if (!vars.bmc_host?.trim()) {
             throw new VacmError('ERR_UNSUPPORTED', `${node} has no bmc_host: SENSORS reads sensors from a BMC over IPMI; set bmc_host, bmc_user and a bmc_password_* variable`);
           }

@@ -9,7 +9,8 @@ import { visibleLine } from '../../protocol/visible.js';
 import { bindingKeys, helpLines, searchHelp, type Keymaps } from '../keymaps.js';
 import { gatheredJobRows, perNodeJobLines } from '../format.js';
 import type { ResultGathering } from '../../protocol/gather.js';
-import type { Modal } from '../use-dashboard.js';
+import type { Modal } from '../dashboard-state.js';
+import { subChoiceLines } from '../power-menu.js';
 import type { CustomAction } from '../../protocol/actions.js';
 import { overlayBodyRows, type Line, type OverlaySpec } from './Overlay.js';
 
@@ -31,6 +32,10 @@ export function confirmSpec(m: Extract<Modal, { kind: 'confirm' }>): OverlaySpec
 /** The power menu: each action with how many targets it applies to, or greyed with why not. */
 export function powerSpec(m: Extract<Modal, { kind: 'power' }>, maps: Keymaps): OverlaySpec {
   const n = m.targets.length;
+  if (m.sub) {
+    const c = subChoiceLines(m.sub, n);
+    return { title: `POWER · ${foldNodeSet(m.targets)} (${n}) · ${c.title}`, lines: c.lines.map((l) => (l.startsWith('left out') ? [{ text: l, slot: 'dim' as const }] : l)), hint: c.hint, wrap: true };
+  }
   const lines: Line[] = m.offers.map((o) => {
     const key = { text: bindingKeys(o.binding).padEnd(3), slot: o.disabledReason ? ('dim' as const) : ('prompt' as const), bold: !o.disabledReason };
     if (o.disabledReason) return [key, { text: `${o.binding.description}  — ${o.disabledReason}`, slot: 'dim' as const }];
@@ -41,7 +46,7 @@ export function powerSpec(m: Extract<Modal, { kind: 'power' }>, maps: Keymaps): 
       ...(o.binding.dangerous ? [{ text: '  (asks first)', slot: 'dim' as const }] : []),
     ];
   });
-  if (maps.powerMenu.every((b) => !b.dangerous)) lines.push([{ text: 'read-only: only status', slot: 'dim' }]);
+  if (maps.powerMenu.every((b) => !b.dangerous)) lines.push([{ text: 'read-only: only status and identify', slot: 'dim' }]);
   return { title: `POWER · ${foldNodeSet(m.targets)} (${n})`, lines, hint: 'greyed: no target\'s driver can · Esc closes' };
 }
 

@@ -3,9 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SimCluster } from '../../../src/backends/sim/cluster.js';
-import type { PowerAction, PowerDriver } from '../../../src/backends/capabilities.js';
+import type { PowerDriver } from '../../../src/backends/capabilities.js';
+import type { PowerActionName } from '../../../src/protocol/power.js';
 import type { ModuleDef } from '../../../src/protocol/module.js';
-import { bmcPassword, parsePowerSection } from '../../../src/backends/power/settings.js';
+import { parsePowerSection } from '../../../src/backends/power/settings.js';
+import { bmcPassword } from '../../../src/backends/ipmi/target.js';
 import { messages, powerEngine, results, type Harness } from './harness.js';
 
 const SIM_YAML = `
@@ -26,8 +28,8 @@ afterEach(async () => {
 });
 
 /** A driver that records its calls and answers from a table of states after `delayMs`. */
-function fakeDriver(name: string, actions: PowerAction[], opts: { delayMs?: number; never?: boolean } = {}) {
-  const calls: { action: PowerAction; nodes: string[]; at: number; end?: number }[] = [];
+function fakeDriver(name: string, actions: PowerActionName[], opts: { delayMs?: number; never?: boolean } = {}) {
+  const calls: { action: PowerActionName; nodes: string[]; at: number; end?: number }[] = [];
   const driver: PowerDriver = {
     name,
     actions,

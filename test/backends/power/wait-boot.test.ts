@@ -4,7 +4,8 @@
  * polls; a node can be made to never get there).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PowerAction, PowerDriver } from '../../../src/backends/capabilities.js';
+import type { PowerDriver } from '../../../src/backends/capabilities.js';
+import type { PowerActionName } from '../../../src/protocol/power.js';
 import type { PowerState } from '../../../src/protocol/events.js';
 import { messages, powerEngine, results, type Harness } from './harness.js';
 
@@ -25,7 +26,7 @@ function labDriver(start: Record<string, PowerState>, settle = 2) {
   const state = new Map(Object.entries(start));
   const target = new Map<string, PowerState>();
   const reads = new Map<string, number>();
-  const calls: { action: PowerAction; node: string }[] = [];
+  const calls: { action: PowerActionName; node: string }[] = [];
   const driver: PowerDriver = {
     name: 'sim',
     actions: ['on', 'off', 'cycle', 'reset', 'soft', 'status'],

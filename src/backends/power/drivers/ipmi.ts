@@ -6,9 +6,10 @@
 import { VacmError } from '../../../protocol/errors.js';
 import type { NodeVars } from '../../../protocol/module.js';
 import type { PowerState } from '../../../protocol/events.js';
-import type { PowerAction, PowerDriver } from '../../capabilities.js';
-import { IpmiClient, MODULE_CLIENT_DEFAULTS, type BmcTarget, type IpmiClientOptions } from '../../ipmi/client.js';
-import { bmcPassword } from '../settings.js';
+import type { PowerDriver } from '../../capabilities.js';
+import { identifyText, type PowerActionName } from '../../../protocol/power.js';
+import { IpmiClient, MODULE_CLIENT_DEFAULTS, type IpmiClientOptions } from '../../ipmi/client.js';
+import { bmcTarget } from '../../ipmi/target.js';
 
 export interface IpmiDriverOptions {
   /** client settings (retries, retryMs, bindAddress); the module's per-node timeouts bound each operation */
@@ -18,21 +19,7 @@ export interface IpmiDriverOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The BMC of a node from its variables; ERR_CONFIG names the variable to set. */
-export function bmcTarget(node: string, vars: NodeVars, env: NodeJS.ProcessEnv = process.env): BmcTarget {
-  const host = vars.bmc_host?.trim();
-  if (!host) throw new VacmError('ERR_CONFIG', `${node}: power: ipmi needs bmc_host (the BMC's address)`);
-  const user = vars.bmc_user;
-  if (user === undefined) throw new VacmError('ERR_CONFIG', `${node}: power: ipmi needs bmc_user (the BMC account with administrator privilege)`);
-  let port: number | undefined;
-  if (vars.bmc_port !== undefined) {
-    port = Number(vars.bmc_port);
-    if (!/^\d+$/.test(vars.bmc_port.trim()) || port < 1 || port > 65535) throw new VacmError('ERR_CONFIG', `${node}: bmc_port is "${vars.bmc_port}"; set it to a UDP port from 1 to 65535 (623 is IPMI's)`);
-  }
-  return { host, port, user, password: bmcPassword(node, vars, env) };
-}
-
-const IDEMPOTENT: ReadonlySet<PowerAction> = new Set<PowerAction>(['status', 'on', 'off']);
+const IDEMPOTENT: ReadonlySet<PowerActionName> = new Set<PowerActionName>(['status', 'on', 'off']);
 
 export function createIpmiDriver(opts: IpmiDriverOptions = {}): PowerDriver {
   let client: IpmiClient | undefined;
@@ -65,6 +52,15 @@ export function createIpmiDriver(opts: IpmiDriverOptions = {}): PowerDriver {
           }
         }),
       );
+    },
+    async identify(node, vars, mode, signal) {
+      await get().identify(bmcTarget(node, vars, opts.env), mode, signal);
+      return identifyText(mode);
+    },
+    async bootDevice(node, vars, set, signal) {
+      const t = bmcTarget(node, vars, opts.env);
+      if (set) await get().setBootDevice(t, set, signal);
+      return get().getBootDevice(t, signal);
     },
     async close() {
       const c = client;

@@ -8,11 +8,16 @@
  * an OS ignores it), STATUS domstate.
  */
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { VacmError } from '../../../protocol/errors.js';
 import type { PowerState } from '../../../protocol/events.js';
-import type { PowerAction, PowerDriver } from '../../capabilities.js';
+import type { PowerDriver } from '../../capabilities.js';
+import { MAX_DOMAIN_XML, readBootOrder, setBootOrder } from './libvirt-boot.js';
+import type { PowerActionName } from '../../../protocol/power.js';
 
-const VIRSH_COMMANDS: Record<PowerAction, string[]> = {
+const VIRSH_COMMANDS: Record<PowerActionName, string[]> = {
   on: ['start'],
   off: ['destroy'],
   cycle: ['destroy', 'start'],
@@ -21,7 +26,7 @@ const VIRSH_COMMANDS: Record<PowerAction, string[]> = {
   status: [],
 };
 
-const EXPECTED: Partial<Record<PowerAction, PowerState>> = { on: 'on', off: 'off', cycle: 'on', reset: 'on' };
+const EXPECTED: Partial<Record<PowerActionName, PowerState>> = { on: 'on', off: 'off', cycle: 'on', reset: 'on' };
 
 /** virsh domstate words → power state (a paused or suspended domain still holds its power). */
 export function domstateToPower(s: string): PowerState {
@@ -37,7 +42,7 @@ export function virshQuote(s: string): string {
 }
 
 /** The command string for one node: the action's virsh commands, then domstate. */
-export function virshScript(action: PowerAction, domain: string): string {
+export function virshScript(action: PowerActionName, domain: string): string {
   const d = virshQuote(domain);
   return [...VIRSH_COMMANDS[action], 'domstate'].map((c) => `${c} --domain ${d}`).join('; ');
 }
@@ -110,7 +115,7 @@ export interface LibvirtDriverOptions {
 
 function virsh(bin: string, args: string[], signal: AbortSignal): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve, reject) => {
-    execFile(bin, args, { signal, env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+    execFile(bin, args, { signal, env: { ...process.env, LC_ALL: 'C' }, maxBuffer: 2 * MAX_DOMAIN_XML }, (err, stdout, stderr) => {
       if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
         return reject(new VacmError('ERR_LIBVIRT', `${bin} not found; install libvirt-clients (virsh)`));
       }
@@ -125,13 +130,53 @@ function errorLines(stderr: string): string {
   return stderr.split('\n').map((l) => l.replace(/^error:\s*/, '').trim()).filter(Boolean).join('; ');
 }
 
+/** The domain XML in virsh's output (after `define`'s own line, if any). */
+function domainXml(stdout: string): string {
+  const a = stdout.indexOf('<domain');
+  const b = stdout.lastIndexOf('</domain>');
+  return a >= 0 && b > a ? stdout.slice(a, b + '</domain>'.length) : '';
+}
+
 export function createLibvirtDriver(opts: LibvirtDriverOptions = {}): PowerDriver {
   const bin = opts.virsh ?? 'virsh';
   const limit = Math.max(1, opts.concurrency ?? 16);
   const policy = opts.uriPolicy ?? DEFAULT_URI_POLICY;
+  /** virsh with the node's URI; ERR_LIBVIRT with virsh's message (or "set libvirt_domain") when it fails */
+  const call = async (node: string, vars: Readonly<Record<string, string>>, script: string, signal: AbortSignal) => {
+    const domain = vars.libvirt_domain?.trim() || node;
+    const uri = vars.libvirt_uri?.trim();
+    if (uri) checkLibvirtUri(node, uri, policy);
+    const where = uri ? `libvirt at ${uri}` : 'libvirt (virsh\'s default URI)';
+    const r = await virsh(bin, [...(uri ? ['-c', uri] : []), '-q', script], signal);
+    if (r.code !== 0) {
+      const missing = /failed to get domain|Domain not found/i.test(r.stderr);
+      throw new VacmError('ERR_LIBVIRT', missing ? `${where} has no domain ${domain}; set libvirt_domain to its name (virsh list --all shows them)` : `${where}: ${errorLines(r.stderr) || `virsh exited with ${r.code}`}`);
+    }
+    return r.stdout;
+  };
   return {
     name: 'libvirt',
     actions: ['on', 'off', 'cycle', 'reset', 'soft', 'status'],
+    /**
+     * The domain's boot order: dumpxml --inactive, the order rewritten, then define and dumpxml
+     * again in one virsh (the read-back is what libvirt keeps). The XML goes through a private
+     * temporary file, removed after.
+     */
+    async bootDevice(node, vars, set, signal) {
+      const domain = vars.libvirt_domain?.trim() || node;
+      const dumpxml = `dumpxml --inactive --domain ${virshQuote(domain)}`;
+      const before = domainXml(await call(node, vars, dumpxml, signal));
+      if (!set) return readBootOrder(before, domain);
+      const xml = setBootOrder(before, domain, set);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bootdev-'));
+      try {
+        const file = path.join(dir, 'domain.xml');
+        fs.writeFileSync(file, xml, { mode: 0o600 });
+        return readBootOrder(domainXml(await call(node, vars, `define --file ${virshQuote(file)}; ${dumpxml}`, signal)), domain);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
     async run(action, nodes, { signal, report }) {
       let next = 0;
       const one = async (node: string, vars: Readonly<Record<string, string>>) => {

@@ -9,7 +9,9 @@ import net from 'node:net';
 import { VacmError } from '../../../protocol/errors.js';
 import type { PowerState } from '../../../protocol/events.js';
 import { foldNodeSet } from '../../../protocol/nodeset.js';
-import type { PowerAction, PowerDriver } from '../../capabilities.js';
+import type { NodeVars } from '../../../protocol/module.js';
+import type { PowerDriver } from '../../capabilities.js';
+import type { PowerActionName } from '../../../protocol/power.js';
 import { ReplyReader, deviceErrors, describeReply, isSuccess, noSuchPlugs, parseStatus, type Reply } from './powerman-reply.js';
 
 export const DEFAULT_POWERMAN_SERVER = '127.0.0.1:10101';
@@ -123,16 +125,25 @@ async function onPlugs(c: PowermanConnection, verb: string, plugs: Map<string, s
   return undefined;
 }
 
-const EXPECTED: Partial<Record<PowerAction, PowerState>> = { on: 'on', off: 'off', cycle: 'on', reset: 'on' };
+const EXPECTED: Partial<Record<PowerActionName, PowerState>> = { on: 'on', off: 'off', cycle: 'on', reset: 'on' };
 
-async function runOnServer(server: string, action: PowerAction, plugs: Map<string, string[]>, signal: AbortSignal, report: Report): Promise<void> {
+/** One connection to `server` with exprange on (one line per plug), for the length of `f`. */
+async function onServer<T>(server: string, signal: AbortSignal, f: (c: PowermanConnection, where: string) => Promise<T>): Promise<T> {
   const { host, port } = parseServer(server);
   const where = `${host}:${port}`;
   const c = await PowermanConnection.open(host, port, signal);
   try {
     // one status line per plug instead of folded ranges (a toggle: make sure it ends up on)
-    let ex = await c.command('exprange');
-    if (/OFF/.test(ex.final.text)) ex = await c.command('exprange');
+    const ex = await c.command('exprange');
+    if (/OFF/.test(ex.final.text)) await c.command('exprange');
+    return await f(c, where);
+  } finally {
+    c.close();
+  }
+}
+
+function runOnServer(server: string, action: PowerActionName, plugs: Map<string, string[]>, signal: AbortSignal, report: Report): Promise<void> {
+  return onServer(server, signal, async (c, where) => {
     const failAll = (r: Reply) => {
       for (const nodes of plugs.values()) for (const n of nodes) report(n, new VacmError('ERR_POWERMAN', `powermand at ${where}: ${describeReply(r)}`));
       plugs.clear();
@@ -160,21 +171,82 @@ async function runOnServer(server: string, action: PowerAction, plugs: Map<strin
         else report(n, s);
       }
     }
-  } finally {
-    c.close();
-  }
+  });
+}
+
+/** A plug name as powermand's hostlists take one word: no spaces or line ends (a second command), no `[`, `,` (more plugs). */
+const PLUG_RE = /^[A-Za-z0-9._:+-]{1,128}$/;
+
+/** A node's powermand and plug, from powerman_server and powerman_plug; ERR_CONFIG for a plug that is not one name. */
+export function powermanPlug(node: string, vars: NodeVars): { server: string; plug: string } {
+  const plug = vars.powerman_plug?.trim() || node;
+  if (!PLUG_RE.test(plug)) throw new VacmError('ERR_CONFIG', `${node}: powerman_plug ${JSON.stringify(plug.slice(0, 40))} is not one plug name; write the name powerman.conf gives the node (letters, digits, . _ : + -)`);
+  return { server: vars.powerman_server?.trim() || DEFAULT_POWERMAN_SERVER, plug };
+}
+
+/** The longest value kept from a query line (a PDU's temperature is a few characters). */
+const MAX_VALUE_CHARS = 64;
+
+/**
+ * `temp` or `beacon` of these plugs on one server, in one query: plug → powermand's word for it
+ * (`83`, `on`), or the plug's error (powermand does not know it, or did not answer for it).
+ * `213` (the device cannot) and other failures of the whole query are thrown.
+ */
+export function powermanQuery(server: string, what: 'temp' | 'beacon', plugs: readonly string[], signal: AbortSignal): Promise<Map<string, string | Error>> {
+  return onServer(server, signal, async (c, where) => {
+    const asked = new Map(plugs.map((p) => [p, [p]]));
+    const out = new Map<string, string | Error>();
+    const r = await onPlugs(c, what, asked, (plug, e) => out.set(plug, e as Error), where);
+    if (!r) return out;
+    if (r.final.code === 213) throw new VacmError('ERR_UNSUPPORTED', `powermand at ${where}: the power controller has no ${what === 'temp' ? 'temperature' : 'beacon'} (213 ${r.final.text})`);
+    if (!isSuccess(r) && r.final.code !== 211) throw new VacmError('ERR_POWERMAN', `powermand at ${where}: ${describeReply(r)}`);
+    for (const l of r.lines) {
+      if (l.code !== 303) continue;
+      const m = /^(.*?):\s*(.*)$/.exec(l.text);
+      if (m && asked.has(m[1].trim())) out.set(m[1].trim(), m[2].trim().slice(0, MAX_VALUE_CHARS));
+    }
+    const why = deviceErrors(r);
+    for (const p of asked.keys()) if (!out.has(p)) out.set(p, new VacmError('ERR_POWERMAN', `powermand at ${where} gave no ${what} for plug ${p}${why.length ? ` (${[...new Set(why)].join('; ')})` : ''}`));
+    return out;
+  });
+}
+
+/** `flash` or `unflash` one plug, then read its beacon back: `on` or `off` as powermand says. */
+async function beacon(node: string, vars: NodeVars, on: boolean, signal: AbortSignal): Promise<string> {
+  const { server, plug } = powermanPlug(node, vars);
+  return onServer(server, signal, async (c, where) => {
+    const r = await c.command(`${on ? 'flash' : 'unflash'} ${foldNodeSet([plug])}`);
+    if (noSuchPlugs(r)) throw new VacmError('ERR_POWERMAN', `powermand at ${where} has no plug ${plug}; set powerman_plug to the name powerman.conf gives this node (pm -l lists them)`);
+    if (r.final.code === 213) throw new VacmError('ERR_UNSUPPORTED', `powermand at ${where}: the power controller of plug ${plug} has no beacon (213 ${r.final.text})`);
+    if (!isSuccess(r)) throw new VacmError('ERR_POWERMAN', `powermand at ${where} could not ${on ? 'flash' : 'unflash'} plug ${plug}: ${describeReply(r)}`);
+    const st = await c.command(`beacon ${foldNodeSet([plug])}`);
+    const state = parseStatus(st).get(plug);
+    if (!isSuccess(st) || state === undefined) throw new VacmError('ERR_POWERMAN', `powermand at ${where} flashed plug ${plug} but cannot tell its beacon: ${describeReply(st)}`);
+    return state;
+  });
 }
 
 export function createPowermanDriver(): PowerDriver {
   return {
     name: 'powerman',
     actions: ['on', 'off', 'cycle', 'reset', 'status'],
+    // the beacon has no timer in powerman's protocol: SECONDS would need vacm to hold a job open
+    async identify(node, vars, mode, signal) {
+      if (mode.kind === 'seconds') throw new VacmError('ERR_UNSUPPORTED', `${node}: powerman's beacon has no timer; use POWER:IDENTIFY:${node}:on, then off`);
+      return beacon(node, vars, mode.kind === 'on', signal);
+    },
     async run(action, nodes, { signal, report }) {
       // server → plug → nodes (two nodes may share a plug)
       const servers = new Map<string, Map<string, string[]>>();
       for (const { node, vars } of nodes) {
-        const server = vars.powerman_server?.trim() || DEFAULT_POWERMAN_SERVER;
-        const plug = vars.powerman_plug?.trim() || node;
+        let at: { server: string; plug: string };
+        try {
+          at = powermanPlug(node, vars);
+        } catch (err) {
+          report(node, err as Error);
+          continue;
+        }
+        const { server, plug } = at;
         const plugs = servers.get(server) ?? new Map<string, string[]>();
         servers.set(server, plugs);
         plugs.set(plug, [...(plugs.get(plug) ?? []), node]);

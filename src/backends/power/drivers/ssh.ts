@@ -5,9 +5,10 @@
  */
 import { VacmError } from '../../../protocol/errors.js';
 import type { PowerState } from '../../../protocol/events.js';
-import type { PowerAction, PowerDriver, RemoteExecutor } from '../../capabilities.js';
+import type { PowerDriver, RemoteExecutor } from '../../capabilities.js';
+import type { PowerActionName } from '../../../protocol/power.js';
 
-export const SSH_POWER_COMMANDS: Partial<Record<PowerAction, string>> = {
+export const SSH_POWER_COMMANDS: Partial<Record<PowerActionName, string>> = {
   soft: 'systemctl poweroff',
   reset: 'systemctl reboot',
   status: 'true',
