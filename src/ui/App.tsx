@@ -150,7 +150,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
   return (
     <ThemeProvider theme={theme}>
       <Box flexDirection="column" width={g.columns} height={g.rows} display={props.hidden ? 'none' : 'flex'}>
-        <HeaderPane cluster={snap.cluster} counts={snap.counts} total={snap.nodes.length} runningJobs={snap.runningJobs} readOnly={props.engine.readOnly} themeName={theme.name} />
+        <HeaderPane cluster={snap.cluster} counts={snap.counts} total={snap.nodes.length} runningJobs={snap.runningJobs} readOnly={props.engine.readOnly} themeName={theme.name} attached={props.engine.attached} />
         <Box height={g.main} width={g.columns}>
           {main}
           {dialog ? <Overlay spec={dialog} columns={g.columns} rows={g.main} /> : null}
