@@ -377,6 +377,8 @@ export class RemoteEngine implements UiEngine {
         const role = ROLES.includes(o.role as Role) ? (o.role as Role) : 'viewer';
         this.execSafe = Array.isArray(o.execSafe) ? o.execSafe.filter((x): x is string => typeof x === 'string').slice(0, 1024) : [];
         this.info = { host: str(o.host, 256) ?? '?', user: str(o.user, 256) ?? '?', role, link: this.info.link };
+        // the rows in sight first, so the snapshot carries their stats and no one else's
+        if (this.viewing) this.send({ op: 'view', nodes: this.viewing });
         this.send({ op: 'subscribe' });
         return;
       }
@@ -533,6 +535,17 @@ export class RemoteEngine implements UiEngine {
     if (!j || (j.state !== 'running' && j.state !== 'queued')) return false;
     this.ask({ op: 'cancel', job: id }).catch(() => {});
     return true;
+  }
+
+  private viewing: string | undefined;
+
+  /** The nodes in sight: the serve sends load and stats for these (at most 1024) and state for all. */
+  view(names: readonly string[]): void {
+    const folded = names.length ? foldNodeSet(names.slice(0, 1024)) : '';
+    if (folded === '' || folded === this.viewing) return;
+    this.viewing = folded;
+    if (!this.channel) return; // sent on the next hello
+    this.ask({ op: 'view', nodes: folded }).catch(() => {});
   }
 
   /** The sessions attached to the serve (NEXXUS:WHO). */

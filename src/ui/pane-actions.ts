@@ -41,7 +41,8 @@ export function paneHandlers(c: Control): PaneHandlers {
   return {
     // global
     quit: () => {
-      const running = c.snap.current.jobs.filter((j) => j.state === 'running' || j.state === 'queued').length;
+      // attached to a vacm serve, q detaches: the jobs run on there, nothing to ask
+      const running = engine.attached ? 0 : c.snap.current.jobs.filter((j) => j.state === 'running' || j.state === 'queued').length;
       if (running > 0) setModal({ kind: 'quit', running });
       else c.props.onQuit();
     },

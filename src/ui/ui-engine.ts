@@ -101,6 +101,8 @@ export interface UiEngine {
   readonly actions?: readonly CustomAction[];
   /** attached to a vacm serve: where, as whom, and whether the link is up (the header shows it) */
   readonly attached?: AttachedView;
+  /** attached: the nodes in sight, whose load and stats the serve should send (the others: state only) */
+  view?(names: readonly string[]): void;
 }
 
 export interface AttachedView {
