@@ -106,9 +106,9 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
   const g = geometry(size.columns, size.rows - 1, promptRows(d.modal));
   layoutRef.current = { nodeRows: g.main - 4, overviewCols: g.leftWidth - 2, jobRows: jobListRows(g.jobsHeight - 2, snap.jobs.length), outputRows: g.main - 3, helpRows: g.main - 3 };
 
-  // attached to a vacm serve: the stats of the rows in sight (and a page either side) are all it sends
+  // attached to a vacm serve: the stats of the rows in sight (the window holding the cursor lies within a page either side) are all it sends
   const rows = Math.max(1, layoutRef.current.nodeRows);
-  const inSight = props.engine.view ? d.shown.slice(Math.max(0, d.cursor - rows), d.cursor + 2 * rows).map((n) => n.name).join(',') : '';
+  const inSight = props.engine.view ? d.shown.slice(Math.max(0, d.cursor - rows), d.cursor + rows).map((n) => n.name).join(',') : '';
   useEffect(() => {
     if (inSight) props.engine.view?.(inSight.split(','));
   }, [inSight, props.engine]);
