@@ -47,25 +47,29 @@ export interface IpcCommandArgs {
 }
 
 /**
- * Where `vacm ipc` sends its requests: --attach, else $VACM_ATTACH, else the local serve's socket
+ * Where `vacm ipc` and the dashboard go: --attach, else $VACM_ATTACH, else the local serve's socket
  * when there is one and no engine option (--config, --demo, --read-only) asks for an engine of this
- * process; --embedded always runs one here. `explicit` says whether a stale target is an error.
+ * process; --embedded always runs one here. `explicit` says whether a stale target is an error. The
+ * one resolver of both (issue 13).
  */
-export function attachTargetFor(a: IpcCommandArgs, env: NodeJS.ProcessEnv = process.env): { target: string; explicit: boolean } | undefined {
+export async function attachTargetFor(a: Pick<IpcCommandArgs, 'attach' | 'embedded' | 'config' | 'demo' | 'read-only'>, env: NodeJS.ProcessEnv = process.env): Promise<{ target: string; explicit: boolean } | undefined> {
+  if (a.embedded && a.attach !== undefined) throw new VacmError('ERR_USAGE', '--attach and --embedded contradict each other: give one');
   if (a.embedded) return undefined;
   if (a.attach !== undefined) return { target: a.attach, explicit: true };
   if (env.VACM_ATTACH) return { target: env.VACM_ATTACH, explicit: true };
-  return undefined;
+  if (a.config !== undefined || a.demo || a['read-only']) return undefined;
+  const { defaultSocket } = await import('./attach.js');
+  const sock = defaultSocket(env);
+  return sock ? { target: sock, explicit: false } : undefined;
 }
 
 /** `vacm ipc`: an in-process engine, the requests, the exit status. */
 export async function ipcCommand(a: IpcCommandArgs, io: Io): Promise<number> {
-  if (a.embedded && a.attach !== undefined) return fail(io, new VacmError('ERR_USAGE', '--attach and --embedded contradict each other: give one'));
-  let to = attachTargetFor(a);
-  if (!to && !a.embedded && a.config === undefined && !a.demo && !a['read-only']) {
-    const { defaultSocket } = await import('./attach.js');
-    const sock = defaultSocket();
-    if (sock) to = { target: sock, explicit: false };
+  let to: { target: string; explicit: boolean } | undefined;
+  try {
+    to = await attachTargetFor(a);
+  } catch (err) {
+    return fail(io, err);
   }
   if (to) {
     const { ipcAttached, parseAttachTarget, NotAnswering } = await import('./attach.js');

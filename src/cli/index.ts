@@ -6,13 +6,13 @@ import yargs, { type Argv } from 'yargs';
 import { VacmError } from '../protocol/errors.js';
 import { nodesetMain } from './nodeset-main.js';
 import { processIo, type Io } from './io.js';
-import { AGENT_OPTIONS, COMMANDS, CONSOLE_OPTIONS, COPY_OPTIONS, DOCTOR_OPTIONS, ENGINE_OPTIONS, IPC_OPTIONS, NODESET_OPTIONS, SERVE_OPTIONS, SNAPSHOT_OPTIONS, type CommandDoc } from './options.js';
+import { AGENT_OPTIONS, COMMANDS, CONSOLE_OPTIONS, COPY_OPTIONS, DASHBOARD_OPTIONS, DOCTOR_OPTIONS, IPC_OPTIONS, NODESET_OPTIONS, SERVE_OPTIONS, SNAPSHOT_OPTIONS, type CommandDoc } from './options.js';
 import { copyCommand, fail, ipcCommand } from './commands.js';
 import { parseWith } from './fast.js';
 import { vacmVersion } from './bundled.js';
 
-function engineOptions<T>(y: Argv<T>) {
-  return y.options(ENGINE_OPTIONS);
+function dashboardOptions<T>(y: Argv<T>) {
+  return y.options(DASHBOARD_OPTIONS);
 }
 
 /** A command's examples and epilog from its table (options.ts), which the man page reads too. */
@@ -131,12 +131,14 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .command(
       COMMANDS.dashboard.command,
       COMMANDS.dashboard.describe,
-      (y) => documented(engineOptions(y), COMMANDS.dashboard),
+      (y) => documented(dashboardOptions(y), COMMANDS.dashboard),
       async (a) => {
         try {
           // ink and React take most of a second to load: only the dashboard pays for them
           const { runTui } = await import('./tui.js');
-          code = await runTui({ config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'] }, io);
+          const { attachTargetFor } = await import('./commands.js');
+          const to = await attachTargetFor(a);
+          code = await runTui({ config: a.config, demo: a.demo, nodes: a.nodes, readOnly: a['read-only'] }, io, to);
         } catch (err) {
           code = fail(io, err);
         }

@@ -26,6 +26,13 @@ export const IPC_OPTIONS = {
   embedded: { type: 'boolean', default: false, describe: 'run an engine in this process even when a vacm serve answers' },
 } as const satisfies OptionTable;
 
+/** The dashboard's: the engine's, and where to attach instead (the same resolver as vacm ipc's). */
+export const DASHBOARD_OPTIONS = {
+  ...ENGINE_OPTIONS,
+  attach: { type: 'string', describe: 'show a running vacm serve: ssh://[user@]host[:port] or its socket path (else $VACM_ATTACH, else the local serve\'s socket when it answers)' },
+  embedded: { type: 'boolean', default: false, describe: 'run an engine in this process even when a vacm serve answers' },
+} as const satisfies OptionTable;
+
 /**
  * ClusterShell's `nodeset` options, same names. As in ClusterShell, options end at the first
  * operand: after it, `-x SET`, `-i SET`, `-X SET` and `-` are read in order among the operands
@@ -242,10 +249,11 @@ export const COMMANDS = {
   dashboard: {
     command: '$0',
     describe: 'the dashboard: every node\'s state and load, jobs, and a prompt for IPC requests',
-    options: ENGINE_OPTIONS,
+    options: DASHBOARD_OPTIONS,
     examples: [
       ['$0 --demo', 'a simulated 64-node cluster'],
       ['$0 --demo --nodes 1024', 'a large one'],
+      ['$0 --attach ssh://alice@head01:2200', 'the dashboard of a running vacm serve (q detaches; its jobs keep running)'],
     ],
   },
 } as const satisfies Record<string, CommandDoc>;

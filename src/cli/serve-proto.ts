@@ -12,9 +12,11 @@ import type { ServerChannel } from 'ssh2';
 import { jsonText, toWire, type VacmEvent } from '../protocol/events.js';
 import { toVacmError } from '../protocol/errors.js';
 import { MAX_LINE_BYTES } from '../protocol/ipc.js';
-import type { JobOrigin, JobView, NodeView } from '../protocol/module.js';
+import type { DrainInfo, JobOrigin, JobView, NodeView } from '../protocol/module.js';
 import { NodeSet } from '../protocol/nodeset.js';
 import type { Engine } from '../engine/engine.js';
+import { execSafeList } from '../engine/auth.js';
+import { FINE_SPAN_S } from '../engine/history.js';
 import { readRequestLines } from './request-lines.js';
 import { channelInput, type DoorConnection } from './serve-door.js';
 
@@ -37,6 +39,9 @@ export interface WireNode {
   groups?: readonly string[];
   vars?: Readonly<Record<string, string>>;
   load?: readonly number[];
+  /** the machine the serve runs on (in full views) */
+  local?: boolean;
+  drain?: DrainInfo;
 }
 
 export interface WireJob {
@@ -69,6 +74,7 @@ function wireJob(j: JobView): WireJob {
 function wireNode(n: NodeView, full: boolean, stats: boolean): WireNode {
   const w: WireNode = { name: n.name, state: n.state, power: n.power, since: n.stateSince };
   if (n.stateReason !== undefined) w.reason = n.stateReason;
+  if (n.drain) w.drain = n.drain;
   if (stats) {
     const l = n.loadHistory.at(-1);
     if (l !== undefined) w.load1 = l;
@@ -80,6 +86,7 @@ function wireNode(n: NodeView, full: boolean, stats: boolean): WireNode {
   if (full) {
     w.groups = n.groups;
     w.vars = n.vars; // secrets masked (store.ts)
+    if (n.local) w.local = true;
   }
   return w;
 }
@@ -96,7 +103,9 @@ function sameVars(a: Readonly<Record<string, string>>, b: Readonly<Record<string
 /** An event of one of the client's jobs, as `vacm ipc --json` prints it. */
 function wireEvent(e: VacmEvent): object {
   const w = toWire(e);
-  return { type: 'event', tag: e.tag, job: e.job, event: w.event, node: w.node ?? null, fields: w.fields, ts: new Date(e.ts).toISOString() };
+  // body: the event itself, for vacm's own dashboard (the job output it draws); fields stay the ipc --json shape
+  const { tag: _t, job: _j, ts: _ts, ...body } = e;
+  return { type: 'event', tag: e.tag, job: e.job, event: w.event, node: w.node ?? null, fields: w.fields, ts: new Date(e.ts).toISOString(), body };
 }
 
 export function attachSubsystem(engine: Engine, ch: ServerChannel, origin: JobOrigin, conn: DoorConnection): void {
@@ -140,7 +149,7 @@ export function attachSubsystem(engine: Engine, ch: ServerChannel, origin: JobOr
       const before = sentNodes.get(n.name);
       if (before === n) continue;
       sentNodes.set(n.name, n);
-      const stateChanged = !before || before.state !== n.state || before.power !== n.power || before.stateReason !== n.stateReason;
+      const stateChanged = !before || before.state !== n.state || before.power !== n.power || before.stateReason !== n.stateReason || before.drain !== n.drain;
       const statsChanged = wantsStats(n.name) && (!before || before.statsTs !== n.statsTs);
       const varsChanged = !before || !sameVars(before.vars, n.vars);
       if (stateChanged || statsChanged || varsChanged) changed.push(wireNode(n, !before || varsChanged, wantsStats(n.name)));
@@ -189,7 +198,7 @@ export function attachSubsystem(engine: Engine, ch: ServerChannel, origin: JobOr
   ch.on('close', close);
   ch.on('error', close);
 
-  send({ type: 'hello', v: PROTOCOL_VERSION, server: 'vacm serve', cluster: engine.getSnapshot().cluster, host: engine.localName, user: origin.user, role: origin.role, door: origin.door, session: origin.session });
+  send({ type: 'hello', v: PROTOCOL_VERSION, server: 'vacm serve', cluster: engine.getSnapshot().cluster, host: engine.localName, user: origin.user, role: origin.role, door: origin.door, session: origin.session, execSafe: execSafeList(engine.config) });
 
   const handle = (o: Record<string, unknown>) => {
     const ref = o.ref;
@@ -244,8 +253,17 @@ export function attachSubsystem(engine: Engine, ch: ServerChannel, origin: JobOr
       case 'who':
         send({ type: 'who', ref: ref ?? null, sessions: engine.sessions() });
         return;
+      case 'series': {
+        // a node's load over the last span_ms, from the engine's history: what the detail pane's chart draws
+        const span = typeof o.span_ms === 'number' && Number.isFinite(o.span_ms) ? Math.min(Math.max(o.span_ms, 1000), 86_400_000) : 0;
+        if (typeof o.node !== 'string' || span === 0 || engine.node(o.node) === undefined) return err('ERR_BAD_ARGS', 'series takes "node" (a node of the nodelist) and "span_ms"');
+        const now = Date.now();
+        const s = engine.history.query([o.node], now - span, now, span <= FINE_SPAN_S * 1000 ? 'fine' : 'coarse').get(o.node);
+        send({ type: 'series', ref: ref ?? null, node: o.node, span_ms: span, ts: s?.ts ?? [], values: s?.values.load1 ?? [] });
+        return;
+      }
       default:
-        err('ERR_UNKNOWN_COMMAND', `unknown op ${JSON.stringify(String(o.op)).slice(0, 40)}; ops: submit, cancel, subscribe, view, who, ping`);
+        err('ERR_UNKNOWN_COMMAND', `unknown op ${JSON.stringify(String(o.op)).slice(0, 40)}; ops: submit, cancel, subscribe, view, who, series, ping`);
     }
   };
 

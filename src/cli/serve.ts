@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { Engine } from '../engine/engine.js';
 import { defaultStateDir } from '../engine/audit.js';
-import { ensureStateDir, writeStateFileAsync } from '../platform/state-files.js';
+import { ensureStateDir, jobSequence, readStateFile, writeStateFileAsync } from '../platform/state-files.js';
 import { builtinModules } from '../backends/index.js';
 import { parseListen } from '../backends/collector/config.js';
 import { toLine } from '../protocol/events.js';
@@ -23,7 +23,7 @@ import { untilSignal } from './agent.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
 import type { Snapshot } from '../engine/store.js';
 import type { LoadedConfig } from '../engine/config.js';
-import type { History } from '../engine/history.js';
+import { History } from '../engine/history.js';
 import { parseServeSection, type ServeSection } from '../engine/auth.js';
 import type { ServeDoor } from './serve-door.js';
 
@@ -70,6 +70,17 @@ export async function saveState(engine: Engine): Promise<string> {
   await writeStateFileAsync(engine.stateDir, HISTORY_FILE, history);
   await writeStateFileAsync(engine.stateDir, SNAPSHOT_FILE, JSON.stringify(saved));
   return path.join(engine.stateDir, SNAPSHOT_FILE);
+}
+
+/** The load history the last serve saved (history.bin), to go on with; none when there is none or it is damaged. */
+function savedHistory(stateDir: string, warn: (m: string) => void): History | undefined {
+  try {
+    const b = readStateFile(stateDir, HISTORY_FILE, 1 << 30);
+    return b ? History.fromBuffer(b) : undefined;
+  } catch (err) {
+    warn(`the saved load history ${path.join(stateDir, HISTORY_FILE)} is not read (${(err as Error).message}); it starts again`);
+    return undefined;
+  }
 }
 
 type Level = 'debug' | 'info' | 'warn' | 'error' | 'event';
@@ -121,8 +132,12 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   const stateDir = a.stateDir ?? defaultStateDir();
   let engine: Engine;
   let off = () => {};
+  // job ids, the audit log and the load history go on across restarts (and config reloads)
+  let jobIds: ReturnType<typeof jobSequence> | undefined;
   const open = async (config: LoadedConfig, history?: History) => {
-    const e = new Engine({ config, modules: builtinModules(), readOnly: a.readOnly, monitor: true, stateDir, log, history });
+    jobIds ??= jobSequence(stateDir, (m) => log('warn', m));
+    history ??= savedHistory(stateDir, (m) => log('warn', m));
+    const e = new Engine({ config, modules: builtinModules(), readOnly: a.readOnly, monitor: true, stateDir, log, history, jobIds });
     try {
       await e.start();
     } catch (err) {

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import React from 'react';
 import { render } from 'ink';
 import { App } from '../ui/App.js';
-import { uiEngineOf } from '../ui/ui-engine.js';
+import { uiEngineOf, type UiEngine } from '../ui/ui-engine.js';
+import { defaultStateDir } from '../engine/audit.js';
 import { customActionProblem } from '../ui/keymaps.js';
 import { thisMachine } from '../platform/this-machine.js';
 import { MONO, parseTheme, type Theme } from '../ui/theme.js';
@@ -115,7 +116,7 @@ function perfLogger(file: string | undefined, stdin: NodeJS.ReadStream) {
   };
 }
 
-export async function runTui(args: EngineArgs, io: Io): Promise<number> {
+export async function runTui(args: EngineArgs, io: Io, attach?: { target: string; explicit: boolean }): Promise<number> {
   let themes: Theme[];
   try {
     themes = loadThemes();
@@ -123,6 +124,12 @@ export async function runTui(args: EngineArgs, io: Io): Promise<number> {
     const ve = toVacmError(err, 'ERR_CONFIG');
     io.err(`${ve.code}: ${escapeControls(ve.message)}\n`);
     return 2;
+  }
+  if (attach) {
+    // attached to a vacm serve (issue 13): its engine, over the vacm subsystem; a stale default socket embeds one
+    const { openAttached } = await import('./attach-engine.js');
+    const remote = await openAttached(attach);
+    if (remote) return showDashboard(remote, themes, defaultStateDir(), () => remote.stop(), io);
   }
   const engine = await openEngine({ ...args, monitor: true });
   // custom actions: a key a built-in key has, or a template naming no valid request, is a config error at start
@@ -132,10 +139,15 @@ export async function runTui(args: EngineArgs, io: Io): Promise<number> {
     io.err(`ERR_CONFIG: ${escapeControls(bad)}\n`);
     return 2;
   }
+  return showDashboard(uiEngineOf(engine, { thisMachine, consoles: consoleOpener(engine) }), themes, engine.stateDir, () => engine.stop(), io);
+}
+
+/** The ink app on the alternate screen, over an engine of this process or an attached serve's; `stop` ends it. */
+async function showDashboard(ui: UiEngine, themes: Theme[], stateDir: string, stop: () => Promise<void>, io: Io): Promise<number> {
   const stdout = process.stdout;
   const stdin = process.stdin;
   if (!stdin.isTTY || !stdout.isTTY) {
-    await engine.stop();
+    await stop();
     io.err('ERR_USAGE: the dashboard needs a terminal; for scripts use vacm ipc (see vacm ipc --help)\n');
     return 2;
   }
@@ -152,13 +164,12 @@ export async function runTui(args: EngineArgs, io: Io): Promise<number> {
   stdout.write(ALT_ON);
   let quit!: () => void;
   const quitting = new Promise<void>((r) => (quit = r));
-  const ui = uiEngineOf(engine, { thisMachine, consoles: consoleOpener(engine) });
   const instance = render(
     React.createElement(App, {
       engine: ui,
       themes,
-      history: readHistory(engine.stateDir),
-      onHistory: (line: string) => appendHistory(engine.stateDir, line),
+      history: readHistory(stateDir),
+      onHistory: (line: string) => appendHistory(stateDir, line),
       onQuit: () => quit(),
     }),
     { exitOnCtrlC: false, patchConsole: true, maxFps: 60, incrementalRendering: process.env.VACM_INCREMENTAL === "1", onRender: perf.onRender },
@@ -175,7 +186,7 @@ export async function runTui(args: EngineArgs, io: Io): Promise<number> {
     restore();
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
-    await engine.stop();
+    await stop();
   }
   return 0;
 }

@@ -68,6 +68,8 @@ export interface EngineOptions {
   clusterShellGroups?: ClusterShellGroupOptions;
   /** load history to go on with (vacm serve reloading its config); a new one when its step differs */
   history?: History;
+  /** job ids go on from `last`, and each one taken is told (vacm serve keeps the sequence across restarts) */
+  jobIds?: { readonly last: number; taken(id: number): void };
 }
 
 const MAX_U32 = 0xffffffff;
@@ -99,6 +101,7 @@ export class Engine implements ModuleHost {
   private readonly jobsById: Map<number, Job>;
   private readonly listeners = new Set<EventListener>();
   private lastId = 0;
+  private readonly jobIds: EngineOptions['jobIds'];
   private user: string | undefined;
   /** sessions attached through vacm serve's doors (NEXXUS:WHO), kept by the door */
   private readonly sessionList = new Map<number, SessionView>();
@@ -113,6 +116,8 @@ export class Engine implements ModuleHost {
   constructor(opts: EngineOptions) {
     this.config = opts.config.view;
     this.stateDir = opts.stateDir ?? defaultStateDir();
+    this.jobIds = opts.jobIds;
+    this.lastId = opts.jobIds?.last ?? 0;
     this.readOnly = opts.readOnly ?? false;
     this.monitor = opts.monitor ?? false;
     this.localName = opts.localName ?? shortHostname();
@@ -402,7 +407,10 @@ export class Engine implements ModuleHost {
     for (let i = 0; i < 1000; i++) {
       this.lastId = this.lastId >= MAX_U32 ? 1 : this.lastId + 1;
       const j = this.jobsById.get(this.lastId);
-      if (!j || !j.running) return this.lastId;
+      if (!j || !j.running) {
+        this.jobIds?.taken(this.lastId);
+        return this.lastId;
+      }
     }
     throw new VacmError('ERR_INTERNAL', 'no free job id');
   }

@@ -230,3 +230,45 @@ export function renameStateFile(dir: string, from: string, to: string): void {
     throw stateError(`cannot rename state file ${src} to ${dst}: ${errnoOf(err)}; fix the state directory's permissions or set $VACM_STATE_DIR`, err);
   }
 }
+
+export const JOB_SEQUENCE_FILE = 'job_seq';
+/** ids reserved ahead in job_seq: one write per this many jobs, and after a crash the sequence skips at most this many */
+export const JOB_SEQUENCE_STEP = 100;
+const MAX_JOB_ID = 0xffffffff;
+
+/**
+ * vacm serve's job-id sequence across restarts (issue 13): job_seq holds a bound no id used so far
+ * reached. The next engine goes on above it; each id taken at the bound moves the bound
+ * JOB_SEQUENCE_STEP ahead first, so even a kill -9 never hands out an id again (it skips some).
+ * A missing or damaged file starts at 0 (said by `problem`); a write that fails is said once and the
+ * jobs still run.
+ */
+export function jobSequence(dir: string, log: (message: string) => void = () => {}): { last: number; taken(id: number): void } {
+  let reserved = 0;
+  try {
+    const text = readStateFile(dir, JOB_SEQUENCE_FILE, 64)?.toString('utf8').trim();
+    if (text !== undefined) {
+      if (/^\d{1,10}$/.test(text) && Number(text) <= MAX_JOB_ID) reserved = Number(text);
+      else log(`${path.join(dir, JOB_SEQUENCE_FILE)} does not hold a job id; job ids start again from 1`);
+    }
+  } catch (err) {
+    log(`cannot read ${path.join(dir, JOB_SEQUENCE_FILE)}: ${(err as Error).message}; job ids start again from 1`);
+  }
+  let warned = false;
+  const seq = {
+    // wrapped at the top, as the engine's counter does
+    last: reserved >= MAX_JOB_ID ? 0 : reserved,
+    taken(id: number) {
+      seq.last = id;
+      if (id < reserved && reserved - id <= JOB_SEQUENCE_STEP) return;
+      reserved = Math.min(MAX_JOB_ID, id + JOB_SEQUENCE_STEP);
+      try {
+        writeStateFile(dir, JOB_SEQUENCE_FILE, `${reserved}\n`);
+      } catch (err) {
+        if (!warned) log(`cannot keep the job-id sequence in ${path.join(dir, JOB_SEQUENCE_FILE)}: ${(err as Error).message}; a restart may use job ids again`);
+        warned = true;
+      }
+    },
+  };
+  return seq;
+}

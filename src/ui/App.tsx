@@ -106,6 +106,12 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
   const g = geometry(size.columns, size.rows - 1, promptRows(d.modal));
   layoutRef.current = { nodeRows: g.main - 4, overviewCols: g.leftWidth - 2, jobRows: jobListRows(g.jobsHeight - 2, snap.jobs.length), outputRows: g.main - 3, helpRows: g.main - 3 };
 
+  // attached to a vacm serve: the stats of the rows in sight (the window holding the cursor lies within a page either side) are all it sends
+  const rows = Math.max(1, layoutRef.current.nodeRows);
+  const inSight = props.engine.view ? d.shown.slice(Math.max(0, d.cursor - rows), d.cursor + rows).map((n) => n.name).join(',') : '';
+  useEffect(() => {
+    if (inSight) props.engine.view?.(inSight.split(','));
+  }, [inSight, props.engine]);
   // the chart's samples: queried again when the node's view changes (a new reading) or the span does
   const cursorNode = d.cursorNode;
   const series = useMemo(() => (cursorNode ? props.engine.loadSeries(cursorNode.name, d.chartSpanMs) : undefined), [cursorNode, d.chartSpanMs, props.engine]);
@@ -151,7 +157,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
   return (
     <ThemeProvider theme={theme}>
       <Box flexDirection="column" width={g.columns} height={g.rows} display={props.hidden ? 'none' : 'flex'}>
-        <HeaderPane cluster={snap.cluster} counts={snap.counts} total={snap.nodes.length} runningJobs={snap.runningJobs} readOnly={props.engine.readOnly} themeName={theme.name} />
+        <HeaderPane cluster={snap.cluster} counts={snap.counts} total={snap.nodes.length} runningJobs={snap.runningJobs} readOnly={props.engine.readOnly} themeName={theme.name} attached={props.engine.attached} />
         <Box height={g.main} width={g.columns}>
           {main}
           {dialog ? <Overlay spec={dialog} columns={g.columns} rows={g.main} /> : null}

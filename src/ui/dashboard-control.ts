@@ -60,13 +60,21 @@ export function createControl(d: ControlDeps) {
   };
 
   const run = (line: string) => {
-    try {
-      const { id } = engine.submit(line);
+    const started = ({ id }: { id: number }) => {
       update({ jobId: id });
       say(`job #${id}: ${maskRequestLine(line)}`);
-    } catch (err) {
+    };
+    const refused = (err: unknown) => {
       const ve = toVacmError(err);
       say(`${ve.code}: ${ve.message}`, true);
+    };
+    try {
+      // an attached dashboard's job gets its id from the serve: the answer comes later
+      const h = engine.submit(line);
+      if (h instanceof Promise) h.then(started, refused);
+      else started(h);
+    } catch (err) {
+      refused(err);
     }
   };
 

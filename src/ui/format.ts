@@ -348,7 +348,9 @@ export function formatJobLine(j: JobView, now: number, width: number): string {
   const head = `#${j.id} ${j.state === 'queued' ? JOB_GLYPH.queued : OUTCOME_GLYPH[o]} `;
   const room = Math.max(12, width - head.length - progress.length - 2);
   const line = visibleLine(j.line);
-  return `${head}${fit(line, Math.min(room, line.length))}  ${progress}  ${dur}  ${state}`;
+  // a job that came through a door of vacm serve names who ran it (an attached dashboard shows everyone's)
+  const by = j.origin ? `  by ${visibleLine(j.origin.user)}` : '';
+  return `${head}${fit(line, Math.min(room, line.length))}  ${progress}  ${dur}  ${state}${by}`;
 }
 
 /** What became of each node of a running job, as the engine keeps it (UiEngine.jobOutcomes). */

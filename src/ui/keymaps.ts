@@ -54,6 +54,7 @@ const MAPS = {
     b(['t'], 'theme', 'next theme'),
     b(['ctrl+c'], 'cancelJob', 'cancel the selected job'),
     b(['e'], 'events', 'events timeline (all nodes; / filters)'),
+    b(['W'], 'who', 'who is attached to vacm serve (NEXXUS:WHO; Enter on the job shows them)'),
     b(['+'], 'chartIn', 'load chart: a shorter span (1 min, 5 min, 1 h, 24 h)'),
     b(['-'], 'chartOut', 'load chart: a longer span'),
   ],

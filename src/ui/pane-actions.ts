@@ -3,7 +3,8 @@
  * jobs keymaps (`Record<PaneAction, …>`: a binding whose action has no handler here does not
  * compile). Handlers read the action, never the key that was pressed.
  */
-import type { PaneAction, PaneId } from './keymaps.js';
+import { POWER_COMMANDS, type PaneAction, type PaneId } from './keymaps.js';
+import { foldNodeSet } from '../protocol/nodeset.js';
 import { CHART_SPANS_MS, SORT_KEYS, cellByLines, nextTrouble, overviewLayout, spanLabel } from './format.js';
 import { powerOffers } from './power-menu.js';
 import { inputOf } from './text-input.js';
@@ -40,7 +41,8 @@ export function paneHandlers(c: Control): PaneHandlers {
   return {
     // global
     quit: () => {
-      const running = c.snap.current.jobs.filter((j) => j.state === 'running' || j.state === 'queued').length;
+      // attached to a vacm serve, q detaches: the jobs run on there, nothing to ask
+      const running = engine.attached ? 0 : c.snap.current.jobs.filter((j) => j.state === 'running' || j.state === 'queued').length;
       if (running > 0) setModal({ kind: 'quit', running });
       else c.props.onQuit();
     },
@@ -59,6 +61,7 @@ export function paneHandlers(c: Control): PaneHandlers {
       } else say('no running job selected (Ctrl-C cancels the selected job in the jobs pane; q quits)');
     },
     events: () => setModal({ kind: 'events', scroll: 0, follow: true }),
+    who: () => c.run('NEXXUS:WHO'),
     // lists (nodes and jobs)
     up: () => move(-1, -1),
     down: () => move(1, 1),
@@ -112,7 +115,13 @@ export function paneHandlers(c: Control): PaneHandlers {
     power: () => {
       const t = targets();
       if (t.length === 0) return say('no node under the cursor', true);
-      setModal({ kind: 'power', targets: t, offers: powerOffers(s.maps, engine.powerFacts(t)) });
+      // what the serve's role forbids stays in the menu, greyed with the reason (check answers ERR_FORBIDDEN)
+      const offers = powerOffers(s.maps, engine.powerFacts(t)).map((o) => {
+        if (o.disabledReason || o.targets.length === 0) return o;
+        const r = engine.check(`POWER:${POWER_COMMANDS[o.binding.action]}:${foldNodeSet([...o.targets])}`);
+        return !r.ok && r.code === 'ERR_FORBIDDEN' ? { ...o, disabledReason: r.message } : o;
+      });
+      setModal({ kind: 'power', targets: t, offers });
     },
     exec: () => {
       const t = targets();

@@ -70,8 +70,8 @@ export interface UiEngine {
   getSnapshot(): Snapshot;
   /** the store's change notifications (at most one per tick) */
   subscribe(listener: () => void): () => void;
-  /** submit an IPC string; throws a VacmError when it cannot run */
-  submit(line: string): { id: number };
+  /** submit an IPC string; throws a VacmError when it cannot run (attached to a serve: the id, or the refusal, comes later) */
+  submit(line: string): { id: number } | Promise<{ id: number }>;
   cancel(id: number): boolean;
   /** parse and resolve without running: what the confirmation and the prompt's inline errors need */
   check(line: string): CheckResult;
@@ -100,6 +100,18 @@ export interface UiEngine {
   openConsole?: ConsoleOpener;
   /** the config's custom actions (actions: in vacm.yaml) */
   readonly actions?: readonly CustomAction[];
+  /** attached to a vacm serve: where, as whom, and whether the link is up (the header shows it) */
+  readonly attached?: AttachedView;
+  /** attached: the nodes in sight, whose load and stats the serve should send (the others: state only) */
+  view?(names: readonly string[]): void;
+}
+
+export interface AttachedView {
+  readonly host: string;
+  readonly user: string;
+  readonly role: string;
+  readonly link: 'up' | 'reconnecting';
+  readonly detail?: string;
 }
 
 /** `thisMachine` (from the CLI, which may read the OS) lets the guard judge `host` and `bmc_host` as POWER does. */

@@ -21,6 +21,8 @@ export interface ServeFixture {
   knownHosts: string;
   /** a HOME whose ~/.ssh has `user`'s key as id_ed25519 and the serve in known_hosts (vacm's client) */
   home: (user: string) => string;
+  /** stop the serve (SIGTERM, or SIGKILL: `hard`) and start it again on the same config and state dir */
+  restart: (opts?: { hard?: boolean }) => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -40,7 +42,7 @@ async function until<T>(what: () => T | undefined, ms: number, label: string): P
   }
 }
 
-export async function startServe(users: ServeUserSpec[], opts: { nodes?: string; extra?: string; args?: string[] } = {}): Promise<ServeFixture> {
+export async function startServe(users: ServeUserSpec[], opts: { nodes?: string; extra?: string; args?: string[]; listen?: string; env?: Record<string, string> } = {}): Promise<ServeFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-door-'));
   const stateDir = path.join(dir, 'state');
   const keys = new Map<string, string>();
@@ -57,19 +59,35 @@ nodes:
   - names: ${opts.nodes ?? 'sim[001-008]'}
     vars: { power: sim, sim: true }
 serve:
-  listen: 127.0.0.1:0
+  listen: ${opts.listen ?? '127.0.0.1:0'}
 ${opts.extra ?? ''}  users:
 ${userYaml}
 `);
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', path.join(dir, 'vacm.yaml'), ...(opts.args ?? [])], { env: { ...process.env, VACM_STATE_DIR: stateDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let child!: ChildProcess;
   let log = '';
-  child.stderr!.on('data', (d) => (log += d));
-  const port = await until(() => {
-    const m = /ssh front door on 127\.0\.0\.1:(\d+)/.exec(log);
-    if (child.exitCode !== null) throw new Error(`serve exited: ${log}`);
-    return m ? Number(m[1]) : undefined;
-  }, 30_000, 'serve listening');
-  await until(() => (log.includes('local socket') ? true : undefined), 10_000, 'serve socket');
+  let port = 0;
+  const launch = async () => {
+    log = '';
+    child = spawn(process.execPath, [BIN, 'serve', '--config', path.join(dir, 'vacm.yaml'), ...(opts.args ?? [])], { env: { ...process.env, ...opts.env, VACM_STATE_DIR: stateDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = child;
+    c.stderr!.on('data', (d) => (log += d));
+    port = await until(() => {
+      const m = /ssh front door on 127\.\d+\.\d+\.\d+:(\d+)/.exec(log);
+      if (c.exitCode !== null) throw new Error(`serve exited: ${log}`);
+      return m ? Number(m[1]) : undefined;
+    }, 30_000, 'serve listening');
+    await until(() => (log.includes('local socket') ? true : undefined), 10_000, 'serve socket');
+  };
+  await launch();
+  const halt = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const done = new Promise((r) => child.once('close', r));
+      child.kill(signal);
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await done;
+      clearTimeout(t);
+    }
+  };
   const pub = fs.readFileSync(path.join(stateDir, 'serve_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
   const knownHosts = path.join(dir, 'known_hosts');
   fs.writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub}\n`);
@@ -82,16 +100,20 @@ ${userYaml}
     return h;
   };
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const done = new Promise((r) => child.once('close', r));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await done;
-      clearTimeout(t);
-    }
+    await halt('SIGTERM');
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  return { dir, stateDir, port, child, log: () => log, key: (u) => keys.get(u)!, knownHosts, home, stop };
+  const f: ServeFixture = {
+    dir, stateDir, port, child, log: () => log, key: (u) => keys.get(u)!, knownHosts, home, stop,
+    restart: async (o = {}) => {
+      await halt(o.hard ? 'SIGKILL' : 'SIGTERM');
+      await launch();
+      f.port = port;
+      f.child = child;
+      fs.writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub}\n`);
+    },
+  };
+  return f;
 }
 
 /** OpenSSH's ssh against the door: exit status, stdout, stderr. */

@@ -6,6 +6,7 @@ import { useTheme } from '../theme.js';
 import { formatClock } from '../format.js';
 import { visibleLine } from '../../protocol/visible.js';
 import { useClock } from '../use-clock.js';
+import type { AttachedView } from '../ui-engine.js';
 
 export interface HeaderProps {
   cluster: string;
@@ -14,9 +15,11 @@ export interface HeaderProps {
   runningJobs: number;
   readOnly: boolean;
   themeName: string;
+  /** attached to a vacm serve: `head01 · alice (operator)`, and `reconnecting…` while the link is down */
+  attached?: AttachedView;
 }
 
-export function HeaderPane({ cluster, counts, total, runningJobs, readOnly, themeName }: HeaderProps) {
+export function HeaderPane({ cluster, counts, total, runningJobs, readOnly, themeName, attached }: HeaderProps) {
   const t = useTheme();
   const now = useClock(60_000);
   return (
@@ -25,6 +28,8 @@ export function HeaderPane({ cluster, counts, total, runningJobs, readOnly, them
         <Text wrap="truncate">
           <Text bold color={t.color('header.title')}>vacm · {visibleLine(cluster)}</Text>
           {readOnly ? <Text bold color={t.color('error')}> · READ-ONLY</Text> : null}
+          {attached ? <Text color={t.color('header.text')}> · {visibleLine(attached.host)} · {visibleLine(attached.user)} ({visibleLine(attached.role)})</Text> : null}
+          {attached?.link === 'reconnecting' ? <Text bold color={t.color('error')}> · reconnecting…</Text> : null}
           <Text color={t.color('header.text')}>  {total} nodes: </Text>
           <Text color={t.color('node.up')}>{counts.up} up</Text>
           <Text> · </Text>

@@ -1,0 +1,681 @@
+/**
+ * The dashboard attached to a running `vacm serve` (issue 13): a UiEngine over the `vacm` subsystem
+ * (serve-proto.ts, docs/ipc.md). The state comes as a snapshot then coalesced deltas and is kept here
+ * as the engine's own Snapshot shape, so the dashboard cannot tell the difference; submit and cancel
+ * go to the serve, which decides (roles are enforced there). What the dashboard asks synchronously
+ * (a dry-run check, node-set resolution, power facts) is answered here from the state received and
+ * the built-in modules' declarations, the same code the serve runs; the serve's answer is what counts.
+ *
+ * A dropped link shows `reconnecting…` (the `link` of `attached`) and is dialled again with a capped
+ * backoff; the next snapshot replaces everything, so nothing missed while away is left stale. Every
+ * string the serve sends reaches the terminal only through the dashboard's own escaping; nothing it
+ * sends grows memory without bound (events per job, jobs and series are capped).
+ */
+import type { Client, ClientChannel } from 'ssh2';
+import { StringDecoder } from 'node:string_decoder';
+import { VacmError, toVacmError } from '../protocol/errors.js';
+import type { Counts, DrainInfo, JobOrigin, JobView, NodeView, Role, ConfigView } from '../protocol/module.js';
+import { isDangerous } from '../protocol/module.js';
+import type { NodeState, PowerState, VacmEvent, JobState, Lane } from '../protocol/events.js';
+import { parseRequest, MAX_LINE_BYTES } from '../protocol/ipc.js';
+import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
+import { guardedBecause, powerCapability, type ThisMachine } from '../protocol/power.js';
+import { escapeControls } from '../protocol/visible.js';
+import { Registry } from '../engine/registry.js';
+import { roleAtLeast, roleNeeded, ROLES } from '../engine/auth.js';
+import { matchesLive } from '../engine/groups.js';
+import { LOAD_HISTORY, type Snapshot } from '../engine/store.js';
+import type { CheckResult, ModuleInfo, PowerFacts, UiEngine } from '../ui/ui-engine.js';
+import type { WireJob, WireNode } from './serve-proto.js';
+
+/** Who the dashboard is attached as, and how the link is: what the header shows. */
+export interface AttachedInfo {
+  readonly host: string;
+  readonly user: string;
+  readonly role: Role;
+  readonly link: 'up' | 'reconnecting';
+  /** why the link is down (the last dial's error), escaped */
+  readonly detail?: string;
+}
+
+export const PROTOCOL_VERSION = 1;
+/** events kept per own job (the rest are counted as truncated), and own jobs with events kept */
+const MAX_JOB_EVENTS = 5000;
+const MAX_OWN_JOBS = 64;
+/** the reconnect backoff: doubling from the first, capped at the last */
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+/** a ping this often; no message for STALE_MS means the link is dead (a stopped serve, a cut cable) */
+const PING_MS = 5000;
+const STALE_MS = 20_000;
+const SERIES_FRESH_MS = 5000;
+const SERIES_MAX = 32;
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+const NODE_STATES: ReadonlySet<string> = new Set(['up', 'down', 'off', 'unknown']);
+const POWER_STATES: ReadonlySet<string> = new Set(['on', 'off', 'unknown']);
+const JOB_STATES: ReadonlySet<string> = new Set(['queued', 'running', 'completed', 'failed', 'cancelled']);
+
+const str = (x: unknown, max = 4096): string | undefined => (typeof x === 'string' ? x.slice(0, max) : undefined);
+const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
+
+function strRecord(x: unknown, max = 512): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  if (typeof x !== 'object' || x === null) return out;
+  let n = 0;
+  for (const [k, v] of Object.entries(x)) {
+    if (n++ >= max) break;
+    if (typeof v === 'string') out[k.slice(0, 256)] = v.slice(0, 4096);
+  }
+  return out;
+}
+
+function statRecord(x: unknown): Record<string, string | number> | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const out: Record<string, string | number> = Object.create(null);
+  let n = 0;
+  for (const [k, v] of Object.entries(x)) {
+    if (n++ >= 256) break;
+    if (typeof v === 'string') out[k.slice(0, 128)] = v.slice(0, 256);
+    else if (typeof v === 'number' && Number.isFinite(v)) out[k.slice(0, 128)] = v;
+  }
+  return out;
+}
+
+function numbers(x: unknown, max: number): number[] {
+  return Array.isArray(x) ? x.filter((v): v is number => typeof v === 'number' && Number.isFinite(v)).slice(-max) : [];
+}
+
+/** The view of a node from its wire form, merged over what was known (deltas leave out what did not change). */
+export function nodeFromWire(w: WireNode, before: NodeView | undefined): NodeView | undefined {
+  const name = str(w.name, 256);
+  if (!name) return undefined;
+  const state = (NODE_STATES.has(w.state) ? w.state : 'unknown') as NodeState;
+  const power = (POWER_STATES.has(w.power) ? w.power : 'unknown') as PowerState;
+  let loadHistory: readonly number[] = before?.loadHistory ?? [];
+  const statsTs = num(w.statsTs) ?? before?.statsTs;
+  if (w.load !== undefined) loadHistory = numbers(w.load, LOAD_HISTORY);
+  else if (num(w.load1) !== undefined && statsTs !== before?.statsTs) loadHistory = [...loadHistory, w.load1!].slice(-LOAD_HISTORY);
+  const drain = typeof w.drain === 'object' && w.drain !== null
+    ? ({ who: str(w.drain.who, 256) ?? '?', since: num(w.drain.since) ?? 0, reason: str(w.drain.reason, 512) ?? '' } satisfies DrainInfo)
+    : undefined;
+  const v: NodeView = {
+    name,
+    groups: Array.isArray(w.groups) ? w.groups.filter((g): g is string => typeof g === 'string').slice(0, 256) : (before?.groups ?? []),
+    vars: w.vars !== undefined ? strRecord(w.vars) : (before?.vars ?? {}),
+    state,
+    stateReason: str(w.reason, 512),
+    stateSince: num(w.since) ?? before?.stateSince ?? 0,
+    power,
+    local: w.vars !== undefined ? w.local === true : (before?.local ?? false),
+    stats: w.stats !== undefined ? statRecord(w.stats) : before?.stats,
+    statsTs,
+    loadHistory,
+    drain,
+  };
+  return Object.freeze(v);
+}
+
+/** A job's view from its wire form; `events` are this client's own (the serve streams only those). */
+export function jobFromWire(w: WireJob, events: readonly VacmEvent[], truncated: number, dangerous: boolean): JobView | undefined {
+  const id = num(w.id);
+  const line = str(w.line, MAX_LINE_BYTES);
+  if (id === undefined || line === undefined) return undefined;
+  const [tag = '', command = ''] = line.split(':', 2);
+  const folded = str(w.targets, 65536) ?? '';
+  let targets: string[] = [];
+  try {
+    targets = folded ? NodeSet.parse(folded, { maxNodes: 100_000 }).expand() : [];
+  } catch {
+    targets = [];
+  }
+  const origin: JobOrigin | undefined = w.door === 'ssh' || w.door === 'socket'
+    ? { user: str(w.user, 256) ?? '?', role: 'viewer', door: w.door, addr: str(w.addr, 256) ?? '', key: '', session: 0 }
+    : undefined;
+  const error = typeof w.error === 'object' && w.error !== null ? { code: str(w.error.code, 64) ?? 'ERR_INTERNAL', message: str(w.error.message) ?? '' } : undefined;
+  const v: JobView = {
+    id,
+    tag: tag.toUpperCase(),
+    command: command.toUpperCase(),
+    line,
+    targets,
+    targetsFolded: folded,
+    state: (JOB_STATES.has(w.state) ? w.state : 'queued') as JobState,
+    dangerous,
+    lane: 'control' as Lane,
+    done: num(w.done) ?? 0,
+    ok: num(w.ok) ?? 0,
+    failed: num(w.failed) ?? 0,
+    startedAt: num(w.startedAt) ?? 0,
+    endedAt: num(w.endedAt),
+    error,
+    events,
+    truncated,
+    quiet: false,
+    user: str(w.user, 256),
+    origin,
+  };
+  return Object.freeze(v);
+}
+
+/** The event of a job of ours from its `body` (the serve's event, a bounded copy). */
+function eventFromWire(o: Record<string, unknown>): VacmEvent | undefined {
+  const body = o.body;
+  const job = num(o.job);
+  if (typeof body !== 'object' || body === null || job === undefined) return undefined;
+  const b = body as Record<string, unknown>;
+  if (typeof b.type !== 'string') return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(b)) {
+    if (typeof v === 'string') out[k] = v.slice(0, MAX_LINE_BYTES);
+    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+    else if (Array.isArray(v)) out[k] = v.filter((x) => typeof x === 'string').slice(0, 256);
+    else if (typeof v === 'object' && v !== null) out[k] = statRecord(v);
+  }
+  const ts = Date.parse(String(o.ts));
+  return { ...out, tag: str(o.tag, 32) ?? '', job, ts: Number.isFinite(ts) ? ts : Date.now() } as unknown as VacmEvent;
+}
+
+export interface RemoteEngineOptions {
+  /** dial the serve and log in (attach.ts dialServe); called again on every reconnect */
+  dial: () => Promise<Client>;
+  /** the serve runs on this machine (the socket door): the guard judges `host`/`bmc_host` as the serve does */
+  thisMachine?: () => ThisMachine;
+  /** the modules whose declarations parse requests here (the built-in ones, as the serve has) */
+  modules: ConstructorParameters<typeof Registry>[0];
+  /** the wait before the n-th reconnect (tests shorten it) */
+  backoffMs?: readonly number[];
+}
+
+export class RemoteEngine implements UiEngine {
+  private client: Client | undefined;
+  private channel: ClientChannel | undefined;
+  private readonly registryImpl: Registry;
+  private nodes = new Map<string, NodeView>();
+  private wireJobs = new Map<number, WireJob>();
+  private jobViews = new Map<number, JobView>();
+  private own = new Map<number, { events: VacmEvent[]; truncated: number }>();
+  private counts: Counts = { up: 0, down: 0, off: 0, unknown: 0, drained: 0 };
+  private running = 0;
+  private cluster = '';
+  private version = 0;
+  private snap: Snapshot | undefined;
+  private readonly listeners = new Set<() => void>();
+  private notifyScheduled = false;
+  private pending = new Map<number, Pending>();
+  private ref = 0;
+  private execSafe: readonly string[] = [];
+  private info: AttachedInfo = { host: '', user: '', role: 'viewer', link: 'reconnecting' };
+  private series = new Map<string, { at: number; asked: number; ts: number[]; values: number[] }>();
+  private stopped = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private lastHeard = Date.now();
+  private helloWaiter: Pending | undefined;
+
+  constructor(private readonly opts: RemoteEngineOptions) {
+    this.registryImpl = new Registry(opts.modules);
+    this.registryImpl.lock();
+  }
+
+  // ---- the link ----
+
+  /** Dial, log in and receive the first snapshot; throws (a VacmError) when the serve cannot be reached. */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  get attached(): AttachedInfo {
+    return this.info;
+  }
+
+  private setInfo(patch: Partial<AttachedInfo>): void {
+    this.info = { ...this.info, ...patch };
+    this.changed();
+  }
+
+  private connect(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      // a stale socket's NotAnswering passes as it is: openAttached tells it from a refusal
+      const fail = (err: unknown) => reject(err instanceof Error ? err : toVacmError(err, 'ERR_SSH_CONNECT'));
+      this.opts.dial().then((client) => {
+        if (this.stopped) {
+          client.end();
+          return resolve();
+        }
+        this.client = client;
+        client.on('error', () => this.lost(client, 'the SSH connection failed'));
+        client.on('close', () => this.lost(client, 'the serve closed the connection'));
+        client.subsys('vacm', (err, ch) => {
+          if (err) {
+            client.end();
+            return fail(new VacmError('ERR_SSH_CONNECT', `the serve refused the vacm subsystem: ${err.message}`));
+          }
+          this.channel = ch;
+          this.helloWaiter = { resolve: () => resolve(), reject: fail };
+          this.read(ch, client);
+          ch.on('close', () => this.lost(client, 'the serve ended the session'));
+        });
+      }, fail);
+    });
+  }
+
+  private read(ch: ClientChannel, client: Client): void {
+    const dec = new StringDecoder('utf8');
+    let buf = '';
+    ch.on('data', (d: Buffer) => {
+      if (this.client !== client) return;
+      this.lastHeard = Date.now();
+      buf += dec.write(d);
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        this.message(line);
+      }
+      // a snapshot of many nodes is one long line; anything past this bound is not a message of ours
+      if (buf.length > 256 * 1024 * 1024) this.lost(client, 'the serve sent a line over 256 MiB');
+    });
+    ch.stderr.on('data', () => {});
+  }
+
+  private send(o: object): void {
+    const ch = this.channel;
+    if (!ch || ch.destroyed) throw new VacmError('ERR_SSH_CONNECT', 'not attached to the serve right now (reconnecting…); try again in a moment');
+    ch.write(JSON.stringify(o) + '\n');
+  }
+
+  private ask<T>(o: Record<string, unknown>): Promise<T> {
+    const ref = ++this.ref;
+    return new Promise<T>((resolve, reject) => {
+      try {
+        this.send({ ...o, ref });
+      } catch (err) {
+        return reject(err as Error);
+      }
+      this.pending.set(ref, { resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  private lost(client: Client, why: string): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.channel = undefined;
+    clearInterval(this.pingTimer);
+    try {
+      client.end();
+    } catch {
+      /* gone */
+    }
+    const err = new VacmError('ERR_SSH_CONNECT', `the link to the serve dropped (${why}); the request may have reached it: see the jobs pane`);
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    if (this.helloWaiter) {
+      this.helloWaiter.reject(err);
+      this.helloWaiter = undefined;
+      return; // the first connect: start() reports it
+    }
+    if (this.stopped) return;
+    this.setInfo({ link: 'reconnecting', detail: why });
+    this.retry();
+  }
+
+  private retry(): void {
+    if (this.stopped || this.retryTimer) return;
+    const steps = this.opts.backoffMs ?? BACKOFF_MS;
+    const wait = steps[Math.min(this.attempt, steps.length - 1)];
+    this.attempt++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connect().then(
+        () => {
+          this.attempt = 0;
+        },
+        (err: unknown) => {
+          this.setInfo({ link: 'reconnecting', detail: escapeControls(toVacmError(err).message).slice(0, 200) });
+          this.retry();
+        },
+      );
+    }, wait);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.pingTimer);
+    const c = this.client;
+    this.client = undefined;
+    this.channel = undefined;
+    c?.end();
+  }
+
+  // ---- messages from the serve ----
+
+  private message(line: string): void {
+    if (line.trim() === '') return;
+    let o: Record<string, unknown>;
+    try {
+      const x: unknown = JSON.parse(line);
+      if (typeof x !== 'object' || x === null || Array.isArray(x)) return;
+      o = x as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const ref = num(o.ref);
+    switch (o.type) {
+      case 'hello': {
+        if (o.v !== PROTOCOL_VERSION) {
+          const c = this.client;
+          const err = new VacmError('ERR_SSH_CONNECT', `the serve speaks protocol version ${escapeControls(String(o.v)).slice(0, 20)}, this vacm ${PROTOCOL_VERSION}: use the same vacm version on both sides`);
+          this.helloWaiter?.reject(err);
+          this.helloWaiter = undefined;
+          this.stopped = true;
+          c?.end();
+          return;
+        }
+        const role = ROLES.includes(o.role as Role) ? (o.role as Role) : 'viewer';
+        this.execSafe = Array.isArray(o.execSafe) ? o.execSafe.filter((x): x is string => typeof x === 'string').slice(0, 1024) : [];
+        this.info = { host: str(o.host, 256) ?? '?', user: str(o.user, 256) ?? '?', role, link: this.info.link };
+        // the rows in sight first, so the snapshot carries their stats and no one else's
+        if (this.viewing) this.send({ op: 'view', nodes: this.viewing });
+        this.send({ op: 'subscribe' });
+        return;
+      }
+      case 'snapshot':
+        this.applySnapshot(o);
+        this.lastHeard = Date.now();
+        clearInterval(this.pingTimer);
+        this.pingTimer = setInterval(() => this.keepAlive(), PING_MS);
+        this.pingTimer.unref();
+        this.info = { ...this.info, link: 'up', detail: undefined };
+        this.changed();
+        this.helloWaiter?.resolve(undefined);
+        this.helloWaiter = undefined;
+        return;
+      case 'nodes':
+        if (Array.isArray(o.nodes)) for (const w of o.nodes as WireNode[]) this.putNode(w);
+        this.putCounts(o.counts);
+        this.changed();
+        return;
+      case 'jobs':
+        if (Array.isArray(o.jobs)) for (const w of o.jobs as WireJob[]) this.putJob(w);
+        if (Array.isArray(o.gone)) for (const id of o.gone) if (typeof id === 'number') this.dropJob(id);
+        this.running = num(o.running) ?? this.running;
+        this.changed();
+        return;
+      case 'event': {
+        const e = eventFromWire(o);
+        if (!e || e.job === 0) return;
+        let mine = this.own.get(e.job);
+        if (!mine) {
+          mine = { events: [], truncated: 0 };
+          this.own.set(e.job, mine);
+          while (this.own.size > MAX_OWN_JOBS) this.own.delete(this.own.keys().next().value!);
+        }
+        if (mine.events.length < MAX_JOB_EVENTS) mine.events.push(e);
+        else mine.truncated++;
+        const w = this.wireJobs.get(e.job);
+        if (w) this.putJob(w);
+        this.changed();
+        return;
+      }
+      case 'series': {
+        const node = str(o.node, 256);
+        const span = num(o.span_ms);
+        if (node !== undefined && span !== undefined) {
+          this.series.set(`${node}\0${span}`, { at: Date.now(), asked: Date.now(), ts: numbers(o.ts, 100_000), values: numbers(o.values, 100_000) });
+          while (this.series.size > SERIES_MAX) this.series.delete(this.series.keys().next().value!);
+          this.changed();
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    if (ref !== undefined) {
+      const p = this.pending.get(ref);
+      if (!p) return;
+      this.pending.delete(ref);
+      if (o.type === 'error') p.reject(new VacmError((str(o.code, 64) ?? 'ERR_INTERNAL') as never, str(o.message) ?? ''));
+      else p.resolve(o);
+    }
+  }
+
+  private keepAlive(): void {
+    const c = this.client;
+    if (!c) return;
+    if (Date.now() - this.lastHeard > STALE_MS) return this.lost(c, `no word from the serve for ${STALE_MS / 1000} s`);
+    try {
+      this.send({ op: 'ping' });
+    } catch {
+      /* reconnecting */
+    }
+  }
+
+  private applySnapshot(o: Record<string, unknown>): void {
+    this.cluster = str(o.cluster, 256) ?? '';
+    this.nodes = new Map();
+    if (Array.isArray(o.nodes)) for (const w of o.nodes as WireNode[]) this.putNode(w);
+    this.putCounts(o.counts);
+    this.wireJobs = new Map();
+    this.jobViews = new Map();
+    if (Array.isArray(o.jobs)) for (const w of o.jobs as WireJob[]) this.putJob(w);
+    this.running = num(o.running) ?? 0;
+  }
+
+  private putNode(w: WireNode): void {
+    if (typeof w !== 'object' || w === null) return;
+    const v = nodeFromWire(w, this.nodes.get(w.name));
+    if (v) this.nodes.set(v.name, v);
+  }
+
+  private putCounts(c: unknown): void {
+    if (typeof c !== 'object' || c === null) return;
+    const x = c as Record<string, unknown>;
+    this.counts = { up: num(x.up) ?? 0, down: num(x.down) ?? 0, off: num(x.off) ?? 0, unknown: num(x.unknown) ?? 0, drained: num(x.drained) ?? 0 };
+  }
+
+  private putJob(w: WireJob): void {
+    if (typeof w !== 'object' || w === null || typeof w.id !== 'number') return;
+    const mine = this.own.get(w.id);
+    const c = this.check(String(w.line));
+    const v = jobFromWire(w, mine?.events ?? [], mine?.truncated ?? 0, c.ok && c.dangerous);
+    if (!v) return;
+    this.wireJobs.set(v.id, w);
+    this.jobViews.set(v.id, v);
+    // the serve keeps a bounded list; a serve that does not forget cannot grow this one without bound
+    while (this.jobViews.size > 1000) this.dropJob(this.jobViews.keys().next().value!);
+  }
+
+  private dropJob(id: number): void {
+    this.wireJobs.delete(id);
+    this.jobViews.delete(id);
+    this.own.delete(id);
+  }
+
+  private changed(): void {
+    this.version++;
+    this.snap = undefined;
+    if (this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    queueMicrotask(() => {
+      this.notifyScheduled = false;
+      for (const l of [...this.listeners]) {
+        try {
+          l();
+        } catch {
+          /* a listener's failure must not stop the client */
+        }
+      }
+    });
+  }
+
+  // ---- the UiEngine ----
+
+  getSnapshot = (): Snapshot => {
+    if (this.snap) return this.snap;
+    const jobs = [...this.jobViews.values()].sort((a, b) => b.startedAt - a.startedAt || b.id - a.id);
+    this.snap = Object.freeze({ version: this.version, cluster: this.cluster, nodes: Object.freeze([...this.nodes.values()]), jobs: Object.freeze(jobs), counts: Object.freeze({ ...this.counts }), runningJobs: this.running });
+    return this.snap;
+  };
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The serve gives the job its id: the answer comes back over the link. */
+  submit(line: string): Promise<{ id: number }> {
+    return this.ask<{ job: number }>({ op: 'submit', line }).then((a) => ({ id: a.job }));
+  }
+
+  cancel(id: number): boolean {
+    const j = this.jobViews.get(id);
+    if (!j || (j.state !== 'running' && j.state !== 'queued')) return false;
+    this.ask({ op: 'cancel', job: id }).catch(() => {});
+    return true;
+  }
+
+  private viewing: string | undefined;
+
+  /** The nodes in sight: the serve sends load and stats for these (at most 1024) and state for all. */
+  view(names: readonly string[]): void {
+    const folded = names.length ? foldNodeSet(names.slice(0, 1024)) : '';
+    if (folded === '' || folded === this.viewing) return;
+    this.viewing = folded;
+    if (!this.channel) return; // sent on the next hello
+    this.ask({ op: 'view', nodes: folded }).catch(() => {});
+  }
+
+  /** The sessions attached to the serve (NEXXUS:WHO). */
+  async who(): Promise<unknown[]> {
+    const a = await this.ask<{ sessions?: unknown }>({ op: 'who' });
+    return Array.isArray(a.sessions) ? a.sessions : [];
+  }
+
+  check(line: string): CheckResult {
+    try {
+      const req = parseRequest(line, this.registryImpl.shape, (t) => this.registryImpl.has(t));
+      const cmd = this.registryImpl.command(req.tag, req.command)!;
+      const targets = req.nodes.trim() !== '' && !cmd.outsideNodelist ? this.resolve(req.nodes) : [];
+      const dangerous = isDangerous(cmd, req);
+      // the serve decides; asking here first shows the refusal before anything is sent
+      const config = { exec: { safe: this.execSafe } } as unknown as ConfigView;
+      const need = roleNeeded(req, cmd, dangerous, targets, { config, varsOf: (n) => this.nodes.get(n)?.vars, job: (id) => this.jobViews.get(id), user: this.info.user });
+      if (!roleAtLeast(this.info.role, need.role)) {
+        return { ok: false, code: 'ERR_FORBIDDEN', message: `${need.why} needs the ${need.role} role; ${this.info.user} is ${this.info.role === 'viewer' ? 'a' : 'an'} ${this.info.role} (serve.users); ask an admin` };
+      }
+      return { ok: true, line: req.line, label: `${req.tag}:${req.command}`, dangerous, targets: targets.length, folded: targets.length ? foldNodeSet(targets) : '', tag: req.tag, command: req.command, names: targets, args: req.named };
+    } catch (err) {
+      const ve = toVacmError(err, 'ERR_PROTO_PARSE');
+      return { ok: false, code: ve.code, message: ve.message };
+    }
+  }
+
+  resolve(expr: string): string[] {
+    const e = expr.trim();
+    if (e === '*') return [...this.nodes.keys()];
+    if (this.nodes.has(e)) return [e];
+    const groups = (g: string): string[] | undefined => {
+      const own = g.startsWith('vacm:') ? g.slice(5) : g;
+      const out: string[] = [];
+      for (const n of this.nodes.values()) if (n.groups.includes(own)) out.push(n.name);
+      return out.length ? out : undefined;
+    };
+    const now = Date.now();
+    const set = NodeSet.parse(e, {
+      resolveGroup: groups,
+      resolveLive: (sel) => [...this.nodes.values()].filter((n) => matchesLive({ reach: n.state, power: n.power, statsTs: n.statsTs, vars: n.vars, drain: n.drain }, sel, now)).map((n) => n.name),
+      universe: () => this.nodes.keys(),
+      maxNodes: 1_000_000,
+    });
+    const names = set.expand();
+    const missing = names.filter((n) => !this.nodes.has(n));
+    if (missing.length) {
+      const shown = foldNodeSet(missing);
+      throw new VacmError('ERR_NO_SUCH_NODE', `${missing.length === 1 ? 'node' : `${missing.length} nodes`} not in the nodelist: ${shown}; NEXXUS:NODE_LIST shows the nodes`, { fragment: shown });
+    }
+    const order = new Map([...this.nodes.keys()].map((n, i) => [n, i] as const));
+    return names.sort((a, b) => order.get(a)! - order.get(b)!);
+  }
+
+  loadSeries(name: string, spanMs: number): { ts: readonly number[]; values: readonly number[] } {
+    const key = `${name}\0${Math.min(Math.max(spanMs, 1000), 86_400_000)}`;
+    const s = this.series.get(key);
+    const now = Date.now();
+    if (this.channel && (!s || (now - s.at > SERIES_FRESH_MS && now - s.asked > SERIES_FRESH_MS))) {
+      if (s) s.asked = now;
+      else this.series.set(key, { at: 0, asked: now, ts: [], values: [] });
+      this.ask({ op: 'series', node: name, span_ms: spanMs }).catch(() => {});
+    }
+    return s ?? { ts: [], values: [] };
+  }
+
+  jobOutcomes(id: number): ReadonlyMap<string, 'ok' | 'failed' | 'skipped'> | undefined {
+    const mine = this.own.get(id);
+    if (!mine) return undefined;
+    const out = new Map<string, 'ok' | 'failed' | 'skipped'>();
+    for (const e of mine.events) {
+      if (e.type === 'SKIPPED') out.set(e.node, 'skipped');
+      else if (e.type === 'ERROR' && e.node !== undefined) out.set(e.node, 'failed');
+      else if (e.type === 'EXIT') out.set(e.node, e.code === 0 && out.get(e.node) !== 'failed' ? 'ok' : 'failed');
+      else if ((e.type === 'POWER' || e.type === 'PING' || e.type === 'STAT') && !out.has(e.node)) out.set(e.node, 'ok');
+    }
+    return out;
+  }
+
+  /** Not asked through a serve: SSH:USERS would be a job every operator sees (the confirmation says "not asked"). */
+  async usersLoggedIn(): Promise<ReadonlyMap<string, number>> {
+    return new Map();
+  }
+
+  powerFacts(names: readonly string[]): PowerFacts[] {
+    const self = this.opts.thisMachine?.();
+    const out: PowerFacts[] = [];
+    for (const name of names) {
+      const n = this.nodes.get(name);
+      if (!n) continue;
+      const cap = powerCapability(n.vars);
+      out.push({ name, driver: cap.driver, actions: cap.actions, noDriver: cap.reason, guard: guardedBecause({ name, vars: n.vars, local: n.local }, this.info.host, self) });
+    }
+    return out;
+  }
+
+  readonly registry = {
+    modules: (): readonly ModuleInfo[] => this.registryImpl.list().map((m) => ({ tag: m.tag, commands: m.commands.map((c) => ({ name: c.name, summary: c.summary })), gather: m.gather })),
+    groups: (): readonly string[] => {
+      const g = new Set<string>(['drained']);
+      for (const n of this.nodes.values()) for (const x of n.groups) g.add(x);
+      return [...g].sort();
+    },
+  };
+
+  /** the serve's roles decide; nothing is hidden here (what the role forbids is refused with its reason) */
+  readonly readOnly = false;
+}
+
+/**
+ * The dashboard's engine attached to `to` (the resolver's answer, commands.ts attachTargetFor), or
+ * undefined when the default socket turned out stale (the caller embeds an engine). Throws a
+ * VacmError saying what to do when an asked-for serve cannot be reached.
+ */
+export async function openAttached(to: { target: string; explicit: boolean }): Promise<RemoteEngine | undefined> {
+  const { dialServe, parseAttachTarget, NotAnswering } = await import('./attach.js');
+  const { builtinModules } = await import('../backends/index.js');
+  const { thisMachine } = await import('../platform/this-machine.js');
+  const target = parseAttachTarget(to.target);
+  const remote = new RemoteEngine({ dial: () => dialServe(target), modules: builtinModules(), thisMachine: target.kind === 'socket' ? thisMachine : undefined });
+  try {
+    await remote.start();
+  } catch (err) {
+    await remote.stop();
+    if (err instanceof NotAnswering) {
+      if (!to.explicit) return undefined;
+      throw new VacmError('ERR_SSH_CONNECT', `no vacm serve answers on ${escapeControls(to.target)}; start it, or use --embedded`);
+    }
+    const ve = toVacmError(err, 'ERR_SSH_CONNECT');
+    throw new VacmError(ve.code, `attaching to vacm serve at ${escapeControls(to.target)}: ${escapeControls(ve.message)}; --embedded runs an engine of this process instead`);
+  }
+  return remote;
+}
