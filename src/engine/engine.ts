@@ -36,7 +36,7 @@ import { roleAtLeast, roleNeeded } from './auth.js';
 import { BulkLane } from './lanes.js';
 import { AuditLog, currentUser, defaultStateDir, type AuditRecord } from './audit.js';
 import { Registry } from './registry.js';
-import { LOAD_HISTORY, Store, frozenCopy, nodeView, shownState, type NodeRecord, type Snapshot } from './store.js';
+import { Store, frozenCopy, nodeView, pushLoad, shownState, type NodeRecord, type Snapshot } from './store.js';
 import { shortHostname, type LoadedConfig, type NodeDef } from './config.js';
 import { Membership, parseHooksSection, parseMembershipSection, reachEvidence } from './membership.js';
 import { HISTORY_SECTION, History, type GroupAggregate, type HistoryField } from './history.js';
@@ -761,8 +761,7 @@ export class Engine implements ModuleHost {
     this.history.record(node, ts, stats);
     const load = Number(stats.load1);
     if (Number.isFinite(load)) {
-      r.loadHistory.push(load);
-      if (r.loadHistory.length > LOAD_HISTORY) r.loadHistory.splice(0, r.loadHistory.length - LOAD_HISTORY);
+      pushLoad(r, load);
     }
     this.store.touchNode(r);
   }
