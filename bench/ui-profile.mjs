@@ -24,7 +24,11 @@ const tick = setInterval(() => {
   fs.writeSync(spaces, JSON.stringify({ ts: Date.now(), rss: Math.round(m.rss / 1048576), heapUsed: Math.round(m.heapUsed / 1048576), heapTotal: Math.round(m.heapTotal / 1048576), external: Math.round(m.external / 1048576), ab: Math.round(m.arrayBuffers / 1048576), ...s }) + '\n');
 }, 1000);
 tick.unref();
-setTimeout(async () => {
+// VACM_PROF_FLAGS: V8 flags set once running (v8.setFlagsFromString), to see which take effect
+if (process.env.VACM_PROF_FLAGS) v8.setFlagsFromString(process.env.VACM_PROF_FLAGS);
+// VACM_PROF_NONE=1: no profiles, only the spaces file (for a flag's effect on RSS without the profiler's own cost)
+if (process.env.VACM_PROF_NONE === '1') setTimeout(() => fs.writeFileSync(`${out}.done`, `${ms}\n`), warm + ms).unref();
+else setTimeout(async () => {
   await session.post('HeapProfiler.enable');
   await session.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: !live, includeObjectsCollectedByMinorGC: !live && process.env.VACM_PROF_PROMOTED !== '1' });
   await session.post('Profiler.enable');

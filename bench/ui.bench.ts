@@ -47,8 +47,10 @@ function readLog(file: string): Sample[] {
   }
 }
 
+let runNo = 0;
 async function runScenario(sc: Scenario, measureMs: number, keys: number, root = ROOT) {
-  const tmux = new Tmux(`bench-${sc.name.replace(/\W+/g, '')}`);
+  // a server of its own per run: a new one on the socket of a server still exiting fails to start
+  const tmux = new Tmux(`bench-${sc.name.replace(/\W+/g, '')}-${++runNo}`);
   const log = path.join(os.tmpdir(), `vacm-ui-bench-${process.pid}-${sc.name.replace(/\W+/g, '')}.jsonl`);
   fs.rmSync(log, { force: true });
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-'));
