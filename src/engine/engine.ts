@@ -619,7 +619,7 @@ export class Engine implements ModuleHost {
     const bad = badVarName(key);
     if (bad) throw new VacmError('ERR_BAD_ARGS', bad);
     r.vars[key] = value;
-    this.store.touchNode(r);
+    this.store.touchVars(r);
     this.varChanged(node, key, value);
   }
 
@@ -628,7 +628,7 @@ export class Engine implements ModuleHost {
     if (!r) throw new VacmError('ERR_NO_SUCH_NODE', `no node ${node} in the nodelist`);
     if (!Object.hasOwn(r.vars, key)) return false;
     delete r.vars[key];
-    this.store.touchNode(r);
+    this.store.touchVars(r);
     this.varChanged(node, key, undefined);
     return true;
   }

@@ -11,6 +11,7 @@ export const LOAD_HISTORY = 60;
 export interface NodeRecord {
   name: string;
   groups: string[];
+  /** changed only with Store.touchVars after (views share a frozen copy until then) */
   vars: Record<string, string>;
   /** reachability evidence (ping, ssh, agent); the shown state also depends on power */
   reach: NodeState;
@@ -29,7 +30,7 @@ export interface NodeRecord {
   drain?: DrainInfo;
   view?: NodeView;
   /** the last view's groups and vars, handed to the next view while they stay the same */
-  shared?: { groups: readonly string[]; rawVars: Readonly<Record<string, string>>; vars: NodeView['vars'] };
+  shared?: { groups: readonly string[]; vars: NodeView['vars'] };
 }
 
 export type { Counts };
@@ -99,25 +100,14 @@ function sameGroups(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-/** the same keys with the same values, in the same order (the order a copy would show) */
-function sameVars(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  let n = 0;
-  for (const k in a) {
-    if (b[k] !== a[k] || !Object.hasOwn(b, k)) return false;
-    n++;
-  }
-  for (const _ in b) n--;
-  return n === 0;
-}
-
 export function nodeView(r: NodeRecord): NodeView {
   if (r.view) return r.view;
   let shared = r.shared;
   // groups and vars seldom change while stats arrive every second: reuse the frozen copies
-  if (!shared || !sameGroups(shared.groups, r.groups) || !sameVars(shared.rawVars, r.vars)) {
+  // (Store.touchVars drops them when a variable changes)
+  if (!shared || !sameGroups(shared.groups, r.groups)) {
     // what the screen, NEXXUS answers and saved snapshots see: secrets masked (modules read host.vars)
-    const rawVars = frozenCopy(r.vars);
-    shared = r.shared = { groups: Object.freeze([...r.groups]), rawVars, vars: frozenCopy(maskVars(rawVars)) };
+    shared = r.shared = { groups: Object.freeze([...r.groups]), vars: frozenCopy(maskVars(r.vars)) };
   }
   const v = {
     name: r.name,
@@ -163,6 +153,12 @@ export class Store {
   touchNode(r: NodeRecord): void {
     r.view = undefined;
     this.changed();
+  }
+
+  /** Mark a node's variables changed (its views' shared copy of them too). */
+  touchVars(r: NodeRecord): void {
+    r.shared = undefined;
+    this.touchNode(r);
   }
 
   addJob(j: JobViewSource): void {
