@@ -9,6 +9,7 @@
 import inspector from 'node:inspector/promises';
 import fs from 'node:fs';
 import v8 from 'node:v8';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 
 const out = process.env.VACM_PROF_OUT ?? `/tmp/vacm-prof-${process.pid}`;
 const ms = Number(process.env.VACM_PROF_MS ?? 20000);
@@ -18,10 +19,19 @@ const live = process.env.VACM_PROF_LIVE === '1';
 const session = new inspector.Session();
 session.connect();
 const spaces = fs.openSync(`${out}.spaces.jsonl`, 'w');
+// time in GC since the last line: scavenges and full (mark-compact) collections, ms and count
+const gc = { minorMs: 0, majorMs: 0, major: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) { gc.majorMs += e.duration; gc.major++; }
+    else gc.minorMs += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 const tick = setInterval(() => {
   const s = Object.fromEntries(v8.getHeapSpaceStatistics().map((x) => [x.space_name, Math.round(x.space_size / 1048576 * 10) / 10]));
   const m = process.memoryUsage();
-  fs.writeSync(spaces, JSON.stringify({ ts: Date.now(), rss: Math.round(m.rss / 1048576), heapUsed: Math.round(m.heapUsed / 1048576), heapTotal: Math.round(m.heapTotal / 1048576), external: Math.round(m.external / 1048576), ab: Math.round(m.arrayBuffers / 1048576), ...s }) + '\n');
+  fs.writeSync(spaces, JSON.stringify({ ts: Date.now(), rss: Math.round(m.rss / 1048576), heapUsed: Math.round(m.heapUsed / 1048576), heapTotal: Math.round(m.heapTotal / 1048576), external: Math.round(m.external / 1048576), ab: Math.round(m.arrayBuffers / 1048576), ...s, gcMinorMs: Math.round(gc.minorMs), gcMajorMs: Math.round(gc.majorMs), major: gc.major }) + '\n');
+  gc.minorMs = gc.majorMs = gc.major = 0;
 }, 1000);
 tick.unref();
 // VACM_PROF_FLAGS: V8 flags set once running (v8.setFlagsFromString), to see which take effect

@@ -6,7 +6,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 import React from 'react';
 import { render } from 'ink';
@@ -116,23 +115,7 @@ function perfLogger(file: string | undefined, stdin: NodeJS.ReadStream) {
   };
 }
 
-/**
- * How far V8 lets the old generation grow past what survived the last full collection before the
- * next one (V8's --heap-growing-percent). Left to itself V8 lets it grow 2-3x, and a big cluster's
- * dashboard promotes a few MiB of short-lived views and frames a second: at 4096 nodes the heap
- * climbed from ~50 to ~130 MiB between collections (RSS ~240 MiB). 30 % keeps it near 65 MiB
- * (docs/performance.md, the dashboard). V8 reads it at each collection, so it can be set once
- * running; a --heap-growing-percent of the user's (node flags, NODE_OPTIONS) wins.
- */
-export const HEAP_GROWING_PERCENT = 30;
-
-function boundHeapGrowth(): void {
-  if ([...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => /heap[-_]growing[-_]percent/.test(a))) return;
-  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-}
-
 export async function runTui(args: EngineArgs, io: Io): Promise<number> {
-  boundHeapGrowth();
   let themes: Theme[];
   try {
     themes = loadThemes();
