@@ -4,6 +4,12 @@
  * per second (process.cpuUsage), RSS, and the time from a key's bytes arriving on stdin to the end
  * of the next frame ink writes. No peer draws this screen, so the table compares against the aims.
  * Run: npx tsx bench/ui.bench.ts (needs tmux and a build: npm run build).
+ *   VACM_BENCH_UI_ONLY=4096,16384  only the scenarios whose name holds one of these
+ *   VACM_BENCH_UI_BEFORE=<dir>      a second built checkout (e.g. `git archive <commit>` unpacked,
+ *                                   node_modules linked, built): each scenario runs before, after,
+ *                                   before, after... (VACM_BENCH_UI_ROUNDS rounds, default 2) and the
+ *                                   table gives both rows, cells as median (lowest–highest) of rounds
+ *   VACM_BENCH_UI_NODE_OPTIONS=...  NODE_OPTIONS for the app under test (e.g. --max-semi-space-size=8)
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +17,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Tmux, hasBinary } from '../test/e2e/tmux.js';
-import { median, section } from './measure.js';
+import { cell, median, runs, section } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,13 +47,16 @@ function readLog(file: string): Sample[] {
   }
 }
 
-async function runScenario(sc: Scenario, measureMs: number, keys: number) {
-  const tmux = new Tmux(`bench-${sc.name.replace(/\W+/g, '')}`);
+let runNo = 0;
+async function runScenario(sc: Scenario, measureMs: number, keys: number, root = ROOT) {
+  // a server of its own per run: a new one on the socket of a server still exiting fails to start
+  const tmux = new Tmux(`bench-${sc.name.replace(/\W+/g, '')}-${++runNo}`);
   const log = path.join(os.tmpdir(), `vacm-ui-bench-${process.pid}-${sc.name.replace(/\W+/g, '')}.jsonl`);
   fs.rmSync(log, { force: true });
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-'));
   try {
-    tmux.start(`node bin/vacm.js ${sc.args}`, { cwd: ROOT, env: { VACM_STATE_DIR: stateDir, VACM_PERF_LOG: log } });
+    const nodeOptions = process.env.VACM_BENCH_UI_NODE_OPTIONS;
+    tmux.start(`node bin/vacm.js ${sc.args}`, { cwd: root, env: { VACM_STATE_DIR: stateDir, VACM_PERF_LOG: log, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) } });
     await tmux.waitFor(sc.ready, 30_000);
     for (const k of sc.setup ?? []) tmux.keys(k);
     await sleep(4000); // warm up (JIT, first GC)
@@ -98,10 +107,14 @@ export async function bench(): Promise<void> {
     { name: '16384 nodes, overview (default)', args: '--demo --nodes 16384', ready: /NODES 16385 · overview/, aimCpu: 15 },
     { name: '16384 nodes, list', args: '--demo --nodes 16384', setup: ['v'], ready: /NODES 16385 · overview/, aimCpu: 15 },
   ];
+  const only = (process.env.VACM_BENCH_UI_ONLY ?? '').split(',').filter(Boolean);
+  const chosen = scenarios.filter((sc) => only.length === 0 || only.some((o) => sc.name.includes(o)));
   const measureMs = Number(process.env.VACM_BENCH_MS ?? 8000);
+  const before = process.env.VACM_BENCH_UI_BEFORE;
+  if (before) return compare(chosen, measureMs, path.resolve(before), Number(process.env.VACM_BENCH_UI_ROUNDS ?? 2));
   const out = section(`vacm dashboard, 200x60 tmux, SIM loads updating at 1 Hz (${os.cpus()[0]?.model ?? ''})`);
   const rows: string[][] = [];
-  for (const sc of scenarios) {
+  for (const sc of chosen) {
     const r = await runScenario(sc, measureMs, 16);
     const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
     rows.push([sc.name, `${f(r.cpu)} (mean ${f(r.cpuMean)}, max ${f(r.cpuMax)})`, `${f(r.framePct)} (${f(r.fps, 0)}/s)`, `≤ ${sc.aimCpu}`, `${f(r.cpu / sc.aimCpu, 2)}${r.cpu > sc.aimCpu !== r.cpuMax > sc.aimCpu ? ' ~' : ''}`, f(r.rss, 0), '≤ 200', `${f(r.keyMed)} / ${f(r.keyP95)} (${r.keys})`, '≤ 50']);
@@ -112,6 +125,27 @@ export async function bench(): Promise<void> {
     ['No peer draws this screen: the columns compare against the aims of issue 5, and each scenario runs once (its 1 s samples give the spread; ~ marks a ratio whose median meets the aim while its worst second does not). CPU is % of one core (median, mean and max of 1 s samples of process.cpuUsage inside the app; the ratio uses the median); key-to-frame is from the key\'s bytes on stdin to the end of the next frame (median / p95, samples). The whole process includes the engine and every module\'s pollers (SIM, ICMP heartbeat, SYSSTAT, collector) on the simulated nodes; "drawing frames" is ink\'s render time alone.'],
     { legend: false },
   );
+}
+
+/** Before and after, interleaved per scenario (B A B A ...): each cell the median (lowest–highest) of the rounds' numbers. */
+async function compare(scenarios: Scenario[], measureMs: number, before: string, rounds: number): Promise<void> {
+  const out = section(`vacm dashboard before (${before}) and after (${ROOT}), 200x60 tmux, SIM loads at 1 Hz, ${rounds} interleaved rounds${process.env.VACM_BENCH_UI_NODE_OPTIONS ? `, NODE_OPTIONS=${process.env.VACM_BENCH_UI_NODE_OPTIONS}` : ''}`);
+  const rows: string[][] = [];
+  for (const sc of scenarios) {
+    const got = { before: [] as Awaited<ReturnType<typeof runScenario>>[], after: [] as Awaited<ReturnType<typeof runScenario>>[] };
+    for (let i = 0; i < rounds; i++) {
+      got.before.push(await runScenario(sc, measureMs, 16, before));
+      got.after.push(await runScenario(sc, measureMs, 16, ROOT));
+    }
+    for (const which of ['before', 'after'] as const) {
+      const rs = got[which];
+      const c = (f: (r: (typeof rs)[number]) => number, d = 1) => cell(runs(rs.map(f)), d);
+      rows.push([`${sc.name}, ${which}`, c((r) => r.rss, 0), c((r) => r.cpu), c((r) => r.cpuMean), c((r) => r.fps, 0), c((r) => r.keyMed), c((r) => r.keyP95)]);
+    }
+  }
+  out.print(['scenario', 'RSS MiB max', 'CPU % median', 'CPU % mean', 'frames/s', 'key-to-frame ms median', 'key-to-frame p95'], rows, [
+    'Each round runs the scenario once with each checkout, before first. RSS is the largest 1 s sample of the run (start-up included); CPU is % of one core from the app\'s 1 s samples (median and mean of a run); frames/s the median of its 1 s samples; key-to-frame from 16 cursor keys.',
+  ]);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await bench();

@@ -132,6 +132,7 @@ export class Engine implements ModuleHost {
       maxNodes: this.config.maxNodes,
       clusterShellGroups: opts.clusterShellGroups,
       touch: (r) => this.store.touchNode(r),
+      touchVars: (r) => this.store.touchVars(r),
       warn: (m) => this.log('warn', m),
     });
     this.records = this.nodelist.records;

@@ -9,7 +9,7 @@ import type { NodeFact } from '../protocol/node-facts.js';
 import type { TimelineFields, TimelineKind } from '../protocol/timeline.js';
 import type { History } from './history.js';
 import type { Membership } from './membership.js';
-import { LOAD_HISTORY, frozenCopy, shownState, type NodeRecord, type Store } from './store.js';
+import { frozenCopy, pushLoad, shownState, type NodeRecord, type Store } from './store.js';
 
 export interface NodeFactsDeps {
   readonly records: ReadonlyMap<string, NodeRecord>;
@@ -70,8 +70,7 @@ export class NodeFacts {
     this.deps.history.record(node, ts, stats);
     const load = Number(stats.load1);
     if (Number.isFinite(load)) {
-      r.loadHistory.push(load);
-      if (r.loadHistory.length > LOAD_HISTORY) r.loadHistory.splice(0, r.loadHistory.length - LOAD_HISTORY);
+      pushLoad(r, load);
     }
     this.deps.store.touchNode(r);
   }

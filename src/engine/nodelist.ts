@@ -28,6 +28,8 @@ export interface NodelistOptions {
   clusterShellGroups?: ClusterShellGroupOptions;
   /** a record changed: the store shows it */
   touch: (r: NodeRecord) => void;
+  /** a node's variables changed (the store drops the views' shared copy of them) */
+  touchVars: (r: NodeRecord) => void;
   warn: (message: string) => void;
 }
 
@@ -37,10 +39,12 @@ export class Nodelist {
   private names: NodeSet;
   private readonly varListeners = new Set<(node: string, key: string, value: string | undefined) => void>();
   private readonly touch: (r: NodeRecord) => void;
+  private readonly touchVars: (r: NodeRecord) => void;
   private readonly warn: (message: string) => void;
 
   constructor(private readonly opts: NodelistOptions) {
     this.touch = opts.touch;
+    this.touchVars = opts.touchVars;
     this.warn = opts.warn;
     const now = Date.now();
     for (const d of opts.nodes) {
@@ -170,7 +174,7 @@ export class Nodelist {
     const bad = badVarName(key);
     if (bad) throw new VacmError('ERR_BAD_ARGS', bad);
     r.vars[key] = value;
-    this.touch(r);
+    this.touchVars(r);
     this.varChanged(node, key, value);
   }
 
@@ -179,7 +183,7 @@ export class Nodelist {
     if (!r) throw new VacmError('ERR_NO_SUCH_NODE', `no node ${node} in the nodelist`);
     if (!Object.hasOwn(r.vars, key)) return false;
     delete r.vars[key];
-    this.touch(r);
+    this.touchVars(r);
     this.varChanged(node, key, undefined);
     return true;
   }

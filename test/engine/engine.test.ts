@@ -338,6 +338,40 @@ describe('store', () => {
     expect(b.nodes[1]).toBe(a.nodes[1]); // unchanged nodes keep their view
   });
 
+  it('a view keeps the last 60 load samples it was made with, however many arrive after it', async () => {
+    const { engine } = await setup();
+    const views = [];
+    for (let i = 1; i <= 250; i++) {
+      engine.recordStats('node01', { load1: i });
+      views.push(engine.getSnapshot().nodes[0]);
+    }
+    const span = (to: number) => Array.from({ length: Math.min(60, to) }, (_, k) => to - Math.min(60, to) + k + 1);
+    for (const at of [1, 59, 60, 61, 119, 120, 121, 181, 250]) expect(views[at - 1].loadHistory).toEqual(span(at));
+    expect(Object.isFrozen(views[0].loadHistory)).toBe(true);
+    // what a saved snapshot or an attached dashboard gets
+    expect(JSON.parse(JSON.stringify(views[249])).loadHistory).toEqual(span(250));
+    expect({ ...views[119] }.loadHistory).toEqual(span(120));
+    expect(Object.keys(views[0])).toEqual(['name', 'groups', 'vars', 'state', 'stateReason', 'stateSince', 'power', 'local', 'stats', 'statsTs', 'loadHistory', 'drain']);
+  });
+
+  it('a changed variable shows in the next view, a secret one masked, while stats alone keep the same vars', async () => {
+    const { engine } = await setup();
+    engine.recordStats('node01', { load1: 1 });
+    const a = engine.getSnapshot().nodes[0];
+    engine.recordStats('node01', { load1: 2 });
+    const b = engine.getSnapshot().nodes[0];
+    expect(b.vars).toBe(a.vars);
+    expect(b.groups).toBe(a.groups);
+    await run(engine, 'NEXXUS:SET_VAR:node01:bmc_password:hunter2');
+    const c = engine.getSnapshot().nodes[0];
+    expect(c.vars.bmc_password).toBe('****');
+    expect(a.vars.bmc_password).toBeUndefined();
+    await run(engine, 'NEXXUS:SET_VAR:node01:bmc_password:other');
+    await run(engine, 'NEXXUS:UNSET_VAR:node01:bmc_password');
+    expect(engine.getSnapshot().nodes[0].vars).toEqual(a.vars);
+    expect(c.vars.bmc_password).toBe('****');
+  });
+
   it('a quiet job (a poller sweep) leaves the snapshot alone: the screen has nothing new to draw', async () => {
     const { engine } = await setup();
     const a = engine.getSnapshot();
