@@ -22,6 +22,7 @@ import { appendStateFile, readStateFile } from '../platform/state-files.js';
 import { setsSecret } from '../protocol/vars.js';
 import { BUNDLED } from './bundled.js';
 import { consoleOpener } from './console-attach.js';
+import { shellRunner, type TerminalHandover } from './shell.js';
 
 export const THEME_ORDER = ['default', 'light', 'high-contrast', 'mono'];
 
@@ -115,6 +116,46 @@ function perfLogger(file: string | undefined, stdin: NodeJS.ReadStream) {
   };
 }
 
+/**
+ * The terminal as ink draws on it, with a gate: while a shell (`S`) has the terminal, ink's frames
+ * are dropped (it keeps rendering into its own state), the alternate screen and raw mode are left
+ * and this process stops reading the keyboard. On the way back the alternate screen is cleared and
+ * the next frame is drawn whole (the UI's frame changes when the shell ends).
+ */
+export function terminalGate(stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream, screen: { on: string; off: string }): { stdout: NodeJS.WriteStream; handover: TerminalHandover } {
+  let held = false;
+  const write = (...a: Parameters<NodeJS.WriteStream['write']>): boolean => (held ? true : stdout.write(...a));
+  const gated = new Proxy(stdout, {
+    get(target, key) {
+      if (key === 'write') return write;
+      const v = Reflect.get(target, key, target) as unknown;
+      return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const handover: TerminalHandover = {
+    release() {
+      held = true;
+      stdout.write(screen.off);
+      try {
+        stdin.setRawMode?.(false);
+      } catch {
+        /* no terminal */
+      }
+      // process.stdin stops reading the tty on 'pause' (Node's own handler, a tick later): a key
+      // read here would be lost to ssh. The dashboard's input is already off (its hooks inactive).
+      stdin.emit('pause');
+    },
+    reclaim() {
+      stdout.write(`${screen.on}\x1b[2J\x1b[H\x1b[?25l`);
+      held = false;
+    },
+    say(text) {
+      stdout.write(`${text}\r\n`);
+    },
+  };
+  return { stdout: gated, handover };
+}
+
 export async function runTui(args: EngineArgs, io: Io): Promise<number> {
   let themes: Theme[];
   try {
@@ -152,7 +193,8 @@ export async function runTui(args: EngineArgs, io: Io): Promise<number> {
   stdout.write(ALT_ON);
   let quit!: () => void;
   const quitting = new Promise<void>((r) => (quit = r));
-  const ui = uiEngineOf(engine, { thisMachine, consoles: consoleOpener(engine) });
+  const gate = terminalGate(stdout, stdin, { on: ALT_ON, off: ALT_OFF });
+  const ui = uiEngineOf(engine, { thisMachine, consoles: consoleOpener(engine), shell: shellRunner(engine, gate.handover) });
   const instance = render(
     React.createElement(App, {
       engine: ui,
@@ -161,7 +203,7 @@ export async function runTui(args: EngineArgs, io: Io): Promise<number> {
       onHistory: (line: string) => appendHistory(engine.stateDir, line),
       onQuit: () => quit(),
     }),
-    { exitOnCtrlC: false, patchConsole: true, maxFps: 60, incrementalRendering: process.env.VACM_INCREMENTAL === "1", onRender: perf.onRender },
+    { stdout: gate.stdout, exitOnCtrlC: false, patchConsole: true, maxFps: 60, incrementalRendering: process.env.VACM_INCREMENTAL === "1", onRender: perf.onRender },
   );
   const onSignal = () => quit();
   process.once('SIGTERM', onSignal);

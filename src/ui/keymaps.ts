@@ -18,6 +18,7 @@ export type Action =
   | 'power' | 'exec'
   | 'nextTrouble' | 'prevTrouble'
   | 'console'
+  | 'shell' | 'logs'
   | 'undo'
   // jobs
   | 'open'
@@ -26,7 +27,9 @@ export type Action =
   // power menu
   | 'powerOn' | 'powerOff' | 'powerCycle' | 'powerReset' | 'powerSoft' | 'powerStatus'
   // the events timeline (e)
-  | 'events' | 'eventsFollow' | 'eventsFilter';
+  | 'events' | 'eventsFollow' | 'eventsFilter'
+  // the log view (L)
+  | 'logFilter' | 'logWrap' | 'logPause';
 
 export interface Binding {
   /** key names as `keyName` produces them: 'j', 'down', 'pageup', 'ctrl+c', 'space', 'return', ... */
@@ -41,7 +44,7 @@ export interface Binding {
   readonly short?: string;
 }
 
-export type KeymapName = 'global' | PaneId | 'powerMenu' | 'help' | 'events';
+export type KeymapName = 'global' | PaneId | 'powerMenu' | 'help' | 'events' | 'logs';
 export type Keymaps = Readonly<Record<KeymapName, readonly Binding[]>>;
 
 const b = (keys: string[], action: Action, description: string, opts: { dangerous?: boolean; footer?: boolean; short?: string } = {}): Binding => ({
@@ -90,6 +93,8 @@ export const KEYMAPS: Keymaps = {
     b(['p'], 'power', 'power menu', { short: 'power' }),
     b(['x'], 'exec', 'run a command (SSH:EXEC; asks unless exec.safe)', { short: 'exec' }),
     b(['c'], 'console', 'serial console of the node, full screen (~. leaves, ~B break, ~? help)'),
+    b(['S'], 'shell', 'shell on the node: the system ssh, full terminal (exit returns)'),
+    b(['L'], 'logs', 'follow a log on the marked nodes (LOG:FOLLOW: a unit, a /path or the journal)'),
     b(['u'], 'undo', 'undo the last Esc (or a): filter and marks back'),
   ],
   detail: [],
@@ -115,6 +120,12 @@ export const KEYMAPS: Keymaps = {
     b(['f'], 'eventsFollow', 'follow: keep the newest in view (on when opened)'),
     b(['/'], 'eventsFilter', 'filter by node set (Enter applies; empty shows all)'),
     b(['escape', 'e', 'q'], 'close', 'close (Esc first clears a filter)'),
+  ],
+  logs: [
+    b(['/'], 'logFilter', 'filter by node name or text (as typed; Enter keeps it, Esc goes back)'),
+    b(['w'], 'logWrap', 'wrap long lines / cut them'),
+    b(['space'], 'logPause', 'pause: the view freezes, lines keep arriving (again: resume)'),
+    b(['escape', 'q'], 'close', 'stop following (the remote tail ends) and close; Esc first clears a filter'),
   ],
 };
 
@@ -208,9 +219,10 @@ export const KEYMAP_TITLES: Record<KeymapName, string> = {
   powerMenu: 'Power menu (p)',
   help: 'Help (?)',
   events: 'Events timeline (e)',
+  logs: 'Log view (L)',
 };
 
-const SHOWN_MAPS: KeymapName[] = ['global', 'nodes', 'jobs', 'powerMenu', 'help', 'events'];
+const SHOWN_MAPS: KeymapName[] = ['global', 'nodes', 'jobs', 'powerMenu', 'help', 'events', 'logs'];
 
 /**
  * The help lines that match `search` (case-insensitive), each under its section's title; every line

@@ -8,7 +8,8 @@ import type { JobView, NodeView } from '../protocol/module.js';
 import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
 import { readOnlyRefusal, toVacmError } from '../protocol/errors.js';
 import { maskRequestLine, setsSecret } from '../protocol/vars.js';
-import type { Snapshot, UiEngine } from './ui-engine.js';
+import type { ShellOutcome, Snapshot, UiEngine } from './ui-engine.js';
+import { logsKey, shellKey } from './logshell-keys.js';
 import { activeKeymaps, builtinKeyFor, helpLines, keyLabel, keyName, lookup, searchHelp, POWER_COMMANDS, type Action, type KeyInfo, type PaneId } from './keymaps.js';
 import { CHART_SPANS_MS, SORT_KEYS, cellByLines, spanLabel, groupByFamily, nextTrouble, overviewLayout, rowFamily, sortNodes, gatheredJobRows, jobOutput, perNodeLineNodes, requestOn, type OverviewSection, type RowFamily, type SortKey } from './format.js';
 import { complete } from './complete.js';
@@ -45,7 +46,7 @@ export type Modal =
   | { kind: 'events'; scroll: number; follow: boolean; filter?: { expr: string; names: readonly string[] }; editing?: TextInput; error?: string };
 
 /** Nodes-pane actions that work from every pane (they act on the marks or the node under the nodes pane's cursor). */
-export const ANY_PANE_ACTIONS: ReadonlySet<Action> = new Set<Action>(['filter', 'power', 'exec', 'markAll', 'clearMarks', 'undo', 'sort', 'overview']);
+export const ANY_PANE_ACTIONS: ReadonlySet<Action> = new Set<Action>(['filter', 'power', 'exec', 'markAll', 'clearMarks', 'undo', 'sort', 'overview', 'logs']);
 
 export interface Filter {
   expr: string;
@@ -67,6 +68,10 @@ export interface DashboardProps {
   themeCount: number;
   /** open the node's serial console full screen (App shows it over the dashboard) */
   onConsole?(node: string): void;
+  /** S: the system ssh to the node on this terminal (App hands the terminal over and back) */
+  onShell?(node: string): Promise<ShellOutcome>;
+  /** L: the log view over these nodes (App shows it over the dashboard) */
+  onLogs?(nodes: readonly string[]): void;
 }
 
 export interface Layout {
@@ -372,6 +377,8 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
         props.onConsole(n.name);
         return;
       }
+      case 'shell': return shellKey({ engine, cursorNode: s.cursorNode?.name, targets: [], say, onShell: props.onShell });
+      case 'logs': return logsKey({ engine, targets: targets(), say, onLogs: props.onLogs });
       case 'open':
         if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: false, cursor: 0 });
         return;

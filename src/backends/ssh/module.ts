@@ -12,6 +12,8 @@ import { isSimNode } from '../sim/module.js';
 import { parseSshSection, type SshSection } from './settings.js';
 import { checkExecAllowed, formatAllowEntry, type ExecAllowEntry } from '../../protocol/shell-words.js';
 import { createCopyCommands, type FileTransport } from './copy.js';
+import type { SshTarget } from './pool.js';
+import { shellArgv } from './shell.js';
 
 /** What SSH:EXEC needs from the pool: a streaming exec. */
 export interface StreamingExecutor {
@@ -20,6 +22,8 @@ export interface StreamingExecutor {
   configure?(section: SshSection, opts?: { readOnly?: boolean }): void;
   /** a node's host/ssh_* variable changed: forget its connection */
   drop?(node: string): void;
+  /** how the pool reaches `node` (the dashboard's `S` hands the same settings to the system ssh) */
+  resolveTarget?(node: string, vars: NodeVars): SshTarget;
   close?(): Promise<void> | void;
 }
 
@@ -55,7 +59,13 @@ export function isSafeCommand(command: string, safe: readonly ExecAllowEntry[]):
   return d.ok && d.rule !== '*';
 }
 
-export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster; files?: FileTransport }): ModuleDef {
+/** The SSH module, with what the dashboard's `S` asks of it. */
+export interface SshModuleDef extends ModuleDef {
+  /** the system ssh's argv (without `ssh`) for an interactive login on `node`, as the pool would reach it; throws ERR_UNSUPPORTED / ERR_BAD_ARGS */
+  shellArgv(node: string, vars: NodeVars): string[];
+}
+
+export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster; files?: FileTransport }): SshModuleDef {
   const { pool, sim } = caps;
   let section: SshSection = parseSshSection(undefined);
   let safe: readonly ExecAllowEntry[] = [];
@@ -138,6 +148,11 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
     commands: caps.files ? [exec, users, ...createCopyCommands({ transport: caps.files, isSim: (node, vars) => isSimNode(vars) && sim.has(node) })] : [exec, users],
     // by output and exit code: a node's lines with its non-zero exit are what it is grouped by
     gather: { OUTPUT: {}, EXIT: {} },
+    shellArgv(node, vars) {
+      if (isSimNode(vars) && sim.has(node)) throw new VacmError('ERR_UNSUPPORTED', `${node} is a simulated node: there is no shell to open on it`);
+      if (!pool.resolveTarget) throw new VacmError('ERR_UNSUPPORTED', 'this SSH backend cannot say how it reaches a node');
+      return shellArgv(pool.resolveTarget(node, vars), { configFile: section.configFile });
+    },
     init(host) {
       section = parseSshSection(host.config.sections.ssh);
       safe = host.config.exec.safe ?? [];
