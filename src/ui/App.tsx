@@ -99,7 +99,7 @@ function ConsoleScreen(props: { engine: UiEngine; node: string; theme: Theme; si
 }
 
 /** The log view of `L` over the whole screen; the dashboard stays mounted (and intact) underneath. */
-function LogScreen(props: { engine: UiEngine; nodes: readonly string[]; theme: Theme; size?: { columns: number; rows: number }; onExit(): void }) {
+export function LogScreen(props: { engine: UiEngine; nodes: readonly string[]; theme: Theme; size?: { columns: number; rows: number }; onExit(): void }) {
   const size = useTerminalSize(props.size);
   const map = useMemo(() => activeKeymaps(props.engine.readOnly).logs, [props.engine.readOnly]);
   const v = useLogView(props.engine, props.nodes, map, props.onExit);

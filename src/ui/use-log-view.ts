@@ -50,7 +50,13 @@ export interface LogViewState {
 }
 
 export function logViewOf(nodes: readonly string[]): LogViewState {
-  const folded = foldNodeSet([...nodes]);
+  let folded: string;
+  try {
+    folded = foldNodeSet([...nodes]);
+  } catch {
+    // a name the node-set grammar cannot fold: listed as it is (the request's check then says why)
+    folded = nodes.join(',');
+  }
   return { nodes, folded, ask: inputOf(), lines: [], dropped: 0, seq: 0, wrap: false, filter: '', status: `follow a log on ${folded} (${nodes.length})` };
 }
 
