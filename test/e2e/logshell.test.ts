@@ -70,7 +70,7 @@ describe.skipIf(!hasBinary('tmux') || !sshdAvailable() || !hasBinary('ssh'))('S 
     const before = await t.waitFor((s) => s.includes('vacm · sshtest') && s.includes('node04'));
     expect(t.alternateScreenOn()).toBe(true);
     t.keys('j'); // the cursor on node02: the detail pane names it
-    await t.waitFor(/│\s*node02\b.*\bup\b/, 10_000);
+    await t.waitFor(/node02 \w+( \(.*\))? for \S+ · power/, 10_000);
     t.keys('S');
     // the dashboard has given the terminal up: the normal screen, the login shell's prompt
     await t.waitFor('vacm: ssh to node02', 15_000);
