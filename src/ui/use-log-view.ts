@@ -118,10 +118,11 @@ export function logViewKey(s: LogViewState, name: string, input: string, map: re
     case 'logFilter': return { state: { ...s, editing: inputOf(s.filter, { selected: true }) }, effect: { kind: 'none' } };
     case 'logWrap': return { state: { ...s, wrap: !s.wrap }, effect: { kind: 'none' } };
     case 'logPause': return { state: s.frozen ? { ...s, frozen: undefined, pausedAt: undefined } : { ...s, frozen: s.lines, pausedAt: s.seq }, effect: { kind: 'none' } };
-    case 'close':
+    case 'back':
       // Esc clears a filter first (a view is cheap to lose, the follow is not), then stops
-      if (name === 'escape' && s.filter !== '') return { state: { ...s, filter: '' }, effect: { kind: 'none' } };
+      if (s.filter !== '') return { state: { ...s, filter: '' }, effect: { kind: 'none' } };
       return { state: s, effect: { kind: 'stop' } };
+    case 'close': return { state: s, effect: { kind: 'stop' } };
     default: return same;
   }
 }
