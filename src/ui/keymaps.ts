@@ -222,6 +222,16 @@ export function keyName(input: string, key: KeyInfo): string {
   return input;
 }
 
+/**
+ * A chunk of typed text with Enter/Tab/Backspace in it (fast typing, a paste, tmux send-keys arrive
+ * in one read) as the keys it holds, one at a time; undefined for a single key.
+ */
+export function chunkKeys(input: string): Array<[string, KeyInfo]> | undefined {
+  if (input.length <= 1 || !/[\r\n\t\x7f\x08]/.test(input)) return undefined;
+  return (input.match(/[\r\n\t\x7f\x08]|[^\r\n\t\x7f\x08]+/g) ?? []).map((part): [string, KeyInfo] =>
+    part === '\r' || part === '\n' ? ['', { return: true }] : part === '\t' ? ['', { tab: true }] : part === '\x7f' || part === '\x08' ? ['', { backspace: true }] : [part, {}]);
+}
+
 export function lookup<A extends string>(map: readonly Binding<A>[], name: string): Binding<A> | undefined {
   return map.find((x) => x.keys.includes(name));
 }

@@ -8,7 +8,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { foldNodeSet } from '../protocol/nodeset.js';
-import { keyName, lookup, type Binding, type KeyInfo } from './keymaps.js';
+import { chunkKeys, keyName, lookup, type Binding, type KeyInfo } from './keymaps.js';
 import { editInput, inputOf, type TextInput } from './text-input.js';
 import type { UiEngine, UiOutputLine } from './ui-engine.js';
 
@@ -189,6 +189,11 @@ export function useLogView(engine: UiEngine, nodes: readonly string[], map: read
   };
 
   const onKey = (input: string, key: KeyInfo): void => {
+    const parts = chunkKeys(input);
+    if (parts) {
+      for (const [i, k] of parts) onKey(i, k);
+      return;
+    }
     const typing = live.current.ask !== undefined || live.current.editing !== undefined;
     // several keys in one read (a paste, tmux send-keys) outside an input: one at a time
     if (!typing && input.length > 1 && !key.ctrl && !key.meta) {

@@ -80,7 +80,8 @@ describe('the log view (L)', () => {
   it('asks for the unit or path, sends LOG:FOLLOW on the nodes, and shows each line behind its node in the node\'s colour', async () => {
     const v = await open();
     expect(v.frame()).toContain('unit or /path to follow on db02,web01 (empty: the journal)');
-    await v.press('/var/log/app.log', KEY.enter);
+    // typed and Enter in one read, as a paste or tmux send-keys delivers them
+    await v.press('/var/log/app.log\r');
     await v.waitFor('following /var/log/app.log on db02,web01 (2)');
     expect(v.submitted).toEqual(['LOG:FOLLOW:db02,web01:/var/log/app.log']);
     v.say('web01', 'GET /index 200');
