@@ -5,6 +5,7 @@
  */
 import type { NodeVars } from '../protocol/module.js';
 import type { PowerState } from '../protocol/events.js';
+import type { SshSection } from './ssh/settings.js';
 
 export interface ExecResult {
   stdout: string;
@@ -17,6 +18,28 @@ export interface RemoteExecutor {
   run(node: string, vars: NodeVars, command: string, opts?: { signal?: AbortSignal; timeoutMs?: number }): Promise<ExecResult>;
   /** forget a kept connection to the node, so the next run connects anew (POWER's WAIT=ssh) */
   drop?(node: string): void;
+}
+
+/** Runs a command on a node, streaming its output line by line (the SSH pool; SSH:EXEC, LOG:FOLLOW). */
+export interface StreamingExecutor {
+  exec(node: string, vars: NodeVars, command: string, opts: StreamExecOptions): Promise<ExecExit>;
+  /** the module hands the validated `ssh` config section to the pool (read-only: no known_hosts writes) */
+  configure?(section: SshSection, opts?: { readOnly?: boolean }): void;
+  /** a node's host/ssh_* variable changed: forget its connection */
+  drop?(node: string): void;
+  close?(): Promise<void> | void;
+}
+
+export interface StreamExecOptions {
+  signal?: AbortSignal;
+  /** command timeout (none when undefined) */
+  timeoutMs?: number;
+  onLine(stream: 'stdout' | 'stderr', line: string): void;
+}
+
+export interface ExecExit {
+  code: number;
+  signal?: string;
 }
 
 export type PowerAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft' | 'status';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { makeEngine, run } from '../helpers/engine.js';
 import { createLogModule, followCommand } from '../../src/backends/log/module.js';
 import { SimCluster } from '../../src/backends/sim/cluster.js';
-import type { StreamExecOptions } from '../../src/backends/ssh/module.js';
+import type { StreamExecOptions } from '../../src/backends/capabilities.js';
 import { splitShellWords } from '../../src/protocol/shell-words.js';
 
 describe('LOG:FOLLOW', () => {

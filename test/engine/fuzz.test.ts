@@ -17,7 +17,7 @@ import { createBackends } from '../../src/backends/index.js';
 import { formatResponse, parseResponse } from '../../src/protocol/ipc.js';
 import { toLine, toWire, verbatimFieldsBefore } from '../../src/protocol/events.js';
 import type { CommandDef, JobView, ModuleDef, NodeView } from '../../src/protocol/module.js';
-import { LineSplitter } from '../../src/backends/ssh/pool.js';
+import { LineSplitter } from '../../src/backends/ssh/channel.js';
 import { runIpc } from '../../src/cli/ipc.js';
 import type { Io } from '../../src/cli/io.js';
 import { formatJobLine, gatheredJobLines, perNodeJobLines } from '../../src/ui/format.js';

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
 import { createBackends } from '../../src/backends/index.js';
 import { shellArgv } from '../../src/backends/ssh/shell.js';
-import type { SshTarget } from '../../src/backends/ssh/pool.js';
+import type { SshTarget } from '../../src/backends/ssh/targets.js';
 import { shellCommand, shellRunner, type TerminalHandover } from '../../src/cli/shell.js';
 import { LogScreen } from '../../src/ui/App.js';
 import { MONO } from '../../src/ui/theme.js';

@@ -2,7 +2,8 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import { parseConfig } from '../../src/engine/config.js';
-import { createSshModule, type StreamingExecutor } from '../../src/backends/ssh/module.js';
+import { createSshModule } from '../../src/backends/ssh/module.js';
+import type { StreamingExecutor } from '../../src/backends/capabilities.js';
 import { SimCluster } from '../../src/backends/sim/cluster.js';
 import { uiEngineOf } from '../../src/ui/ui-engine.js';
 import { startApp } from './helpers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineSplitter, MAX_LINE_BYTES, cutSuffix } from '../../src/backends/ssh/pool.js';
+import { LineSplitter, MAX_LINE_BYTES, cutSuffix } from '../../src/backends/ssh/channel.js';
 
 describe('LineSplitter (SSH output into OUTPUT lines)', () => {
   const split = (chunks: (string | Buffer)[], maxLineBytes?: number) => {

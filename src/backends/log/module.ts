@@ -11,9 +11,10 @@ import { VacmError } from '../../protocol/errors.js';
 import type { CommandDef, ModuleDef } from '../../protocol/module.js';
 import { quoteWord } from '../../protocol/shell-words.js';
 import { expandTemplate } from '../../protocol/vars.js';
-import type { StreamingExecutor } from '../ssh/module.js';
+import type { StreamingExecutor } from '../capabilities.js';
 import type { SimCluster } from '../sim/cluster.js';
 import { isSimNode } from '../sim/module.js';
+import { SSH_REACH_FACTS } from '../../protocol/node-facts.js';
 
 /** Lines of history shown before following. */
 export const FOLLOW_BACKLOG = 10;
@@ -53,5 +54,5 @@ export function createLogModule(caps: { pool: StreamingExecutor; sim: SimCluster
       });
     },
   };
-  return { tag: 'LOG', summary: 'follow logs on nodes over SSH (journalctl -f, tail -F)', commands: [follow] };
+  return { tag: 'LOG', summary: 'follow logs on nodes over SSH (journalctl -f, tail -F)', commands: [follow], facts: SSH_REACH_FACTS };
 }

@@ -10,33 +10,16 @@ import type { CommandDef, ModuleDef, ModuleHost, NodeVars } from '../../protocol
 import type { SimCluster } from '../sim/cluster.js';
 import { isSimNode } from '../sim/module.js';
 import { parseSshSection, type SshSection } from './settings.js';
+import type { ExecExit, StreamExecOptions, StreamingExecutor } from '../capabilities.js';
 import { checkExecAllowed, formatAllowEntry, type ExecAllowEntry } from '../../protocol/shell-words.js';
 import { createCopyCommands, type FileTransport } from './copy.js';
-import type { SshTarget } from './pool.js';
+import { SSH_REACH_FACTS } from '../../protocol/node-facts.js';
+import type { SshTarget } from './targets.js';
 import { shellArgv } from './shell.js';
 
-/** What SSH:EXEC needs from the pool: a streaming exec. */
-export interface StreamingExecutor {
-  exec(node: string, vars: NodeVars, command: string, opts: StreamExecOptions): Promise<ExecExit>;
-  /** the module hands the validated `ssh` config section to the pool (read-only: no known_hosts writes) */
-  configure?(section: SshSection, opts?: { readOnly?: boolean }): void;
-  /** a node's host/ssh_* variable changed: forget its connection */
-  drop?(node: string): void;
-  /** how the pool reaches `node` (the dashboard's `S` hands the same settings to the system ssh) */
+/** The pool as the dashboard's `S` asks it how it reaches a node (the same settings go to the system ssh). */
+export interface ShellTargets {
   resolveTarget?(node: string, vars: NodeVars): SshTarget;
-  close?(): Promise<void> | void;
-}
-
-export interface StreamExecOptions {
-  signal?: AbortSignal;
-  /** command timeout (none when undefined) */
-  timeoutMs?: number;
-  onLine(stream: 'stdout' | 'stderr', line: string): void;
-}
-
-export interface ExecExit {
-  code: number;
-  signal?: string;
 }
 
 /** Variables whose change invalidates a pooled connection. */
@@ -65,7 +48,7 @@ export interface SshModuleDef extends ModuleDef {
   shellArgv(node: string, vars: NodeVars): string[];
 }
 
-export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster; files?: FileTransport }): SshModuleDef {
+export function createSshModule(caps: { pool: StreamingExecutor & ShellTargets; sim: SimCluster; files?: FileTransport }): SshModuleDef {
   const { pool, sim } = caps;
   let section: SshSection = parseSshSection(undefined);
   let safe: readonly ExecAllowEntry[] = [];
@@ -148,6 +131,7 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
     commands: caps.files ? [exec, users, ...createCopyCommands({ transport: caps.files, isSim: (node, vars) => isSimNode(vars) && sim.has(node) })] : [exec, users],
     // by output and exit code: a node's lines with its non-zero exit are what it is grouped by
     gather: { OUTPUT: {}, EXIT: {} },
+    facts: SSH_REACH_FACTS,
     shellArgv(node, vars) {
       if (isSimNode(vars) && sim.has(node)) throw new VacmError('ERR_UNSUPPORTED', `${node} is a simulated node: there is no shell to open on it`);
       if (!pool.resolveTarget) throw new VacmError('ERR_UNSUPPORTED', 'this SSH backend cannot say how it reaches a node');

@@ -7,7 +7,7 @@
  */
 import { VacmError } from '../../protocol/errors.js';
 import { escapeControls } from '../../protocol/visible.js';
-import type { SshTarget } from './pool.js';
+import type { SshTarget } from './targets.js';
 
 // eslint-disable-next-line no-control-regex
 const BAD_WORD = /[\s\x00-\x1f\x7f-\x9f]/;

@@ -1,0 +1,78 @@
+/**
+ * What the engine learns about a node (reachability, power, stats) put on its record, from the
+ * modules' pollers (ModuleHost) and from the facts their events tell (ModuleDef.facts): the state
+ * transitions go to membership (NODE_UP / NODE_DOWN, the hooks) and, in a standing engine, to the
+ * timeline; stats go to the load history.
+ */
+import type { NodeState, PowerState, StatValue } from '../protocol/events.js';
+import type { NodeFact } from '../protocol/node-facts.js';
+import type { TimelineFields, TimelineKind } from '../protocol/timeline.js';
+import type { History } from './history.js';
+import type { Membership } from './membership.js';
+import { LOAD_HISTORY, frozenCopy, shownState, type NodeRecord, type Store } from './store.js';
+
+export interface NodeFactsDeps {
+  readonly records: ReadonlyMap<string, NodeRecord>;
+  readonly membership: Membership;
+  readonly history: History;
+  readonly store: Store;
+  /** a standing engine: state changes are news for the timeline */
+  readonly monitor: boolean;
+  record(kind: TimelineKind, node: string | undefined, text: string, fields?: TimelineFields): void;
+}
+
+export class NodeFacts {
+  constructor(private readonly deps: NodeFactsDeps) {}
+
+  /** A fact a module's event told (protocol/node-facts.ts), on the node's record. */
+  apply(f: NodeFact): void {
+    if (f.kind === 'reach') this.setNodeState(f.node, f.state, f.reason);
+    else if (f.kind === 'power') this.setPower(f.node, f.state);
+    else this.recordStats(f.node, f.stats);
+  }
+
+  setNodeState(node: string, state: NodeState, reason?: string): void {
+    const r = this.deps.records.get(node);
+    if (!r) return;
+    if (r.reach === state && r.reason === reason) return;
+    const before = shownState(r);
+    r.reach = state;
+    r.reason = reason;
+    if (state === 'up' && r.power === 'unknown') r.power = 'on';
+    this.nodeStateChanged(r, before);
+  }
+
+  setPower(node: string, power: PowerState): void {
+    const r = this.deps.records.get(node);
+    if (!r || r.power === power) return;
+    const before = shownState(r);
+    r.power = power;
+    if (power === 'off') r.reason = 'powered off';
+    this.nodeStateChanged(r, before);
+  }
+
+  private nodeStateChanged(r: NodeRecord, before: NodeState): void {
+    const changed = this.deps.membership.changed(r, before);
+    this.deps.store.touchNode(r);
+    // news for the timeline: a known state that changed, in a standing engine (a one-shot ipc
+    // starts every node at unknown, and a dashboard's first sweep is not what happened)
+    if (changed && this.deps.monitor && before !== 'unknown') {
+      const to = shownState(r);
+      this.deps.record('membership', r.name, `${to}${to !== 'up' && r.reason ? `: ${r.reason}` : ''} (was ${before})`, { from: before, to });
+    }
+  }
+
+  recordStats(node: string, stats: Readonly<Record<string, StatValue>>, ts = Date.now()): void {
+    const r = this.deps.records.get(node);
+    if (!r) return;
+    r.stats = frozenCopy(stats);
+    r.statsTs = ts;
+    this.deps.history.record(node, ts, stats);
+    const load = Number(stats.load1);
+    if (Number.isFinite(load)) {
+      r.loadHistory.push(load);
+      if (r.loadHistory.length > LOAD_HISTORY) r.loadHistory.splice(0, r.loadHistory.length - LOAD_HISTORY);
+    }
+    this.deps.store.touchNode(r);
+  }
+}
