@@ -86,6 +86,8 @@ describe.skipIf(!tmuxAvailable() || !sshdAvailable() || !hasBinary('ssh'))('S an
     t.keys('?');
     await t.waitFor('shell on the node: the system ssh', 10_000);
     t.keys('Escape');
+    // Esc then q at once would read as Alt-q: q only once the help is gone
+    await t.waitFor((x) => !x.includes('shell on the node: the system ssh'), 10_000);
     t.keys('q');
     await t.waitFor('VACM_EXITED 0', 15_000);
   }, 90_000);
