@@ -23,6 +23,7 @@ import { appendStateFile, readStateFile } from '../platform/state-files.js';
 import { setsSecret } from '../protocol/vars.js';
 import { BUNDLED } from './bundled.js';
 import { consoleOpener } from './console-attach.js';
+import { shellRunner, type TerminalHandover } from './shell.js';
 
 export const THEME_ORDER = ['default', 'light', 'high-contrast', 'mono'];
 
@@ -116,6 +117,46 @@ function perfLogger(file: string | undefined, stdin: NodeJS.ReadStream) {
   };
 }
 
+/**
+ * The terminal as ink draws on it, with a gate: while a shell (`S`) has the terminal, ink's frames
+ * are dropped (it keeps rendering into its own state), the alternate screen and raw mode are left
+ * and this process stops reading the keyboard. On the way back the alternate screen is cleared and
+ * the next frame is drawn whole (the UI's frame changes when the shell ends).
+ */
+export function terminalGate(stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream, screen: { on: string; off: string }): { stdout: NodeJS.WriteStream; handover: TerminalHandover } {
+  let held = false;
+  const write = (...a: Parameters<NodeJS.WriteStream['write']>): boolean => (held ? true : stdout.write(...a));
+  const gated = new Proxy(stdout, {
+    get(target, key) {
+      if (key === 'write') return write;
+      const v = Reflect.get(target, key, target) as unknown;
+      return typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const handover: TerminalHandover = {
+    release() {
+      held = true;
+      stdout.write(screen.off);
+      try {
+        stdin.setRawMode?.(false);
+      } catch {
+        /* no terminal */
+      }
+      // process.stdin stops reading the tty on 'pause' (Node's own handler, a tick later): a key
+      // read here would be lost to ssh. The dashboard's input is already off (its hooks inactive).
+      stdin.emit('pause');
+    },
+    reclaim() {
+      stdout.write(`${screen.on}\x1b[2J\x1b[H\x1b[?25l`);
+      held = false;
+    },
+    say(text) {
+      stdout.write(`${text}\r\n`);
+    },
+  };
+  return { stdout: gated, handover };
+}
+
 export async function runTui(args: EngineArgs, io: Io, attach?: { target: string; explicit: boolean }): Promise<number> {
   let themes: Theme[];
   try {
@@ -129,7 +170,7 @@ export async function runTui(args: EngineArgs, io: Io, attach?: { target: string
     // attached to a vacm serve (issue 13): its engine, over the vacm subsystem; a stale default socket embeds one
     const { openAttached } = await import('./attach-engine.js');
     const remote = await openAttached(attach);
-    if (remote) return showDashboard(remote, themes, defaultStateDir(), () => remote.stop(), io);
+    if (remote) return showDashboard(() => remote, themes, defaultStateDir(), () => remote.stop(), io);
   }
   const engine = await openEngine({ ...args, monitor: true });
   // custom actions: a key a built-in key has, or a template naming no valid request, is a config error at start
@@ -139,11 +180,12 @@ export async function runTui(args: EngineArgs, io: Io, attach?: { target: string
     io.err(`ERR_CONFIG: ${escapeControls(bad)}\n`);
     return 2;
   }
-  return showDashboard(uiEngineOf(engine, { thisMachine, consoles: consoleOpener(engine) }), themes, engine.stateDir, () => engine.stop(), io);
+  const ui = (handover: TerminalHandover) => uiEngineOf(engine, { thisMachine, consoles: consoleOpener(engine), shell: shellRunner(engine, handover) });
+  return showDashboard(ui, themes, engine.stateDir, () => engine.stop(), io);
 }
 
 /** The ink app on the alternate screen, over an engine of this process or an attached serve's; `stop` ends it. */
-async function showDashboard(ui: UiEngine, themes: Theme[], stateDir: string, stop: () => Promise<void>, io: Io): Promise<number> {
+async function showDashboard(uiFor: (handover: TerminalHandover) => UiEngine, themes: Theme[], stateDir: string, stop: () => Promise<void>, io: Io): Promise<number> {
   const stdout = process.stdout;
   const stdin = process.stdin;
   if (!stdin.isTTY || !stdout.isTTY) {
@@ -164,6 +206,8 @@ async function showDashboard(ui: UiEngine, themes: Theme[], stateDir: string, st
   stdout.write(ALT_ON);
   let quit!: () => void;
   const quitting = new Promise<void>((r) => (quit = r));
+  const gate = terminalGate(stdout, stdin, { on: ALT_ON, off: ALT_OFF });
+  const ui = uiFor(gate.handover);
   const instance = render(
     React.createElement(App, {
       engine: ui,
@@ -172,7 +216,7 @@ async function showDashboard(ui: UiEngine, themes: Theme[], stateDir: string, st
       onHistory: (line: string) => appendHistory(stateDir, line),
       onQuit: () => quit(),
     }),
-    { exitOnCtrlC: false, patchConsole: true, maxFps: 60, incrementalRendering: process.env.VACM_INCREMENTAL === "1", onRender: perf.onRender },
+    { stdout: gate.stdout, exitOnCtrlC: false, patchConsole: true, maxFps: 60, incrementalRendering: process.env.VACM_INCREMENTAL === "1", onRender: perf.onRender },
   );
   const onSignal = () => quit();
   process.once('SIGTERM', onSignal);

@@ -22,6 +22,10 @@ import type { PaneId } from './keymaps.js';
 import { jobProgress } from './format.js';
 import { ConsolePane } from './panes/ConsolePane.js';
 import { useConsole } from './use-console.js';
+import { LogPane } from './panes/LogPane.js';
+import { useLogView } from './use-log-view.js';
+import { activeKeymaps } from './keymaps.js';
+import type { ShellOutcome } from './ui-engine.js';
 
 export interface AppProps {
   engine: UiEngine;
@@ -95,12 +99,28 @@ function ConsoleScreen(props: { engine: UiEngine; node: string; theme: Theme; si
   );
 }
 
-function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolean; onConsole?(node: string): void }) {
+/** The log view of `L` over the whole screen; the dashboard stays mounted (and intact) underneath. */
+export function LogScreen(props: { engine: UiEngine; nodes: readonly string[]; theme: Theme; size?: { columns: number; rows: number }; onExit(): void }) {
+  const size = useTerminalSize(props.size);
+  const map = useMemo(() => activeKeymaps(props.engine.readOnly).logs, [props.engine.readOnly]);
+  const v = useLogView(props.engine, props.nodes, map, props.onExit);
+  useInput(v.onKey);
+  return (
+    <ThemeProvider theme={props.theme}>
+      <LogPane state={v.state} width={Math.max(40, size.columns)} height={Math.max(12, size.rows - 1)} />
+    </ThemeProvider>
+  );
+}
+
+function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolean; onConsole?(node: string): void; onShell?(node: string): Promise<ShellOutcome>; onLogs?(nodes: readonly string[], theme: Theme): void }) {
+  // the log view opens in the theme in use (its node colours are the theme's)
+  const themeRef = useRef<Theme>(MONO);
+  const onLogs = props.onLogs ? (nodes: readonly string[]) => props.onLogs!(nodes, themeRef.current) : undefined;
   const snap = useEngineSnapshot(props.engine, props.maxHz ?? 10);
   const size = useTerminalSize(props.size);
   // key handlers read the layout of the last frame (page sizes); the frame's layout depends on the open dialog
   const layoutRef = useRef<Layout>({ nodeRows: 10, overviewCols: 40, jobRows: 5, outputRows: 10, helpRows: 10 });
-  const d = useDashboard(snap, { engine: props.engine, history: props.history, onHistory: props.onHistory, onQuit: props.onQuit, themeCount: props.themes.length, onConsole: props.onConsole }, layoutRef);
+  const d = useDashboard(snap, { engine: props.engine, history: props.history, onHistory: props.onHistory, onQuit: props.onQuit, themeCount: props.themes.length, onConsole: props.onConsole, onShell: props.onShell, onLogs }, layoutRef);
   useInput(d.onKey, { isActive: !props.hidden });
   // one row short of the terminal: ink redraws the whole screen (clear + write) when a frame fills it
   const g = geometry(size.columns, size.rows - 1, promptRows(d.modal));
@@ -125,6 +145,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
   // how each module's results gather (declared by the modules: PING by up/down with RTT min/avg/max)
   const gather = useMemo(() => new Map(props.engine.registry.modules().flatMap((m) => (m.gather ? [[m.tag, m.gather] as const] : []))), [props.engine]);
   const theme = props.themes[d.themeIdx % props.themes.length] ?? MONO;
+  themeRef.current = theme;
   const focus: PaneId = d.focus;
   const m = d.modal;
   let dialog: OverlaySpec | undefined;
@@ -172,10 +193,23 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
 export function App(props: AppProps) {
   const themes = props.themes && props.themes.length > 0 ? props.themes : [MONO];
   const [consoleOf, setConsoleOf] = useState<string | undefined>(undefined);
+  const [logsOf, setLogsOf] = useState<{ nodes: readonly string[]; theme: Theme } | undefined>(undefined);
+  // S: nothing is drawn (and no key read) while the system ssh has the terminal
+  const [shell, setShell] = useState<{ node: string; resolve(o: ShellOutcome): void; reject(e: unknown): void } | undefined>(undefined);
+  useEffect(() => {
+    if (!shell) return;
+    // an effect: the dashboard's key hooks (children) have let go of the terminal's raw mode by now
+    const run = props.engine.runShell;
+    const done = run ? run.run(shell.node) : Promise.reject(Object.assign(new Error('this vacm cannot hand the terminal to ssh'), { code: 'ERR_UNSUPPORTED' }));
+    done.then(shell.resolve, shell.reject).finally(() => setShell(undefined));
+  }, [shell, props.engine]);
+  const onShell = (node: string) => new Promise<ShellOutcome>((resolve, reject) => setShell({ node, resolve, reject }));
+  const hidden = consoleOf !== undefined || logsOf !== undefined || shell !== undefined;
   return (
     <>
-      <Dashboard {...props} themes={themes} hidden={consoleOf !== undefined} onConsole={setConsoleOf} />
+      <Dashboard {...props} themes={themes} hidden={hidden} onConsole={setConsoleOf} onShell={props.engine.runShell ? onShell : undefined} onLogs={(nodes, theme) => setLogsOf({ nodes, theme })} />
       {consoleOf !== undefined ? <ConsoleScreen engine={props.engine} node={consoleOf} theme={themes[0] ?? MONO} size={props.size} onExit={() => setConsoleOf(undefined)} /> : null}
+      {logsOf !== undefined ? <LogScreen engine={props.engine} nodes={logsOf.nodes} theme={logsOf.theme} size={props.size} onExit={() => setLogsOf(undefined)} /> : null}
     </>
   );
 }

@@ -7,7 +7,7 @@
  */
 import type { JobView, NodeView } from '../protocol/module.js';
 import type { CustomAction } from '../protocol/actions.js';
-import type { Snapshot, UiEngine } from './ui-engine.js';
+import type { ShellOutcome, Snapshot, UiEngine } from './ui-engine.js';
 import type { Keymaps, PaneAction, PaneId } from './keymaps.js';
 import { CHART_SPANS_MS, groupByFamily, rowFamily, sortNodes, type OverviewSection, type RowFamily, type SortKey } from './format.js';
 import type { PowerOffer, PowerSubChoice } from './power-menu.js';
@@ -44,7 +44,7 @@ export type Modal =
 export type ModalOf<K extends Modal['kind']> = Extract<Modal, { kind: K }>;
 
 /** Nodes-pane actions that work from every pane (they act on the marks or the node under the nodes pane's cursor). */
-export const ANY_PANE_ACTIONS: ReadonlySet<PaneAction> = new Set<PaneAction>(['filter', 'power', 'exec', 'markAll', 'clearMarks', 'undo', 'sort', 'overview']);
+export const ANY_PANE_ACTIONS: ReadonlySet<PaneAction> = new Set<PaneAction>(['filter', 'power', 'exec', 'markAll', 'clearMarks', 'undo', 'sort', 'overview', 'logs']);
 
 export interface Filter {
   expr: string;
@@ -66,6 +66,10 @@ export interface DashboardProps {
   themeCount: number;
   /** open the node's serial console full screen (App shows it over the dashboard) */
   onConsole?(node: string): void;
+  /** S: the system ssh to the node on this terminal (App hands the terminal over and back) */
+  onShell?(node: string): Promise<ShellOutcome>;
+  /** L: the log view over these nodes (App shows it over the dashboard) */
+  onLogs?(nodes: readonly string[]): void;
 }
 
 export interface Layout {

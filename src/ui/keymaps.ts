@@ -73,6 +73,8 @@ const MAPS = {
     b(['p'], 'power', 'power menu', { short: 'power' }),
     b(['x'], 'exec', 'run a command (SSH:EXEC; asks unless exec.safe)', { short: 'exec' }),
     b(['c'], 'console', 'serial console of the node, full screen (~. leaves, ~B break, ~? help)'),
+    b(['S'], 'shell', 'shell on the node: the system ssh, full terminal (exit returns)'),
+    b(['L'], 'logs', 'follow a log on the marked nodes (LOG:FOLLOW: a unit, a /path or the journal)'),
     b(['u'], 'undo', 'undo the last Esc (or a): filter and marks back'),
   ],
   detail: [] as Binding<never>[],
@@ -103,6 +105,13 @@ const MAPS = {
     b(['/'], 'eventsFilter', 'filter by node set (Enter applies; empty shows all)'),
     b(['escape'], 'back', 'clear a filter, else close'),
     b(['e', 'q'], 'close', 'close'),
+  ],
+  logs: [
+    b(['/'], 'logFilter', 'filter by node name or text (as typed; Enter keeps it, Esc goes back)'),
+    b(['w'], 'logWrap', 'wrap long lines / cut them'),
+    b(['space'], 'logPause', 'pause: the view freezes, lines keep arriving (again: resume)'),
+    b(['escape'], 'back', 'clear a filter, else stop following (the remote tail ends) and close'),
+    b(['q'], 'close', 'stop following (the remote tail ends) and close'),
   ],
 };
 
@@ -220,6 +229,16 @@ export function keyName(input: string, key: KeyInfo): string {
   return input;
 }
 
+/**
+ * A chunk of typed text with Enter/Tab/Backspace in it (fast typing, a paste, tmux send-keys arrive
+ * in one read) as the keys it holds, one at a time; undefined for a single key.
+ */
+export function chunkKeys(input: string): Array<[string, KeyInfo]> | undefined {
+  if (input.length <= 1 || !/[\r\n\t\x7f\x08]/.test(input)) return undefined;
+  return (input.match(/[\r\n\t\x7f\x08]|[^\r\n\t\x7f\x08]+/g) ?? []).map((part): [string, KeyInfo] =>
+    part === '\r' || part === '\n' ? ['', { return: true }] : part === '\t' ? ['', { tab: true }] : part === '\x7f' || part === '\x08' ? ['', { backspace: true }] : [part, {}]);
+}
+
 export function lookup<A extends string>(map: readonly Binding<A>[], name: string): Binding<A> | undefined {
   return map.find((x) => x.keys.includes(name));
 }
@@ -251,9 +270,10 @@ export const KEYMAP_TITLES: Record<KeymapName, string> = {
   powerMenu: 'Power menu (p)',
   help: 'Help (?)',
   events: 'Events timeline (e)',
+  logs: 'Log view (L)',
 };
 
-const SHOWN_MAPS: KeymapName[] = ['global', 'nodes', 'jobs', 'powerMenu', 'help', 'events'];
+const SHOWN_MAPS: KeymapName[] = ['global', 'nodes', 'jobs', 'powerMenu', 'help', 'events', 'logs'];
 
 /**
  * The help lines that match `search` (case-insensitive), each under its section's title; every line

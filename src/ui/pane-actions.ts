@@ -9,6 +9,7 @@ import { CHART_SPANS_MS, SORT_KEYS, cellByLines, nextTrouble, overviewLayout, sp
 import { powerOffers } from './power-menu.js';
 import { inputOf } from './text-input.js';
 import type { Control } from './dashboard-control.js';
+import { logsKey, shellKey } from './logshell-keys.js';
 
 export type PaneHandlers = Readonly<Record<PaneAction, () => void>>;
 
@@ -134,6 +135,8 @@ export function paneHandlers(c: Control): PaneHandlers {
       if (!engine.openConsole || !c.props.onConsole) return say('this vacm has no serial consoles', true);
       c.props.onConsole(n.name);
     },
+    shell: () => shellKey({ engine, cursorNode: s.cursorNode?.name, targets: [], say, onShell: c.props.onShell }),
+    logs: () => logsKey({ engine, targets: targets(), say, onLogs: c.props.onLogs }),
     // jobs
     open: () => {
       if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: false, cursor: 0 });

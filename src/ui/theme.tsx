@@ -11,6 +11,8 @@ export const SLOTS = [
   'node.up', 'node.down', 'node.off', 'node.unknown', 'node.marked', 'node.drained', 'load.low', 'load.mid', 'load.high', 'load.full',
   'job.running', 'job.completed', 'job.partial', 'job.failed', 'job.cancelled',
   'prompt', 'error', 'dim', 'dialog.border', 'dialog.danger', 'chart',
+  // the log view's node prefixes (L): a node keeps its colour, chosen by its name
+  'log.node1', 'log.node2', 'log.node3', 'log.node4', 'log.node5', 'log.node6',
 ] as const;
 export type Slot = (typeof SLOTS)[number];
 

@@ -66,6 +66,27 @@ export interface UiConsole {
 
 export type ConsoleOpener = (node: string, opts: { force?: boolean }) => Promise<UiConsole>;
 
+/** How the system ssh of the `S` key ended. */
+export interface ShellOutcome {
+  code: number;
+  signal?: string;
+}
+
+/** The system ssh to a node on this terminal (the CLI hands the terminal over and takes it back). */
+export interface ShellRunner {
+  /** throws a VacmError saying why no shell opens on `node` (simulated, hostile host, no SSH) */
+  check(node: string): void;
+  /** run it; resolves when ssh exits, rejects with a VacmError when it cannot start */
+  run(node: string): Promise<ShellOutcome>;
+}
+
+/** One line a job's node printed (OUTPUT), or what became of the node (`note`: its EXIT or ERROR), as the log view receives it. */
+export interface UiOutputLine {
+  node: string;
+  stream: 'stdout' | 'stderr' | 'note';
+  line: string;
+}
+
 export interface UiEngine {
   getSnapshot(): Snapshot;
   /** the store's change notifications (at most one per tick) */
@@ -98,6 +119,10 @@ export interface UiEngine {
   events?(q?: { nodes?: readonly string[] }): readonly TimelineEntry[];
   /** open a node's serial console (the `c` key); absent when this engine has no consoles */
   openConsole?: ConsoleOpener;
+  /** the system ssh to a node on this terminal (the `S` key); absent where there is no terminal to hand over */
+  runShell?: ShellRunner;
+  /** the OUTPUT lines of job `id` as they arrive, and its nodes' EXIT and ERROR as notes (the log view of `L`); returns the unsubscribe */
+  watchOutput?(id: number, fn: (l: UiOutputLine) => void): () => void;
   /** the config's custom actions (actions: in vacm.yaml) */
   readonly actions?: readonly CustomAction[];
   /** attached to a vacm serve: where, as whom, and whether the link is up (the header shows it) */
@@ -115,7 +140,7 @@ export interface AttachedView {
 }
 
 /** `thisMachine` (from the CLI, which may read the OS) lets the guard judge `host` and `bmc_host` as POWER does. */
-export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachine; consoles?: ConsoleOpener } = {}): UiEngine {
+export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachine; consoles?: ConsoleOpener; shell?: ShellRunner } = {}): UiEngine {
   let self: ThisMachine | undefined;
   return {
     getSnapshot: () => engine.store.getSnapshot(),
@@ -191,6 +216,13 @@ export function uiEngineOf(engine: Engine, opts: { thisMachine?: () => ThisMachi
     readOnly: engine.readOnly,
     events: (q) => engine.recentEvents(q ?? {}),
     openConsole: opts.consoles,
+    runShell: opts.shell,
+    watchOutput: (id, fn) => engine.subscribe((e) => {
+      if (e.job !== id) return;
+      if (e.type === 'OUTPUT') fn({ node: e.node, stream: e.stream, line: e.line });
+      else if (e.type === 'EXIT') fn({ node: e.node, stream: 'note', line: e.signal ? `ended (signal ${e.signal})` : `ended (exit ${e.code})` });
+      else if (e.type === 'ERROR') fn({ node: e.node ?? '', stream: 'note', line: `${e.code}: ${e.message}` });
+    }),
     actions: engine.config.actions ?? [],
   };
 }

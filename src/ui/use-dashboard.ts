@@ -6,7 +6,7 @@
  */
 import { useEffect, useMemo, useReducer, useRef } from 'react';
 import type { Snapshot } from './ui-engine.js';
-import { activeKeymaps, builtinKeyFor, keyLabel, keyName, lookup, type KeyInfo } from './keymaps.js';
+import { activeKeymaps, builtinKeyFor, chunkKeys, keyLabel, keyName, lookup, type KeyInfo } from './keymaps.js';
 import { ANY_PANE_ACTIONS, INITIAL_STATE, deriveView, newViewCache, type DashboardProps, type Layout, type UiState, type UndoStep } from './dashboard-state.js';
 import { createControl } from './dashboard-control.js';
 import { paneHandlers } from './pane-actions.js';
@@ -40,13 +40,9 @@ export function useDashboard(snap: Snapshot, props: DashboardProps, layoutRef: {
 
   const onKey = (input: string, key: KeyInfo): void => {
     // a chunk of typed text with Enter/Tab/Backspace in it (fast typing, a paste, send-keys): one key at a time
-    if (input.length > 1 && /[\r\n\t\x7f\x08]/.test(input)) {
-      for (const part of input.match(/[\r\n\t\x7f\x08]|[^\r\n\t\x7f\x08]+/g) ?? []) {
-        if (part === '\r' || part === '\n') onKey('', { return: true });
-        else if (part === '\t') onKey('', { tab: true });
-        else if (part === '\x7f' || part === '\x08') onKey('', { backspace: true });
-        else onKey(part, {});
-      }
+    const parts = chunkKeys(input);
+    if (parts) {
+      for (const [i, k] of parts) onKey(i, k);
       return;
     }
     const s = view();

@@ -14,6 +14,13 @@ import type { ExecExit, StreamExecOptions, StreamingExecutor } from '../capabili
 import { checkExecAllowed, formatAllowEntry, type ExecAllowEntry } from '../../protocol/shell-words.js';
 import { createCopyCommands, type FileTransport } from './copy.js';
 import { SSH_REACH_FACTS } from '../../protocol/node-facts.js';
+import type { SshTarget } from './targets.js';
+import { shellArgv } from './shell.js';
+
+/** The pool as the dashboard's `S` asks it how it reaches a node (the same settings go to the system ssh). */
+export interface ShellTargets {
+  resolveTarget?(node: string, vars: NodeVars): SshTarget;
+}
 
 /** Variables whose change invalidates a pooled connection. */
 export const CONNECTION_VARS: ReadonlySet<string> = new Set(['host', 'ssh_user', 'ssh_port', 'ssh_identity', 'ssh_known_hosts', 'sim']);
@@ -35,7 +42,13 @@ export function isSafeCommand(command: string, safe: readonly ExecAllowEntry[]):
   return d.ok && d.rule !== '*';
 }
 
-export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster; files?: FileTransport }): ModuleDef {
+/** The SSH module, with what the dashboard's `S` asks of it. */
+export interface SshModuleDef extends ModuleDef {
+  /** the system ssh's argv (without `ssh`) for an interactive login on `node`, as the pool would reach it; throws ERR_UNSUPPORTED / ERR_BAD_ARGS */
+  shellArgv(node: string, vars: NodeVars): string[];
+}
+
+export function createSshModule(caps: { pool: StreamingExecutor & ShellTargets; sim: SimCluster; files?: FileTransport }): SshModuleDef {
   const { pool, sim } = caps;
   let section: SshSection = parseSshSection(undefined);
   let safe: readonly ExecAllowEntry[] = [];
@@ -119,6 +132,11 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
     // by output and exit code: a node's lines with its non-zero exit are what it is grouped by
     gather: { OUTPUT: {}, EXIT: {} },
     facts: SSH_REACH_FACTS,
+    shellArgv(node, vars) {
+      if (isSimNode(vars) && sim.has(node)) throw new VacmError('ERR_UNSUPPORTED', `${node} is a simulated node: there is no shell to open on it`);
+      if (!pool.resolveTarget) throw new VacmError('ERR_UNSUPPORTED', 'this SSH backend cannot say how it reaches a node');
+      return shellArgv(pool.resolveTarget(node, vars), { configFile: section.configFile });
+    },
     init(host) {
       section = parseSshSection(host.config.sections.ssh);
       safe = host.config.exec.safe ?? [];
