@@ -92,9 +92,11 @@ export interface UiState {
   themeIdx: number;
   /** the load chart's span: an index into CHART_SPANS_MS */
   chartSpan: number;
+  /** the focused pane fills the screen (z) */
+  zoom: boolean;
 }
 
-export const INITIAL_STATE: UiState = { focus: 'nodes', marks: new Set(), sort: 'name', modal: { kind: 'none' }, themeIdx: 0, chartSpan: 0 };
+export const INITIAL_STATE: UiState = { focus: 'nodes', marks: new Set(), sort: 'name', modal: { kind: 'none' }, themeIdx: 0, chartSpan: 0, zoom: false };
 
 /** What Esc (and `a`, and a new filter) took away: `u` puts it back. */
 export interface UndoStep {

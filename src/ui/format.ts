@@ -336,19 +336,28 @@ export function jobOutcome(j: Pick<JobView, 'state' | 'failed' | 'ok' | 'targets
 
 export const OUTCOME_GLYPH: Record<JobOutcome, string> = { running: '▶', ok: '✔', partial: '⚠', failed: '✖', cancelled: '■' };
 
-/** `#12 ✔ POWER:OFF:sim[001-002]  2/2  0.4s  completed`: the request keeps room first, the state word goes last. */
+/**
+ * `#12 ✔ 2/2 completed  POWER:OFF:sim[001-002]  0.4s`: the id, the outcome, the progress and the state
+ * word first, the duration last, and the request between them is what gets cut on a narrow pane
+ * (at 80x24 the jobs pane is 34 columns: the state must survive, the request is in the output view).
+ */
 export function formatJobLine(j: JobView, now: number, width: number): string {
   const total = j.targets.length;
   const progress = total > 0 ? `${j.done}/${total}` : `${j.done}`;
   const dur = formatDuration((j.endedAt ?? now) - j.startedAt);
-  let state: string = j.state;
-  if (j.state === 'completed' && j.failed > 0) state = `completed, ${j.failed} failed`;
-  if (j.state === 'failed' && j.error) state = `failed: ${j.error.code}`;
-  const o = jobOutcome(j);
-  const head = `#${j.id} ${j.state === 'queued' ? JOB_GLYPH.queued : OUTCOME_GLYPH[o]} `;
-  const room = Math.max(12, width - head.length - progress.length - 2);
+  const glyph = j.state === 'queued' ? JOB_GLYPH.queued : OUTCOME_GLYPH[jobOutcome(j)];
   const line = visibleLine(j.line);
-  return `${head}${fit(line, Math.min(room, line.length))}  ${progress}  ${dur}  ${state}`;
+  const build = (short: boolean) => {
+    let state: string = j.state;
+    // the glyph already says completed (✔ ⚠ ✖): a narrow pane keeps only the count of failures
+    if (j.state === 'completed') state = j.failed > 0 ? (short ? `${j.failed} failed` : `completed, ${j.failed} failed`) : short ? 'done' : 'completed';
+    if (j.state === 'failed' && j.error) state = `failed: ${j.error.code}`;
+    const head = `#${j.id} ${glyph} ${progress} ${state}  `;
+    return { head, room: width - head.length - dur.length - 2 };
+  };
+  let { head, room } = build(false);
+  if (room < Math.min(10, line.length)) ({ head, room } = build(true));
+  return `${head}${fit(line, Math.max(1, Math.min(room, line.length)))}  ${dur}`;
 }
 
 /** What became of each node of a running job, as the engine keeps it (UiEngine.jobOutcomes). */

@@ -22,7 +22,7 @@ export function paneHandlers(c: Control): PaneHandlers {
   const byLines = (lines: number) => moveNodes(cellByLines(overviewLayout(s.shown.length, s.sections, layout.overviewCols), s.cursor, lines) - s.cursor);
   const move = (d: number | 'home' | 'end', lines?: number) => (grid && lines !== undefined ? byLines(lines) : onNodes ? moveNodes(d) : moveJobs(d));
   const cyclePane = (step: number) => {
-    const order: PaneId[] = ['nodes', 'detail', 'jobs'];
+    const order: PaneId[] = ['nodes', 'jobs'];
     const i = order.indexOf(s.focus);
     update({ focus: order[(i + step + order.length) % order.length] });
   };
@@ -37,6 +37,11 @@ export function paneHandlers(c: Control): PaneHandlers {
     update({ cursorName: s.shown[i].name, message: { text: `${s.shown[i].name} ${s.shown[i].state}`, error: false } });
   };
 
+  const openOutput = () => {
+    if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: false, cursor: 0 });
+    else say('no job yet: p power, x exec, : prompt');
+  };
+
   return {
     // global
     quit: () => {
@@ -47,6 +52,12 @@ export function paneHandlers(c: Control): PaneHandlers {
     help: () => setModal({ kind: 'help', scroll: 0, search: inputOf(), searching: false }),
     nextPane: () => cyclePane(1),
     prevPane: () => cyclePane(-1),
+    focusNodes: () => update({ focus: 'nodes' }),
+    focusJobs: () => update({ focus: 'jobs' }),
+    zoom: () => {
+      update({ zoom: !s.zoom });
+      if (!s.zoom) say(`${s.focus} pane full screen · z goes back`);
+    },
     chartIn: () => chart(-1),
     chartOut: () => chart(1),
     theme: () => update({ themeIdx: (s.themeIdx + 1) % Math.max(1, c.props.themeCount) }),
@@ -126,8 +137,6 @@ export function paneHandlers(c: Control): PaneHandlers {
       c.props.onConsole(n.name);
     },
     // jobs
-    open: () => {
-      if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: false, cursor: 0 });
-    },
+    open: () => openOutput(),
   };
 }

@@ -38,7 +38,7 @@ describe.skipIf(!hasBinary('tmux'))('the overview and the chart in tmux (needs t
       tmux.keys('Enter');
       await tmux.waitFor('y/Enter confirm');
       tmux.keys('y');
-      await tmux.waitFor(/#\d+ ✔ SIM:FAIL/);
+      await tmux.waitFor(/#\d+ ✔ \S+ \w+  SIM:FAIL/);
       // other nodes may be down too (the demo fails some at random): n walks them in order
       let found = false;
       for (let i = 0; i < 20 && !found; i++) {

@@ -21,7 +21,7 @@ describe('dashboard keys, continued (real engine, SIM nodes)', () => {
     f = await app.waitFor('CONFIRM');
     expect(f).toContain('Run `uname -r` on 2 nodes: sim[001-002]'); // issue 11 item 5 changed the wording
     await app.press('y');
-    f = await app.waitFor(/#1 ✔ SSH:EXEC:sim\[001-002\]:uname -r +2\/2/, 10_000);
+    f = await app.waitFor(/#1 ✔ 2\/2 completed  SSH:EXEC:sim\[001-002\]:uname -r/, 10_000);
     // gathered under the folded node set, in the jobs pane (right of the nodes)
     const jobsPane = f.split('\n').map((l) => l.slice(l.lastIndexOf('││') + 2));
     const at = jobsPane.findIndex((l) => l.startsWith('sim[001-002] (2)'));
