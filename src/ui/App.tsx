@@ -15,7 +15,7 @@ import { DetailPane } from './panes/DetailPane.js';
 import { JobsPane, jobListRows } from './panes/JobsPane.js';
 import { PromptPane, promptRows } from './panes/PromptPane.js';
 import { Footer } from './panes/Footer.js';
-import { confirmSpec, helpSpec, outputSpec, powerSpec, quitSpec } from './panes/Dialogs.js';
+import { confirmSpec, helpSpec, outputSpec, powerSpec, quitSpec, sortSpec } from './panes/Dialogs.js';
 import { Overlay, type OverlaySpec } from './panes/Overlay.js';
 import { eventsSpec } from './panes/EventsView.js';
 import type { PaneId } from './keymaps.js';
@@ -129,13 +129,14 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
   else if (m.kind === 'power') dialog = powerSpec(m, d.maps);
   else if (m.kind === 'help') dialog = helpSpec(d.maps, m, g.main, d.actions);
   else if (m.kind === 'quit') dialog = quitSpec(m.running);
+  else if (m.kind === 'sort') dialog = sortSpec(m, d.sort, d.sortReverse);
   else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main, d.marks.size, gather);
   else if (m.kind === 'events') dialog = eventsSpec(props.engine.events?.(m.filter ? { nodes: m.filter.names } : {}) ?? [], m, g.main);
   // the cursor node's last events, for the detail pane (from memory: no I/O)
   const nodeEvents = d.cursorNode && props.engine.events ? props.engine.events({ nodes: [d.cursorNode.name] }).slice(-3) : undefined;
   const nodesPane = (width: number) => (
     <Pane focused={focus === 'nodes'} width={width} height={g.main}>
-      <NodesPane nodes={d.shown} total={snap.nodes.length} cursor={d.cursor} marks={d.marks} filter={d.filter} sort={d.sort} overview={d.isOverview} sections={d.sections} focused={focus === 'nodes'} width={width - 2} height={g.main - 2} />
+      <NodesPane nodes={d.shown} total={snap.nodes.length} cursor={d.cursor} marks={d.marks} filter={d.filter} sort={d.sort} sortReverse={d.sortReverse} overview={d.isOverview} sections={d.sections} focused={focus === 'nodes'} width={width - 2} height={g.main - 2} />
     </Pane>
   );
   const jobsPane = (width: number, height: number) => (

@@ -145,27 +145,17 @@ export function formatNodeRow(n: NodeView, cols: RowColumns): string {
   return (p.head + p.spark + p.tail + p.rest).slice(1);
 }
 
-export function rowHeader(cols: RowColumns): string {
-  let s = '  ' + fit('NODE', cols.name) + ' PWR ';
+/** The list's column header; `sorted` marks the sorted column with its direction (`LOAD▼`). */
+export function rowHeader(cols: RowColumns, sorted?: { column?: string; arrow: string }): string {
+  const h = (name: string) => (sorted?.column === name ? name + sorted.arrow : name);
+  let s = '  ' + fit(h('NODE'), cols.name) + ' PWR ';
   if (cols.spark > 0) s += fit('LOAD (1 min)', cols.spark) + ' ';
-  s += fitLeft('LOAD', 6);
-  if (cols.cpuMem) s += ' ' + fitLeft('CPU', 4) + ' ' + fitLeft('MEM', 4);
+  s += fitLeft(h('LOAD'), 6);
+  if (cols.cpuMem) s += ' ' + fitLeft(h('CPU'), 4) + ' ' + fitLeft(h('MEM'), 4);
   return s;
 }
 
-export type SortKey = 'name' | 'load' | 'state';
-export const SORT_KEYS: readonly SortKey[] = ['name', 'load', 'state'];
-
-const STATE_ORDER: Record<NodeState, number> = { down: 0, unknown: 1, off: 2, up: 3 };
-
-/** Nodes sorted for the pane: by name (nodelist order), by load (highest first), or by state (trouble first). */
-export function sortNodes(nodes: readonly NodeView[], key: SortKey): readonly NodeView[] {
-  if (key === 'name') return nodes;
-  const arr = nodes.slice();
-  if (key === 'load') arr.sort((a, b) => (loadOf(b) ?? -1) - (loadOf(a) ?? -1));
-  else arr.sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state]);
-  return arr;
-}
+export { SORT_KEYS, sortNodes, type SortKey } from './sort.js';
 
 /**
  * The overview cell of a node, ASCII so that ink measures a 4096-cell screen on its fast path: an up

@@ -70,7 +70,8 @@ const MAPS = {
     b(['a'], 'markAll', 'mark every shown node'),
     b(['escape'], 'clearMarks', 'clear the filter, then the marks'),
     b(['/'], 'filter', 'filter (node set or text)', { short: 'filter' }),
-    b(['s'], 'sort', 'sort: name, load, state'),
+    b(['s'], 'sort', 'sort picker: name, state, load, load per CPU, CPU, memory, uptime'),
+    b(['r'], 'reverseSort', 'invert the sort'),
     b(['v'], 'overview', 'list / overview'),
     b(['n'], 'nextTrouble', 'next node down or unknown'),
     b(['N'], 'prevTrouble', 'previous node down or unknown'),
@@ -133,6 +134,14 @@ const DIALOG_MAPS = {
   /** a confirmation of more than TYPE_COUNT_ABOVE targets: the count is typed */
   confirmCount: [b(['return'], 'yes', 'confirm (when the typed count is right)'), b(['escape', 'ctrl+c'], 'no', 'cancel')],
   quit: [b(['y', 'return'], 'yes', 'quit (running jobs are cancelled)'), b(['n', 'escape', 'q'], 'no', 'stay')],
+  /** the sort picker (s) */
+  sort: [
+    b(['up', 'k'], 'up', 'previous'),
+    b(['down', 'j'], 'down', 'next'),
+    b(['return'], 'pick', 'sort by it'),
+    b(['r'], 'invert', 'invert the sort'),
+    b(['escape', 's', 'q'], 'close', 'close'),
+  ],
   /** the power menu's own keys (its actions are `powerMenu`) */
   power: [b(['escape', 'p', 'q'], 'close', 'close')],
   /** a job's full output (Enter in the jobs pane) */

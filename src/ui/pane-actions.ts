@@ -4,9 +4,10 @@
  * compile). Handlers read the action, never the key that was pressed.
  */
 import type { PaneAction, PaneId } from './keymaps.js';
-import { CHART_SPANS_MS, SORT_KEYS, cellByLines, nextTrouble, overviewLayout, spanLabel } from './format.js';
+import { CHART_SPANS_MS, cellByLines, nextTrouble, overviewLayout, spanLabel } from './format.js';
 import { powerOffers } from './power-menu.js';
 import { inputOf } from './text-input.js';
+import { SORT_KEYS, sortArrow } from './sort.js';
 import type { Control } from './dashboard-control.js';
 
 export type PaneHandlers = Readonly<Record<PaneAction, () => void>>;
@@ -114,10 +115,10 @@ export function paneHandlers(c: Control): PaneHandlers {
       say(`undone: ${last.what} back${last.filter ? ` (filter ${last.filter.expr})` : ''}${last.marks.size ? ` (${last.marks.size} marked)` : ''}`);
     },
     filter: () => setModal({ kind: 'filter', input: inputOf(s.filter?.expr ?? '', { selected: true }), prev: s.filter }),
-    sort: () => {
-      const next = SORT_KEYS[(SORT_KEYS.indexOf(s.sort) + 1) % SORT_KEYS.length];
-      update({ sort: next });
-      say(`sorted by ${next}`);
+    sort: () => setModal({ kind: 'sort', cursor: Math.max(0, SORT_KEYS.indexOf(s.sort)) }),
+    reverseSort: () => {
+      update({ sortReverse: !s.sortReverse });
+      say(`sorted by ${s.sort} ${sortArrow(s.sort, !s.sortReverse)}`);
     },
     overview: () => update({ overview: !s.isOverview }),
     power: () => {
