@@ -153,11 +153,12 @@ describe('dashboard keys (real engine, SIM nodes)', () => {
   it('q asks while a job runs; Ctrl-C cancels the selected running job', async () => {
     app = await startApp();
     await app.waitFor('sim001');
-    // a soft power-off takes the simulated BMC most of a second: time enough to look at it running
-    await app.press(':', ...'POWER:SOFT:sim[001-004]', KEY.enter);
+    // a sleep on the simulated nodes: time enough to look at it running, ask to quit, and cancel it
+    // (a soft power-off, under a second, could end first on a loaded machine)
+    await app.press(':', ...'SSH:EXEC:sim[001-004]:sleep 20', KEY.enter);
     await app.waitFor('CONFIRM');
     await app.press('y');
-    await app.waitFor(/#1 ▶ \d\/4 running  POWER:SO/);
+    await app.waitFor(/#1 ▶ \d\/4 running  SSH:EX/);
     await app.press('q');
     let f = await app.waitFor('1 job is still running.');
     expect(f).toContain('Quit and cancel it? y quits, n stays.');
@@ -165,7 +166,7 @@ describe('dashboard keys (real engine, SIM nodes)', () => {
     await app.waitFor((x) => !x.includes('still running'));
     expect(app.quits()).toBe(0);
     await app.press(KEY.ctrlC);
-    f = await app.waitFor(/#1 ■ \d\/4 cancelled  POWER:/);
+    f = await app.waitFor(/#1 ■ \d\/4 cancelled  SSH:/);
     expect(f).toContain('cancelling job #1');
   });
 
