@@ -15,7 +15,7 @@ import { DetailPane } from './panes/DetailPane.js';
 import { JobsPane, jobListRows } from './panes/JobsPane.js';
 import { PromptPane, promptRows } from './panes/PromptPane.js';
 import { Footer } from './panes/Footer.js';
-import { confirmSpec, helpSpec, outputSpec, powerSpec, quitSpec } from './panes/Dialogs.js';
+import { confirmSpec, helpSpec, outputSpec, powerSpec, quitSpec, sortSpec } from './panes/Dialogs.js';
 import { Overlay, type OverlaySpec } from './panes/Overlay.js';
 import { eventsSpec } from './panes/EventsView.js';
 import type { PaneId } from './keymaps.js';
@@ -124,7 +124,10 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
   useInput(d.onKey, { isActive: !props.hidden });
   // one row short of the terminal: ink redraws the whole screen (clear + write) when a frame fills it
   const g = geometry(size.columns, size.rows - 1, promptRows(d.modal));
-  layoutRef.current = { nodeRows: g.main - 4, overviewCols: g.leftWidth - 2, jobRows: jobListRows(g.jobsHeight - 2, snap.jobs.length), outputRows: g.main - 3, helpRows: g.main - 3 };
+  // zoomed (z), the focused pane has the whole width (and the jobs pane the whole height)
+  const nodesWidth = d.zoom ? g.columns : g.leftWidth;
+  const jobsHeight = d.zoom ? g.main : g.jobsHeight;
+  layoutRef.current = { nodeRows: g.main - 4, overviewCols: nodesWidth - 2, jobRows: jobListRows(jobsHeight - 2, snap.jobs.length), outputRows: g.main - 3, helpRows: g.main - 3 };
 
   // attached to a vacm serve: the stats of the rows in sight (the window holding the cursor lies within a page either side) are all it sends
   const rows = Math.max(1, layoutRef.current.nodeRows);
@@ -153,32 +156,43 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
   else if (m.kind === 'power') dialog = powerSpec(m, d.maps);
   else if (m.kind === 'help') dialog = helpSpec(d.maps, m, g.main, d.actions);
   else if (m.kind === 'quit') dialog = quitSpec(m.running);
+  else if (m.kind === 'sort') dialog = sortSpec(m, d.sort, d.sortReverse);
   else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main, d.marks.size, gather);
   else if (m.kind === 'events') dialog = eventsSpec(props.engine.events?.(m.filter ? { nodes: m.filter.names } : {}) ?? [], m, g.main);
   // the cursor node's last events, for the detail pane (from memory: no I/O)
   const nodeEvents = d.cursorNode && props.engine.events ? props.engine.events({ nodes: [d.cursorNode.name] }).slice(-3) : undefined;
-  // the dashboard stays drawn under a dialog, dimmed, so the marked rows are in sight
+  const nodesPane = (width: number) => (
+    <Pane focused={focus === 'nodes'} width={width} height={g.main}>
+      <NodesPane nodes={d.shown} total={snap.nodes.length} cursor={d.cursor} marks={d.marks} filter={d.filter} sort={d.sort} sortReverse={d.sortReverse} overview={d.isOverview} sections={d.sections} focused={focus === 'nodes'} width={width - 2} height={g.main - 2} />
+    </Pane>
+  );
+  const jobsPane = (width: number, height: number) => (
+    <Pane focused={focus === 'jobs'} width={width} height={height}>
+      <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={width - 2} height={height - 2} progress={progress} gather={gather} />
+    </Pane>
+  );
+  // the dashboard stays drawn under a dialog, dimmed, so the marked rows are in sight; zoomed (z), the focused pane fills it
   const main = (
     <ThemeProvider theme={dialog ? dimmedTheme(theme) : theme}>
-      <Box flexDirection="row" height={g.main} width={g.columns}>
-        <Pane focused={focus === 'nodes'} width={g.leftWidth} height={g.main}>
-          <NodesPane nodes={d.shown} total={snap.nodes.length} cursor={d.cursor} marks={d.marks} filter={d.filter} sort={d.sort} overview={d.isOverview} sections={d.sections} focused={focus === 'nodes'} width={g.leftWidth - 2} height={g.main - 2} />
-        </Pane>
-        <Box flexDirection="column" width={g.rightWidth} height={g.main}>
-          <Pane focused={focus === 'detail'} width={g.rightWidth} height={g.detailHeight}>
-            <DetailPane node={d.cursorNode} events={nodeEvents} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} series={series} spanMs={d.chartSpanMs} />
-          </Pane>
-          <Pane focused={focus === 'jobs'} width={g.rightWidth} height={g.jobsHeight}>
-            <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={g.rightWidth - 2} height={g.jobsHeight - 2} progress={progress} gather={gather} />
-          </Pane>
+      {d.zoom ? (
+        <Box height={g.main} width={g.columns}>{focus === 'nodes' ? nodesPane(g.columns) : jobsPane(g.columns, g.main)}</Box>
+      ) : (
+        <Box flexDirection="row" height={g.main} width={g.columns}>
+          {nodesPane(g.leftWidth)}
+          <Box flexDirection="column" width={g.rightWidth} height={g.main}>
+            <Pane focused={false} width={g.rightWidth} height={g.detailHeight}>
+              <DetailPane node={d.cursorNode} events={nodeEvents} focused={false} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} series={series} spanMs={d.chartSpanMs} />
+            </Pane>
+            {jobsPane(g.rightWidth, g.jobsHeight)}
+          </Box>
         </Box>
-      </Box>
+      )}
     </ThemeProvider>
   );
   return (
     <ThemeProvider theme={theme}>
       <Box flexDirection="column" width={g.columns} height={g.rows} display={props.hidden ? 'none' : 'flex'}>
-        <HeaderPane cluster={snap.cluster} counts={snap.counts} total={snap.nodes.length} runningJobs={snap.runningJobs} readOnly={props.engine.readOnly} themeName={theme.name} attached={props.engine.attached} />
+        <HeaderPane cluster={snap.cluster} counts={snap.counts} total={snap.nodes.length} runningJobs={snap.runningJobs} readOnly={props.engine.readOnly} themeName={theme.name} width={g.columns} attached={props.engine.attached} />
         <Box height={g.main} width={g.columns}>
           {main}
           {dialog ? <Overlay spec={dialog} columns={g.columns} rows={g.main} /> : null}

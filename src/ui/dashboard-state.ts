@@ -36,6 +36,8 @@ export type Modal =
   | { kind: 'prompt'; input: TextInput; error?: string; candidates?: string[] }
   | { kind: 'confirm'; label: string; line: string; folded: string; count: number; typed: TextInput; needCount: boolean; from: 'prompt' | 'action'; head: string; warnings: readonly Line[]; blast?: string }
   | { kind: 'quit'; running: number }
+  /** the sort picker: `cursor` is an index into SORTS */
+  | { kind: 'sort'; cursor: number }
   /** `cursor`: the line Space/m marks the group (or node) of */
   | { kind: 'output'; jobId: number; scroll: number; gathered: boolean; cursor: number }
   // the events timeline: `scroll` is the first line shown unless following; `editing` is the filter being typed
@@ -44,7 +46,7 @@ export type Modal =
 export type ModalOf<K extends Modal['kind']> = Extract<Modal, { kind: K }>;
 
 /** Nodes-pane actions that work from every pane (they act on the marks or the node under the nodes pane's cursor). */
-export const ANY_PANE_ACTIONS: ReadonlySet<PaneAction> = new Set<PaneAction>(['filter', 'power', 'exec', 'markAll', 'clearMarks', 'undo', 'sort', 'overview', 'logs']);
+export const ANY_PANE_ACTIONS: ReadonlySet<PaneAction> = new Set<PaneAction>(['filter', 'power', 'exec', 'markAll', 'clearMarks', 'undo', 'sort', 'reverseSort', 'overview', 'logs']);
 
 export interface Filter {
   expr: string;
@@ -89,6 +91,8 @@ export interface UiState {
   marks: ReadonlySet<string>;
   filter?: Filter;
   sort: SortKey;
+  /** the sort inverted (r) */
+  sortReverse: boolean;
   overview?: boolean;
   jobId?: number;
   modal: Modal;
@@ -96,9 +100,11 @@ export interface UiState {
   themeIdx: number;
   /** the load chart's span: an index into CHART_SPANS_MS */
   chartSpan: number;
+  /** the focused pane fills the screen (z) */
+  zoom: boolean;
 }
 
-export const INITIAL_STATE: UiState = { focus: 'nodes', marks: new Set(), sort: 'name', modal: { kind: 'none' }, themeIdx: 0, chartSpan: 0 };
+export const INITIAL_STATE: UiState = { focus: 'nodes', marks: new Set(), sort: 'name', sortReverse: false, modal: { kind: 'none' }, themeIdx: 0, chartSpan: 0, zoom: false };
 
 /** What Esc (and `a`, and a new filter) took away: `u` puts it back. */
 export interface UndoStep {
@@ -107,7 +113,7 @@ export interface UndoStep {
   what: string;
 }
 
-export function filterNodes(nodes: readonly NodeView[], filter: Filter | undefined, sort: SortKey): readonly NodeView[] {
+export function filterNodes(nodes: readonly NodeView[], filter: Filter | undefined, sort: SortKey, reverse = false): readonly NodeView[] {
   let list = nodes;
   if (filter) {
     if (filter.names) list = list.filter((n) => filter.names!.has(n.name));
@@ -116,12 +122,12 @@ export function filterNodes(nodes: readonly NodeView[], filter: Filter | undefin
       list = list.filter((n) => n.name.toLowerCase().includes(t));
     }
   }
-  return sortNodes(list, sort);
+  return sortNodes(list, sort, reverse);
 }
 
 /** What derive() keeps between frames: the shown list is recomputed only when its inputs change. */
 export interface ViewCache {
-  shown: { nodes?: readonly NodeView[]; filter?: Filter; sort?: SortKey; rows?: RowFamily; shown: readonly NodeView[]; sections?: readonly OverviewSection[] };
+  shown: { nodes?: readonly NodeView[]; filter?: Filter; sort?: SortKey; reverse?: boolean; rows?: RowFamily; shown: readonly NodeView[]; sections?: readonly OverviewSection[] };
   /** the overview's labelled rows: groups change only with the config, so the family is found once per node list */
   family: { nodes?: readonly NodeView[]; family?: RowFamily };
 }
@@ -134,9 +140,10 @@ export function deriveView(s: UiState, snap: Snapshot, cache: ViewCache, maps: K
   if (cache.family.nodes !== snap.nodes) cache.family = { nodes: snap.nodes, family: rowFamily(snap.nodes) };
   const rows = isOverview ? cache.family.family : undefined;
   const c = cache.shown;
-  if (c.nodes !== snap.nodes || c.filter !== s.filter || c.sort !== s.sort || c.rows !== rows) {
-    const g = groupByFamily(filterNodes(snap.nodes, s.filter, s.sort), rows);
-    cache.shown = { nodes: snap.nodes, filter: s.filter, sort: s.sort, rows, shown: g.nodes, sections: g.sections };
+  // sorted once per snapshot (a new node list), filter or sort: never per frame
+  if (c.nodes !== snap.nodes || c.filter !== s.filter || c.sort !== s.sort || c.reverse !== s.sortReverse || c.rows !== rows) {
+    const g = groupByFamily(filterNodes(snap.nodes, s.filter, s.sort, s.sortReverse), rows);
+    cache.shown = { nodes: snap.nodes, filter: s.filter, sort: s.sort, reverse: s.sortReverse, rows, shown: g.nodes, sections: g.sections };
   }
   const { shown, sections } = cache.shown;
   let cursor = s.cursorName === undefined ? 0 : shown.findIndex((n) => n.name === s.cursorName);

@@ -16,6 +16,7 @@ import type { Line } from './panes/Overlay.js';
 import type { Control } from './dashboard-control.js';
 import type { Modal, ModalOf } from './dashboard-state.js';
 import { subChoiceKey } from './power-menu.js';
+import { SORTS, sortArrow } from './sort.js';
 
 type Handlers<A extends string> = Readonly<Record<A, () => void>>;
 
@@ -267,8 +268,27 @@ const output: DialogKey<'output'> = (c, m, name) => {
   });
 };
 
+const sort: DialogKey<'sort'> = (c, m, name) => {
+  const s = c.state.current;
+  const to = (i: number) => c.setModal({ ...m, cursor: Math.max(0, Math.min(SORTS.length - 1, i)) });
+  dialog('sort', name, {
+    up: () => to(m.cursor - 1),
+    down: () => to(m.cursor + 1),
+    pick: () => {
+      const key = SORTS[m.cursor].key;
+      c.update({ modal: { kind: 'none' }, sort: key });
+      c.say(`sorted by ${key} ${sortArrow(key, s.sortReverse)}`);
+    },
+    invert: () => {
+      c.update({ sortReverse: !s.sortReverse });
+      c.say(`sorted by ${s.sort} ${sortArrow(s.sort, !s.sortReverse)}`);
+    },
+    close: () => c.close(),
+  });
+};
+
 /** Every dialog's key handler, by the modal's kind. */
-const DIALOG_KEYS: { readonly [K in Exclude<Modal['kind'], 'none'>]: DialogKey<K> } = { help, events, quit, power, exec, filter, prompt, confirm, output };
+const DIALOG_KEYS: { readonly [K in Exclude<Modal['kind'], 'none'>]: DialogKey<K> } = { help, events, quit, power, exec, filter, prompt, confirm, output, sort };
 
 /** A key while a dialog is open. */
 export function dialogKey(c: Control, m: Exclude<Modal, { kind: 'none' }>, name: string, input: string): void {

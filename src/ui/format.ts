@@ -145,27 +145,17 @@ export function formatNodeRow(n: NodeView, cols: RowColumns): string {
   return (p.head + p.spark + p.tail + p.rest).slice(1);
 }
 
-export function rowHeader(cols: RowColumns): string {
-  let s = '  ' + fit('NODE', cols.name) + ' PWR ';
+/** The list's column header; `sorted` marks the sorted column with its direction (`LOAD▼`). */
+export function rowHeader(cols: RowColumns, sorted?: { column?: string; arrow: string }): string {
+  const h = (name: string) => (sorted?.column === name ? name + sorted.arrow : name);
+  let s = '  ' + fit(h('NODE'), cols.name) + ' PWR ';
   if (cols.spark > 0) s += fit('LOAD (1 min)', cols.spark) + ' ';
-  s += fitLeft('LOAD', 6);
-  if (cols.cpuMem) s += ' ' + fitLeft('CPU', 4) + ' ' + fitLeft('MEM', 4);
+  s += fitLeft(h('LOAD'), 6);
+  if (cols.cpuMem) s += ' ' + fitLeft(h('CPU'), 4) + ' ' + fitLeft(h('MEM'), 4);
   return s;
 }
 
-export type SortKey = 'name' | 'load' | 'state';
-export const SORT_KEYS: readonly SortKey[] = ['name', 'load', 'state'];
-
-const STATE_ORDER: Record<NodeState, number> = { down: 0, unknown: 1, off: 2, up: 3 };
-
-/** Nodes sorted for the pane: by name (nodelist order), by load (highest first), or by state (trouble first). */
-export function sortNodes(nodes: readonly NodeView[], key: SortKey): readonly NodeView[] {
-  if (key === 'name') return nodes;
-  const arr = nodes.slice();
-  if (key === 'load') arr.sort((a, b) => (loadOf(b) ?? -1) - (loadOf(a) ?? -1));
-  else arr.sort((a, b) => STATE_ORDER[a.state] - STATE_ORDER[b.state]);
-  return arr;
-}
+export { SORT_KEYS, sortNodes, type SortKey } from './sort.js';
 
 /**
  * The overview cell of a node, ASCII so that ink measures a 4096-cell screen on its fast path: an up
@@ -336,21 +326,30 @@ export function jobOutcome(j: Pick<JobView, 'state' | 'failed' | 'ok' | 'targets
 
 export const OUTCOME_GLYPH: Record<JobOutcome, string> = { running: '▶', ok: '✔', partial: '⚠', failed: '✖', cancelled: '■' };
 
-/** `#12 ✔ POWER:OFF:sim[001-002]  2/2  0.4s  completed`: the request keeps room first, the state word goes last. */
+/**
+ * `#12 ✔ 2/2 completed  POWER:OFF:sim[001-002]  0.4s`: the id, the outcome, the progress and the state
+ * word first, the duration last, and the request between them is what gets cut on a narrow pane
+ * (at 80x24 the jobs pane is 34 columns: the state must survive, the request is in the output view).
+ */
 export function formatJobLine(j: JobView, now: number, width: number): string {
   const total = j.targets.length;
   const progress = total > 0 ? `${j.done}/${total}` : `${j.done}`;
   const dur = formatDuration((j.endedAt ?? now) - j.startedAt);
-  let state: string = j.state;
-  if (j.state === 'completed' && j.failed > 0) state = `completed, ${j.failed} failed`;
-  if (j.state === 'failed' && j.error) state = `failed: ${j.error.code}`;
-  const o = jobOutcome(j);
-  const head = `#${j.id} ${j.state === 'queued' ? JOB_GLYPH.queued : OUTCOME_GLYPH[o]} `;
-  const room = Math.max(12, width - head.length - progress.length - 2);
+  const glyph = j.state === 'queued' ? JOB_GLYPH.queued : OUTCOME_GLYPH[jobOutcome(j)];
   const line = visibleLine(j.line);
   // a job that came through a door of vacm serve names who ran it (an attached dashboard shows everyone's)
   const by = j.origin ? `  by ${visibleLine(j.origin.user)}` : '';
-  return `${head}${fit(line, Math.min(room, line.length))}  ${progress}  ${dur}  ${state}${by}`;
+  const build = (short: boolean) => {
+    let state: string = j.state;
+    // the glyph already says completed (✔ ⚠ ✖): a narrow pane keeps only the count of failures
+    if (j.state === 'completed') state = j.failed > 0 ? (short ? `${j.failed} failed` : `completed, ${j.failed} failed`) : short ? 'done' : 'completed';
+    if (j.state === 'failed' && j.error) state = `failed: ${j.error.code}`;
+    const head = `#${j.id} ${glyph} ${progress} ${state}  `;
+    return { head, room: width - head.length - dur.length - 2 - by.length };
+  };
+  let { head, room } = build(false);
+  if (room < Math.min(10, line.length)) ({ head, room } = build(true));
+  return `${head}${fit(line, Math.max(1, Math.min(room, line.length)))}  ${dur}${by}`;
 }
 
 /** What became of each node of a running job, as the engine keeps it (UiEngine.jobOutcomes). */

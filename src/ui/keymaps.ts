@@ -9,7 +9,8 @@
 
 import { expandAction, type CustomAction } from '../protocol/actions.js';
 
-export type PaneId = 'nodes' | 'detail' | 'jobs';
+/** The panes that take the focus (the detail pane follows the nodes pane's cursor and has no keys of its own). */
+export type PaneId = 'nodes' | 'jobs';
 
 export interface Binding<A extends string = string> {
   /** key names as `keyName` produces them: 'j', 'down', 'pageup', 'ctrl+c', 'space', 'return', ... */
@@ -48,8 +49,12 @@ const MAPS = {
   global: [
     b(['?'], 'help', 'help', { short: 'help' }),
     b(['q'], 'quit', 'quit', { short: 'quit' }),
-    b(['tab'], 'nextPane', 'next pane', { short: 'pane' }),
+    b(['tab'], 'nextPane', 'next pane (nodes, jobs)', { short: 'pane' }),
     b(['shift+tab'], 'prevPane', 'previous pane'),
+    b(['1'], 'focusNodes', 'the nodes pane'),
+    b(['2'], 'focusJobs', 'the jobs pane'),
+    b(['3'], 'open', 'the selected job\'s full output'),
+    b(['z'], 'zoom', 'zoom: the focused pane full screen (z again: back)'),
     b([':'], 'prompt', 'IPC prompt', { short: 'prompt' }),
     b(['t'], 'theme', 'next theme'),
     b(['ctrl+c'], 'cancelJob', 'cancel the selected job'),
@@ -66,7 +71,8 @@ const MAPS = {
     b(['a'], 'markAll', 'mark every shown node'),
     b(['escape'], 'clearMarks', 'clear the filter, then the marks'),
     b(['/'], 'filter', 'filter (node set or text)', { short: 'filter' }),
-    b(['s'], 'sort', 'sort: name, load, state'),
+    b(['s'], 'sort', 'sort picker: name, state, load, load per CPU, CPU, memory, uptime'),
+    b(['r'], 'reverseSort', 'invert the sort'),
     b(['v'], 'overview', 'list / overview'),
     b(['n'], 'nextTrouble', 'next node down or unknown'),
     b(['N'], 'prevTrouble', 'previous node down or unknown'),
@@ -77,7 +83,6 @@ const MAPS = {
     b(['L'], 'logs', 'follow a log on the marked nodes (LOG:FOLLOW: a unit, a /path or the journal)'),
     b(['u'], 'undo', 'undo the last Esc (or a): filter and marks back'),
   ],
-  detail: [] as Binding<never>[],
   jobs: [
     ...listMoves,
     b(['return'], 'open', 'full per-node output', { short: 'output' }),
@@ -122,7 +127,7 @@ export type Keymaps = { readonly [K in KeymapName]: readonly Binding<ActionOf<K>
 export const KEYMAPS: Keymaps = MAPS;
 
 /** What a key does with no dialog open: the focused pane's keymap, then the global one. */
-export type PaneAction = ActionOf<'global'> | ActionOf<'nodes'> | ActionOf<'detail'> | ActionOf<'jobs'>;
+export type PaneAction = ActionOf<'global'> | ActionOf<'nodes'> | ActionOf<'jobs'>;
 export type PowerAction = ActionOf<'powerMenu'>;
 
 /**
@@ -142,6 +147,14 @@ const DIALOG_MAPS = {
   /** a confirmation of more than TYPE_COUNT_ABOVE targets: the count is typed */
   confirmCount: [b(['return'], 'yes', 'confirm (when the typed count is right)'), b(['escape', 'ctrl+c'], 'no', 'cancel')],
   quit: [b(['y', 'return'], 'yes', 'quit (running jobs are cancelled)'), b(['n', 'escape', 'q'], 'no', 'stay')],
+  /** the sort picker (s) */
+  sort: [
+    b(['up', 'k'], 'up', 'previous'),
+    b(['down', 'j'], 'down', 'next'),
+    b(['return'], 'pick', 'sort by it'),
+    b(['r'], 'invert', 'invert the sort'),
+    b(['escape', 's', 'q'], 'close', 'close'),
+  ],
   /** the power menu's own keys (its actions are `powerMenu`) */
   power: [b(['escape', 'p', 'q'], 'close', 'close')],
   /** a job's full output (Enter in the jobs pane) */
@@ -265,7 +278,6 @@ export function footerText(maps: Keymaps, pane: PaneId, actions: readonly Custom
 export const KEYMAP_TITLES: Record<KeymapName, string> = {
   global: 'Everywhere',
   nodes: 'Nodes pane',
-  detail: 'Detail pane',
   jobs: 'Jobs pane',
   powerMenu: 'Power menu (p)',
   help: 'Help (?)',
@@ -299,7 +311,7 @@ export function searchHelp(lines: readonly string[], search: string): string[] {
 
 /** The built-in binding a custom action's key would shadow (the maps in effect with no dialog open), if any. */
 export function builtinKeyFor(key: string, maps: Keymaps = KEYMAPS): { map: KeymapName; binding: Binding } | undefined {
-  for (const map of ['global', 'nodes', 'detail', 'jobs'] as const) {
+  for (const map of ['global', 'nodes', 'jobs'] as const) {
     const b = lookup(maps[map], key);
     if (b) return { map, binding: b };
   }

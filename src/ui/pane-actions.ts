@@ -5,9 +5,10 @@
  */
 import { POWER_COMMANDS, type PaneAction, type PaneId } from './keymaps.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
-import { CHART_SPANS_MS, SORT_KEYS, cellByLines, nextTrouble, overviewLayout, spanLabel } from './format.js';
+import { CHART_SPANS_MS, cellByLines, nextTrouble, overviewLayout, spanLabel } from './format.js';
 import { powerOffers } from './power-menu.js';
 import { inputOf } from './text-input.js';
+import { SORT_KEYS, sortArrow } from './sort.js';
 import type { Control } from './dashboard-control.js';
 import { logsKey, shellKey } from './logshell-keys.js';
 
@@ -24,7 +25,7 @@ export function paneHandlers(c: Control): PaneHandlers {
   const byLines = (lines: number) => moveNodes(cellByLines(overviewLayout(s.shown.length, s.sections, layout.overviewCols), s.cursor, lines) - s.cursor);
   const move = (d: number | 'home' | 'end', lines?: number) => (grid && lines !== undefined ? byLines(lines) : onNodes ? moveNodes(d) : moveJobs(d));
   const cyclePane = (step: number) => {
-    const order: PaneId[] = ['nodes', 'detail', 'jobs'];
+    const order: PaneId[] = ['nodes', 'jobs'];
     const i = order.indexOf(s.focus);
     update({ focus: order[(i + step + order.length) % order.length] });
   };
@@ -39,6 +40,11 @@ export function paneHandlers(c: Control): PaneHandlers {
     update({ cursorName: s.shown[i].name, message: { text: `${s.shown[i].name} ${s.shown[i].state}`, error: false } });
   };
 
+  const openOutput = () => {
+    if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: false, cursor: 0 });
+    else say('no job yet: p power, x exec, : prompt');
+  };
+
   return {
     // global
     quit: () => {
@@ -50,6 +56,12 @@ export function paneHandlers(c: Control): PaneHandlers {
     help: () => setModal({ kind: 'help', scroll: 0, search: inputOf(), searching: false }),
     nextPane: () => cyclePane(1),
     prevPane: () => cyclePane(-1),
+    focusNodes: () => update({ focus: 'nodes' }),
+    focusJobs: () => update({ focus: 'jobs' }),
+    zoom: () => {
+      update({ zoom: !s.zoom });
+      if (!s.zoom) say(`${s.focus} pane full screen · z goes back`);
+    },
     chartIn: () => chart(-1),
     chartOut: () => chart(1),
     theme: () => update({ themeIdx: (s.themeIdx + 1) % Math.max(1, c.props.themeCount) }),
@@ -107,10 +119,10 @@ export function paneHandlers(c: Control): PaneHandlers {
       say(`undone: ${last.what} back${last.filter ? ` (filter ${last.filter.expr})` : ''}${last.marks.size ? ` (${last.marks.size} marked)` : ''}`);
     },
     filter: () => setModal({ kind: 'filter', input: inputOf(s.filter?.expr ?? '', { selected: true }), prev: s.filter }),
-    sort: () => {
-      const next = SORT_KEYS[(SORT_KEYS.indexOf(s.sort) + 1) % SORT_KEYS.length];
-      update({ sort: next });
-      say(`sorted by ${next}`);
+    sort: () => setModal({ kind: 'sort', cursor: Math.max(0, SORT_KEYS.indexOf(s.sort)) }),
+    reverseSort: () => {
+      update({ sortReverse: !s.sortReverse });
+      say(`sorted by ${s.sort} ${sortArrow(s.sort, !s.sortReverse)}`);
     },
     overview: () => update({ overview: !s.isOverview }),
     power: () => {
@@ -138,8 +150,6 @@ export function paneHandlers(c: Control): PaneHandlers {
     shell: () => shellKey({ engine, cursorNode: s.cursorNode?.name, targets: [], say, onShell: c.props.onShell }),
     logs: () => logsKey({ engine, targets: targets(), say, onLogs: c.props.onLogs }),
     // jobs
-    open: () => {
-      if (s.selectedJob) setModal({ kind: 'output', jobId: s.selectedJob.id, scroll: 0, gathered: false, cursor: 0 });
-    },
+    open: () => openOutput(),
   };
 }

@@ -86,7 +86,7 @@ describe.skipIf(!tmuxAvailable())('acting on what you see, in tmux (needs tmux: 
     await tmux.waitFor('CONFIRM');
     tmux.keys('y');
     s = await tmux.waitFor(/#2 ⚠/);
-    tmux.keys('Escape', 'Escape', 'Tab', 'Tab', 'Enter', 'g');
+    tmux.keys('Escape', 'Escape', 'Tab', 'Enter', 'g');
     s = await tmux.waitFor(/#2 .*gathered/);
     expect(s).toMatch(/s\[02,05\] \(2\)/);
     tmux.keys('Space');

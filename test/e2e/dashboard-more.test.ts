@@ -48,7 +48,7 @@ describe.skipIf(!tmuxAvailable())('vacm in tmux, continued (needs tmux: apt-get 
     await first.waitFor('Tab complete');
     first.type('NEXXUS:GET_VAR:sim00[1-2]:power');
     first.keys('Enter');
-    await first.waitFor(/#\d+ ✔ NEXXUS:GET_VAR/);
+    await first.waitFor(/#\d+ ✔ \S+ \w+  NEXXUS:GET_VAR/);
     first.keys('q');
     await first.waitFor('VACM_EXITED 0');
 

@@ -48,14 +48,14 @@ describe.skipIf(!tmuxAvailable())('vacm --demo in tmux (needs tmux: apt-get inst
     expect(s).toContain('Power off 2 nodes: sim[010-011]'); // issue 11 item 5 changed the wording
     tmux.keys('y');
     s = await tmux.waitFor((x) => /○ sim010 off/.test(x) && /○ sim011 off/.test(x) && /✔ POWER:OFF/.test(x));
-    expect(s).toMatch(/#\d+ ✔ POWER:OFF:sim\[010-011\]/);
+    expect(s).toMatch(/#\d+ ✔ 2\/2 completed  POWER:OFF:sim\[010-011\]/);
 
     // a prompt command streams into the jobs pane
     tmux.keys('Escape', ':');
     await tmux.waitFor('Tab complete');
     tmux.type('POWER:STATUS:sim[001-008]');
     tmux.keys('Enter');
-    s = await tmux.waitFor(/#\d+ ✔ POWER:STATUS:sim\[001-008\] +8\/8/);
+    s = await tmux.waitFor(/#\d+ ✔ 8\/8 completed  POWER:STATUS:sim\[001-008\]/);
     expect(s).toContain('sim[001-008] (8)');
     expect(s).toContain('power on');
 

@@ -36,7 +36,7 @@ describe.skipIf(!tmuxAvailable())('drains and the events timeline in tmux (needs
     let s = await first.waitFor('1 drained');
     expect(s).toMatch(/[●✖○?]⊘sim0003 /);
     expect(s).not.toMatch(/⊘sim000[1245678]/);
-    expect(s).toMatch(/#\d+ ✔ NEXXUS:DRAIN:sim0003:disk swap/);
+    expect(s).toMatch(/#\d+ ✔ 1\/1 completed  NEXXUS:DRAIN:sim0003:disk swap/);
     first.keys('e');
     s = await first.waitFor('EVENTS ·');
     expect(s).toMatch(/drain +sim0003 +drained by \S+: disk swap/);

@@ -26,7 +26,7 @@ describe.skipIf(!tmuxAvailable())('the overview and the chart in tmux (needs tmu
       tmux.keys('Enter');
       await tmux.waitFor('y/Enter confirm');
       tmux.keys('y');
-      await tmux.waitFor(/#\d+ ✔ SIM:FAIL/);
+      await tmux.waitFor(/#\d+ ✔ \S+ \w+  SIM:FAIL/);
       // other nodes may be down too (the demo fails some at random): n walks them in order
       // (each step waits for the status line to name another node: a capture of the screen before
       // ink drew the step would otherwise count as a step, and under load the walk fell short)

@@ -48,9 +48,9 @@ describe('results you can act on (issue 15 item 3)', () => {
     await app.engine.submit('SIM:FAIL:sim002,sim005').done;
     await app.waitFor(/2 down/);
     await app.press('a', 'x', ...'uname -r', KEY.enter, 'y');
-    await app.waitFor(/#2 ⚠ SSH:EXEC:sim\[001-008\]:uname/);
+    await app.waitFor(/#2 ⚠ 8\/8 completed, 2 failed  SSH:EXEC:sim\[001-008\]:u/);
     await app.press(KEY.escape, KEY.escape, KEY.escape); // marks off
-    await app.press(KEY.tab, KEY.tab, KEY.enter, 'g');
+    await app.press(KEY.tab, KEY.enter, 'g');
     return app.waitFor(/#2 .* · gathered/);
   }
 
@@ -66,7 +66,8 @@ describe('results you can act on (issue 15 item 3)', () => {
     expect(f).toContain('sim[002,005]');
     expect(f).toContain('request: SSH:EXEC:sim[002,005]:uname -r');
     await app!.press('y');
-    await app!.waitFor(/#3 .*SSH:EXEC:sim\[002,005\]:uname -r/);
+    await app!.waitFor(/#3 .*SSH:EXEC:sim\[002,005\]:un/);
+    await app!.waitFor("job #3: SSH:EXEC:sim[002,005]:uname -r");
     const job = app!.engine.getSnapshot().jobs.find((j) => j.id === 3)!;
     expect([...job.targets]).toEqual(['sim002', 'sim005']);
   });

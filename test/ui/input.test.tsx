@@ -84,7 +84,7 @@ describe('the text input (issue 11 item 7)', () => {
     f = await app.waitFor((x) => promptLine(x).startsWith(':NEXXUS:GET_VAR:sim001:power'));
     expect(f).not.toMatch(/#\d+ .*GET_VAR/);
     await app.press(KEY.enter);
-    await app.waitFor(/#1 .*NEXXUS:GET_VAR/);
+    await app.waitFor(/#1 ✔ 1\/1 done  NEXXUS:GET_VA/);
   });
 
   it('Tab completes @groups and names in the filter, and in the prompt at the cursor', async () => {
@@ -137,7 +137,7 @@ describe('Esc, undo and node actions from any pane (issue 11 item 8)', () => {
   it('/, p and x work from the jobs pane; Space says where it works', async () => {
     app = await startApp({ nodes: 8 });
     await app.waitFor('sim001');
-    await app.press(KEY.tab, KEY.tab);
+    await app.press(KEY.tab);
     await app.waitFor('Enter output');
     await app.press(' ');
     await app.waitFor('Space (mark / unmark) works in the nodes pane: Tab goes there');

@@ -21,7 +21,7 @@ describe('dashboard keys, continued (real engine, SIM nodes)', () => {
     f = await app.waitFor('CONFIRM');
     expect(f).toContain('Run `uname -r` on 2 nodes: sim[001-002]'); // issue 11 item 5 changed the wording
     await app.press('y');
-    f = await app.waitFor(/#1 ✔ SSH:EXEC:sim\[001-002\]:uname -r +2\/2/, 10_000);
+    f = await app.waitFor(/#1 ✔ 2\/2 completed  SSH:EXEC:sim\[001-002\]:uname -r/, 10_000);
     // gathered under the folded node set, in the jobs pane (right of the nodes)
     const jobsPane = f.split('\n').map((l) => l.slice(l.lastIndexOf('││') + 2));
     const at = jobsPane.findIndex((l) => l.startsWith('sim[001-002] (2)'));
@@ -42,19 +42,19 @@ describe('dashboard keys, continued (real engine, SIM nodes)', () => {
     expect(app.engine.getSnapshot().jobs).toHaveLength(0);
   });
 
-  it('s cycles the sort: name, load (highest first), state', async () => {
+  it('s picks the sort (issue 11 item 10): load is highest first; state, then name again', async () => {
     app = await startApp({ nodes: 12 });
     await app.waitFor('sort name');
-    await app.press('s');
-    const f = await app.waitFor('sort load');
+    await app.press('s', 'j', 'j', KEY.enter); // name, state, load
+    const f = await app.waitFor('sort load ▼');
     // the first row is a node with the highest load1 the screen was drawn from (loads drift: compare with the row's own number)
     const loads = f.split('\n').map((l) => /│[ *][●✖○?] sim\d{3} +\S+ +\S* *(\d+\.\d\d)/.exec(l)?.[1]).filter((x): x is string => x !== undefined).map(Number);
     expect(loads.length).toBeGreaterThan(3);
     expect(loads).toEqual([...loads].sort((a, b) => b - a));
-    await app.press('s');
+    await app.press('s', 'k', KEY.enter);
     await app.waitFor('sort state');
-    await app.press('s');
-    await app.waitFor('sort name');
+    await app.press('s', 'k', KEY.enter);
+    await app.waitFor('sort name ▲');
   });
 
   it('PgDn/PgUp move the cursor a page, End/Home to the ends', async () => {

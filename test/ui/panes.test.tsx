@@ -22,7 +22,7 @@ describe('panes with a real engine (SIM nodes)', () => {
   it('HeaderPane shows the cluster, the counts by state and running jobs', async () => {
     app = await startApp();
     const snap = app.engine.getSnapshot();
-    const r = render(<HeaderPane cluster={snap.cluster} counts={snap.counts} total={snap.nodes.length} runningJobs={0} readOnly themeName="mono" />);
+    const r = render(<HeaderPane cluster={snap.cluster} counts={snap.counts} total={snap.nodes.length} runningJobs={0} readOnly themeName="mono" width={120} />);
     expect(r.lastFrame()).toContain('vacm · uitest');
     expect(r.lastFrame()).toContain('8 nodes: 8 up · 0 down · 0 off · 0 unknown');
     expect(r.lastFrame()).toContain('0 running');
@@ -80,8 +80,8 @@ describe('panes with a real engine (SIM nodes)', () => {
     const r = render(<JobsPane jobs={jobs} selected={1} focused width={70} height={12} />);
     const f = r.lastFrame()!;
     const lines = f.split('\n');
-    expect(lines[1]).toMatch(/#2 ✔ NEXXUS:NODE_LIST:sim\[001-002\] +2\/2 +\d+ms +completed/);
-    expect(lines[2]).toMatch(/#1 ✔ NEXXUS:GET_VAR/);
+    expect(lines[1]).toMatch(/#2 ✔ 2\/2 completed  NEXXUS:NODE_LIST:sim\[001-002\]  \d+ms/);
+    expect(lines[2]).toMatch(/#1 ✔ 4\/4 completed  NEXXUS:GET_VAR/);
     expect(f).toContain('sim[001-004] (4)');
     expect(f).toContain('  power=sim');
     expect(f).toContain('completed: ok=4 failed=0');

@@ -90,15 +90,25 @@ describe('job output (pure)', () => {
     expect(perNodeJobLines(j)).toEqual(['n1: 6.1.0', 'n2: 6.1.0', 'n3: 6.1.0', 'n4: ERR_TIMEOUT: no answer within 10000 ms', 'completed: ok=3 failed=1']);
   });
 
-  it('a job line shows id, state glyph, request, progress, duration and state', () => {
-    expect(formatJobLine(j, 0, 80)).toBe('#3 ⚠ SSH:EXEC:n[1-4]:uname -r  4/4  400ms  completed, 1 failed'); // some failed: ⚠ (issue 11 item 2)
-    expect(formatJobLine(job([], { state: 'running', done: 1, endedAt: undefined }), 3500, 80)).toContain('1/4  2.5s  running');
+  it('a job line shows id, state glyph, progress and state, then the request, then the duration', () => {
+    expect(formatJobLine(j, 0, 80)).toBe('#3 ⚠ 4/4 completed, 1 failed  SSH:EXEC:n[1-4]:uname -r  400ms'); // some failed: ⚠ (issue 11 item 2)
+    expect(formatJobLine(job([], { state: 'running', done: 1, endedAt: undefined }), 3500, 80)).toBe('#3 ▶ 1/4 running  SSH:EXEC:n[1-4]:uname -r  2.5s');
+  });
+
+  it('on a narrow jobs pane (80x24: 34 columns) the request is cut, never the state, the progress or the duration (issue 11 item 14)', () => {
+    const long = job([], { line: 'SSH:EXEC:n[1-4]:systemctl restart slurmd && journalctl -u slurmd -n 20' });
+    const l = formatJobLine(long, 0, 34);
+    // the glyph says completed: a narrow pane keeps the count of failures and drops the word
+    expect(l).toBe('#3 ⚠ 4/4 1 failed  SSH:EXE…  400ms');
+    expect(l.length).toBe(34);
+    expect(formatJobLine(job([], { state: 'running', done: 1, endedAt: undefined, line: long.line }), 3500, 34)).toBe('#3 ▶ 1/4 running  SSH:EXEC:…  2.5s');
+    expect(formatJobLine(long, 0, 80)).toBe('#3 ⚠ 4/4 completed, 1 failed  SSH:EXEC:n[1-4]:systemctl restart slurmd &…  400ms');
   });
 
   it('a job where every node failed shows ✖, some failed ⚠, none failed ✔ (issue 11 item 2)', () => {
-    expect(formatJobLine(job([], { ok: 0, failed: 4 }), 0, 80)).toBe('#3 ✖ SSH:EXEC:n[1-4]:uname -r  4/4  400ms  completed, 4 failed');
+    expect(formatJobLine(job([], { ok: 0, failed: 4 }), 0, 80)).toBe('#3 ✖ 4/4 completed, 4 failed  SSH:EXEC:n[1-4]:uname -r  400ms');
     expect(formatJobLine(job([], { ok: 4, failed: 0 }), 0, 80)).toMatch(/^#3 ✔ /);
-    expect(formatJobLine(job([], { state: 'failed', ok: 0, failed: 0, error: { code: 'ERR_TIMEOUT', message: 'x' } }), 0, 80)).toMatch(/^#3 ✖ .*failed: ERR_TIMEOUT$/);
+    expect(formatJobLine(job([], { state: 'failed', ok: 0, failed: 0, error: { code: 'ERR_TIMEOUT', message: 'x' } }), 0, 80)).toMatch(/^#3 ✖ 4\/4 failed: ERR_TIMEOUT  /);
     expect(formatJobLine(job([], { state: 'cancelled' }), 0, 80)).toMatch(/^#3 ■ /);
   });
 });
@@ -133,7 +143,7 @@ describe('keymaps and themes (data)', () => {
   });
 
   it('no key is bound twice in one pane (with the global keys)', () => {
-    for (const pane of ['nodes', 'jobs', 'detail'] as const) {
+    for (const pane of ['nodes', 'jobs'] as const) {
       const keys = [...KEYMAPS.global, ...KEYMAPS[pane]].flatMap((b) => b.keys);
       expect(new Set(keys).size).toBe(keys.length);
     }

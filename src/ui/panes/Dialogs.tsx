@@ -13,6 +13,7 @@ import type { Modal } from '../dashboard-state.js';
 import { subChoiceLines } from '../power-menu.js';
 import type { CustomAction } from '../../protocol/actions.js';
 import { overlayBodyRows, type Line, type OverlaySpec } from './Overlay.js';
+import { SORTS, sortArrow, type SortKey } from '../sort.js';
 
 /** The text of a confirmation: the action in words with its count and folded targets, the request, the question (pure, tested). */
 export function confirmLines(m: Extract<Modal, { kind: 'confirm' }>): string[] {
@@ -61,6 +62,17 @@ export function helpSpec(maps: Keymaps, m: Extract<Modal, { kind: 'help' }>, row
   const where = all.length === 0 ? 'no key matches' : all.length > body ? `lines ${start + 1}-${Math.min(all.length, start + body)} of ${all.length}` : `${all.length} lines`;
   const title = `HELP · ${search ? `search "${search}" · ` : ''}${where}`;
   return { title, lines: all.length ? all.slice(start, start + body) : [[{ text: 'Esc clears the search', slot: 'dim' }]], hint: HELP_HINT };
+}
+
+export const SORT_HINT = '↑↓ j/k choose  Enter sort  r invert  Esc close';
+
+/** The sort picker: every sort key, the cursor's inverse, the current one with its direction. */
+export function sortSpec(m: Extract<Modal, { kind: 'sort' }>, current: SortKey, reverse: boolean): OverlaySpec {
+  const lines: Line[] = SORTS.map((x, i) => [
+    { text: x.key === current ? `${sortArrow(x.key, reverse)} ` : '  ', slot: 'prompt' as const, bold: true },
+    { text: x.label, inverse: i === m.cursor },
+  ]);
+  return { title: `SORT · now ${current} ${sortArrow(current, reverse)}${reverse ? ' (inverted)' : ''}`, lines, hint: SORT_HINT };
 }
 
 export function quitSpec(running: number): OverlaySpec {

@@ -4,7 +4,7 @@ import { Box, Text } from 'ink';
 import { useTheme } from '../theme.js';
 import { footerText, type Keymaps, type PaneId } from '../keymaps.js';
 import type { Modal } from '../dashboard-state.js';
-import { OUTPUT_HINT } from './Dialogs.js';
+import { OUTPUT_HINT, SORT_HINT } from './Dialogs.js';
 import type { CustomAction } from '../../protocol/actions.js';
 
 const SEARCH_FOOTER = 'type to search the history  C-r older  Enter edit the match  Esc back';
@@ -27,6 +27,8 @@ export function footerFor(maps: Keymaps, pane: PaneId, modal: Modal, actions: re
       return modal.searching ? 'type to search  Enter keep the matches  Esc clear' : '↑↓ j/k PgUp/PgDn scroll  / search  Esc/? close';
     case 'quit':
       return 'y quit  n stay';
+    case 'sort':
+      return SORT_HINT;
     case 'output':
       return OUTPUT_HINT;
     case 'events':

@@ -9,6 +9,7 @@ import type { NodeView } from '../../protocol/module.js';
 import type { NodeState } from '../../protocol/events.js';
 import { useTheme, type Slot } from '../theme.js';
 import { DRAIN_GLYPH, STATE_GLYPH, fit, loadLevel, nodeRowParts, overviewLayout, overviewLegend, overviewRuns, rowColumns, rowHeader, windowStart, type OverviewSection, type RowColumns, type RowParts, type SortKey } from '../format.js';
+import { sortArrow, sortSpec } from '../sort.js';
 import type { Filter } from '../dashboard-state.js';
 import { visibleLine } from '../../protocol/visible.js';
 
@@ -19,6 +20,8 @@ export interface NodesPaneProps {
   marks: ReadonlySet<string>;
   filter?: Filter;
   sort: SortKey;
+  /** the sort inverted (r) */
+  sortReverse?: boolean;
   overview: boolean;
   /** the overview's labelled rows (one per rack or other numbered group), in the order of `nodes` */
   sections?: readonly OverviewSection[];
@@ -79,7 +82,7 @@ export function NodesPane(p: NodesPaneProps) {
     p.overview && p.nodes[p.cursor] ? `${p.nodes[p.cursor].name} ${p.nodes[p.cursor].state}` : '',
     p.marks.size > 0 ? `${p.marks.size} marked` : '',
     p.filter ? `filter ${p.filter.expr}${p.filter.names ? '' : ' (text)'}` : '',
-    `sort ${p.sort}`,
+    `sort ${p.sort} ${sortArrow(p.sort, p.sortReverse ?? false)}`,
   ].filter(Boolean).join(' · ');
   const shownStatus = visibleLine(status);
   // the list has its column header, the overview its legend
@@ -129,7 +132,7 @@ export function NodesPane(p: NodesPaneProps) {
     startRef.current = first;
     const visible = p.nodes.slice(first, first + rows);
     body = [
-      <Text key="h" color={t.color('dim')} wrap="truncate">{rowHeader(cols)}</Text>,
+      <Text key="h" color={t.color('dim')} wrap="truncate">{rowHeader(cols, { column: sortSpec(p.sort).column, arrow: sortArrow(p.sort, p.sortReverse ?? false) })}</Text>,
       ...visible.map((n, i) => (
         <NodeRow key={n.name} parts={rowParts(n, cols)} state={n.state} drained={n.drain !== undefined} marked={p.marks.has(n.name)} selected={first + i === p.cursor} focused={p.focused} />
       )),
