@@ -46,6 +46,8 @@ import { DrainBook } from './drains.js';
 import { Timeline, parseEventsSection } from './timeline.js';
 import type { TimelineEntry, TimelineFields, TimelineKind } from '../protocol/timeline.js';
 import type { DrainInfo, TimelineQuery } from '../protocol/module.js';
+import { BLACK_BOX_CONSOLE_LINES, recentSelLines, safeReading, safeSel, withReading, withSel, type BlackBox } from '../protocol/sensors.js';
+import { TemperatureHistory } from './temperature-history.js';
 
 export type EventListener = (e: VacmEvent) => void;
 export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -341,6 +343,8 @@ export class Engine implements ModuleHost {
   readonly history: History;
   /** the events timeline (docs/events.md): record() adds to it, NEXXUS:EVENTS reads it */
   readonly events: Timeline;
+  /** per-node hottest temperature, a slot a minute (fed by SENSOR events) */
+  readonly temperatures = new TemperatureHistory();
   /** drained nodes, kept in the state dir */
   private readonly drains: DrainBook;
   private readonly bulk: BulkLane;
@@ -496,6 +500,10 @@ export class Engine implements ModuleHost {
       case 'STAT':
         this.recordStats(e.node, e.stats);
         break;
+      case 'SENSOR':
+      case 'SEL':
+        this.recordSensors(e);
+        break;
       default:
         break;
     }
@@ -505,6 +513,7 @@ export class Engine implements ModuleHost {
     const e = Object.assign({ tag, job: 0, ts: Date.now() }, body) as VacmEvent;
     if (body.type === 'DISCOVERED') this.record('discovery', body.host, `discovered ${body.host} at ${body.addr} (NEXXUS:ADOPT adds it)`, { addr: body.addr });
     this.observe(body);
+    if (body.type === 'SEL') this.newSelRecord(body);
     this.dispatch(e);
   }
 
@@ -675,8 +684,49 @@ export class Engine implements ModuleHost {
     // starts every node at unknown, and a dashboard's first sweep is not what happened)
     if (changed && this.monitor && before !== 'unknown') {
       const to = shownState(r);
-      this.record('membership', r.name, `${to}${to !== 'up' && r.reason ? `: ${r.reason}` : ''} (was ${before})`, { from: before, to });
+      // a NODE_DOWN record carries the node's last words (its black box)
+      this.record('membership', r.name, `${to}${to !== 'up' && r.reason ? `: ${r.reason}` : ''} (was ${before})`, { from: before, to }, before === 'up' ? this.blackBox(r) : undefined);
     }
+  }
+
+  /** What the node said last: console lines (from the module that keeps its console), its SEL of the last 10 minutes, its stats. */
+  private blackBox(r: NodeRecord): BlackBox {
+    let lines: readonly string[] = [];
+    for (const m of this.registry.list()) {
+      try {
+        const l = m.lastConsoleLines?.(r.name, BLACK_BOX_CONSOLE_LINES);
+        if (l && l.length > 0) {
+          lines = l;
+          break;
+        }
+      } catch (err) {
+        this.log('warn', `module ${m.tag} could not give ${r.name}'s console lines: ${(err as Error).message}`);
+      }
+    }
+    return { console: lines, sel: recentSelLines(r.sensors, Date.now()), stats: r.stats ?? {}, ...(r.statsTs !== undefined ? { statsAt: r.statsTs } : {}) };
+  }
+
+  /** A SENSOR or SEL event of any job: the node's latest readings and recent SEL (bounded, made safe). */
+  private recordSensors(e: Extract<EventBody, { type: 'SENSOR' | 'SEL' }>): void {
+    const r = this.records.get(e.node);
+    if (!r) return;
+    const now = Date.now();
+    const before = r.sensors;
+    if (e.type === 'SENSOR') {
+      const reading = safeReading(e, now);
+      r.sensors = withReading(before, reading);
+      if (reading.unit === 'C' && reading.num !== undefined) this.temperatures.record(r.name, now, reading.num);
+    } else r.sensors = withSel(before, safeSel(e, now));
+    if (r.sensors !== before) this.store.touchNode(r);
+  }
+
+  /** A job-0 SEL event (the sensors poller's news): the timeline and the hooks that asked for `sel`. */
+  private newSelRecord(e: Extract<EventBody, { type: 'SEL' }>): void {
+    const r = this.records.get(e.node);
+    if (!r) return;
+    const s = safeSel(e, Date.now());
+    this.record('sel', r.name, `SEL ${s.id}: ${s.sensor}: ${s.event} (${s.direction}) at ${s.time}`, { id: s.id, sensor: s.sensor, direction: s.direction });
+    this.membership.selRecord(r, { id: s.id, time: s.time, sensor: s.sensor, event: s.event, direction: s.direction });
   }
 
   // ---- drains and the timeline --------------------------------------------------------------
@@ -708,9 +758,9 @@ export class Engine implements ModuleHost {
     return this.records.get(node)?.drain;
   }
 
-  record(kind: TimelineKind, node: string | undefined, text: string, fields?: TimelineFields): void {
+  record(kind: TimelineKind, node: string | undefined, text: string, fields?: TimelineFields, blackBox?: BlackBox): void {
     try {
-      this.events.record(kind, node, text, fields);
+      this.events.record(kind, node, text, fields, blackBox);
     } catch (err) {
       this.log('warn', `timeline entry not recorded: ${(err as Error).message}`);
     }

@@ -5,6 +5,7 @@
 import type { Counts, DrainInfo, JobView, NodeView } from '../protocol/module.js';
 import type { NodeState, PowerState, StatValue } from '../protocol/events.js';
 import { maskVars } from '../protocol/vars.js';
+import type { NodeSensors } from '../protocol/sensors.js';
 
 export const LOAD_HISTORY = 60;
 
@@ -23,6 +24,8 @@ export interface NodeRecord {
   loadHistory: number[];
   /** set while the node is drained (kept in the state dir's drains.json) */
   drain?: DrainInfo;
+  /** its latest sensor readings and recent SEL records (SENSOR and SEL events; bounded) */
+  sensors?: NodeSensors;
   view?: NodeView;
 }
 
@@ -72,6 +75,7 @@ export function nodeView(r: NodeRecord): NodeView {
     statsTs: r.statsTs,
     loadHistory: Object.freeze([...r.loadHistory]),
     drain: r.drain,
+    sensors: r.sensors,
   });
   r.view = v;
   return v;
