@@ -10,7 +10,7 @@ import { useDashboard, type Layout } from './use-dashboard.js';
 import { ThemeProvider, useTheme, dimmedTheme, MONO, type Theme } from './theme.js';
 import { HeaderPane } from './panes/HeaderPane.js';
 import { NodesPane } from './panes/NodesPane.js';
-import { DetailPane } from './panes/DetailPane.js';
+import { DetailPane, lastBlackBox } from './panes/DetailPane.js';
 import { JobsPane, jobListRows } from './panes/JobsPane.js';
 import { PromptPane, promptRows } from './panes/PromptPane.js';
 import { Footer } from './panes/Footer.js';
@@ -128,7 +128,10 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
   else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main, d.marks.size, gather);
   else if (m.kind === 'events') dialog = eventsSpec(props.engine.events?.(m.filter ? { nodes: m.filter.names } : {}) ?? [], m, g.main);
   // the cursor node's last events, for the detail pane (from memory: no I/O)
-  const nodeEvents = d.cursorNode && props.engine.events ? props.engine.events({ nodes: [d.cursorNode.name] }).slice(-3) : undefined;
+  const allNodeEvents = d.cursorNode && props.engine.events ? props.engine.events({ nodes: [d.cursorNode.name] }) : undefined;
+  const nodeEvents = allNodeEvents?.slice(-3);
+  // the node's last NODE_DOWN record with its black box: the detail pane's "last words"
+  const lastWords = allNodeEvents ? lastBlackBox(allNodeEvents) : undefined;
   // the dashboard stays drawn under a dialog, dimmed, so the marked rows are in sight
   const main = (
     <ThemeProvider theme={dialog ? dimmedTheme(theme) : theme}>
@@ -138,7 +141,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
         </Pane>
         <Box flexDirection="column" width={g.rightWidth} height={g.main}>
           <Pane focused={focus === 'detail'} width={g.rightWidth} height={g.detailHeight}>
-            <DetailPane node={d.cursorNode} events={nodeEvents} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} series={series} spanMs={d.chartSpanMs} />
+            <DetailPane node={d.cursorNode} events={nodeEvents} lastWords={lastWords} focused={focus === 'detail'} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} series={series} spanMs={d.chartSpanMs} />
           </Pane>
           <Pane focused={focus === 'jobs'} width={g.rightWidth} height={g.jobsHeight}>
             <JobsPane jobs={snap.jobs} selected={d.jobIdx} focused={focus === 'jobs'} width={g.rightWidth - 2} height={g.jobsHeight - 2} progress={progress} gather={gather} />

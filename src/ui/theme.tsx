@@ -11,6 +11,7 @@ export const SLOTS = [
   'node.up', 'node.down', 'node.off', 'node.unknown', 'node.marked', 'node.drained', 'load.low', 'load.mid', 'load.high', 'load.full',
   'job.running', 'job.completed', 'job.partial', 'job.failed', 'job.cancelled',
   'prompt', 'error', 'dim', 'dialog.border', 'dialog.danger', 'chart',
+  'sensor.nominal', 'sensor.warning', 'sensor.critical',
 ] as const;
 export type Slot = (typeof SLOTS)[number];
 
