@@ -27,7 +27,8 @@ import { auditRefusal } from './audit-records.js';
 import { Registry } from './registry.js';
 import { Store, type NodeRecord, type Snapshot } from './store.js';
 import { shortHostname, type LoadedConfig } from './config.js';
-import { Membership, parseHooksSection, parseMembershipSection, reachEvidence } from './membership.js';
+import { Membership, parseHooksSection, parseMembershipSection } from './membership.js';
+import { factOf } from '../protocol/node-facts.js';
 import { HISTORY_SECTION, History, type GroupAggregate, type HistoryField } from './history.js';
 import { checkSection } from '../protocol/config-schema.js';
 import { parseOutputSection, type OutputLimits } from './output-limits.js';
@@ -172,7 +173,7 @@ export class Engine implements ModuleHost {
         outputLimits: this.outputLimits,
         recordOf: (n) => this.records.get(n),
         vars: (n) => this.vars(n),
-        observe: (b) => this.observe(b),
+        observe: (t, b) => this.observe(t, b),
         dispatch: (e) => this.dispatch(e),
         record: (k, n, t, f) => this.record(k, n, t, f),
         log: (l, m) => this.log(l, m),
@@ -236,28 +237,10 @@ export class Engine implements ModuleHost {
     }
   }
 
-  /** What every job's results tell about the nodes: membership evidence, power, stats. */
-  private observe(e: EventBody): void {
-    switch (e.type) {
-      case 'PING':
-      case 'ERROR': {
-        const ev = reachEvidence(e);
-        if (ev) this.setNodeState(ev.node, ev.state, ev.reason);
-        break;
-      }
-      case 'POWER':
-        this.setPower(e.node, e.state);
-        break;
-      case 'STAT':
-        this.recordStats(e.node, e.stats);
-        break;
-      case 'SENSOR':
-      case 'SEL':
-        this.facts.recordSensors(e);
-        break;
-      default:
-        break;
-    }
+  /** What an event tells about its node, as its module declares (ModuleDef.facts), put on the records. */
+  private observe(tag: string, e: EventBody): void {
+    const fact = factOf(this.registry.module(tag)?.facts, e);
+    if (fact) this.facts.apply(fact);
   }
 
   /** The node's last console lines from the module that keeps its console (the black box of a NODE_DOWN record). */
@@ -276,7 +259,8 @@ export class Engine implements ModuleHost {
   emitUnsolicited(tag: string, body: EventBody): void {
     const e = Object.assign({ tag, job: 0, ts: Date.now() }, body) as VacmEvent;
     if (body.type === 'DISCOVERED') this.record('discovery', body.host, `discovered ${body.host} at ${body.addr} (NEXXUS:ADOPT adds it)`, { addr: body.addr });
-    this.observe(body);
+    this.observe(tag, body);
+    // new SEL records (the sensors poller's news): the timeline and the hooks with on: [sel]
     if (body.type === 'SEL') this.facts.newSelRecord(body);
     this.dispatch(e);
   }

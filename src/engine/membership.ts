@@ -19,18 +19,6 @@ import type { EventBody, NodeState } from '../protocol/events.js';
 import { shownState, type NodeRecord } from './store.js';
 
 /** SSH errors that say the machine itself cannot be reached (not: sshd refused, auth failed). */
-const UNREACHABLE_CODES: ReadonlySet<string> = new Set(['ERR_SSH_UNREACHABLE']);
-
-/**
- * The reachability evidence in a job's event, if any: a ping reply or its absence, an SSH
- * connection that found no host. (Agent silence and power come straight from their modules.)
- */
-export function reachEvidence(e: EventBody): { node: string; state: 'up' | 'down'; reason?: string } | undefined {
-  if (e.type === 'PING') return { node: e.node, state: e.state, reason: e.state === 'down' ? e.reason ?? 'no ping reply' : undefined };
-  if (e.type === 'ERROR' && e.node !== undefined && UNREACHABLE_CODES.has(e.code)) return { node: e.node, state: 'down', reason: `ssh: ${e.message}` };
-  return undefined;
-}
-
 export interface Transition {
   node: string;
   from: NodeState;

@@ -1,9 +1,11 @@
 /**
- * What the engine learns about a node (reachability, power, stats) put on its record: the state
+ * What the engine learns about a node (reachability, power, stats) put on its record, from the
+ * modules' pollers (ModuleHost) and from the facts their events tell (ModuleDef.facts): the state
  * transitions go to membership (NODE_UP / NODE_DOWN, the hooks) and, in a standing engine, to the
  * timeline; stats go to the load history.
  */
 import type { EventBody, NodeState, PowerState, StatValue } from '../protocol/events.js';
+import type { NodeFact } from '../protocol/node-facts.js';
 import type { TimelineFields, TimelineKind } from '../protocol/timeline.js';
 import { BLACK_BOX_CONSOLE_LINES, recentSelLines, safeReading, safeSel, withReading, withSel, type BlackBox } from '../protocol/sensors.js';
 import type { History } from './history.js';
@@ -27,6 +29,14 @@ export interface NodeFactsDeps {
 
 export class NodeFacts {
   constructor(private readonly deps: NodeFactsDeps) {}
+
+  /** A fact a module's event told (protocol/node-facts.ts), on the node's record. */
+  apply(f: NodeFact): void {
+    if (f.kind === 'reach') this.setNodeState(f.node, f.state, f.reason);
+    else if (f.kind === 'power') this.setPower(f.node, f.state);
+    else if (f.kind === 'sensor' || f.kind === 'sel') this.recordSensors(f.event);
+    else this.recordStats(f.node, f.stats);
+  }
 
   setNodeState(node: string, state: NodeState, reason?: string): void {
     const r = this.deps.records.get(node);

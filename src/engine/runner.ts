@@ -33,8 +33,8 @@ export interface RunnerHost {
   readonly outputLimits: OutputLimits;
   recordOf(node: string): NodeRecord | undefined;
   vars(node: string): NodeVars;
-  /** what an event tells about the nodes (the store) */
-  observe(body: EventBody): void;
+  /** what an event of module `tag` tells about its node (the store), as the module declares */
+  observe(tag: string, body: EventBody): void;
   /** an event to every subscriber */
   dispatch(e: VacmEvent): void;
   record(kind: TimelineKind, node: string | undefined, text: string, fields?: TimelineFields): void;
@@ -109,7 +109,7 @@ export class JobRunner {
       }
     }
     if (terminal) job.terminalSent = true;
-    this.host.observe(body);
+    this.host.observe(job.req.tag, body);
     job.invalidate();
     // a quiet job (the pollers' sweeps) is not in the snapshot: what it observes touches the nodes itself
     if (!job.quiet) this.host.store.changed();

@@ -10,6 +10,7 @@ import type { ExecAllowEntry } from './shell-words.js';
 import type { TimelineEntry, TimelineFields, TimelineKind } from './timeline.js';
 import type { CustomAction } from './actions.js';
 import type { NodeSensors } from './sensors.js';
+import type { EventFacts } from './node-facts.js';
 
 export type NodeVars = Readonly<Record<string, string>>;
 export type NodeOutcome = 'ok' | 'failed';
@@ -290,6 +291,12 @@ export interface ModuleDef {
   readonly commands: readonly CommandDef[];
   /** how this module's results gather in the dashboard (gather.ts ResultGathering); by whole line when absent */
   readonly gather?: ResultGathering;
+  /**
+   * what this module's events mean for the store (node-facts.ts): per event type, the fact it
+   * tells about its node; the engine applies it to the events of this module's jobs and to its
+   * unsolicited ones. Events of a type not listed change no node.
+   */
+  readonly facts?: EventFacts;
   /** called once when the engine starts (pollers, pools); may throw ERR_CONFIG */
   init?(host: ModuleHost): void | Promise<void>;
   /** release sockets, processes and timers */

@@ -5,6 +5,9 @@ import { makeEngine, tempDir } from '../helpers/engine.js';
 import { parseHooksSection, type Transition } from '../../src/engine/membership.js';
 import { toLine } from '../../src/protocol/events.js';
 import type { Engine } from '../../src/engine/engine.js';
+import type { ModuleDef } from '../../src/protocol/module.js';
+import { SSH_REACH_FACTS, type EventFacts } from '../../src/protocol/node-facts.js';
+import { ICMP_FACTS } from '../../src/backends/icmp/module.js';
 
 let engine: Engine | undefined;
 afterEach(async () => {
@@ -83,7 +86,9 @@ describe('membership', () => {
   });
 
   it('takes evidence from job events: ping replies, and SSH finding no host', async () => {
-    const m = await makeEngine({ yaml: YAML() });
+    // the evidence is what the ICMP and SSH modules declare their events mean (ModuleDef.facts)
+    const declaring = (tag: string, facts: EventFacts): ModuleDef => ({ tag, summary: tag, commands: [], facts });
+    const m = await makeEngine({ yaml: YAML(), modules: [declaring('ICMP_ECHO', ICMP_FACTS), declaring('SSH', SSH_REACH_FACTS)] });
     engine = m.engine;
     engine.emitUnsolicited('ICMP_ECHO', { type: 'PING', node: 'n1', state: 'up', rttMs: 0.04 });
     engine.emitUnsolicited('SSH', { type: 'ERROR', node: 'n1', code: 'ERR_SSH_AUTH', message: 'permission denied' });

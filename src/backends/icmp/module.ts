@@ -15,6 +15,10 @@ import { findBinary, runFpingSweep, type ProbeResult } from './fping.js';
 import { systemPing } from './system-ping.js';
 import { Heartbeat } from './heartbeat.js';
 import { checkAddress, pingAddress } from './address.js';
+import { pingReach, type EventFacts } from '../../protocol/node-facts.js';
+
+/** a ping reply or its absence is the node's reachability */
+export const ICMP_FACTS: EventFacts = { PING: pingReach };
 
 export { checkAddress, pingAddress } from './address.js';
 
@@ -165,6 +169,7 @@ export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
     commands: [ping],
     // nodes gather by up/down (and the reason), their RTTs as min/avg/max: 30 nodes up are one group, not 30
     gather: { PING: { stat: { field: 'rttMs', label: 'rtt', unit: 'ms' } } },
+    facts: ICMP_FACTS,
     init(host) {
       // validated at start, so a bad ping: section stops vacm with ERR_CONFIG before anything runs
       const c = (cfg = parsePingConfig(host.config.sections.ping));

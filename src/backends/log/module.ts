@@ -14,6 +14,7 @@ import { expandTemplate } from '../../protocol/vars.js';
 import type { StreamingExecutor } from '../ssh/module.js';
 import type { SimCluster } from '../sim/cluster.js';
 import { isSimNode } from '../sim/module.js';
+import { SSH_REACH_FACTS } from '../../protocol/node-facts.js';
 
 /** Lines of history shown before following. */
 export const FOLLOW_BACKLOG = 10;
@@ -53,5 +54,5 @@ export function createLogModule(caps: { pool: StreamingExecutor; sim: SimCluster
       });
     },
   };
-  return { tag: 'LOG', summary: 'follow logs on nodes over SSH (journalctl -f, tail -F)', commands: [follow] };
+  return { tag: 'LOG', summary: 'follow logs on nodes over SSH (journalctl -f, tail -F)', commands: [follow], facts: SSH_REACH_FACTS };
 }

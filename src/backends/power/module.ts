@@ -30,6 +30,7 @@ import { DRIVER_NAMES, nodeTimeoutMs, parsePowerSection, type PowerSettings } fr
 import { GUARDED_ACTIONS, guardRefusal, type ThisMachine } from '../../protocol/power.js';
 import { thisMachine } from '../../platform/this-machine.js';
 import { createIpmiExtras } from '../ipmi/power-extras.js';
+import { SSH_REACH_FACTS, powerState } from '../../protocol/node-facts.js';
 
 export interface PowerModuleOptions {
   /** the simulated cluster behind `power: sim` */
@@ -461,6 +462,8 @@ export function createPowerModules(opts: PowerModuleOptions = {}): ModuleDef[] {
     commands: [...commandsOf(control, specs), ...more],
     // by state: `power off` on 30 nodes is one group
     gather: { POWER: {} },
+    // the state after an action or a status query; the ssh driver's errors carry reachability
+    facts: { POWER: powerState, ...SSH_REACH_FACTS },
     init: (host) => control.init(host),
     dispose: async () => {
       await control.close();

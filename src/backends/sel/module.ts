@@ -11,6 +11,7 @@ import type { IpmiClient } from '../ipmi/client.js';
 import { clearSel, readSel, readSelInfo, readSelSince, MAX_SEL_RECORDS, type SelInfoView, type SelMark } from '../ipmi/sel-log.js';
 import type { SdrCache } from '../ipmi/sensors.js';
 import { bmcTarget } from '../power/drivers/ipmi.js';
+import { selRecord } from '../../protocol/node-facts.js';
 
 export interface SelModuleOptions {
   /** the IPMI client and SDR cache SENSORS uses (sensor names come from the SDR) */
@@ -131,5 +132,6 @@ export function createSelModule(opts: SelModuleOptions): ModuleDef {
     },
   };
 
-  return { tag: 'SEL', summary: 'the BMC system event log: list, info, clear; new records become job-0 events', commands: [list, info, clear, poll] };
+  // a record is the node's recent SEL in the store (job-0 ones are news: the engine adds timeline and hooks)
+  return { tag: 'SEL', summary: 'the BMC system event log: list, info, clear; new records become job-0 events', commands: [list, info, clear, poll], facts: { SEL: selRecord } };
 }

@@ -16,6 +16,7 @@ import { bmcTarget } from '../power/drivers/ipmi.js';
 import { parseSensorsConfig, type SensorsConfig } from './config.js';
 import { AGENT_TEMP_FRESH_MS, localTemperatures, type Temperature } from './local.js';
 import { SensorsPoller } from './poller.js';
+import { sensorReading } from '../../protocol/node-facts.js';
 
 export interface SensorsModuleOptions {
   /** settings of the module's IPMI client (tests: bindAddress, retryMs) */
@@ -79,6 +80,8 @@ export function createSensorsModule(opts: SensorsModuleOptions = {}): ModuleDef 
     tag: 'SENSORS',
     summary: 'sensor readings (temperature, voltage, fan, ...) from each node\'s BMC',
     commands: [getCmd],
+    // a reading is the node's sensors in the store
+    facts: { SENSOR: sensorReading },
     cache,
     client: get,
     init(host) {

@@ -12,6 +12,7 @@ import { isSimNode } from '../sim/module.js';
 import { parseSshSection, type SshSection } from './settings.js';
 import { checkExecAllowed, formatAllowEntry, type ExecAllowEntry } from '../../protocol/shell-words.js';
 import { createCopyCommands, type FileTransport } from './copy.js';
+import { SSH_REACH_FACTS } from '../../protocol/node-facts.js';
 
 /** What SSH:EXEC needs from the pool: a streaming exec. */
 export interface StreamingExecutor {
@@ -138,6 +139,7 @@ export function createSshModule(caps: { pool: StreamingExecutor; sim: SimCluster
     commands: caps.files ? [exec, users, ...createCopyCommands({ transport: caps.files, isSim: (node, vars) => isSimNode(vars) && sim.has(node) })] : [exec, users],
     // by output and exit code: a node's lines with its non-zero exit are what it is grouped by
     gather: { OUTPUT: {}, EXIT: {} },
+    facts: SSH_REACH_FACTS,
     init(host) {
       section = parseSshSection(host.config.sections.ssh);
       safe = host.config.exec.safe ?? [];

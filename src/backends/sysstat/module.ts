@@ -17,6 +17,7 @@ import { LocalStats } from './local.js';
 import { parseProcReport, procCommand, type CpuSample } from './parse-proc.js';
 import { SysstatPoller } from './poller.js';
 import { RemoteHealth } from './health.js';
+import { SSH_REACH_FACTS, statReading } from '../../protocol/node-facts.js';
 
 export interface SysstatModuleOptions {
   sim?: SimCluster;
@@ -102,6 +103,8 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
     tag: 'SYSSTAT',
     summary: 'load, CPU, memory, disk, uptime, OS: locally (systeminformation), over SSH (/proc), or simulated',
     commands: [get],
+    // a reading is the node's stats; a remote one that found no host says it is down
+    facts: { STAT: statReading, ...SSH_REACH_FACTS },
     init(host) {
       // validated at start, so a bad sysstat: section stops vacm with ERR_CONFIG before anything runs
       const c = (cfg = parseSysstatConfig(host.config.sections.sysstat));
