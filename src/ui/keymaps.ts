@@ -1,37 +1,20 @@
 /**
- * Keys are data: one keymap per pane (and one for the whole screen). Handlers look actions up here,
- * the footer and the help screen are generated from these tables, and read-only mode drops every
- * dangerous binding in exactly one place (`activeKeymaps`).
+ * Keys are data: one keymap per pane (and one for the whole screen), one per dialog. A binding names
+ * an action; each action has exactly one handler (src/ui/pane-actions.ts for the panes,
+ * src/ui/dialog-actions.ts for the dialogs), in a table typed by the keymap's actions, so a binding
+ * whose action has no handler does not compile. The footer, the help screen and docs/keys.md are
+ * generated from these tables, and read-only mode drops every dangerous binding in exactly one place
+ * (`activeKeymaps`).
  */
 
 import { expandAction, type CustomAction } from '../protocol/actions.js';
 
 export type PaneId = 'nodes' | 'detail' | 'jobs';
 
-export type Action =
-  // global
-  | 'quit' | 'help' | 'nextPane' | 'prevPane' | 'theme' | 'prompt' | 'cancelJob'
-  | 'chartIn' | 'chartOut'
-  // nodes
-  | 'up' | 'down' | 'left' | 'right' | 'pageUp' | 'pageDown' | 'home' | 'end'
-  | 'mark' | 'markAll' | 'clearMarks' | 'filter' | 'clearFilter' | 'sort' | 'overview'
-  | 'power' | 'exec'
-  | 'nextTrouble' | 'prevTrouble'
-  | 'console'
-  | 'undo'
-  // jobs
-  | 'open'
-  // help
-  | 'helpSearch' | 'close'
-  // power menu
-  | 'powerOn' | 'powerOff' | 'powerCycle' | 'powerReset' | 'powerSoft' | 'powerStatus'
-  // the events timeline (e)
-  | 'events' | 'eventsFollow' | 'eventsFilter';
-
-export interface Binding {
+export interface Binding<A extends string = string> {
   /** key names as `keyName` produces them: 'j', 'down', 'pageup', 'ctrl+c', 'space', 'return', ... */
   readonly keys: readonly string[];
-  readonly action: Action;
+  readonly action: A;
   readonly description: string;
   /** changes something on the cluster: confirmed, and removed in read-only mode */
   readonly dangerous: boolean;
@@ -41,10 +24,7 @@ export interface Binding {
   readonly short?: string;
 }
 
-export type KeymapName = 'global' | PaneId | 'powerMenu' | 'help' | 'events';
-export type Keymaps = Readonly<Record<KeymapName, readonly Binding[]>>;
-
-const b = (keys: string[], action: Action, description: string, opts: { dangerous?: boolean; footer?: boolean; short?: string } = {}): Binding => ({
+const b = <A extends string>(keys: string[], action: A, description: string, opts: { dangerous?: boolean; footer?: boolean; short?: string } = {}): Binding<A> => ({
   keys,
   action,
   description,
@@ -53,7 +33,7 @@ const b = (keys: string[], action: Action, description: string, opts: { dangerou
   short: opts.short,
 });
 
-const listMoves: Binding[] = [
+const listMoves = [
   b(['up', 'k'], 'up', 'cursor up'),
   b(['down', 'j'], 'down', 'cursor down'),
   b(['pageup'], 'pageUp', 'page up'),
@@ -61,8 +41,10 @@ const listMoves: Binding[] = [
   b(['home', 'g'], 'home', 'first'),
   b(['end', 'G'], 'end', 'last'),
 ];
+const scrollMoves = listMoves.map((x) => ({ ...x, description: x.description.replace('cursor', 'scroll') }));
 
-export const KEYMAPS: Keymaps = {
+/** The panes' keymaps and those of the dialogs listed in help. Adding a key: a line here, a handler where the compiler says. */
+const MAPS = {
   global: [
     b(['?'], 'help', 'help', { short: 'help' }),
     b(['q'], 'quit', 'quit', { short: 'quit' }),
@@ -92,15 +74,16 @@ export const KEYMAPS: Keymaps = {
     b(['c'], 'console', 'serial console of the node, full screen (~. leaves, ~B break, ~? help)'),
     b(['u'], 'undo', 'undo the last Esc (or a): filter and marks back'),
   ],
-  detail: [],
+  detail: [] as Binding<never>[],
   jobs: [
     ...listMoves,
     b(['return'], 'open', 'full per-node output', { short: 'output' }),
   ],
   help: [
-    ...listMoves.map((x) => ({ ...x, description: x.description.replace('cursor', 'scroll') })),
+    ...scrollMoves,
     b(['/'], 'helpSearch', 'search the help (Enter keeps the matches)'),
-    b(['escape', '?', 'q'], 'close', 'close (Esc first clears a search)'),
+    b(['escape'], 'back', 'clear a search, else close'),
+    b(['?', 'q'], 'close', 'close'),
   ],
   powerMenu: [
     b(['o'], 'powerOn', 'power on', { dangerous: true }),
@@ -111,15 +94,68 @@ export const KEYMAPS: Keymaps = {
     b(['t'], 'powerStatus', 'power status'),
   ],
   events: [
-    ...listMoves.map((x) => ({ ...x, description: x.description.replace('cursor', 'scroll') })),
+    ...scrollMoves,
     b(['f'], 'eventsFollow', 'follow: keep the newest in view (on when opened)'),
     b(['/'], 'eventsFilter', 'filter by node set (Enter applies; empty shows all)'),
-    b(['escape', 'e', 'q'], 'close', 'close (Esc first clears a filter)'),
+    b(['escape'], 'back', 'clear a filter, else close'),
+    b(['e', 'q'], 'close', 'close'),
   ],
 };
 
-/** The POWER command each power-menu action sends. */
-export const POWER_COMMANDS: Partial<Record<Action, string>> = {
+export type KeymapName = keyof typeof MAPS;
+/** The actions of one keymap (what its handler table must cover). */
+export type ActionOf<M extends KeymapName> = (typeof MAPS)[M][number]['action'];
+export type Keymaps = { readonly [K in KeymapName]: readonly Binding<ActionOf<K>>[] };
+export const KEYMAPS: Keymaps = MAPS;
+
+/** What a key does with no dialog open: the focused pane's keymap, then the global one. */
+export type PaneAction = ActionOf<'global'> | ActionOf<'nodes'> | ActionOf<'detail'> | ActionOf<'jobs'>;
+export type PowerAction = ActionOf<'powerMenu'>;
+
+/**
+ * The dialogs' own keys besides those above (the prompts' Enter/Esc/Tab, the confirmations' y/n,
+ * a job's output view). Not subject to read-only: none of them is dangerous by itself (a request is
+ * checked, and confirmed, on its own).
+ */
+const DIALOG_MAPS = {
+  /** typing a search in help */
+  helpSearch: [b(['return'], 'keep', 'keep the matches'), b(['escape', 'ctrl+c'], 'cancel', 'clear the search')],
+  /** typing the events timeline's node-set filter */
+  eventsFilter: [b(['return'], 'apply', 'apply the filter (empty shows all)'), b(['escape', 'ctrl+c'], 'cancel', 'stop editing')],
+  exec: [b(['return'], 'run', 'run the command (asks first unless exec.safe)'), b(['escape', 'ctrl+c'], 'close', 'close')],
+  filter: [b(['return'], 'keep', 'keep the filter'), b(['escape', 'ctrl+c'], 'cancel', 'back to the filter it opened on'), b(['tab'], 'complete', 'complete a node name or @group')],
+  prompt: [b(['return'], 'run', 'check and run'), b(['escape', 'ctrl+c'], 'close', 'close'), b(['tab'], 'complete', 'complete module, command, node, group or action name')],
+  confirm: [b(['y', 'return'], 'yes', 'confirm'), b(['n', 'q', 'escape', 'ctrl+c'], 'no', 'cancel')],
+  /** a confirmation of more than TYPE_COUNT_ABOVE targets: the count is typed */
+  confirmCount: [b(['return'], 'yes', 'confirm (when the typed count is right)'), b(['escape', 'ctrl+c'], 'no', 'cancel')],
+  quit: [b(['y', 'return'], 'yes', 'quit (running jobs are cancelled)'), b(['n', 'escape', 'q'], 'no', 'stay')],
+  /** the power menu's own keys (its actions are `powerMenu`) */
+  power: [b(['escape', 'p', 'q'], 'close', 'close')],
+  /** a job's full output (Enter in the jobs pane) */
+  output: [
+    b(['up', 'k'], 'up', 'cursor line up'),
+    b(['down', 'j'], 'down', 'cursor line down'),
+    b(['pageup'], 'pageUp', 'page up'),
+    b(['pagedown'], 'pageDown', 'page down'),
+    b(['home'], 'home', 'first line'),
+    b(['end', 'G'], 'end', 'last line'),
+    b(['g'], 'gathered', 'gathered / per node'),
+    b(['space', 'm'], 'markGroup', 'mark (again: unmark) the group under the cursor'),
+    b(['F'], 'markFailed', 'mark exactly the failed nodes'),
+    b(['r'], 'rerun', 're-run on the marked (else the failed) nodes; asks'),
+    b(['escape', 'q', 'return'], 'close', 'close'),
+  ],
+};
+
+export type DialogKeymapName = keyof typeof DIALOG_MAPS;
+export type DialogActionOf<M extends DialogKeymapName> = (typeof DIALOG_MAPS)[M][number]['action'];
+export const DIALOG_KEYMAPS: { readonly [K in DialogKeymapName]: readonly Binding<DialogActionOf<K>>[] } = DIALOG_MAPS;
+
+/** Every action a key can name. */
+export type Action = { [K in KeymapName]: ActionOf<K> }[KeymapName] | { [K in DialogKeymapName]: DialogActionOf<K> }[DialogKeymapName];
+
+/** The POWER command each power-menu action sends (the power menu's handlers: one per action, or it does not compile). */
+export const POWER_COMMANDS: Readonly<Record<PowerAction, string>> = {
   powerOn: 'ON',
   powerOff: 'OFF',
   powerCycle: 'CYCLE',
@@ -131,9 +167,9 @@ export const POWER_COMMANDS: Partial<Record<Action, string>> = {
 /** The keymaps in effect: in read-only mode every dangerous binding is gone. The one place that decides. */
 export function activeKeymaps(readOnly: boolean, maps: Keymaps = KEYMAPS): Keymaps {
   if (!readOnly) return maps;
-  const out = {} as Record<KeymapName, readonly Binding[]>;
+  const out: Record<string, readonly Binding[]> = {};
   for (const [name, list] of Object.entries(maps) as [KeymapName, readonly Binding[]][]) out[name] = list.filter((x) => !x.dangerous);
-  return out;
+  return out as unknown as Keymaps;
 }
 
 /** The subset of ink's Key we look at. */
@@ -177,7 +213,7 @@ export function keyName(input: string, key: KeyInfo): string {
   return input;
 }
 
-export function lookup(map: readonly Binding[], name: string): Binding | undefined {
+export function lookup<A extends string>(map: readonly Binding<A>[], name: string): Binding<A> | undefined {
   return map.find((x) => x.keys.includes(name));
 }
 
@@ -274,7 +310,7 @@ export function helpLines(maps: Keymaps, actions: readonly CustomAction[] = []):
     for (const x of maps[name]) out.push(`  ${bindingKeys(x).padEnd(14)} ${x.description}${x.dangerous ? '  (asks first)' : ''}`);
   }
   out.push('Job output (Enter in jobs)');
-  for (const [k, d] of OUTPUT_KEYS) out.push(`  ${k.padEnd(14)} ${d}`);
+  for (const x of DIALOG_KEYMAPS.output) out.push(`  ${bindingKeys(x).padEnd(14)} ${x.description}`);
   out.push('Text input (: / x)');
   for (const [k, d] of TEXT_INPUT_KEYS) out.push(`  ${k.padEnd(14)} ${d}`);
   out.push('Prompt (:)');
@@ -286,16 +322,6 @@ export function helpLines(maps: Keymaps, actions: readonly CustomAction[] = []):
   out.push('  ~B / ~? / ~~   serial break / help / type a ~');
   return out;
 }
-
-/** The keys of a job's output view (issue 15 item 3), for help and docs/keys.md. */
-export const OUTPUT_KEYS: readonly (readonly [string, string])[] = [
-  ['↑/↓ j/k', 'move the cursor line (PgUp/PgDn, Home/End)'],
-  ['g', 'gathered / per node'],
-  ['Space/m', 'mark (again: unmark) the group under the cursor'],
-  ['F', 'mark exactly the failed nodes'],
-  ['r', 're-run on the marked (else the failed) nodes; asks'],
-  ['Esc/q/Enter', 'close'],
-];
 
 /** The editing keys of every text input (src/ui/text-input.ts), for help and docs/keys.md. */
 export const TEXT_INPUT_KEYS: readonly (readonly [string, string])[] = [
@@ -321,7 +347,7 @@ export function keysMarkdown(maps: Keymaps = KEYMAPS): string {
   }
   out.push('## Prompt (`:`)', '', '| keys | action |', '| --- | --- |', '| `Tab` | complete module, command, node name or group |', '| `↑` `↓` | history (kept in the state dir) |', '| `Enter` | check and run (parse errors are shown inline; dangerous requests ask first) |', '| `Esc` | close |', '');
   out.push('## Console (`c`)', '', 'Every other key goes to the node. The escapes count at the start of a line (after Enter), as in ssh and ipmitool; a second operator on the same console watches read-only.', '', '| keys | action |', '| --- | --- |', '| `~.` | leave the console, back to the dashboard as it was |', '| `~B` | send a serial break |', '| `~?` | show or hide the escapes |', '| `~~` | type a `~` |', '');
-  out.push('## Job output (`Enter` in the jobs pane)', '', '| keys | action |', '| --- | --- |', ...OUTPUT_KEYS.map(([k, d]) => `| ${k.split(/[/ ]/).map((x) => '`' + x + '`').join(' ')} | ${d} |`), '');
+  out.push('## Job output (`Enter` in the jobs pane)', '', '| keys | action |', '| --- | --- |', ...DIALOG_KEYMAPS.output.map((x) => `| ${x.keys.map((k) => '`' + keyLabel(k) + '`').join(' ')} | ${x.description} |`), '');
   out.push('## Text input (`:`, `/`, `x`)', '', '| keys | action |', '| --- | --- |', ...TEXT_INPUT_KEYS.map(([k, d]) => `| ${k.split('/').map((x) => '`' + x + '`').join(' ')} | ${d} |`), '', 'The `/` filter narrows the nodes as you type (from 4096 nodes on, after a short pause); Esc goes back to the filter you started from, Enter keeps the new one.', '');
   out.push('## Confirmations', '', 'Every dangerous action names the action, the folded targets and their count. `y` or `Enter` confirms, `n` or `Esc` cancels; for more than 16 nodes type the count and press `Enter`.', '');
   return out.join('\n');

@@ -6,7 +6,7 @@
 import type { NodeView } from '../protocol/module.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
 import { GUARDED_ACTIONS, type GuardReason, type PowerActionName } from '../protocol/power.js';
-import type { Binding, Keymaps } from './keymaps.js';
+import type { Binding, Keymaps, PowerAction } from './keymaps.js';
 import { POWER_COMMANDS } from './keymaps.js';
 import type { PowerFacts } from './ui-engine.js';
 import type { Line } from './panes/Overlay.js';
@@ -29,7 +29,7 @@ const GUARD_WORDS: Readonly<Record<GuardReason, string>> = {
 };
 
 export interface PowerOffer {
-  readonly binding: Binding;
+  readonly binding: Binding<PowerAction>;
   readonly action: PowerActionName;
   /** the targets whose driver can do it */
   readonly targets: readonly string[];
@@ -39,7 +39,7 @@ export interface PowerOffer {
   readonly disabledReason?: string;
 }
 
-const actionOf = (b: Binding): PowerActionName => POWER_COMMANDS[b.action]!.toLowerCase() as PowerActionName;
+const actionOf = (b: Binding<PowerAction>): PowerActionName => POWER_COMMANDS[b.action].toLowerCase() as PowerActionName;
 const cannotWhy = (f: PowerFacts) => (f.driver ? `power: ${f.driver}` : 'no power driver');
 
 function byReason(facts: readonly PowerFacts[], why: (f: PowerFacts) => string): string[] {

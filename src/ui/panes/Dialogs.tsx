@@ -9,7 +9,7 @@ import { visibleLine } from '../../protocol/visible.js';
 import { bindingKeys, helpLines, searchHelp, type Keymaps } from '../keymaps.js';
 import { gatheredJobRows, perNodeJobLines } from '../format.js';
 import type { ResultGathering } from '../../protocol/gather.js';
-import type { Modal } from '../use-dashboard.js';
+import type { Modal } from '../dashboard-state.js';
 import type { CustomAction } from '../../protocol/actions.js';
 import { overlayBodyRows, type Line, type OverlaySpec } from './Overlay.js';
 

@@ -6,7 +6,7 @@
 import type { TimelineEntry } from '../../protocol/timeline.js';
 import { visibleLine } from '../../protocol/visible.js';
 import type { Slot } from '../theme.js';
-import type { Modal } from '../use-dashboard.js';
+import type { Modal } from '../dashboard-state.js';
 import { overlayBodyRows, type Line, type OverlaySpec } from './Overlay.js';
 
 const KIND_SLOT: Record<string, Slot> = { membership: 'node.down', drain: 'node.drained', power: 'node.unknown', exec: 'job.running', copy: 'job.running', discovery: 'node.up', job: 'job.running', sel: 'node.unknown', console: 'dim' };

@@ -3,7 +3,7 @@ import React from 'react';
 import { Box, Text } from 'ink';
 import { useTheme } from '../theme.js';
 import { footerText, type Keymaps, type PaneId } from '../keymaps.js';
-import type { Modal } from '../use-dashboard.js';
+import type { Modal } from '../dashboard-state.js';
 import { OUTPUT_HINT } from './Dialogs.js';
 import type { CustomAction } from '../../protocol/actions.js';
 

@@ -9,7 +9,7 @@ import type { NodeView } from '../../protocol/module.js';
 import type { NodeState } from '../../protocol/events.js';
 import { useTheme, type Slot } from '../theme.js';
 import { DRAIN_GLYPH, STATE_GLYPH, fit, loadLevel, nodeRowParts, overviewLayout, overviewLegend, overviewRuns, rowColumns, rowHeader, windowStart, type OverviewSection, type RowColumns, type RowParts, type SortKey } from '../format.js';
-import type { Filter } from '../use-dashboard.js';
+import type { Filter } from '../dashboard-state.js';
 import { visibleLine } from '../../protocol/visible.js';
 
 export interface NodesPaneProps {

@@ -5,7 +5,7 @@ import { foldNodeSet } from '../../protocol/nodeset.js';
 import { useTheme } from '../theme.js';
 import { visibleLine } from '../../protocol/visible.js';
 import { inputView, type TextInput } from '../text-input.js';
-import type { Message, Modal } from '../use-dashboard.js';
+import type { Message, Modal } from '../dashboard-state.js';
 
 export interface PromptPaneProps {
   modal: Modal;
