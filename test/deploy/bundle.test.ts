@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
-import { Tmux, hasBinary } from '../e2e/tmux.js';
+import { Tmux, hasBinary, tmuxAvailable } from '../e2e/tmux.js';
 import { sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
 
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -127,7 +127,7 @@ describe('vacm.mjs, the one-file install', () => {
     expect(bad.code).toBe(2);
   });
 
-  describe.skipIf(!hasBinary('tmux'))('--demo in tmux (needs tmux: apt-get install tmux)', () => {
+  describe.skipIf(!tmuxAvailable())('--demo in tmux (needs tmux: apt-get install tmux)', () => {
     const tmux = new Tmux('bundle');
     afterAll(() => tmux.kill());
 

@@ -6,11 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { describe, it, expect } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
-import { Tmux, hasBinary } from './tmux.js';
+import { tmuxAvailable, tmuxSuite } from './tmux.js';
 
 const CONFIG = `cluster: acting
 nodes:
@@ -25,19 +24,8 @@ actions:
 /** the prompt row (the one above the footer) */
 const promptRow = (s: string) => s.split('\n').find((l) => l.startsWith('filter (node set or text):')) ?? '';
 
-describe.skipIf(!hasBinary('tmux'))('acting on what you see, in tmux (needs tmux: apt-get install tmux)', () => {
-  const sessions: Tmux[] = [];
-  const session = (name: string) => {
-    const t = new Tmux(name);
-    sessions.push(t);
-    return t;
-  };
-  beforeAll(() => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-  }, 120_000);
-  afterAll(() => {
-    for (const t of sessions) t.kill();
-  });
+describe.skipIf(!tmuxAvailable())('acting on what you see, in tmux (needs tmux: apt-get install tmux)', () => {
+  const session = tmuxSuite();
 
   for (const [columns, rows] of [[80, 24], [200, 60]] as const) {
     it(`the filter prompt at ${columns}x${rows}: narrows live, starts selected, edits with readline keys`, async () => {

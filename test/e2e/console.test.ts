@@ -4,17 +4,17 @@
  * returns to the dashboard as it was; `vacm console NODE` in tmux does the same from the shell and
  * gives the terminal back in cooked mode; escape sequences from the node are drawn, never obeyed.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
 import { ipmiSimAvailable, startIpmiSims, type IpmiSims } from '../fixtures/ipmi-sim.js';
-import { Tmux, hasBinary } from './tmux.js';
+import { hasBinary, tmuxAvailable, tmuxSuite } from './tmux.js';
 
-const have = hasBinary('tmux') && ipmiSimAvailable() && hasBinary('ipmitool');
+const have = tmuxAvailable() && ipmiSimAvailable() && hasBinary('ipmitool');
 const PASSWORD = 'pw-e2e-console-5';
 const BMC = '127.0.20.172';
 
@@ -53,12 +53,10 @@ async function until(what: string, cond: () => boolean, ms = 20_000, step?: () =
 describe.skipIf(!have)('serial consoles in tmux (needs tmux, ipmi_sim, ipmitool)', () => {
   let sims: IpmiSims;
   const serial = new SerialServer();
-  const sessions: Tmux[] = [];
   let config = '';
   const env = () => ({ VACM_STATE_DIR: tempDir('vacm-e2e-console-'), VACM_TEST_BMC_PW: PASSWORD });
 
-  beforeAll(async () => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+  const session = tmuxSuite({ before: async () => {
     await serial.listen();
     sims = await startIpmiSims({ count: 1, firstAddress: BMC, password: PASSWORD, sol: () => ({ host: '127.0.0.1', port: serial.port }) });
     const dir = tempDir('vacm-e2e-console-cfg-');
@@ -74,19 +72,10 @@ nodes:
 `,
       { mode: 0o600 },
     );
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const t of sessions) t.kill();
+  }, after: async () => {
     await sims?.stop();
     await serial.close();
-  });
-
-  const session = (name: string) => {
-    const t = new Tmux(name);
-    sessions.push(t);
-    return t;
-  };
+  } });
 
   it('c opens con01\'s console full screen, typing reaches the node, ~. returns to the dashboard intact', async () => {
     const tmux = session('dash');

@@ -3,25 +3,13 @@
  * window resize (down to 80x24); the prompt's history outlives the process (state dir).
  */
 import os from 'node:os';
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { describe, it, expect } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
-import { Tmux, hasBinary } from './tmux.js';
+import { tmuxAvailable, tmuxSuite } from './tmux.js';
 
-describe.skipIf(!hasBinary('tmux'))('vacm in tmux, continued (needs tmux: apt-get install tmux)', () => {
-  const sessions: Tmux[] = [];
-  const session = (name: string) => {
-    const t = new Tmux(name);
-    sessions.push(t);
-    return t;
-  };
-  beforeAll(() => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-  }, 120_000);
-  afterAll(() => {
-    for (const t of sessions) t.kill();
-  });
+describe.skipIf(!tmuxAvailable())('vacm in tmux, continued (needs tmux: apt-get install tmux)', () => {
+  const session = tmuxSuite();
 
   it('with no config: this machine alone, live (its load and memory appear)', async () => {
     const home = tempDir('vacm-e2e-home-');

@@ -2,18 +2,13 @@
  * The real `node bin/vacm.js --demo` in tmux: nodes visible, the filter, a confirmed power off of two
  * marked nodes, a prompt command streaming into the jobs pane, and `q` restoring the terminal.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { describe, it, expect } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
-import { Tmux, hasBinary } from './tmux.js';
+import { tmuxAvailable, tmuxSuite } from './tmux.js';
 
-describe.skipIf(!hasBinary('tmux'))('vacm --demo in tmux (needs tmux: apt-get install tmux)', () => {
-  const tmux = new Tmux('e2e');
-  beforeAll(() => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-  }, 120_000);
-  afterAll(() => tmux.kill());
+describe.skipIf(!tmuxAvailable())('vacm --demo in tmux (needs tmux: apt-get install tmux)', () => {
+  const tmux = tmuxSuite()('e2e');
 
   it('shows the nodes, filters, powers off two marked nodes after confirming, streams a prompt job, and q restores the terminal', async () => {
     const stateDir = tempDir('vacm-e2e-');

@@ -3,11 +3,10 @@
  * overlay whose captured screen is, word for word, what was drawn (help, the power menu, a
  * confirmation with warnings), and a job where every node failed says so.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { describe, it, expect } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
-import { Tmux, hasBinary } from './tmux.js';
+import { tmuxAvailable, tmuxSuite, type Tmux } from './tmux.js';
 import { activeKeymaps, helpLines } from '../../src/ui/keymaps.js';
 import { confirmSpec, helpSpec } from '../../src/ui/panes/Dialogs.js';
 import { describeRequest, requestWarnings } from '../../src/ui/power-menu.js';
@@ -24,19 +23,8 @@ async function settled(tmux: Tmux, spec: OverlaySpec, columns: number, rows: num
   return tmux.waitFor((x) => overlayMismatches(x, spec, columns, rows).length === 0, 5000).catch(() => tmux.capture());
 }
 
-describe.skipIf(!hasBinary('tmux'))('dialogs of vacm --demo in tmux (needs tmux: apt-get install tmux)', () => {
-  const sessions: Tmux[] = [];
-  const session = (name: string) => {
-    const t = new Tmux(name);
-    sessions.push(t);
-    return t;
-  };
-  beforeAll(() => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-  }, 120_000);
-  afterAll(() => {
-    for (const t of sessions) t.kill();
-  });
+describe.skipIf(!tmuxAvailable())('dialogs of vacm --demo in tmux (needs tmux: apt-get install tmux)', () => {
+  const session = tmuxSuite();
 
   for (const [columns, rows] of [[80, 24], [200, 60]] as const) {
     it(`help at ${columns}x${rows}: clean (the screen is what was drawn), scrolls and searches`, async () => {

@@ -5,11 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { describe, it, expect } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
-import { Tmux, hasBinary } from './tmux.js';
+import { tmuxAvailable, tmuxSuite } from './tmux.js';
 
 const YAML = `cluster: simlab
 nodes:
@@ -18,19 +17,8 @@ nodes:
     vars: { sim: true, power: sim }
 `;
 
-describe.skipIf(!hasBinary('tmux'))('drains and the events timeline in tmux (needs tmux: apt-get install tmux)', () => {
-  const sessions: Tmux[] = [];
-  const session = (name: string) => {
-    const t = new Tmux(name);
-    sessions.push(t);
-    return t;
-  };
-  beforeAll(() => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
-  }, 180_000);
-  afterAll(() => {
-    for (const t of sessions) t.kill();
-  });
+describe.skipIf(!tmuxAvailable())('drains and the events timeline in tmux (needs tmux: apt-get install tmux)', () => {
+  const session = tmuxSuite();
 
   it('drain sim0003 through the : prompt, see ⊘ and "1 drained", e shows it; after a restart it is still drained', async () => {
     const stateDir = tempDir('vacm-e2e-drain-');

