@@ -77,10 +77,10 @@ export function rowColumns(width: number, names: readonly NodeView[] | number): 
   const name = Math.min(Math.max(longest, 6), 24);
   // mark(1) glyph(1) sp name sp power(3) sp spark sp load(6) [sp cpu(4) sp mem(4)]
   const fixed = 2 + 1 + name + 1 + 3 + 1 + 1 + 6;
-  const cpuMem = width - fixed >= 10 + 10;
-  // decision: the temperature column takes its room from the sparkline, which keeps at least 10
-  // columns; narrower (an 80-column terminal with long names) it hides. Only when a node has one.
-  const temp = typeof names !== 'number' && names.some((n) => temperatureOf(n) !== undefined) && width - fixed - (cpuMem ? 10 : 0) - TEMP_W >= 10;
+  // decision: the temperature column (only when a node has one) goes before CPU and memory, and
+  // takes its room from the sparkline, which keeps at least 10 columns; narrower it hides
+  const temp = typeof names !== 'number' && names.some((n) => temperatureOf(n) !== undefined) && width - fixed - TEMP_W >= 10;
+  const cpuMem = width - fixed - (temp ? TEMP_W : 0) >= 10 + 10;
   // 30 samples (half a minute at 1 Hz) is plenty at a glance, and sparkline glyphs are the costly part of a frame
   const spark = Math.max(0, Math.min(30, width - fixed - (cpuMem ? 10 : 0) - (temp ? TEMP_W : 0)));
   return temp ? { name, spark, cpuMem, temp } : { name, spark, cpuMem };
