@@ -18,14 +18,13 @@ import { METRICS_SECTION } from '../backends/metrics/module.js';
 import { POWER_SECTION } from '../backends/power/settings.js';
 import { SSH_SECTION } from '../backends/ssh/settings.js';
 import { SYSSTAT_SECTION } from '../backends/sysstat/config.js';
+import { SENSORS_SECTION } from '../backends/sensors/config.js';
 import { AGENT_SECTION } from './agent-section.js';
 import { EVENTS_SECTION } from '../engine/timeline.js';
 
 /** Roles of `vacm serve`'s users (issue 13), weakest first. */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 
-/** sensors: the quiet BMC sensor poller (issue 14): `interval_ms`, default 60 s. */
-export const SENSORS_SECTION = section('sensors', mapping({ interval_ms: int(1000, 86_400_000, { unit: 'milliseconds', example: 60_000 }) }, { must: 'a mapping, e.g. sensors: { interval_ms: 60000 }', showValue: false }));
 
 const SERVE_USER = mapping(
   {

@@ -36,6 +36,8 @@ import { DrainBook } from './drains.js';
 import { Timeline, parseEventsSection } from './timeline.js';
 import type { TimelineEntry, TimelineFields, TimelineKind } from '../protocol/timeline.js';
 import type { DrainInfo, TimelineQuery } from '../protocol/module.js';
+import type { BlackBox } from '../protocol/sensors.js';
+import { TemperatureHistory } from './temperature-history.js';
 import { Job, type JobOutcome } from './job.js';
 import { JobRunner } from './runner.js';
 import { Nodelist } from './nodelist.js';
@@ -92,6 +94,8 @@ export class Engine implements ModuleHost {
   readonly history: History;
   /** the events timeline (docs/events.md): record() adds to it, NEXXUS:EVENTS reads it */
   readonly events: Timeline;
+  /** per-node hottest temperature, a slot a minute (fed by SENSOR events) */
+  readonly temperatures = new TemperatureHistory();
   /** reachability, power and stats put on the node records */
   private readonly facts: NodeFacts;
   /** drained nodes, kept in the state dir */
@@ -149,7 +153,16 @@ export class Engine implements ModuleHost {
     this.store = new Store(this.config.cluster, this.records);
     this.audit = new AuditLog(this.stateDir);
     this.events = new Timeline({ stateDir: this.stateDir, settings: parseEventsSection(this.config.sections.events), log: (l, m) => this.log(l, m) });
-    this.facts = new NodeFacts({ records: this.records, membership: this.membership, history: this.history, store: this.store, monitor: this.monitor, record: (k, n, t, f) => this.record(k, n, t, f) });
+    this.facts = new NodeFacts({
+      records: this.records,
+      membership: this.membership,
+      history: this.history,
+      temperatures: this.temperatures,
+      store: this.store,
+      monitor: this.monitor,
+      record: (k, n, t, f, b) => this.record(k, n, t, f, b),
+      consoleLines: (node, count) => this.consoleLines(node, count),
+    });
     this.drains = new DrainBook(this.stateDir);
     try {
       this.applyDrains(this.drains.load());
@@ -236,10 +249,25 @@ export class Engine implements ModuleHost {
     if (fact) this.facts.apply(fact);
   }
 
+  /** The node's last console lines from the module that keeps its console (the black box of a NODE_DOWN record). */
+  private consoleLines(node: string, count: number): readonly string[] {
+    for (const m of this.registry.list()) {
+      try {
+        const l = m.lastConsoleLines?.(node, count);
+        if (l && l.length > 0) return l;
+      } catch (err) {
+        this.log('warn', `module ${m.tag} could not give ${node}'s console lines: ${(err as Error).message}`);
+      }
+    }
+    return [];
+  }
+
   emitUnsolicited(tag: string, body: EventBody): void {
     const e = Object.assign({ tag, job: 0, ts: Date.now() }, body) as VacmEvent;
     if (body.type === 'DISCOVERED') this.record('discovery', body.host, `discovered ${body.host} at ${body.addr} (NEXXUS:ADOPT adds it)`, { addr: body.addr });
     this.observe(tag, body);
+    // new SEL records (the sensors poller's news): the timeline and the hooks with on: [sel]
+    if (body.type === 'SEL') this.facts.newSelRecord(body);
     this.dispatch(e);
   }
 
@@ -329,9 +357,9 @@ export class Engine implements ModuleHost {
     return this.records.get(node)?.drain;
   }
 
-  record(kind: TimelineKind, node: string | undefined, text: string, fields?: TimelineFields): void {
+  record(kind: TimelineKind, node: string | undefined, text: string, fields?: TimelineFields, blackBox?: BlackBox): void {
     try {
-      this.events.record(kind, node, text, fields);
+      this.events.record(kind, node, text, fields, blackBox);
     } catch (err) {
       this.log('warn', `timeline entry not recorded: ${(err as Error).message}`);
     }

@@ -27,6 +27,17 @@ export interface Transition {
   ts: number;
   /** the node is drained (NEXXUS:DRAIN): its events still flow, hooks see VACM_DRAINED=1 */
   drained?: boolean;
+  /** set for a new SEL record the sensors poller found (hooks with `on: [sel]`); from and to are then the node's state */
+  sel?: HookSel;
+}
+
+/** A new SEL record as hooks see it (VACM_SEL_*); its texts were made safe by the engine (protocol/sensors.ts). */
+export interface HookSel {
+  id: number;
+  time: string;
+  sensor: string;
+  event: string;
+  direction: string;
 }
 
 export type MembershipHook = (t: Transition, signal: AbortSignal) => void | Promise<void>;
@@ -47,6 +58,10 @@ interface Subscriber {
   order: number;
   timeoutMs: number;
   states?: ReadonlySet<NodeState>;
+  /** runs on state transitions (default) */
+  transitions: boolean;
+  /** runs on new SEL records (`on: [sel]`) */
+  sel: boolean;
   fn: MembershipHook;
 }
 
@@ -54,8 +69,11 @@ export interface ShellHook {
   command: string;
   band: number;
   timeoutMs: number;
-  on?: NodeState[];
+  /** states, and `sel` for new SEL records */
+  on?: HookOn[];
 }
+
+export type HookOn = NodeState | 'sel';
 
 export function bandOf(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 9) return v;
@@ -64,13 +82,15 @@ export function bandOf(v: unknown): number | undefined {
 }
 
 const STATES: NodeState[] = ['up', 'down', 'off', 'unknown'];
+/** what `on:` may list: the states, and `sel` (a new BMC event log record, with $VACM_SEL_*) */
+const HOOK_ON: HookOn[] = [...STATES, 'sel'];
 
 const HOOK = mapping(
   {
     command: text({ says: 'required: a shell command; it gets $VACM_NODE, $VACM_STATE, $VACM_PREV_STATE, $VACM_REASON and $VACM_DRAINED', pattern: /\S/ }),
     band: custom((v) => (bandOf(v) === undefined ? `must be 0-9 or one of ${Object.keys(BANDS).join(', ')}` : undefined)),
     timeout_ms: int(1, 3_600_000, { says: 'must be milliseconds (1-3600000), e.g. 10000' }),
-    on: words({ says: `must be a list of states: ${STATES.join(', ')}`, pattern: new RegExp(`^(?:${STATES.join('|')})$`) }),
+    on: words({ says: `must be a list of states: ${STATES.join(', ')}, or sel (new SEL records)`, pattern: new RegExp(`^(?:${HOOK_ON.join('|')})$`) }),
   },
   { must: 'a mapping with command:', showValue: false, required: { command: 'required: a shell command; it gets $VACM_NODE, $VACM_STATE, $VACM_PREV_STATE, $VACM_REASON and $VACM_DRAINED' }, noun: 'a hook' },
 );
@@ -85,7 +105,7 @@ export function parseHooksSection(raw: unknown): ShellHook[] {
     command: o.command as string,
     band: o.band === undefined ? BANDS.normal : bandOf(o.band)!,
     timeoutMs: (o.timeout_ms as number | undefined) ?? DEFAULT_HOOK_TIMEOUT_MS,
-    on: o.on === undefined ? undefined : typeof o.on === 'string' ? [o.on as NodeState] : (o.on as NodeState[]),
+    on: o.on === undefined ? undefined : typeof o.on === 'string' ? [o.on as HookOn] : (o.on as HookOn[]),
   }));
 }
 
@@ -141,6 +161,16 @@ export function hookEnvironment(parent: NodeJS.ProcessEnv, t: Transition, extra:
   env.VACM_REASON = t.reason ?? '';
   // a drained node's hooks can leave it alone (no paging for the node under repair)
   env.VACM_DRAINED = t.drained ? '1' : '';
+  env.VACM_EVENT = t.sel ? 'sel' : 'state';
+  if (t.sel) {
+    // the BMC's texts only ever as values of variables, never in the command line; a NUL (which
+    // spawn refuses) cannot be in them: the engine escaped every control
+    env.VACM_SEL_ID = String(t.sel.id);
+    env.VACM_SEL_TIME = t.sel.time;
+    env.VACM_SEL_SENSOR = t.sel.sensor;
+    env.VACM_SEL_EVENT = t.sel.event;
+    env.VACM_SEL_DIRECTION = t.sel.direction;
+  }
   return env;
 }
 
@@ -215,10 +245,10 @@ export class Membership {
    * Run `fn` on every transition (or only into `states`), in `band` (0-9 or a name; lower first),
    * after the earlier subscribers of the same band. Returns an unsubscribe function.
    */
-  subscribe(fn: MembershipHook, o: { band?: number | string; name?: string; timeoutMs?: number; states?: readonly NodeState[] } = {}): () => void {
+  subscribe(fn: MembershipHook, o: { band?: number | string; name?: string; timeoutMs?: number; states?: readonly NodeState[]; transitions?: boolean; sel?: boolean } = {}): () => void {
     const band = o.band === undefined ? BANDS.normal : bandOf(o.band);
     if (band === undefined) throw new VacmError('ERR_BAD_ARGS', `bad band ${String(o.band)}: 0-9 or ${Object.keys(BANDS).join(', ')}`);
-    const s: Subscriber = { name: o.name ?? fn.name ?? 'hook', band, order: this.order++, timeoutMs: o.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS, states: o.states ? new Set(o.states) : undefined, fn };
+    const s: Subscriber = { name: o.name ?? fn.name ?? 'hook', band, order: this.order++, timeoutMs: o.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS, states: o.states ? new Set(o.states) : undefined, transitions: o.transitions ?? true, sel: o.sel ?? false, fn };
     this.subs.push(s);
     this.subs.sort((a, b) => a.band - b.band || a.order - b.order);
     return () => {
@@ -228,7 +258,12 @@ export class Membership {
   }
 
   addShellHooks(hooks: readonly ShellHook[], extraEnv: readonly string[] = []): void {
-    for (const h of hooks) this.subscribe(shellHook(h, (l, m) => this.opts.log(l, m), extraEnv), { band: h.band, name: h.command, timeoutMs: h.timeoutMs, states: h.on });
+    for (const h of hooks) {
+      // decision: a hook without `on` runs on state transitions only; SEL records reach hooks that ask for `sel`
+      const states = h.on?.filter((x): x is NodeState => x !== 'sel');
+      const sel = h.on?.includes('sel') ?? false;
+      this.subscribe(shellHook(h, (l, m) => this.opts.log(l, m), extraEnv), { band: h.band, name: h.command, timeoutMs: h.timeoutMs, states, transitions: states === undefined || states.length > 0, sel });
+    }
   }
 
   /**
@@ -247,9 +282,15 @@ export class Membership {
     return true;
   }
 
+  /** A new SEL record of the node (the sensors poller found it): the hooks that asked for `sel` run, in order with its transitions. */
+  selRecord(r: NodeRecord, sel: HookSel): void {
+    const state = shownState(r);
+    this.runHooks({ node: r.name, from: state, to: state, ts: (this.opts.now ?? Date.now)(), drained: r.drain !== undefined, sel });
+  }
+
   private runHooks(t: Transition): void {
     if (this.stopped || this.subs.length === 0) return;
-    const subs = this.subs.filter((s) => !s.states || s.states.has(t.to));
+    const subs = this.subs.filter((s) => (t.sel ? s.sel : s.transitions && (!s.states || s.states.has(t.to))));
     if (subs.length === 0) return;
     // bounded: past max_concurrent + max_queued waiting transitions, this one's hooks are dropped
     // (the newest, so that every node's hooks still see its transitions in order), counted and logged

@@ -5,6 +5,7 @@
 import type { Counts, DrainInfo, JobView, NodeView } from '../protocol/module.js';
 import type { NodeState, PowerState, StatValue } from '../protocol/events.js';
 import { maskVars } from '../protocol/vars.js';
+import type { NodeSensors } from '../protocol/sensors.js';
 
 export const LOAD_HISTORY = 60;
 
@@ -28,6 +29,8 @@ export interface NodeRecord {
   loadHistory: number[];
   /** set while the node is drained (kept in the state dir's drains.json) */
   drain?: DrainInfo;
+  /** its latest sensor readings and recent SEL records (SENSOR and SEL events; bounded) */
+  sensors?: NodeSensors;
   view?: NodeView;
   /** the last view's groups and vars, handed to the next view while they stay the same */
   shared?: { groups: readonly string[]; vars: NodeView['vars'] };
@@ -124,6 +127,7 @@ export function nodeView(r: NodeRecord): NodeView {
   // in this order, so that every view walks the same hidden-class transitions (and keys print in it)
   Object.defineProperty(v, 'loadHistory', loadHistoryProperty);
   v.drain = r.drain;
+  v.sensors = r.sensors;
   Object.defineProperty(v, LOADS, { value: r.loadHistory });
   Object.defineProperty(v, LOADS_N, { value: r.loadHistory.length });
   r.view = Object.freeze(v);

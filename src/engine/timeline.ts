@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import { NodeSet } from '../protocol/nodeset.js';
+import { safeBlackBox, type BlackBox } from '../protocol/sensors.js';
 import { MAX_NODE_TEXT, entryFromJson, entryToJson, safeFields, safeText, type TimelineEntry, type TimelineFields, type TimelineKind } from '../protocol/timeline.js';
 import type { TimelineQuery } from '../protocol/module.js';
 import { openStateFile, readStateFile, renameStateFile } from '../platform/state-files.js';
@@ -174,8 +175,9 @@ export class Timeline {
   }
 
   /** Add an entry (see ModuleHost.record). Never throws. */
-  record(kind: TimelineKind, node: string | undefined, text: string, fields?: TimelineFields): TimelineEntry {
-    const e: TimelineEntry = Object.freeze({ at: this.now(), seq: ++this.seq, kind, node: node === undefined ? '' : safeText(node, MAX_NODE_TEXT), text: safeText(text), fields: Object.freeze(safeFields(fields)) });
+  record(kind: TimelineKind, node: string | undefined, text: string, fields?: TimelineFields, blackBox?: BlackBox): TimelineEntry {
+    const box = blackBox === undefined ? undefined : safeBlackBox(blackBox);
+    const e: TimelineEntry = Object.freeze({ at: this.now(), seq: ++this.seq, kind, node: node === undefined ? '' : safeText(node, MAX_NODE_TEXT), text: safeText(text), fields: Object.freeze(safeFields(fields)), ...(box ? { blackBox: box } : {}) });
     this.mem.push(e);
     // dropped in batches: a splice per entry would be quadratic at the bound
     if (this.mem.length > this.settings.memoryEntries + Math.max(16, this.settings.memoryEntries >> 4)) this.mem.splice(0, this.mem.length - this.settings.memoryEntries);

@@ -9,6 +9,7 @@ import type { EventBody, Lane, NodeState, PowerState, StatValue, VacmEvent, JobS
 import type { ExecAllowEntry } from './shell-words.js';
 import type { TimelineEntry, TimelineFields, TimelineKind } from './timeline.js';
 import type { CustomAction } from './actions.js';
+import type { NodeSensors } from './sensors.js';
 import type { EventFacts } from './node-facts.js';
 
 export type NodeVars = Readonly<Record<string, string>>;
@@ -56,6 +57,8 @@ export interface NodeView {
   readonly loadHistory: readonly number[];
   /** set while the node is drained (NEXXUS:DRAIN) */
   readonly drain?: DrainInfo;
+  /** its latest sensor readings and recent SEL records (bounded, names made safe) */
+  readonly sensors?: NodeSensors;
 }
 
 export interface JobView {
@@ -298,6 +301,8 @@ export interface ModuleDef {
   init?(host: ModuleHost): void | Promise<void>;
   /** release sockets, processes and timers */
   dispose?(): void | Promise<void>;
+  /** the node's last console lines, oldest first (the black box of a NODE_DOWN record); undefined when it keeps none */
+  lastConsoleLines?(node: string, count: number): readonly string[] | undefined;
 }
 
 export function isDangerous(cmd: CommandDef, req: Request): boolean {

@@ -12,7 +12,10 @@ export type NodeFact =
   | { readonly kind: 'reach'; readonly node: string; readonly state: 'up' | 'down'; readonly reason?: string }
   | { readonly kind: 'power'; readonly node: string; readonly state: PowerState }
   /** a reading of the node's stats (load, memory, ...): its load history grows by it */
-  | { readonly kind: 'stats'; readonly node: string; readonly stats: Readonly<Record<string, StatValue>> };
+  | { readonly kind: 'stats'; readonly node: string; readonly stats: Readonly<Record<string, StatValue>> }
+  /** a sensor reading (SENSORS) or an event log record (SEL): the node's sensors in the store (protocol/sensors.ts) */
+  | { readonly kind: 'sensor'; readonly node: string; readonly event: EventOf<'SENSOR'> }
+  | { readonly kind: 'sel'; readonly node: string; readonly event: EventOf<'SEL'> };
 
 /** The event of one type. */
 export type EventOf<T extends EventType> = Extract<EventBody, { type: T }>;
@@ -51,3 +54,13 @@ export function statReading(e: EventOf<'STAT'>): NodeFact {
 
 /** What every module reaching nodes over SSH declares: its ERROR events carry reachability evidence. */
 export const SSH_REACH_FACTS: EventFacts = { ERROR: sshUnreachable };
+
+/** SENSOR: one reading of the node's sensors (the engine makes its texts safe and bounds them). */
+export function sensorReading(e: EventOf<'SENSOR'>): NodeFact {
+  return { kind: 'sensor', node: e.node, event: e };
+}
+
+/** SEL: a record of the node's BMC event log. */
+export function selRecord(e: EventOf<'SEL'>): NodeFact {
+  return { kind: 'sel', node: e.node, event: e };
+}

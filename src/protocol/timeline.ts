@@ -5,6 +5,7 @@
  */
 import { VacmError } from './errors.js';
 import { escapeControls } from './visible.js';
+import { safeBlackBox, type BlackBox } from './sensors.js';
 
 /**
  * What an entry is about. A closed list: a module that records something new adds its kind here
@@ -27,6 +28,8 @@ export interface TimelineEntry {
   readonly text: string;
   /** a few machine-readable facts (who, outcome, counts); keys and values bounded like the text */
   readonly fields: TimelineFields;
+  /** a NODE_DOWN record's "last words": console lines, recent SEL, last stats (bounded, safeBlackBox) */
+  readonly blackBox?: BlackBox;
 }
 
 export const MAX_TEXT = 512;
@@ -79,13 +82,15 @@ export function entryFromJson(line: string, seq: number): TimelineEntry | undefi
   const at = typeof r.at === 'string' ? Date.parse(r.at) : NaN;
   if (!Number.isFinite(at) || !isTimelineKind(r.kind) || typeof r.text !== 'string') return undefined;
   const node = typeof r.node === 'string' ? safeText(r.node, MAX_NODE_TEXT) : '';
-  return { at, seq, kind: r.kind, node, text: safeText(r.text), fields: safeFields(r.fields) };
+  const box = r.blackBox === undefined ? undefined : safeBlackBox(r.blackBox);
+  return { at, seq, kind: r.kind, node, text: safeText(r.text), fields: safeFields(r.fields), ...(box ? { blackBox: box } : {}) };
 }
 
 /** The stored form of an entry: one JSON line (no seq: it is per process). */
 export function entryToJson(e: TimelineEntry): string {
   const o: Record<string, unknown> = { at: new Date(e.at).toISOString(), kind: e.kind, node: e.node, text: e.text };
   if (Object.keys(e.fields).length > 0) o.fields = e.fields;
+  if (e.blackBox) o.blackBox = e.blackBox;
   return JSON.stringify(o);
 }
 

@@ -11,7 +11,7 @@ import type { Layout } from './dashboard-state.js';
 import { ThemeProvider, useTheme, dimmedTheme, MONO, type Theme } from './theme.js';
 import { HeaderPane } from './panes/HeaderPane.js';
 import { NodesPane } from './panes/NodesPane.js';
-import { DetailPane } from './panes/DetailPane.js';
+import { DetailPane, lastBlackBox } from './panes/DetailPane.js';
 import { JobsPane, jobListRows } from './panes/JobsPane.js';
 import { PromptPane, promptRows } from './panes/PromptPane.js';
 import { Footer } from './panes/Footer.js';
@@ -160,7 +160,10 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
   else if (m.kind === 'output') dialog = outputSpec(snap.jobs.find((j) => j.id === m.jobId), m, g.main, d.marks.size, gather);
   else if (m.kind === 'events') dialog = eventsSpec(props.engine.events?.(m.filter ? { nodes: m.filter.names } : {}) ?? [], m, g.main);
   // the cursor node's last events, for the detail pane (from memory: no I/O)
-  const nodeEvents = d.cursorNode && props.engine.events ? props.engine.events({ nodes: [d.cursorNode.name] }).slice(-3) : undefined;
+  const allNodeEvents = d.cursorNode && props.engine.events ? props.engine.events({ nodes: [d.cursorNode.name] }) : undefined;
+  const nodeEvents = allNodeEvents?.slice(-3);
+  // the node's last NODE_DOWN record with its black box: the detail pane's "last words"
+  const lastWords = allNodeEvents ? lastBlackBox(allNodeEvents) : undefined;
   const nodesPane = (width: number) => (
     <Pane focused={focus === 'nodes'} width={width} height={g.main}>
       <NodesPane nodes={d.shown} total={snap.nodes.length} cursor={d.cursor} marks={d.marks} filter={d.filter} sort={d.sort} sortReverse={d.sortReverse} overview={d.isOverview} sections={d.sections} focused={focus === 'nodes'} width={width - 2} height={g.main - 2} />
@@ -181,7 +184,7 @@ function Dashboard(props: AppProps & { themes: readonly Theme[]; hidden?: boolea
           {nodesPane(g.leftWidth)}
           <Box flexDirection="column" width={g.rightWidth} height={g.main}>
             <Pane focused={false} width={g.rightWidth} height={g.detailHeight}>
-              <DetailPane node={d.cursorNode} events={nodeEvents} focused={false} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} series={series} spanMs={d.chartSpanMs} />
+              <DetailPane node={d.cursorNode} events={nodeEvents} lastWords={lastWords} focused={false} width={g.rightWidth - 2} height={g.detailHeight - 2} now={Date.now()} series={series} spanMs={d.chartSpanMs} />
             </Pane>
             {jobsPane(g.rightWidth, g.jobsHeight)}
           </Box>

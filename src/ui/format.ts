@@ -67,6 +67,8 @@ export interface RowColumns {
   spark: number;
   /** show CPU and memory columns */
   cpuMem: boolean;
+  /** show the temperature column (some node has a temperature, and it fits) */
+  temp?: boolean;
 }
 
 /** How wide each column of a nodes-pane row is for a pane of `width` columns. */
@@ -75,10 +77,33 @@ export function rowColumns(width: number, names: readonly NodeView[] | number): 
   const name = Math.min(Math.max(longest, 6), 24);
   // mark(1) glyph(1) sp name sp power(3) sp spark sp load(6) [sp cpu(4) sp mem(4)]
   const fixed = 2 + 1 + name + 1 + 3 + 1 + 1 + 6;
-  const cpuMem = width - fixed >= 10 + 10;
+  // decision: the temperature column (only when a node has one) goes before CPU and memory, and
+  // takes its room from the sparkline, which keeps at least 10 columns; narrower it hides
+  const temp = typeof names !== 'number' && names.some((n) => temperatureOf(n) !== undefined) && width - fixed - TEMP_W >= 10;
+  const cpuMem = width - fixed - (temp ? TEMP_W : 0) >= 10 + 10;
   // 30 samples (half a minute at 1 Hz) is plenty at a glance, and sparkline glyphs are the costly part of a frame
-  const spark = Math.max(0, Math.min(30, width - fixed - (cpuMem ? 10 : 0)));
-  return { name, spark, cpuMem };
+  const spark = Math.max(0, Math.min(30, width - fixed - (cpuMem ? 10 : 0) - (temp ? TEMP_W : 0)));
+  return temp ? { name, spark, cpuMem, temp } : { name, spark, cpuMem };
+}
+
+/** the temperature column: a space and `93°C` */
+const TEMP_W = 6;
+
+export type TempSlot = 'sensor.nominal' | 'sensor.warning' | 'sensor.critical';
+
+/**
+ * A node's temperature for the nodes pane: its hottest sensor (BMC or lm-sensors through SENSORS),
+ * else the CPU temperature its stats carry (agent, this machine), which has no status.
+ */
+export function temperatureOf(n: NodeView): { celsius: number; status: string } | undefined {
+  const h = n.sensors?.hottest;
+  if (h?.num !== undefined) return { celsius: h.num, status: h.status };
+  const t = num(n.stats?.temp_cpu) ?? num(n.stats?.temp_c);
+  return t === undefined ? undefined : { celsius: t, status: 'na' };
+}
+
+export function tempSlotOf(status: string): TempSlot | undefined {
+  return status === 'critical' ? 'sensor.critical' : status === 'warning' ? 'sensor.warning' : status === 'nominal' ? 'sensor.nominal' : undefined;
 }
 
 function num(v: unknown): number | undefined {
@@ -104,6 +129,9 @@ export interface RowParts {
   rest: string;
   /** the load's colour slot (load per CPU), undefined when stale or unknown */
   level?: LoadLevel;
+  /** the temperature column ('' when not shown), and its colour by the sensor's status */
+  temp?: string;
+  tempSlot?: TempSlot;
 }
 
 /** The load gradient's theme slots, by load per CPU: < 0.5, < 0.8, < 0.9, from 0.9 (saturated: overview digit 9). */
@@ -136,13 +164,17 @@ export function nodeRowParts(n: NodeView, cols: RowColumns): RowParts {
     rest += ' ' + fitLeft(stale || cpu === undefined ? '-' : `${Math.round(cpu)}%`, 4);
     rest += ' ' + fitLeft(stale || mem === undefined ? '-' : `${Math.round(mem)}%`, 4);
   }
-  return { head, spark, tail, rest, level: loadLevel(n) };
+  if (!cols.temp) return { head, spark, tail, rest, level: loadLevel(n) };
+  const t = temperatureOf(n);
+  const temp = ' ' + fitLeft(t === undefined ? '–' : `${Math.round(t.celsius)}°C`, TEMP_W - 1);
+  const tempSlot = t === undefined ? undefined : tempSlotOf(t.status);
+  return { head, spark, tail, rest, level: loadLevel(n), temp, ...(tempSlot ? { tempSlot } : {}) };
 }
 
 /** The text of one node row after the state glyph: name, power, sparkline, load, CPU and memory. */
 export function formatNodeRow(n: NodeView, cols: RowColumns): string {
   const p = nodeRowParts(n, cols);
-  return (p.head + p.spark + p.tail + p.rest).slice(1);
+  return (p.head + p.spark + p.tail + p.rest + (p.temp ?? '')).slice(1);
 }
 
 /** The list's column header; `sorted` marks the sorted column with its direction (`LOAD▼`). */
@@ -152,6 +184,7 @@ export function rowHeader(cols: RowColumns, sorted?: { column?: string; arrow: s
   if (cols.spark > 0) s += fit('LOAD (1 min)', cols.spark) + ' ';
   s += fitLeft(h('LOAD'), 6);
   if (cols.cpuMem) s += ' ' + fitLeft(h('CPU'), 4) + ' ' + fitLeft(h('MEM'), 4);
+  if (cols.temp) s += ' ' + fitLeft('TEMP', TEMP_W - 1);
   return s;
 }
 

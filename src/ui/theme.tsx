@@ -13,6 +13,7 @@ export const SLOTS = [
   'prompt', 'error', 'dim', 'dialog.border', 'dialog.danger', 'chart',
   // the log view's node prefixes (L): a node keeps its colour, chosen by its name
   'log.node1', 'log.node2', 'log.node3', 'log.node4', 'log.node5', 'log.node6',
+  'sensor.nominal', 'sensor.warning', 'sensor.critical',
 ] as const;
 export type Slot = (typeof SLOTS)[number];
 

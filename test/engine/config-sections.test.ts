@@ -25,7 +25,7 @@ describe('config sections', () => {
     ['collector:\n  secret_file: /x\n  mis: 3\n', /^vacm\.yaml:3: collector\.mis: unknown key/],
     ['metrics:\n  listen: "a:b:c:99999"\n', /^vacm\.yaml:2: metrics\.listen: .*is not ADDR:PORT/],
     ['agent:\n  colector: x\n', /^vacm\.yaml:2: agent\.colector: unknown key; agent takes collector, secret_file, interval, name/],
-    ['sensors:\n  interval: 60\n', /^vacm\.yaml:2: sensors\.interval: unknown key; sensors takes interval_ms/],
+    ['sensors:\n  interval: 60\n', /^vacm\.yaml:2: sensors\.interval: unknown key; sensors takes enabled, interval_ms, timeout_ms, sel/],
     ['serve:\n  idle: 5\n', /^vacm\.yaml:2: serve\.idle: unknown key; serve takes listen, socket, users, idle_s/],
     ['serve:\n  users:\n    - name: alice\n      role: root\n', /^vacm\.yaml:4: serve\.users\.0\.role: must be viewer, operator or admin, not "root"/],
     ['console:\n  log: yes please\n', /^vacm\.yaml:2: console\.log: must be true or false/],

@@ -178,6 +178,8 @@ export function createConsoleModule(opts: ConsoleModuleOptions = {}): ConsoleMod
     summary: 'serial consoles (IPMI SOL, virsh console): tail, watch, send, break; kept and logged with console.log',
     commands: [tail, watch, send, brk],
     hub: () => hub,
+    // the black box of a NODE_DOWN record: the lines the hub keeps (the engine escapes and cuts them)
+    lastConsoleLines: (node, count) => hub?.tail(node, count)?.map((l) => l.text),
     init(h) {
       host = h;
       const settings = parseConsoleSection(h.config.sections.console);

@@ -24,6 +24,8 @@ export const STAT_METRICS: readonly [string, string, string][] = [
   ['temp_cpu', 'vacm_node_temperature_celsius', 'CPU temperature'],
 ];
 
+const SENSOR_STATUS_VALUE: Record<string, number> = { nominal: 0, warning: 1, critical: 2, na: -1 };
+
 export function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
@@ -71,6 +73,14 @@ export function renderExposition(x: ExpositionInput): string {
     if (have.length === 0) continue;
     o.family(name, 'gauge', help);
     for (const n of have) o.sample(name, { node: n.name }, n.stats![key] as number);
+  }
+  // sensors: names come from BMCs (made safe by the engine, escaped again as label values here)
+  const sensed = x.nodes.filter((n) => n.sensors?.readings.some((r) => r.num !== undefined));
+  if (sensed.length) {
+    o.family('vacm_bmc_sensor', 'gauge', 'the latest reading of each sensor in its unit (SENSORS:GET and the sensors poller)');
+    for (const n of sensed) for (const r of n.sensors!.readings) if (r.num !== undefined) o.sample('vacm_bmc_sensor', { node: n.name, sensor: r.name, unit: r.unit }, r.num);
+    o.family('vacm_bmc_sensor_status', 'gauge', 'threshold status of each sensor: 0 nominal, 1 warning, 2 critical, -1 no thresholds or no reading');
+    for (const n of sensed) for (const r of n.sensors!.readings) o.sample('vacm_bmc_sensor_status', { node: n.name, sensor: r.name }, SENSOR_STATUS_VALUE[r.status]);
   }
   const fresh = x.nodes.filter((n) => n.statsTs !== undefined);
   if (fresh.length) {

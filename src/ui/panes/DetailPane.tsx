@@ -1,4 +1,8 @@
-/** The detail pane: the node under the cursor — state, power, latest stats, a braille load chart, its variables. */
+/**
+ * The detail pane: the node under the cursor — state, power, latest stats, its sensors out of
+ * nominal and recent SEL, the "last words" of its last NODE_DOWN record while it is not up, a
+ * braille load chart, its variables.
+ */
 import React, { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import type { NodeView } from '../../protocol/module.js';
@@ -8,6 +12,7 @@ import { useClock } from '../use-clock.js';
 import { visibleLine } from '../../protocol/visible.js';
 import type { TimelineEntry } from '../../protocol/timeline.js';
 import { eventSpans } from './EventsView.js';
+import { outOfNominal, selLine } from '../../protocol/sensors.js';
 
 export interface DetailPaneProps {
   node?: NodeView;
@@ -21,6 +26,51 @@ export interface DetailPaneProps {
   series?: LoadSeries;
   /** the chart's span (`+`/`-` zoom) */
   spanMs?: number;
+  /** the node's last timeline entry with a black box (its last NODE_DOWN record) */
+  lastWords?: TimelineEntry;
+}
+
+/** sensors out of nominal shown by name, at most this many (the rest counted) */
+const MAX_SHOWN_SENSORS = 4;
+/** recent SEL records shown */
+const SHOWN_SEL = 2;
+
+/** The newest entry that carries a black box, if any. */
+export function lastBlackBox(entries: readonly TimelineEntry[]): TimelineEntry | undefined {
+  for (let i = entries.length - 1; i >= 0; i--) if (entries[i].blackBox) return entries[i];
+  return undefined;
+}
+
+/** The sensors lines of a node, pure: those out of nominal (or that all are), its last SEL records. */
+export function sensorDetailLines(n: NodeView): { text: string; slot?: Slot }[] {
+  const s = n.sensors;
+  if (!s) return [];
+  const out: { text: string; slot?: Slot }[] = [];
+  if (s.readings.length > 0) {
+    const bad = outOfNominal(s);
+    if (bad.length > 0) {
+      const shown = bad.slice(0, MAX_SHOWN_SENSORS).map((r) => `${r.name} ${r.value} ${r.unit} ${r.status}`).join(' · ');
+      out.push({ text: `sensors ${shown}${bad.length > MAX_SHOWN_SENSORS ? ` · +${bad.length - MAX_SHOWN_SENSORS} more` : ''}`, slot: bad[0].status === 'critical' ? 'sensor.critical' : 'sensor.warning' });
+    } else out.push({ text: `sensors ${s.readings.length} nominal${s.hottest ? ` · hottest ${s.hottest.name} ${s.hottest.value} ${s.hottest.unit}` : ''}`, slot: 'dim' });
+  }
+  for (const x of s.sel.slice(-SHOWN_SEL)) out.push({ text: `SEL ${selLine(x)}`, slot: x.direction === 'asserted' ? 'sensor.warning' : 'dim' });
+  // names and texts came from a BMC (made safe by the engine; visibleLine for the row)
+  return out.map((l) => ({ ...l, text: visibleLine(l.text) }));
+}
+
+/** "Last words" of a node that is not up: its last NODE_DOWN record's console lines, SEL and stats, at most `max` rows. */
+export function lastWordsLines(n: NodeView, e: TimelineEntry | undefined, max: number): string[] {
+  if (n.state === 'up' || !e?.blackBox || max < 2) return [];
+  const b = e.blackBox;
+  const at = new Date(e.at);
+  const clock = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}:${String(at.getSeconds()).padStart(2, '0')}`;
+  const stats = ['load1', 'cpu_pct', 'mem_used_pct', 'temp_cpu', 'temp_c'].filter((k) => b.stats[k] !== undefined).map((k) => `${k}=${b.stats[k]}`).join(' ');
+  // SEL and stats first, then the console's last lines in the rows left
+  const fixed = [...b.sel.slice(-3).map((l) => `SEL ${l}`), ...(stats ? [`stats ${stats}`] : [])].slice(0, max - 1);
+  const room = max - 1 - fixed.length;
+  const cons = room > 0 ? b.console.slice(-room) : [];
+  const out = [`last words at ${clock}${b.console.length ? ` (${b.console.length} console lines kept)` : ''}:`, ...fixed, ...cons];
+  return out.slice(0, max).map((l, i) => visibleLine(i === 0 ? l : `  ${l}`));
 }
 
 const STATE_SLOT: Record<string, Slot> = { up: 'node.up', down: 'node.down', off: 'node.off', unknown: 'node.unknown' };
@@ -56,7 +106,7 @@ export function lastSeenLine(n: NodeView, now: number): string | undefined {
   return n.statsTs !== undefined ? `last seen ${formatAgo(now - n.statsTs)} · the numbers below are from then` : 'never seen: no readings yet';
 }
 
-export function DetailPane({ node, events, focused, width, height, now: renderedAt, series, spanMs = CHART_SPANS_MS[0] }: DetailPaneProps) {
+export function DetailPane({ node, events, focused, width, height, now: renderedAt, series, spanMs = CHART_SPANS_MS[0], lastWords }: DetailPaneProps) {
   const t = useTheme();
   const stale = node !== undefined && isStale(node);
   // a stale node's age must keep counting even when nothing else changes on screen
@@ -70,7 +120,12 @@ export function DetailPane({ node, events, focused, width, height, now: rendered
   let showVars = true;
   let shownStats = stats;
   let showGroups = true;
-  const chartRowsFor = () => height - 1 - (showGroups ? 1 : 0) - (stale ? 1 : 0) - (drained ? 1 : 0) - eventRows - shownStats.length - (showVars ? 1 : 0);
+  // sensors and SEL after the stats, leaving the chart 2 rows; a node that is not up shows its last words before the chart
+  const free = height - 3 - (stale ? 1 : 0) - (drained ? 1 : 0) - eventRows - stats.length;
+  const sensorAll = node ? sensorDetailLines(node) : [];
+  const sensorLines = sensorAll.slice(0, Math.max(0, Math.min(sensorAll.length, free - (series ? 2 : 0))));
+  const words = node ? lastWordsLines(node, lastWords, Math.min(8, free - sensorLines.length)) : [];
+  const chartRowsFor = () => height - 1 - (showGroups ? 1 : 0) - (stale ? 1 : 0) - (drained ? 1 : 0) - eventRows - shownStats.length - sensorLines.length - words.length - (showVars ? 1 : 0);
   if (series && chartRowsFor() < 4) showVars = false;
   if (series && chartRowsFor() < 4 && shownStats.length > 2) shownStats = shownStats.slice(0, 2);
   if (series && chartRowsFor() < 3) showGroups = false;
@@ -102,6 +157,8 @@ export function DetailPane({ node, events, focused, width, height, now: rendered
       {showGroups ? <Text wrap="truncate" color={t.color('dim')}>groups {visibleLine(node.groups.join(',')) || '-'}</Text> : null}
       {stale ? <Text wrap="truncate" color={t.color('node.unknown')}>{lastSeenLine(node, now)}</Text> : null}
       {shownStats.map((l, i) => <Text key={i} wrap="truncate" color={stale ? t.color('dim') : t.color('header.text')} dimColor={stale}>{l}</Text>)}
+      {sensorLines.map((l, i) => <Text key={`s${i}`} wrap="truncate" color={t.color(l.slot ?? 'header.text')}>{l.text}</Text>)}
+      {words.map((l, i) => <Text key={`w${i}`} wrap="truncate" color={t.color(i === 0 ? 'node.down' : 'header.text')}>{l}</Text>)}
       {chart.length > 0 ? (
         <Box flexDirection="column">
           {chart.map((r, i) => (

@@ -35,7 +35,7 @@ const STATE_SLOT: Record<NodeState, Slot> = { up: 'node.up', down: 'node.down', 
 
 const rowCache = new WeakMap<NodeView, { key: string; parts: RowParts }>();
 function rowParts(n: NodeView, cols: RowColumns): RowParts {
-  const key = `${cols.name}/${cols.spark}/${cols.cpuMem}`;
+  const key = `${cols.name}/${cols.spark}/${cols.cpuMem}/${cols.temp ?? false}`;
   const hit = rowCache.get(n);
   if (hit && hit.key === key) return hit.parts;
   const parts = nodeRowParts(n, cols);
@@ -68,6 +68,7 @@ const NodeRow = memo(function NodeRow({ parts, state, drained, marked, selected,
       {parts.spark ? <Text inverse={inverse} underline={underline} color={state === 'up' ? t.color(parts.level ?? 'header.text') : t.color('dim')} dimColor={state !== 'up'}>{parts.spark}</Text> : null}
       <Text inverse={inverse} underline={underline} color={marked || !parts.level ? color : t.color(parts.level)}>{parts.tail}</Text>
       {parts.rest ? <Text inverse={inverse} underline={underline} color={color}>{parts.rest}</Text> : null}
+      {parts.temp ? <Text inverse={inverse} underline={underline} color={marked || !parts.tempSlot ? color : t.color(parts.tempSlot)}>{parts.temp}</Text> : null}
     </Box>
   );
 });
