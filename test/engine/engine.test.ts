@@ -351,7 +351,7 @@ describe('store', () => {
     // what a saved snapshot or an attached dashboard gets
     expect(JSON.parse(JSON.stringify(views[249])).loadHistory).toEqual(span(250));
     expect({ ...views[119] }.loadHistory).toEqual(span(120));
-    expect(Object.keys(views[0])).toEqual(['name', 'groups', 'vars', 'state', 'stateReason', 'stateSince', 'power', 'local', 'stats', 'statsTs', 'loadHistory', 'drain']);
+    expect(Object.keys(views[0])).toEqual(['name', 'groups', 'vars', 'state', 'stateReason', 'stateSince', 'power', 'local', 'stats', 'statsTs', 'loadHistory', 'drain', 'sensors']);
   });
 
   it('a changed variable shows in the next view, a secret one masked, while stats alone keep the same vars', async () => {

@@ -92,7 +92,7 @@ describe('custom actions (issue 15 item 5)', () => {
   const ACTIONS = [
     { key: 'R', name: 'restart slurmd', request: 'SSH:EXEC:{nodes}:systemctl restart slurmd', confirm: false },
     { key: 'V', name: 'power var', request: 'NEXXUS:GET_VAR:{node}:power', confirm: false },
-    { key: 'W', name: 'who (asks)', request: 'NEXXUS:GET_VAR:{nodes}:host', confirm: true },
+    { key: 'H', name: 'who (asks)', request: 'NEXXUS:GET_VAR:{nodes}:host', confirm: true },
   ];
 
   it('are in the footer and in help; a dangerous one confirms like any other, a harmless one runs at once', async () => {
@@ -105,7 +105,7 @@ describe('custom actions (issue 15 item 5)', () => {
     expect(f).toContain('custom action "restart slurmd" (R)');
     await app.press('n', 'V');
     await app.waitFor('job #1: NEXXUS:GET_VAR:sim003:power');
-    await app.press('W');
+    await app.press('H');
     f = await app.waitFor('CONFIRM');
     expect(f).toContain('request: NEXXUS:GET_VAR:sim[001-002]:host');
     await app.press('y');

@@ -20,7 +20,7 @@ describe('keymaps and their handlers', () => {
   });
 
   it('the power menu sends one POWER command per binding, and each dialog keymap binds each of its keys once', () => {
-    expect(KEYMAPS.powerMenu.map((b) => POWER_COMMANDS[b.action])).toEqual(['ON', 'OFF', 'CYCLE', 'RESET', 'SOFT', 'STATUS']);
+    expect(KEYMAPS.powerMenu.map((b) => POWER_COMMANDS[b.action])).toEqual(['ON', 'OFF', 'CYCLE', 'RESET', 'SOFT', 'STATUS', 'BOOT', 'BOOTDEV', 'IDENTIFY']);
     for (const [name, map] of Object.entries(DIALOG_KEYMAPS)) {
       const keys = map.flatMap((b) => b.keys);
       expect(new Set(keys).size, name).toBe(keys.length);
