@@ -50,7 +50,7 @@ describe.skipIf(!HAVE)('vacm --attach: two dashboards on one serve, in tmux', ()
     a.keys('y');
     await a.waitFor((x) => /○ sim002 off/.test(x) && /○ sim003 off/.test(x), 15_000);
     const sb = await b.waitFor((x) => /○ sim002 off/.test(x) && /○ sim003 off/.test(x), 2000);
-    expect(sb).toMatch(/#\d+ . POWER:OFF:sim\[002-003\].*by alice/);
+    expect(sb).toMatch(/#\d+ ✔ 2\/2 completed  POWER:OFF:sim\[002-003\] .*by alice/);
 
     // the viewer's power menu keeps the entries, greyed; pressing one says which role it needs
     b.keys('p');
@@ -69,15 +69,15 @@ describe.skipIf(!HAVE)('vacm --attach: two dashboards on one serve, in tmux', ()
     await a.waitFor(/SSH:EXEC:sim\[001-004\]:sleep 5 .*running/);
     a.keys('q'); // detaches at once: nothing to cancel here
     await a.waitFor('VACM_EXITED 0');
-    await b.waitFor(/▶ SSH:EXEC:sim\[001-004\]:sleep 5 .*running.*by alice/, 5000);
-    const done = await b.waitFor(/✔ SSH:EXEC:sim\[001-004\]:sleep 5 +4\/4 .*completed.*by alice/, 20_000);
+    await b.waitFor(/▶ \d\/4 running  SSH:EXEC:sim\[001-004\]:sleep 5 .*by alice/, 5000);
+    const done = await b.waitFor(/✔ 4\/4 completed  SSH:EXEC:sim\[001-004\]:sleep 5 .*by alice/, 20_000);
     expect(done).toContain('vera (viewer)');
     const audit = fs.readFileSync(path.join(f.stateDir, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(audit.filter((r) => r.request === 'SSH:EXEC:sim[001-004]:sleep 5' && r.user === 'alice' && r.door === 'ssh').map((r) => r.phase)).toEqual(['attempt', 'outcome']);
 
     // W: who is attached (NEXXUS:WHO as B's own job)
     b.keys('W');
-    await b.waitFor(/✔ NEXXUS:WHO/);
+    await b.waitFor(/✔ \S+ \w+  NEXXUS:WHO/);
 
     // the serve restarts: B says reconnecting… and comes back by itself, with the state of the new serve
     const restarted = f.restart();
@@ -90,6 +90,6 @@ describe.skipIf(!HAVE)('vacm --attach: two dashboards on one serve, in tmux', ()
     await b.waitFor('Tab complete');
     b.type('NEXXUS:NODE_LIST:sim001');
     b.keys('Enter');
-    await b.waitFor(/✔ NEXXUS:NODE_LIST:sim001/, 15_000);
+    await b.waitFor(/✔ \S+ \w+  NEXXUS:NODE_LIST:sim001/, 15_000);
   }, 180_000);
 });

@@ -47,7 +47,7 @@ describe.skipIf(!tmuxAvailable())('vacm --demo in tmux (needs tmux: apt-get inst
     s = await tmux.waitFor('CONFIRM');
     expect(s).toContain('Power off 2 nodes: sim[010-011]'); // issue 11 item 5 changed the wording
     tmux.keys('y');
-    s = await tmux.waitFor((x) => /○ sim010 off/.test(x) && /○ sim011 off/.test(x) && /✔ POWER:OFF/.test(x));
+    s = await tmux.waitFor((x) => /○ sim010 off/.test(x) && /○ sim011 off/.test(x) && /✔ \S+ \w+  POWER:OFF/.test(x));
     expect(s).toMatch(/#\d+ ✔ 2\/2 completed  POWER:OFF:sim\[010-011\]/);
 
     // a prompt command streams into the jobs pane

@@ -197,13 +197,13 @@ describe.skipIf(!tmuxAvailable())('the dashboard (tmux)', () => {
     expect(s).toContain('request: NEXXUS:SET_VAR:n1:foo_token:****');
     expect(s).not.toContain(TOKEN);
     tmux.keys('y');
-    s = await tmux.waitFor((x) => x.includes('foo_token=****') && /✔ NEXXUS:SET_VAR:n1:foo_token:\*\*\*\*/.test(x));
+    s = await tmux.waitFor((x) => x.includes('foo_token=****') && /✔ \S+ \w+  NEXXUS:SET_VAR:n1:foo_token:\*\*\*\*/.test(x));
     expect(s).not.toContain(TOKEN);
     tmux.keys(':');
     await tmux.waitFor('Tab complete');
     tmux.type('NEXXUS:GET_VAR:n1:foo_token');
     tmux.keys('Enter');
-    await tmux.waitFor(/✔ NEXXUS:GET_VAR:n1:foo_token/);
+    await tmux.waitFor(/✔ \S+ \w+  NEXXUS:GET_VAR:n1:foo_token/);
     // up-arrow in the prompt brings back the GET_VAR, then nothing older: the SET_VAR was not kept
     tmux.keys(':');
     await tmux.waitFor('Tab complete');

@@ -96,7 +96,7 @@ describe.skipIf(!tmuxAvailable())('terminal escapes in tmux (needs tmux: apt-get
       t.keys('Enter');
       await t.waitFor('CONFIRM');
       t.keys('y');
-      const s = await t.waitFor((x) => /#\d+ ✔ SSH:EXEC:node01/.test(x) && x.includes('report.txt') && !x.includes('CONFIRM'));
+      const s = await t.waitFor((x) => /#\d+ ✔ \S+ \w+  SSH:EXEC:node01/.test(x) && x.includes('report.txt') && !x.includes('CONFIRM'));
       expect(s).toContain(`^[]0;PWNED^G^[]2;PWNED^G^[]52;c;${CLIP}^Greport.txt`);
       expect(t.paneTitle()).toBe(before);
       expect(t.buffers()).toBe('');
