@@ -152,7 +152,7 @@ hooks:
     expect(env.PATH).toBeTruthy();
     expect(env.VACM_TEST_BMC_PASS).toBeUndefined();
     expect(fs.readFileSync(out, 'utf8')).not.toContain(PASS);
-    const allowed = /^(PATH|HOME|LANG|LANGUAGE|TZ|USER|LOGNAME|SHELL|TERM|TMPDIR|LC_\w+|VACM_(NODE|STATE|PREV_STATE|REASON|DRAINED)|VACM_TEST_PROXY|PWD|SHLVL|_|OLDPWD)$/;
+    const allowed = /^(PATH|HOME|LANG|LANGUAGE|TZ|USER|LOGNAME|SHELL|TERM|TMPDIR|LC_\w+|VACM_(NODE|STATE|PREV_STATE|REASON|DRAINED|EVENT)|VACM_SEL_\w+|VACM_TEST_PROXY|PWD|SHLVL|_|OLDPWD)$/;
     expect(Object.keys(env).filter((k) => !allowed.test(k))).toEqual([]);
   });
 });
