@@ -84,10 +84,10 @@ describe.skipIf(!tmuxAvailable() || !sshdAvailable() || !hasBinary('ssh'))('S an
     expect(after.split('\n').length).toBe(before.split('\n').length);
     // and the keys reach the dashboard again (raw mode back): ? opens the help
     t.keys('?');
-    await t.waitFor('shell on the node: the system ssh', 10_000);
+    await t.waitFor('HELP · lines', 10_000);
     t.keys('Escape');
     // Esc then q at once would read as Alt-q: q only once the help is gone
-    await t.waitFor((x) => !x.includes('shell on the node: the system ssh'), 10_000);
+    await t.waitFor((x) => !x.includes('HELP · lines'), 10_000);
     t.keys('q');
     await t.waitFor('VACM_EXITED 0', 15_000);
   }, 90_000);
@@ -125,6 +125,8 @@ describe.skipIf(!tmuxAvailable() || !sshdAvailable() || !hasBinary('ssh'))('S an
     await t.waitFor((s) => s.includes('vacm · sshtest') && !s.includes('unit or /path'), 10_000);
     await until('no tail left on the nodes', () => remoteTails(cluster).length === 0, 10_000);
     expect(remoteTails(cluster)).toEqual([]);
+    // the dashboard shows the job cancelled before q (else q rightly asks about a job still running)
+    await t.waitFor(/■ \S+ cancelled  LOG:FOLLOW:node\[01-04\]/, 10_000);
     t.keys('q');
     await t.waitFor('VACM_EXITED 0', 15_000);
   }, 120_000);
