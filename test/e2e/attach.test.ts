@@ -66,7 +66,7 @@ describe.skipIf(!HAVE)('vacm --attach: two dashboards on one serve, in tmux', ()
     a.keys('Enter');
     await a.waitFor('CONFIRM');
     a.keys('y');
-    await a.waitFor(/SSH:EXEC:sim\[001-004\]:sleep 5 .*running/);
+    await a.waitFor(/▶ \d\/4 running  SSH:EXEC:sim\[001-004\]:sleep 5/);
     a.keys('q'); // detaches at once: nothing to cancel here
     await a.waitFor('VACM_EXITED 0');
     await b.waitFor(/▶ \d\/4 running  SSH:EXEC:sim\[001-004\]:sleep 5 .*by alice/, 5000);
