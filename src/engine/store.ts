@@ -80,22 +80,41 @@ export function pushLoad(r: NodeRecord, load: number): void {
  * rebuilt each time its stats arrive (once a second per node in a big demo) and lives about a
  * second, long enough to reach V8's old generation; a 60-sample copy each time was half of every
  * view's bytes (2 MiB/s of promoted garbage at 4096 nodes), read only for the dozens of rows on
- * screen. One getter for every view (it reads the view's own hidden fields), so views share
- * their hidden class.
+ * screen. One getter for every view (it reads the view's private window), so views share their
+ * hidden class. A class: its private fields (the window) cost a plain store each, where the two
+ * hidden symbol properties were a `defineProperty` call each. `loadHistory` stays an own enumerable
+ * accessor (one `defineProperty`), so JSON, spread and Object.keys see it where they did.
  */
-const LOADS = Symbol('loads');
-const LOADS_N = Symbol('loadsN');
-interface LoadWindow {
-  [LOADS]: readonly number[];
-  [LOADS_N]: number;
+class View {
+  readonly #loads: readonly number[];
+  readonly #loadsN: number;
+  static readonly #loadHistory: PropertyDescriptor = {
+    enumerable: true,
+    get(this: View): readonly number[] {
+      const n = this.#loadsN;
+      return Object.freeze(this.#loads.slice(Math.max(0, n - LOAD_HISTORY), n));
+    },
+  };
+  constructor(r: NodeRecord, shared: NonNullable<NodeRecord['shared']>) {
+    const v = this as unknown as { -readonly [K in keyof NodeView]: NodeView[K] };
+    // in this order, so that every view walks the same hidden-class transitions (and keys print in it)
+    v.name = r.name;
+    v.groups = shared.groups;
+    v.vars = shared.vars;
+    v.state = shownState(r);
+    v.stateReason = r.reason;
+    v.stateSince = r.since;
+    v.power = r.power;
+    v.local = r.local;
+    v.stats = r.stats;
+    v.statsTs = r.statsTs;
+    Object.defineProperty(this, 'loadHistory', View.#loadHistory);
+    v.drain = r.drain;
+    v.sensors = r.sensors;
+    this.#loads = r.loadHistory;
+    this.#loadsN = r.loadHistory.length;
+  }
 }
-const loadHistoryProperty: PropertyDescriptor = {
-  enumerable: true,
-  get(this: LoadWindow): readonly number[] {
-    const n = this[LOADS_N];
-    return Object.freeze(this[LOADS].slice(Math.max(0, n - LOAD_HISTORY), n));
-  },
-};
 
 function sameGroups(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
@@ -112,25 +131,7 @@ export function nodeView(r: NodeRecord): NodeView {
     // what the screen, NEXXUS answers and saved snapshots see: secrets masked (modules read host.vars)
     shared = r.shared = { groups: Object.freeze([...r.groups]), vars: frozenCopy(maskVars(r.vars)) };
   }
-  const v = {
-    name: r.name,
-    groups: shared.groups,
-    vars: shared.vars,
-    state: shownState(r),
-    stateReason: r.reason,
-    stateSince: r.since,
-    power: r.power,
-    local: r.local,
-    stats: r.stats,
-    statsTs: r.statsTs,
-  } as { -readonly [K in keyof NodeView]: NodeView[K] };
-  // in this order, so that every view walks the same hidden-class transitions (and keys print in it)
-  Object.defineProperty(v, 'loadHistory', loadHistoryProperty);
-  v.drain = r.drain;
-  v.sensors = r.sensors;
-  Object.defineProperty(v, LOADS, { value: r.loadHistory });
-  Object.defineProperty(v, LOADS_N, { value: r.loadHistory.length });
-  r.view = Object.freeze(v);
+  r.view = Object.freeze(new View(r, shared) as unknown as NodeView);
   return r.view;
 }
 

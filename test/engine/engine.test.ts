@@ -354,6 +354,18 @@ describe('store', () => {
     expect(Object.keys(views[0])).toEqual(['name', 'groups', 'vars', 'state', 'stateReason', 'stateSince', 'power', 'local', 'stats', 'statsTs', 'loadHistory', 'drain', 'sensors']);
   });
 
+  it('stats a module may still change are copied; frozen ones (what SIM hands over) are kept as they are', async () => {
+    const { engine } = await setup();
+    const mutable: Record<string, number> = { load1: 1 };
+    engine.recordStats('node01', mutable);
+    mutable.load1 = 99;
+    expect(engine.getSnapshot().nodes[0].stats).toEqual({ load1: 1 });
+    expect(Object.isFrozen(engine.getSnapshot().nodes[0].stats)).toBe(true);
+    const frozen = Object.freeze({ load1: 2 });
+    engine.recordStats('node01', frozen);
+    expect(engine.getSnapshot().nodes[0].stats).toBe(frozen);
+  });
+
   it('a changed variable shows in the next view, a secret one masked, while stats alone keep the same vars', async () => {
     const { engine } = await setup();
     engine.recordStats('node01', { load1: 1 });

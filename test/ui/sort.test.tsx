@@ -54,6 +54,24 @@ describe('sorting (pure)', () => {
     const c = deriveView(s, { ...snap, nodes: nodes.slice() } as Snapshot, cache, KEYMAPS, []);
     expect(c.shown).not.toBe(a.shown);
   });
+
+  it('the overview finds its rack rows again only when a node\'s groups change, not with every snapshot', () => {
+    const racks = [Object.freeze(['rack1']), Object.freeze(['rack2'])];
+    const nodes = Array.from({ length: 8 }, (_, i) => ({ ...node(`n${i}`, { load1: i }), groups: racks[i % 2] }) as NodeView);
+    const snap = { nodes, jobs: [], counts: {}, cluster: 'x', runningJobs: 0 } as unknown as Snapshot;
+    const cache = newViewCache();
+    const s = { ...INITIAL_STATE, overview: true };
+    const labels = (v: ReturnType<typeof deriveView>) => v.sections?.map((x) => `${x.label}:${x.count}`);
+    expect(labels(deriveView(s, snap, cache, KEYMAPS, []))).toEqual(['rack1:4', 'rack2:4']);
+    const family = cache.family.family;
+    // new stats, same groups: the same family, the rows as before
+    const next = nodes.map((n) => ({ ...n, stats: { load1: 1 } }) as NodeView);
+    expect(labels(deriveView(s, { ...snap, nodes: next } as Snapshot, cache, KEYMAPS, []))).toEqual(['rack1:4', 'rack2:4']);
+    expect(cache.family.family).toBe(family);
+    // one node moves to a new rack: a row of its own
+    const moved = next.map((n, i) => (i === 0 ? ({ ...n, groups: Object.freeze(['rack3']) } as NodeView) : n));
+    expect(labels(deriveView(s, { ...snap, nodes: moved } as Snapshot, cache, KEYMAPS, []))).toEqual(['rack1:3', 'rack2:4', 'rack3:1']);
+  });
 });
 
 describe('the sort picker at 80x24', () => {

@@ -218,11 +218,12 @@ export class SimCluster {
   }
 
   /** SYSSTAT-style stats, or undefined when the node does not answer. Keys as docs/stats.md. */
-  stats(name: string): Record<string, StatValue> | undefined {
+  /** frozen, so that the engine keeps it as the node's stats instead of copying it */
+  stats(name: string): Readonly<Record<string, StatValue>> | undefined {
     const n = this.nodes.get(name);
     if (!n || !n.up) return undefined;
     const r2 = (x: number) => Math.round(x * 100) / 100;
-    return {
+    return Object.freeze({
       load1: r2(n.load1),
       load5: r2(n.load5),
       load15: r2(n.load15),
@@ -234,7 +235,7 @@ export class SimCluster {
       uptime_s: Math.floor((this.now() - n.bootedAt) / 1000),
       os: 'SimLinux 1.0',
       kernel: '6.1.0-sim',
-    };
+    });
   }
 
   /** Round-trip time in ms of a ping, or undefined when the node does not answer. */
