@@ -1,12 +1,15 @@
 /**
  * The one registry of built-in modules. A new module is one file (or folder) under src/backends/
  * and one line here. Shared capabilities (the simulated cluster, the SSH pool) are made here
- * and handed to the modules that use them.
+ * and handed to the modules that use them; which of them reaches each node is the Providers'
+ * choice (providers.ts), the one place a simulated node is told from a real one.
  */
 import type { ModuleDef } from '../protocol/module.js';
 import { nexxusModule } from './nexxus.js';
 import { SimCluster } from './sim/cluster.js';
 import { createSimModule } from './sim/module.js';
+import { createProviders } from './providers.js';
+import type { Providers } from './capabilities.js';
 import { SshPool } from './ssh/pool.js';
 import { createSshModule } from './ssh/module.js';
 import { createPowerModules } from './power/module.js';
@@ -29,6 +32,8 @@ export interface ModuleOptions {
 export interface Backends {
   modules: ModuleDef[];
   sim: SimCluster;
+  /** how each node is reached: the simulated capabilities for `sim: true` nodes, else the real ones */
+  providers: Providers;
   /** the SSH connection pool: a RemoteExecutor for SYSSTAT, POWER's ssh driver and others */
   ssh: SshPool;
   /** the engine's serial consoles (the dashboard's `c`, `vacm console`), once the engine started */
@@ -40,26 +45,28 @@ export interface Backends {
 export function createBackends(opts: ModuleOptions = {}): Backends {
   const sim = new SimCluster({ seed: opts.simSeed });
   const ssh = new SshPool();
+  const providers = createProviders(sim);
   const collector = createCollectorModule();
-  const sensors = createSensorsModule(); // SEL and POWER share its IPMI client (warm sessions) and SDR cache
+  const sensors = createSensorsModule({ providers }); // SEL and POWER share its IPMI client (warm sessions) and SDR cache
   const consoles = createConsoleModule();
   return {
     sim,
+    providers,
     ssh,
     modules: [
       nexxusModule,
       createSimModule(sim),
-      createSshModule({ pool: ssh, sim, files: ssh }),
-      ...createPowerModules({ sim, executor: ssh, ipmi: { shared: sensors.client } }),
-      createIcmpModule({ sim }),
-      createSysstatModule({ sim, remote: ssh }),
+      createSshModule({ pool: ssh, providers, files: ssh }),
+      ...createPowerModules({ providers, executor: ssh, ipmi: { shared: sensors.client } }),
+      createIcmpModule({ providers }),
+      createSysstatModule({ providers, remote: ssh }),
       collector,
       createMetricsModule({ collector: collector.counters }),
       sensors,
       createSelModule({ client: sensors.client, cache: sensors.cache }),
       rolloutModule,
       consoles,
-      createLogModule({ pool: ssh, sim }),
+      createLogModule({ pool: ssh, providers }),
     ],
     consoles: () => consoles.hub(),
     dispose: () => ssh.close(),

@@ -12,7 +12,6 @@ import { defaultStateDir } from '../engine/audit.js';
 import { findConfig, loadConfigFile, type LoadedConfig } from '../engine/config.js';
 import { createBackends, type Backends } from '../backends/index.js';
 import { findBinary } from '../backends/icmp/fping.js';
-import { isSimNode } from '../backends/sim/module.js';
 import { knownHostName, knownKeyTypes, readKnownHosts } from '../backends/ssh/known-hosts.js';
 import { checkTrustedFile } from '../platform/trusted-file.js';
 import { gatherOutputs } from '../protocol/gather.js';
@@ -166,7 +165,7 @@ export function checkKnownHosts(engine: Engine, backends: Backends, names: reado
   let checked = 0;
   for (const node of names) {
     const vars = engine.vars(node);
-    if (isSimNode(vars) || engine.node(node)?.local) continue;
+    if (backends.providers.of(node, vars).selfReporting || engine.node(node)?.local) continue;
     let t;
     try {
       t = backends.ssh.resolveTarget(node, vars);

@@ -5,6 +5,7 @@ import { createLogModule, followCommand } from '../../src/backends/log/module.js
 import { SimCluster } from '../../src/backends/sim/cluster.js';
 import type { StreamExecOptions } from '../../src/backends/capabilities.js';
 import { splitShellWords } from '../../src/protocol/shell-words.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 describe('LOG:FOLLOW', () => {
   it.each([
@@ -29,7 +30,7 @@ describe('LOG:FOLLOW', () => {
         opts.signal!.addEventListener('abort', () => rej(opts.signal!.reason), { once: true });
       }),
     };
-    const { engine, stateDir } = await makeEngine({ yaml: 'nodes:\n  - names: node[01-04]\n', modules: [createLogModule({ pool, sim: new SimCluster({ seed: 1 }) })] });
+    const { engine, stateDir } = await makeEngine({ yaml: 'nodes:\n  - names: node[01-04]\n', modules: [createLogModule({ pool, providers: createProviders(new SimCluster({ seed: 1 })) })] });
     try {
       const h = engine.submit('LOG:FOLLOW:node[01-04]:/var/log/app.log');
       for (let i = 0; i < 50 && started.length < 4; i++) await new Promise((r) => setTimeout(r, 10));

@@ -13,6 +13,7 @@ import { SshPool } from '../../src/backends/ssh/pool.js';
 import { rolloutModule } from '../../src/backends/rollout/module.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { makeEngine, run } from '../helpers/engine.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 // skip_states: [] so that the failed nodes are tried (and fail) instead of being skipped
 const YAML = `
@@ -32,7 +33,7 @@ afterEach(async () => {
 
 async function cluster() {
   const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
-  const m = await makeEngine({ yaml: YAML, modules: [createSimModule(sim, { intervalMs: 3_600_000 }), createSshModule({ pool: new SshPool(), sim }), ...createPowerModules({ sim }), rolloutModule] });
+  const m = await makeEngine({ yaml: YAML, modules: [createSimModule(sim, { intervalMs: 3_600_000 }), createSshModule({ pool: new SshPool(), providers: createProviders(sim) }), ...createPowerModules({ providers: createProviders(sim) }), rolloutModule] });
   engine = m.engine;
   stateDir = m.stateDir;
   return m;
@@ -116,7 +117,7 @@ describe('ROLLOUT:RUN', () => {
 
   it('read-only refuses it (it is dangerous whatever its inner request)', async () => {
     const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
-    const m = await makeEngine({ yaml: YAML, modules: [createSshModule({ pool: new SshPool(), sim }), rolloutModule], engine: { readOnly: true } });
+    const m = await makeEngine({ yaml: YAML, modules: [createSshModule({ pool: new SshPool(), providers: createProviders(sim) }), rolloutModule], engine: { readOnly: true } });
     engine = m.engine;
     expect(() => m.engine.submit('ROLLOUT:RUN:s[01-04]:2:1:SSH:EXEC:true')).toThrow(/ERR_READ_ONLY|changes things/);
   });

@@ -12,6 +12,7 @@ import { SshPool } from '../../src/backends/ssh/pool.js';
 import { runIpc } from '../../src/cli/ipc.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { makeEngine } from '../helpers/engine.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 describe('similarLine', () => {
   it.each([
@@ -43,7 +44,7 @@ afterEach(async () => {
 
 async function ipc(args: { similar?: boolean }, message: string) {
   const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
-  const m = await makeEngine({ yaml: 'nodes:\n  - names: s[01-04]\n    vars: { sim: true, host: "127.0.9.{n}" }\n', modules: [createSimModule(sim, { intervalMs: 3_600_000 }), createSshModule({ pool: new SshPool(), sim })] });
+  const m = await makeEngine({ yaml: 'nodes:\n  - names: s[01-04]\n    vars: { sim: true, host: "127.0.9.{n}" }\n', modules: [createSimModule(sim, { intervalMs: 3_600_000 }), createSshModule({ pool: new SshPool(), providers: createProviders(sim) })] });
   engine = m.engine;
   let out = '';
   let err = '';

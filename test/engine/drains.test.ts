@@ -18,6 +18,7 @@ import { parseConfig } from '../../src/engine/config.js';
 import { hookEnvironment } from '../../src/engine/membership.js';
 import { nexxusModule } from '../../src/backends/nexxus.js';
 import { run, tempDir } from '../helpers/engine.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 const YAML = `
 cluster: drains
@@ -37,7 +38,7 @@ async function start(stateDir = tempDir(), opts: { monitor?: boolean; user?: str
   const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
   const e = new Engine({
     config: parseConfig(YAML, 'drains.yaml'),
-    modules: [nexxusModule, createSimModule(sim, { intervalMs: 3_600_000 }), ...createPowerModules({ sim }), createSshModule({ pool: new SshPool(), sim })],
+    modules: [nexxusModule, createSimModule(sim, { intervalMs: 3_600_000 }), ...createPowerModules({ providers: createProviders(sim) }), createSshModule({ pool: new SshPool(), providers: createProviders(sim) })],
     stateDir,
     localName: 'vacm-test-host',
     monitor: opts.monitor,

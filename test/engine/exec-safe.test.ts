@@ -11,6 +11,7 @@ import { parseConfig } from '../../src/engine/config.js';
 import { isDangerous } from '../../src/protocol/module.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { makeEngine, run } from '../helpers/engine.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 const YAML = (exec: string) => `
 cluster: safe
@@ -29,7 +30,7 @@ afterEach(async () => {
 
 async function cluster(exec: string, readOnly = false) {
   const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
-  const m = await makeEngine({ yaml: YAML(exec), modules: [createSimModule(sim, { intervalMs: 3_600_000 }), createSshModule({ pool: new SshPool(), sim })], engine: { readOnly } });
+  const m = await makeEngine({ yaml: YAML(exec), modules: [createSimModule(sim, { intervalMs: 3_600_000 }), createSshModule({ pool: new SshPool(), providers: createProviders(sim) })], engine: { readOnly } });
   engine = m.engine;
   return m.engine;
 }

@@ -9,6 +9,7 @@ import { createPowerModules } from '../../src/backends/power/module.js';
 import { NodeSet, parseLiveSelector } from '../../src/protocol/nodeset.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { makeEngine, run } from '../helpers/engine.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 const YAML = `
 cluster: live
@@ -31,7 +32,7 @@ afterEach(async () => {
 async function cluster() {
   const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
   // one report at start, then only what the requests below do
-  const m = await makeEngine({ yaml: YAML, modules: [createSimModule(sim, { intervalMs: 3_600_000 }), ...createPowerModules({ sim })] });
+  const m = await makeEngine({ yaml: YAML, modules: [createSimModule(sim, { intervalMs: 3_600_000 }), ...createPowerModules({ providers: createProviders(sim) })] });
   engine = m.engine;
   expect((await run(m.engine, 'SIM:FAIL:s02')).at(-1)).toMatch(/JOB_COMPLETED:ok=1:failed=0$/);
   expect((await run(m.engine, 'POWER:OFF:s03')).at(-1)).toMatch(/JOB_COMPLETED:ok=1:failed=0$/);

@@ -18,6 +18,7 @@ import { runIpc } from '../../src/cli/ipc.js';
 import { toJsonLine, type VacmEvent } from '../../src/protocol/events.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { makeEngine, run } from '../helpers/engine.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 const YAML = (extra = '') => `
 cluster: skip
@@ -39,7 +40,7 @@ async function cluster(extra = '') {
   const pool = new SshPool();
   const m = await makeEngine({
     yaml: YAML(extra),
-    modules: [createSimModule(sim, { intervalMs: 3_600_000 }), ...createPowerModules({ sim }), createSshModule({ pool, sim }), createSysstatModule({ sim })],
+    modules: [createSimModule(sim, { intervalMs: 3_600_000 }), ...createPowerModules({ providers: createProviders(sim) }), createSshModule({ pool, providers: createProviders(sim) }), createSysstatModule({ providers: createProviders(sim) })],
   });
   engine = m.engine;
   stateDir = m.stateDir;

@@ -18,6 +18,7 @@ import { nexxusModule } from '../../src/backends/nexxus.js';
 import { Timeline, filterEntries, parseEventsSection, eventsFileName } from '../../src/engine/timeline.js';
 import { parseTimeBound } from '../../src/protocol/timeline.js';
 import { run, tempDir } from '../helpers/engine.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 const me = os.userInfo().username;
 const strip = (lines: string[]) => lines.map((l) => l.replace(/^(\w+):\d+:/, '$1:J:'));
@@ -130,7 +131,7 @@ async function start(stateDir = tempDir(), monitor = false) {
   const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
   const e = new Engine({
     config: parseConfig(YAML, 'tl.yaml'),
-    modules: [nexxusModule, createSimModule(sim, { intervalMs: 3_600_000 }), ...createPowerModules({ sim }), createSshModule({ pool: new SshPool(), sim })],
+    modules: [nexxusModule, createSimModule(sim, { intervalMs: 3_600_000 }), ...createPowerModules({ providers: createProviders(sim) }), createSshModule({ pool: new SshPool(), providers: createProviders(sim) })],
     stateDir,
     localName: 'vacm-test-host',
     monitor,

@@ -12,6 +12,7 @@ import { thisMachine } from '../../src/platform/this-machine.js';
 import type { PowerDriver } from '../../src/backends/capabilities.js';
 import { SimCluster } from '../../src/backends/sim/cluster.js';
 import { messages, powerEngine, results, type Harness } from '../backends/power/harness.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 const SELF: ThisMachine = { addresses: new Set(['127.0.0.1', '::1', '10.1.0.1', 'fe80::1', '2001:db8::7']), names: new Set(['head01', 'head01.lab.example']) };
 
@@ -139,7 +140,7 @@ describe('POWER refuses nodes that are this machine by address (the real module,
       simnode: { host: '127.0.0.1', power: 'sim' },
     };
     const entries = Object.entries({ ...guarded, ...free }).map(([name, vars]) => `  - names: ${name}\n    vars: ${JSON.stringify(vars)}`);
-    h = await powerEngine(`nodes:\n${entries.join('\n')}\n`, { drivers: { ipmi: ipmi.driver, ssh: ssh.driver }, sim: new SimCluster({ delayScale: 0, failureRate: 0 }) });
+    h = await powerEngine(`nodes:\n${entries.join('\n')}\n`, { drivers: { ipmi: ipmi.driver, ssh: ssh.driver }, providers: createProviders(new SimCluster({ delayScale: 0, failureRate: 0 })) });
     const all = Object.keys({ ...guarded, ...free }).join(',');
     for (const action of ['OFF', 'CYCLE', 'RESET', 'SOFT']) {
       ipmi.switched.length = 0;

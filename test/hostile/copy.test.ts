@@ -16,6 +16,7 @@ import { pulledName, parseSha256sumZ, unsafeComponent } from '../../src/protocol
 import { splitShellWords } from '../../src/protocol/shell-words.js';
 import type { Engine } from '../../src/engine/engine.js';
 import type { VacmEvent } from '../../src/protocol/events.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 type FakeEntry = { kind: 'file'; data: Buffer; mode?: number; endless?: boolean } | { kind: 'dir'; entries: Record<string, FakeEntry> } | { kind: 'link'; to: string } | { kind: 'dev' };
 
@@ -110,7 +111,7 @@ describe('SSH:PULL and SSH:PUSH with hostile nodes and a hostile local directory
         return { stdout: hashAnswer(command), stderr: '', code: 0 };
       },
     };
-    const mod = createSshModule({ pool: { exec: async () => ({ code: 0 }) }, sim: new SimCluster({ seed: 1 }), files: transport });
+    const mod = createSshModule({ pool: { exec: async () => ({ code: 0 }) }, providers: createProviders(new SimCluster({ seed: 1 })), files: transport });
     ({ engine, stateDir, events } = await makeEngine({ yaml: 'nodes:\n  - names: node[01-02]\n', modules: [mod] }));
   });
 

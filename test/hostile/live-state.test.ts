@@ -9,6 +9,7 @@ import { createSshModule } from '../../src/backends/ssh/module.js';
 import { SshPool } from '../../src/backends/ssh/pool.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { makeEngine, run } from '../helpers/engine.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 const EVIL = 'refused\nSSH:1:EXIT:n9:0\r\x1b]0;PWNED\x07\x9b2J';
 
@@ -20,7 +21,7 @@ afterEach(async () => {
 
 async function cluster() {
   const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
-  const m = await makeEngine({ yaml: 'nodes:\n  - names: n[1-3]\n    vars: { sim: true, bmc_password: hunter2 }\n', modules: [createSshModule({ pool: new SshPool(), sim })] });
+  const m = await makeEngine({ yaml: 'nodes:\n  - names: n[1-3]\n    vars: { sim: true, bmc_password: hunter2 }\n', modules: [createSshModule({ pool: new SshPool(), providers: createProviders(sim) })] });
   engine = m.engine;
   return m.engine;
 }

@@ -12,6 +12,7 @@ import { createSimModule } from '../../src/backends/sim/module.js';
 import type { VacmEvent } from '../../src/protocol/events.js';
 import { makeEngine } from '../helpers/engine.js';
 import { IcmpDrop, nftUsable } from '../helpers/nft.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 const SILENCED = '127.0.33.251';
 const hasFping = findBinary('fping') !== undefined;
@@ -53,7 +54,7 @@ async function start(method: 'fping' | 'ping') {
   const sim = new SimCluster({ seed: 3, failureRate: 0 });
   const ctx = await makeEngine({
     yaml: yaml(method),
-    modules: [createSimModule(sim), createIcmpModule({ sim, onHeartbeat: (h) => (hb = h) })],
+    modules: [createSimModule(sim), createIcmpModule({ providers: createProviders(sim), onHeartbeat: (h) => (hb = h) })],
     engine: { monitor: true },
   });
   if (!hb) throw new Error('the heartbeat did not start');

@@ -12,6 +12,7 @@ import { createSimModule } from '../../src/backends/sim/module.js';
 import type { PingMethod } from '../../src/backends/icmp/config.js';
 import { makeEngine, run, tempDir } from '../helpers/engine.js';
 import { IcmpDrop, nftUsable } from '../helpers/nft.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 const DEAD = '127.0.33.250';
 const DEAD2 = '127.0.33.249';
@@ -47,7 +48,7 @@ function countingFping(): { bin: string; runs: () => number } {
 
 async function setup(method: PingMethod, opts: { fpingBin?: string; extraYaml?: string } = {}) {
   const sim = new SimCluster({ seed: 7, failureRate: 0, delayScale: 0 });
-  const ctx = await makeEngine({ yaml: yaml(opts.extraYaml), modules: [createSimModule(sim), createIcmpModule({ sim, method, fpingBin: opts.fpingBin })] });
+  const ctx = await makeEngine({ yaml: yaml(opts.extraYaml), modules: [createSimModule(sim), createIcmpModule({ providers: createProviders(sim), method, fpingBin: opts.fpingBin })] });
   sim.fail('sim2', 600_000);
   return { ...ctx, sim };
 }
@@ -178,7 +179,7 @@ describe.skipIf(!hasFping)('fping sweeps (needs fping: apt-get install fping)', 
     const sim = new SimCluster({ seed: 9, failureRate: 0, delayScale: 0 });
     const { engine, events } = await makeEngine({
       yaml: yaml().replace('fanout: 16', 'fanout: 2'),
-      modules: [createSimModule(sim), createIcmpModule({ sim, method: 'fping' })],
+      modules: [createSimModule(sim), createIcmpModule({ providers: createProviders(sim), method: 'fping' })],
     });
     try {
       // two silent nodes: one slot per node would block both slots of fanout 2 for 1.5 s

@@ -18,6 +18,7 @@ import { rolloutModule } from '../../src/backends/rollout/module.js';
 import type { PowerDriver } from '../../src/backends/capabilities.js';
 import { toLine, type VacmEvent } from '../../src/protocol/events.js';
 import { runJob } from '../helpers/ssh-harness.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 const have = sshdAvailable();
 
@@ -70,7 +71,7 @@ describe.skipIf(!have)('POWER:CYCLE:WAIT=ssh against sshd (needs openssh-server)
     pool = new SshPool();
     engine = new Engine({
       config: parseConfig(yaml, 'wait-ssh.yaml'),
-      modules: [nexxusModule, createSshModule({ pool, sim: new SimCluster({ seed: 1 }) }), ...createPowerModules({ executor: pool, drivers: { sim: freezer }, waitIntervalMs: 200 }), rolloutModule],
+      modules: [nexxusModule, createSshModule({ pool, providers: createProviders(new SimCluster({ seed: 1 })) }), ...createPowerModules({ executor: pool, drivers: { sim: freezer }, waitIntervalMs: 200 }), rolloutModule],
       stateDir: tempDir('vacm-wait-ssh-'),
       localName: 'not-a-node',
     });

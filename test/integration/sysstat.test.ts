@@ -15,6 +15,7 @@ import { SimCluster } from '../../src/backends/sim/cluster.js';
 import { createSimModule } from '../../src/backends/sim/module.js';
 import type { VacmEvent } from '../../src/protocol/events.js';
 import { makeEngine, run } from '../helpers/engine.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 const MiB = 1024 * 1024;
 
@@ -63,7 +64,7 @@ async function setup(opts: { remote?: RemoteExecutor; monitor?: boolean; onPolle
   const sim = new SimCluster({ seed: 5, failureRate: 0 });
   const ctx = await makeEngine({
     yaml,
-    modules: [createSimModule(sim), createSysstatModule({ sim, remote: opts.remote, onPoller: opts.onPoller })],
+    modules: [createSimModule(sim), createSysstatModule({ providers: createProviders(sim), remote: opts.remote, onPoller: opts.onPoller })],
     engine: { localName: 'here', monitor: opts.monitor ?? false },
   });
   return { ...ctx, sim };

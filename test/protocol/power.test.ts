@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { POWER_DRIVER_ACTIONS, POWER_DRIVER_EXTRAS, driverCommands, guardRefusal, guardedBecause, powerCapability } from '../../src/protocol/power.js';
-import { createSimDriver } from '../../src/backends/power/drivers/sim.js';
+import { createSimDriver } from '../../src/backends/sim/power-driver.js';
 import { createIpmiDriver } from '../../src/backends/power/drivers/ipmi.js';
 import { createPowermanDriver } from '../../src/backends/power/drivers/powerman.js';
 import { createLibvirtDriver } from '../../src/backends/power/drivers/libvirt.js';

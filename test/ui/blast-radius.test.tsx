@@ -8,6 +8,7 @@ import { SimCluster } from '../../src/backends/sim/cluster.js';
 import { uiEngineOf } from '../../src/ui/ui-engine.js';
 import { startApp } from './helpers.js';
 import { tempDir } from '../helpers/engine.js';
+import { createProviders } from '../../src/backends/providers.js';
 
 let app: Awaited<ReturnType<typeof startApp>> | undefined;
 afterEach(async () => {
@@ -32,7 +33,7 @@ describe('blast radius', () => {
     };
     const engine = new Engine({
       config: parseConfig('nodes:\n  - names: n[01-03]\n    vars: { host: "127.0.0.1" }\n', 't.yaml'),
-      modules: [createSshModule({ pool, sim: new SimCluster() })],
+      modules: [createSshModule({ pool, providers: createProviders(new SimCluster()) })],
       stateDir: tempDir('vacm-blast-'),
       localName: 'not-a-node',
     });

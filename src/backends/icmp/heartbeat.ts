@@ -6,17 +6,20 @@
  * restarted after a bounded, growing pause; while it is dead its nodes keep their last state (a dead
  * pinger is no evidence about the nodes).
  *
- * Covered: nodes with a `host` variable that are neither simulated (the SIM module reports those)
- * nor the machine vacm runs on (always up while vacm runs).
+ * Covered: nodes with a `host` variable that neither report themselves (simulated ones: the SIM
+ * module reports those; src/backends/providers.ts says which) nor are the machine vacm runs on
+ * (always up while vacm runs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
 import type { ModuleHost } from '../../protocol/module.js';
-import { isSimNode } from '../sim/module.js';
+import { REAL_PROVIDERS, type Providers } from '../capabilities.js';
 import { findBinary, parseFpingLoopLine } from './fping.js';
 import { checkAddress } from './address.js';
 
 export interface HeartbeatOptions {
+  /** which nodes report themselves (default: none) */
+  providers?: Providers;
   intervalMs: number;
   misses: number;
   method: 'fping' | 'ping';
@@ -73,9 +76,10 @@ export class Heartbeat {
   /** address → nodes, for the nodes the heartbeat covers */
   private wanted(): Map<string, string[]> {
     const want = new Map<string, string[]>();
+    const providers = this.opts.providers ?? REAL_PROVIDERS;
     for (const n of this.host.nodes()) {
       const addr = n.vars.host?.trim();
-      if (!addr || n.local || isSimNode(n.vars) || checkAddress(addr)) continue;
+      if (!addr || n.local || providers.of(n.name, n.vars).selfReporting || checkAddress(addr)) continue;
       const list = want.get(addr) ?? [];
       list.push(n.name);
       want.set(addr, list);

@@ -1,15 +1,15 @@
 /**
  * ICMP_ECHO: is a node alive, and how far away. `PING:nodes[:count[:timeout_ms]]` gives one PING event
  * per node, `up` with the round-trip time or `down` with the reason; the engine turns them into node
- * state. Sim nodes answer through the SimCluster. Real nodes are pinged at their `host` variable
+ * state. A node whose capabilities (src/backends/providers.ts) bring a pinger answers through it (the
+ * simulated ones). Real nodes are pinged at their `host` variable
  * (else their name): with fping when it is installed, one process per batch of addresses (each batch
  * holds one bulk-lane slot), else one system ping per node through the `ping` package (one slot each).
  * With `host.monitor`, a heartbeat (heartbeat.ts) keeps node state fresh between sweeps.
  */
 import { VacmError, toVacmError } from '../../protocol/errors.js';
 import type { CommandDef, JobContext, ModuleDef, ModuleHost, NodeOutcome } from '../../protocol/module.js';
-import type { SimCluster } from '../sim/cluster.js';
-import { isSimNode } from '../sim/module.js';
+import { REAL_PROVIDERS, type NodePinger, type Providers } from '../capabilities.js';
 import { parsePingConfig, type PingConfig, type PingMethod } from './config.js';
 import { findBinary, runFpingSweep, type ProbeResult } from './fping.js';
 import { systemPing } from './system-ping.js';
@@ -23,7 +23,8 @@ export const ICMP_FACTS: EventFacts = { PING: pingReach };
 export { checkAddress, pingAddress } from './address.js';
 
 export interface IcmpModuleOptions {
-  sim?: SimCluster;
+  /** how each node is reached (default: every node for real) */
+  providers?: Providers;
   /** force a method over the config's ping.method (tests, benchmarks) */
   method?: PingMethod;
   /** paths of the binaries (default: found on $PATH) */
@@ -48,6 +49,7 @@ function intArg(value: string | undefined, name: string, lo: number, hi: number,
 }
 
 export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
+  const providers = opts.providers ?? REAL_PROVIDERS;
   let cfg: PingConfig | undefined;
   let heartbeat: Heartbeat | undefined;
   let fpingPath: string | undefined | null = null; // null: not looked up yet
@@ -76,13 +78,9 @@ export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
     return r.state === 'up' ? 'ok' : 'failed';
   };
 
-  const pingSim = async (ctx: JobContext, nodes: string[]): Promise<void> => {
-    const sim = opts.sim;
-    await ctx.forEachNode(nodes, async ({ node }) => {
-      if (!sim || !sim.has(node)) throw new VacmError('ERR_PING', `${node} is marked sim: true but is not in the simulated cluster`);
-      const rtt = sim.ping(node);
-      return report(ctx, node, rtt === undefined ? { state: 'down', reason: 'no reply (simulated node not answering)' } : { state: 'up', rttMs: rtt });
-    });
+  /** nodes with a pinger of their own, one at a time (one slot each) */
+  const pingEach = async (ctx: JobContext, pingers: ReadonlyMap<string, NodePinger>): Promise<void> => {
+    await ctx.forEachNode([...pingers.keys()], async ({ node }) => report(ctx, node, await pingers.get(node)!.ping(node)));
   };
 
   /** fping: batches of addresses, each one process holding one bulk-lane slot (carried by its first node). */
@@ -151,11 +149,15 @@ export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
       const c = config(ctx.host);
       const count = intArg(ctx.args.count, 'count', 1, 100, c.count);
       const timeoutMs = intArg(ctx.args.timeout_ms, 'timeout_ms', 10, 60_000, c.timeout_ms);
-      const sims: string[] = [];
+      const own = new Map<string, NodePinger>();
       const real: string[] = [];
-      for (const n of ctx.nodes) (isSimNode(ctx.host.vars(n)) ? sims : real).push(n);
+      for (const n of ctx.nodes) {
+        const p = providers.of(n, ctx.host.vars(n)).pinger;
+        if (p) own.set(n, p);
+        else real.push(n);
+      }
       const work: Promise<void>[] = [];
-      if (sims.length) work.push(pingSim(ctx, sims));
+      if (own.size) work.push(pingEach(ctx, own));
       if (real.length) {
         work.push(method(ctx.host) === 'fping' ? pingFping(ctx, real, count, timeoutMs, c.batch) : pingSystem(ctx, real, count, timeoutMs));
       }
@@ -174,7 +176,7 @@ export function createIcmpModule(opts: IcmpModuleOptions = {}): ModuleDef {
       // validated at start, so a bad ping: section stops vacm with ERR_CONFIG before anything runs
       const c = (cfg = parsePingConfig(host.config.sections.ping));
       if (!host.monitor || !c.enabled) return;
-      heartbeat = new Heartbeat(host, { intervalMs: c.interval_ms, misses: c.misses, method: method(host), fpingBin: fping(), pingBin: opts.pingBin });
+      heartbeat = new Heartbeat(host, { providers, intervalMs: c.interval_ms, misses: c.misses, method: method(host), fpingBin: fping(), pingBin: opts.pingBin });
       heartbeat.start();
       opts.onHeartbeat?.(heartbeat);
     },

@@ -11,9 +11,7 @@ import { VacmError } from '../../protocol/errors.js';
 import type { CommandDef, ModuleDef } from '../../protocol/module.js';
 import { quoteWord } from '../../protocol/shell-words.js';
 import { expandTemplate } from '../../protocol/vars.js';
-import type { StreamingExecutor } from '../capabilities.js';
-import type { SimCluster } from '../sim/cluster.js';
-import { isSimNode } from '../sim/module.js';
+import { REAL_PROVIDERS, type Providers, type StreamingExecutor } from '../capabilities.js';
 import { SSH_REACH_FACTS } from '../../protocol/node-facts.js';
 
 /** Lines of history shown before following. */
@@ -30,7 +28,8 @@ export function followCommand(what: string | undefined): string {
   return `journalctl -f -n ${FOLLOW_BACKLOG} --no-pager -u ${quoteWord(w)}`;
 }
 
-export function createLogModule(caps: { pool: StreamingExecutor; sim: SimCluster }): ModuleDef {
+export function createLogModule(caps: { pool: StreamingExecutor; providers?: Providers }): ModuleDef {
+  const providers = caps.providers ?? REAL_PROVIDERS;
   const follow: CommandDef = {
     name: 'FOLLOW',
     summary: 'follow a log on the nodes until cancelled: a unit (journalctl -f -u), an absolute path (tail -F), or the journal',
@@ -46,7 +45,8 @@ export function createLogModule(caps: { pool: StreamingExecutor; sim: SimCluster
       await ctx.forEachNode(ctx.nodes, async ({ node, vars, signal }) => {
         // {name} and {n} expand per node, as in SSH:PUSH's remote paths
         const command = followCommand(expandTemplate(ctx.args.what ?? '', node));
-        if (isSimNode(vars) && caps.sim.has(node)) throw new VacmError('ERR_UNSUPPORTED', 'simulated nodes keep no logs to follow');
+        // a node whose shell stands in for SSH (a simulated one) keeps no logs
+        if (providers.of(node, vars).shell) throw new VacmError('ERR_UNSUPPORTED', 'simulated nodes keep no logs to follow');
         const r = await caps.pool.exec(node, vars, command, { signal, onLine: (stream, line) => ctx.emit({ type: 'OUTPUT', node, stream, line }) });
         if (signal.aborted) throw signal.reason ?? new VacmError('ERR_CANCELLED', 'cancelled');
         ctx.emit(r.signal ? { type: 'EXIT', node, code: r.code, signal: r.signal } : { type: 'EXIT', node, code: r.code });

@@ -19,9 +19,7 @@ import { VacmError, toVacmError, type ErrorCode } from '../../protocol/errors.js
 import type { PowerState } from '../../protocol/events.js';
 import type { Request } from '../../protocol/ipc.js';
 import type { CommandDef, JobContext, ModuleDef, ModuleHost, NodeVars } from '../../protocol/module.js';
-import type { PowerDriver, RemoteExecutor } from '../capabilities.js';
-import type { SimCluster } from '../sim/cluster.js';
-import { createSimDriver } from './drivers/sim.js';
+import type { PowerDriver, Providers, RemoteExecutor } from '../capabilities.js';
 import { createIpmiDriver, type IpmiDriverOptions } from './drivers/ipmi.js';
 import { createPowermanDriver } from './drivers/powerman.js';
 import { createLibvirtDriver } from './drivers/libvirt.js';
@@ -33,8 +31,8 @@ import { createExtraCommands } from './extras.js';
 import { SSH_REACH_FACTS, powerState } from '../../protocol/node-facts.js';
 
 export interface PowerModuleOptions {
-  /** the simulated cluster behind `power: sim` */
-  sim?: SimCluster;
+  /** drivers the providers add by name: the sim backend's behind `power: sim` (src/backends/providers.ts) */
+  providers?: Providers;
   /** the SSH pool behind `power: ssh` (absent: ssh nodes get ERR_UNSUPPORTED) */
   executor?: RemoteExecutor;
   /** drivers to use instead of the built-in ones, by name (tests) */
@@ -151,12 +149,11 @@ class PowerControl {
   }
 
   private make(name: string): PowerDriver {
-    const given = this.opts.drivers?.[name];
+    const given = this.opts.drivers?.[name] ?? this.opts.providers?.powerDriver(name);
     if (given) return given;
     switch (name) {
       case 'sim':
-        if (!this.opts.sim) throw new VacmError('ERR_UNSUPPORTED', 'power: sim needs the simulated cluster, which this vacm was built without');
-        return createSimDriver(this.opts.sim);
+        throw new VacmError('ERR_UNSUPPORTED', 'power: sim needs the simulated cluster, which this vacm was built without');
       case 'ipmi':
         return createIpmiDriver(this.opts.ipmi);
       case 'powerman':

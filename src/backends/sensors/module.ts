@@ -18,6 +18,7 @@ import { powermanTemps } from '../power/drivers/powerman-temp.js';
 import { parseSensorsConfig, type SensorsConfig } from './config.js';
 import { AGENT_TEMP_FRESH_MS, localTemperatures, type Temperature } from './local.js';
 import { SensorsPoller } from './poller.js';
+import type { Providers } from '../capabilities.js';
 import { sensorReading } from '../../protocol/node-facts.js';
 
 export interface SensorsModuleOptions {
@@ -30,6 +31,8 @@ export interface SensorsModuleOptions {
   local?: () => Promise<Temperature[]>;
   /** told about the poller when it starts (tests, diagnostics) */
   onPoller?: (p: SensorsPoller) => void;
+  /** which nodes report themselves: the poller leaves them out (default: none) */
+  providers?: Providers;
 }
 
 export function createSensorsModule(opts: SensorsModuleOptions = {}): ModuleDef & { readonly cache: SdrCache; readonly client: () => IpmiClient } {
@@ -98,7 +101,7 @@ export function createSensorsModule(opts: SensorsModuleOptions = {}): ModuleDef 
       // validated at start: a bad sensors: section stops vacm with ERR_CONFIG before anything runs
       const c = (cfg = parseSensorsConfig(host.config.sections.sensors));
       if (!host.monitor || !c.enabled) return;
-      poller = new SensorsPoller(host, { intervalMs: c.interval_ms, sel: c.sel });
+      poller = new SensorsPoller(host, { intervalMs: c.interval_ms, sel: c.sel, providers: opts.providers });
       poller.start();
       opts.onPoller?.(poller);
     },

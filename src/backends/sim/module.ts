@@ -1,16 +1,13 @@
 /**
  * SIM: the simulated nodes' "agent". Nodes with `sim: true` join the SimCluster at start; once a
  * second it moves their loads and reports stats, state and power to the engine, as an agent would.
- * Other modules (POWER's sim driver, SSH, ICMP_ECHO, SYSSTAT) answer for sim nodes through the same
- * SimCluster.
+ * The other modules answer for sim nodes through the same SimCluster, by the capabilities in
+ * capabilities.ts and power-driver.ts, which src/backends/providers.ts hands them.
  */
 import type { CommandDef, ModuleDef, ModuleHost } from '../../protocol/module.js';
 import { VacmError } from '../../protocol/errors.js';
 import { SimCluster } from './cluster.js';
 import { isSimNode } from '../../protocol/vars.js';
-
-/** the one sim predicate lives with the boolean reader (protocol/vars.ts): every module asks it */
-export { isSimNode } from '../../protocol/vars.js';
 
 export function createSimModule(sim: SimCluster, opts: { intervalMs?: number } = {}): ModuleDef {
   let timer: NodeJS.Timeout | undefined;

@@ -1,16 +1,15 @@
 /**
  * SSH:EXEC — run a command on many nodes (gomd's cluster-wide execution). Output is streamed per
  * node as it arrives (`OUTPUT:node:stdout|stderr:<line>`), then `EXIT:node:<code>`. A node with a
- * non-zero exit counts as failed. Nodes with `sim: true` answer through the SimCluster; every other
- * node, the local machine included, is reached over SSH through the shared pool. SSH:PUSH and
+ * non-zero exit counts as failed. A node whose capabilities (src/backends/providers.ts) bring a shell
+ * runs through it (the simulated nodes); every other node, the local machine included, is reached
+ * over SSH through the shared pool. SSH:PUSH and
  * SSH:PULL (copy.ts) copy files over the same pooled connections.
  */
 import { VacmError } from '../../protocol/errors.js';
 import type { CommandDef, ModuleDef, ModuleHost, NodeVars } from '../../protocol/module.js';
-import type { SimCluster } from '../sim/cluster.js';
-import { isSimNode } from '../sim/module.js';
 import { parseSshSection, type SshSection } from './settings.js';
-import type { ExecExit, StreamExecOptions, StreamingExecutor } from '../capabilities.js';
+import { REAL_PROVIDERS, type Providers, type StreamingExecutor } from '../capabilities.js';
 import { checkExecAllowed, formatAllowEntry, type ExecAllowEntry } from '../../protocol/shell-words.js';
 import { createCopyCommands, type FileTransport } from './copy.js';
 import { SSH_REACH_FACTS } from '../../protocol/node-facts.js';
@@ -48,8 +47,11 @@ export interface SshModuleDef extends ModuleDef {
   shellArgv(node: string, vars: NodeVars): string[];
 }
 
-export function createSshModule(caps: { pool: StreamingExecutor & ShellTargets; sim: SimCluster; files?: FileTransport }): SshModuleDef {
-  const { pool, sim } = caps;
+export function createSshModule(caps: { pool: StreamingExecutor & ShellTargets; providers?: Providers; files?: FileTransport }): SshModuleDef {
+  const { pool } = caps;
+  const providers = caps.providers ?? REAL_PROVIDERS;
+  /** what stands in for SSH on the node (a simulated node's shell), or undefined: the pool */
+  const standIn = (node: string, vars: NodeVars) => providers.of(node, vars).shell;
   let section: SshSection = parseSshSection(undefined);
   let safe: readonly ExecAllowEntry[] = [];
   let unsubscribe: (() => void) | undefined;
@@ -58,14 +60,6 @@ export function createSshModule(caps: { pool: StreamingExecutor & ShellTargets; 
     const v = vars.ssh_command_timeout_ms;
     if (v !== undefined && /^\d+$/.test(v) && Number(v) > 0) return Number(v);
     return section.commandTimeoutMs;
-  };
-
-  const execSim = async (node: string, command: string, signal: AbortSignal, onLine: StreamExecOptions['onLine']): Promise<ExecExit> => {
-    const r = await sim.exec(node, command, signal);
-    if (!r) throw new VacmError('ERR_SSH_REFUSED', 'connection refused (the simulated node is down)');
-    for (const l of r.stdout) onLine('stdout', l);
-    for (const l of r.stderr) onLine('stderr', l);
-    return { code: r.code };
   };
 
   const exec: CommandDef = {
@@ -87,9 +81,7 @@ export function createSshModule(caps: { pool: StreamingExecutor & ShellTargets; 
       const command = allowedCommand(ctx.args.command, ctx.host.config.exec.allow, ctx.host.config.source);
       await ctx.forEachNode(ctx.nodes, async ({ node, vars, signal }) => {
         const onLine = (stream: 'stdout' | 'stderr', line: string) => ctx.emit({ type: 'OUTPUT', node, stream, line });
-        const r = isSimNode(vars) && sim.has(node)
-          ? await execSim(node, command, signal, onLine)
-          : await pool.exec(node, vars, command, { signal, timeoutMs: commandTimeout(vars), onLine });
+        const r = await (standIn(node, vars) ?? pool).exec(node, vars, command, { signal, timeoutMs: commandTimeout(vars), onLine });
         if (signal.aborted) throw signal.reason ?? new VacmError('ERR_CANCELLED', 'cancelled');
         ctx.emit(r.signal ? { type: 'EXIT', node, code: r.code, signal: r.signal } : { type: 'EXIT', node, code: r.code });
         return r.code === 0 && !r.signal ? 'ok' : 'failed';
@@ -114,7 +106,7 @@ export function createSshModule(caps: { pool: StreamingExecutor & ShellTargets; 
     async run(ctx) {
       const timeoutMs = Number(ctx.args.timeout_ms ?? 2000);
       await ctx.forEachNode(ctx.nodes, async ({ node, vars, signal }) => {
-        if (isSimNode(vars) && sim.has(node)) return 'ok';
+        if (standIn(node, vars)) return 'ok';
         let count = 0;
         const r = await pool.exec(node, vars, 'who', { signal, timeoutMs, onLine: (stream, line) => { if (stream === 'stdout' && line.trim() !== '') count++; } });
         if (signal.aborted) throw signal.reason ?? new VacmError('ERR_CANCELLED', 'cancelled');
@@ -128,12 +120,12 @@ export function createSshModule(caps: { pool: StreamingExecutor & ShellTargets; 
   return {
     tag: 'SSH',
     summary: 'run commands on nodes and copy files to and from them over SSH (pooled connections, ~/.ssh/config, ssh-agent, known_hosts)',
-    commands: caps.files ? [exec, users, ...createCopyCommands({ transport: caps.files, isSim: (node, vars) => isSimNode(vars) && sim.has(node) })] : [exec, users],
+    commands: caps.files ? [exec, users, ...createCopyCommands({ transport: caps.files, isSim: (node, vars) => standIn(node, vars) !== undefined })] : [exec, users],
     // by output and exit code: a node's lines with its non-zero exit are what it is grouped by
     gather: { OUTPUT: {}, EXIT: {} },
     facts: SSH_REACH_FACTS,
     shellArgv(node, vars) {
-      if (isSimNode(vars) && sim.has(node)) throw new VacmError('ERR_UNSUPPORTED', `${node} is a simulated node: there is no shell to open on it`);
+      if (standIn(node, vars)) throw new VacmError('ERR_UNSUPPORTED', `${node} is a simulated node: there is no shell to open on it`);
       if (!pool.resolveTarget) throw new VacmError('ERR_UNSUPPORTED', 'this SSH backend cannot say how it reaches a node');
       return shellArgv(pool.resolveTarget(node, vars), { configFile: section.configFile });
     },

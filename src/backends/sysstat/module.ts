@@ -2,16 +2,15 @@
  * SYSSTAT: how loaded is a node. `GET:nodes` gives one STAT event per node with `key=value` fields
  * (docs/stats.md lists every key). Where the numbers come from depends on the node:
  * - the machine vacm runs on: systeminformation (local.ts);
- * - simulated nodes: the SimCluster;
+ * - a node whose capabilities (src/backends/providers.ts) bring a stats source: that source (the
+ *   simulated nodes);
  * - other nodes: one round trip over the RemoteExecutor (the SSH pool) running one shell command
  *   that prints /proc and friends, parsed by parse-proc.ts.
  * With `host.monitor`, a poller (poller.ts) sweeps the nodes as quiet jobs for the dashboard.
  */
 import { VacmError } from '../../protocol/errors.js';
 import type { CommandDef, ModuleDef, ModuleHost } from '../../protocol/module.js';
-import type { RemoteExecutor } from '../capabilities.js';
-import type { SimCluster } from '../sim/cluster.js';
-import { isSimNode } from '../sim/module.js';
+import { REAL_PROVIDERS, type Providers, type RemoteExecutor } from '../capabilities.js';
 import { parseSysstatConfig, type SysstatConfig } from './config.js';
 import { LocalStats } from './local.js';
 import { parseProcReport, procCommand, type CpuSample } from './parse-proc.js';
@@ -20,7 +19,8 @@ import { RemoteHealth } from './health.js';
 import { SSH_REACH_FACTS, statReading } from '../../protocol/node-facts.js';
 
 export interface SysstatModuleOptions {
-  sim?: SimCluster;
+  /** how each node is reached (default: every node for real) */
+  providers?: Providers;
   /** runs the /proc command on remote nodes (the SSH pool); without it remote nodes get ERR_UNSUPPORTED */
   remote?: RemoteExecutor;
   /** the local reader (tests may pass their own) */
@@ -33,6 +33,7 @@ export interface SysstatModuleOptions {
 const CPU_BASELINE_MAX_AGE_MS = 60_000;
 
 export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef {
+  const providers = opts.providers ?? REAL_PROVIDERS;
   let cfg: SysstatConfig | undefined;
   let local = opts.local;
   let poller: SysstatPoller | undefined;
@@ -73,9 +74,9 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
       await ctx.forEachNode(ctx.nodes, async ({ node, vars, signal }) => {
         let stats;
         let remote = false;
-        if (isSimNode(vars)) {
-          stats = opts.sim?.has(node) ? opts.sim.stats(node) : undefined;
-          if (!stats) throw new VacmError('ERR_STAT', `${node} is not answering (simulated node down or off)`);
+        const source = providers.of(node, vars).stats;
+        if (source) {
+          stats = await source.read(node, signal);
         } else if (ctx.host.node(node)?.local) {
           try {
             stats = await localStats(ctx.host).read();
@@ -110,7 +111,7 @@ export function createSysstatModule(opts: SysstatModuleOptions = {}): ModuleDef 
       const c = (cfg = parseSysstatConfig(host.config.sections.sysstat));
       if (!host.monitor || !c.enabled) return;
       health = new RemoteHealth(c.interval_ms);
-      poller = new SysstatPoller(host, { intervalMs: c.interval_ms, localIntervalMs: c.local_interval_ms, includeRemote: opts.remote !== undefined, health });
+      poller = new SysstatPoller(host, { intervalMs: c.interval_ms, localIntervalMs: c.local_interval_ms, includeRemote: opts.remote !== undefined, health, providers });
       poller.start();
       opts.onPoller?.(poller);
     },

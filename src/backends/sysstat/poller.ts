@@ -1,19 +1,17 @@
 /**
  * The dashboard's stats poller: every `intervalMs`, one internal quiet job `SYSSTAT:GET:<nodes>`
- * through the engine, so the sweep goes through the bulk lane (round-robin with operator jobs, never
- * starving them) like any other job. A tick that comes while the last sweep still runs is skipped:
- * sweeps never overlap. Simulated nodes are left out (the SIM module reports their stats itself), as
- * are nodes known to be powered off, and remote nodes when there is no remote executor. A sweep that
- * would read this machine alone runs at most every `localIntervalMs` (each reading redraws the idle
- * dashboard); with other nodes in the sweep the local machine is read every time (that frame is drawn
- * anyway).
+ * (the timer, skipping and stopping are QuietSweep's, src/backends/quiet-sweep.ts). Nodes that
+ * report themselves are left out (the simulated ones: the SIM module reports their stats; the
+ * Providers say which), as are nodes known to be powered off, and remote nodes when there is no
+ * remote executor. A sweep that would read this machine alone runs at most every `localIntervalMs`
+ * (each reading redraws the idle dashboard); with other nodes in the sweep the local machine is
+ * read every time (that frame is drawn anyway).
  * A remote node whose reading failed waits a pause that doubles with each failure (up to a minute)
  * before it is asked again, and one whose agent reports fresh stats is not polled at all.
  */
-import { escapeField } from '../../protocol/ipc.js';
-import { foldNodeSet } from '../../protocol/nodeset.js';
-import type { JobHandle, ModuleHost, NodeView } from '../../protocol/module.js';
-import { isSimNode } from '../sim/module.js';
+import type { ModuleHost, NodeView } from '../../protocol/module.js';
+import { REAL_PROVIDERS, type Providers } from '../capabilities.js';
+import { QuietSweep, sweepNodeSet } from '../quiet-sweep.js';
 import type { RemoteHealth } from './health.js';
 
 /** stats from another source (the agent) at most this old keep the poller off a node */
@@ -25,6 +23,8 @@ export interface PollerOptions {
   includeRemote: boolean;
   /** failures and own readings of remote nodes, kept by the GET command */
   health?: RemoteHealth;
+  /** which nodes report themselves (default: none) */
+  providers?: Providers;
   now?: () => number;
   /** a sweep of the local machine alone runs on the first tick at least this long after its last reading (default intervalMs) */
   localIntervalMs?: number;
@@ -33,17 +33,13 @@ export interface PollerOptions {
 /** timers fire a little early or late: a tick this close to the local interval counts as on time */
 const TICK_SLACK_MS = 50;
 
-export class SysstatPoller {
-  private timer?: NodeJS.Timeout;
-  private running?: JobHandle;
-  private stopped = false;
-  /** sweeps submitted, and ticks skipped because the last sweep still ran (for tests and diagnostics) */
-  sweeps = 0;
-  skipped = 0;
+export class SysstatPoller extends QuietSweep {
   /** when the last sweep that read the local machine was submitted */
   private localAt = -Infinity;
 
-  constructor(private readonly host: ModuleHost, private readonly opts: PollerOptions) {}
+  constructor(host: ModuleHost, private readonly opts: PollerOptions) {
+    super(host, opts.intervalMs, 'sysstat poller');
+  }
 
   /** the node-set expression of one sweep, or undefined when there is nothing to poll */
   request(): string | undefined {
@@ -54,6 +50,7 @@ export class SysstatPoller {
   private targets(all = this.host.nodes()): NodeView[] {
     const now = (this.opts.now ?? Date.now)();
     const h = this.opts.health;
+    const providers = this.opts.providers ?? REAL_PROVIDERS;
     const remoteWanted = (n: NodeView): boolean => {
       if (!this.opts.includeRemote) return false;
       if (!h) return true;
@@ -63,58 +60,21 @@ export class SysstatPoller {
       if (n.statsTs !== undefined && now - n.statsTs < AGENT_FRESH_MS && (mine === undefined || n.statsTs > mine)) return false;
       return true;
     };
-    return all.filter((n) => !isSimNode(n.vars) && n.state !== 'off' && (n.local || remoteWanted(n)));
+    return all.filter((n) => n.state !== 'off' && !providers.of(n.name, n.vars).selfReporting && (n.local || remoteWanted(n)));
   }
 
   private line(all: readonly NodeView[], want: readonly NodeView[]): string | undefined {
-    if (want.length === 0) return undefined;
-    const set = want.length === all.length ? '*' : escapeField(foldNodeSet(want.map((n) => n.name)));
-    return `SYSSTAT:GET:${set}`;
+    return want.length === 0 ? undefined : `SYSSTAT:GET:${sweepNodeSet(all, want)}`;
   }
 
-  start(): void {
-    this.stopped = false;
-    this.tick();
-    this.timer = setInterval(() => this.tick(), this.opts.intervalMs);
-    this.timer.unref();
-  }
-
-  private tick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.skipped++;
-      return;
-    }
+  protected plan(): string[] {
     const all = this.host.nodes();
     const want = this.targets(all);
     const now = Date.now();
-    if (want.length === 1 && want[0].local && now - this.localAt < (this.opts.localIntervalMs ?? 0) - TICK_SLACK_MS) return;
+    if (want.length === 1 && want[0].local && now - this.localAt < (this.opts.localIntervalMs ?? 0) - TICK_SLACK_MS) return [];
     const line = this.line(all, want);
-    if (!line) return;
+    if (!line) return [];
     if (want.some((n) => n.local)) this.localAt = now;
-    let handle: JobHandle;
-    try {
-      handle = this.host.submit(line, { quiet: true, user: 'vacm-poller' });
-    } catch (err) {
-      this.host.log('warn', `sysstat poller: ${(err as Error).message}`);
-      return;
-    }
-    this.sweeps++;
-    this.running = handle;
-    void handle.done.finally(() => {
-      if (this.running === handle) this.running = undefined;
-    });
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    const h = this.running;
-    if (h) {
-      h.cancel();
-      await Promise.race([h.done, new Promise((r) => setTimeout(r, 3000).unref())]);
-    }
-    this.running = undefined;
+    return [line];
   }
 }

@@ -9,6 +9,7 @@ import type { ModuleDef } from '../../../src/protocol/module.js';
 import { parsePowerSection } from '../../../src/backends/power/settings.js';
 import { bmcPassword } from '../../../src/backends/ipmi/target.js';
 import { messages, powerEngine, results, type Harness } from './harness.js';
+import { createProviders } from '../../../src/backends/providers.js';
 
 const SIM_YAML = `
 cluster: t
@@ -51,7 +52,7 @@ function fakeDriver(name: string, actions: PowerActionName[], opts: { delayMs?: 
 describe('POWER with the sim driver', () => {
   it('switches nodes off, on, cycles them and reads their state, one POWER line per node', async () => {
     const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
-    h = await powerEngine(SIM_YAML, { sim });
+    h = await powerEngine(SIM_YAML, { providers: createProviders(sim) });
     const off = await h.run('POWER:OFF:n[01-04]');
     expect(results(off.lines)).toEqual({ n01: 'off', n02: 'off', n03: 'off', n04: 'off' });
     expect(off.lines.at(-1)).toBe(`POWER:${off.view.id}:JOB_COMPLETED:ok=4:failed=0`);
@@ -75,7 +76,7 @@ describe('POWER with the sim driver', () => {
 
   it('answers to VACM\'s EMP and IPMI names too', async () => {
     const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
-    h = await powerEngine(SIM_YAML, { sim });
+    h = await powerEngine(SIM_YAML, { providers: createProviders(sim) });
     expect(results((await h.run('EMP:POWER_OFF:n01')).lines)).toEqual({ n01: 'off' });
     expect(results((await h.run('emp:status:n[01-02]')).lines)).toEqual({ n01: 'off', n02: 'on' });
     expect(results((await h.run('IPMI:POWER_ON:n01')).lines)).toEqual({ n01: 'on' });
@@ -89,7 +90,7 @@ describe('the controller guard', () => {
   it('refuses the controller and this machine, still runs the other nodes, and FORCE overrides', async () => {
     const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
     for (const n of ['n01', 'head01', 'ctl01']) sim.add(n, { power: 'on' });
-    h = await powerEngine(SIM_YAML, { sim, localName: 'head01' });
+    h = await powerEngine(SIM_YAML, { providers: createProviders(sim), localName: 'head01' });
     for (const cmd of ['OFF', 'CYCLE', 'RESET', 'SOFT']) {
       const r = await h.run(`POWER:${cmd}:n01,head01,ctl01`);
       const res = results(r.lines);
@@ -116,13 +117,13 @@ describe('the controller guard', () => {
 
   it('also knows this machine from its node view (local: true)', async () => {
     const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
-    h = await powerEngine(SIM_YAML, { sim, localName: 'n08' });
+    h = await powerEngine(SIM_YAML, { providers: createProviders(sim), localName: 'n08' });
     expect(results((await h.run('EMP:POWER_OFF:n07,n08')).lines)).toEqual({ n07: 'off', n08: 'ERR_CONTROLLER' });
   });
 
   it('writes the audit record before the action and again with each node\'s result', async () => {
     const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
-    h = await powerEngine(SIM_YAML, { sim });
+    h = await powerEngine(SIM_YAML, { providers: createProviders(sim) });
     const r = await h.run('POWER:OFF:n[01-02],ctl01');
     await h.run('POWER:STATUS:n01'); // reading is not audited
     const recs = h.audit();
@@ -136,7 +137,7 @@ describe('no misfire', () => {
   it('a request naming one unknown node switches nothing at all', async () => {
     const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
     for (const n of ['n01', 'n02']) sim.add(n, { power: 'on' });
-    h = await powerEngine(SIM_YAML, { sim });
+    h = await powerEngine(SIM_YAML, { providers: createProviders(sim) });
     expect(() => h!.engine.submit('POWER:OFF:n[01-02],n2')).toThrow(/not in the nodelist: n2/);
     expect(sim.get('n01').power).toBe('on');
     expect(sim.get('n02').power).toBe('on');
@@ -202,7 +203,7 @@ nodes:
     vars: { power: sim }
   - names: a6
     vars: { power: sim, power_timeout_ms: soon }
-`, { sim, drivers: { ssh: ssh.driver } });
+`, { providers: createProviders(sim), drivers: { ssh: ssh.driver } });
     const r = await h.run('POWER:ON:a[1-6]');
     expect(results(r.lines)).toEqual({ a1: 'ERR_UNSUPPORTED', a2: 'ERR_UNSUPPORTED', a3: 'ERR_CONFIG', a4: 'ERR_UNSUPPORTED', a5: 'on', a6: 'ERR_CONFIG' });
     expect(messages(r.events).a6).toBe('power_timeout_ms is "soon": set it to a whole number of milliseconds from 1 to 3600000');
@@ -228,7 +229,7 @@ nodes:
     vars: { power: ipmi, power_timeout_ms: "200" }
   - names: s1
     vars: { power: sim }
-`, { sim, drivers: { ipmi: dead.driver } });
+`, { providers: createProviders(sim), drivers: { ipmi: dead.driver } });
     const t0 = Date.now();
     const r = await h.run('POWER:STATUS:b[1-3],s1');
     expect(Date.now() - t0).toBeLessThan(5000);
@@ -284,7 +285,7 @@ describe('the control lane under bulk load', () => {
       }],
     };
     const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
-    h = await powerEngine('fanout: 2\nnodes: [{ names: "w[01-20]", vars: { power: sim } }]', { sim, extra: [slow] });
+    h = await powerEngine('fanout: 2\nnodes: [{ names: "w[01-20]", vars: { power: sim } }]', { providers: createProviders(sim), extra: [slow] });
     const bulk = h.engine.submit('SLOWBULK:WAIT:w[01-20]');
     await new Promise((r) => setTimeout(r, 50));
     const r = await h.run('POWER:STATUS:w[01-20]');
@@ -315,7 +316,7 @@ describe('BMC passwords', () => {
 describe('NEXXUS:HELP lists POWER with what is dangerous', () => {
   it('STATUS is not dangerous, the switching commands are', async () => {
     const { nexxusModule } = await import('../../../src/backends/nexxus.js');
-    h = await powerEngine('nodes: [{ names: x1, vars: { power: sim } }]', { sim: new SimCluster({ delayScale: 0 }), extra: [nexxusModule] });
+    h = await powerEngine('nodes: [{ names: x1, vars: { power: sim } }]', { providers: createProviders(new SimCluster({ delayScale: 0 })), extra: [nexxusModule] });
     const r = await h.run('NEXXUS:HELP::POWER');
     const help = Object.fromEntries(r.events.flatMap((e) => (e.type === 'HELP' ? [[e.command, e.dangerous]] : [])));
     expect(help).toEqual({ ON: true, OFF: true, CYCLE: true, RESET: true, SOFT: true, STATUS: false, BOOT: true, IDENTIFY: false, BOOTDEV: false }); // BOOTDEV is dangerous only with a device (setting it)

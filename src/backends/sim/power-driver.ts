@@ -1,6 +1,6 @@
 /** `power: sim` — the SimCluster's power switch, with its realistic delays (demo and tests). */
-import type { PowerDriver } from '../../capabilities.js';
-import type { SimCluster } from '../../sim/cluster.js';
+import type { PowerDriver } from '../capabilities.js';
+import type { SimCluster } from './cluster.js';
 
 export function createSimDriver(sim: SimCluster): PowerDriver {
   return {
