@@ -2,7 +2,8 @@
  * `vacm snapshot --html out.html`: gomd's clusterSnapshot. The numbers come from a running (or
  * recently stopped) `vacm serve`'s saved state in the state dir when it is fresh enough (with its
  * load history); otherwise from a one-shot sweep: ICMP_ECHO:PING and SYSSTAT:GET over every node
- * where those modules exist, and this machine's own stats — with no history to chart.
+ * where those modules exist, and this machine's own stats (SYSSTAT:GET of it alone when the sweep
+ * left it without: the same reader as the dashboard's) — with no history to chart.
  */
 import fs from 'node:fs';
 import { defaultStateDir } from '../engine/audit.js';
@@ -12,7 +13,7 @@ import type { Engine } from '../engine/engine.js';
 import { toVacmError } from '../protocol/errors.js';
 import type { NodeView } from '../protocol/module.js';
 import type { NodeState, PowerState, StatValue } from '../protocol/events.js';
-import { createLocalStatsSource } from '../backends/agent/stats.js';
+import { escapeField } from '../protocol/ipc.js';
 import { openEngine, type EngineArgs } from './setup.js';
 import { checkWholeNumber } from './options.js';
 import { HISTORY_FILE, SNAPSHOT_FILE, type SavedState } from './serve.js';
@@ -114,9 +115,9 @@ function aggregate(history: History, groups: Readonly<Record<string, readonly st
   return history.aggregate(groups, now - HOUR, now);
 }
 
-async function sweep(engine: Engine, timeoutMs: number): Promise<string[]> {
+async function sweep(engine: Engine, timeoutMs: number, lines: readonly string[]): Promise<string[]> {
   const ran: string[] = [];
-  for (const line of ['ICMP_ECHO:PING:*', 'SYSSTAT:GET:*']) {
+  for (const line of lines) {
     const tag = line.split(':')[0];
     if (!engine.registry.has(tag)) continue;
     try {
@@ -158,15 +159,11 @@ export async function buildSnapshot(a: SnapshotArgs, now = Date.now()): Promise<
   }
   const engine = await openEngine({ ...a, monitor: false, stateDir });
   try {
-    const ran = await sweep(engine, a.sweepTimeoutMs ?? 30_000);
+    const timeoutMs = a.sweepTimeoutMs ?? 30_000;
+    const ran = await sweep(engine, timeoutMs, ['ICMP_ECHO:PING:*', 'SYSSTAT:GET:*']);
     const local = engine.node(engine.localName);
-    if (local && !local.stats) {
-      try {
-        engine.recordStats(local.name, await createLocalStatsSource()());
-      } catch {
-        /* no local stats: the row shows dashes */
-      }
-    }
+    // the sweep gave up before this machine's reading (or it failed): ask for it alone; without it the row shows dashes
+    if (local && !local.stats) await sweep(engine, timeoutMs, [`SYSSTAT:GET:${escapeField(local.name)}`]);
     const snap = engine.getSnapshot();
     const nodes: readonly NodeView[] = snap.nodes;
     return {
