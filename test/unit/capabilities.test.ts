@@ -9,6 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { createProviders } from '../../src/backends/providers.js';
 import { REAL_PROVIDERS } from '../../src/backends/capabilities.js';
 import { SimCluster } from '../../src/backends/sim/cluster.js';
+import { createBackends } from '../../src/backends/index.js';
+import { Engine } from '../../src/engine/engine.js';
+import { parseConfig } from '../../src/engine/config.js';
+import { run, tempDir } from '../helpers/engine.js';
 
 const signal = new AbortController().signal;
 
@@ -59,6 +63,28 @@ describe('createProviders: the one place a node is simulated or real', () => {
     expect(p.powerDriver('ipmi')).toBeUndefined();
     expect(REAL_PROVIDERS.powerDriver('sim')).toBeUndefined();
     expect(REAL_PROVIDERS.of('s1', { sim: 'true' })).toEqual({ selfReporting: false });
+  });
+});
+
+describe('the built-in modules, wired with the one resolver', () => {
+  it('answer a `sim: On` node from the simulated cluster: EXEC, PING, GET and POWER', async () => {
+    const backends = createBackends({ simSeed: 5 });
+    const stateDir = tempDir();
+    const engine = new Engine({ config: parseConfig('nodes:\n  - names: s[1-2]\n    vars: { sim: "On", power: sim }\n', 'test.yaml'), modules: backends.modules, stateDir, localName: 'vacm-test-host' });
+    await engine.start();
+    // a response line without its TAG:job: head
+    const ask = async (line: string) => (await run(engine, line)).map((l) => l.replace(/^[A-Z_]+:\d+:/, ''));
+    try {
+      expect(await ask('SSH:EXEC:s1:hostname')).toEqual(expect.arrayContaining(['OUTPUT:s1:stdout:s1', 'EXIT:s1:0']));
+      expect((await ask('ICMP_ECHO:PING:s[1-2]')).filter((l) => l.startsWith('PING:'))).toEqual([expect.stringMatching(/^PING:s[12]:up:/), expect.stringMatching(/^PING:s[12]:up:/)]);
+      expect(await ask('SYSSTAT:GET:s2')).toEqual(expect.arrayContaining([expect.stringMatching(/^STAT:s2:.*os=SimLinux 1\.0/)]));
+      expect(await ask('POWER:STATUS:s1')).toEqual(expect.arrayContaining(['POWER:s1:on']));
+      expect(await ask('LOG:FOLLOW:s1:sshd')).toEqual(expect.arrayContaining([expect.stringMatching(/^ERROR:s1:ERR_UNSUPPORTED:simulated nodes keep no logs to follow/)]));
+    } finally {
+      await engine.stop();
+      await backends.dispose();
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 });
 
