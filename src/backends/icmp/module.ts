@@ -2,9 +2,9 @@
  * ICMP_ECHO: is a node alive, and how far away. `PING:nodes[:count[:timeout_ms]]` gives one PING event
  * per node, `up` with the round-trip time or `down` with the reason; the engine turns them into node
  * state. A node whose capabilities (src/backends/providers.ts) bring a pinger answers through it (the
- * simulated ones). Real nodes are pinged at their `host` variable
- * (else their name): with fping when it is installed, one process per batch of addresses (each batch
- * holds one bulk-lane slot), else one system ping per node through the `ping` package (one slot each).
+ * simulated ones). Real nodes are pinged at their `host` variable (else their name): with fping
+ * when it is installed, one process per batch of addresses (each batch holds one bulk-lane slot),
+ * else one system ping per node through the `ping` package (one slot each).
  * With `host.monitor`, a heartbeat (heartbeat.ts) keeps node state fresh between sweeps.
  */
 import { VacmError, toVacmError } from '../../protocol/errors.js';

@@ -3,8 +3,8 @@
  * node as it arrives (`OUTPUT:node:stdout|stderr:<line>`), then `EXIT:node:<code>`. A node with a
  * non-zero exit counts as failed. A node whose capabilities (src/backends/providers.ts) bring a shell
  * runs through it (the simulated nodes); every other node, the local machine included, is reached
- * over SSH through the shared pool. SSH:PUSH and
- * SSH:PULL (copy.ts) copy files over the same pooled connections.
+ * over SSH through the shared pool. SSH:PUSH and SSH:PULL (copy.ts) copy files over the same
+ * pooled connections.
  */
 import { VacmError } from '../../protocol/errors.js';
 import type { CommandDef, ModuleDef, ModuleHost, NodeVars } from '../../protocol/module.js';
