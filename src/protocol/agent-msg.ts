@@ -16,6 +16,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { StatValue } from './events.js';
 import { inSubnets, sameAddr, type Subnet } from './subnet.js';
+import { MAX_NODE_NAME, MAX_STATS, MAX_STAT_KEY, MAX_STAT_STRING, readAgentSpelling } from './agent-wire.js';
 
 export { inSubnets, parseAddr, parseSubnet, sameAddr, type Subnet } from './subnet.js';
 
@@ -25,10 +26,7 @@ export const OLDEST_SCHEMA_VERSION = 1;
 /** No IP fragmentation on a 1500-byte MTU (VacMon's bound). */
 export const MAX_DATAGRAM = 1200;
 export const DEFAULT_COLLECTOR_PORT = 8884;
-export const MAX_NODE_NAME = 64;
-const MAX_STATS = 64;
-const MAX_STAT_KEY = 32;
-const MAX_STAT_STRING = 128;
+export { MAX_NODE_NAME } from './agent-wire.js';
 
 export type AgentMsgKind = 'status' | 'announce';
 
@@ -255,6 +253,20 @@ function lazyCanonical(o: Record<string, unknown>, macField: 'mac' | 'cookie'): 
 export function parseAgentMsg(bytes: Uint8Array, maxBytes = MAX_DATAGRAM): Parsed | Rejected {
   if (bytes.length > maxBytes) return fail('size', `${bytes.length} bytes, over ${maxBytes}`);
   if (bytes.length === 0) return fail('size', 'empty datagram');
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // the agent's own spelling without JSON.parse (latin1: the reader takes only ASCII, where it is utf8)
+  const r = readAgentSpelling(buf.toString('latin1'));
+  if (r === undefined) return parseAgentJson(buf, maxBytes);
+  const m = r.msg;
+  let c: string | undefined;
+  const canonical = () => (c ??= canonicalJson({ boot: m.boot, iv: m.iv, k: m.kind, node: m.node, s: m.stats, seq: m.seq, ts: m.ts, v: m.v }));
+  return { ok: true, msg: m, mac: r.mac, span: r.span, canonical };
+}
+
+/** `parseAgentMsg` by JSON.parse and the shape checks: any spelling (`readAgentSpelling` reads the agent's own faster). */
+export function parseAgentJson(bytes: Uint8Array, maxBytes = MAX_DATAGRAM): Parsed | Rejected {
+  if (bytes.length > maxBytes) return fail('size', `${bytes.length} bytes, over ${maxBytes}`);
+  if (bytes.length === 0) return fail('size', 'empty datagram');
   let o: unknown;
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   try {
@@ -273,6 +285,8 @@ export function parseAgentMsg(bytes: Uint8Array, maxBytes = MAX_DATAGRAM): Parse
   const span = signedSpan(text, o);
   return span === undefined ? { ok: true, msg: parsed.msg, mac: parsed.mac, canonical } : { ok: true, msg: parsed.msg, mac: parsed.mac, span, canonical };
 }
+
+export { readAgentSpelling } from './agent-wire.js';
 
 export function keyOf(key: KeyFor, node: string): string | Buffer {
   return typeof key === 'function' ? key(node) : key;
@@ -397,15 +411,35 @@ export interface ValidatorOptions {
   maxNodes?: number;
 }
 
+/** source addresses whose allowed_subnets answer the validator keeps */
+const MAX_SOURCES = 65_536;
+
 /** Every check in order: subnet, size, JSON, schema, source address, MAC, time window, replay. */
 export class AgentMsgValidator {
   readonly guard: ReplayGuard;
+  /** collector.allowed_subnets' answer per source address, so an address is parsed once (bounded: cleared when full) */
+  private readonly allowedFrom = new Map<string, boolean>();
   constructor(private readonly opts: ValidatorOptions) {
     this.guard = new ReplayGuard(opts.maxNodes);
   }
 
+  private allowed(from: string): boolean {
+    let ok = this.allowedFrom.get(from);
+    if (ok === undefined) {
+      if (this.allowedFrom.size >= MAX_SOURCES) this.allowedFrom.clear();
+      ok = inSubnets(from, this.opts.allowed);
+      this.allowedFrom.set(from, ok);
+    }
+    return ok;
+  }
+
+  /** source addresses whose subnet answer is kept */
+  get sources(): number {
+    return this.allowedFrom.size;
+  }
+
   check(bytes: Uint8Array, from: string, now: number): DecodeResult {
-    if (this.opts.allowed.length > 0 && !inSubnets(from, this.opts.allowed)) return fail('subnet', `source ${from} is not in collector.allowed_subnets`);
+    if (this.opts.allowed.length > 0 && !this.allowed(from)) return fail('subnet', `source ${from} is not in collector.allowed_subnets`);
     const p = parseAgentMsg(bytes, this.opts.maxBytes);
     if (!p.ok) return p;
     const node = p.msg.node;
