@@ -158,11 +158,20 @@ export function readAgentSpelling(text: string): Spelled | undefined {
         i++;
       } else {
         const vStart = i;
-        i = numberEnd(t, i);
-        if (i < 0) return undefined;
-        const v = Number(t.slice(vStart, i));
-        if (!Number.isFinite(v)) return undefined;
-        stats[key] = v;
+        // a plain whole number of up to 15 digits is exact as it is summed; anything else goes through Number()
+        let n = 0;
+        while (isDigit(t.charCodeAt(i)) && i - vStart < 15) n = n * 10 + (t.charCodeAt(i++) - C_0);
+        const c = t.charCodeAt(i);
+        // (a leading zero only as the number 0 itself, as JSON has it)
+        if (i > vStart && (c === C_COMMA || c === C_CLOSE) && (t.charCodeAt(vStart) !== C_0 || i === vStart + 1)) {
+          stats[key] = n;
+        } else {
+          i = numberEnd(t, vStart);
+          if (i < 0) return undefined;
+          const v = Number(t.slice(vStart, i));
+          if (!Number.isFinite(v)) return undefined;
+          stats[key] = v;
+        }
       }
       if (++count > MAX_STATS) return undefined;
       const c = t.charCodeAt(i);
