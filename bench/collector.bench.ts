@@ -167,8 +167,17 @@ sysstat:
   const gen = await load.stop();
   await sleep(300); // the last datagrams in flight
   const overflows = rcvbufErrors() - overflow0;
-  const after = await get(`http://${HOST}:26302/metrics`);
-  const received = counter(after, /^vacm_collector_datagrams_total\{result="received"\} (\d+)/m);
+  // what is still queued in the socket is not a drop: read the counters until they stop moving
+  let after = await get(`http://${HOST}:26302/metrics`);
+  const receivedIn = (text: string) => counter(text, /^vacm_collector_datagrams_total\{result="received"\} (\d+)/m);
+  for (let k = 0; k < 20; k++) {
+    await sleep(300);
+    const again = await get(`http://${HOST}:26302/metrics`);
+    const settled = receivedIn(again) === receivedIn(after);
+    after = again;
+    if (settled) break;
+  }
+  const received = receivedIn(after);
   const accepted = counter(after, /^vacm_collector_datagrams_total\{result="accepted"\} (\d+)/m);
   const up = counter(after, /^vacm_nodes\{cluster="bench",state="up"\} (\d+)/m);
   serve.kill('SIGTERM');
