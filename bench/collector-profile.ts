@@ -92,7 +92,8 @@ export async function bench(): Promise<void> {
     'HMAC-SHA256, key as a Buffer (hex digest)': () => perDatagram(agents, () => { for (let i = 0; i < agents; i++) sink += createHmac('sha256', keyBufs[i]).update(canon[i]).digest('hex').length; }, w('HMAC-SHA256, key as a Buffer (hex digest)')),
     'HMAC-SHA256, key as a KeyObject': () => perDatagram(agents, () => { for (let i = 0; i < agents; i++) sink += createHmac('sha256', keyObjs[i]).update(canon[i]).digest().length; }, w('HMAC-SHA256, key as a KeyObject')),
     'deriveNodeKey (a key not cached)': () => perDatagram(agents, () => { for (let i = 0; i < agents; i++) sink += m.deriveNodeKey(SECRET, name(i)).length; }, w('deriveNodeKey (a key not cached)')),
-    'parseAgentMsg (size, JSON, shape, canonical)': () => perDatagram(agents, () => { for (const b of first) sink += m.parseAgentMsg(b).ok ? 1 : 0; }, w('parseAgentMsg (size, JSON, shape, canonical)')),
+    'parseAgentMsg (size, the agent spelling\'s reader, shape)': () => perDatagram(agents, () => { for (const b of first) sink += m.parseAgentMsg(b).ok ? 1 : 0; }, w('parseAgentMsg (size, the agent spelling\'s reader, shape)')),
+    ...(m.parseAgentJson ? { 'parseAgentJson (size, JSON.parse, shape: the general path)': () => perDatagram(agents, () => { for (const b of first) sink += m.parseAgentJson(b).ok ? 1 : 0; }, w('parseAgentJson (size, JSON.parse, shape: the general path)')) } : {}),
   };
   const recordKey = 'engine.recordStats (history, node view)';
   parts[recordKey] = () => {

@@ -14,11 +14,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { canonicalJson, deriveNodeKey, encodeAgentMsg, macOf } from '../src/protocol/agent-msg.js';
+import { deriveNodeKey, encodeAgentMsg } from '../src/protocol/agent-msg.js';
+// @ts-expect-error: plain JavaScript (it runs as its own process), no types
+import { datagramMaker, pad, perSource, stats } from './collector-load.mjs';
 import { cell, interleave, median, ratio, section } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'vacm.js');
+const GEN = path.join(ROOT, 'bench', 'collector-load.mjs');
 const HOST = '127.0.40.254';
 const SECRET = 'bench-master-secret';
 const TICK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
@@ -36,27 +39,29 @@ function rssMiB(pid: number): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Sample a process's CPU % each second for `seconds`; returns the median CPU % and the last RSS. */
+/**
+ * A process's CPU % of one core over `seconds` (its ticks over the whole window: at 100 ticks a second,
+ * a per-second sample of a process using 2 % is 1 or 3 ticks, too coarse), and its RSS, sampled each second.
+ */
 async function measure(pid: number, seconds: number): Promise<{ cpu: number; rss: number; maxRss: number }> {
-  const per: number[] = [];
   let maxRss = 0;
-  let prev = cpuTicks(pid);
-  let t = performance.now();
+  const c0 = cpuTicks(pid);
+  const t0 = performance.now();
   for (let i = 0; i < seconds; i++) {
     await sleep(1000);
-    const now = performance.now();
-    const c = cpuTicks(pid);
-    per.push((((c - prev) / TICK) * 1000 * 100) / (now - t));
-    prev = c;
-    t = now;
     maxRss = Math.max(maxRss, rssMiB(pid));
   }
-  return { cpu: median(per), rss: rssMiB(pid), maxRss };
+  const cpu = (((cpuTicks(pid) - c0) / TICK) * 1000 * 100) / (performance.now() - t0);
+  return { cpu, rss: rssMiB(pid), maxRss };
 }
 
-/** agent i (0-based) sends from 127.0.40.(SOURCE(i)+1): consecutive agents share a source address */
-const perSource = (agents: number) => Math.ceil(agents / 200);
-const pad = (i: number) => `a${String(i + 1).padStart(4, '0')}`;
+/** The kernel's UDP receive-buffer overflows, machine-wide (/proc/net/snmp RcvbufErrors): where a drop happened. */
+function rcvbufErrors(): number {
+  const lines = fs.readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const head = lines[0]?.split(/\s+/) ?? [];
+  const vals = lines[1]?.split(/\s+/) ?? [];
+  return Number(vals[head.indexOf('RcvbufErrors')]);
+}
 
 /** the nodes: section, each node's host the address its agent sends from (the collector binds them) */
 function nodesBySource(agents: number): string {
@@ -66,53 +71,51 @@ function nodesBySource(agents: number): string {
   return `nodes:\n${out.join('\n')}`;
 }
 
-/** Agents a0001..aNNNN, each one datagram a second, spread evenly; from 127.0.40.1-200. */
-function startLoad(agents: number, port: number): { sent: () => number; stop: () => Promise<void> } {
-  const socks = Array.from({ length: 200 }, (_, i) => {
-    const s = dgram.createSocket('udp4');
-    s.bind({ address: `127.0.40.${i + 1}`, port: 0 });
-    return s;
-  });
-  const seq = new Array<number>(agents).fill(0);
-  // each agent signs with its own key, sending from the address its node's host names
-  const names = Array.from({ length: agents }, (_, i) => pad(i));
+interface LoadReport {
+  sent: number;
+  failed: number;
+  skipped: number;
+  seconds: number;
+  rate: number;
+  cpu_s: number;
+  behind_max: number;
+}
+
+/**
+ * Agents a00001..aNNNNN, each one datagram a second, spread evenly, from 127.0.40.1-200: one
+ * generator process per core (bench/collector-load.mjs), each with its share of the source addresses,
+ * so that the generator keeps up at 10 000 a second and its timers do not starve this process's.
+ * `stop()` returns what they achieved (sent, rate, their CPU).
+ */
+async function startLoad(agents: number, port: number): Promise<{ stop: () => Promise<LoadReport> }> {
+  // the generator's datagram is what encodeAgentMsg writes (checked, so the bench measures real datagrams)
+  const ts = Date.now();
+  const ref = encodeAgentMsg({ v: 2, kind: 'status', node: pad(0), boot: 'b', seq: 0, ts, iv: 1, stats: stats(0) }, deriveNodeKey(SECRET, pad(0))).bytes;
+  if (!ref.equals(datagramMaker(SECRET, agents)(0, 0, ts))) throw new Error('the bench\'s datagram template differs from encodeAgentMsg: fix bench/collector-load.mjs');
+  const procs = Math.max(1, Math.min(os.cpus().length, 4));
   const per = perSource(agents);
-  const keys = names.map((n) => deriveNodeKey(SECRET, n));
-  let next = 0;
-  let sent = 0;
-  const stats = (i: number) => ({ load1: (i % 97) / 10, load5: 1, load15: 1, cpu: i % 100, mem_used_pct: 40, mem_total: 68719476736, mem_used: 27487790694, swap_used_pct: 0, disk_used_pct: 31.5, uptime: 123456, net_rx_bps: 1000, net_tx_bps: 2000, os: 'Debian GNU/Linux 12', kernel: '6.1.0-18-amd64' });
-  // what encodeAgentMsg writes, from a per-agent template (the stats do not change): a generator
-  // that signs 10 000 datagrams a second through the general encoder cannot keep up on a loaded
-  // machine (it falls behind and starves the timers that measure). Checked against it below.
-  const statsJson = names.map((_, i) => canonicalJson(stats(i)));
-  const keyBufs = keys.map((k) => Buffer.from(k, 'utf8'));
-  const datagram = (i: number, sq: number, ts: number): Buffer => {
-    const tail = `"node":"${names[i]}","s":${statsJson[i]},"seq":${sq},"ts":${ts},"v":2}`;
-    const head = '{"boot":"b","iv":1,"k":"status",';
-    return Buffer.from(`${head}"mac":"${macOf(head + tail, keyBufs[i])}",${tail}`);
-  };
-  {
-    const ts = Date.now();
-    const ref = encodeAgentMsg({ v: 2, kind: 'status', node: names[0], boot: 'b', seq: 0, ts, iv: 1, stats: stats(0) }, keys[0]).bytes;
-    if (!ref.equals(datagram(0, 0, ts))) throw new Error('the bench\'s datagram template differs from encodeAgentMsg: fix startLoad');
+  const sources = Math.ceil(agents / per);
+  const kids: { p: ChildProcess; out: () => string }[] = [];
+  for (let k = 0; k < procs; k++) {
+    // whole source addresses per generator: agents of one address come from one process
+    const first = Math.floor((k * sources) / procs) * per;
+    const last = Math.min(agents, Math.floor(((k + 1) * sources) / procs) * per);
+    if (last <= first) continue;
+    const p = spawn(process.execPath, [GEN, String(port), HOST, String(agents), String(first), String(last - first), SECRET], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout!.on('data', (d) => (out += d));
+    kids.push({ p, out: () => out });
   }
-  // paced by the clock, not by timer ticks: a late tick sends what is due
-  const t0 = performance.now();
-  const timer = setInterval(() => {
-    const due = Math.floor(((performance.now() - t0) * agents) / 1000);
-    while (sent < due) {
-      const i = next;
-      next = (next + 1) % agents;
-      socks[Math.floor(i / per)].send(datagram(i, seq[i]++, Date.now()), port, HOST);
-      sent++;
-    }
-  }, 10);
   return {
-    sent: () => sent,
     async stop() {
-      clearInterval(timer);
-      await sleep(300);
-      for (const s of socks) s.close();
+      const reports = await Promise.all(kids.map(async (k) => {
+        const closed = new Promise((r) => k.p.on('close', r));
+        k.p.kill('SIGTERM');
+        await closed;
+        return JSON.parse(k.out()) as LoadReport;
+      }));
+      const sum = (f: (r: LoadReport) => number) => reports.reduce((a, r) => a + f(r), 0);
+      return { sent: sum((r) => r.sent), failed: sum((r) => r.failed), skipped: sum((r) => r.skipped), seconds: Math.max(...reports.map((r) => r.seconds)), rate: sum((r) => r.rate), cpu_s: sum((r) => r.cpu_s), behind_max: Math.max(...reports.map((r) => r.behind_max)) };
     },
   };
 }
@@ -156,35 +159,60 @@ sysstat:
   serve.stderr!.on('data', (d) => (err += d));
   await waitFor(() => err.includes('metrics on'), 15_000);
   const idle = rssMiB(serve.pid!);
-  const load = startLoad(agents, 26301);
+  const idleCpu = (await measure(serve.pid!, 2)).cpu;
+  const overflow0 = rcvbufErrors();
+  const load = await startLoad(agents, 26301);
   await sleep(3000); // warm-up: every agent heard from at least twice
   const m = await measure(serve.pid!, seconds);
-  await load.stop();
-  const sent = load.sent();
-  const after = await get(`http://${HOST}:26302/metrics`);
+  const gen = await load.stop();
+  await sleep(300); // the last datagrams in flight
+  const overflows = rcvbufErrors() - overflow0;
+  // what is still queued in the socket is not a drop: read the counters until they stop moving
+  let after = await get(`http://${HOST}:26302/metrics`);
+  const receivedIn = (text: string) => counter(text, /^vacm_collector_datagrams_total\{result="received"\} (\d+)/m);
+  for (let k = 0; k < 20; k++) {
+    await sleep(300);
+    const again = await get(`http://${HOST}:26302/metrics`);
+    const settled = receivedIn(again) === receivedIn(after);
+    after = again;
+    if (settled) break;
+  }
+  const received = receivedIn(after);
   const accepted = counter(after, /^vacm_collector_datagrams_total\{result="accepted"\} (\d+)/m);
   const up = counter(after, /^vacm_nodes\{cluster="bench",state="up"\} (\d+)/m);
   serve.kill('SIGTERM');
   await new Promise((r) => serve.on('close', r));
-  return { ...m, idle, sent, received: accepted, drops: Math.max(0, sent - accepted), up };
+  return { ...m, idle, idleCpu, gen, overflows, received, accepted, drops: Math.max(0, gen.sent - received), up };
 }
 
-async function sinkRun(agents: number, seconds: number) {
-  const code = `const d=require('dgram').createSocket({type:'udp4',recvBufferSize:4<<20});let n=0;d.on('message',()=>n++);d.bind(26303,'${HOST}');process.on('SIGTERM',()=>{process.stdout.write(String(n));process.exit(0)});`;
+/** What a bare sink does per datagram: count it (the floor), and optionally the wire's two unavoidable costs. */
+const SINKS = {
+  sink: '',
+  'sink + JSON.parse': 'JSON.parse(m.toString());',
+  'sink + HMAC-SHA256': "createHmac('sha256',key).update(m).digest();",
+  'sink + JSON.parse + HMAC': "JSON.parse(m.toString());createHmac('sha256',key).update(m).digest();",
+} as const;
+type SinkKind = keyof typeof SINKS;
+
+async function sinkRun(agents: number, seconds: number, kind: SinkKind) {
+  const code = `const {createHmac}=require('crypto');const key=Buffer.alloc(64,7);const d=require('dgram').createSocket({type:'udp4',recvBufferSize:4<<20});let n=0;d.on('message',(m)=>{n++;${SINKS[kind]}});d.bind(26303,'${HOST}');process.on('SIGTERM',()=>{process.stdout.write(String(n));process.exit(0)});`;
   const sink: ChildProcess = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
   sink.stdout!.on('data', (d) => (out += d));
   await sleep(500);
   const idle = rssMiB(sink.pid!);
-  const load = startLoad(agents, 26303);
+  const idleCpu = (await measure(sink.pid!, 2)).cpu;
+  const overflow0 = rcvbufErrors();
+  const load = await startLoad(agents, 26303);
   await sleep(3000);
   const m = await measure(sink.pid!, seconds);
-  await load.stop();
-  const total = load.sent();
+  const gen = await load.stop();
+  await sleep(300);
+  const overflows = rcvbufErrors() - overflow0;
   sink.kill('SIGTERM');
   await new Promise((r) => sink.on('close', r));
   const received = Number(out);
-  return { ...m, idle, sent: total, received: NaN, drops: Math.max(0, total - received), up: NaN };
+  return { ...m, idle, idleCpu, gen, overflows, received, accepted: NaN, drops: Math.max(0, gen.sent - received), up: NaN };
 }
 
 async function agentRun(dir: string, seconds: number) {
@@ -213,38 +241,46 @@ export async function bench(): Promise<void> {
   const rounds = Math.max(1, Number(process.env.VACM_BENCH_RUNS ?? 2) || 2);
   const each = Math.max(3, Math.round(seconds / rounds));
   try {
-    const out = section(`collector: ${agents} simulated agents at 1 Hz; vacm serve and a bare UDP sink interleaved, ${rounds} rounds of ${each} s measured`);
-    const cs: Awaited<ReturnType<typeof collectorRun>>[] = [];
-    const ks: Awaited<ReturnType<typeof sinkRun>>[] = [];
-    const bs: Awaited<ReturnType<typeof collectorRun>>[] = [];
+    const out = section(`collector: ${agents} simulated agents at 1 Hz (${Math.min(os.cpus().length, 4)} generator processes); vacm serve and bare UDP sinks interleaved, ${rounds} rounds of ${each} s measured`);
+    type Run = Awaited<ReturnType<typeof collectorRun>>;
     const beforeBin = process.env.VACM_BENCH_BEFORE ? path.resolve(process.env.VACM_BENCH_BEFORE) : undefined;
-    const r = await interleave({
-      collectorCpu: async () => (cs.push(await collectorRun(dir, agents, each)), cs.at(-1)!.cpu),
-      sinkCpu: async () => (ks.push(await sinkRun(agents, each)), ks.at(-1)!.cpu),
-      beforeCpu: beforeBin ? async () => (bs.push(await collectorRun(dir, agents, each, beforeBin)), bs.at(-1)!.cpu) : undefined,
-    }, rounds);
+    const names = ['vacm serve (collector)', ...(beforeBin ? ['before: vacm serve'] : []), ...Object.keys(SINKS)];
+    const all = new Map<string, Run[]>(names.map((n) => [n, []]));
+    const runOf = (n: string): Promise<Run> => (n === 'vacm serve (collector)' ? collectorRun(dir, agents, each) : n === 'before: vacm serve' ? collectorRun(dir, agents, each, beforeBin) : sinkRun(agents, each, n as SinkKind));
+    const r = await interleave(Object.fromEntries(names.map((n) => [n, async () => {
+      const x = await runOf(n);
+      all.get(n)!.push(x);
+      return x.cpu;
+    }])), rounds);
     const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    const rss = (xs: { rss: number }[]) => median(xs.map((x) => x.rss));
-    const cSent = sum(cs.map((c) => c.sent));
-    const kSent = sum(ks.map((k) => k.sent));
-    const cDrops = sum(cs.map((c) => c.drops));
-    const kDrops = sum(ks.map((k) => k.drops));
-    const bSent = sum(bs.map((c) => c.sent));
-    const bDrops = sum(bs.map((c) => c.drops));
-    const withBefore = (row: string[], b: string): string[] => (beforeBin ? [...row.slice(0, 3), b, ...row.slice(3)] : row);
-    out.print(withBefore(['', 'vacm serve (collector)', 'bare UDP sink', 'ratio'], 'before: vacm serve'), [
-      withBefore(['CPU % of one core (per-second median of each run)', cell(r.collectorCpu, 1), cell(r.sinkCpu, 1), ratio(r.collectorCpu, r.sinkCpu)], cell(r.beforeCpu, 1)),
-      withBefore(['RSS MiB (idle → loaded, max; median run)', `${f(median(cs.map((c) => c.idle)))} → ${f(rss(cs))} (${f(Math.max(...cs.map((c) => c.maxRss)))})`, `${f(median(ks.map((k) => k.idle)))} → ${f(rss(ks))} (${f(Math.max(...ks.map((k) => k.maxRss)))})`, f(rss(cs) / rss(ks), 2)], bs.length ? `${f(median(bs.map((c) => c.idle)))} → ${f(rss(bs))} (${f(Math.max(...bs.map((c) => c.maxRss)))})` : ''),
-      withBefore(['datagrams sent (warm-up included, all runs)', String(cSent), String(kSent), ''], String(bSent)),
-      withBefore(['accepted', String(sum(cs.map((c) => c.received))), '(counted only)', ''], String(sum(bs.map((c) => c.received)))),
-      withBefore(['drops', `${cDrops} (${f((100 * cDrops) / Math.max(1, cSent), 2)} %)`, `${kDrops} (${f((100 * kDrops) / Math.max(1, kSent), 2)} %)`, ''], `${bDrops} (${f((100 * bDrops) / Math.max(1, bSent), 2)} %)`),
-      withBefore(['nodes up at the end (worst run)', `${Math.min(...cs.map((c) => c.up))} / ${agents}`, '', ''], bs.length ? `${Math.min(...bs.map((c) => c.up))} / ${agents}` : ''),
-    ], ['Aim: ≤ 2× the sink\'s CPU.', ...(beforeBin ? [`before / sink (CPU): ${ratio(r.beforeCpu, r.sinkCpu)}; now / before (CPU): ${ratio(r.collectorCpu, r.beforeCpu)}`] : [])]);
+    const rows = names.map((n) => {
+      const xs = all.get(n)!;
+      const sent = sum(xs.map((x) => x.gen.sent));
+      const drops = sum(xs.map((x) => x.drops));
+      const rates = xs.map((x) => x.gen.rate);
+      const isVacm = n.includes('vacm serve');
+      return [
+        n,
+        cell(r[n], 1),
+        ratio(r[n], r.sink),
+        f(median(xs.map((x) => x.idleCpu))),
+        `${f(median(xs.map((x) => x.idle)))} → ${f(median(xs.map((x) => x.rss)))} (${f(Math.max(...xs.map((x) => x.maxRss)))})`,
+        `${f(Math.min(...rates), 0)}–${f(Math.max(...rates), 0)}/s, ${f(median(xs.map((x) => (100 * x.gen.cpu_s) / x.gen.seconds)))} % CPU, behind ≤ ${Math.max(...xs.map((x) => x.gen.behind_max))}, skipped ${sum(xs.map((x) => x.gen.skipped))}, send errors ${sum(xs.map((x) => x.gen.failed))}`,
+        String(sent),
+        `${drops} (${f((100 * drops) / Math.max(1, sent), 2)} %); kernel ${sum(xs.map((x) => x.overflows))}`,
+        isVacm ? `${sum(xs.map((x) => x.accepted))}; up ${Math.min(...xs.map((x) => x.up))}/${agents}` : '',
+      ];
+    });
+    const notes = ['Aim: vacm serve ≤ 2× the bare sink\'s CPU, and 0 drops. The sink + rows are the floor of this wire format: a sink that also parses the JSON, or computes the one HMAC, per datagram.',
+      'drops: datagrams the generators sent that the receiver never got (the collector\'s own `received` counter; the sink counts its own); kernel: receive-buffer overflows in /proc/net/snmp during the runs (machine-wide). accepted: datagrams that passed every check (all runs).',
+      'generators: the rate they achieved (lowest–highest run, all generator processes together), their CPU, the most datagrams they were ever behind their schedule, what they skipped of it (more than 20 ms behind: no bursts), and send errors.'];
+    if (beforeBin) notes.push(`now / before (CPU): ${ratio(r['vacm serve (collector)'], r['before: vacm serve'])}`);
+    out.print(['case', 'CPU % of one core (loaded)', 'vs sink', 'idle CPU % (no datagrams)', 'RSS MiB (idle → loaded, max)', 'generators achieved', 'sent (all runs)', 'drops', 'accepted; nodes up (worst run)'], rows, notes);
     const agentOut = section('vacm agent --interval 1 (systeminformation; df and temperatures every 30 s)');
     const a = await agentRun(dir, Math.min(seconds, 15));
     agentOut.print(['', 'vacm agent'], [
-      ['CPU % of one core (per-second median)', f(a.cpu, 2)],
+      ['CPU % of one core (over the run)', f(a.cpu, 2)],
       ['RSS MiB', f(a.rss)],
       ['datagrams received by the sink', String(a.got)],
     ], ['No peer here: one run.'], { legend: false });

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cell, interleave, ratio, section, type Runs } from './measure.js';
+import { cell, interleave, ratio, runs, section, type Runs } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ADDRESSES = [30, 31, 32, 33].flatMap((c) => Array.from({ length: 256 }, (_, d) => `127.0.${c}.${d}`));
@@ -51,9 +51,7 @@ export async function bench(): Promise<void> {
   const rows: string[][] = [];
   const cpuRuns = (k: string): Runs | undefined => {
     const xs = (cpu[k] ?? []).slice(-rounds).filter(Number.isFinite);
-    if (!xs.length) return undefined;
-    const s = [...xs].sort((a, b) => a - b);
-    return { median: s[s.length >> 1], lo: s[0], hi: s.at(-1)!, samples: xs };
+    return xs.length ? runs(xs) : undefined;
   };
   for (const k of Object.keys(cases)) {
     if (!r[k]) continue;

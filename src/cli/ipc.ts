@@ -58,7 +58,36 @@ function gatherByExit(per: Map<string, string[]>, codes: Map<string, number>): s
   return [...byCode.keys()].sort((a, b) => a - b).flatMap((c) => formatGathered(gatherOutputs(byCode.get(c)!), { rule: true }));
 }
 
-export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<number> {
+/**
+ * `io` with stdout batched: what one tick prints goes out in one write (a sweep's 1024 PING lines:
+ * one write, not 1024 syscalls), flushed at the end of the tick, past 64 KiB, before anything on
+ * stderr (the two keep their order) and by `flush()`.
+ */
+function batchedOut(io: Io): Io & { flush(): void } {
+  let pending = '';
+  const flush = () => {
+    if (pending === '') return;
+    const s = pending;
+    pending = '';
+    io.out(s);
+  };
+  return {
+    ...io,
+    out(s) {
+      if (pending === '') queueMicrotask(flush);
+      pending += s;
+      if (pending.length > 65_536) flush();
+    },
+    err(s) {
+      flush();
+      io.err(s);
+    },
+    flush,
+  };
+}
+
+export async function runIpc(engine: Engine, opts: IpcOptions, rawIo: Io): Promise<number> {
+  const io = batchedOut(rawIo);
   // --diff is a way of gathering (clush: "diff implies at least -b")
   const gather = opts.gather ?? (opts.diff || !opts.json);
   const mine = new Set<number>();
@@ -169,6 +198,7 @@ export async function runIpc(engine: Engine, opts: IpcOptions, io: Io): Promise<
     }
   } finally {
     unsubscribe();
+    io.flush();
   }
   return exit;
 }

@@ -15,6 +15,10 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { StatValue } from './events.js';
+import { inSubnets, sameAddr, type Subnet } from './subnet.js';
+import { MAX_NODE_NAME, MAX_STATS, MAX_STAT_KEY, MAX_STAT_STRING, readAgentSpelling } from './agent-wire.js';
+
+export { inSubnets, parseAddr, parseSubnet, sameAddr, type Subnet } from './subnet.js';
 
 export const SCHEMA_VERSION = 2;
 /** Oldest schema version still accepted (and transformed to the current one). */
@@ -22,10 +26,7 @@ export const OLDEST_SCHEMA_VERSION = 1;
 /** No IP fragmentation on a 1500-byte MTU (VacMon's bound). */
 export const MAX_DATAGRAM = 1200;
 export const DEFAULT_COLLECTOR_PORT = 8884;
-export const MAX_NODE_NAME = 64;
-const MAX_STATS = 64;
-const MAX_STAT_KEY = 32;
-const MAX_STAT_STRING = 128;
+export { MAX_NODE_NAME } from './agent-wire.js';
 
 export type AgentMsgKind = 'status' | 'announce';
 
@@ -252,6 +253,20 @@ function lazyCanonical(o: Record<string, unknown>, macField: 'mac' | 'cookie'): 
 export function parseAgentMsg(bytes: Uint8Array, maxBytes = MAX_DATAGRAM): Parsed | Rejected {
   if (bytes.length > maxBytes) return fail('size', `${bytes.length} bytes, over ${maxBytes}`);
   if (bytes.length === 0) return fail('size', 'empty datagram');
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // the agent's own spelling without JSON.parse (latin1: the reader takes only ASCII, where it is utf8)
+  const r = readAgentSpelling(buf.toString('latin1'));
+  if (r === undefined) return parseAgentJson(buf, maxBytes);
+  const m = r.msg;
+  let c: string | undefined;
+  const canonical = () => (c ??= canonicalJson({ boot: m.boot, iv: m.iv, k: m.kind, node: m.node, s: m.stats, seq: m.seq, ts: m.ts, v: m.v }));
+  return { ok: true, msg: m, mac: r.mac, span: r.span, canonical };
+}
+
+/** `parseAgentMsg` by JSON.parse and the shape checks: any spelling (`readAgentSpelling` reads the agent's own faster). */
+export function parseAgentJson(bytes: Uint8Array, maxBytes = MAX_DATAGRAM): Parsed | Rejected {
+  if (bytes.length > maxBytes) return fail('size', `${bytes.length} bytes, over ${maxBytes}`);
+  if (bytes.length === 0) return fail('size', 'empty datagram');
   let o: unknown;
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   try {
@@ -270,6 +285,8 @@ export function parseAgentMsg(bytes: Uint8Array, maxBytes = MAX_DATAGRAM): Parse
   const span = signedSpan(text, o);
   return span === undefined ? { ok: true, msg: parsed.msg, mac: parsed.mac, canonical } : { ok: true, msg: parsed.msg, mac: parsed.mac, span, canonical };
 }
+
+export { readAgentSpelling } from './agent-wire.js';
 
 export function keyOf(key: KeyFor, node: string): string | Buffer {
   return typeof key === 'function' ? key(node) : key;
@@ -312,82 +329,6 @@ function macHint(node: string): string {
 export function encodeV1(m: { type: AgentMsgKind; host: string; seq: number; time: number; load?: [number, number, number]; stats?: Record<string, StatValue> }, secret: string | Buffer): Buffer {
   const body: Record<string, unknown> = { v: 1, ...m };
   return Buffer.from(canonicalJson({ ...body, cookie: macOf(canonicalJson(body), secret) }));
-}
-
-// ---- subnets -----------------------------------------------------------------------------------
-
-export interface Subnet {
-  text: string;
-  family: 4 | 6;
-  bits: bigint;
-  prefix: number;
-}
-
-function ipv4ToBig(s: string): bigint | undefined {
-  const p = s.split('.');
-  if (p.length !== 4) return undefined;
-  let n = 0n;
-  for (const x of p) {
-    if (!/^\d{1,3}$/.test(x) || Number(x) > 255) return undefined;
-    n = (n << 8n) | BigInt(Number(x));
-  }
-  return n;
-}
-
-function ipv6ToBig(s: string): bigint | undefined {
-  if (!/^[0-9a-fA-F:]+$/.test(s)) return undefined;
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const head = halves[0] ? halves[0].split(':') : [];
-  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
-  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
-  if (fill < 0 || (halves.length === 1 && head.length !== 8)) return undefined;
-  const groups = [...head, ...Array(fill).fill('0'), ...tail];
-  let n = 0n;
-  for (const g of groups) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-    n = (n << 16n) | BigInt(parseInt(g, 16));
-  }
-  return n;
-}
-
-/** An address as (family, number); IPv4-mapped IPv6 (::ffff:1.2.3.4) counts as IPv4. */
-export function parseAddr(addr: string): { family: 4 | 6; n: bigint } | undefined {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
-  const v4 = ipv4ToBig(mapped ? mapped[1] : addr);
-  if (v4 !== undefined) return { family: 4, n: v4 };
-  const v6 = ipv6ToBig(addr);
-  return v6 !== undefined ? { family: 6, n: v6 } : undefined;
-}
-
-/** Whether two texts name the same address (`::ffff:10.1.2.3` is `10.1.2.3`; IPv6 in any spelling). */
-export function sameAddr(a: string, b: string): boolean {
-  const x = parseAddr(a);
-  const y = parseAddr(b);
-  return x !== undefined && y !== undefined && x.family === y.family && x.n === y.n;
-}
-
-/** `10.0.0.0/8`, `127.0.40.0/24`, `::1/128`, or a bare address. Throws with what to write instead. */
-export function parseSubnet(text: string): Subnet {
-  const [a, p, extra] = text.trim().split('/');
-  const addr = parseAddr(a ?? '');
-  if (!addr || extra !== undefined) throw new Error(`"${text}" is not a subnet: write e.g. 10.1.0.0/16 or fd00::/8`);
-  const max = addr.family === 4 ? 32 : 128;
-  const prefix = p === undefined ? max : Number(p);
-  if (!/^\d+$/.test(p ?? String(max)) || prefix > max) throw new Error(`"${text}": the prefix length must be 0-${max}`);
-  const shift = BigInt(max - prefix);
-  return { text, family: addr.family, bits: (addr.n >> shift) << shift, prefix };
-}
-
-export function inSubnets(addr: string, subnets: readonly Subnet[]): boolean {
-  const a = parseAddr(addr);
-  if (!a) return false;
-  for (const s of subnets) {
-    if (s.family !== a.family) continue;
-    const shift = BigInt((s.family === 4 ? 32 : 128) - s.prefix);
-    if ((a.n >> shift) << shift === s.bits) return true;
-  }
-  return false;
 }
 
 // ---- the stateful checks -----------------------------------------------------------------------
@@ -470,15 +411,35 @@ export interface ValidatorOptions {
   maxNodes?: number;
 }
 
+/** source addresses whose allowed_subnets answer the validator keeps */
+const MAX_SOURCES = 65_536;
+
 /** Every check in order: subnet, size, JSON, schema, source address, MAC, time window, replay. */
 export class AgentMsgValidator {
   readonly guard: ReplayGuard;
+  /** collector.allowed_subnets' answer per source address, so an address is parsed once (bounded: cleared when full) */
+  private readonly allowedFrom = new Map<string, boolean>();
   constructor(private readonly opts: ValidatorOptions) {
     this.guard = new ReplayGuard(opts.maxNodes);
   }
 
+  private allowed(from: string): boolean {
+    let ok = this.allowedFrom.get(from);
+    if (ok === undefined) {
+      if (this.allowedFrom.size >= MAX_SOURCES) this.allowedFrom.clear();
+      ok = inSubnets(from, this.opts.allowed);
+      this.allowedFrom.set(from, ok);
+    }
+    return ok;
+  }
+
+  /** source addresses whose subnet answer is kept */
+  get sources(): number {
+    return this.allowedFrom.size;
+  }
+
   check(bytes: Uint8Array, from: string, now: number): DecodeResult {
-    if (this.opts.allowed.length > 0 && !inSubnets(from, this.opts.allowed)) return fail('subnet', `source ${from} is not in collector.allowed_subnets`);
+    if (this.opts.allowed.length > 0 && !this.allowed(from)) return fail('subnet', `source ${from} is not in collector.allowed_subnets`);
     const p = parseAgentMsg(bytes, this.opts.maxBytes);
     if (!p.ok) return p;
     const node = p.msg.node;

@@ -178,10 +178,13 @@ describe('vacm ipc gathers a bounded amount, then streams with a notice', () => 
   const sinkIo = () => {
     const o = { outBytes: 0, outputLines: 0, err: '', stdout: [] as string[] };
     const io = {
-      out: (s: string) => {
-        o.outBytes += s.length;
-        if (s.includes(':OUTPUT:')) o.outputLines++;
-        else if (o.stdout.length < 1000) o.stdout.push(s);
+      out: (chunk: string) => {
+        o.outBytes += chunk.length;
+        // one write holds what a tick printed (ipc batches its stdout): count by line
+        for (const s of chunk.split(/(?<=\n)/)) {
+          if (s.includes(':OUTPUT:')) o.outputLines++;
+          else if (o.stdout.length < 1000) o.stdout.push(s);
+        }
       },
       err: (s: string) => void (o.err += s),
       stdin: new PassThrough(),

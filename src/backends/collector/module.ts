@@ -299,9 +299,18 @@ export class CollectorCore {
       return { ok: false, reason: 'unknown_node' };
     }
     if (m.iv > this.cfg.maxIntervalS) this.counters.cappedInterval++;
-    this.seen.set(m.node, { at: now, iv: Math.min(m.iv, this.cfg.maxIntervalS), silent: false });
+    const iv = Math.min(m.iv, this.cfg.maxIntervalS);
+    const seen = this.seen.get(m.node);
+    if (seen) {
+      seen.at = now;
+      seen.iv = iv;
+      seen.silent = false;
+    } else this.seen.set(m.node, { at: now, iv, silent: false });
     this.host.setNodeState(m.node, 'up');
-    if (Object.keys(m.stats).length > 0) this.host.recordStats(m.node, m.stats, m.ts);
+    for (const _ in m.stats) {
+      this.host.recordStats(m.node, m.stats, m.ts); // (any stat at all: no key array per datagram)
+      break;
+    }
     return { ok: true, msg: m };
   }
 
