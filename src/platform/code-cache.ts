@@ -19,6 +19,7 @@ import Module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
+import { makeDirectory } from './make-dir.js';
 import { checkTrustedFile, readTrustedFile } from './trusted-file.js';
 
 /** the most blobs kept: older ones are removed when a new one is written (a few versions of ssh2) */
@@ -63,7 +64,7 @@ export function codeCacheStats(): Readonly<CodeCacheStats> | undefined {
 /** the directory, made if missing (0700), when it may be trusted with code; else undefined */
 function trustedDir(dir: string): string | undefined {
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirectory(dir, 0o700);
     checkTrustedFile(dir, { what: 'code cache directory', directory: true });
     return dir;
   } catch {

@@ -14,7 +14,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const FILE = path.join(root, 'dist', 'nodeset.mjs');
 const FAST = path.join(root, 'dist', 'cli', 'fast.cjs');
 /** what a `vacm ipc` from the one file may load of vacm besides it: the launcher, the code cache and what it imports */
-const BESIDE_FAST = ['bin/vacm.js', 'dist/platform/code-cache.js', 'dist/platform/trusted-file.js', 'dist/protocol/errors.js'];
+const BESIDE_FAST = ['bin/vacm.js', 'dist/platform/code-cache.js', 'dist/platform/make-dir.js', 'dist/platform/trusted-file.js', 'dist/protocol/errors.js'];
 /** the one file, and nothing else of dist/ but the code cache (the hook's lines come in any order) */
 function expectOneFile(loaded: readonly string[]): void {
   expect(loaded).toContain('dist/cli/fast.cjs');
