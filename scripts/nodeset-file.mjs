@@ -3,9 +3,11 @@
 // dist/ module by module costs more than the work of a `nodeset -e` or a `vacm ipc` request
 // (docs/nodeset.md, docs/performance.md):
 //   dist/nodeset.mjs  `vacm nodeset` (~17 modules, every package inside);
-//   dist/cli/fast.mjs `vacm ipc` and `vacm __complete` (the engine and every module; npm packages
+//   dist/cli/fast.cjs `vacm ipc` and `vacm __complete` (the engine and every module; npm packages
 //                     stay in node_modules). It sits in dist/cli/ so that the paths its modules
 //                     find from import.meta.url (package.json, themes) are the same as from dist/.
+//                     CommonJS, not ESM: the launcher compiles it through the V8 code cache
+//                     (src/platform/code-cache.ts), which Node 20 offers for scripts only.
 // Each has a .inputs list of the dist/ files it was made from, so that the launcher falls back to
 // dist/ when one of them was rebuilt since (a `tsc` alone). Without esbuild (a devDependency) it
 // writes nothing, and the launcher loads dist/ as before.
@@ -28,7 +30,7 @@ const files = [
     },
   },
   {
-    out: path.join(dist, 'cli', 'fast.mjs'),
+    out: path.join(dist, 'cli', 'fast.cjs'),
     inputs: path.join(dist, 'cli', 'fast.inputs'),
     options: {
       // one graph for the command and its I/O, as bin/vacm.js would load from dist/cli/
@@ -37,8 +39,13 @@ const files = [
       // but yaml, which is inside (its ~75 CommonJS files cost ~50 ms of CPU to load one by one, a
       // config file's first read: docs/performance.md row 2); still evaluated only on first use
       plugins: [yamlInside()],
-      // the bundled yaml require()s node's own modules ('process'): give the file a require
-      banner: { js: "import { createRequire as __vacmCreateRequire } from 'node:module';\nconst require = __vacmCreateRequire(import.meta.url);" },
+      // CommonJS has no import.meta: each use becomes the file's own URL (dist/cli/, as above)
+      format: 'cjs',
+      // import() of a package becomes require(): a script compiled from V8's code cache has no
+      // dynamic import callback (and the one vm offers on Node 20 is experimental)
+      supported: { 'dynamic-import': false },
+      define: { 'import.meta.url': '__vacmImportMetaUrl' },
+      banner: { js: "const __vacmImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     },
   },
 ];
@@ -62,6 +69,8 @@ function yamlInside() {
   };
 }
 
+// fast.mjs: what builds before the code cache made (an old launcher would find it stale anyway)
+fs.rmSync(path.join(dist, 'cli', 'fast.mjs'), { force: true });
 for (const f of files) {
   fs.rmSync(f.out, { force: true });
   fs.rmSync(f.inputs, { force: true });
@@ -75,12 +84,12 @@ try {
 }
 for (const f of files) {
   const result = await esbuild.build({
-    ...f.options,
     outfile: f.out,
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    ...f.options,
     metafile: true,
     absWorkingDir: root,
     logLevel: 'warning',

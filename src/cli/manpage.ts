@@ -105,6 +105,7 @@ export function manPage(o: ManOptions): string {
   p('.SH ENVIRONMENT',
     '.TP', bold('VACM_CONFIG'), roff('the config file, when --config is not given'),
     '.TP', bold('VACM_STATE_DIR'), roff('where state and the audit log live (default ~/.local/state/vacm)'),
+    '.TP', bold('VACM_CODE_CACHE'), roff('where vacm ipc keeps V8\'s compiled code (default ~/.cache/vacm/code; off: none)'),
     '.TP', bold('NO_COLOR'), roff('when set and not empty, the dashboard uses no colours'),
     '.TP', bold('NODE_ENV'), roff('production unless set (React\'s development checks with NODE_ENV=development)'),
     '.TP', bold('CLUSTERSHELL_CFGDIR'), roff('where ClusterShell\'s groups.conf is read for @groups'),

@@ -20,13 +20,12 @@ import {
   type JobOrigin,
   type SessionView,
 } from '../protocol/module.js';
-import type { ClusterShellGroupOptions } from '../platform/clustershell-groups.js';
 import { roleAtLeast, roleNeeded } from './auth.js';
 import { AuditLog, currentUser, defaultStateDir } from './audit.js';
 import { auditRefusal } from './audit-records.js';
 import { Registry } from './registry.js';
 import { Store, type NodeRecord, type Snapshot } from './store.js';
-import { shortHostname, type LoadedConfig } from './config.js';
+import { shortHostname } from './config.js';
 import { Membership, parseHooksSection, parseMembershipSection } from './membership.js';
 import { factOf } from '../protocol/node-facts.js';
 import { HISTORY_SECTION, History, type GroupAggregate, type HistoryField } from './history.js';
@@ -42,37 +41,11 @@ import { Job, type JobOutcome } from './job.js';
 import { JobRunner } from './runner.js';
 import { Nodelist } from './nodelist.js';
 import { NodeFacts } from './node-facts.js';
+import type { EngineOptions, EventListener, Logger } from './engine-options.js';
 
 export type { JobOutcome } from './job.js';
 
-export type EventListener = (e: VacmEvent) => void;
-export type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-
-export interface EngineOptions {
-  config: LoadedConfig;
-  modules: readonly ModuleDef[] | Registry;
-  stateDir?: string;
-  readOnly?: boolean;
-  /** run pollers and heartbeats (dashboard, serve); off for one-shot ipc */
-  monitor?: boolean;
-  /** name of the machine vacm runs on (default: short hostname) */
-  localName?: string;
-  log?: Logger;
-  /** events kept per job for the screen and JOBS (default 20 000) */
-  maxJobEvents?: number;
-  /** OUTPUT bytes kept per job (default vacm.yaml's output.max_job_bytes, 16 MiB) */
-  maxJobOutputBytes?: number;
-  /** OUTPUT bytes kept by all finished jobs (default vacm.yaml's output.max_total_bytes, 256 MiB) */
-  maxTotalOutputBytes?: number;
-  /** how long a cancelled job's module may take to wind down before the job is ended anyway */
-  cancelGraceMs?: number;
-  /** where ClusterShell's group sources are read from (default: this process's environment) */
-  clusterShellGroups?: ClusterShellGroupOptions;
-  /** load history to go on with (vacm serve reloading its config); a new one when its step differs */
-  history?: History;
-  /** job ids go on from `last`, and each one taken is told (vacm serve keeps the sequence across restarts) */
-  jobIds?: { readonly last: number; taken(id: number): void };
-}
+export type { EngineOptions, EventListener, Logger } from './engine-options.js';
 
 const MAX_U32 = 0xffffffff;
 

@@ -41,6 +41,50 @@ export interface RunnerHost {
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
 }
 
+/**
+ * What a module's run is handed: one object per job, its methods on the prototype (the job path is
+ * bound by the garbage collector: an object literal with three closures and a getter per job was
+ * ~0.3 KB of it). The methods need their `this`: a module calls them as ctx.emit(...) (no module
+ * takes them off the context).
+ */
+class RunContext implements JobContext {
+  readonly id: number;
+  readonly user: string;
+  readonly request: Job['req'];
+  readonly args: Readonly<Record<string, string>>;
+  readonly host: ModuleHost;
+  readonly origin: Job['origin'];
+
+  constructor(
+    private readonly runner: JobRunner,
+    private readonly job: Job,
+    readonly nodes: readonly string[],
+  ) {
+    this.id = job.id;
+    this.user = job.user;
+    this.request = job.req;
+    this.args = job.req.named;
+    this.host = runner.moduleHost;
+    this.origin = job.origin;
+  }
+
+  get signal(): AbortSignal {
+    return this.job.signal;
+  }
+
+  emit(b: EventBody): void {
+    this.runner.emitFor(this.job, b);
+  }
+
+  forEachNode(nodes: readonly string[], op: (n: NodeOp) => Promise<NodeOutcome | void>, opts?: ForEachNodeOptions): Promise<void> {
+    return this.runner.forEachNode(this.job, nodes, op, opts);
+  }
+
+  outcome(key: string, result: NodeOutcome): void {
+    this.runner.outcome(this.job, key, result);
+  }
+}
+
 export class JobRunner {
   /** the jobs kept: running ones, and the last finished ones for JOBS and the screen */
   readonly byId = new Map<number, Job>();
@@ -116,7 +160,12 @@ export class JobRunner {
     this.host.dispatch(e);
   }
 
-  private outcome(job: Job, key: string, result: NodeOutcome): void {
+  /** what modules are handed as ctx.host */
+  get moduleHost(): ModuleHost {
+    return this.host.module;
+  }
+
+  outcome(job: Job, key: string, result: NodeOutcome): void {
     const before = job.outcomes.get(key);
     if (before === 'failed' || before === 'skipped') return;
     job.outcomes.set(key, result);
@@ -125,7 +174,7 @@ export class JobRunner {
     if (!job.quiet) this.host.store.changed();
   }
 
-  private async forEachNode(job: Job, nodes: readonly string[], op: (n: NodeOp) => Promise<NodeOutcome | void>, opts: ForEachNodeOptions = {}): Promise<void> {
+  async forEachNode(job: Job, nodes: readonly string[], op: (n: NodeOp) => Promise<NodeOutcome | void>, opts: ForEachNodeOptions = {}): Promise<void> {
     const runOne = async (node: string): Promise<void> => {
       if (job.aborted) return;
       const jobSignal = job.signal;
@@ -226,21 +275,7 @@ export class JobRunner {
       let nodes: readonly string[] = targets;
       if (job.dangerous && !cmd.reachesDrained && !job.quiet) nodes = this.skipDrained(job, nodes);
       if (cmd.skipKnownDown && !job.quiet) nodes = this.skipKnownDown(job, nodes);
-      const ctx: JobContext = {
-        id: job.id,
-        user: job.user,
-        request: req,
-        nodes,
-        args: req.named,
-        get signal() {
-          return job.signal;
-        },
-        host: this.host.module,
-        origin: job.origin,
-        emit: (b) => this.emitFor(job, b),
-        forEachNode: (nodes, op, opts) => this.forEachNode(job, nodes, op, opts),
-        outcome: (key, result) => this.outcome(job, key, result),
-      };
+      const ctx = new RunContext(this, job, nodes);
       if (cmd.jobTimeoutMs) {
         const ms = cmd.jobTimeoutMs;
         let q = this.deadlines.get(ms);

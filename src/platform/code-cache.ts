@@ -1,0 +1,198 @@
+/**
+ * A V8 code cache for the CommonJS packages a cold `vacm ipc` loads (ssh2: ~600 KB of JavaScript,
+ * ~120 ms of CPU to compile in every new process; Node 20 has no module.enableCompileCache()).
+ * installCodeCache() wraps Module.prototype._compile: each file is compiled with vm.Script and the
+ * cached data kept for it, and, at exit, the data of what was compiled without (or with rejected)
+ * data is written for the next process. Files, modules and require() behave as with Node's own
+ * loader: the module wrapper, `require` relative to the file, native bindings found next to it.
+ *
+ * Trust: V8 code cache is code. A blob is used only from a directory that checkTrustedFile accepts
+ * (yours or root's, not group/other-writable, not replaceable), read with readTrustedFile, and its
+ * name is the sha256 of the node version, the file name and the file's whole source, so a changed
+ * package never meets an old blob (V8 itself checks only the source length, its version and flags,
+ * and rejects a mismatch or a damaged blob: `cachedDataRejected`, then the file is compiled as
+ * usual). Nothing here may fail a command: any error means "no cache".
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import Module from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import vm from 'node:vm';
+import { makeDirectory } from './make-dir.js';
+import { checkTrustedFile, readTrustedFile } from './trusted-file.js';
+
+/** the most blobs kept: older ones are removed when a new one is written (a few versions of ssh2) */
+const MAX_BLOBS = 256;
+/** a blob larger than this is not read (ssh2's largest is ~0.5 MB) */
+const MAX_BLOB_BYTES = 8 * 1024 * 1024;
+
+interface Pending {
+  file: string;
+  script: vm.Script;
+}
+
+export interface CodeCacheStats {
+  /** files compiled from their cached data */
+  hits: number;
+  /** files compiled without cached data (none yet, or written at exit) */
+  misses: number;
+  /** files whose cached data V8 refused (another node, other flags, damaged) */
+  rejected: number;
+  /** blobs written at exit */
+  written: number;
+}
+
+let installed: { dir: string; stats: CodeCacheStats } | undefined;
+
+/**
+ * The code cache directory: VACM_CODE_CACHE if set (empty or "off": none), else
+ * $XDG_CACHE_HOME/vacm/code, else ~/.cache/vacm/code.
+ */
+export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const set = env.VACM_CODE_CACHE;
+  if (set !== undefined) return set === '' || set === 'off' ? undefined : path.resolve(set);
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+  return path.join(base, 'vacm', 'code');
+}
+
+/** What the cache did in this process (tests, VACM_DEBUG). Undefined when it is not installed. */
+export function codeCacheStats(): Readonly<CodeCacheStats> | undefined {
+  return installed?.stats;
+}
+
+/** the directory, made if missing (0700), when it may be trusted with code; else undefined */
+function trustedDir(dir: string): string | undefined {
+  try {
+    makeDirectory(dir, 0o700);
+    checkTrustedFile(dir, { what: 'code cache directory', directory: true });
+    return dir;
+  } catch {
+    return undefined;
+  }
+}
+
+function blobName(file: string, source: string): string {
+  return crypto.createHash('sha256').update(`${process.version}\0${process.arch}\0${file}\0`).update(source).digest('hex') + '.v8';
+}
+
+function readBlob(file: string): Buffer | undefined {
+  try {
+    return readTrustedFile(file, { what: 'code cache', maxBytes: MAX_BLOB_BYTES });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Write a blob beside the others: a temporary file renamed into place, so a reader sees all or nothing. */
+function writeBlob(dir: string, name: string, data: Buffer): boolean {
+  const tmp = path.join(dir, `.${name}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
+    fs.renameSync(tmp, path.join(dir, name));
+    return true;
+  } catch {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* nothing to tidy */
+    }
+    return false;
+  }
+}
+
+/** Keep the newest MAX_BLOBS blobs (run only when something was written). */
+function prune(dir: string): void {
+  try {
+    const blobs = fs.readdirSync(dir).filter((f) => f.endsWith('.v8'));
+    if (blobs.length <= MAX_BLOBS) return;
+    const aged = blobs.map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs })).sort((a, b) => a.t - b.t);
+    for (const { f } of aged.slice(0, aged.length - MAX_BLOBS)) fs.rmSync(path.join(dir, f), { force: true });
+  } catch {
+    /* a cache that cannot be tidied is still a cache */
+  }
+}
+
+type CompileFn = (this: Module, content: string, filename: string) => unknown;
+interface ModuleInternals {
+  prototype: { _compile: CompileFn };
+  wrap(source: string): string;
+  _resolveFilename(request: string, parent: Module, isMain: boolean, options?: unknown): string;
+  _extensions: unknown;
+  _cache: unknown;
+}
+
+/**
+ * Compile the CommonJS files of `only` (absolute path prefixes, e.g. ssh2's folder) through the code
+ * cache in `dir` (default codeCacheDir()). Does nothing when the directory cannot be made or trusted,
+ * or when called twice. Returns whether it is installed.
+ */
+export function installCodeCache(only: readonly string[], dir = codeCacheDir()): boolean {
+  if (installed || !dir || only.length === 0) return false;
+  const trusted = trustedDir(dir);
+  if (!trusted) return false;
+  const M = Module as unknown as ModuleInternals;
+  const original = M.prototype._compile;
+  const stats: CodeCacheStats = { hits: 0, misses: 0, rejected: 0, written: 0 };
+  const pending: Pending[] = [];
+  installed = { dir: trusted, stats };
+
+  M.prototype._compile = function (this: Module, content: string, filename: string): unknown {
+    // a file with import() is Node's to compile: a script from the code cache has no dynamic import
+    // callback (and vm's own, USE_MAIN_CONTEXT_DEFAULT_LOADER, is experimental on Node 20)
+    if (!only.some((p) => filename.startsWith(p)) || content.includes('import(')) return original.call(this, content, filename);
+    let script: vm.Script;
+    let name: string;
+    try {
+      name = blobName(filename, content);
+      const cachedData = readBlob(path.join(trusted, name));
+      script = new vm.Script(M.wrap(content), { filename, cachedData });
+      if (!cachedData) stats.misses++;
+      else if (script.cachedDataRejected) stats.rejected++;
+      else stats.hits++;
+      if (!cachedData || script.cachedDataRejected) pending.push({ file: name, script });
+    } catch {
+      // a syntax error (or anything odd) is Node's own to report, as it would without the cache
+      return original.call(this, content, filename);
+    }
+    const fn = script.runInThisContext({ displayErrors: true }) as (...a: unknown[]) => unknown;
+    const mod = this;
+    const req = ((id: string) => mod.require(id)) as NodeJS.Require;
+    req.resolve = ((request: string, options?: unknown) => M._resolveFilename(request, mod, false, options)) as NodeJS.RequireResolve;
+    req.main = require_main();
+    (req as { extensions: unknown }).extensions = M._extensions;
+    (req as { cache: unknown }).cache = M._cache;
+    return fn.call(mod.exports, mod.exports, req, mod, filename, path.dirname(filename));
+  };
+
+  // at exit the scripts' functions compiled so far (the handshake's too) go into their blobs
+  process.once('exit', () => {
+    for (const p of pending) {
+      try {
+        if (writeBlob(trusted, p.file, p.script.createCachedData())) stats.written++;
+      } catch {
+        /* not written: the next process compiles it again */
+      }
+    }
+    if (stats.written > 0) prune(trusted);
+  });
+  return true;
+}
+
+function require_main(): NodeJS.Module | undefined {
+  return (process as { mainModule?: NodeJS.Module }).mainModule;
+}
+
+/**
+ * The node_modules folder (with a trailing separator) that `pkg` is found in from `fromUrl`, its
+ * real path as Node names the files it loads; undefined when it is not installed.
+ */
+export function packagesDir(fromUrl: string | URL, pkg: string): string | undefined {
+  try {
+    const main = fs.realpathSync(Module.createRequire(fromUrl).resolve(pkg));
+    const at = main.lastIndexOf(`${path.sep}node_modules${path.sep}`);
+    return at < 0 ? undefined : main.slice(0, at + `${path.sep}node_modules${path.sep}`.length);
+  } catch {
+    return undefined;
+  }
+}
