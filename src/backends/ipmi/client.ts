@@ -142,6 +142,7 @@ export class IpmiClient {
     for (const k of idle) clearTimeout(k.timer);
     // a busy one is closed by its operation, which was just cancelled
     await Promise.all(idle.filter((k) => !k.busy).map((k) => k.session.close()));
+    await this.settled();
     this.closed = true;
     const sock = this.socket;
     this.socket = undefined;
@@ -319,7 +320,8 @@ export class IpmiClient {
         try {
           return await body(session);
         } finally {
-          await session.close();
+          // the answer is the caller's now: Close Session (and its retry) goes on in the background
+          this.background(session.close());
         }
       }
       try {
@@ -414,7 +416,20 @@ export class IpmiClient {
       this.kept.delete(k.key);
       this.stats.sessionsKept = this.kept.size;
     }
-    if (close) void k.session.close();
+    if (close) this.background(k.session.close());
+  }
+
+  /** Close Sessions still under way; close() and settled() wait for them. */
+  private readonly closes = new Set<Promise<void>>();
+
+  private background(p: Promise<void>): void {
+    this.closes.add(p);
+    void p.finally(() => this.closes.delete(p));
+  }
+
+  /** Resolves once every Close Session sent so far has been answered or given up on. */
+  async settled(): Promise<void> {
+    while (this.closes.size > 0) await Promise.all([...this.closes]);
   }
 
   private async keepAlive(k: Kept): Promise<void> {
