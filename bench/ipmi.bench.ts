@@ -11,6 +11,7 @@
  *
  *   npx tsx bench/ipmi.bench.ts [sizes...]        e.g. npx tsx bench/ipmi.bench.ts 32 128
  *   VACM_BENCH_BMC_NET=127.0.21 npx tsx ...       BMC addresses (default 127.0.20)
+ *   VACM_BENCH_ONLY=power|sensors npx tsx ...     one of the two tables
  */
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -369,7 +370,9 @@ export async function bench(sizes?: number[]): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0 && x <= 200);
-  if (process.env.VACM_BENCH_ONLY === 'sensors') {
+  if (process.env.VACM_BENCH_ONLY === 'power') {
+    section('IPMI power: vacm vs ipmipower vs ipmitool (seconds, tools interleaved within each of 3 runs)').print(HEAD, formatIpmiRows(await benchIpmi({ sizes: sizes.length ? sizes : undefined, log: (s) => console.error(s) })));
+  } else if (process.env.VACM_BENCH_ONLY === 'sensors') {
     section('IPMI sensors: vacm vs ipmi-sensors, same fanout').print(SENSORS_HEAD, formatSensorsRows(await benchSensors({ n: sizes[0], log: (s) => console.error(s) })));
   } else {
     await bench(sizes.length ? sizes : undefined);
