@@ -16,34 +16,19 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { VacmError } from '../../protocol/errors.js';
 import { chassisControlRequest, chassisStatusRequest, decodeChassisStatus, getDeviceIdRequest, peekDemuxKey } from './protocol.js';
 import { IGNORE, Session, cancelled, type IpmiPayloadSession, type IpmiSession, type Op } from './session.js';
 import { chassisIdentifyRequest, decodeBootFlags, getBootDeviceRequest, setBootDeviceRequest } from './chassis.js';
 import { openSession } from './handshake.js';
+import { keptKey, type Kept } from './kept.js';
 import { zeroStats, type BmcTarget, type ChassisAction, type IpmiClientOptions, type IpmiClientStats, type SessionOptions } from './client-options.js';
 import type { BootFlags, IdentifyMode } from '../../protocol/power.js';
 
 type Handler = (pkt: Buffer) => void;
 
 const DEFAULT_PORT = 623;
-
-/** A session kept open for the next operation on its BMC. */
-interface Kept {
-  key: string;
-  session: Session;
-  /** an operation or a keep-alive is using it */
-  busy: boolean;
-  /** last use by an operation (keep-alives do not count) */
-  lastUsed: number;
-  timer?: NodeJS.Timeout;
-}
-
-/** One kept session per BMC address, port and account (the password only as a hash). */
-function keptKey(t: BmcTarget, port: number): string {
-  return `${t.host}:${port}\n${t.user}\n${createHash('sha256').update(t.password).digest('base64')}`;
-}
 
 export class IpmiClient {
   readonly stats: IpmiClientStats = zeroStats();
