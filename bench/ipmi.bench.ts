@@ -11,6 +11,7 @@
  *
  *   npx tsx bench/ipmi.bench.ts [sizes...]        e.g. npx tsx bench/ipmi.bench.ts 32 128
  *   VACM_BENCH_BMC_NET=127.0.21 npx tsx ...       BMC addresses (default 127.0.20)
+ *   VACM_BENCH_ONLY=power|sensors npx tsx ...     one of the two tables
  */
 import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -272,7 +273,8 @@ const BENCH_SEL = (): number[][] => [selEvent(1, 1, 7, 82, 80), selEvent(2, 2, 9
 /**
  * SENSORS and SEL of N ipmi_sim BMCs (4 full sensor records and 3 SEL records each): vacm's reader
  * (one socket, all BMCs at once) against one ipmi-sensors / ipmi-sel over the same host range with
- * the same fanout (-F N). Cold: no SDR cache on either side (--sdr-cache-recreate) and a session
+ * the same fanout (-F N). Cold: no SDR cache on either side (FreeIPMI: an empty cache directory per
+ * run; --sdr-cache-recreate is not enough, it keeps a cache it finds) and a session
  * per BMC; warm SDR: both cached, still a session per BMC; warm SDR + sessions: vacm's kept
  * sessions too (FreeIPMI has none, so it runs as in warm SDR).
  */
@@ -291,9 +293,11 @@ export async function benchSensors(opts: { n?: number; runs?: number; net?: stri
   const warm = new IpmiClient({ retries: 3, retryMs: 1000, timeoutMs: 30000, keepSessions: 1024 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-sensors-'));
   const rows: SensorsBenchRow[] = [];
-  const freeipmi = (bin: string, recreate: boolean) => {
-    const args = ['-D', 'LAN_2_0', '-W', 'opensesspriv', '-u', sims.user, '-p', sims.password, '-h', `${net}.[1-${n}]`, '-F', String(n), '--sdr-cache-directory', dir, '--comma-separated-output', '--no-header-output', '--quiet-cache'];
-    if (recreate) args.push('--sdr-cache-recreate');
+  // Cold = an empty SDR cache directory of its own: --sdr-cache-recreate alone does not re-read a
+  // repository FreeIPMI finds already cached (strace: 12 datagrams per BMC, as with the cache).
+  const freeipmi = (bin: string, cold: boolean) => {
+    const cacheDir = cold ? fs.mkdtempSync(path.join(dir, 'cold-')) : dir;
+    const args = ['-D', 'LAN_2_0', '-W', 'opensesspriv', '-u', sims.user, '-p', sims.password, '-h', `${net}.[1-${n}]`, '-F', String(n), '--sdr-cache-directory', cacheDir, '--comma-separated-output', '--no-header-output', '--quiet-cache'];
     return run(bin, args, { timeout: 120000, maxBuffer: 1 << 22 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
   };
   try {
@@ -304,7 +308,7 @@ export async function benchSensors(opts: { n?: number; runs?: number; net?: stri
         haveTool,
         vacm: async (client: IpmiClient, cache: SdrCache) =>
           (await Promise.allSettled(targets.map((t) => readSensors(client, t, { cache })))).reduce((k, r) => k + (r.status === 'fulfilled' ? r.value.filter((v) => v.value !== 'na').length : 0), 0),
-        tool: async (recreate: boolean) => (await freeipmi('ipmi-sensors', recreate)).stdout.split('\n').filter((l) => /,\s*-?[\d.]+,/.test(l)).length,
+        tool: async (cold: boolean) => (await freeipmi('ipmi-sensors', cold)).stdout.split('\n').filter((l) => /,\s*-?[\d.]+,/.test(l)).length,
       },
       {
         name: 'SEL',
@@ -313,7 +317,7 @@ export async function benchSensors(opts: { n?: number; runs?: number; net?: stri
         vacm: async (client: IpmiClient, cache: SdrCache) =>
           (await Promise.allSettled(targets.map((t) => readSel(client, t, { cache })))).reduce((k, r) => k + (r.status === 'fulfilled' ? r.value.length : 0), 0),
         // "<host>: <id>,<date>,..." one a line
-        tool: async (recreate: boolean) => (await freeipmi('ipmi-sel', recreate)).stdout.split('\n').filter((l) => /^\S+: \d+,/.test(l.trim())).length,
+        tool: async (cold: boolean) => (await freeipmi('ipmi-sel', cold)).stdout.split('\n').filter((l) => /^\S+: \d+,/.test(l.trim())).length,
       },
     ];
     for (const kind of kinds) {
@@ -324,7 +328,7 @@ export async function benchSensors(opts: { n?: number; runs?: number; net?: stri
         const client = mode === 'warm SDR + sessions' ? warm : cold;
         if (mode !== 'cold SDR') {
           await kind.vacm(client, shared); // prime the SDR cache (and, warm, the sessions)
-          if (kind.haveTool) await kind.tool(true);
+          if (kind.haveTool) await kind.tool(false);
         }
         for (let r = 0; r < runs; r++) {
           const a = await timed(() => kind.vacm(client, mode === 'cold SDR' ? new SdrCache() : shared));
@@ -366,7 +370,9 @@ export async function bench(sizes?: number[]): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0 && x <= 200);
-  if (process.env.VACM_BENCH_ONLY === 'sensors') {
+  if (process.env.VACM_BENCH_ONLY === 'power') {
+    section('IPMI power: vacm vs ipmipower vs ipmitool (seconds, tools interleaved within each of 3 runs)').print(HEAD, formatIpmiRows(await benchIpmi({ sizes: sizes.length ? sizes : undefined, log: (s) => console.error(s) })));
+  } else if (process.env.VACM_BENCH_ONLY === 'sensors') {
     section('IPMI sensors: vacm vs ipmi-sensors, same fanout').print(SENSORS_HEAD, formatSensorsRows(await benchSensors({ n: sizes[0], log: (s) => console.error(s) })));
   } else {
     await bench(sizes.length ? sizes : undefined);

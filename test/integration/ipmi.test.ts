@@ -210,6 +210,7 @@ describe.skipIf(!haveSim || !haveIpmitool)('IPMI RMCP+ client against ipmi_sim',
       const lossy = new IpmiClient({ retries: 3, retryMs: 150, timeoutMs: 10000, bindAddress: '127.0.0.1', dropIncoming: () => ++n === k });
       try {
         await lossy.chassisControl(t, want);
+        await lossy.settled(); // Close Session goes on after the answer
         expect(lossy.stats.packetsDropped, `reply ${k} lost`).toBe(1);
         expect(lossy.stats.retransmits, `reply ${k} lost`).toBeGreaterThanOrEqual(1);
       } finally {

@@ -68,7 +68,7 @@ describe('LocalStats at 1 Hz', () => {
     expect(calls.fsSize).toBe(1);
     expect(calls.cpuTemperature).toBe(1);
     expect(calls.osInfo).toBe(1);
-    expect(last).toMatchObject({ cpu_pct: 37.5, mem_total_mib: 8192, mem_used_mib: 2048, mem_used_pct: 25, disk_used_pct: 25, temp_c: 41.5, kernel: '6.1.0-test', os: 'Debian GNU/Linux 12 (bookworm)' });
+    expect(last).toMatchObject({ cpu_pct: 37.5, mem_total_mib: 8192, mem_used_mib: 2048, mem_used_pct: 25, disk_used_pct: 25, temp_cpu: 41.5, kernel: '6.1.0-test', os: 'Debian GNU/Linux 12 (bookworm)' });
     now += 60_000;
     await local.read();
     expect(calls.fsSize).toBe(2);

@@ -76,7 +76,7 @@ describe('parse-proc pieces', () => {
 
   it('thermal zones in millidegrees: the hottest one; os-release without PRETTY_NAME', () => {
     const text = [`${MARK}loadavg`, '1 2 3', `${MARK}thermal`, '45000', '61500', '-1', `${MARK}os-release`, 'NAME=Alpine Linux', 'VERSION=3.19'].join('\n');
-    expect(parseProcReport(text).stats).toMatchObject({ temp_c: 61.5, os: 'Alpine Linux 3.19', load15: 3 });
+    expect(parseProcReport(text).stats).toMatchObject({ temp_cpu: 61.5, os: 'Alpine Linux 3.19', load15: 3 });
   });
 
   it('a df line wrapped after a long device name still gives the root filesystem', () => {

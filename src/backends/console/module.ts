@@ -14,6 +14,7 @@ import { createIpmiConsoleDriver, type IpmiConsoleOptions } from './ipmi-driver.
 import { createLibvirtConsoleDriver, type LibvirtConsoleOptions } from './libvirt-driver.js';
 import { ConsoleLog } from './log-file.js';
 import { parseConsoleSection } from './settings.js';
+import { parsePowerSection } from '../power/settings.js';
 
 export interface ConsoleModuleOptions {
   ipmi?: IpmiConsoleOptions;
@@ -184,7 +185,8 @@ export function createConsoleModule(opts: ConsoleModuleOptions = {}): ConsoleMod
       host = h;
       const settings = parseConsoleSection(h.config.sections.console);
       hub = new ConsoleHub({
-        drivers: opts.drivers ?? { ipmi: createIpmiConsoleDriver(opts.ipmi), libvirt: createLibvirtConsoleDriver(opts.libvirt) },
+        // libvirt_uri is checked as POWER checks it, with the same opt-ins (power.drivers.libvirt)
+        drivers: opts.drivers ?? { ipmi: createIpmiConsoleDriver(opts.ipmi), libvirt: createLibvirtConsoleDriver({ uriPolicy: parsePowerSection(h.config.sections.power).libvirtUri, ...opts.libvirt }) },
         vars: (node) => h.vars(node),
         settings,
         stateDir: h.stateDir,

@@ -16,156 +16,24 @@
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { VacmError } from '../../protocol/errors.js';
-import {
-  PAYLOAD_OPEN_SESSION_REQ,
-  PAYLOAD_OPEN_SESSION_RSP,
-  PAYLOAD_RAKP1,
-  PAYLOAD_RAKP2,
-  PAYLOAD_RAKP3,
-  PAYLOAD_RAKP4,
-  PRIV_ADMINISTRATOR,
-  ROLE_NAME_ONLY_LOOKUP,
-  AUTH_ALG_RAKP_HMAC_SHA1,
-  INTEGRITY_ALG_HMAC_SHA1_96,
-  CONF_ALG_AES_CBC_128,
-  CMD_GET_CHANNEL_AUTH_CAPS,
-  chassisControlRequest,
-  chassisStatusRequest,
-  decodeChannelAuthCaps,
-  decodeChassisStatus,
-  decodeOpenSessionResponse,
-  decodeRakp2,
-  decodeRakp4,
-  decodeRmcpPlusPacket,
-  decodeV15Packet,
-  deriveSessionKeys,
-  getDeviceIdRequest,
-  describeRmcpPlusStatus,
-  encodeGetChannelAuthCaps,
-  encodeOpenSessionRequest,
-  encodeRakp1,
-  encodeRakp3,
-  encodeRmcpPlusPacket,
-  hex2,
-  isAuthStatus,
-  passwordKey,
-  peekDemuxKey,
-  rakp3AuthCode,
-  setSessionPrivilegeRequest,
-  verifyRakp2,
-  verifyRakp4,
-  type RakpContext,
-} from './protocol.js';
-import { IGNORE, Session, RestartHandshake, cancelled, authError, rakpError, checkCompletion, type IpmiPayloadSession, type IpmiSession, type Op } from './session.js';
+import { chassisControlRequest, chassisStatusRequest, decodeChassisStatus, getDeviceIdRequest, peekDemuxKey } from './protocol.js';
+import { IGNORE, Session, cancelled, type IpmiPayloadSession, type IpmiSession, type Op } from './session.js';
 import { chassisIdentifyRequest, decodeBootFlags, getBootDeviceRequest, setBootDeviceRequest } from './chassis.js';
+import { openSession } from './handshake.js';
+import { keptKey, type Kept } from './kept.js';
+import { zeroStats, type BmcTarget, type ChassisAction, type IpmiClientOptions, type IpmiClientStats, type SessionOptions } from './client-options.js';
 import type { BootFlags, IdentifyMode } from '../../protocol/power.js';
-
-export interface BmcTarget {
-  host: string;
-  port?: number;
-  user: string;
-  password: string;
-}
-
-export type ChassisAction = 'on' | 'off' | 'cycle' | 'reset' | 'soft';
-
-export interface IpmiClientOptions {
-  /** Retransmissions per request after the first send (default 3, so 4 tries). */
-  retries?: number;
-  /** Wait for a reply before retransmitting (default 1000 ms). */
-  retryMs?: number;
-  /** Deadline for a whole operation, session setup to close (default 15000 ms). */
-  timeoutMs?: number;
-  /** Local address of the UDP socket (default: all addresses, ephemeral port). */
-  bindAddress?: string;
-  /** Test hook: return true to drop an outgoing datagram (simulated packet loss). */
-  dropOutgoing?: (packet: Buffer, host: string, port: number) => boolean;
-  /** Test hook: return true to drop an incoming datagram (a lost reply). */
-  dropIncoming?: (packet: Buffer, host: string, port: number) => boolean;
-  /**
-   * Keep up to this many sessions open, one per BMC, and reuse them across operations (default 0:
-   * a session per operation, closed after it). Least recently used ones are closed first.
-   */
-  keepSessions?: number;
-  /** Quiet time after which a kept session gets a keep-alive (default 20000 ms; BMCs time sessions out after ~60 s). */
-  keepAliveMs?: number;
-  /** A kept session no operation used for this long is closed (default 600000 ms; keep-alives do not count). */
-  idleCloseMs?: number;
-}
-
-/** Options of one `IpmiClient.session` call. */
-export interface SessionOptions {
-  /**
-   * Running the body twice is harmless (reads, setting a value to the same thing): on a kept session
-   * that turns out dead it is re-run at once on a fresh one, with no probe first.
-   */
-  idempotent?: boolean;
-  /** A session of its own, never a kept one, closed afterwards (long holders such as SOL). */
-  fresh?: boolean;
-}
-
-export interface IpmiClientStats {
-  /** sessions opened (the RAKP handshake done) */
-  sessionsOpened: number;
-  /** operations that ran on a kept session instead of opening one */
-  sessionsReused: number;
-  /** kept sessions open now */
-  sessionsKept: number;
-  /** kept sessions found dead on use or keep-alive (then reopened) */
-  sessionsStale: number;
-  /** kept sessions closed to make room (LRU) or after idleCloseMs */
-  sessionsEvicted: number;
-  keepAlives: number;
-  retransmits: number;
-  packetsSent: number;
-  packetsDropped: number;
-  packetsIgnored: number;
-}
 
 type Handler = (pkt: Buffer) => void;
 
-
-
 const DEFAULT_PORT = 623;
 
-/**
- * The settings of the modules' client: each module's per-node timers end a node's wait, so the
- * client's own deadline is only a backstop; sessions are kept warm, one per BMC.
- */
-export const MODULE_CLIENT_DEFAULTS: Readonly<IpmiClientOptions> = { retries: 3, retryMs: 1000, timeoutMs: 3_600_000, keepSessions: 1024 };
-
-/** A session kept open for the next operation on its BMC. */
-interface Kept {
-  key: string;
-  session: Session;
-  /** an operation or a keep-alive is using it */
-  busy: boolean;
-  /** last use by an operation (keep-alives do not count) */
-  lastUsed: number;
-  timer?: NodeJS.Timeout;
-}
-
-/** One kept session per BMC address, port and account (the password only as a hash). */
-function keptKey(t: BmcTarget, port: number): string {
-  return `${t.host}:${port}\n${t.user}\n${createHash('sha256').update(t.password).digest('base64')}`;
-}
-
 export class IpmiClient {
-  readonly stats: IpmiClientStats = {
-    sessionsOpened: 0,
-    sessionsReused: 0,
-    sessionsKept: 0,
-    sessionsStale: 0,
-    sessionsEvicted: 0,
-    keepAlives: 0,
-    retransmits: 0,
-    packetsSent: 0,
-    packetsDropped: 0,
-    packetsIgnored: 0,
-  };
-  private readonly retries: number;
+  readonly stats: IpmiClientStats = zeroStats();
+  /** @internal */
+  readonly retries: number;
   private readonly retryMs: number;
   private readonly timeoutMs: number;
   private readonly bindAddress: string | undefined;
@@ -259,6 +127,7 @@ export class IpmiClient {
     for (const k of idle) clearTimeout(k.timer);
     // a busy one is closed by its operation, which was just cancelled
     await Promise.all(idle.filter((k) => !k.busy).map((k) => k.session.close()));
+    await this.settled();
     this.closed = true;
     const sock = this.socket;
     this.socket = undefined;
@@ -322,7 +191,8 @@ export class IpmiClient {
     else this.stats.packetsIgnored++;
   }
 
-  private allocConsoleSid(): number {
+  /** @internal used by the handshake */
+  allocConsoleSid(): number {
     for (let i = 0; i < 1000; i++) {
       const sid = this.nextConsoleSid >>> 0;
       this.nextConsoleSid = (this.nextConsoleSid + 1) >>> 0;
@@ -429,13 +299,14 @@ export class IpmiClient {
           throw new VacmError('ERR_IPMI', `cannot resolve BMC host '${t.host}' (check bmc_host)`, { cause: e });
         }
       }
-      const session = await this.openSession(op, t);
+      const session = await openSession(this, op, t);
       const mine = key === undefined ? undefined : this.adopt(key, session);
       if (!mine) {
         try {
           return await body(session);
         } finally {
-          await session.close();
+          // the answer is the caller's now: Close Session (and its retry) goes on in the background
+          this.background(session.close());
         }
       }
       try {
@@ -530,7 +401,20 @@ export class IpmiClient {
       this.kept.delete(k.key);
       this.stats.sessionsKept = this.kept.size;
     }
-    if (close) void k.session.close();
+    if (close) this.background(k.session.close());
+  }
+
+  /** Close Sessions still under way; close() and settled() wait for them. */
+  private readonly closes = new Set<Promise<void>>();
+
+  private background(p: Promise<void>): void {
+    this.closes.add(p);
+    void p.finally(() => this.closes.delete(p));
+  }
+
+  /** Resolves once every Close Session sent so far has been answered or given up on. */
+  async settled(): Promise<void> {
+    while (this.closes.size > 0) await Promise.all([...this.closes]);
   }
 
   private async keepAlive(k: Kept): Promise<void> {
@@ -560,110 +444,9 @@ export class IpmiClient {
     }
   }
 
-  private async openSession(op: Op, t: BmcTarget): Promise<Session> {
-    const where = `BMC ${op.host}:${op.port}`;
-    // 1. Get Channel Authentication Capabilities (IPMI 1.5 framing, asks for v2.0 data)
-    const capsSeq = this.freeCapsSeq(op);
-    const caps = await this.exchange(op, `q${capsSeq}`, 'Get Channel Authentication Capabilities', () => encodeGetChannelAuthCaps(capsSeq), (pkt) => {
-      const rsp = decodeV15Packet(pkt);
-      if (rsp.cmd !== CMD_GET_CHANNEL_AUTH_CAPS || rsp.rqSeq !== capsSeq) throw IGNORE;
-      checkCompletion(rsp, where);
-      return decodeChannelAuthCaps(rsp.data);
-    });
-    if (!caps.ipmi20) throw new VacmError('ERR_IPMI', `${where} does not offer IPMI v2.0 (RMCP+) on its LAN channel; enable lanplus on the BMC`);
-
-    // A lost RAKP 4 cannot be recovered by resending RAKP 3 (BMCs ignore it once the session is
-    // active), so then the handshake starts over with a new Open Session, a bounded number of times.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.handshake(op, t, where, attempt < 3);
-      } catch (e) {
-        if (e instanceof RestartHandshake) continue;
-        throw e;
-      }
-    }
-  }
-
-  private async handshake(op: Op, t: BmcTarget, where: string, mayRestart: boolean): Promise<Session> {
-    // 2. Open Session, cipher suite 3
-    const consoleSessionId = this.allocConsoleSid();
-    const key = `s${consoleSessionId}`;
-    const user = Buffer.from(t.user, 'utf8');
-    const kuid = passwordKey(t.password);
-    const open = await this.exchange(
-      op,
-      key,
-      'Open Session',
-      () => encodeRmcpPlusPacket({ payloadType: PAYLOAD_OPEN_SESSION_REQ, sessionId: 0, seq: 0, payload: encodeOpenSessionRequest({ tag: 0, consoleSessionId }) }),
-      (pkt) => {
-        const p = decodeRmcpPlusPacket(pkt);
-        if (p.payloadType !== PAYLOAD_OPEN_SESSION_RSP) throw IGNORE;
-        return decodeOpenSessionResponse(p.payload);
-      },
-    );
-    if (open.status !== 0) {
-      throw new VacmError(
-        isAuthStatus(open.status) ? 'ERR_IPMI_AUTH' : 'ERR_IPMI',
-        `${where} refused to open an RMCP+ session: ${describeRmcpPlusStatus(open.status)} (status ${hex2(open.status)}); vacm needs cipher suite 3 (HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128)`,
-      );
-    }
-    if (open.authAlg !== AUTH_ALG_RAKP_HMAC_SHA1 || open.integrityAlg !== INTEGRITY_ALG_HMAC_SHA1_96 || open.confAlg !== CONF_ALG_AES_CBC_128) {
-      throw new VacmError('ERR_IPMI', `${where} answered Open Session with algorithms other than cipher suite 3`);
-    }
-
-    // 3. RAKP 1 / 2: the BMC proves it knows the password
-    const rm = randomBytes(16);
-    const role = PRIV_ADMINISTRATOR | ROLE_NAME_ONLY_LOOKUP;
-    const bmcSessionId = open.bmcSessionId;
-    const rakp2 = await this.exchange(
-      op,
-      key,
-      'RAKP 1',
-      () => encodeRmcpPlusPacket({ payloadType: PAYLOAD_RAKP1, sessionId: 0, seq: 0, payload: encodeRakp1({ tag: 1, bmcSessionId, rm, role, user }) }),
-      (pkt) => {
-        const p = decodeRmcpPlusPacket(pkt);
-        if (p.payloadType !== PAYLOAD_RAKP2) throw IGNORE;
-        return decodeRakp2(p.payload);
-      },
-    );
-    if (rakp2.status !== 0) throw rakpError(where, 'RAKP 2', rakp2.status);
-    const ctx: RakpContext = { kuid, consoleSessionId, bmcSessionId, rm, rc: rakp2.rc, guid: rakp2.guid, role, user };
-    if (!verifyRakp2(ctx, rakp2.authCode)) throw authError(where, 'the BMC’s RAKP 2 key exchange code does not match');
-    const keys = deriveSessionKeys(kuid, rm, rakp2.rc, role, user);
-
-    // 4. RAKP 3 / 4: we prove it, the BMC confirms the session integrity key
-    const rakp4Tries = mayRestart ? Math.min(2, this.retries + 1) : this.retries + 1;
-    const rakp4 = await this.exchange(
-      op,
-      key,
-      'RAKP 3',
-      () => encodeRmcpPlusPacket({ payloadType: PAYLOAD_RAKP3, sessionId: 0, seq: 0, payload: encodeRakp3({ tag: 2, bmcSessionId, authCode: rakp3AuthCode(ctx) }) }),
-      (pkt) => {
-        const p = decodeRmcpPlusPacket(pkt);
-        if (p.payloadType !== PAYLOAD_RAKP4) throw IGNORE;
-        return decodeRakp4(p.payload);
-      },
-      rakp4Tries,
-    ).catch((e: unknown) => {
-      if (mayRestart && e instanceof VacmError && e.code === 'ERR_TIMEOUT' && !op.signal.aborted) throw new RestartHandshake();
-      throw e;
-    });
-    if (rakp4.status !== 0) throw rakpError(where, 'RAKP 4', rakp4.status);
-    if (!verifyRakp4(keys.sik, ctx, rakp4.icv)) throw authError(where, 'the BMC’s RAKP 4 integrity check value does not match');
-    this.stats.sessionsOpened++;
-
-    const session = new Session(this, op, key, consoleSessionId, bmcSessionId, keys, where);
-    try {
-      await session.command(setSessionPrivilegeRequest(session.rqSeq(), PRIV_ADMINISTRATOR), 'Set Session Privilege Level (ADMINISTRATOR)');
-    } catch (e) {
-      await session.close();
-      throw e;
-    }
-    return session;
-  }
-
   /** A pre-session rqSeq not already awaiting a reply from this BMC (replies are routed by it). */
-  private freeCapsSeq(op: Op): number {
+  /** @internal used by the handshake */
+  freeCapsSeq(op: Op): number {
     for (let i = 0; i < 64; i++) {
       const seq = this.rqSeq();
       if (!this.pending.has(`${op.ip}:${op.port}/q${seq}`)) return seq;
@@ -707,3 +490,4 @@ export class IpmiClient {
 }
 
 export type { IpmiPayloadSession, IpmiSession };
+export { MODULE_CLIENT_DEFAULTS, type BmcTarget, type ChassisAction, type IpmiClientOptions, type IpmiClientStats, type SessionOptions } from './client-options.js';

@@ -37,13 +37,21 @@ export interface OpenSessionResponse {
   confAlg: number;
 }
 
-export function decodeOpenSessionResponse(p: Uint8Array): OpenSessionResponse {
-  const r = new Reader(p, 'Open Session Response');
+/**
+ * The head Open Session Response, RAKP 2 and RAKP 4 share: tag, status, one byte (the maximum
+ * privilege, reserved in RAKP), a reserved byte, the remote console's session id.
+ */
+function readHead(p: Uint8Array, what: string): { r: Reader; tag: number; status: number; third: number; consoleSessionId: number } {
+  const r = new Reader(p, what);
   const tag = r.u8();
   const status = r.u8();
-  const maxPrivilege = r.u8();
+  const third = r.u8();
   r.u8();
-  const consoleSessionId = r.u32le();
+  return { r, tag, status, third, consoleSessionId: r.u32le() };
+}
+
+export function decodeOpenSessionResponse(p: Uint8Array): OpenSessionResponse {
+  const { r, tag, status, third: maxPrivilege, consoleSessionId } = readHead(p, 'Open Session Response');
   if (status !== 0) return { tag, status, maxPrivilege, consoleSessionId, bmcSessionId: 0, authAlg: 0, integrityAlg: 0, confAlg: 0 };
   const bmcSessionId = r.u32le();
   const algs: number[] = [];
@@ -74,11 +82,7 @@ export interface Rakp2 {
 }
 
 export function decodeRakp2(p: Uint8Array): Rakp2 {
-  const r = new Reader(p, 'RAKP Message 2');
-  const tag = r.u8();
-  const status = r.u8();
-  r.u16le();
-  const consoleSessionId = r.u32le();
+  const { r, tag, status, consoleSessionId } = readHead(p, 'RAKP Message 2');
   if (status !== 0) return { tag, status, consoleSessionId, rc: Buffer.alloc(0), guid: Buffer.alloc(0), authCode: Buffer.alloc(0) };
   const rc = r.bytes(16);
   const guid = r.bytes(16);
@@ -133,11 +137,7 @@ export interface Rakp4 {
 }
 
 export function decodeRakp4(p: Uint8Array): Rakp4 {
-  const r = new Reader(p, 'RAKP Message 4');
-  const tag = r.u8();
-  const status = r.u8();
-  r.u16le();
-  const consoleSessionId = r.u32le();
+  const { r, tag, status, consoleSessionId } = readHead(p, 'RAKP Message 4');
   if (status !== 0) return { tag, status, consoleSessionId, icv: Buffer.alloc(0) };
   return { tag, status, consoleSessionId, icv: r.bytes(INTEGRITY_LEN) };
 }

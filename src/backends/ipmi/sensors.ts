@@ -32,11 +32,13 @@ import { hex2 } from './protocol.js';
 /** At most this many records are read from one BMC (a BMC's record count is not trusted). */
 export const MAX_SDR_RECORDS = 1024;
 /**
- * Bytes asked for per Get SDR after the header: the whole rest of the record at first (a full
- * sensor record is at most 59), halved on 0xCA ("cannot return that many") down to 8; a BMC that
- * needed smaller reads keeps getting them for the rest of the repository.
+ * Bytes asked for per Get SDR: the whole record (0xff) at first, which one read answers where the
+ * BMC allows it; on 0xCA ("cannot return that many") 32, then halved down to 8. A BMC that needed
+ * smaller reads keeps getting them for the rest of the repository.
  */
-const CHUNK = 255;
+const CHUNK = 0xff;
+/** The first size tried after a refused whole-record read: an IPMB message's data (ipmi_sim takes 33). */
+const FIRST_SMALL_CHUNK = 32;
 /** Re-reservations allowed per repository read (another client may keep cancelling ours). */
 const MAX_RESERVATIONS = 8;
 /** BMCs whose repository is cached; the oldest entry goes when a new BMC comes past this. */
@@ -127,15 +129,25 @@ type RecordRead = { kind: 'ok'; record: Buffer; next: number; chunk: number } | 
 
 async function readRecord(s: IpmiSession, reservation: number, id: number, chunkIn: number): Promise<RecordRead> {
   let chunk = chunkIn;
-  const head = await s.raw(getSdrRequest(s.rqSeq(), reservation, id, 0, SDR_HEADER_LEN), `Get SDR ${id} header`);
+  // from offset 0: the header and as much of the body as the BMC returns at once
+  let head;
+  for (;;) {
+    head = await s.raw(getSdrRequest(s.rqSeq(), reservation, id, 0, chunk), `Get SDR ${id}`);
+    if (head.completionCode === CC_CANNOT_RETURN && chunk > 8) {
+      chunk = chunk === CHUNK ? FIRST_SMALL_CHUNK : Math.max(8, chunk >> 1);
+      continue;
+    }
+    break;
+  }
   if (head.completionCode === CC_RESERVATION_CANCELLED) return { kind: 'cancelled' };
   if (head.completionCode === CC_NOT_PRESENT) return { kind: 'empty' };
   if (head.completionCode !== 0) throw sdrError(s, `Get SDR ${id} failed with completion code ${hex2(head.completionCode)}`);
-  const first = decodeGetSdr(head.data, SDR_HEADER_LEN);
+  const first = decodeGetSdr(head.data, chunk);
   const h = decodeSdrHeader(first.bytes);
   const total = SDR_HEADER_LEN + h.length; // at most 260: the length is one byte
-  const parts: Buffer[] = [first.bytes.subarray(0, SDR_HEADER_LEN)];
-  let have = SDR_HEADER_LEN;
+  // bytes past the record's own length (a BMC may pad a read that runs over its end) are not part of it
+  const parts: Buffer[] = [first.bytes.subarray(0, total)];
+  let have = parts[0]!.length;
   while (have < total) {
     const want = Math.min(chunk, total - have);
     const rsp = await s.raw(getSdrRequest(s.rqSeq(), reservation, id, have, want), `Get SDR ${id} at ${have}`);

@@ -117,7 +117,7 @@ export class LocalStats {
         .join(' ');
       if (osName) stats.os = osName;
       stats.kernel = osInfo.kernel || os.release();
-      if (typeof temp.main === 'number' && temp.main > 0) stats.temp_c = round2(temp.main);
+      if (typeof temp.main === 'number' && temp.main > 0) stats.temp_cpu = round2(temp.main); // the agents' key (docs/stats.md)
       const root = fs.find((f) => f.mount === '/') ?? fs[0];
       if (root && root.size > 0) {
         stats.disk_total_gib = round2(root.size / 1024 ** 3);

@@ -151,7 +151,7 @@ export function parseProcReport(text: string, prevCpu?: CpuSample): ProcReport {
   if (kernel) stats.kernel = kernel;
   const temps = (s.get('thermal') ?? []).map((l) => Number(l.trim())).filter((t) => Number.isFinite(t) && t > 0);
   // millidegrees; the hottest zone is the one an operator worries about
-  if (temps.length) stats.temp_c = round2(Math.max(...temps) / 1000);
+  if (temps.length) stats.temp_cpu = round2(Math.max(...temps) / 1000); // the agents' key (docs/stats.md)
   const df = (s.get('df') ?? []).slice(1).map((l) => l.trim().split(/\s+/));
   // Filesystem 1024-blocks Used Available Capacity Mounted-on (a long device name may wrap: take the last 5 fields)
   const row = df.find((f) => f[f.length - 1] === '/') ?? df[0];
