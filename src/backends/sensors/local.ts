@@ -4,7 +4,7 @@
  * (`temp_cpu`, no new field: old agents keep working). Neither has thresholds: status `na`, as
  * FreeIPMI says for a sensor without them.
  */
-import si from 'systeminformation';
+import { sysinfo } from '../../platform/sysinfo.js';
 
 export interface Temperature {
   name: string;
@@ -15,7 +15,7 @@ const ok = (v: unknown): v is number => typeof v === 'number' && Number.isFinite
 
 /** The local temperatures systeminformation finds (none on a machine without hwmon or thermal zones). */
 export async function localTemperatures(): Promise<Temperature[]> {
-  const t = await si.cpuTemperature();
+  const t = await (await sysinfo()).cpuTemperature();
   return temperaturesOf(t);
 }
 

@@ -12,13 +12,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import type Si from 'systeminformation';
-
-// systeminformation is loaded on the first reading: `vacm ipc` that never reads stats does not pay for it
-let siLib: typeof Si | undefined;
-async function sysinfo(): Promise<typeof Si> {
-  return (siLib ??= (await import('systeminformation')).default);
-}
+import { sysinfo } from '../../platform/sysinfo.js';
 import type { StatValue } from '../../protocol/events.js';
 import { cpuPct as busyPct, parseCpuLine, round2, type CpuSample } from './parse-proc.js';
 
