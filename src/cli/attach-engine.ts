@@ -10,23 +10,25 @@
  * backoff; the next snapshot replaces everything, so nothing missed while away is left stale. Every
  * string the serve sends reaches the terminal only through the dashboard's own escaping; nothing it
  * sends grows memory without bound (events per job, jobs and series are capped).
+ *
+ * attach-wire.ts reads the wire forms; attach-local.ts answers the synchronous questions from them.
  */
 import type { Client, ClientChannel } from 'ssh2';
 import { StringDecoder } from 'node:string_decoder';
 import { VacmError, toVacmError } from '../protocol/errors.js';
-import type { Counts, DrainInfo, JobOrigin, JobView, NodeView, Role, ConfigView } from '../protocol/module.js';
-import { isDangerous } from '../protocol/module.js';
-import type { NodeState, PowerState, VacmEvent, JobState, Lane } from '../protocol/events.js';
-import { parseRequest, MAX_LINE_BYTES } from '../protocol/ipc.js';
-import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
-import { guardedBecause, powerCapability, type ThisMachine } from '../protocol/power.js';
+import type { Counts, JobView, NodeView, Role } from '../protocol/module.js';
+import type { VacmEvent } from '../protocol/events.js';
+import { foldNodeSet } from '../protocol/nodeset.js';
+import type { ThisMachine } from '../protocol/power.js';
 import { escapeControls } from '../protocol/visible.js';
 import { Registry } from '../engine/registry.js';
-import { roleAtLeast, roleNeeded, ROLES } from '../engine/auth.js';
-import { matchesLive } from '../engine/groups.js';
-import { LOAD_HISTORY, type Snapshot } from '../engine/store.js';
+import { ROLES } from '../engine/auth.js';
+import { Notifier } from '../engine/notifier.js';
+import type { Snapshot } from '../engine/store.js';
 import type { CheckResult, ModuleInfo, PowerFacts, UiEngine } from '../ui/ui-engine.js';
 import type { WireJob, WireNode } from './serve-proto.js';
+import { eventFromWire, jobFromWire, nodeFromWire, num, numbers, str } from './attach-wire.js';
+import { checkAmong, outcomesOf, powerFactsAmong, resolveAmong } from './attach-local.js';
 
 /** Who the dashboard is attached as, and how the link is: what the header shows. */
 export interface AttachedInfo {
@@ -52,129 +54,6 @@ const SERIES_MAX = 32;
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
-const NODE_STATES: ReadonlySet<string> = new Set(['up', 'down', 'off', 'unknown']);
-const POWER_STATES: ReadonlySet<string> = new Set(['on', 'off', 'unknown']);
-const JOB_STATES: ReadonlySet<string> = new Set(['queued', 'running', 'completed', 'failed', 'cancelled']);
-
-const str = (x: unknown, max = 4096): string | undefined => (typeof x === 'string' ? x.slice(0, max) : undefined);
-const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
-
-function strRecord(x: unknown, max = 512): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
-  if (typeof x !== 'object' || x === null) return out;
-  let n = 0;
-  for (const [k, v] of Object.entries(x)) {
-    if (n++ >= max) break;
-    if (typeof v === 'string') out[k.slice(0, 256)] = v.slice(0, 4096);
-  }
-  return out;
-}
-
-function statRecord(x: unknown): Record<string, string | number> | undefined {
-  if (typeof x !== 'object' || x === null) return undefined;
-  const out: Record<string, string | number> = Object.create(null);
-  let n = 0;
-  for (const [k, v] of Object.entries(x)) {
-    if (n++ >= 256) break;
-    if (typeof v === 'string') out[k.slice(0, 128)] = v.slice(0, 256);
-    else if (typeof v === 'number' && Number.isFinite(v)) out[k.slice(0, 128)] = v;
-  }
-  return out;
-}
-
-function numbers(x: unknown, max: number): number[] {
-  return Array.isArray(x) ? x.filter((v): v is number => typeof v === 'number' && Number.isFinite(v)).slice(-max) : [];
-}
-
-/** The view of a node from its wire form, merged over what was known (deltas leave out what did not change). */
-export function nodeFromWire(w: WireNode, before: NodeView | undefined): NodeView | undefined {
-  const name = str(w.name, 256);
-  if (!name) return undefined;
-  const state = (NODE_STATES.has(w.state) ? w.state : 'unknown') as NodeState;
-  const power = (POWER_STATES.has(w.power) ? w.power : 'unknown') as PowerState;
-  let loadHistory: readonly number[] = before?.loadHistory ?? [];
-  const statsTs = num(w.statsTs) ?? before?.statsTs;
-  if (w.load !== undefined) loadHistory = numbers(w.load, LOAD_HISTORY);
-  else if (num(w.load1) !== undefined && statsTs !== before?.statsTs) loadHistory = [...loadHistory, w.load1!].slice(-LOAD_HISTORY);
-  const drain = typeof w.drain === 'object' && w.drain !== null
-    ? ({ who: str(w.drain.who, 256) ?? '?', since: num(w.drain.since) ?? 0, reason: str(w.drain.reason, 512) ?? '' } satisfies DrainInfo)
-    : undefined;
-  const v: NodeView = {
-    name,
-    groups: Array.isArray(w.groups) ? w.groups.filter((g): g is string => typeof g === 'string').slice(0, 256) : (before?.groups ?? []),
-    vars: w.vars !== undefined ? strRecord(w.vars) : (before?.vars ?? {}),
-    state,
-    stateReason: str(w.reason, 512),
-    stateSince: num(w.since) ?? before?.stateSince ?? 0,
-    power,
-    local: w.vars !== undefined ? w.local === true : (before?.local ?? false),
-    stats: w.stats !== undefined ? statRecord(w.stats) : before?.stats,
-    statsTs,
-    loadHistory,
-    drain,
-  };
-  return Object.freeze(v);
-}
-
-/** A job's view from its wire form; `events` are this client's own (the serve streams only those). */
-export function jobFromWire(w: WireJob, events: readonly VacmEvent[], truncated: number, dangerous: boolean): JobView | undefined {
-  const id = num(w.id);
-  const line = str(w.line, MAX_LINE_BYTES);
-  if (id === undefined || line === undefined) return undefined;
-  const [tag = '', command = ''] = line.split(':', 2);
-  const folded = str(w.targets, 65536) ?? '';
-  let targets: string[] = [];
-  try {
-    targets = folded ? NodeSet.parse(folded, { maxNodes: 100_000 }).expand() : [];
-  } catch {
-    targets = [];
-  }
-  const origin: JobOrigin | undefined = w.door === 'ssh' || w.door === 'socket'
-    ? { user: str(w.user, 256) ?? '?', role: 'viewer', door: w.door, addr: str(w.addr, 256) ?? '', key: '', session: 0 }
-    : undefined;
-  const error = typeof w.error === 'object' && w.error !== null ? { code: str(w.error.code, 64) ?? 'ERR_INTERNAL', message: str(w.error.message) ?? '' } : undefined;
-  const v: JobView = {
-    id,
-    tag: tag.toUpperCase(),
-    command: command.toUpperCase(),
-    line,
-    targets,
-    targetsFolded: folded,
-    state: (JOB_STATES.has(w.state) ? w.state : 'queued') as JobState,
-    dangerous,
-    lane: 'control' as Lane,
-    done: num(w.done) ?? 0,
-    ok: num(w.ok) ?? 0,
-    failed: num(w.failed) ?? 0,
-    startedAt: num(w.startedAt) ?? 0,
-    endedAt: num(w.endedAt),
-    error,
-    events,
-    truncated,
-    quiet: false,
-    user: str(w.user, 256),
-    origin,
-  };
-  return Object.freeze(v);
-}
-
-/** The event of a job of ours from its `body` (the serve's event, a bounded copy). */
-function eventFromWire(o: Record<string, unknown>): VacmEvent | undefined {
-  const body = o.body;
-  const job = num(o.job);
-  if (typeof body !== 'object' || body === null || job === undefined) return undefined;
-  const b = body as Record<string, unknown>;
-  if (typeof b.type !== 'string') return undefined;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(b)) {
-    if (typeof v === 'string') out[k] = v.slice(0, MAX_LINE_BYTES);
-    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
-    else if (Array.isArray(v)) out[k] = v.filter((x) => typeof x === 'string').slice(0, 256);
-    else if (typeof v === 'object' && v !== null) out[k] = statRecord(v);
-  }
-  const ts = Date.parse(String(o.ts));
-  return { ...out, tag: str(o.tag, 32) ?? '', job, ts: Number.isFinite(ts) ? ts : Date.now() } as unknown as VacmEvent;
-}
 
 export interface RemoteEngineOptions {
   /** dial the serve and log in (attach.ts dialServe); called again on every reconnect */
@@ -198,10 +77,8 @@ export class RemoteEngine implements UiEngine {
   private counts: Counts = { up: 0, down: 0, off: 0, unknown: 0, drained: 0 };
   private running = 0;
   private cluster = '';
-  private version = 0;
   private snap: Snapshot | undefined;
-  private readonly listeners = new Set<() => void>();
-  private notifyScheduled = false;
+  private readonly notifier = new Notifier();
   private pending = new Map<number, Pending>();
   private ref = 0;
   private execSafe: readonly string[] = [];
@@ -495,20 +372,8 @@ export class RemoteEngine implements UiEngine {
   }
 
   private changed(): void {
-    this.version++;
     this.snap = undefined;
-    if (this.notifyScheduled) return;
-    this.notifyScheduled = true;
-    queueMicrotask(() => {
-      this.notifyScheduled = false;
-      for (const l of [...this.listeners]) {
-        try {
-          l();
-        } catch {
-          /* a listener's failure must not stop the client */
-        }
-      }
-    });
+    this.notifier.changed();
   }
 
   // ---- the UiEngine ----
@@ -516,13 +381,12 @@ export class RemoteEngine implements UiEngine {
   getSnapshot = (): Snapshot => {
     if (this.snap) return this.snap;
     const jobs = [...this.jobViews.values()].sort((a, b) => b.startedAt - a.startedAt || b.id - a.id);
-    this.snap = Object.freeze({ version: this.version, cluster: this.cluster, nodes: Object.freeze([...this.nodes.values()]), jobs: Object.freeze(jobs), counts: Object.freeze({ ...this.counts }), runningJobs: this.running });
+    this.snap = Object.freeze({ version: this.notifier.version, cluster: this.cluster, nodes: Object.freeze([...this.nodes.values()]), jobs: Object.freeze(jobs), counts: Object.freeze({ ...this.counts }), runningJobs: this.running });
     return this.snap;
   };
 
   subscribe(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.notifier.subscribe(listener);
   }
 
   /** The serve gives the job its id: the answer comes back over the link. */
@@ -555,49 +419,11 @@ export class RemoteEngine implements UiEngine {
   }
 
   check(line: string): CheckResult {
-    try {
-      const req = parseRequest(line, this.registryImpl.shape, (t) => this.registryImpl.has(t));
-      const cmd = this.registryImpl.command(req.tag, req.command)!;
-      const targets = req.nodes.trim() !== '' && !cmd.outsideNodelist ? this.resolve(req.nodes) : [];
-      const dangerous = isDangerous(cmd, req);
-      // the serve decides; asking here first shows the refusal before anything is sent
-      const config = { exec: { safe: this.execSafe } } as unknown as ConfigView;
-      const need = roleNeeded(req, cmd, dangerous, targets, { config, varsOf: (n) => this.nodes.get(n)?.vars, job: (id) => this.jobViews.get(id), user: this.info.user });
-      if (!roleAtLeast(this.info.role, need.role)) {
-        return { ok: false, code: 'ERR_FORBIDDEN', message: `${need.why} needs the ${need.role} role; ${this.info.user} is ${this.info.role === 'viewer' ? 'a' : 'an'} ${this.info.role} (serve.users); ask an admin` };
-      }
-      return { ok: true, line: req.line, label: `${req.tag}:${req.command}`, dangerous, targets: targets.length, folded: targets.length ? foldNodeSet(targets) : '', tag: req.tag, command: req.command, names: targets, args: req.named };
-    } catch (err) {
-      const ve = toVacmError(err, 'ERR_PROTO_PARSE');
-      return { ok: false, code: ve.code, message: ve.message };
-    }
+    return checkAmong(line, { registry: this.registryImpl, resolve: (e) => this.resolve(e), execSafe: this.execSafe, nodes: this.nodes, jobs: this.jobViews, user: this.info.user, role: this.info.role });
   }
 
   resolve(expr: string): string[] {
-    const e = expr.trim();
-    if (e === '*') return [...this.nodes.keys()];
-    if (this.nodes.has(e)) return [e];
-    const groups = (g: string): string[] | undefined => {
-      const own = g.startsWith('vacm:') ? g.slice(5) : g;
-      const out: string[] = [];
-      for (const n of this.nodes.values()) if (n.groups.includes(own)) out.push(n.name);
-      return out.length ? out : undefined;
-    };
-    const now = Date.now();
-    const set = NodeSet.parse(e, {
-      resolveGroup: groups,
-      resolveLive: (sel) => [...this.nodes.values()].filter((n) => matchesLive({ reach: n.state, power: n.power, statsTs: n.statsTs, vars: n.vars, drain: n.drain }, sel, now)).map((n) => n.name),
-      universe: () => this.nodes.keys(),
-      maxNodes: 1_000_000,
-    });
-    const names = set.expand();
-    const missing = names.filter((n) => !this.nodes.has(n));
-    if (missing.length) {
-      const shown = foldNodeSet(missing);
-      throw new VacmError('ERR_NO_SUCH_NODE', `${missing.length === 1 ? 'node' : `${missing.length} nodes`} not in the nodelist: ${shown}; NEXXUS:NODE_LIST shows the nodes`, { fragment: shown });
-    }
-    const order = new Map([...this.nodes.keys()].map((n, i) => [n, i] as const));
-    return names.sort((a, b) => order.get(a)! - order.get(b)!);
+    return resolveAmong(this.nodes, expr);
   }
 
   loadSeries(name: string, spanMs: number): { ts: readonly number[]; values: readonly number[] } {
@@ -614,15 +440,7 @@ export class RemoteEngine implements UiEngine {
 
   jobOutcomes(id: number): ReadonlyMap<string, 'ok' | 'failed' | 'skipped'> | undefined {
     const mine = this.own.get(id);
-    if (!mine) return undefined;
-    const out = new Map<string, 'ok' | 'failed' | 'skipped'>();
-    for (const e of mine.events) {
-      if (e.type === 'SKIPPED') out.set(e.node, 'skipped');
-      else if (e.type === 'ERROR' && e.node !== undefined) out.set(e.node, 'failed');
-      else if (e.type === 'EXIT') out.set(e.node, e.code === 0 && out.get(e.node) !== 'failed' ? 'ok' : 'failed');
-      else if ((e.type === 'POWER' || e.type === 'PING' || e.type === 'STAT') && !out.has(e.node)) out.set(e.node, 'ok');
-    }
-    return out;
+    return mine ? outcomesOf(mine.events) : undefined;
   }
 
   /** Not asked through a serve: SSH:USERS would be a job every operator sees (the confirmation says "not asked"). */
@@ -631,15 +449,7 @@ export class RemoteEngine implements UiEngine {
   }
 
   powerFacts(names: readonly string[]): PowerFacts[] {
-    const self = this.opts.thisMachine?.();
-    const out: PowerFacts[] = [];
-    for (const name of names) {
-      const n = this.nodes.get(name);
-      if (!n) continue;
-      const cap = powerCapability(n.vars);
-      out.push({ name, driver: cap.driver, actions: cap.actions, noDriver: cap.reason, guard: guardedBecause({ name, vars: n.vars, local: n.local }, this.info.host, self) });
-    }
-    return out;
+    return powerFactsAmong(this.nodes, names, this.info.host, this.opts.thisMachine?.());
   }
 
   readonly registry = {

@@ -13,8 +13,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Connection, ServerChannel, Server as SshServer, AuthContext, PublicKeyAuthContext } from 'ssh2';
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import { escapeControls } from '../protocol/visible.js';
@@ -22,14 +21,13 @@ import { formatResponse } from '../protocol/ipc.js';
 import type { JobOrigin, Role, SessionView } from '../protocol/module.js';
 import { findUser, fromAllowed, type ServeSection, type ServeUser } from '../engine/auth.js';
 import type { Engine } from '../engine/engine.js';
-import { readStateFile, writeStateFile } from '../platform/state-files.js';
 import { fingerprint } from '../backends/ssh/known-hosts.js';
 import { runIpc, type IpcOptions } from './ipc.js';
+import { loadSsh2, type Ssh2 } from './serve-hostkey.js';
+import { channelInput, channelWriter, emptyInput } from './serve-channel.js';
 import { EXIT_USAGE, type Io } from './io.js';
 
-type Ssh2 = typeof import('ssh2');
 
-export const HOST_KEY_FILE = 'serve_host_ed25519_key';
 export const SOCKET_FILE = 'serve.sock';
 
 /** How long a connection may take to log in before it is closed. */
@@ -38,33 +36,6 @@ const LOGIN_GRACE_MS = 20_000;
 const MAX_TRACKED_SOURCES = 4096;
 
 export type DoorLog = (level: 'debug' | 'info' | 'warn' | 'error', m: string) => void;
-
-async function loadSsh2(): Promise<Ssh2> {
-  const m = (await import('ssh2')) as unknown as { default?: Ssh2 };
-  return (m.default ?? m) as Ssh2;
-}
-
-/**
- * The serve's host key: read from the state dir, or made there on first start (ed25519, 0600, an
- * OpenSSH private key). Returns the key and its public half's fingerprint (as ssh-keygen -l shows it).
- */
-export async function serveHostKey(stateDir: string): Promise<{ pem: Buffer; publicLine: string; fingerprint: string; created: boolean }> {
-  const ssh2 = await loadSsh2();
-  let pem = readStateFile(stateDir, HOST_KEY_FILE, 64 * 1024);
-  let created = false;
-  if (!pem) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'vacm serve' });
-    pem = Buffer.from(pair.private);
-    writeStateFile(stateDir, HOST_KEY_FILE, pem);
-    writeStateFile(stateDir, `${HOST_KEY_FILE}.pub`, pair.public + '\n');
-    created = true;
-  }
-  const parsed = ssh2.utils.parseKey(pem);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (key instanceof Error) throw new VacmError('ERR_STATE_DIR', `the serve host key ${path.join(stateDir, HOST_KEY_FILE)} does not parse (${key.message}); move it away and restart to make a new one`);
-  const blob = key.getPublicSSH();
-  return { pem, publicLine: `${key.type} ${blob.toString('base64')}`, fingerprint: fingerprint(blob), created };
-}
 
 export interface DoorOptions {
   /** the engine now (SIGHUP replaces it) */
@@ -104,23 +75,6 @@ interface Conn extends DoorConnection {
 
 let connSeq = 0;
 let sessionSeq = 0;
-
-/** Writes to a channel that never throw and never grow past the connection's bound. */
-function channelWriter(conn: Conn, ch: ServerChannel, stream: NodeJS.WritableStream & { writableLength?: number; destroyed?: boolean }): (s: string) => void {
-  return (s) => {
-    if (ch.destroyed || (stream as { destroyed?: boolean }).destroyed) return;
-    const waiting = conn.unread();
-    if (waiting > 0 && waiting + Buffer.byteLength(s) > conn.maxUnread) {
-      conn.drop(`${conn.user.name} at ${conn.addr} left more than ${conn.maxUnread} bytes unread (serve.max_unread_bytes): disconnected`);
-      return;
-    }
-    try {
-      stream.write(s);
-    } catch {
-      /* the channel closed under us: the output has nobody to go to */
-    }
-  };
-}
 
 export class ServeDoor {
   private ssh2!: Ssh2;
@@ -513,20 +467,4 @@ export class ServeDoor {
     }
     end();
   }
-}
-
-/**
- * The channel's input as a stream of its own: a reader that stops early (`quit`) or ends destroys
- * the stream it iterates, and the channel must stay open for the exit status.
- */
-export function channelInput(ch: ServerChannel): Readable {
-  const p = new PassThrough();
-  ch.pipe(p);
-  return p;
-}
-
-function emptyInput(): Readable {
-  const p = new PassThrough();
-  p.end();
-  return p;
 }
