@@ -93,14 +93,26 @@ export class ServeDoor {
 
   /** Users and limits from a reloaded config (sessions already logged in keep theirs). */
   configure(section: ServeSection): void {
+    const alive = this.o.section.clientAliveS;
     this.o.section = section;
+    if (section.clientAliveS !== alive) this.server = this.makeServer(); // connections from now on
   }
 
   async init(): Promise<void> {
     this.ssh2 = await loadSsh2();
-    this.server = new this.ssh2.Server({ hostKeys: [this.o.hostKey], ident: 'vacm-serve' }, () => {});
-    this.server.on('error', (err: Error) => this.o.log('warn', `ssh front door: ${err.message}`));
-    this.server.on('connection', (client: Connection) => {
+    this.server = this.makeServer();
+  }
+
+  /**
+   * The SSH server new connections are given to. It sends a keepalive (as sshd's ClientAliveInterval)
+   * a quarter of serve.client_alive_s after the client's last packet; a client that has answered
+   * nothing for client_alive_s (stopped, hung, cut off) is dropped even when it holds no unread bytes.
+   */
+  private makeServer(): SshServer {
+    const aliveMs = this.section.clientAliveS * 1000;
+    const server = new this.ssh2.Server({ hostKeys: [this.o.hostKey], ident: 'vacm-serve', keepaliveInterval: Math.ceil(aliveMs / 4), keepaliveCountMax: 3 }, () => {});
+    server.on('error', (err: Error) => this.o.log('warn', `ssh front door: ${err.message}`));
+    server.on('connection', (client: Connection) => {
       const sock = (client as unknown as { _sock?: net.Socket })._sock;
       const on = sock ? this.injected.get(sock) : undefined;
       if (!sock || !on) {
@@ -110,6 +122,7 @@ export class ServeDoor {
       this.injected.delete(sock);
       on(client);
     });
+    return server;
   }
 
   /** Listen on TCP ADDR:PORT; resolves with the address bound (port 0 picks one). */
@@ -226,7 +239,15 @@ export class ServeDoor {
   private onClient(client: Connection, sock: net.Socket, door: 'ssh' | 'socket', ip: string, addr: string, grace: NodeJS.Timeout, unpend: () => void): void {
     let user: ServeUser | undefined;
     let keyFp = '';
-    client.on('error', () => {});
+    let conn: Conn | undefined;
+    client.on('error', (err: Error & { level?: string }) => {
+      if (err.level !== 'client-timeout') return;
+      const who = conn ? `${conn.user.name} at ${addr}` : addr;
+      const why = `${who} answered nothing for ${this.section.clientAliveS} s, not even SSH keepalives (a stopped or cut-off client; serve.client_alive_s): disconnected`;
+      if (conn) conn.drop(why);
+      else this.o.log('info', `ssh front door: ${why}`);
+      sock.destroy();
+    });
     client.on('authentication', (ctx: AuthContext) => {
       if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
       const pk = ctx as PublicKeyAuthContext;
@@ -258,7 +279,8 @@ export class ServeDoor {
       clearTimeout(grace);
       unpend();
       if (!user) return client.end();
-      const conn = this.connection(client, sock, door, addr, user, keyFp);
+      const c = this.connection(client, sock, door, addr, user, keyFp);
+      conn = c;
       this.o.log('info', `ssh front door: ${user.name} (${user.role}) logged in from ${addr} with ${keyFp}`);
       client.on('session', (acceptSession) => {
         const session = acceptSession();
@@ -278,19 +300,19 @@ export class ServeDoor {
         });
         session.on('exec', (accept, _reject, info) => {
           const ch = accept();
-          void this.exec(conn, ch, info.command, tty, ipcEnv);
+          void this.exec(c, ch, info.command, tty, ipcEnv);
         });
         session.on('shell', (accept) => {
           const ch = accept();
-          void this.shell(conn, ch, tty);
+          void this.shell(c, ch, tty);
         });
         session.on('subsystem', (accept, reject, info) => {
           if (info.name !== 'vacm' || !this.o.subsystem) return reject();
           const ch = accept();
-          if (this.refuseOverLimit(conn, ch)) return;
-          const end = this.register(conn, ch, 'vacm');
+          if (this.refuseOverLimit(c, ch)) return;
+          const end = this.register(c, ch, 'vacm');
           ch.on('close', end);
-          this.o.subsystem(ch, this.origin(conn), conn);
+          this.o.subsystem(ch, this.origin(c), c);
         });
       });
     });
