@@ -17,7 +17,6 @@ import type { Client, ClientChannel } from 'ssh2';
 import { StringDecoder } from 'node:string_decoder';
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import type { Counts, JobView, NodeView, Role } from '../protocol/module.js';
-import type { VacmEvent } from '../protocol/events.js';
 import { foldNodeSet } from '../protocol/nodeset.js';
 import type { ThisMachine } from '../protocol/power.js';
 import { escapeControls } from '../protocol/visible.js';
@@ -28,7 +27,7 @@ import type { Snapshot } from '../engine/store.js';
 import type { CheckResult, ModuleInfo, PowerFacts, UiEngine } from '../ui/ui-engine.js';
 import type { WireJob, WireNode } from './serve-proto.js';
 import { eventFromWire, jobFromWire, nodeFromWire, num, numbers, str } from './attach-wire.js';
-import { checkAmong, outcomesOf, powerFactsAmong, resolveAmong } from './attach-local.js';
+import { OwnEvents, checkAmong, outcomesOf, powerFactsAmong, resolveAmong } from './attach-local.js';
 
 /** Who the dashboard is attached as, and how the link is: what the header shows. */
 export interface AttachedInfo {
@@ -41,9 +40,6 @@ export interface AttachedInfo {
 }
 
 export const PROTOCOL_VERSION = 1;
-/** events kept per own job (the rest are counted as truncated), and own jobs with events kept */
-const MAX_JOB_EVENTS = 5000;
-const MAX_OWN_JOBS = 64;
 /** the reconnect backoff: doubling from the first, capped at the last */
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 /** a ping this often; no message for STALE_MS means the link is dead (a stopped serve, a cut cable) */
@@ -51,6 +47,8 @@ const PING_MS = 5000;
 const STALE_MS = 20_000;
 const SERIES_FRESH_MS = 5000;
 const SERIES_MAX = 32;
+/** jobs' progress drawn at most this often (as the serve sends job deltas) */
+const JOB_DRAW_MS = 100;
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
@@ -73,12 +71,14 @@ export class RemoteEngine implements UiEngine {
   private nodes = new Map<string, NodeView>();
   private wireJobs = new Map<number, WireJob>();
   private jobViews = new Map<number, JobView>();
-  private own = new Map<number, { events: VacmEvent[]; truncated: number }>();
+  private own = new OwnEvents();
   private counts: Counts = { up: 0, down: 0, off: 0, unknown: 0, drained: 0 };
   private running = 0;
   private cluster = '';
   private snap: Snapshot | undefined;
   private readonly notifier = new Notifier();
+  private nodeList: readonly NodeView[] | undefined;
+  private soon: NodeJS.Timeout | undefined;
   private pending = new Map<number, Pending>();
   private ref = 0;
   private execSafe: readonly string[] = [];
@@ -220,6 +220,7 @@ export class RemoteEngine implements UiEngine {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.soon);
     clearInterval(this.pingTimer);
     const c = this.client;
     this.client = undefined;
@@ -279,22 +280,15 @@ export class RemoteEngine implements UiEngine {
         if (Array.isArray(o.jobs)) for (const w of o.jobs as WireJob[]) this.putJob(w);
         if (Array.isArray(o.gone)) for (const id of o.gone) if (typeof id === 'number') this.dropJob(id);
         this.running = num(o.running) ?? this.running;
-        this.changed();
+        this.changedSoon();
         return;
       case 'event': {
         const e = eventFromWire(o);
         if (!e || e.job === 0) return;
-        let mine = this.own.get(e.job);
-        if (!mine) {
-          mine = { events: [], truncated: 0 };
-          this.own.set(e.job, mine);
-          while (this.own.size > MAX_OWN_JOBS) this.own.delete(this.own.keys().next().value!);
-        }
-        if (mine.events.length < MAX_JOB_EVENTS) mine.events.push(e);
-        else mine.truncated++;
+        this.own.add(e);
         const w = this.wireJobs.get(e.job);
         if (w) this.putJob(w);
-        this.changed();
+        this.changedSoon();
         return;
       }
       case 'series': {
@@ -333,6 +327,7 @@ export class RemoteEngine implements UiEngine {
   private applySnapshot(o: Record<string, unknown>): void {
     this.cluster = str(o.cluster, 256) ?? '';
     this.nodes = new Map();
+    this.nodeList = undefined;
     if (Array.isArray(o.nodes)) for (const w of o.nodes as WireNode[]) this.putNode(w);
     this.putCounts(o.counts);
     this.wireJobs = new Map();
@@ -344,7 +339,9 @@ export class RemoteEngine implements UiEngine {
   private putNode(w: WireNode): void {
     if (typeof w !== 'object' || w === null) return;
     const v = nodeFromWire(w, this.nodes.get(w.name));
-    if (v) this.nodes.set(v.name, v);
+    if (!v) return;
+    this.nodes.set(v.name, v);
+    this.nodeList = undefined;
   }
 
   private putCounts(c: unknown): void {
@@ -356,8 +353,10 @@ export class RemoteEngine implements UiEngine {
   private putJob(w: WireJob): void {
     if (typeof w !== 'object' || w === null || typeof w.id !== 'number') return;
     const mine = this.own.get(w.id);
-    const c = this.check(String(w.line));
-    const v = jobFromWire(w, mine?.events ?? [], mine?.truncated ?? 0, c.ok && c.dangerous);
+    const before = this.jobViews.get(w.id);
+    // whether it is dangerous is its line's, checked once (a check resolves the line's node set)
+    const dangerous = before && before.line === w.line ? before.dangerous : ((c) => c.ok && c.dangerous)(this.check(String(w.line)));
+    const v = jobFromWire(w, mine?.events ?? [], mine?.truncated ?? 0, dangerous, before);
     if (!v) return;
     this.wireJobs.set(v.id, w);
     this.jobViews.set(v.id, v);
@@ -372,8 +371,18 @@ export class RemoteEngine implements UiEngine {
   }
 
   private changed(): void {
+    clearTimeout(this.soon);
+    this.soon = undefined;
     this.snap = undefined;
     this.notifier.changed();
+  }
+
+  /**
+   * Jobs' progress and the own jobs' events are drawn at most JOB_DRAW_MS apart (the serve's own
+   * rate for job deltas): a job of 4096 nodes streams thousands of events, and each one is not a frame.
+   */
+  private changedSoon(): void {
+    this.soon ??= setTimeout(() => this.changed(), JOB_DRAW_MS);
   }
 
   // ---- the UiEngine ----
@@ -381,7 +390,9 @@ export class RemoteEngine implements UiEngine {
   getSnapshot = (): Snapshot => {
     if (this.snap) return this.snap;
     const jobs = [...this.jobViews.values()].sort((a, b) => b.startedAt - a.startedAt || b.id - a.id);
-    this.snap = Object.freeze({ version: this.notifier.version, cluster: this.cluster, nodes: Object.freeze([...this.nodes.values()]), jobs: Object.freeze(jobs), counts: Object.freeze({ ...this.counts }), runningJobs: this.running });
+    // the same node list while no node changed: the dashboard's filter and sort of it are kept
+    this.nodeList ??= Object.freeze([...this.nodes.values()]);
+    this.snap = Object.freeze({ version: this.notifier.version, cluster: this.cluster, nodes: this.nodeList, jobs: Object.freeze(jobs), counts: Object.freeze({ ...this.counts }), runningJobs: this.running });
     return this.snap;
   };
 
@@ -463,29 +474,4 @@ export class RemoteEngine implements UiEngine {
 
   /** the serve's roles decide; nothing is hidden here (what the role forbids is refused with its reason) */
   readonly readOnly = false;
-}
-
-/**
- * The dashboard's engine attached to `to` (the resolver's answer, commands.ts attachTargetFor), or
- * undefined when the default socket turned out stale (the caller embeds an engine). Throws a
- * VacmError saying what to do when an asked-for serve cannot be reached.
- */
-export async function openAttached(to: { target: string; explicit: boolean }): Promise<RemoteEngine | undefined> {
-  const { dialServe, parseAttachTarget, NotAnswering } = await import('./attach.js');
-  const { builtinModules } = await import('../backends/index.js');
-  const { thisMachine } = await import('../platform/this-machine.js');
-  const target = parseAttachTarget(to.target);
-  const remote = new RemoteEngine({ dial: () => dialServe(target), modules: builtinModules(), thisMachine: target.kind === 'socket' ? thisMachine : undefined });
-  try {
-    await remote.start();
-  } catch (err) {
-    await remote.stop();
-    if (err instanceof NotAnswering) {
-      if (!to.explicit) return undefined;
-      throw new VacmError('ERR_SSH_CONNECT', `no vacm serve answers on ${escapeControls(to.target)}; start it, or use --embedded`);
-    }
-    const ve = toVacmError(err, 'ERR_SSH_CONNECT');
-    throw new VacmError(ve.code, `attaching to vacm serve at ${escapeControls(to.target)}: ${escapeControls(ve.message)}; --embedded runs an engine of this process instead`);
-  }
-  return remote;
 }

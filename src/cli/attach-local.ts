@@ -96,3 +96,31 @@ export function powerFactsAmong(nodes: ReadonlyMap<string, NodeView>, names: rea
   }
   return out;
 }
+
+/** events kept per own job (the rest are counted as truncated), and own jobs with events kept */
+const MAX_JOB_EVENTS = 5000;
+const MAX_OWN_JOBS = 64;
+
+/** The events of this client's own jobs (the serve streams only those), bounded per job and in jobs. */
+export class OwnEvents {
+  private readonly jobs = new Map<number, { events: VacmEvent[]; truncated: number }>();
+
+  get(id: number): { readonly events: readonly VacmEvent[]; readonly truncated: number } | undefined {
+    return this.jobs.get(id);
+  }
+
+  add(e: VacmEvent): void {
+    let mine = this.jobs.get(e.job);
+    if (!mine) {
+      mine = { events: [], truncated: 0 };
+      this.jobs.set(e.job, mine);
+      while (this.jobs.size > MAX_OWN_JOBS) this.jobs.delete(this.jobs.keys().next().value!);
+    }
+    if (mine.events.length < MAX_JOB_EVENTS) mine.events.push(e);
+    else mine.truncated++;
+  }
+
+  delete(id: number): void {
+    this.jobs.delete(id);
+  }
+}

@@ -74,18 +74,22 @@ export function nodeFromWire(w: WireNode, before: NodeView | undefined): NodeVie
   return Object.freeze(v);
 }
 
-/** A job's view from its wire form; `events` are this client's own (the serve streams only those). */
-export function jobFromWire(w: WireJob, events: readonly VacmEvent[], truncated: number, dangerous: boolean): JobView | undefined {
+/** A job's view from its wire form; `events` are this client's own (the serve streams only those); `before`, its last view. */
+export function jobFromWire(w: WireJob, events: readonly VacmEvent[], truncated: number, dangerous: boolean, before?: JobView): JobView | undefined {
   const id = num(w.id);
   const line = str(w.line, MAX_LINE_BYTES);
   if (id === undefined || line === undefined) return undefined;
   const [tag = '', command = ''] = line.split(':', 2);
   const folded = str(w.targets, 65536) ?? '';
-  let targets: string[] = [];
-  try {
-    targets = folded ? NodeSet.parse(folded, { maxNodes: 100_000 }).expand() : [];
-  } catch {
-    targets = [];
+  // a job's targets do not change while it runs: expanded once, not at every delta and event of it
+  let targets: readonly string[] = [];
+  if (before && before.targetsFolded === folded) targets = before.targets;
+  else {
+    try {
+      targets = folded ? NodeSet.parse(folded, { maxNodes: 100_000 }).expand() : [];
+    } catch {
+      targets = [];
+    }
   }
   const origin: JobOrigin | undefined = w.door === 'ssh' || w.door === 'socket'
     ? { user: str(w.user, 256) ?? '?', role: 'viewer', door: w.door, addr: str(w.addr, 256) ?? '', key: '', session: 0 }
