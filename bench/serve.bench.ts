@@ -142,8 +142,11 @@ function bytesRead(pid: number): number {
  * `n` real `vacm --attach` dashboards, each in its own session of a private tmux server (its own -L
  * socket: no other tmux is touched), up and showing the 4096 nodes; `stop` kills that server only.
  */
+let tmuxSeq = 0;
+
 async function dashboards(s: Serve, n: number): Promise<{ pids: number[]; stop: () => void }> {
-  const sock = `vacm-bench-serve-${process.pid}`;
+  // a server of its own each time: the last one may still be going away when the next case starts
+  const sock = `vacm-bench-serve-${process.pid}-${++tmuxSeq}`;
   const tmux = (args: string[]) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });
   const pids: number[] = [];
   const stop = () => {
