@@ -4,9 +4,11 @@
  * and clush, on the private OpenSSH cluster (test/fixtures/sshd.ts); NEXXUS:NODE_LIST's round trip
  * through the door from a fresh process and from an open session (the vacm subsystem); the bare start
  * of `node` with and without NODE_EXTRA_CA_CERTS, which this machine sets (~150 ms of every fresh
- * process); and the state stream an attached client gets from a serve of 4096 simulated nodes.
+ * process); the state stream an attached client gets from a serve of 4096 simulated nodes; and real
+ * attached dashboards (tmux) on it: their CPU and bytes, and the serve's CPU with 0, 1 and 8 of them.
+ * VACM_BENCH_SERVE_SSH=0 / VACM_BENCH_SERVE_SIM=0 leave out either half.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -130,6 +132,54 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
 }
 
+/** bytes read by a process so far (/proc/PID/io rchar: its socket to the serve, once started) */
+function bytesRead(pid: number): number {
+  const m = /rchar: (\d+)/.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * `n` real `vacm --attach` dashboards, each in its own session of a private tmux server (its own -L
+ * socket: no other tmux is touched), up and showing the 4096 nodes; `stop` kills that server only.
+ */
+let tmuxSeq = 0;
+
+async function dashboards(s: Serve, n: number): Promise<{ pids: number[]; stop: () => void }> {
+  // a server of its own each time: the last one may still be going away when the next case starts
+  const sock = `vacm-bench-serve-${process.pid}-${++tmuxSeq}`;
+  const tmux = (args: string[]) => execFileSync('tmux', ['-L', sock, ...args], { encoding: 'utf8' });
+  const pids: number[] = [];
+  const stop = () => {
+    try {
+      if (n > 0) execFileSync('tmux', ['-L', sock, 'kill-server'], { stdio: 'ignore' });
+    } catch {
+      /* none started */
+    }
+  };
+  try {
+    // one after the other: eight snapshots of 4096 nodes at once on a loaded 2-core machine is a
+    // start-up storm, not the steady state measured here
+    for (let i = 0; i < n; i++) {
+      const state = fs.mkdtempSync(path.join(s.home, 'client-'));
+      tmux(['-f', '/dev/null', 'new-session', '-d', '-s', `d${i}`, '-x', '200', '-y', '60', '-c', ROOT,
+        `unset CI; env HOME='${s.home}' SSH_AUTH_SOCK= VACM_STATE_DIR='${state}' ${process.execPath} ${BIN} --attach ssh://bench@127.0.0.1:${s.port}; sleep 600`]);
+      const end = Date.now() + 180_000;
+      while (!tmux(['capture-pane', '-p', '-t', `d${i}`]).includes('4096 nodes')) {
+        if (Date.now() > end) throw new Error(`dashboard ${i} did not show its nodes within 180 s`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const shell = Number(tmux(['list-panes', '-t', `d${i}`, '-F', '#{pane_pid}']).trim());
+      const kid = fs.readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim().split(/\s+/).map(Number).find((k) => k > 0 && fs.readFileSync(`/proc/${k}/cmdline`, 'utf8').includes('vacm.js'));
+      if (kid === undefined) throw new Error(`dashboard ${i}: no vacm process in its pane`);
+      pids.push(kid);
+    }
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  return { pids, stop };
+}
+
 export async function bench(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-serve-'));
   try {
@@ -202,6 +252,10 @@ export async function bench(): Promise<void> {
     }
 
     // ---- the state stream of an attached client at 4096 simulated nodes ----
+    if (process.env.VACM_BENCH_SERVE_SIM === '0') {
+      console.log('\n### serve: 4096 simulated nodes skipped (VACM_BENCH_SERVE_SIM=0)');
+      return;
+    }
     const sim = await startServe('cluster: sim4096\nnodes: []\n', dir, ['--demo', '--nodes', '4096']);
     try {
       const st = section('serve: state stream to an attached client, 4096 simulated nodes — 20 s each');
@@ -219,8 +273,55 @@ export async function bench(): Promise<void> {
         rows.push([label, kbs.toFixed(1), kbs <= 50 ? 'meets' : 'misses', cpu.toFixed(1)]);
       }
       st.print(['client', 'KB/s received', 'aim ≤ 50 KB/s', 'serve CPU % (one core)'], rows, [
-        'Measured with a bare subsystem client (ssh2), subscribed, after its snapshot; the serve\'s CPU includes the simulation of 4096 nodes and its pollers. The attached dashboard (issue 13 step 5) is not built yet: its own CPU is not measured.',
+        'Measured with a bare subsystem client (ssh2), subscribed, after its snapshot; the serve\'s CPU includes the simulation of 4096 nodes and its pollers.',
       ], { legend: false });
+
+      // ---- real attached dashboards (tmux): client CPU and bytes, serve CPU with 0/1/8 of them ----
+      if (!hasBinary('tmux')) console.log('\n### serve: attached dashboards skipped (needs tmux)');
+      else {
+        const SECS = Number(process.env.VACM_BENCH_DASH_SECS ?? 15) || 15;
+        const dash = section(`serve: real \`vacm --attach\` dashboards on 4096 simulated nodes — ${SECS} s each, ${RUNS === 1 ? 1 : 2} interleaved rounds`);
+        const counts = [0, 1, 8];
+        const serveCpu = new Map<number, number[]>(counts.map((c) => [c, []]));
+        const clientCpu: number[] = [];
+        const clientKbs: number[] = [];
+        for (let round = 0; round < (RUNS === 1 ? 1 : 2); round++) {
+          for (const n of counts) {
+            let d: Awaited<ReturnType<typeof dashboards>>;
+            try {
+              d = await dashboards(sim, n);
+            } catch (err) {
+              console.log(`\n(${n} dashboards: ${(err as Error).message}; that case is left out of this round)`);
+              continue;
+            }
+            try {
+              await new Promise((r) => setTimeout(r, 3000)); // past the snapshot's first frames
+              const c0 = d.pids.map(cpuSeconds);
+              const b0 = d.pids.map(bytesRead);
+              const s0 = cpuSeconds(sim.pid);
+              await new Promise((r) => setTimeout(r, SECS * 1000));
+              serveCpu.get(n)!.push(((cpuSeconds(sim.pid) - s0) / SECS) * 100);
+              if (n === 1) {
+                clientCpu.push(((cpuSeconds(d.pids[0]) - c0[0]) / SECS) * 100);
+                clientKbs.push((bytesRead(d.pids[0]) - b0[0]) / SECS / 1024);
+              } else if (n > 1) {
+                // every one of the 8: their median is one sample per round
+                const each = d.pids.map((p, i) => ((cpuSeconds(p) - c0[i]) / SECS) * 100);
+                clientCpu.push(runs(each).median);
+              }
+            } finally {
+              d.stop();
+            }
+          }
+        }
+        const cc = runs(clientCpu);
+        const kb = runs(clientKbs);
+        dash.print(['what', 'measured', 'aim'], [
+          ['client CPU, % of one core (1 dashboard; median of 8 with 8)', cell(cc, 1), `≤ 5 % ${versusAim(cc, 5, 'lower')}`],
+          ['client bytes read, KB/s (rchar: its socket to the serve)', cell(kb, 1), `≤ 50 KB/s ${versusAim(kb, 50, 'lower')}`],
+          ...counts.map((n) => [`serve CPU %, ${n} dashboard${n === 1 ? '' : 's'} attached`, cell(runs(serveCpu.get(n)!), 1), '']),
+        ], ['A dashboard: `vacm --attach ssh://bench@127.0.0.1:PORT` in a 200×60 tmux pane, its overview of 4096 cells; CPU from /proc/PID/stat (user + system), bytes from /proc/PID/io. The serve\'s CPU includes the simulation and pollers of 4096 nodes.']);
+      }
     } finally {
       await sim.stop();
     }

@@ -10,23 +10,24 @@
  * backoff; the next snapshot replaces everything, so nothing missed while away is left stale. Every
  * string the serve sends reaches the terminal only through the dashboard's own escaping; nothing it
  * sends grows memory without bound (events per job, jobs and series are capped).
+ *
+ * attach-wire.ts reads the wire forms; attach-local.ts answers the synchronous questions from them.
  */
 import type { Client, ClientChannel } from 'ssh2';
 import { StringDecoder } from 'node:string_decoder';
 import { VacmError, toVacmError } from '../protocol/errors.js';
-import type { Counts, DrainInfo, JobOrigin, JobView, NodeView, Role, ConfigView } from '../protocol/module.js';
-import { isDangerous } from '../protocol/module.js';
-import type { NodeState, PowerState, VacmEvent, JobState, Lane } from '../protocol/events.js';
-import { parseRequest, MAX_LINE_BYTES } from '../protocol/ipc.js';
-import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
-import { guardedBecause, powerCapability, type ThisMachine } from '../protocol/power.js';
+import type { Counts, JobView, NodeView, Role } from '../protocol/module.js';
+import { foldNodeSet } from '../protocol/nodeset.js';
+import type { ThisMachine } from '../protocol/power.js';
 import { escapeControls } from '../protocol/visible.js';
 import { Registry } from '../engine/registry.js';
-import { roleAtLeast, roleNeeded, ROLES } from '../engine/auth.js';
-import { matchesLive } from '../engine/groups.js';
-import { LOAD_HISTORY, type Snapshot } from '../engine/store.js';
+import { ROLES } from '../engine/auth.js';
+import { Notifier } from '../engine/notifier.js';
+import type { Snapshot } from '../engine/store.js';
 import type { CheckResult, ModuleInfo, PowerFacts, UiEngine } from '../ui/ui-engine.js';
 import type { WireJob, WireNode } from './serve-proto.js';
+import { eventFromWire, jobFromWire, nodeFromWire, num, numbers, str } from './attach-wire.js';
+import { OwnEvents, checkAmong, outcomesOf, powerFactsAmong, resolveAmong } from './attach-local.js';
 
 /** Who the dashboard is attached as, and how the link is: what the header shows. */
 export interface AttachedInfo {
@@ -39,9 +40,6 @@ export interface AttachedInfo {
 }
 
 export const PROTOCOL_VERSION = 1;
-/** events kept per own job (the rest are counted as truncated), and own jobs with events kept */
-const MAX_JOB_EVENTS = 5000;
-const MAX_OWN_JOBS = 64;
 /** the reconnect backoff: doubling from the first, capped at the last */
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 /** a ping this often; no message for STALE_MS means the link is dead (a stopped serve, a cut cable) */
@@ -49,132 +47,11 @@ const PING_MS = 5000;
 const STALE_MS = 20_000;
 const SERIES_FRESH_MS = 5000;
 const SERIES_MAX = 32;
+/** jobs' progress drawn at most this often (as the serve sends job deltas) */
+const JOB_DRAW_MS = 100;
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
-const NODE_STATES: ReadonlySet<string> = new Set(['up', 'down', 'off', 'unknown']);
-const POWER_STATES: ReadonlySet<string> = new Set(['on', 'off', 'unknown']);
-const JOB_STATES: ReadonlySet<string> = new Set(['queued', 'running', 'completed', 'failed', 'cancelled']);
-
-const str = (x: unknown, max = 4096): string | undefined => (typeof x === 'string' ? x.slice(0, max) : undefined);
-const num = (x: unknown): number | undefined => (typeof x === 'number' && Number.isFinite(x) ? x : undefined);
-
-function strRecord(x: unknown, max = 512): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
-  if (typeof x !== 'object' || x === null) return out;
-  let n = 0;
-  for (const [k, v] of Object.entries(x)) {
-    if (n++ >= max) break;
-    if (typeof v === 'string') out[k.slice(0, 256)] = v.slice(0, 4096);
-  }
-  return out;
-}
-
-function statRecord(x: unknown): Record<string, string | number> | undefined {
-  if (typeof x !== 'object' || x === null) return undefined;
-  const out: Record<string, string | number> = Object.create(null);
-  let n = 0;
-  for (const [k, v] of Object.entries(x)) {
-    if (n++ >= 256) break;
-    if (typeof v === 'string') out[k.slice(0, 128)] = v.slice(0, 256);
-    else if (typeof v === 'number' && Number.isFinite(v)) out[k.slice(0, 128)] = v;
-  }
-  return out;
-}
-
-function numbers(x: unknown, max: number): number[] {
-  return Array.isArray(x) ? x.filter((v): v is number => typeof v === 'number' && Number.isFinite(v)).slice(-max) : [];
-}
-
-/** The view of a node from its wire form, merged over what was known (deltas leave out what did not change). */
-export function nodeFromWire(w: WireNode, before: NodeView | undefined): NodeView | undefined {
-  const name = str(w.name, 256);
-  if (!name) return undefined;
-  const state = (NODE_STATES.has(w.state) ? w.state : 'unknown') as NodeState;
-  const power = (POWER_STATES.has(w.power) ? w.power : 'unknown') as PowerState;
-  let loadHistory: readonly number[] = before?.loadHistory ?? [];
-  const statsTs = num(w.statsTs) ?? before?.statsTs;
-  if (w.load !== undefined) loadHistory = numbers(w.load, LOAD_HISTORY);
-  else if (num(w.load1) !== undefined && statsTs !== before?.statsTs) loadHistory = [...loadHistory, w.load1!].slice(-LOAD_HISTORY);
-  const drain = typeof w.drain === 'object' && w.drain !== null
-    ? ({ who: str(w.drain.who, 256) ?? '?', since: num(w.drain.since) ?? 0, reason: str(w.drain.reason, 512) ?? '' } satisfies DrainInfo)
-    : undefined;
-  const v: NodeView = {
-    name,
-    groups: Array.isArray(w.groups) ? w.groups.filter((g): g is string => typeof g === 'string').slice(0, 256) : (before?.groups ?? []),
-    vars: w.vars !== undefined ? strRecord(w.vars) : (before?.vars ?? {}),
-    state,
-    stateReason: str(w.reason, 512),
-    stateSince: num(w.since) ?? before?.stateSince ?? 0,
-    power,
-    local: w.vars !== undefined ? w.local === true : (before?.local ?? false),
-    stats: w.stats !== undefined ? statRecord(w.stats) : before?.stats,
-    statsTs,
-    loadHistory,
-    drain,
-  };
-  return Object.freeze(v);
-}
-
-/** A job's view from its wire form; `events` are this client's own (the serve streams only those). */
-export function jobFromWire(w: WireJob, events: readonly VacmEvent[], truncated: number, dangerous: boolean): JobView | undefined {
-  const id = num(w.id);
-  const line = str(w.line, MAX_LINE_BYTES);
-  if (id === undefined || line === undefined) return undefined;
-  const [tag = '', command = ''] = line.split(':', 2);
-  const folded = str(w.targets, 65536) ?? '';
-  let targets: string[] = [];
-  try {
-    targets = folded ? NodeSet.parse(folded, { maxNodes: 100_000 }).expand() : [];
-  } catch {
-    targets = [];
-  }
-  const origin: JobOrigin | undefined = w.door === 'ssh' || w.door === 'socket'
-    ? { user: str(w.user, 256) ?? '?', role: 'viewer', door: w.door, addr: str(w.addr, 256) ?? '', key: '', session: 0 }
-    : undefined;
-  const error = typeof w.error === 'object' && w.error !== null ? { code: str(w.error.code, 64) ?? 'ERR_INTERNAL', message: str(w.error.message) ?? '' } : undefined;
-  const v: JobView = {
-    id,
-    tag: tag.toUpperCase(),
-    command: command.toUpperCase(),
-    line,
-    targets,
-    targetsFolded: folded,
-    state: (JOB_STATES.has(w.state) ? w.state : 'queued') as JobState,
-    dangerous,
-    lane: 'control' as Lane,
-    done: num(w.done) ?? 0,
-    ok: num(w.ok) ?? 0,
-    failed: num(w.failed) ?? 0,
-    startedAt: num(w.startedAt) ?? 0,
-    endedAt: num(w.endedAt),
-    error,
-    events,
-    truncated,
-    quiet: false,
-    user: str(w.user, 256),
-    origin,
-  };
-  return Object.freeze(v);
-}
-
-/** The event of a job of ours from its `body` (the serve's event, a bounded copy). */
-function eventFromWire(o: Record<string, unknown>): VacmEvent | undefined {
-  const body = o.body;
-  const job = num(o.job);
-  if (typeof body !== 'object' || body === null || job === undefined) return undefined;
-  const b = body as Record<string, unknown>;
-  if (typeof b.type !== 'string') return undefined;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(b)) {
-    if (typeof v === 'string') out[k] = v.slice(0, MAX_LINE_BYTES);
-    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
-    else if (Array.isArray(v)) out[k] = v.filter((x) => typeof x === 'string').slice(0, 256);
-    else if (typeof v === 'object' && v !== null) out[k] = statRecord(v);
-  }
-  const ts = Date.parse(String(o.ts));
-  return { ...out, tag: str(o.tag, 32) ?? '', job, ts: Number.isFinite(ts) ? ts : Date.now() } as unknown as VacmEvent;
-}
 
 export interface RemoteEngineOptions {
   /** dial the serve and log in (attach.ts dialServe); called again on every reconnect */
@@ -194,14 +71,14 @@ export class RemoteEngine implements UiEngine {
   private nodes = new Map<string, NodeView>();
   private wireJobs = new Map<number, WireJob>();
   private jobViews = new Map<number, JobView>();
-  private own = new Map<number, { events: VacmEvent[]; truncated: number }>();
+  private own = new OwnEvents();
   private counts: Counts = { up: 0, down: 0, off: 0, unknown: 0, drained: 0 };
   private running = 0;
   private cluster = '';
-  private version = 0;
   private snap: Snapshot | undefined;
-  private readonly listeners = new Set<() => void>();
-  private notifyScheduled = false;
+  private readonly notifier = new Notifier();
+  private nodeList: readonly NodeView[] | undefined;
+  private soon: NodeJS.Timeout | undefined;
   private pending = new Map<number, Pending>();
   private ref = 0;
   private execSafe: readonly string[] = [];
@@ -343,6 +220,7 @@ export class RemoteEngine implements UiEngine {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.soon);
     clearInterval(this.pingTimer);
     const c = this.client;
     this.client = undefined;
@@ -402,22 +280,15 @@ export class RemoteEngine implements UiEngine {
         if (Array.isArray(o.jobs)) for (const w of o.jobs as WireJob[]) this.putJob(w);
         if (Array.isArray(o.gone)) for (const id of o.gone) if (typeof id === 'number') this.dropJob(id);
         this.running = num(o.running) ?? this.running;
-        this.changed();
+        this.changedSoon();
         return;
       case 'event': {
         const e = eventFromWire(o);
         if (!e || e.job === 0) return;
-        let mine = this.own.get(e.job);
-        if (!mine) {
-          mine = { events: [], truncated: 0 };
-          this.own.set(e.job, mine);
-          while (this.own.size > MAX_OWN_JOBS) this.own.delete(this.own.keys().next().value!);
-        }
-        if (mine.events.length < MAX_JOB_EVENTS) mine.events.push(e);
-        else mine.truncated++;
+        this.own.add(e);
         const w = this.wireJobs.get(e.job);
         if (w) this.putJob(w);
-        this.changed();
+        this.changedSoon();
         return;
       }
       case 'series': {
@@ -456,6 +327,7 @@ export class RemoteEngine implements UiEngine {
   private applySnapshot(o: Record<string, unknown>): void {
     this.cluster = str(o.cluster, 256) ?? '';
     this.nodes = new Map();
+    this.nodeList = undefined;
     if (Array.isArray(o.nodes)) for (const w of o.nodes as WireNode[]) this.putNode(w);
     this.putCounts(o.counts);
     this.wireJobs = new Map();
@@ -467,7 +339,9 @@ export class RemoteEngine implements UiEngine {
   private putNode(w: WireNode): void {
     if (typeof w !== 'object' || w === null) return;
     const v = nodeFromWire(w, this.nodes.get(w.name));
-    if (v) this.nodes.set(v.name, v);
+    if (!v) return;
+    this.nodes.set(v.name, v);
+    this.nodeList = undefined;
   }
 
   private putCounts(c: unknown): void {
@@ -479,8 +353,10 @@ export class RemoteEngine implements UiEngine {
   private putJob(w: WireJob): void {
     if (typeof w !== 'object' || w === null || typeof w.id !== 'number') return;
     const mine = this.own.get(w.id);
-    const c = this.check(String(w.line));
-    const v = jobFromWire(w, mine?.events ?? [], mine?.truncated ?? 0, c.ok && c.dangerous);
+    const before = this.jobViews.get(w.id);
+    // whether it is dangerous is its line's, checked once (a check resolves the line's node set)
+    const dangerous = before && before.line === w.line ? before.dangerous : ((c) => c.ok && c.dangerous)(this.check(String(w.line)));
+    const v = jobFromWire(w, mine?.events ?? [], mine?.truncated ?? 0, dangerous, before);
     if (!v) return;
     this.wireJobs.set(v.id, w);
     this.jobViews.set(v.id, v);
@@ -495,20 +371,18 @@ export class RemoteEngine implements UiEngine {
   }
 
   private changed(): void {
-    this.version++;
+    clearTimeout(this.soon);
+    this.soon = undefined;
     this.snap = undefined;
-    if (this.notifyScheduled) return;
-    this.notifyScheduled = true;
-    queueMicrotask(() => {
-      this.notifyScheduled = false;
-      for (const l of [...this.listeners]) {
-        try {
-          l();
-        } catch {
-          /* a listener's failure must not stop the client */
-        }
-      }
-    });
+    this.notifier.changed();
+  }
+
+  /**
+   * Jobs' progress and the own jobs' events are drawn at most JOB_DRAW_MS apart (the serve's own
+   * rate for job deltas): a job of 4096 nodes streams thousands of events, and each one is not a frame.
+   */
+  private changedSoon(): void {
+    this.soon ??= setTimeout(() => this.changed(), JOB_DRAW_MS);
   }
 
   // ---- the UiEngine ----
@@ -516,13 +390,14 @@ export class RemoteEngine implements UiEngine {
   getSnapshot = (): Snapshot => {
     if (this.snap) return this.snap;
     const jobs = [...this.jobViews.values()].sort((a, b) => b.startedAt - a.startedAt || b.id - a.id);
-    this.snap = Object.freeze({ version: this.version, cluster: this.cluster, nodes: Object.freeze([...this.nodes.values()]), jobs: Object.freeze(jobs), counts: Object.freeze({ ...this.counts }), runningJobs: this.running });
+    // the same node list while no node changed: the dashboard's filter and sort of it are kept
+    this.nodeList ??= Object.freeze([...this.nodes.values()]);
+    this.snap = Object.freeze({ version: this.notifier.version, cluster: this.cluster, nodes: this.nodeList, jobs: Object.freeze(jobs), counts: Object.freeze({ ...this.counts }), runningJobs: this.running });
     return this.snap;
   };
 
   subscribe(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.notifier.subscribe(listener);
   }
 
   /** The serve gives the job its id: the answer comes back over the link. */
@@ -555,49 +430,11 @@ export class RemoteEngine implements UiEngine {
   }
 
   check(line: string): CheckResult {
-    try {
-      const req = parseRequest(line, this.registryImpl.shape, (t) => this.registryImpl.has(t));
-      const cmd = this.registryImpl.command(req.tag, req.command)!;
-      const targets = req.nodes.trim() !== '' && !cmd.outsideNodelist ? this.resolve(req.nodes) : [];
-      const dangerous = isDangerous(cmd, req);
-      // the serve decides; asking here first shows the refusal before anything is sent
-      const config = { exec: { safe: this.execSafe } } as unknown as ConfigView;
-      const need = roleNeeded(req, cmd, dangerous, targets, { config, varsOf: (n) => this.nodes.get(n)?.vars, job: (id) => this.jobViews.get(id), user: this.info.user });
-      if (!roleAtLeast(this.info.role, need.role)) {
-        return { ok: false, code: 'ERR_FORBIDDEN', message: `${need.why} needs the ${need.role} role; ${this.info.user} is ${this.info.role === 'viewer' ? 'a' : 'an'} ${this.info.role} (serve.users); ask an admin` };
-      }
-      return { ok: true, line: req.line, label: `${req.tag}:${req.command}`, dangerous, targets: targets.length, folded: targets.length ? foldNodeSet(targets) : '', tag: req.tag, command: req.command, names: targets, args: req.named };
-    } catch (err) {
-      const ve = toVacmError(err, 'ERR_PROTO_PARSE');
-      return { ok: false, code: ve.code, message: ve.message };
-    }
+    return checkAmong(line, { registry: this.registryImpl, resolve: (e) => this.resolve(e), execSafe: this.execSafe, nodes: this.nodes, jobs: this.jobViews, user: this.info.user, role: this.info.role });
   }
 
   resolve(expr: string): string[] {
-    const e = expr.trim();
-    if (e === '*') return [...this.nodes.keys()];
-    if (this.nodes.has(e)) return [e];
-    const groups = (g: string): string[] | undefined => {
-      const own = g.startsWith('vacm:') ? g.slice(5) : g;
-      const out: string[] = [];
-      for (const n of this.nodes.values()) if (n.groups.includes(own)) out.push(n.name);
-      return out.length ? out : undefined;
-    };
-    const now = Date.now();
-    const set = NodeSet.parse(e, {
-      resolveGroup: groups,
-      resolveLive: (sel) => [...this.nodes.values()].filter((n) => matchesLive({ reach: n.state, power: n.power, statsTs: n.statsTs, vars: n.vars, drain: n.drain }, sel, now)).map((n) => n.name),
-      universe: () => this.nodes.keys(),
-      maxNodes: 1_000_000,
-    });
-    const names = set.expand();
-    const missing = names.filter((n) => !this.nodes.has(n));
-    if (missing.length) {
-      const shown = foldNodeSet(missing);
-      throw new VacmError('ERR_NO_SUCH_NODE', `${missing.length === 1 ? 'node' : `${missing.length} nodes`} not in the nodelist: ${shown}; NEXXUS:NODE_LIST shows the nodes`, { fragment: shown });
-    }
-    const order = new Map([...this.nodes.keys()].map((n, i) => [n, i] as const));
-    return names.sort((a, b) => order.get(a)! - order.get(b)!);
+    return resolveAmong(this.nodes, expr);
   }
 
   loadSeries(name: string, spanMs: number): { ts: readonly number[]; values: readonly number[] } {
@@ -614,15 +451,7 @@ export class RemoteEngine implements UiEngine {
 
   jobOutcomes(id: number): ReadonlyMap<string, 'ok' | 'failed' | 'skipped'> | undefined {
     const mine = this.own.get(id);
-    if (!mine) return undefined;
-    const out = new Map<string, 'ok' | 'failed' | 'skipped'>();
-    for (const e of mine.events) {
-      if (e.type === 'SKIPPED') out.set(e.node, 'skipped');
-      else if (e.type === 'ERROR' && e.node !== undefined) out.set(e.node, 'failed');
-      else if (e.type === 'EXIT') out.set(e.node, e.code === 0 && out.get(e.node) !== 'failed' ? 'ok' : 'failed');
-      else if ((e.type === 'POWER' || e.type === 'PING' || e.type === 'STAT') && !out.has(e.node)) out.set(e.node, 'ok');
-    }
-    return out;
+    return mine ? outcomesOf(mine.events) : undefined;
   }
 
   /** Not asked through a serve: SSH:USERS would be a job every operator sees (the confirmation says "not asked"). */
@@ -631,15 +460,7 @@ export class RemoteEngine implements UiEngine {
   }
 
   powerFacts(names: readonly string[]): PowerFacts[] {
-    const self = this.opts.thisMachine?.();
-    const out: PowerFacts[] = [];
-    for (const name of names) {
-      const n = this.nodes.get(name);
-      if (!n) continue;
-      const cap = powerCapability(n.vars);
-      out.push({ name, driver: cap.driver, actions: cap.actions, noDriver: cap.reason, guard: guardedBecause({ name, vars: n.vars, local: n.local }, this.info.host, self) });
-    }
-    return out;
+    return powerFactsAmong(this.nodes, names, this.info.host, this.opts.thisMachine?.());
   }
 
   readonly registry = {
@@ -653,29 +474,4 @@ export class RemoteEngine implements UiEngine {
 
   /** the serve's roles decide; nothing is hidden here (what the role forbids is refused with its reason) */
   readonly readOnly = false;
-}
-
-/**
- * The dashboard's engine attached to `to` (the resolver's answer, commands.ts attachTargetFor), or
- * undefined when the default socket turned out stale (the caller embeds an engine). Throws a
- * VacmError saying what to do when an asked-for serve cannot be reached.
- */
-export async function openAttached(to: { target: string; explicit: boolean }): Promise<RemoteEngine | undefined> {
-  const { dialServe, parseAttachTarget, NotAnswering } = await import('./attach.js');
-  const { builtinModules } = await import('../backends/index.js');
-  const { thisMachine } = await import('../platform/this-machine.js');
-  const target = parseAttachTarget(to.target);
-  const remote = new RemoteEngine({ dial: () => dialServe(target), modules: builtinModules(), thisMachine: target.kind === 'socket' ? thisMachine : undefined });
-  try {
-    await remote.start();
-  } catch (err) {
-    await remote.stop();
-    if (err instanceof NotAnswering) {
-      if (!to.explicit) return undefined;
-      throw new VacmError('ERR_SSH_CONNECT', `no vacm serve answers on ${escapeControls(to.target)}; start it, or use --embedded`);
-    }
-    const ve = toVacmError(err, 'ERR_SSH_CONNECT');
-    throw new VacmError(ve.code, `attaching to vacm serve at ${escapeControls(to.target)}: ${escapeControls(ve.message)}; --embedded runs an engine of this process instead`);
-  }
-  return remote;
 }

@@ -50,6 +50,7 @@ export const SERVE_SECTION = section(
       max_jobs_per_session: int(1, 100_000, { example: 64 }),
       max_auth_per_minute: int(1, 100_000, { example: 20 }),
       max_unread_bytes: int(64 * 1024, 1 << 30, { unit: 'bytes', example: 4_194_304 }),
+      client_alive_s: int(4, 86_400, { unit: 'seconds', example: 60 }),
     },
     { must: 'a mapping, e.g. serve: { listen: "0.0.0.0:2222", users: [...] }', showValue: false },
   ),

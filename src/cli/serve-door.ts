@@ -13,8 +13,7 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Connection, ServerChannel, Server as SshServer, AuthContext, PublicKeyAuthContext } from 'ssh2';
 import { VacmError, toVacmError } from '../protocol/errors.js';
 import { escapeControls } from '../protocol/visible.js';
@@ -22,14 +21,13 @@ import { formatResponse } from '../protocol/ipc.js';
 import type { JobOrigin, Role, SessionView } from '../protocol/module.js';
 import { findUser, fromAllowed, type ServeSection, type ServeUser } from '../engine/auth.js';
 import type { Engine } from '../engine/engine.js';
-import { readStateFile, writeStateFile } from '../platform/state-files.js';
 import { fingerprint } from '../backends/ssh/known-hosts.js';
 import { runIpc, type IpcOptions } from './ipc.js';
+import { loadSsh2, type Ssh2 } from './serve-hostkey.js';
+import { channelInput, channelWriter, emptyInput } from './serve-channel.js';
 import { EXIT_USAGE, type Io } from './io.js';
 
-type Ssh2 = typeof import('ssh2');
 
-export const HOST_KEY_FILE = 'serve_host_ed25519_key';
 export const SOCKET_FILE = 'serve.sock';
 
 /** How long a connection may take to log in before it is closed. */
@@ -38,33 +36,6 @@ const LOGIN_GRACE_MS = 20_000;
 const MAX_TRACKED_SOURCES = 4096;
 
 export type DoorLog = (level: 'debug' | 'info' | 'warn' | 'error', m: string) => void;
-
-async function loadSsh2(): Promise<Ssh2> {
-  const m = (await import('ssh2')) as unknown as { default?: Ssh2 };
-  return (m.default ?? m) as Ssh2;
-}
-
-/**
- * The serve's host key: read from the state dir, or made there on first start (ed25519, 0600, an
- * OpenSSH private key). Returns the key and its public half's fingerprint (as ssh-keygen -l shows it).
- */
-export async function serveHostKey(stateDir: string): Promise<{ pem: Buffer; publicLine: string; fingerprint: string; created: boolean }> {
-  const ssh2 = await loadSsh2();
-  let pem = readStateFile(stateDir, HOST_KEY_FILE, 64 * 1024);
-  let created = false;
-  if (!pem) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'vacm serve' });
-    pem = Buffer.from(pair.private);
-    writeStateFile(stateDir, HOST_KEY_FILE, pem);
-    writeStateFile(stateDir, `${HOST_KEY_FILE}.pub`, pair.public + '\n');
-    created = true;
-  }
-  const parsed = ssh2.utils.parseKey(pem);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
-  if (key instanceof Error) throw new VacmError('ERR_STATE_DIR', `the serve host key ${path.join(stateDir, HOST_KEY_FILE)} does not parse (${key.message}); move it away and restart to make a new one`);
-  const blob = key.getPublicSSH();
-  return { pem, publicLine: `${key.type} ${blob.toString('base64')}`, fingerprint: fingerprint(blob), created };
-}
 
 export interface DoorOptions {
   /** the engine now (SIGHUP replaces it) */
@@ -105,23 +76,6 @@ interface Conn extends DoorConnection {
 let connSeq = 0;
 let sessionSeq = 0;
 
-/** Writes to a channel that never throw and never grow past the connection's bound. */
-function channelWriter(conn: Conn, ch: ServerChannel, stream: NodeJS.WritableStream & { writableLength?: number; destroyed?: boolean }): (s: string) => void {
-  return (s) => {
-    if (ch.destroyed || (stream as { destroyed?: boolean }).destroyed) return;
-    const waiting = conn.unread();
-    if (waiting > 0 && waiting + Buffer.byteLength(s) > conn.maxUnread) {
-      conn.drop(`${conn.user.name} at ${conn.addr} left more than ${conn.maxUnread} bytes unread (serve.max_unread_bytes): disconnected`);
-      return;
-    }
-    try {
-      stream.write(s);
-    } catch {
-      /* the channel closed under us: the output has nobody to go to */
-    }
-  };
-}
-
 export class ServeDoor {
   private ssh2!: Ssh2;
   private server!: SshServer;
@@ -139,14 +93,26 @@ export class ServeDoor {
 
   /** Users and limits from a reloaded config (sessions already logged in keep theirs). */
   configure(section: ServeSection): void {
+    const alive = this.o.section.clientAliveS;
     this.o.section = section;
+    if (section.clientAliveS !== alive) this.server = this.makeServer(); // connections from now on
   }
 
   async init(): Promise<void> {
     this.ssh2 = await loadSsh2();
-    this.server = new this.ssh2.Server({ hostKeys: [this.o.hostKey], ident: 'vacm-serve' }, () => {});
-    this.server.on('error', (err: Error) => this.o.log('warn', `ssh front door: ${err.message}`));
-    this.server.on('connection', (client: Connection) => {
+    this.server = this.makeServer();
+  }
+
+  /**
+   * The SSH server new connections are given to. It sends a keepalive (as sshd's ClientAliveInterval)
+   * a quarter of serve.client_alive_s after the client's last packet; a client that has answered
+   * nothing for client_alive_s (stopped, hung, cut off) is dropped even when it holds no unread bytes.
+   */
+  private makeServer(): SshServer {
+    const aliveMs = this.section.clientAliveS * 1000;
+    const server = new this.ssh2.Server({ hostKeys: [this.o.hostKey], ident: 'vacm-serve', keepaliveInterval: Math.ceil(aliveMs / 4), keepaliveCountMax: 3 }, () => {});
+    server.on('error', (err: Error) => this.o.log('warn', `ssh front door: ${err.message}`));
+    server.on('connection', (client: Connection) => {
       const sock = (client as unknown as { _sock?: net.Socket })._sock;
       const on = sock ? this.injected.get(sock) : undefined;
       if (!sock || !on) {
@@ -156,6 +122,7 @@ export class ServeDoor {
       this.injected.delete(sock);
       on(client);
     });
+    return server;
   }
 
   /** Listen on TCP ADDR:PORT; resolves with the address bound (port 0 picks one). */
@@ -272,7 +239,15 @@ export class ServeDoor {
   private onClient(client: Connection, sock: net.Socket, door: 'ssh' | 'socket', ip: string, addr: string, grace: NodeJS.Timeout, unpend: () => void): void {
     let user: ServeUser | undefined;
     let keyFp = '';
-    client.on('error', () => {});
+    let conn: Conn | undefined;
+    client.on('error', (err: Error & { level?: string }) => {
+      if (err.level !== 'client-timeout') return;
+      const who = conn ? `${conn.user.name} at ${addr}` : addr;
+      const why = `${who} answered nothing for ${this.section.clientAliveS} s, not even SSH keepalives (a stopped or cut-off client; serve.client_alive_s): disconnected`;
+      if (conn) conn.drop(why);
+      else this.o.log('info', `ssh front door: ${why}`);
+      sock.destroy();
+    });
     client.on('authentication', (ctx: AuthContext) => {
       if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
       const pk = ctx as PublicKeyAuthContext;
@@ -304,7 +279,8 @@ export class ServeDoor {
       clearTimeout(grace);
       unpend();
       if (!user) return client.end();
-      const conn = this.connection(client, sock, door, addr, user, keyFp);
+      const c = this.connection(client, sock, door, addr, user, keyFp);
+      conn = c;
       this.o.log('info', `ssh front door: ${user.name} (${user.role}) logged in from ${addr} with ${keyFp}`);
       client.on('session', (acceptSession) => {
         const session = acceptSession();
@@ -324,19 +300,19 @@ export class ServeDoor {
         });
         session.on('exec', (accept, _reject, info) => {
           const ch = accept();
-          void this.exec(conn, ch, info.command, tty, ipcEnv);
+          void this.exec(c, ch, info.command, tty, ipcEnv);
         });
         session.on('shell', (accept) => {
           const ch = accept();
-          void this.shell(conn, ch, tty);
+          void this.shell(c, ch, tty);
         });
         session.on('subsystem', (accept, reject, info) => {
           if (info.name !== 'vacm' || !this.o.subsystem) return reject();
           const ch = accept();
-          if (this.refuseOverLimit(conn, ch)) return;
-          const end = this.register(conn, ch, 'vacm');
+          if (this.refuseOverLimit(c, ch)) return;
+          const end = this.register(c, ch, 'vacm');
           ch.on('close', end);
-          this.o.subsystem(ch, this.origin(conn), conn);
+          this.o.subsystem(ch, this.origin(c), c);
         });
       });
     });
@@ -513,20 +489,4 @@ export class ServeDoor {
     }
     end();
   }
-}
-
-/**
- * The channel's input as a stream of its own: a reader that stops early (`quit`) or ends destroys
- * the stream it iterates, and the channel must stay open for the exit status.
- */
-export function channelInput(ch: ServerChannel): Readable {
-  const p = new PassThrough();
-  ch.pipe(p);
-  return p;
-}
-
-function emptyInput(): Readable {
-  const p = new PassThrough();
-  p.end();
-  return p;
 }

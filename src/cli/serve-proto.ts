@@ -18,7 +18,8 @@ import type { Engine } from '../engine/engine.js';
 import { execSafeList } from '../engine/auth.js';
 import { FINE_SPAN_S } from '../engine/history.js';
 import { readRequestLines } from './request-lines.js';
-import { channelInput, type DoorConnection } from './serve-door.js';
+import type { DoorConnection } from './serve-door.js';
+import { channelInput } from './serve-channel.js';
 
 export const PROTOCOL_VERSION = 1;
 const NODE_EVERY_MS = 1000;

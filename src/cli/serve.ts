@@ -9,15 +9,14 @@
  * where operators and scripts log in with their keys. See docs/agent.md, "vacm serve", and docs/ipc.md.
  */
 import path from 'node:path';
-import { Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
 import { defaultStateDir } from '../engine/audit.js';
 import { ensureStateDir, jobSequence, readStateFile, writeStateFileAsync } from '../platform/state-files.js';
-import { builtinModules } from '../backends/index.js';
 import { parseListen } from '../backends/collector/config.js';
 import { toLine } from '../protocol/events.js';
 import { escapeControls, maskControls } from '../protocol/visible.js';
 import { VacmError, toVacmError } from '../protocol/errors.js';
-import { loadConfig, type EngineArgs } from './setup.js';
+import { loadConfig, startEngine, type EngineArgs } from './setup.js';
 import { checkWholeNumber } from './options.js';
 import { untilSignal } from './agent.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
@@ -137,13 +136,7 @@ export async function runServe(a: ServeArgs, io: Io, stop?: AbortSignal): Promis
   const open = async (config: LoadedConfig, history?: History) => {
     jobIds ??= jobSequence(stateDir, (m) => log('warn', m));
     history ??= savedHistory(stateDir, (m) => log('warn', m));
-    const e = new Engine({ config, modules: builtinModules(), readOnly: a.readOnly, monitor: true, stateDir, log, history, jobIds });
-    try {
-      await e.start();
-    } catch (err) {
-      await e.stop().catch(() => undefined); // what did start (a socket, a poller) is released
-      throw err;
-    }
+    const e = await startEngine(config, { ...a, monitor: true, stateDir }, { log, history, jobIds });
     engine = e;
     off = e.subscribe((ev) => {
       if (ev.job === 0) log('event', toLine(ev));
@@ -261,7 +254,8 @@ async function openDoors(section: ServeSection, stateDir: string, engine: () => 
     if (section.listen !== undefined) log('warn', `serve.listen ${section.listen} is not opened: serve.users names nobody who could log in`);
     return undefined;
   }
-  const { ServeDoor, serveHostKey, SOCKET_FILE } = await import('./serve-door.js');
+  const { ServeDoor, SOCKET_FILE } = await import('./serve-door.js');
+  const { serveHostKey } = await import('./serve-hostkey.js');
   const { attachSubsystem } = await import('./serve-proto.js');
   const key = await serveHostKey(stateDir);
   log('info', `${key.created ? 'made a new host key' : 'host key'} ${path.join(stateDir, 'serve_host_ed25519_key')}: ${key.fingerprint}`);

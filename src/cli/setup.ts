@@ -1,5 +1,9 @@
-/** Building an engine from the command line's options: config, demo nodes, state dir, modules. */
-import { Engine, type Logger } from '../engine/engine.js';
+/**
+ * Building an engine from the command line's options: config, demo nodes, state dir, modules. The
+ * one place an engine is made and started, for every path (the dashboard, ipc, console, snapshot,
+ * and `vacm serve`, which adds its load history and job-id sequence).
+ */
+import { Engine, type EngineOptions, type Logger } from '../engine/engine.js';
 import { findConfig, loadConfigFile, localOnlyConfig, type LoadedConfig } from '../engine/config.js';
 import { builtinModules } from '../backends/index.js';
 import { demoNodeDefs } from '../backends/sim/cluster.js';
@@ -37,8 +41,23 @@ export function loadConfig(args: EngineArgs): LoadedConfig {
 }
 
 export async function openEngine(args: EngineArgs, log?: Logger): Promise<Engine> {
-  const config = loadConfig(args);
-  const engine = new Engine({ config, modules: builtinModules(), readOnly: args.readOnly, monitor: args.monitor, stateDir: args.stateDir, log });
-  await engine.start();
+  return startEngine(loadConfig(args), args, { log });
+}
+
+/** What only some paths add to an engine (serve: its history and job ids carried across restarts). */
+export type EngineExtras = Pick<EngineOptions, 'log' | 'history' | 'jobIds'>;
+
+/**
+ * An engine of `config` with the built-in modules, started; when its start fails, what did start (a
+ * socket, a poller) is released before the error is passed on.
+ */
+export async function startEngine(config: LoadedConfig, args: EngineArgs, extras: EngineExtras = {}): Promise<Engine> {
+  const engine = new Engine({ config, modules: builtinModules(), readOnly: args.readOnly, monitor: args.monitor, stateDir: args.stateDir, ...extras });
+  try {
+    await engine.start();
+  } catch (err) {
+    await engine.stop().catch(() => undefined);
+    throw err;
+  }
   return engine;
 }

@@ -168,7 +168,7 @@ export async function runTui(args: EngineArgs, io: Io, attach?: { target: string
   }
   if (attach) {
     // attached to a vacm serve (issue 13): its engine, over the vacm subsystem; a stale default socket embeds one
-    const { openAttached } = await import('./attach-engine.js');
+    const { openAttached } = await import('./attach-open.js');
     const remote = await openAttached(attach);
     if (remote) return showDashboard(() => remote, themes, defaultStateDir(), () => remote.stop(), io);
   }

@@ -50,9 +50,11 @@ export interface ServeSection {
   idleS: number;
   /** bytes a client may leave unread before it is disconnected (default 4 MiB) */
   maxUnreadBytes: number;
+  /** a client that answers nothing (not even SSH keepalives) for this long is disconnected (default 60) */
+  clientAliveS: number;
 }
 
-export const SERVE_KEYS = ['listen', 'socket', 'users', 'max_sessions', 'max_jobs_per_session', 'max_auth_per_minute', 'idle_s', 'max_unread_bytes'] as const;
+export const SERVE_KEYS = ['listen', 'socket', 'users', 'max_sessions', 'max_jobs_per_session', 'max_auth_per_minute', 'idle_s', 'max_unread_bytes', 'client_alive_s'] as const;
 const USER_KEYS = ['name', 'role', 'keys', 'keys_file', 'from'];
 /** a user name: what a login name may be, nothing a terminal or a log line could be fooled by */
 const USER_NAME = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,63}$/;
@@ -107,7 +109,7 @@ function parseFrom(v: unknown, key: string): { list: net.BlockList; text: string
 }
 
 export function parseServeSection(raw: unknown, readFile: (file: string) => string = defaultReadKeys): ServeSection {
-  const out: ServeSection = { users: [], maxSessions: 64, maxJobsPerSession: 64, maxAuthPerMinute: 20, idleS: 900, maxUnreadBytes: 4 << 20 };
+  const out: ServeSection = { users: [], maxSessions: 64, maxJobsPerSession: 64, maxAuthPerMinute: 20, idleS: 900, maxUnreadBytes: 4 << 20, clientAliveS: 60 };
   if (raw === undefined || raw === null) return out;
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'serve: must be a mapping, e.g. serve: { listen: 127.0.0.1:2200, users: [...] }');
   const r = raw as Record<string, unknown>;
@@ -126,6 +128,7 @@ export function parseServeSection(raw: unknown, readFile: (file: string) => stri
   if (r.max_auth_per_minute !== undefined) out.maxAuthPerMinute = whole(r.max_auth_per_minute, 'max_auth_per_minute', 1, 100_000);
   if (r.idle_s !== undefined) out.idleS = whole(r.idle_s, 'idle_s', 1, 30 * 86_400);
   if (r.max_unread_bytes !== undefined) out.maxUnreadBytes = whole(r.max_unread_bytes, 'max_unread_bytes', 64 * 1024, 1 << 30);
+  if (r.client_alive_s !== undefined) out.clientAliveS = whole(r.client_alive_s, 'client_alive_s', 4, 86_400);
   if (r.users !== undefined) {
     if (!Array.isArray(r.users)) fail('users', 'must be a list of {name, role, keys | keys_file, from}');
     const names = new Set<string>();

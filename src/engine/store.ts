@@ -6,6 +6,7 @@ import type { Counts, DrainInfo, JobView, NodeView } from '../protocol/module.js
 import type { NodeState, PowerState, StatValue } from '../protocol/events.js';
 import { maskVars } from '../protocol/vars.js';
 import type { NodeSensors } from '../protocol/sensors.js';
+import { Notifier } from './notifier.js';
 
 export const LOAD_HISTORY = 60;
 
@@ -138,10 +139,8 @@ export function nodeView(r: NodeRecord): NodeView {
 export type JobViewSource = { view(): JobView; readonly quiet: boolean; readonly id: number; readonly running: boolean };
 
 export class Store {
-  private version = 0;
+  private readonly notifier = new Notifier();
   private snap: Snapshot | undefined;
-  private readonly listeners = new Set<() => void>();
-  private notifyScheduled = false;
   /** insertion-ordered: the oldest first */
   private readonly jobs = new Map<number, JobViewSource>();
   private readonly maxJobs: number;
@@ -187,25 +186,12 @@ export class Store {
   }
 
   changed(): void {
-    this.version++;
     this.snap = undefined;
-    if (this.notifyScheduled || this.listeners.size === 0) return;
-    this.notifyScheduled = true;
-    queueMicrotask(() => {
-      this.notifyScheduled = false;
-      for (const l of [...this.listeners]) {
-        try {
-          l();
-        } catch {
-          /* a listener's failure must not stop the engine */
-        }
-      }
-    });
+    this.notifier.changed();
   }
 
   subscribe(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.notifier.subscribe(listener);
   }
 
   getSnapshot = (): Snapshot => {
@@ -226,7 +212,7 @@ export class Store {
       jobs.push(v);
     }
     this.snap = Object.freeze({
-      version: this.version,
+      version: this.notifier.version,
       cluster: this.cluster,
       nodes: Object.freeze(nodes),
       jobs: Object.freeze(jobs),

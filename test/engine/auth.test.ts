@@ -16,7 +16,8 @@ describe('parseServeSection', () => {
   it('takes users with inline keys, roles and from, and the limits with their defaults', () => {
     const s = parseServeSection({ listen: '127.0.0.1:2200', users: [{ name: 'alice', role: 'operator', keys: [KEY], from: ['10.0.0.0/8', '127.0.0.1'] }] });
     expect(s.users.map((u) => [u.name, u.role, u.keys.length])).toEqual([['alice', 'operator', 1]]);
-    expect([s.maxSessions, s.maxJobsPerSession, s.maxAuthPerMinute, s.idleS]).toEqual([64, 64, 20, 900]);
+    expect([s.maxSessions, s.maxJobsPerSession, s.maxAuthPerMinute, s.idleS, s.clientAliveS]).toEqual([64, 64, 20, 900, 60]);
+    expect(parseServeSection({ client_alive_s: 15 }).clientAliveS).toBe(15);
     expect(fromAllowed(s.users[0], '10.2.3.4')).toBe(true);
     expect(fromAllowed(s.users[0], '::ffff:127.0.0.1')).toBe(true);
     expect(fromAllowed(s.users[0], '127.0.0.2')).toBe(false);
@@ -32,6 +33,7 @@ describe('parseServeSection', () => {
     [{ users: [{ name: 'alice', role: 'viewer', keys: [KEY], from: ['10.0.0.0/33'] }] }, 'is not a CIDR'],
     [{ users: [{ name: 'alice', role: 'viewer', keys: [KEY] }, { name: 'alice', role: 'admin', keys: [KEY] }] }, 'alice is listed twice'],
     [{ max_sessions: 0 }, 'serve.max_sessions: must be a whole number from 1'],
+    [{ client_alive_s: 1 }, 'serve.client_alive_s: must be a whole number from 4'],
     [{ lisen: 'x' }, 'serve.lisen: unknown key'],
   ])('refuses %j with ERR_CONFIG', (raw, msg) => {
     expect(() => parseServeSection(raw)).toThrow(expect.objectContaining({ code: 'ERR_CONFIG', message: expect.stringContaining(msg) }));

@@ -54,6 +54,7 @@ describe('config sections', () => {
         '  listen: 127.0.0.1:2222',
         '  socket: /run/vacm.sock',
         '  idle_s: 3600',
+        '  client_alive_s: 30',
         '  users:',
         '    - { name: alice, role: admin, keys: ["ssh-ed25519 AAAA alice"], from: [10.0.0.0/8] }',
         '    - { name: bob, role: viewer, keys_file: /etc/vacm/bob.pub }',
