@@ -14,6 +14,7 @@ import { uiEngineOf, type UiEngine } from '../ui/ui-engine.js';
 import { defaultStateDir } from '../engine/audit.js';
 import { customActionProblem } from '../ui/keymaps.js';
 import { thisMachine } from '../platform/this-machine.js';
+import { boundHeapGrowth } from '../platform/heap-growth.js';
 import { MONO, parseTheme, type Theme } from '../ui/theme.js';
 import { openEngine, type EngineArgs } from './setup.js';
 import type { Io } from './io.js';
@@ -191,6 +192,14 @@ async function showDashboard(uiFor: (handover: TerminalHandover) => UiEngine, th
   if (!stdin.isTTY || !stdout.isTTY) {
     await stop();
     io.err('ERR_USAGE: the dashboard needs a terminal; for scripts use vacm ipc (see vacm ipc --help)\n');
+    return 2;
+  }
+  // the old generation's growth between full collections is the dashboard's peak memory (docs/ui.md)
+  try {
+    boundHeapGrowth();
+  } catch (err) {
+    await stop();
+    io.err(`${toVacmError(err).code}: ${toVacmError(err).message}\n`);
     return 2;
   }
   const perf = perfLogger(process.env.VACM_PERF_LOG, stdin);
