@@ -195,8 +195,9 @@ async function showDashboard(uiFor: (handover: TerminalHandover) => UiEngine, th
     return 2;
   }
   // the old generation's growth between full collections is the dashboard's peak memory (docs/ui.md)
+  let heap: ReturnType<typeof boundHeapGrowth>;
   try {
-    boundHeapGrowth();
+    heap = boundHeapGrowth();
   } catch (err) {
     await stop();
     io.err(`${toVacmError(err).code}: ${toVacmError(err).message}\n`);
@@ -236,6 +237,7 @@ async function showDashboard(uiFor: (handover: TerminalHandover) => UiEngine, th
     instance.unmount();
     instance.cleanup();
     perf.stop();
+    heap.stop();
     restore();
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
