@@ -46,7 +46,7 @@ export function boundHeapGrowth(
   if (execArgv.some((a) => /^--heap[-_]growing[-_]percent(=|$)/.test(a))) return fixed(undefined);
   const raw = env.VACM_HEAP_GROWING_PERCENT;
   if (raw !== undefined && raw !== '') {
-    if (!/^\d{1,3}$/.test(raw.trim()) || Number(raw) > 300) {
+    if (!/^\d{1,3}$/.test(raw) || Number(raw) > 300) {
       throw new VacmError('ERR_USAGE', 'VACM_HEAP_GROWING_PERCENT must be a whole number 0-300 (0: V8 decides; unset: 100 while the heap is small)');
     }
     const pct = Number(raw);
