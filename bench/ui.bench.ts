@@ -4,7 +4,7 @@
  * per second (process.cpuUsage), RSS, and the time from a key's bytes arriving on stdin to the end
  * of the next frame ink writes. No peer draws this screen, so the table compares against the aims.
  * Run: npx tsx bench/ui.bench.ts (needs tmux and a build: npm run build).
- *   VACM_BENCH_UI_ONLY=4096,16384  only the scenarios whose name holds one of these
+ *   VACM_BENCH_UI_ONLY=4096,16384  only the scenarios whose name holds one of these (`4096 nodes, list`: that one)
  *   VACM_BENCH_UI_BEFORE=<dir>      a second built checkout (e.g. `git archive <commit>` unpacked,
  *                                   node_modules linked, built): each scenario runs before, after,
  *                                   before, after... (VACM_BENCH_UI_ROUNDS rounds, default 2) and the
@@ -107,7 +107,8 @@ export async function bench(): Promise<void> {
     { name: '16384 nodes, overview (default)', args: '--demo --nodes 16384', ready: /NODES 16385 · overview/, aimCpu: 15 },
     { name: '16384 nodes, list', args: '--demo --nodes 16384', setup: ['v'], ready: /NODES 16385 · overview/, aimCpu: 15 },
   ];
-  const only = (process.env.VACM_BENCH_UI_ONLY ?? '').split(',').filter(Boolean);
+  // a comma followed by a space is part of a name (`4096 nodes, list`), one without separates names
+  const only = (process.env.VACM_BENCH_UI_ONLY ?? '').split(/,(?! )/).filter(Boolean);
   const chosen = scenarios.filter((sc) => only.length === 0 || only.some((o) => sc.name.includes(o)));
   const measureMs = Number(process.env.VACM_BENCH_MS ?? 8000);
   const before = process.env.VACM_BENCH_UI_BEFORE;

@@ -107,6 +107,7 @@ export function manPage(o: ManOptions): string {
     '.TP', bold('VACM_STATE_DIR'), roff('where state and the audit log live (default ~/.local/state/vacm)'),
     '.TP', bold('VACM_CODE_CACHE'), roff('where vacm ipc keeps V8\'s compiled code (default ~/.cache/vacm/code; off: none)'),
     '.TP', bold('NO_COLOR'), roff('when set and not empty, the dashboard uses no colours'),
+    '.TP', bold('VACM_HEAP_GROWING_PERCENT'), roff('how far the dashboard lets V8\'s old generation grow past the live heap before a full collection (default 100: twice; 0: V8 decides, up to 4x, more memory)'),
     '.TP', bold('NODE_ENV'), roff('production unless set (React\'s development checks with NODE_ENV=development)'),
     '.TP', bold('CLUSTERSHELL_CFGDIR'), roff('where ClusterShell\'s groups.conf is read for @groups'),
     '.TP', bold('SSH_AUTH_SOCK'), roff('the ssh-agent SSH uses'),

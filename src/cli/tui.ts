@@ -14,6 +14,7 @@ import { uiEngineOf, type UiEngine } from '../ui/ui-engine.js';
 import { defaultStateDir } from '../engine/audit.js';
 import { customActionProblem } from '../ui/keymaps.js';
 import { thisMachine } from '../platform/this-machine.js';
+import { boundHeapGrowth } from '../platform/heap-growth.js';
 import { MONO, parseTheme, type Theme } from '../ui/theme.js';
 import { openEngine, type EngineArgs } from './setup.js';
 import type { Io } from './io.js';
@@ -193,6 +194,15 @@ async function showDashboard(uiFor: (handover: TerminalHandover) => UiEngine, th
     io.err('ERR_USAGE: the dashboard needs a terminal; for scripts use vacm ipc (see vacm ipc --help)\n');
     return 2;
   }
+  // the old generation's growth between full collections is the dashboard's peak memory (docs/ui.md)
+  let heap: ReturnType<typeof boundHeapGrowth>;
+  try {
+    heap = boundHeapGrowth();
+  } catch (err) {
+    await stop();
+    io.err(`${toVacmError(err).code}: ${toVacmError(err).message}\n`);
+    return 2;
+  }
   const perf = perfLogger(process.env.VACM_PERF_LOG, stdin);
   const ALT_ON = '\x1b[?1049h\x1b[H';
   const ALT_OFF = '\x1b[?1049l\x1b[?25h';
@@ -227,6 +237,7 @@ async function showDashboard(uiFor: (handover: TerminalHandover) => UiEngine, th
     instance.unmount();
     instance.cleanup();
     perf.stop();
+    heap.stop();
     restore();
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onSignal);
