@@ -11,8 +11,9 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/engine.js';
 import { createLibvirtConsoleDriver } from '../../src/backends/console/libvirt-driver.js';
 import { until } from '../helpers/wait.js';
+import { hasBinary } from '../helpers/peers.js';
 
-const haveScript = spawnSync('sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status === 0;
+const haveScript = hasBinary('script');
 
 function fakeVirsh(dir: string): string {
   const file = path.join(dir, 'virsh');

@@ -4,11 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BIN } from './cli.js';
-import { until } from './wait.js';
 
-export function hasBinary(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-}
+/** the one program check (test/helpers/peers.ts), here for the serve tests that import it from this file */
+export { hasBinary } from './peers.js';
+import { until } from './wait.js';
 
 export interface ServeFixture {
   dir: string;

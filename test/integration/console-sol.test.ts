@@ -15,9 +15,9 @@ import { toLine, type VacmEvent } from '../../src/protocol/events.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { SerialServer } from '../helpers/serial.js';
 import { until } from '../helpers/wait.js';
+import { hasBinary } from '../helpers/peers.js';
 
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const have = ipmiSimAvailable() && has('ipmitool') && has('script');
+const have = ipmiSimAvailable() && hasBinary('ipmitool') && hasBinary('script');
 const PASSWORD = 'pw-sol-31';
 const BMC = '127.0.20.171';
 

@@ -12,10 +12,10 @@ import { ipmiSimAvailable, selThresholdEvent, simSelAdd, startIpmiSims, type Ipm
 import { powerEngine, type Harness } from '../backends/power/harness.js';
 import { createSensorsModule } from '../../src/backends/sensors/module.js';
 import { createSelModule } from '../../src/backends/sel/module.js';
+import { hasBinary } from '../helpers/peers.js';
 
 const run = promisify(execFile);
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const have = ipmiSimAvailable() && has('ipmitool') && has('ipmi-sel');
+const have = ipmiSimAvailable() && hasBinary('ipmitool') && hasBinary('ipmi-sel');
 const COUNT = 3;
 const PASSWORD = 'pw-sel-77';
 const FIRST = 111; // 127.0.21.111-113

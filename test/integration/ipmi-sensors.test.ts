@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeIpmiSensors, ipmiSimAvailable, startIpmiSims, typeIntoSim, type IpmiSims, type SensorRow, type SimSensor } from '../fixtures/ipmi-sim.js';
 import { messages, powerEngine, type Harness } from '../backends/power/harness.js';
 import { createSensorsModule } from '../../src/backends/sensors/module.js';
+import { hasBinary } from '../helpers/peers.js';
 
 const run = promisify(execFile);
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const have = ipmiSimAvailable() && has('ipmitool') && has('ipmi-sensors');
+const have = ipmiSimAvailable() && hasBinary('ipmitool') && hasBinary('ipmi-sensors');
 const COUNT = 4;
 const PASSWORD = 'pw-sens-41';
 const FIRST = 101; // 127.0.21.101-104

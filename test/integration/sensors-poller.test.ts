@@ -19,9 +19,9 @@ import { createSelModule } from '../../src/backends/sel/module.js';
 import { createMetricsModule } from '../../src/backends/metrics/module.js';
 import type { SensorsPoller } from '../../src/backends/sensors/poller.js';
 import { until } from '../helpers/wait.js';
+import { hasBinary } from '../helpers/peers.js';
 
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const have = ipmiSimAvailable() && has('ipmitool') && has('ipmi-sensors');
+const have = ipmiSimAvailable() && hasBinary('ipmitool') && hasBinary('ipmi-sensors');
 const COUNT = 3;
 const PASSWORD = 'pw-poll-53';
 const FIRST = 131; // 127.0.21.131-133
@@ -152,7 +152,7 @@ ${nodes.map((n, i) => `  - names: ${n}\n    vars: { bmc_host: ${sims.bmcs[i]!.ho
     expect(body).not.toContain('node="plain",sensor');
   });
 
-  it.skipIf(!has('prometheus'))('a real Prometheus parses the sensor lines and stores them', async () => {
+  it.skipIf(!hasBinary('prometheus'))('a real Prometheus parses the sensor lines and stores them', async () => {
     fs.writeFileSync(path.join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: vacm\n    static_configs:\n      - targets: ['${METRICS}']\n`);
     const child = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`, '--web.listen-address=127.0.0.1:26902'], { stdio: 'ignore' });
     children.push(child);

@@ -11,10 +11,7 @@ import { builtinModules } from '../../src/backends/index.js';
 import { History } from '../../src/engine/history.js';
 import { deriveNodeKey } from '../../src/protocol/agent-msg.js';
 import { until } from '../helpers/wait.js';
-
-function hasBinary(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-}
+import { hasBinary } from '../helpers/peers.js';
 
 let dir: string;
 const children: ChildProcess[] = [];
