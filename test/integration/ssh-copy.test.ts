@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { processesUnder, sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
-import { closeEngine, errorOf, openEngine, runJob, type Harness } from '../helpers/ssh-harness.js';
+import { closeEngine, errorOf, openEngine, type Harness } from '../helpers/ssh-harness.js';
+import { runJob } from '../helpers/engine.js';
 import { toLine, type VacmEvent } from '../../src/protocol/events.js';
 import { eventually } from '../helpers/wait.js';
 

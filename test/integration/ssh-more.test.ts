@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { hasBinary, parentPid, sshdAvailable, sshdSessions, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
 import { nftUsable } from '../helpers/nft.js';
-import { closeEngine, errorOf, openEngine, runJob, type Harness } from '../helpers/ssh-harness.js';
+import { closeEngine, errorOf, openEngine, type Harness } from '../helpers/ssh-harness.js';
+import { runJob } from '../helpers/engine.js';
 import { toLine } from '../../src/protocol/events.js';
 import { eventually } from '../helpers/wait.js';
 
