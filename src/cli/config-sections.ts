@@ -5,9 +5,10 @@
  * reads it and listed here once; test/engine/config-sections.test.ts fails for a section accepted
  * (engine/config.ts SECTION_KEYS) without a schema.
  *
- * The sections at the end are read by code other work is adding now (the sensors poller, `vacm
- * serve`'s front doors, console logs, custom actions): their schemas accept exactly the keys their
- * issues document, and move next to their readers when those land.
+ * The schemas declared here are those whose reader cannot import them from its own floor (serve's,
+ * read in engine/auth.ts, checks `listen` with the collector's listenField) or that nothing reads
+ * yet (ui, demo); each owner's parser checks its section with checkSection against the same schema,
+ * never by hand again.
  */
 import { bool, custom, int, listOf, mapping, oneOf, section, text, words, type SectionSchema } from '../protocol/config-schema.js';
 import { ENGINE_SECTIONS } from '../engine/config.js';
@@ -21,6 +22,7 @@ import { SYSSTAT_SECTION } from '../backends/sysstat/config.js';
 import { SENSORS_SECTION } from '../backends/sensors/config.js';
 import { AGENT_SECTION } from './agent-section.js';
 import { EVENTS_SECTION } from '../engine/timeline.js';
+import { CONSOLE_SECTION } from '../backends/console/settings.js';
 
 /** Roles of `vacm serve`'s users (issue 13), weakest first. */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -53,21 +55,6 @@ export const SERVE_SECTION = section(
       client_alive_s: int(4, 86_400, { unit: 'seconds', example: 60 }),
     },
     { must: 'a mapping, e.g. serve: { listen: "0.0.0.0:2222", users: [...] }', showValue: false },
-  ),
-);
-
-/** console: consoles kept by the engine (issue 14): log, max_bytes. */
-export const CONSOLE_SECTION = section(
-  'console',
-  mapping(
-    {
-      log: bool(),
-      max_bytes: int(64 * 1024, 1024 * 1024 * 1024, { unit: 'bytes', example: 16_777_216 }),
-      keep_lines: int(20, 100_000, { example: 200 }),
-      reconnect_min_ms: int(100, 3_600_000, { unit: 'milliseconds', example: 1000 }),
-      reconnect_max_ms: int(100, 3_600_000, { unit: 'milliseconds', example: 60_000 }),
-    },
-    { must: 'a mapping, e.g. console: { log: true, max_bytes: 16777216 }', showValue: false },
   ),
 );
 

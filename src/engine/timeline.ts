@@ -7,10 +7,10 @@
  * src/platform/state-files.ts (never through a symlink, mode 0600); no fsync: this is a record for
  * people, the audit log is the one that must survive a crash. A restart reads the files back.
  */
-import { int, mapping, section } from '../protocol/config-schema.js';
+import { checkSection, int, mapping, section } from '../protocol/config-schema.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { VacmError, toVacmError } from '../protocol/errors.js';
+import { toVacmError } from '../protocol/errors.js';
 import { NodeSet } from '../protocol/nodeset.js';
 import { safeBlackBox, type BlackBox } from '../protocol/sensors.js';
 import { MAX_NODE_TEXT, entryFromJson, entryToJson, safeFields, safeText, type TimelineEntry, type TimelineFields, type TimelineKind } from '../protocol/timeline.js';
@@ -45,19 +45,11 @@ export const EVENTS_SECTION = section(
   ),
 );
 
-/** vacm.yaml's `events:` section. */
+/** vacm.yaml's `events:` section, checked against EVENTS_SECTION (the one schema), with defaults. */
 export function parseEventsSection(raw: unknown): TimelineSettings {
+  checkSection(EVENTS_SECTION, raw);
   const out = { ...DEFAULT_TIMELINE };
-  if (raw === undefined || raw === null) return out;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'events: must be a mapping, e.g. { memory_entries: 10000, max_file_bytes: 1048576, files: 4 }');
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    const spec = Object.hasOwn(KEYS, k) ? KEYS[k] : undefined;
-    if (!spec) throw new VacmError('ERR_CONFIG', `events.${k}: unknown key; events takes ${Object.keys(KEYS).join(', ')}`);
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < spec.min || v > spec.max) {
-      throw new VacmError('ERR_CONFIG', `events.${k}: must be a whole number from ${spec.min} to ${spec.max}, e.g. ${DEFAULT_TIMELINE[spec.key]}`);
-    }
-    out[spec.key] = v;
-  }
+  for (const [k, v] of Object.entries((raw ?? {}) as Record<string, number>)) out[KEYS[k].key] = v;
   return out;
 }
 

@@ -81,7 +81,18 @@ export function toVacmError(err: unknown, fallback: ErrorCode = 'ERR_INTERNAL'):
   return new VacmError(fallback, String(err));
 }
 
-/** The refusal of a command that changes things while vacm runs read-only: one wording for the engine and the screen. */
+/**
+ * The refusal of a command that changes things while vacm runs read-only: one wording for the engine
+ * and the screen (`what`: the request's label, e.g. NEXXUS:SET_VAR). SSH:EXEC is refused only for the
+ * commands exec.safe does not list, and says so.
+ */
 export function readOnlyRefusal(what: string): VacmError {
+  if (what === 'SSH:EXEC') return new VacmError('ERR_READ_ONLY', 'read-only runs only the commands exec.safe lists; restart without --read-only to run others');
   return new VacmError('ERR_READ_ONLY', `${what} changes things and vacm runs read-only; restart without --read-only to do it`);
+}
+
+/** The refusal as a screen shows it: `ERR_READ_ONLY: <message>`. */
+export function readOnlyText(what: string): string {
+  const e = readOnlyRefusal(what);
+  return `${e.code}: ${e.message}`;
 }

@@ -6,7 +6,7 @@
  */
 import type { JobView } from '../protocol/module.js';
 import { NodeSet, foldNodeSet } from '../protocol/nodeset.js';
-import { toVacmError } from '../protocol/errors.js';
+import { readOnlyText, toVacmError } from '../protocol/errors.js';
 import { maskRequestLine, setsSecret } from '../protocol/vars.js';
 import { expandAction, usesNode, usesNodes, type CustomAction } from '../protocol/actions.js';
 import type { Snapshot } from './ui-engine.js';
@@ -87,7 +87,7 @@ export function createControl(d: ControlDeps) {
       return true;
     }
     if (c.dangerous && engine.readOnly) {
-      say(c.label === 'SSH:EXEC' ? 'ERR_READ_ONLY: read-only runs only the commands exec.safe lists' : `ERR_READ_ONLY: ${c.label} changes things and vacm runs read-only`, true);
+      say(readOnlyText(c.label), true);
       return true;
     }
     if (c.dangerous || askAnyway) {

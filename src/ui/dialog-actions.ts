@@ -6,7 +6,7 @@
  * names goes to the dialog's text input, if it has one.
  */
 import { foldNodeSet } from '../protocol/nodeset.js';
-import { readOnlyRefusal, toVacmError } from '../protocol/errors.js';
+import { readOnlyText, toVacmError } from '../protocol/errors.js';
 import { setsSecret } from '../protocol/vars.js';
 import { DIALOG_KEYMAPS, helpLines, keyLabel, lookup, searchHelp, POWER_COMMANDS, type ActionOf, type Binding, type DialogActionOf, type DialogKeymapName } from './keymaps.js';
 import { gatheredJobRows, perNodeLineNodes } from './format.js';
@@ -187,7 +187,7 @@ const prompt: DialogKey<'prompt'> = (c, m, name, input) => {
       if (line === '') return c.close();
       const r = engine.check(line);
       if (!r.ok) return c.setModal({ ...m, error: `${r.code}: ${r.message}`, candidates: undefined });
-      if (r.dangerous && engine.readOnly) return c.setModal({ ...m, error: `ERR_READ_ONLY: ${readOnlyRefusal(r.label).message}`, candidates: undefined });
+      if (r.dangerous && engine.readOnly) return c.setModal({ ...m, error: readOnlyText(r.label), candidates: undefined });
       const h = c.history.current;
       // a request that sets a secret is not kept: up-arrow must not bring the password back
       if (h[h.length - 1] !== line && !setsSecret(line)) {

@@ -10,8 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/engine.js';
 import { createLibvirtConsoleDriver } from '../../src/backends/console/libvirt-driver.js';
+import { until } from '../helpers/wait.js';
+import { hasBinary } from '../helpers/peers.js';
 
-const haveScript = spawnSync('sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status === 0;
+const haveScript = hasBinary('script');
 
 function fakeVirsh(dir: string): string {
   const file = path.join(dir, 'virsh');
@@ -29,14 +31,6 @@ while IFS= read -r line; do printf 'got: %s\\r\\n' "$line"; done
   return file;
 }
 
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe.skipIf(!haveScript)('the libvirt console driver (virsh console on a pty)', () => {
   it('hands over what virsh prints after its banner, and types to it', async () => {
     const dir = tempDir('vacm-virsh-');
@@ -44,7 +38,7 @@ describe.skipIf(!haveScript)('the libvirt console driver (virsh console on a pty
     let out = '';
     const con = await driver.open('vm01', { libvirt_domain: 'dom-1' }, { onData: (d) => (out += d.toString()) });
     con.write(Buffer.from('hello\n'));
-    await until(() => out.includes('got: hello'));
+    await until('the echo of hello', () => out.includes('got: hello'));
     expect(out).not.toContain('Escape character'); // virsh's banner is not the node's
     await con.close();
     expect(await con.ended).toBeUndefined();
@@ -57,7 +51,7 @@ describe.skipIf(!haveScript)('the libvirt console driver (virsh console on a pty
     const evil = `x"; touch ${marker}; echo "$(touch ${marker})`;
     let out = '';
     const con = await driver.open('vm02', { libvirt_domain: evil }, { onData: (d) => (out += d.toString()) });
-    await until(() => out.includes('args:'));
+    await until('the args line', () => out.includes('args:'));
     await con.close();
     expect(fs.existsSync(marker)).toBe(false);
     expect(out).toContain(`args: [console] [--domain] [${evil}]`);

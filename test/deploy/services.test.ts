@@ -15,6 +15,7 @@ import { hasBinary } from '../e2e/tmux.js';
 import { serveLogger } from '../../src/cli/serve.js';
 import { manPage } from '../../src/cli/manpage.js';
 import { builtinModules } from '../../src/backends/index.js';
+import { until } from '../helpers/wait.js';
 
 const UNITS = ['vacm-serve.service', 'vacm-agent.service'];
 const unitText = (u: string) => fs.readFileSync(path.join(ROOT, 'contrib', 'systemd', u), 'utf8');
@@ -88,14 +89,6 @@ describe('vacm serve and SIGHUP (real process)', () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  async function until(pred: () => boolean, label: string, ms = 30_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`${label}: not within ${ms} ms; stderr:\n${err}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
   const yaml = (nodes: string) => `cluster: hup\nnodes:\n  - names: ${nodes}\n    vars: { sim: "true", power: sim }\nping:\n  enabled: false\n`;
 
   it('reloads a good config, keeps running on a broken one, and stops cleanly on SIGTERM — journald lines throughout', async () => {
@@ -105,16 +98,16 @@ describe('vacm serve and SIGHUP (real process)', () => {
     child = spawn(process.execPath, [BIN, 'serve', '--config', cfg], { env: { ...process.env, VACM_STATE_DIR: path.join(dir, 'state'), JOURNAL_STREAM: '8:1' }, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((r) => child!.on('close', (code) => r(code)));
-    await until(() => err.includes('<6>vacm serve: cluster hup, 2 nodes'), 'start');
+    await until(() => `start; stderr:\n${err}`, () => err.includes('<6>vacm serve: cluster hup, 2 nodes'), 30_000);
 
     fs.writeFileSync(cfg, yaml('n[1-5]'));
     child.kill('SIGHUP');
-    await until(() => err.includes('<6>SIGHUP: config reloaded'), 'reload');
+    await until(() => `reload; stderr:\n${err}`, () => err.includes('<6>SIGHUP: config reloaded'), 30_000);
     expect(err).toContain('<6>vacm serve: cluster hup, 5 nodes');
 
     fs.writeFileSync(cfg, 'nodes: [\n');
     child.kill('SIGHUP');
-    await until(() => /<3>SIGHUP: ERR_CONFIG: .*; still running with the previous config\n/.test(err), 'refused reload');
+    await until(() => `refused reload; stderr:\n${err}`, () => /<3>SIGHUP: ERR_CONFIG: .*; still running with the previous config\n/.test(err), 30_000);
     expect(child.exitCode).toBe(null);
 
     child.kill('SIGTERM');
@@ -138,12 +131,12 @@ describe('vacm serve and SIGHUP (real process)', () => {
       child = spawn(process.execPath, [BIN, 'serve', '--config', cfg], { env: { ...process.env, VACM_STATE_DIR: path.join(dir, 'state2'), JOURNAL_STREAM: '8:1' }, stdio: ['ignore', 'ignore', 'pipe'] });
       child.stderr!.on('data', (d) => (err += d));
       const exited = new Promise<number | null>((r) => child!.on('close', (code) => r(code)));
-      await until(() => err.includes('<6>vacm serve: cluster hup, 2 nodes'), 'start');
+      await until(() => `start; stderr:\n${err}`, () => err.includes('<6>vacm serve: cluster hup, 2 nodes'), 30_000);
       fs.writeFileSync(cfg, yaml('m[1-3]') + `metrics:\n  listen: 127.0.0.1:${port}\n`);
       child.kill('SIGHUP');
-      await until(() => err.includes('; back to the previous one\n'), 'fallback');
+      await until(() => `fallback; stderr:\n${err}`, () => err.includes('; back to the previous one\n'), 30_000);
       expect(err).toMatch(/^<3>SIGHUP: the new config does not start \(ERR_\w+: .*\); back to the previous one$/m);
-      await until(() => (err.match(/<6>vacm serve: cluster hup, 2 nodes/g) ?? []).length === 2, 'running again with the previous config');
+      await until(() => `running again with the previous config; stderr:\n${err}`, () => (err.match(/<6>vacm serve: cluster hup, 2 nodes/g) ?? []).length === 2, 30_000);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {

@@ -6,49 +6,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
 import { ipmiSimAvailable, startIpmiSims, type IpmiSims } from '../fixtures/ipmi-sim.js';
 import { hasBinary, tmuxAvailable, tmuxSuite } from './tmux.js';
+import { SerialServer } from '../helpers/serial.js';
+import { until } from '../helpers/wait.js';
 
 const have = tmuxAvailable() && ipmiSimAvailable() && hasBinary('ipmitool');
 const PASSWORD = 'pw-e2e-console-5';
 const BMC = '127.0.20.172';
-
-class SerialServer {
-  readonly sockets = new Set<net.Socket>();
-  received = '';
-  private server = net.createServer((s) => {
-    this.sockets.add(s);
-    s.on('data', (d) => (this.received += d.toString('latin1')));
-    s.on('close', () => this.sockets.delete(s));
-    s.on('error', () => undefined);
-  });
-  port = 0;
-  async listen(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-  say(text: string): void {
-    for (const s of this.sockets) s.write(text);
-  }
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
-
-async function until(what: string, cond: () => boolean, ms = 20_000, step?: () => void): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    step?.();
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describe.skipIf(!have)('serial consoles in tmux (needs tmux, ipmi_sim, ipmitool)', () => {
   let sims: IpmiSims;
@@ -86,7 +55,7 @@ nodes:
     await tmux.waitFor('console con01', 10_000);
     await until('ipmi_sim to connect its serial port', () => serial.sockets.size > 0, 30_000);
     // the port's first words after ipmi_sim connects may be lost: say it until it shows
-    await until('the boot line on screen', () => tmux.capture().includes('con01 boot line 1'), 20_000, () => serial.say('con01 boot line 1\r\n'));
+    await until('the boot line on screen', () => tmux.capture().includes('con01 boot line 1'), 20_000, { step: () => serial.say('con01 boot line 1\r\n') });
     serial.say('\x1b]0;pwned\x07\x1b[2Jafter the escapes\r\n');
     const screen = await tmux.waitFor('after the escapes', 5000);
     expect(screen).toContain('^[]0;pwned^G^[[2Jafter the escapes');
@@ -113,7 +82,7 @@ nodes:
     const tmux = session('cli');
     tmux.start(`node bin/vacm.js console con01 --config ${config}; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo`, { cwd: ROOT, columns: 100, rows: 30, env: env() });
     await tmux.waitFor('con01: console open', 20_000);
-    await until('a line from the node', () => tmux.capture().includes('shell line 7'), 30_000, () => serial.say('shell line 7\r\n'));
+    await until('a line from the node', () => tmux.capture().includes('shell line 7'), 30_000, { step: () => serial.say('shell line 7\r\n') });
     tmux.type('date');
     tmux.keys('Enter');
     await until('the node to receive the typing', () => serial.received.includes('date\r'), 5000);

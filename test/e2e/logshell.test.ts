@@ -12,35 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/engine.js';
 import { hasBinary, tmuxAvailable, tmuxSuite } from './tmux.js';
-import { parentPid, sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
-
-/** `tail` processes under the cluster's sshds, from /proc. */
-function remoteTails(cluster: SshCluster): number[] {
-  const roots = new Set(cluster.pids);
-  const out: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    const pid = Number(e);
-    if (!Number.isInteger(pid) || pid <= 1) continue;
-    let argv0 = '';
-    try {
-      argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
-    } catch {
-      continue;
-    }
-    if (path.basename(argv0) !== 'tail') continue;
-    for (let p = parentPid(pid), i = 0; p > 1 && i < 8; p = parentPid(p), i++) if (roots.has(p)) out.push(pid);
-  }
-  return out;
-}
-
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 1000 && !cond(); i++) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
-}
+import { processesUnder, sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
+import { until } from '../helpers/wait.js';
 
 describe.skipIf(!tmuxAvailable() || !sshdAvailable() || !hasBinary('ssh'))('S and L against real sshd in tmux (needs tmux, root, openssh-server and -client)', () => {
   let cluster: SshCluster;
@@ -103,7 +76,7 @@ describe.skipIf(!tmuxAvailable() || !sshdAvailable() || !hasBinary('ssh'))('S an
     t.type(`${cluster.workDir}/app-{name}.log`);
     t.keys('Enter');
     await t.waitFor((s) => cluster.nodes.every((n) => s.includes(`old line on ${n.name}`)), 20_000);
-    await until('a tail on every node', () => remoteTails(cluster).length === 4);
+    await until('a tail on every node', () => processesUnder(cluster, 'tail').length === 4);
     // the issue asks for the lines within 1 s; measured per append with the screen polled through
     // tmux (each capture a process), bounded at 3 s for a loaded 2-core machine, as the LOG:FOLLOW
     // integration test is
@@ -123,8 +96,8 @@ describe.skipIf(!tmuxAvailable() || !sshdAvailable() || !hasBinary('ssh'))('S an
     expect(new Set(colours).size).toBeGreaterThan(1);
     t.keys('Escape');
     await t.waitFor((s) => s.includes('vacm · sshtest') && !s.includes('unit or /path'), 10_000);
-    await until('no tail left on the nodes', () => remoteTails(cluster).length === 0, 10_000);
-    expect(remoteTails(cluster)).toEqual([]);
+    await until('no tail left on the nodes', () => processesUnder(cluster, 'tail').length === 0, 10_000);
+    expect(processesUnder(cluster, 'tail')).toEqual([]);
     // the dashboard shows the job cancelled before q (else q rightly asks about a job still running)
     await t.waitFor(/■ \S+ cancelled  LOG:FOLLOW:node\[01-04\]/, 10_000);
     t.keys('q');

@@ -2,15 +2,14 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
-import { peerAvailable } from '../helpers/peers.js';
+import { onPath, peerAvailable } from '../helpers/peers.js';
 
-export function hasBinary(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-}
+/** the one program check (test/helpers/peers.ts), here for the tmux tests that import it from this file */
+export { hasBinary } from '../helpers/peers.js';
 
 /** tmux is there (else the suite skips, naming the package; under CI=true it fails: test/helpers/peers.ts) */
 export function tmuxAvailable(): boolean {
-  return peerAvailable(hasBinary('tmux'), 'tmux (apt-get install tmux)');
+  return peerAvailable(onPath('tmux'), 'tmux (apt-get install tmux)');
 }
 
 /** Compile src/ into dist/ once per file, so the binary under test is the code under test. */

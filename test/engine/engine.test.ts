@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeEngine, run } from '../helpers/engine.js';
+import { until } from '../helpers/wait.js';
 import type { CommandDef, ModuleDef } from '../../src/protocol/module.js';
 import { VacmError } from '../../src/protocol/errors.js';
 import { Registry } from '../../src/engine/registry.js';
@@ -18,6 +19,14 @@ function cmd(c: Partial<CommandDef> & Pick<CommandDef, 'name' | 'run'>): Command
   return { summary: c.name, nodes: 'required', args: [], lane: 'bulk', dangerous: false, ...c };
 }
 
+/**
+ * What the tests wait on, never a fixed sleep: SLOW's node operations running now in this test's
+ * engine (a fresh count per setup, so a previous test's leftovers do not count), and whether
+ * LATE's late emit has happened.
+ */
+let busy = { now: 0 };
+let lateEmitted = false;
+
 /** A test module: SLOW sleeps per node (bulk), HANG ignores everything, THROW throws, FLAKY fails odd nodes. */
 const testModule: ModuleDef = {
   tag: 'TEST',
@@ -26,7 +35,15 @@ const testModule: ModuleDef = {
     cmd({
       name: 'SLOW', args: [{ name: 'ms' }],
       async run(ctx) {
-        await ctx.forEachNode(ctx.nodes, async (n) => { await sleep(Number(ctx.args.ms), n.signal); });
+        const count = busy;
+        await ctx.forEachNode(ctx.nodes, async (n) => {
+          count.now++;
+          try {
+            await sleep(Number(ctx.args.ms), n.signal);
+          } finally {
+            count.now--;
+          }
+        });
       },
     }),
     cmd({ name: 'HANG', nodes: 'none', jobTimeoutMs: 300, async run() { await new Promise(() => {}); } }),
@@ -37,7 +54,7 @@ const testModule: ModuleDef = {
     cmd({ name: 'FLAKY', async run(ctx) { await ctx.forEachNode(ctx.nodes, async (n) => (Number(n.node.slice(-1)) % 2 ? 'failed' : 'ok')); } }),
     cmd({ name: 'CHANGE', lane: 'control', dangerous: true, async run(ctx) { await ctx.forEachNode(ctx.nodes, async () => {}); } }),
     cmd({ name: 'ITER', nodes: 'none', async *run() { yield { type: 'NODELIST', node: 'x' }; yield { type: 'NODELIST', node: 'y' }; } }),
-    cmd({ name: 'LATE', nodes: 'none', lane: 'control', async run(ctx) { setTimeout(() => ctx.emit({ type: 'NODELIST', node: 'late' }), 20); } }),
+    cmd({ name: 'LATE', nodes: 'none', lane: 'control', async run(ctx) { setTimeout(() => { ctx.emit({ type: 'NODELIST', node: 'late' }); lateEmitted = true; }, 20); } }),
   ],
 };
 
@@ -47,6 +64,7 @@ afterEach(async () => {
   current = undefined;
 });
 async function setup(extra: Partial<Parameters<typeof makeEngine>[0]> = {}) {
+  busy = { now: 0 };
   const r = await makeEngine({ modules: [testModule], ...extra });
   current = r.engine;
   return r;
@@ -138,15 +156,16 @@ describe('jobs', () => {
 
   it('drops events a module emits after its job ended', async () => {
     const { engine, events } = await setup();
+    lateEmitted = false;
     await run(engine, 'TEST:LATE');
-    await sleep(50);
+    await until('LATE to emit after its end', () => lateEmitted);
     expect(events.filter((e) => e.job === 1).map((e) => e.type)).toEqual(['JOB_STARTED', 'JOB_COMPLETED']);
   });
 
   it('cancels through NEXXUS:CANCEL: the job ends JOB_CANCELLED and its queued nodes never run', async () => {
     const { engine } = await setup();
     const h = engine.submit('TEST:SLOW:node[01-08]:5000');
-    await sleep(20);
+    await until('the first nodes running', () => busy.now > 0);
     const cancel = await run(engine, `NEXXUS:CANCEL::${h.id}`);
     expect(cancel).toContain(`NEXXUS:2:CANCELLED:${h.id}`);
     const v = await h.done;
@@ -184,7 +203,7 @@ describe('lanes', () => {
   it('a control-lane job completes while bulk jobs saturate the fanout with slow operations', async () => {
     const { engine } = await setup(); // fanout 4
     const bulk = [engine.submit('TEST:SLOW:node[01-08]:400'), engine.submit('TEST:SLOW:node[01-08]:400')];
-    await sleep(30);
+    await until('the fanout full', () => busy.now === 4);
     expect(engine.job(bulk[0].id)!.done).toBe(0); // the fanout is full of slow operations
     const control = engine.submit('NEXXUS:GET_VAR:node[01-08]:host');
     const cv = await control.done;

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { parseConfig } from '../../src/engine/config.js';
-import type { ModuleDef } from '../../src/protocol/module.js';
+import type { JobView, ModuleDef } from '../../src/protocol/module.js';
 import type { VacmEvent } from '../../src/protocol/events.js';
 import { toLine } from '../../src/protocol/events.js';
 import { nexxusModule } from '../../src/backends/nexxus.js';
@@ -39,19 +39,34 @@ export async function makeEngine(opts: { yaml?: string; modules?: ModuleDef[]; e
   return { engine, stateDir, events };
 }
 
-/** Submit a request, wait for its terminal event, and return its response lines. */
-export async function run(engine: Engine, line: string): Promise<string[]> {
-  const lines: string[] = [];
+/**
+ * The one submit-and-collect: run a request to its end; its events, response lines and final view.
+ * `onEvent` sees each of the job's events and may cancel it.
+ */
+export async function runJob(engine: Engine, line: string, onEvent?: (e: VacmEvent, cancel: () => void) => void): Promise<{ view: JobView; events: VacmEvent[]; lines: string[] }> {
+  const events: VacmEvent[] = [];
   let id = -1;
-  const buffered: VacmEvent[] = [];
-  const off = engine.subscribe((e) => (id === -1 ? buffered.push(e) : e.job === id && lines.push(toLine(e))));
+  let cancel = () => {};
+  const early: VacmEvent[] = [];
+  const off = engine.subscribe((e) => {
+    if (id === -1) return void early.push(e);
+    if (e.job !== id) return;
+    events.push(e);
+    onEvent?.(e, cancel);
+  });
   try {
     const h = engine.submit(line);
     id = h.id;
-    for (const e of buffered) if (e.job === id) lines.push(toLine(e));
-    await h.done;
+    cancel = h.cancel;
+    for (const e of early) if (e.job === id) events.push(e);
+    const view = await h.done;
+    return { view, events, lines: events.map(toLine) };
   } finally {
     off();
   }
-  return lines;
+}
+
+/** Submit a request, wait for its terminal event, and return its response lines. */
+export async function run(engine: Engine, line: string): Promise<string[]> {
+  return (await runJob(engine, line)).lines;
 }

@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { BIN } from './cli.js';
 
-export function hasBinary(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-}
+/** the one program check (test/helpers/peers.ts), here for the serve tests that import it from this file */
+export { hasBinary } from './peers.js';
+import { until } from './wait.js';
 
 export interface ServeFixture {
   dir: string;
@@ -30,16 +30,6 @@ export interface ServeUserSpec {
   name: string;
   role: 'viewer' | 'operator' | 'admin';
   from?: string[];
-}
-
-async function until<T>(what: () => T | undefined, ms: number, label: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = what();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${label}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 export async function startServe(users: ServeUserSpec[], opts: { nodes?: string; extra?: string; args?: string[]; listen?: string; env?: Record<string, string> } = {}): Promise<ServeFixture> {
@@ -71,12 +61,12 @@ ${userYaml}
     child = spawn(process.execPath, [BIN, 'serve', '--config', path.join(dir, 'vacm.yaml'), ...(opts.args ?? [])], { env: { ...process.env, ...opts.env, VACM_STATE_DIR: stateDir }, stdio: ['ignore', 'ignore', 'pipe'] });
     const c = child;
     c.stderr!.on('data', (d) => (log += d));
-    port = await until(() => {
+    port = await until('serve listening', () => {
       const m = /ssh front door on 127\.\d+\.\d+\.\d+:(\d+)/.exec(log);
       if (c.exitCode !== null) throw new Error(`serve exited: ${log}`);
       return m ? Number(m[1]) : undefined;
-    }, 30_000, 'serve listening');
-    await until(() => (log.includes('local socket') ? true : undefined), 10_000, 'serve socket');
+    }, 30_000);
+    await until('serve socket', () => (log.includes('local socket') ? true : undefined), 10_000);
   };
   await launch();
   const halt = async (signal: NodeJS.Signals) => {

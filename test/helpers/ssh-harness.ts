@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { Engine } from '../../src/engine/engine.js';
 import { parseConfig } from '../../src/engine/config.js';
 import { createBackends, type Backends } from '../../src/backends/index.js';
-import { toLine, type VacmEvent } from '../../src/protocol/events.js';
+import type { VacmEvent } from '../../src/protocol/events.js';
 import { tempDir } from './engine.js';
 
 export interface Harness {
@@ -24,30 +24,6 @@ export async function closeEngine(h: Harness | undefined): Promise<void> {
   if (!h) return;
   await h.engine.stop();
   fs.rmSync(h.stateDir, { recursive: true, force: true });
-}
-
-/** Run a request to its end; its events, response lines and final view. `onEvent` sees each event and may cancel. */
-export async function runJob(engine: Engine, line: string, onEvent?: (e: VacmEvent, cancel: () => void) => void) {
-  const events: VacmEvent[] = [];
-  let id = -1;
-  let cancel = () => {};
-  const early: VacmEvent[] = [];
-  const off = engine.subscribe((e) => {
-    if (id === -1) return void early.push(e);
-    if (e.job !== id) return;
-    events.push(e);
-    onEvent?.(e, cancel);
-  });
-  try {
-    const h = engine.submit(line);
-    id = h.id;
-    cancel = h.cancel;
-    for (const e of early) if (e.job === id) events.push(e);
-    const view = await h.done;
-    return { view, events, lines: events.map(toLine) };
-  } finally {
-    off();
-  }
 }
 
 /** The ERROR event of a node, as `CODE: message` (unescaped, unlike the wire line). */

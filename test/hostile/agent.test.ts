@@ -18,6 +18,7 @@ import { CollectorCore, DISCOVERED_FILE, REPLAY_FILE, parseCollectorSection } fr
 import { canonicalJson, deriveNodeKey, encodeAgentMsg, encodeV1, macOf, REJECT_REASONS, type AgentMsg, type RejectReason } from '../../src/protocol/agent-msg.js';
 import type { ModuleHost, NodeView } from '../../src/protocol/module.js';
 import type { NodeState } from '../../src/protocol/events.js';
+import { until } from '../helpers/wait.js';
 
 const MASTER = 'hostile-test-master-secret';
 const key = (node: string) => deriveNodeKey(MASTER, node);
@@ -322,16 +323,6 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProce
   return { child, err: () => err, exited };
 }
 
-async function until<T>(what: () => Promise<T | undefined | false> | T | undefined | false, ms: number, label: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await what();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`${label}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function metric(port: number, re: RegExp): Promise<number | undefined> {
   try {
     const text = await (await fetch(`http://${COLLECTOR}:${port}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
@@ -376,7 +367,7 @@ ${extra}`, { mode: 0o600 });
 
 function serve(port: number, metrics: number) {
   const s = start(['serve', '--config', writeConfig(port), '--metrics', `${COLLECTOR}:${metrics}`, '--snapshot-every', '3600'], { VACM_STATE_DIR: path.join(dir, 'state') });
-  return { ...s, ready: until(() => s.err().includes('metrics on') || undefined, 30_000, 'serve start') };
+  return { ...s, ready: until('serve start', () => s.err().includes('metrics on') || undefined, 30_000) };
 }
 
 /** A node's key as the operator makes it on the head node, in a 0600 file. */
@@ -399,11 +390,11 @@ describe('real processes: vacm serve and vacm agent on loopback', () => {
     const k2 = await keyFile('node2');
     // node1's real agent: up (the hook runs), then stopped: down
     const agent = start(['agent', '--collector', `${COLLECTOR}:26451`, '--secret-file', k1, '--interval', '0.3', '--name', 'node1', '--bind', '127.0.40.1']);
-    await until(() => s.err().includes('event NEXXUS:0:NODE_UP:node1') || undefined, 20_000, 'node1 up');
-    await until(() => fs.existsSync(path.join(dir, 'hook-ran')) || undefined, 10_000, 'hook');
+    await until('node1 up', () => s.err().includes('event NEXXUS:0:NODE_UP:node1') || undefined, 20_000);
+    await until('hook', () => fs.existsSync(path.join(dir, 'hook-ran')) || undefined, 10_000);
     agent.child.kill('SIGTERM');
     expect(await agent.exited).toBe(0);
-    await until(() => /event NEXXUS:0:NODE_DOWN:node1:agent silent for \d+ s/.test(s.err()) || undefined, 20_000, 'node1 down');
+    await until('node1 down', () => /event NEXXUS:0:NODE_DOWN:node1:agent silent for \d+ s/.test(s.err()) || undefined, 20_000);
     fs.rmSync(path.join(dir, 'hook-ran'));
 
     // the attacker even holds node1's key, but sends from 127.0.0.99: refused
@@ -411,10 +402,10 @@ describe('real processes: vacm serve and vacm agent on loopback', () => {
       const forged = encodeAgentMsg({ v: 2, kind: 'status', node: 'node1', boot: 'evil', seq: i, ts: Date.now(), iv: 3600, stats: { load1: 99 } }, key('node1')).bytes;
       await sendFrom('127.0.0.99', 26451, forged);
     }
-    await until(async () => ((await rejected(26452, 'address')) ?? 0) >= 5 || undefined, 10_000, 'address rejects counted');
+    await until('address rejects counted', async () => ((await rejected(26452, 'address')) ?? 0) >= 5 || undefined, 10_000);
     // a real agent with node2's key claiming node1, from node1's own address: refused too
     const impostor = start(['agent', '--collector', `${COLLECTOR}:26451`, '--secret-file', k2, '--interval', '0.3', '--name', 'node1', '--bind', '127.0.40.1']);
-    await until(async () => ((await rejected(26452, 'hmac')) ?? 0) >= 4 || undefined, 20_000, 'hmac rejects counted');
+    await until('hmac rejects counted', async () => ((await rejected(26452, 'hmac')) ?? 0) >= 4 || undefined, 20_000);
     impostor.child.kill('SIGTERM');
     await impostor.exited;
     expect(await nodeUp(26452, 'node1')).toBe(0);
@@ -429,9 +420,9 @@ describe('real processes: vacm serve and vacm agent on loopback', () => {
     await s.ready;
     const one = encodeAgentMsg({ v: 2, kind: 'status', node: 'node3', boot: 'b', seq: 1, ts: Date.now(), iv: 3600, stats: { load1: 1 } }, key('node3')).bytes;
     await sendFrom('127.0.40.3', 26453, one);
-    await until(() => s.err().includes('event NEXXUS:0:NODE_UP:node3') || undefined, 10_000, 'node3 up');
+    await until('node3 up', () => s.err().includes('event NEXXUS:0:NODE_UP:node3') || undefined, 10_000);
     // 2 x 1 s, checked every second; 20 s is a generous bound against 7 200 s uncapped
-    const down = await until(() => /event NEXXUS:0:NODE_DOWN:node3:agent silent for (\d+) s/.exec(s.err()) ?? undefined, 20_000, 'node3 down');
+    const down = await until('node3 down', () => /event NEXXUS:0:NODE_DOWN:node3:agent silent for (\d+) s/.exec(s.err()) ?? undefined, 20_000);
     expect(Number(down[1])).toBeLessThan(20);
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
@@ -443,7 +434,7 @@ describe('real processes: vacm serve and vacm agent on loopback', () => {
     const first = serve(26455, 26456);
     await first.ready;
     await sendFrom('127.0.40.2', 26455, captured);
-    await until(() => first.err().includes('event NEXXUS:0:NODE_UP:node2') || undefined, 10_000, 'node2 up');
+    await until('node2 up', () => first.err().includes('event NEXXUS:0:NODE_UP:node2') || undefined, 10_000);
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(fs.statSync(path.join(dir, 'state', REPLAY_FILE)).mode & 0o777).toBe(0o600);
@@ -451,11 +442,11 @@ describe('real processes: vacm serve and vacm agent on loopback', () => {
     const second = serve(26455, 26456);
     await second.ready;
     await sendFrom('127.0.40.2', 26455, captured);
-    await until(async () => ((await rejected(26456, 'replay')) ?? 0) >= 1 || undefined, 10_000, 'replay counted');
+    await until('replay counted', async () => ((await rejected(26456, 'replay')) ?? 0) >= 1 || undefined, 10_000);
     expect(await nodeUp(26456, 'node2')).toBe(0);
     // the collector itself is fine: the agent's next datagram is taken
     await sendFrom('127.0.40.2', 26455, d(6));
-    await until(async () => (await nodeUp(26456, 'node2')) === 1 || undefined, 10_000, 'node2 up again');
+    await until('node2 up again', async () => (await nodeUp(26456, 'node2')) === 1 || undefined, 10_000);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     expect(upLines(second.err(), 'node2')).toBe(1);

@@ -13,6 +13,7 @@ import { MAX_CONSOLE_LINE } from '../../src/backends/console/lines.js';
 import { toJsonLine, toLine, type VacmEvent } from '../../src/protocol/events.js';
 import { visible } from '../../src/protocol/visible.js';
 import { VacmError } from '../../src/protocol/errors.js';
+import { until } from '../helpers/wait.js';
 
 /** A console whose "node" the test is: `feed` is what the node prints. */
 function fakeSerial() {
@@ -45,19 +46,11 @@ nodes:
 console: { log: true, keep_lines: 50, max_bytes: 65536${extra} }
 `;
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 async function setup() {
   const serial = fakeSerial();
   const mod = createConsoleModule({ drivers: { ipmi: serial.driver }, partialMs: 50 });
   const h = await makeEngine({ yaml: YAML(), modules: [mod], engine: { monitor: true } });
-  await until(() => serial.has('evil01'));
+  await until('the serial port of evil01', () => serial.has('evil01'));
   const lines = (events: VacmEvent[]) => events.filter((e): e is Extract<VacmEvent, { type: 'CONSOLE' }> => e.type === 'CONSOLE' && e.kind === 'line');
   return { ...h, serial, mod, lines };
 }
@@ -67,18 +60,18 @@ describe('hostile serial consoles', () => {
     const { engine, events, serial, stateDir, lines } = await setup();
     try {
       const watch = engine.submit('CONSOLE:WATCH:evil01');
-      await until(() => events.some((e) => e.job === watch.id && e.type === 'CONSOLE_STATE'));
+      await until('the console state', () => events.some((e) => e.job === watch.id && e.type === 'CONSOLE_STATE'));
       // OSC 52 (write the operator's clipboard), a window title, clear screen, 8-bit CSI, BEL
       const evil = '\x1b]52;c;cm0gLXJmIH4K\x07\x1b]0;pwned\x07\x1b[2J\x9b31mred\x07 end';
       serial.feed('evil01', Buffer.from(evil + '\r\n', 'utf8'));
-      await until(() => lines(events).length > 0);
+      await until('a console line', () => lines(events).length > 0);
       const e = lines(events)[0]!;
       expect(e.line).toBe(evil); // kept as it came, for scripts reading a pipe (as SSH:EXEC's OUTPUT)
       const onTty = visible(toLine(e));
       expect(onTty).toBe(`CONSOLE:${watch.id}:CONSOLE:evil01:line:^[]52;c;cm0gLXJmIH4K^G^[]0;pwned^G^[[2J\\x9b31mred^G end`);
       expect(toJsonLine(e)).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
       const log = path.join(stateDir, 'console', 'evil01.log');
-      await until(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes(' end'));
+      await until('the end in the console log', () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes(' end'));
       const text = fs.readFileSync(log, 'utf8');
       expect(text.replace(/\n/g, '')).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
       expect(text).toContain('\\x1b]52;c;cm0gLXJmIH4K\\x07');
@@ -92,11 +85,11 @@ describe('hostile serial consoles', () => {
     const { engine, events, serial, lines } = await setup();
     try {
       const watch = engine.submit('CONSOLE:WATCH:evil01');
-      await until(() => events.some((e) => e.job === watch.id && e.type === 'CONSOLE_STATE'));
+      await until('the console state', () => events.some((e) => e.job === watch.id && e.type === 'CONSOLE_STATE'));
       const chunk = Buffer.alloc(64 * 1024, 0x41);
       for (let i = 0; i < 160; i++) serial.feed('evil01', chunk); // 10 MiB, no newline
       serial.feed('evil01', '\n');
-      await until(() => lines(events).length > 0);
+      await until('a console line', () => lines(events).length > 0);
       const got = lines(events);
       expect(got).toHaveLength(1);
       expect(got[0]!.line).toBe('A'.repeat(MAX_CONSOLE_LINE) + `…[cut ${160 * 64 * 1024 - MAX_CONSOLE_LINE} chars]`);
@@ -143,9 +136,9 @@ describe('hostile serial consoles', () => {
     const warnings: string[] = [];
     const { engine } = await makeEngine({ yaml: YAML(), modules: [mod], engine: { monitor: true, stateDir, log: (_l: string, m: string) => void warnings.push(m) } as never });
     try {
-      await until(() => serial.has('evil01'));
+      await until('the serial port of evil01', () => serial.has('evil01'));
       serial.feed('evil01', 'overwrite me\r\n');
-      await until(() => warnings.some((w) => w.includes('console log of evil01 not written')), 3000);
+      await until('the unwritable-log warning', () => warnings.some((w) => w.includes('console log of evil01 not written')), 3000);
       expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
       expect(warnings.find((w) => w.includes('console log of evil01'))).toMatch(/symbolic link/);
     } finally {

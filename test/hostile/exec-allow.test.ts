@@ -9,7 +9,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { hasBinary, sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
-import { closeEngine, errorOf, openEngine, runJob, type Harness } from '../helpers/ssh-harness.js';
+import { closeEngine, errorOf, openEngine, type Harness } from '../helpers/ssh-harness.js';
+import { runJob } from '../helpers/engine.js';
 import { quoteWords } from '../../src/protocol/shell-words.js';
 import type { VacmEvent } from '../../src/protocol/events.js';
 

@@ -14,8 +14,9 @@ import { parsePowerSection } from '../../src/backends/power/settings.js';
 import { messages, powerEngine, results, type Harness } from '../backends/power/harness.js';
 import { tempDir } from '../helpers/engine.js';
 import { nexxusModule } from '../../src/backends/nexxus.js';
+import { hasBinary } from '../helpers/peers.js';
 
-const have = spawnSync('sh', ['-c', 'command -v virsh'], { stdio: 'ignore' }).status === 0;
+const have = hasBinary('virsh');
 
 describe('checkLibvirtUri', () => {
   it.each([

@@ -20,8 +20,8 @@ import { runIpc } from '../../src/cli/ipc.js';
 import type { CommandDef, ModuleDef } from '../../src/protocol/module.js';
 import type { VacmEvent } from '../../src/protocol/events.js';
 import { sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
-import { closeEngine, openEngine, runJob, type Harness } from '../helpers/ssh-harness.js';
-import { tempDir } from '../helpers/engine.js';
+import { closeEngine, openEngine, type Harness } from '../helpers/ssh-harness.js';
+import { tempDir, runJob } from '../helpers/engine.js';
 import { vacm } from '../helpers/cli.js';
 
 const MiB = 1024 * 1024;

@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeEngine, tempDir } from '../helpers/engine.js';
+import { makeEngine, tempDir, runJob } from '../helpers/engine.js';
 import { vacm } from '../helpers/cli.js';
-import { closeEngine, openEngine, runJob, type Harness } from '../helpers/ssh-harness.js';
+import { closeEngine, openEngine, type Harness } from '../helpers/ssh-harness.js';
 import { sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
 import type { Engine } from '../../src/engine/engine.js';
 

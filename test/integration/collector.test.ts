@@ -10,6 +10,7 @@ import { builtinModules } from '../../src/backends/index.js';
 import { startAgent, type AgentHandle } from '../../src/backends/agent/agent.js';
 import { canonicalJson, deriveNodeKey, encodeAgentMsg, encodeV1, macOf } from '../../src/protocol/agent-msg.js';
 import { toLine, type VacmEvent } from '../../src/protocol/events.js';
+import { until } from '../helpers/wait.js';
 
 const MASTER = 's3cret-for-tests';
 /** each node's own key, as `vacm agent --print-key` gives it */
@@ -38,14 +39,6 @@ async function open(port: number, extra = ''): Promise<{ engine: Engine; events:
   engine.subscribe((e) => events.push(e));
   await engine.start();
   return { engine, events };
-}
-
-async function until(what: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function sendRaw(bytes: Buffer, port: number, from = '127.0.40.9'): Promise<void> {
@@ -78,7 +71,7 @@ describe('collector over loopback', () => {
     const { engine: e, events } = await open(26001);
     let n = 0;
     agents.push(await startAgent({ name: 'node1', collectorHost: '127.0.40.254', collectorPort: 26001, secret: key('node1'), intervalMs: 200, bind: '127.0.40.1', stats: async () => ({ load1: 1.25 + n++, cpu: 40, mem_used_pct: 50 }) }));
-    await until(() => (e.node('node1')?.stats?.load1 as number) >= 2.25);
+    await until('node1 load 2.25', () => (e.node('node1')?.stats?.load1 as number) >= 2.25);
     expect(e.node('node1')?.state).toBe('up');
     expect(events.map(toLine)).toContain('NEXXUS:0:NODE_UP:node1');
     const h = e.history.query(['node1'], Date.now() - 60_000, Date.now() + 1000).get('node1')!;
@@ -101,8 +94,8 @@ describe('collector over loopback', () => {
     await sendRaw(Buffer.from(JSON.stringify({ ...body, mac: macOf(canonicalJson(body), key('node2')) })), 26002, '127.0.40.2');
     await sendRaw(encodeAgentMsg({ v: 2, kind: 'status', node: 'node2', boot: 'b1', seq: 4, ts: Date.now(), iv: 5, stats: {} }, key('node2')).bytes, 26002, '127.0.40.9'); // not node2's host
     await sendRaw(encodeV1({ type: 'status', host: 'node3', seq: 1, time: Date.now() / 1000, load: [0.5, 0.4, 0.3] }, key('node3')), 26002, '127.0.40.3');
-    await until(() => e.node('node3')?.stats?.load1 === 0.5);
-    await until(() => (e as Engine).node('node2')?.stats?.load1 === 3);
+    await until('node3 load 0.5', () => e.node('node3')?.stats?.load1 === 0.5);
+    await until('node2 load 3', () => (e as Engine).node('node2')?.stats?.load1 === 3);
     const c = await stats(e);
     expect(c).toMatchObject({ received: 9, accepted: 2, upgraded: 1, rejected_replay: 1, rejected_hmac: 1, rejected_size: 1, rejected_json: 1, rejected_subnet: 1, rejected_stale: 1, rejected_address: 1 });
     const line = (await e.submit('COLLECTOR:STATS').done).events.map(toLine);
@@ -112,9 +105,9 @@ describe('collector over loopback', () => {
   it('declares a node down when its agent stops, with the reason', async () => {
     const { engine: e, events } = await open(26003);
     const a = await startAgent({ name: 'node1', collectorHost: '127.0.40.254', collectorPort: 26003, secret: key('node1'), intervalMs: 200, bind: '127.0.40.1', stats: async () => ({ load1: 1 }) });
-    await until(() => e.node('node1')?.state === 'up');
+    await until('node1 up', () => e.node('node1')?.state === 'up');
     await a.stop();
-    await until(() => e.node('node1')?.state === 'down');
+    await until('node1 down', () => e.node('node1')?.state === 'down');
     const down = events.map(toLine).find((l) => l.startsWith('NEXXUS:0:NODE_DOWN:node1:'));
     expect(down).toMatch(/^NEXXUS:0:NODE_DOWN:node1:agent silent for \d+ s$/);
   });
@@ -122,7 +115,7 @@ describe('collector over loopback', () => {
   it('discovers an unknown agent, caches it, and NEXXUS:ADOPT adds it to the nodelist', async () => {
     const { engine: e, events } = await open(26004);
     agents.push(await startAgent({ name: 'newbox', collectorHost: '127.0.40.254', collectorPort: 26004, secret: key('newbox'), intervalMs: 200, bind: '127.0.40.77', stats: async () => ({ load1: 2 }) }));
-    await until(() => events.some((x) => x.type === 'DISCOVERED'));
+    await until('a DISCOVERED event', () => events.some((x) => x.type === 'DISCOVERED'));
     expect(events.map(toLine)).toContain('NEXXUS:0:DISCOVERED:newbox:127.0.40.77');
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'state', 'discovered.json'), 'utf8')).newbox.addr).toBe('127.0.40.77');
     expect(e.node('newbox')).toBeUndefined();
@@ -133,7 +126,7 @@ describe('collector over loopback', () => {
     expect(e.node('newbox')?.vars.host).toBe('127.0.40.77');
     expect(e.groups().discovered).toEqual(['newbox']);
     expect(e.resolve('@discovered')).toEqual(['newbox']);
-    await until(() => e.node('newbox')?.state === 'up');
+    await until('newbox up', () => e.node('newbox')?.state === 'up');
     expect(e.node('newbox')?.stats?.load1).toBe(2);
     expect(fs.readFileSync(path.join(dir, 'state', 'audit.jsonl'), 'utf8')).toContain('NEXXUS:ADOPT:newbox');
   });

@@ -6,7 +6,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipmiSimAvailable, startIpmiSims, type IpmiSims } from '../fixtures/ipmi-sim.js';
@@ -14,44 +13,13 @@ import { makeEngine, run } from '../helpers/engine.js';
 import { createConsoleModule } from '../../src/backends/console/module.js';
 import { toLine, type VacmEvent } from '../../src/protocol/events.js';
 import type { Engine } from '../../src/engine/engine.js';
+import { SerialServer } from '../helpers/serial.js';
+import { until } from '../helpers/wait.js';
+import { hasBinary } from '../helpers/peers.js';
 
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const have = ipmiSimAvailable() && has('ipmitool') && has('script');
+const have = ipmiSimAvailable() && hasBinary('ipmitool') && hasBinary('script');
 const PASSWORD = 'pw-sol-31';
 const BMC = '127.0.20.171';
-
-/** The node's "serial port": ipmi_sim connects here when SOL is activated. */
-class SerialServer {
-  readonly sockets = new Set<net.Socket>();
-  received = '';
-  private server = net.createServer((s) => {
-    this.sockets.add(s);
-    s.on('data', (d) => (this.received += d.toString('latin1')));
-    s.on('close', () => this.sockets.delete(s));
-    s.on('error', () => undefined);
-  });
-  port = 0;
-  async listen(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-  say(text: string | Buffer): void {
-    for (const s of this.sockets) s.write(text);
-  }
-  async close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
-
-async function until(what: string, cond: () => boolean, ms = 20_000, step?: () => void): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    step?.();
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const consoleLines = (events: VacmEvent[], node: string): string[] =>
   events.filter((e): e is Extract<VacmEvent, { type: 'CONSOLE' }> => e.type === 'CONSOLE' && e.node === node && e.kind === 'line').map((e) => e.line);
@@ -109,7 +77,7 @@ describe.skipIf(!have)('CONSOLE over IPMI SOL against ipmi_sim', () => {
       await until('ipmi_sim to connect to the serial server', () => serial.sockets.size > 0, 30_000);
       // what the port says in the first moments after ipmi_sim connects may be lost (as with
       // ipmitool): the console counts as up once a first line came through
-      await until('a first line', () => consoleLines(events, 'con01').includes('warm-up'), 20_000, () => serial.say('warm-up\r\n'));
+      await until('a first line', () => consoleLines(events, 'con01').includes('warm-up'), 20_000, { step: () => serial.say('warm-up\r\n') });
     }, 60_000);
 
     afterAll(async () => {
@@ -160,7 +128,7 @@ describe.skipIf(!have)('CONSOLE over IPMI SOL against ipmi_sim', () => {
     it('comes back by itself after ipmi_sim restarts', async () => {
       await sims.restart(0);
       // the BMC forgot our session: the keep-alive notices, the hub reopens with backoff
-      await until('a line after the restart', () => consoleLines(events, 'con01').includes('after-restart'), 40_000, () => serial.say('after-restart\r\n'));
+      await until('a line after the restart', () => consoleLines(events, 'con01').includes('after-restart'), 40_000, { step: () => serial.say('after-restart\r\n') });
       expect(events.some((e) => e.type === 'CONSOLE_STATE' && e.node === 'con01' && e.state === 'lost')).toBe(true);
       const log = fs.readFileSync(path.join(stateDir, 'console', 'con01.log'), 'utf8');
       await until('the log', () => fs.readFileSync(path.join(stateDir, 'console', 'con01.log'), 'utf8').includes('after-restart'), 5000);
@@ -196,7 +164,7 @@ describe.skipIf(!have)('CONSOLE over IPMI SOL against ipmi_sim', () => {
       const h = engine.submit('CONSOLE:WATCH:con01');
       await until('the console to connect', () => events.some((e) => e.job === h.id && e.type === 'CONSOLE_STATE' && e.state === 'connected'), 20_000);
       serial.say('watched\r\n');
-      await until('a line', () => consoleLines(events, 'con01').includes('watched'), 20_000, () => serial.say('watched\r\n'));
+      await until('a line', () => consoleLines(events, 'con01').includes('watched'), 20_000, { step: () => serial.say('watched\r\n') });
       h.cancel();
       const view = await h.done;
       expect(view.state).toBe('cancelled');

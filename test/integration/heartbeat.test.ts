@@ -13,6 +13,7 @@ import type { VacmEvent } from '../../src/protocol/events.js';
 import { makeEngine } from '../helpers/engine.js';
 import { IcmpDrop, nftUsable } from '../helpers/nft.js';
 import { createProviders } from '../../src/backends/providers.js';
+import { until } from '../helpers/wait.js';
 
 const SILENCED = '127.0.33.251';
 const hasFping = findBinary('fping') !== undefined;
@@ -31,14 +32,6 @@ nodes:
   - names: simhb1
     vars: { sim: true }
 `;
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const alive = (pid: number) => {
   try {
@@ -71,7 +64,7 @@ describe.skipIf(!hasFping)('heartbeat with fping -l (needs fping: apt-get instal
     const { engine, events, hb } = await start('fping');
     try {
       expect(hb.pids()).toHaveLength(1);
-      await waitFor('hb01-04 up', () => ['hb01', 'hb02', 'hb03', 'hb04'].every((n) => engine.node(n)?.state === 'up'));
+      await until('hb01-04 up', () => ['hb01', 'hb02', 'hb03', 'hb04'].every((n) => engine.node(n)?.state === 'up'));
       expect(nodeEvents(events, 'NODE_UP', 'hb02')).toHaveLength(1);
       expect(events.find((e) => e.type === 'NODE_UP' && e.node === 'hb01')?.tag).toBe('NEXXUS');
       // no host: not covered; the sim node is reported by SIM, not pinged
@@ -84,15 +77,15 @@ describe.skipIf(!hasFping)('heartbeat with fping -l (needs fping: apt-get instal
   it.skipIf(!canDrop)(`a silenced address goes down after the misses and comes back (nft drops echo to ${SILENCED}; skipped when nft is unavailable)`, async () => {
     const { engine, events, hb } = await start('fping');
     try {
-      await waitFor('hb04 up', () => engine.node('hb04')?.state === 'up');
+      await until('hb04 up', () => engine.node('hb04')?.state === 'up');
       drop.drop([SILENCED]);
-      await waitFor('NODE_DOWN hb04', () => nodeEvents(events, 'NODE_DOWN', 'hb04').length === 1);
+      await until('NODE_DOWN hb04', () => nodeEvents(events, 'NODE_DOWN', 'hb04').length === 1);
       const down = nodeEvents(events, 'NODE_DOWN', 'hb04')[0];
       expect(down).toMatchObject({ tag: 'NEXXUS', job: 0, reason: 'no reply to 2 heartbeat pings in a row' });
       expect(engine.node('hb04')?.state).toBe('down');
       expect(engine.node('hb01')?.state).toBe('up');
       drop.remove();
-      await waitFor('NODE_UP hb04 again', () => nodeEvents(events, 'NODE_UP', 'hb04').length === 2);
+      await until('NODE_UP hb04 again', () => nodeEvents(events, 'NODE_UP', 'hb04').length === 2);
       expect(engine.node('hb04')?.state).toBe('up');
       expect(hb.pids()).toHaveLength(1);
     } finally {
@@ -105,10 +98,10 @@ describe.skipIf(!hasFping)('heartbeat with fping -l (needs fping: apt-get instal
     const { engine, hb } = await start('fping');
     let pid = -1;
     try {
-      await waitFor('hb01 up', () => engine.node('hb01')?.state === 'up');
+      await until('hb01 up', () => engine.node('hb01')?.state === 'up');
       const [first] = hb.pids();
       process.kill(first, 'SIGKILL'); // our own child, by pid
-      await waitFor('a new fping', () => hb.pids().length === 1 && hb.pids()[0] !== first);
+      await until('a new fping', () => hb.pids().length === 1 && hb.pids()[0] !== first);
       expect(hb.restarts()).toBe(1);
       pid = hb.pids()[0];
       expect(alive(pid)).toBe(true);
@@ -117,7 +110,7 @@ describe.skipIf(!hasFping)('heartbeat with fping -l (needs fping: apt-get instal
     } finally {
       await engine.stop();
     }
-    await waitFor('the fping gone after dispose', () => !alive(pid), 5000);
+    await until('the fping gone after dispose', () => !alive(pid), 5000);
     expect(hb.pids()).toEqual([]);
   });
 });
@@ -129,18 +122,18 @@ describe.skipIf(!hasPing)('heartbeat with ping -O per node (needs ping: apt-get 
     try {
       pids = hb.pids();
       expect(pids).toHaveLength(4);
-      await waitFor('hb01-04 up', () => ['hb01', 'hb02', 'hb03', 'hb04'].every((n) => engine.node(n)?.state === 'up'));
+      await until('hb01-04 up', () => ['hb01', 'hb02', 'hb03', 'hb04'].every((n) => engine.node(n)?.state === 'up'));
       if (canDrop) {
         drop.drop([SILENCED]);
-        await waitFor('hb04 down', () => engine.node('hb04')?.state === 'down');
+        await until('hb04 down', () => engine.node('hb04')?.state === 'down');
         drop.remove();
-        await waitFor('hb04 up again', () => engine.node('hb04')?.state === 'up');
+        await until('hb04 up again', () => engine.node('hb04')?.state === 'up');
       }
     } finally {
       drop.remove();
       await engine.stop();
     }
-    await waitFor('every ping gone after dispose', () => pids.every((p) => !alive(p)), 5000);
+    await until('every ping gone after dispose', () => pids.every((p) => !alive(p)), 5000);
   });
 });
 
@@ -167,7 +160,7 @@ describe('a pinger that cannot start', () => {
     const hb = new Heartbeat(engine, { intervalMs: 200, misses: 2, method: 'fping', fpingBin: '/nonexistent/fping', minBackoffMs: 20, maxBackoffMs: 80 });
     try {
       hb.start();
-      await waitFor('three restarts', () => hb.restarts() >= 3, 5000);
+      await until('three restarts', () => hb.restarts() >= 3, 5000);
       expect(warnings[0]).toBe('heartbeat: /nonexistent/fping could not start (spawn /nonexistent/fping ENOENT); restarting in 20 ms');
       expect(warnings.some((w) => w.endsWith('restarting in 80 ms'))).toBe(true);
       expect(warnings.some((w) => w.endsWith('restarting in 160 ms'))).toBe(false); // bounded

@@ -10,9 +10,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipmiSimAvailable, startIpmiSims, type IpmiSims } from '../fixtures/ipmi-sim.js';
 import { powerEngine, type Harness } from '../backends/power/harness.js';
+import { hasBinary } from '../helpers/peers.js';
 
 const run = promisify(execFile);
-const have = ipmiSimAvailable() && spawnSync('sh', ['-c', 'command -v ipmitool'], { stdio: 'ignore' }).status === 0;
+const have = ipmiSimAvailable() && hasBinary('ipmitool');
 const PASSWORD = 'pw-chassis-3';
 
 async function bootparam(host: string): Promise<string> {

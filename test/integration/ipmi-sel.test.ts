@@ -6,17 +6,16 @@ import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ipmiSimAvailable, startIpmiSims, type IpmiSims, type SimSensor } from '../fixtures/ipmi-sim.js';
+import { ipmiSimAvailable, selThresholdEvent, simSelAdd, startIpmiSims, type IpmiSims, type SimSensor } from '../fixtures/ipmi-sim.js';
 import { powerEngine, type Harness } from '../backends/power/harness.js';
 import { createSensorsModule } from '../../src/backends/sensors/module.js';
 import { createSelModule } from '../../src/backends/sel/module.js';
+import { hasBinary } from '../helpers/peers.js';
 
 const run = promisify(execFile);
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const have = ipmiSimAvailable() && has('ipmitool') && has('ipmi-sel');
+const have = ipmiSimAvailable() && hasBinary('ipmitool') && hasBinary('ipmi-sel');
 const COUNT = 3;
 const PASSWORD = 'pw-sel-77';
 const FIRST = 111; // 127.0.21.111-113
@@ -26,15 +25,10 @@ const sensorsOf = (): SimSensor[] => [
   { number: 2, name: '12V Rail', type: 2, unit: 4, raw: 200, m: 6, rExp: -2, upper: [210, 220, 230] },
 ];
 
-/** sel_add bytes after the record type: timestamp (ipmi_sim sets it), generator, EvM rev, sensor type, number, dir|type, data 1-3. */
-const thresholdEvent = (sensorType: number, sensor: number, deassert: boolean, offset: number, reading: number, threshold: number) => [
-  0x02, 0, 0, 0, 0, 0x20, 0x00, 0x04, sensorType, sensor, (deassert ? 0x80 : 0) | 0x01, 0x50 | offset, reading, threshold,
-];
-
 function selOf(i: number): number[][] {
-  const recs = [thresholdEvent(1, 1, false, 7, 82, 80), thresholdEvent(2, 2, false, 9, 221, 220)];
-  if (i >= 1) recs.push(thresholdEvent(1, 1, true, 7, 79, 80));
-  if (i >= 2) recs.push(thresholdEvent(1, 1, false, 9, 86, 85), thresholdEvent(1, 1, false, 0x0b, 91, 90));
+  const recs = [selThresholdEvent(1, 1, false, 7, 82, 80), selThresholdEvent(2, 2, false, 9, 221, 220)];
+  if (i >= 1) recs.push(selThresholdEvent(1, 1, true, 7, 79, 80));
+  if (i >= 2) recs.push(selThresholdEvent(1, 1, false, 9, 86, 85), selThresholdEvent(1, 1, false, 0x0b, 91, 90));
   return recs;
 }
 
@@ -125,7 +119,7 @@ ${nodes.map((n, i) => `  - names: ${n}\n    vars: { bmc_host: ${sims.bmcs[i]!.ho
 
   it('a sel_add typed into the ipmi_sim console shows up in the next SEL:LIST; SEL:INFO counts as ipmitool does', async () => {
     const b = sims.bmcs[0]!;
-    await typeInto(b.host, b.consolePort!, `sel_add 0x20 ${thresholdEvent(2, 2, true, 9, 219, 220).map((x) => `0x${x.toString(16)}`).join(' ')}`);
+    await simSelAdd(b, selThresholdEvent(2, 2, true, 9, 219, 220));
     const { lines } = await h.run('SEL:LIST:bmc1');
     const rows = selRows(lines, 'bmc1');
     expect(rows.at(-1)).toEqual({ id: String(rows.length), postInit: true, sensor: '12V Rail', event: 'Upper Critical - going high ; Sensor Reading = 13.14 V ; Threshold = 13.20 V', direction: 'deasserted' });
@@ -155,33 +149,3 @@ ${nodes.map((n, i) => `  - names: ${n}\n    vars: { bmc_host: ${sims.bmcs[i]!.ho
     expect(audit.length).toBeGreaterThanOrEqual(2); // the attempt, then the outcome
   }, 60000);
 });
-
-/** Type a command into ipmi_sim's console port and wait for its prompt to come back. */
-async function typeInto(host: string, port: number, command: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const sock = net.connect(port, host);
-    let seen = '';
-    let sent = false;
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`ipmi_sim console did not answer: ${JSON.stringify(seen)}`));
-    }, 5000);
-    sock.on('data', (d) => {
-      seen += d.toString('latin1');
-      if (!sent && seen.includes('>')) {
-        sent = true;
-        seen = '';
-        sock.write(command + '\n');
-      } else if (sent && seen.includes('>')) {
-        clearTimeout(timer);
-        sock.end();
-        if (!/Added record/.test(seen) && command.startsWith('sel_add')) reject(new Error(`ipmi_sim refused: ${JSON.stringify(seen)}`));
-        else resolve();
-      }
-    });
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}

@@ -7,16 +7,15 @@ import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ipmiSimAvailable, startIpmiSims, type IpmiSims, type SimSensor } from '../fixtures/ipmi-sim.js';
+import { freeIpmiSensors, ipmiSimAvailable, startIpmiSims, typeIntoSim, type IpmiSims, type SensorRow, type SimSensor } from '../fixtures/ipmi-sim.js';
 import { messages, powerEngine, type Harness } from '../backends/power/harness.js';
 import { createSensorsModule } from '../../src/backends/sensors/module.js';
+import { hasBinary } from '../helpers/peers.js';
 
 const run = promisify(execFile);
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const have = ipmiSimAvailable() && has('ipmitool') && has('ipmi-sensors');
+const have = ipmiSimAvailable() && hasBinary('ipmitool') && hasBinary('ipmi-sensors');
 const COUNT = 4;
 const PASSWORD = 'pw-sens-41';
 const FIRST = 101; // 127.0.21.101-104
@@ -31,26 +30,6 @@ function sensorsOf(i: number): SimSensor[] {
   ];
 }
 
-interface Row {
-  name: string;
-  value: string;
-  unit: string;
-  status: string;
-}
-
-async function ipmiSensors(host: string, cacheDir: string): Promise<Row[]> {
-  const { stdout } = await run(
-    'ipmi-sensors',
-    ['-D', 'LAN_2_0', '-W', 'opensesspriv', '-h', host, '-u', 'admin', '-p', PASSWORD, '--sdr-cache-recreate', '--sdr-cache-directory', cacheDir, '--comma-separated-output', '--output-sensor-state', '--no-header-output'],
-    { timeout: 20000 },
-  );
-  // ID,Name,Type,State,Reading,Units,Event
-  return stdout.trim().split('\n').map((l) => {
-    const f = l.split(',');
-    return { name: f[1]!, value: f[4]!, unit: f[5]!, status: f[3]!.toLowerCase() };
-  });
-}
-
 async function ipmitoolSdr(host: string): Promise<Record<string, number>> {
   const { stdout } = await run('ipmitool', ['-I', 'lanplus', '-C', '3', '-H', host, '-U', 'admin', '-P', PASSWORD, 'sdr', 'list'], { timeout: 20000 });
   const out: Record<string, number> = {};
@@ -61,8 +40,8 @@ async function ipmitoolSdr(host: string): Promise<Record<string, number>> {
   return out;
 }
 
-function sensorRows(lines: string[], node: string): Row[] {
-  const rows: Row[] = [];
+function sensorRows(lines: string[], node: string): SensorRow[] {
+  const rows: SensorRow[] = [];
   for (const l of lines) {
     const m = /^SENSORS:\d+:SENSOR:([^:]+):([^:]+):([^:]+):([^:]+):([a-z]+)$/.exec(l);
     if (m && m[1] === node) rows.push({ name: m[2]!, value: m[3]!, unit: m[4]!, status: m[5]! });
@@ -111,7 +90,7 @@ ${nodes.map((n, i) => `  - names: ${n}\n    vars: { bmc_host: ${sims.bmcs[i]!.ho
       const host = sims.bmcs[i]!.host;
       const cache = fs.mkdtempSync(path.join(dir, 'fcache-'));
       const ours = sensorRows(lines, node);
-      expect(ours).toEqual(await ipmiSensors(host, cache));
+      expect(ours).toEqual(await freeIpmiSensors(host, PASSWORD, cache));
       const tool = await ipmitoolSdr(host);
       expect(Object.fromEntries(ours.map((r) => [r.name, Number(r.value)]))).toEqual(tool);
       statuses.push(ours[0]!.status);
@@ -129,7 +108,7 @@ ${nodes.map((n, i) => `  - names: ${n}\n    vars: { bmc_host: ${sims.bmcs[i]!.ho
   it('reads the SDR once per BMC while its add/erase times stay, and sees a changed value; types filter; a node without a BMC is unsupported', async () => {
     await h.run(`SENSORS:GET:bmc[1-${COUNT}]`);
     const reads = sensors.cache.reads;
-    await typeInto(sims.bmcs[1]!.host, sims.bmcs[1]!.consolePort!, 'sensor_set_value 0x20 0 1 87 0');
+    await typeIntoSim(sims.bmcs[1]!, 'sensor_set_value 0x20 0 1 87 0');
     const { lines } = await h.run(`SENSORS:GET:bmc[1-${COUNT}]:temperature`);
     expect(sensors.cache.reads).toBe(reads); // the repository did not change: no SDR re-read
     expect(sensorRows(lines, 'bmc2')).toEqual([
@@ -149,32 +128,3 @@ ${nodes.map((n, i) => `  - names: ${n}\n    vars: { bmc_host: ${sims.bmcs[i]!.ho
     expect(bad.view.error?.code).toBe('ERR_BAD_ARGS');
   }, 60000);
 });
-
-/** Type a command into ipmi_sim's console port and wait for its prompt to come back. */
-async function typeInto(host: string, port: number, command: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const sock = net.connect(port, host);
-    let seen = '';
-    let sent = false;
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`ipmi_sim console did not answer: ${JSON.stringify(seen)}`));
-    }, 5000);
-    sock.on('data', (d) => {
-      seen += d.toString('latin1');
-      if (!sent && seen.includes('>')) {
-        sent = true;
-        seen = '';
-        sock.write(command + '\n');
-      } else if (sent && seen.includes('>')) {
-        clearTimeout(timer);
-        sock.end();
-        resolve();
-      }
-    });
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}

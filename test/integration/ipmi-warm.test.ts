@@ -15,9 +15,10 @@ import { ipmiSimAvailable, startIpmiSims, type IpmiSims, type SimSensor } from '
 import { powerEngine, results, type Harness } from '../backends/power/harness.js';
 import { createSensorsModule } from '../../src/backends/sensors/module.js';
 import { createSelModule } from '../../src/backends/sel/module.js';
+import { hasBinary } from '../helpers/peers.js';
 
 const run = promisify(execFile);
-const have = ipmiSimAvailable() && spawnSync('sh', ['-c', 'command -v ipmitool'], { stdio: 'ignore' }).status === 0;
+const have = ipmiSimAvailable() && hasBinary('ipmitool');
 const COUNT = 4;
 const PASSWORD = 'pw-warm-93';
 const FIRST = 161; // 127.0.21.161-164

@@ -9,10 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IpmiClient, type BmcTarget } from '../../src/backends/ipmi/client.js';
 import { VacmError } from '../../src/protocol/errors.js';
 import { ipmiSimAvailable, startIpmiSims, type IpmiSims } from '../fixtures/ipmi-sim.js';
+import { hasBinary } from '../helpers/peers.js';
 
 const run = promisify(execFile);
 const haveSim = ipmiSimAvailable();
-const haveIpmitool = spawnSync('sh', ['-c', 'command -v ipmitool'], { stdio: 'ignore' }).status === 0;
+const haveIpmitool = hasBinary('ipmitool');
 if (!haveSim || !haveIpmitool) {
   console.warn('SKIP test/integration/ipmi.test.ts: needs ipmi_sim (OpenIPMI) and ipmitool; apt-get install openipmi ipmitool');
 }

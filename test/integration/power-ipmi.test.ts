@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipmiSimAvailable, startIpmiSims, type IpmiSims } from '../fixtures/ipmi-sim.js';
 import { messages, powerEngine, results, type Harness } from '../backends/power/harness.js';
 import { vacm } from '../helpers/cli.js';
+import { hasBinary } from '../helpers/peers.js';
 
 const run = promisify(execFile);
-const have = ipmiSimAvailable() && spawnSync('sh', ['-c', 'command -v ipmitool'], { stdio: 'ignore' }).status === 0;
+const have = ipmiSimAvailable() && hasBinary('ipmitool');
 const COUNT = 8;
 const DEAD = '127.0.21.199'; // in our range; nothing answers there
 const PASSWORD = 'pw-7f3a9c';

@@ -13,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messages, powerEngine, results, type Harness } from '../backends/power/harness.js';
 import { domstateToPower, virshScript } from '../../src/backends/power/drivers/libvirt.js';
 import { libvirtSessionAvailable, startLibvirtSession, type LibvirtSession } from '../fixtures/libvirt-session.js';
+import { hasBinary } from '../helpers/peers.js';
 
 const run = promisify(execFile);
-const have = spawnSync('sh', ['-c', 'command -v virsh'], { stdio: 'ignore' }).status === 0;
+const have = hasBinary('virsh');
 
 function domain(name: string, running: boolean): string {
   // a fixed uuid: `define` in a later virsh then updates the domain instead of clashing with a random one

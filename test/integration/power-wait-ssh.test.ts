@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
-import { tempDir } from '../helpers/engine.js';
+import { tempDir, runJob } from '../helpers/engine.js';
 import { Engine } from '../../src/engine/engine.js';
 import { parseConfig } from '../../src/engine/config.js';
 import { nexxusModule } from '../../src/backends/nexxus.js';
@@ -17,7 +17,6 @@ import { createPowerModules } from '../../src/backends/power/module.js';
 import { rolloutModule } from '../../src/backends/rollout/module.js';
 import type { PowerDriver } from '../../src/backends/capabilities.js';
 import { toLine, type VacmEvent } from '../../src/protocol/events.js';
-import { runJob } from '../helpers/ssh-harness.js';
 import { createProviders } from '../../src/backends/providers.js';
 
 const have = sshdAvailable();

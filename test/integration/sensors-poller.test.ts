@@ -4,15 +4,13 @@
  * typed into ipmi_sim's console shows up as a job-0 SEL event within one poll and runs a hook with
  * `on: [sel]`; /metrics carries vacm_bmc_sensor, and a real Prometheus parses and stores it.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import http from 'node:http';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ipmiSimAvailable, startIpmiSims, type IpmiSims, type SimSensor } from '../fixtures/ipmi-sim.js';
+import { freeIpmiSensors, ipmiSimAvailable, selThresholdEvent, simSelAdd, startIpmiSims, type IpmiSims, type SimSensor } from '../fixtures/ipmi-sim.js';
 import { Engine } from '../../src/engine/engine.js';
 import { parseConfig } from '../../src/engine/config.js';
 import type { VacmEvent } from '../../src/protocol/events.js';
@@ -20,10 +18,10 @@ import { createSensorsModule } from '../../src/backends/sensors/module.js';
 import { createSelModule } from '../../src/backends/sel/module.js';
 import { createMetricsModule } from '../../src/backends/metrics/module.js';
 import type { SensorsPoller } from '../../src/backends/sensors/poller.js';
+import { until } from '../helpers/wait.js';
+import { hasBinary } from '../helpers/peers.js';
 
-const run = promisify(execFile);
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-const have = ipmiSimAvailable() && has('ipmitool') && has('ipmi-sensors');
+const have = ipmiSimAvailable() && hasBinary('ipmitool') && hasBinary('ipmi-sensors');
 const COUNT = 3;
 const PASSWORD = 'pw-poll-53';
 const FIRST = 131; // 127.0.21.131-133
@@ -39,33 +37,7 @@ function sensorsOf(i: number): SimSensor[] {
   ];
 }
 
-/** sel_add bytes after the record type: timestamp (ipmi_sim sets it), generator, EvM rev, sensor type, number, dir|type, data 1-3. */
-const thresholdEvent = (sensorType: number, sensor: number, deassert: boolean, offset: number, reading: number, threshold: number) => [
-  0x02, 0, 0, 0, 0, 0x20, 0x00, 0x04, sensorType, sensor, (deassert ? 0x80 : 0) | 0x01, 0x50 | offset, reading, threshold,
-];
-const selOf = (i: number): number[][] => (i === 0 ? [] : [thresholdEvent(1, 1, false, 7, 82, 80)]);
-
-async function ipmiSensors(host: string, cacheDir: string): Promise<{ name: string; value: string; unit: string; status: string }[]> {
-  const { stdout } = await run(
-    'ipmi-sensors',
-    ['-D', 'LAN_2_0', '-W', 'opensesspriv', '-h', host, '-u', 'admin', '-p', PASSWORD, '--sdr-cache-recreate', '--sdr-cache-directory', cacheDir, '--comma-separated-output', '--output-sensor-state', '--no-header-output'],
-    { timeout: 20000 },
-  );
-  return stdout.trim().split('\n').map((l) => {
-    const f = l.split(',');
-    return { name: f[1]!, value: f[4]!, unit: f[5]!, status: f[3]!.toLowerCase() };
-  });
-}
-
-async function until<T>(what: () => Promise<T | undefined> | T | undefined, ms: number, label: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await what();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const selOf = (i: number): number[][] => (i === 0 ? [] : [selThresholdEvent(1, 1, false, 7, 82, 80)]);
 
 function get(url: string): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -76,36 +48,6 @@ function get(url: string): Promise<string | undefined> {
     });
     req.on('error', () => resolve(undefined));
     req.setTimeout(3000, () => req.destroy());
-  });
-}
-
-/** Type a command into ipmi_sim's console port and wait for its prompt to come back. */
-async function typeInto(host: string, port: number, command: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const sock = net.connect(port, host);
-    let seen = '';
-    let sent = false;
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`ipmi_sim console did not answer: ${JSON.stringify(seen)}`));
-    }, 5000);
-    sock.on('data', (d) => {
-      seen += d.toString('latin1');
-      if (!sent && seen.includes('>')) {
-        sent = true;
-        seen = '';
-        sock.write(command + '\n');
-      } else if (sent && seen.includes('>')) {
-        clearTimeout(timer);
-        sock.end();
-        if (!/Added record/.test(seen)) reject(new Error(`ipmi_sim refused: ${JSON.stringify(seen)}`));
-        else resolve();
-      }
-    });
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
   });
 }
 
@@ -158,10 +100,10 @@ ${nodes.map((n, i) => `  - names: ${n}\n    vars: { bmc_host: ${sims.bmcs[i]!.ho
 
   it('keeps every BMC node\'s readings, equal to ipmi-sensors on the same BMC; the node without a BMC is left alone', async () => {
     expect(poller).toBeDefined();
-    for (const n of nodes) await until(() => (readingsOf(n).length === 3 ? true : undefined), 20000, `${n}'s readings`);
+    for (const n of nodes) await until(`${n}'s readings`, () => (readingsOf(n).length === 3 ? true : undefined), 20000);
     for (const [i, node] of nodes.entries()) {
       const cache = fs.mkdtempSync(path.join(dir, 'fcache-'));
-      expect(readingsOf(node)).toEqual(await ipmiSensors(sims.bmcs[i]!.host, cache));
+      expect(readingsOf(node)).toEqual(await freeIpmiSensors(sims.bmcs[i]!.host, PASSWORD, cache));
     }
     expect(engine.node('bmc3')!.sensors!.hottest).toMatchObject({ name: 'CPU Temp', value: '93.00', status: 'critical' });
     expect(engine.node('plain')!.sensors).toBeUndefined();
@@ -169,27 +111,27 @@ ${nodes.map((n, i) => `  - names: ${n}\n    vars: { bmc_host: ${sims.bmcs[i]!.ho
     expect(engine.jobs()).toEqual([]);
     expect(events.filter((e) => e.job === 0 && e.type === 'SEL')).toEqual([]);
     // the recent SEL of the detail pane holds what the logs had (bmc2 and bmc3 one record each)
-    await until(() => (engine.node('bmc2')?.sensors?.sel.length === 1 ? true : undefined), 20000, 'bmc2 recent SEL');
+    await until('bmc2 recent SEL', () => (engine.node('bmc2')?.sensors?.sel.length === 1 ? true : undefined), 20000);
     expect(engine.node('bmc2')!.sensors!.sel[0]).toMatchObject({ sensor: 'CPU Temp', direction: 'asserted' });
     expect(engine.temperatures.query('bmc3', 0, Date.now() + 60_000).map(([, c]) => c)).toEqual([93]);
   }, 60000);
 
   it('a sel_add typed into ipmi_sim\'s console is a job-0 SEL event within one poll, in the timeline, and runs the hook with on: [sel]', async () => {
     // wait until a first SEL:POLL has marked where bmc1's empty log ends
-    await until(() => (poller && poller.sweeps >= 2 ? true : undefined), 20000, 'two sweeps');
+    await until('two sweeps', () => (poller && poller.sweeps >= 2 ? true : undefined), 20000);
     const b = sims.bmcs[0]!;
     const sweepsBefore = poller!.sweeps;
-    await typeInto(b.host, b.consolePort!, `sel_add 0x20 ${thresholdEvent(1, 1, false, 9, 86, 85).map((x) => `0x${x.toString(16)}`).join(' ')}`);
-    const ev = await until(() => events.find((e) => e.job === 0 && e.type === 'SEL' && e.node === 'bmc1'), 20000, 'job-0 SEL event');
+    await simSelAdd(b, selThresholdEvent(1, 1, false, 9, 86, 85));
+    const ev = await until('job-0 SEL event', () => events.find((e) => e.job === 0 && e.type === 'SEL' && e.node === 'bmc1'), 20000);
     // within one poll: at most one sweep started after the record was added, plus the one running then
     expect(poller!.sweeps - sweepsBefore).toBeLessThanOrEqual(2);
     expect(ev).toMatchObject({ tag: 'SEL', sensor: 'CPU Temp', event: 'Upper Critical - going high ; Sensor Reading = 86.00 C ; Threshold = 85.00 C', direction: 'asserted' });
     const id = (ev as Extract<VacmEvent, { type: 'SEL' }>).id;
     // exactly once, however many polls follow
-    await until(() => (poller!.sweeps >= sweepsBefore + 3 ? true : undefined), 20000, 'more sweeps');
+    await until('more sweeps', () => (poller!.sweeps >= sweepsBefore + 3 ? true : undefined), 20000);
     expect(events.filter((e) => e.job === 0 && e.type === 'SEL')).toHaveLength(1);
     const file = path.join(dir, 'hooks', `bmc1-${id}`);
-    const env = await until(() => (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('VACM_SEL_SENSOR') ? fs.readFileSync(file, 'utf8') : undefined), 15000, 'the hook\'s file');
+    const env = await until('the hook\'s file', () => (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('VACM_SEL_SENSOR') ? fs.readFileSync(file, 'utf8') : undefined), 15000);
     expect(env).toContain('VACM_EVENT=sel\n');
     expect(env).toContain('VACM_NODE=bmc1\n');
     expect(env).toContain('VACM_SEL_SENSOR=CPU Temp\n');
@@ -210,16 +152,16 @@ ${nodes.map((n, i) => `  - names: ${n}\n    vars: { bmc_host: ${sims.bmcs[i]!.ho
     expect(body).not.toContain('node="plain",sensor');
   });
 
-  it.skipIf(!has('prometheus'))('a real Prometheus parses the sensor lines and stores them', async () => {
+  it.skipIf(!hasBinary('prometheus'))('a real Prometheus parses the sensor lines and stores them', async () => {
     fs.writeFileSync(path.join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: vacm\n    static_configs:\n      - targets: ['${METRICS}']\n`);
     const child = spawn('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`, '--web.listen-address=127.0.0.1:26902'], { stdio: 'ignore' });
     children.push(child);
     const q = encodeURIComponent('vacm_bmc_sensor{node="bmc2",sensor="12V Rail"}');
-    const r = await until(async () => {
+    const r = await until('prometheus query', async () => {
       const body = await get(`http://127.0.0.1:26902/api/v1/query?query=${q}`);
       if (!body) return undefined;
       return (JSON.parse(body) as { data?: { result?: { metric: Record<string, string>; value: [number, string] }[] } }).data?.result?.[0];
-    }, 30000, 'prometheus query');
+    }, 30000);
     expect(r.metric).toMatchObject({ __name__: 'vacm_bmc_sensor', node: 'bmc2', sensor: '12V Rail', unit: 'V', job: 'vacm' });
     expect(r.value[1]).toBe(readingsOf('bmc2').find((x) => x.name === '12V Rail')!.value.replace(/0+$/, '').replace(/\.$/, ''));
     const up = JSON.parse((await get(`http://127.0.0.1:26902/api/v1/query?query=${encodeURIComponent('up{job="vacm"}')}`))!);

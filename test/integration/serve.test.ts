@@ -10,10 +10,8 @@ import { parseConfig } from '../../src/engine/config.js';
 import { builtinModules } from '../../src/backends/index.js';
 import { History } from '../../src/engine/history.js';
 import { deriveNodeKey } from '../../src/protocol/agent-msg.js';
-
-function hasBinary(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-}
+import { until } from '../helpers/wait.js';
+import { hasBinary } from '../helpers/peers.js';
 
 let dir: string;
 const children: ChildProcess[] = [];
@@ -26,16 +24,6 @@ function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { chil
   child.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   return { child, err: () => err, exited };
-}
-
-async function until<T>(what: () => Promise<T | undefined> | T | undefined, ms: number, label: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await what();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`${label}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function get(url: string): Promise<string | undefined> {
@@ -78,15 +66,15 @@ ping:
     const state = path.join(dir, 'state');
     // --listen moves the collector off the config's collector.listen (26201): the agent must find it at 26204
     const serve = start(process.execPath, [BIN, 'serve', '--config', cfg, '--metrics', '127.0.40.254:26202', '--listen', '127.0.40.254:26204'], { VACM_STATE_DIR: state });
-    await until(() => serve.err().includes('metrics on http://127.0.40.254:26202/metrics') || undefined, 30_000, 'serve start');
+    await until('serve start', () => serve.err().includes('metrics on http://127.0.40.254:26202/metrics') || undefined, 30_000);
     expect(serve.err()).toContain('collector listening on udp 127.0.40.254:26204');
     // node1's own key, derived from the master as an operator would on the head node
     fs.writeFileSync(path.join(dir, 'node1.key'), deriveNodeKey('serve-test-secret', 'node1') + '\n', { mode: 0o600 });
     const agent = start(process.execPath, [BIN, 'agent', '--collector', '127.0.40.254:26204', '--secret-file', path.join(dir, 'node1.key'), '--interval', '0.5', '--name', 'node1', '--bind', '127.0.40.1']);
-    const metrics = await until(async () => {
+    const metrics = await until('node1 in /metrics', async () => {
       const m = await get('http://127.0.40.254:26202/metrics');
       return m && /^node_load1\{node="node1"\} \d/m.test(m) ? m : undefined;
-    }, 30_000, 'node1 in /metrics');
+    }, 30_000);
     expect(metrics).toMatch(/^vacm_node_up\{node="node1"\} 1$/m);
     expect(metrics).toMatch(/^vacm_node_up\{node="node2"\} 0$/m);
     expect(metrics).toMatch(/^vacm_collector_datagrams_total\{result="accepted"\} [1-9]\d*$/m);
@@ -94,7 +82,7 @@ ping:
     agent.child.kill('SIGTERM');
     expect(await agent.exited).toBe(0);
     expect(agent.err()).toMatch(/stopped \(SIGTERM\) after \d+ datagrams, 0 failed/);
-    await until(async () => (await get('http://127.0.40.254:26202/metrics'))?.includes('vacm_node_up{node="node1"} 0') || undefined, 20_000, 'node1 down');
+    await until('node1 down', async () => (await get('http://127.0.40.254:26202/metrics'))?.includes('vacm_node_up{node="node1"} 0') || undefined, 20_000);
     serve.child.kill('SIGTERM');
     expect(await serve.exited).toBe(0);
     expect(serve.err()).toContain('event NEXXUS:0:NODE_UP:node1');
@@ -141,12 +129,12 @@ scrape_configs:
 `);
     start('prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'tsdb')}`, '--web.listen-address=127.0.0.1:26901']);
     const q = encodeURIComponent('node_load1{node="node1"}');
-    const value = await until(async () => {
+    const value = await until('prometheus query', async () => {
       const body = await get(`http://127.0.0.1:26901/api/v1/query?query=${q}`);
       if (!body) return undefined;
       const r = JSON.parse(body) as { data?: { result?: { metric: Record<string, string>; value: [number, string] }[] } };
       return r.data?.result?.[0];
-    }, 25_000, 'prometheus query');
+    }, 25_000);
     expect(value.value[1]).toBe('4.25');
     expect(value.metric).toMatchObject({ __name__: 'node_load1', node: 'node1', job: 'vacm' });
     const up = JSON.parse((await get(`http://127.0.0.1:26901/api/v1/query?query=${encodeURIComponent('vacm_node_up{node="node1"}')}`))!);

@@ -14,16 +14,9 @@ import { createBackends, type Backends } from '../../src/backends/index.js';
 import { sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
 import { IcmpDrop, nftUsable } from '../helpers/nft.js';
 import { tempDir } from '../helpers/engine.js';
+import { until } from '../helpers/wait.js';
 
 const canRun = sshdAvailable() && nftUsable() && (findBinary('fping') !== undefined || findBinary('ping') !== undefined);
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.skipIf(!canRun)('SSH:EXEC skips nodes known down (needs root, openssh-server, nftables, fping or ping)', () => {
   let cluster: SshCluster;
@@ -52,7 +45,7 @@ describe.skipIf(!canRun)('SSH:EXEC skips nodes known down (needs root, openssh-s
   });
 
   it('node03 off (sshd stopped), node04 down (dropped): SSH:EXEC:*:true ends at once with 2 skipped, exit 0 (and :hostname answers from the two others)', async () => {
-    await waitFor('every node up by the heartbeat', () => engine.nodes().every((n) => n.state === 'up'));
+    await until('every node up by the heartbeat', () => engine.nodes().every((n) => n.state === 'up'), 15_000);
     // node03: its PDU switches it off, and its sshd goes with it
     backends.sim.add('node03');
     const off = await engine.submit('POWER:OFF:node03').done;
@@ -60,7 +53,7 @@ describe.skipIf(!canRun)('SSH:EXEC skips nodes known down (needs root, openssh-s
     process.kill(cluster.pids[2], 'SIGTERM');
     // node04: every packet dropped
     drop.drop([cluster.nodes[3].addr], { all: true });
-    await waitFor('node04 down by the heartbeat', () => engine.node('node04')?.state === 'down');
+    await until('node04 down by the heartbeat', () => engine.node('node04')?.state === 'down', 15_000);
     expect(engine.node('node03')?.state).toBe('off');
 
     let out = '';

@@ -10,49 +10,17 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parentPid, sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
-import { closeEngine, errorOf, openEngine, runJob, type Harness } from '../helpers/ssh-harness.js';
+import { processesUnder, sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
+import { closeEngine, errorOf, openEngine, type Harness } from '../helpers/ssh-harness.js';
+import { runJob } from '../helpers/engine.js';
 import { toLine, type VacmEvent } from '../../src/protocol/events.js';
+import { eventually } from '../helpers/wait.js';
 
 const NODES = 64;
 const MB = 1000 * 1000;
 const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 
 const sha = (b: Buffer | string) => crypto.createHash('sha256').update(b).digest('hex');
-
-async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < Math.ceil(timeoutMs / stepMs) + 1; i++) {
-    if (cond()) return true;
-    if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return cond();
-}
-
-/** sftp-server processes serving this cluster (descendants of its sshds), read from /proc. */
-function sftpServers(cluster: SshCluster): number[] {
-  const roots = new Set(cluster.pids);
-  const out: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    const pid = Number(e);
-    if (!Number.isInteger(pid) || pid <= 1) continue;
-    let exe = '';
-    try {
-      exe = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
-    } catch {
-      continue;
-    }
-    if (!exe.endsWith('sftp-server')) continue;
-    for (let p = parentPid(pid), i = 0; p > 1 && i < 8; p = parentPid(p), i++) {
-      if (roots.has(p)) {
-        out.push(pid);
-        break;
-      }
-    }
-  }
-  return out;
-}
 
 const copies = (events: VacmEvent[]) => events.filter((e) => e.type === 'COPY') as (VacmEvent & { node: string; bytes: number; sha256: string })[];
 
@@ -200,7 +168,7 @@ describe.skipIf(!sshdAvailable() || !fs.existsSync(SFTP_SERVER))(`SSH:PUSH and S
     expect(r.lines.at(-1)).toBe(`SSH:${r.view.id}:JOB_CANCELLED`);
     const sizes = () => cluster.nodes.map((n) => fs.statSync(path.join(cluster.workDir, `huge.${n.name}`), { throwIfNoEntry: false })?.size ?? 0);
     // the sessions end (the node's sftp-server exits) and no file grows any more
-    expect(await waitFor(() => sftpServers(cluster).length === 0, 10_000)).toBe(true);
+    expect(await eventually(() => processesUnder(cluster, 'sftp-server').length === 0, 10_000)).toBe(true);
     const after = sizes();
     await new Promise((res) => setTimeout(res, 1000));
     expect(sizes()).toEqual(after);
@@ -212,7 +180,7 @@ describe.skipIf(!sshdAvailable() || !fs.existsSync(SFTP_SERVER))(`SSH:PUSH and S
     const victim = cluster.nodes[4];
     const pid = cluster.pids[4];
     process.kill(pid, 'SIGTERM');
-    expect(await waitFor(() => !fs.existsSync(`/proc/${pid}`), 5000)).toBe(true);
+    expect(await eventually(() => !fs.existsSync(`/proc/${pid}`), 5000)).toBe(true);
     h.backends.ssh.drop(victim.name); // as if the node went down between jobs
     const r = await runJob(h.engine, `SSH:PUSH:node[01-08]:${src}:${cluster.workDir}/alone.{name}`);
     expect(r.lines.at(-1)).toBe(`SSH:${r.view.id}:JOB_COMPLETED:ok=7:failed=1`);

@@ -10,23 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { hasBinary, parentPid, sshdAvailable, sshdSessions, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
 import { nftUsable } from '../helpers/nft.js';
-import { closeEngine, errorOf, openEngine, runJob, type Harness } from '../helpers/ssh-harness.js';
+import { closeEngine, errorOf, openEngine, type Harness } from '../helpers/ssh-harness.js';
+import { runJob } from '../helpers/engine.js';
 import { toLine } from '../../src/protocol/events.js';
+import { eventually } from '../helpers/wait.js';
 
 const NODES = 16;
 const MiB = 1024 * 1024;
 
 /** Poll `cond` every `stepMs` until it holds or `timeoutMs` passed (bounded in time and count). */
-async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < Math.ceil(timeoutMs / stepMs) + 1; i++) {
-    if (cond()) return true;
-    if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  return cond();
-}
-
 /** End the given sshd sessions of `node` that are still there (children first), bounded. */
 async function endSessions(cluster: SshCluster, node: string, pids: number[]): Promise<void> {
   const live = () => new Set(sshdSessions(cluster).get(node) ?? []);
@@ -43,7 +35,7 @@ async function endSessions(cluster: SshCluster, node: string, pids: number[]): P
     const pid = Number(e);
     if (Number.isInteger(pid) && pid > 1 && left.includes(parentPid(pid))) kill(pid);
   }
-  if (!(await waitFor(() => left.every((p) => !live().has(p)), 3000))) for (const p of left) if (live().has(p)) kill(p);
+  if (!(await eventually(() => left.every((p) => !live().has(p)), 3000))) for (const p of left) if (live().has(p)) kill(p);
 }
 
 function totalConnections(cluster: SshCluster): number {
@@ -61,7 +53,7 @@ describe.skipIf(!sshdAvailable())('the SSH pool against real sshd, more (needs r
 
   afterAll(async () => {
     // let the sshds see their sessions end before they stop, so none outlives its sshd
-    if (cluster) await waitFor(() => totalConnections(cluster) === 0, 10_000);
+    if (cluster) await eventually(() => totalConnections(cluster) === 0, 10_000);
     await cluster?.stop();
   });
 
@@ -119,7 +111,7 @@ describe.skipIf(!sshdAvailable())('the SSH pool against real sshd, more (needs r
       sock = path.join(agentDir, 'agent.sock');
       // a private agent in the foreground (-D), so its pid is ours to kill
       agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
-      const up = await waitFor(() => fs.existsSync(sock) || agent!.exitCode !== null, 10_000);
+      const up = await eventually(() => fs.existsSync(sock) || agent!.exitCode !== null, 10_000);
       if (!up || !fs.existsSync(sock)) throw new Error(`ssh-agent did not create ${sock} (exit ${agent.exitCode})`);
       // an OpenSSH client config with no IdentityFile and no IdentitiesOnly: the agent is the only key source
       agentConfig = path.join(cluster.dir, 'ssh_config.agent');
@@ -201,15 +193,15 @@ describe.skipIf(!sshdAvailable())('the SSH pool against real sshd, more (needs r
 
   it('ssh.idle_close_ms closes unused connections (client and sshd side); the next job opens new ones and succeeds', async () => {
     // connections of the engines of the tests above are closed when those engines stop
-    expect(await waitFor(() => totalConnections(cluster) === 0, 15_000)).toBe(true);
+    expect(await eventually(() => totalConnections(cluster) === 0, 15_000)).toBe(true);
     const h = await openEngine(cluster.vacmYaml({ ssh: { idle_close_ms: 300 } }));
     try {
       const first = await runJob(h.engine, `SSH:EXEC:${cluster.folded}:true`);
       expect(first.view.ok).toBe(NODES);
       expect(h.backends.ssh.stats.handshakes).toBe(NODES);
       // idle past 300 ms: the pool forgets them and the sshds end their sessions
-      expect(await waitFor(() => h.backends.ssh.openNodes().length === 0, 10_000)).toBe(true);
-      expect(await waitFor(() => totalConnections(cluster) === 0, 15_000)).toBe(true);
+      expect(await eventually(() => h.backends.ssh.openNodes().length === 0, 10_000)).toBe(true);
+      expect(await eventually(() => totalConnections(cluster) === 0, 15_000)).toBe(true);
 
       const second = await runJob(h.engine, `SSH:EXEC:${cluster.folded}:hostname`);
       expect(second.view.ok).toBe(NODES);
@@ -239,7 +231,7 @@ describe.skipIf(!sshdAvailable())('the SSH pool against real sshd, more (needs r
         nft('add', 'chain', 'ip', table, 'input', '{ type filter hook input priority -10; }');
         nft('add', 'rule', 'ip', table, 'input', 'ip', 'daddr', dead.addr, 'tcp', 'dport', String(cluster.port), 'drop');
         // 1 s x (3 missed + 1): about 4 s; node02 answers its keepalives and stays
-        expect(await waitFor(() => !h.backends.ssh.openNodes().includes('node01'), 15_000)).toBe(true);
+        expect(await eventually(() => !h.backends.ssh.openNodes().includes('node01'), 15_000)).toBe(true);
         expect(h.backends.ssh.openNodes()).toEqual(['node02']);
         // a job now connects afresh and meets the connect timeout, rather than waiting on the dead connection
         const during = await runJob(h.engine, 'SSH:EXEC:node01:true');

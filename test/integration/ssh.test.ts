@@ -11,9 +11,9 @@ import path from 'node:path';
 import { SshPool } from '../../src/backends/ssh/pool.js';
 import { parseSshSection } from '../../src/backends/ssh/settings.js';
 import { hasBinary, parentPid, sshdAvailable, startSshCluster, type SshCluster } from '../fixtures/sshd.js';
-import { closeEngine, errorOf, openEngine, runJob, type Harness } from '../helpers/ssh-harness.js';
+import { closeEngine, errorOf, openEngine, type Harness } from '../helpers/ssh-harness.js';
 import { ROOT, vacm } from '../helpers/cli.js';
-import { tempDir } from '../helpers/engine.js';
+import { tempDir, runJob } from '../helpers/engine.js';
 
 const NODES = 20;
 const REFUSED_ADDR = '127.0.11.200';

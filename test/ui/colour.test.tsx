@@ -1,29 +1,20 @@
 /** Issue 11 item 11: load is coloured by a gradient of load per CPU (theme slots load.low/mid/high/full), in the list and in the overview. */
 import React from 'react';
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
+import { defaultTheme, forceColours } from './helpers.js';
 import { render } from 'ink-testing-library';
-// ink's own chalk (the top-level one is an older major)
-import chalk from '../../node_modules/ink/node_modules/chalk/source/index.js';
 import { NodesPane } from '../../src/ui/panes/NodesPane.js';
 import { ThemeProvider, SLOTS } from '../../src/ui/theme.js';
 import { loadThemes } from '../../src/cli/tui.js';
 import { loadLevelOf } from '../../src/ui/format.js';
 import type { NodeView } from '../../src/protocol/module.js';
 
-// ink colours through chalk, which draws nothing without a colour terminal: force it for these tests
-let level: typeof chalk.level;
-beforeAll(() => {
-  level = chalk.level;
-  chalk.level = 3;
-});
-afterAll(() => {
-  chalk.level = level;
-});
+forceColours();
 
 const node = (name: string, load1: number, cpus: number, state: NodeView['state'] = 'up'): NodeView =>
   ({ name, groups: [], vars: {}, state, power: 'on', stateSince: 0, loadHistory: [load1, load1, load1], stats: { load1, cpus, cpu_pct: 10, mem_used_pct: 20 } }) as unknown as NodeView;
 
-const theme = () => loadThemes({}).find((t) => t.name === 'default')!;
+const theme = defaultTheme;
 const GREEN = '\x1b[32m';
 const YELLOW = '\x1b[33m';
 const ORANGE = '\x1b[38;2;255;135;0m';

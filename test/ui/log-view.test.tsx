@@ -6,27 +6,19 @@
  * feeds it lines as LOG:FOLLOW's OUTPUT would.
  */
 import React from 'react';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { render } from 'ink-testing-library';
 import chalk from '../../node_modules/ink/node_modules/chalk/source/index.js';
 import { LogScreen } from '../../src/ui/App.js';
-import { loadThemes } from '../../src/cli/tui.js';
 import { LOG_SLOTS, logRows, nodeSlot } from '../../src/ui/panes/LogPane.js';
 import { LOG_LINE_CHARS, LOG_VIEW_LINES, addLines, logViewOf } from '../../src/ui/use-log-view.js';
 import type { UiEngine, UiOutputLine } from '../../src/ui/ui-engine.js';
-import { KEY } from './helpers.js';
+import { KEY, defaultTheme, drive, forceColours } from './helpers.js';
+import { until } from '../helpers/wait.js';
 
-let level: typeof chalk.level;
-beforeAll(() => {
-  level = chalk.level;
-  chalk.level = 3;
-});
-afterAll(() => {
-  chalk.level = level;
-});
+forceColours();
 
-const theme = () => loadThemes({}).find((t) => t.name === 'default')!;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const theme = defaultTheme;
 
 function stubEngine() {
   const submitted: string[] = [];
@@ -56,22 +48,7 @@ async function open(nodes = ['web01', 'db02']) {
   const s = stubEngine();
   let exits = 0;
   const r = render(<LogScreen engine={s.engine} nodes={nodes} theme={theme()} size={{ columns: 100, rows: 20 }} onExit={() => exits++} />);
-  const frame = () => r.lastFrame() ?? '';
-  const waitFor = async (pred: string | ((f: string) => boolean), ms = 3000) => {
-    const test = typeof pred === 'string' ? (f: string) => f.includes(pred) : pred;
-    for (let i = 0; i < 300; i++) {
-      if (test(frame())) return frame();
-      await sleep(10);
-      if (i * 10 > ms) break;
-    }
-    throw new Error(`timed out waiting for ${String(pred)}; screen:\n${frame()}`);
-  };
-  const press = async (...keys: string[]) => {
-    for (const k of keys) {
-      r.stdin.write(k);
-      await sleep(15);
-    }
-  };
+  const { frame, waitFor, press } = drive(r, { timeoutMs: 3000 });
   await waitFor('unit or /path to follow on');
   return { ...s, r, frame, waitFor, press, exits: () => exits };
 }
@@ -182,7 +159,7 @@ describe('the log view (L)', () => {
     await v.waitFor('one');
     expect(v.feeds.size).toBe(1);
     await v.press(KEY.escape);
-    await sleep(50);
+    await until('the view to leave', () => v.exits() > 0);
     expect(v.cancelled).toEqual([41]);
     expect(v.feeds.size).toBe(0);
     expect(v.exits()).toBe(1);

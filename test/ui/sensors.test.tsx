@@ -4,9 +4,9 @@
  * the detail pane lists sensors out of nominal, the recent SEL, and a down node's "last words".
  */
 import React from 'react';
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
+import { defaultTheme, forceColours } from './helpers.js';
 import { render } from 'ink-testing-library';
-import chalk from '../../node_modules/ink/node_modules/chalk/source/index.js';
 import { NodesPane } from '../../src/ui/panes/NodesPane.js';
 import { DetailPane, lastWordsLines, sensorDetailLines } from '../../src/ui/panes/DetailPane.js';
 import { ThemeProvider } from '../../src/ui/theme.js';
@@ -16,16 +16,9 @@ import type { NodeView } from '../../src/protocol/module.js';
 import { safeReading, safeSel, withReading, withSel, type NodeSensors } from '../../src/protocol/sensors.js';
 import type { TimelineEntry } from '../../src/protocol/timeline.js';
 
-let level: typeof chalk.level;
-beforeAll(() => {
-  level = chalk.level;
-  chalk.level = 3;
-});
-afterAll(() => {
-  chalk.level = level;
-});
+forceColours();
 
-const theme = () => loadThemes({}).find((t) => t.name === 'default')!;
+const theme = defaultTheme;
 const YELLOW = '\x1b[33m';
 const GREEN = '\x1b[32m';
 const RED_BRIGHT = '\x1b[91m';

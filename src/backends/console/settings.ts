@@ -1,4 +1,5 @@
 /** The `console:` section of vacm.yaml (docs/config.md#console). */
+import { bool, checkSection, int, mapping, section } from '../../protocol/config-schema.js';
 import { VacmError } from '../../protocol/errors.js';
 
 export interface ConsoleSettings {
@@ -15,31 +16,33 @@ export interface ConsoleSettings {
 
 export const CONSOLE_DEFAULTS: ConsoleSettings = { log: false, maxBytes: 8 * 1024 * 1024, keepLines: 500, reconnectMinMs: 1000, reconnectMaxMs: 60_000 };
 
-const KEYS = ['log', 'max_bytes', 'keep_lines', 'reconnect_min_ms', 'reconnect_max_ms'];
+/** console: consoles kept by the engine (issue 14): the one schema, checked at load (file:line:key) and here. */
+export const CONSOLE_SECTION = section(
+  'console',
+  mapping(
+    {
+      log: bool(),
+      max_bytes: int(64 * 1024, 1024 * 1024 * 1024, { unit: 'bytes', example: 16_777_216 }),
+      keep_lines: int(20, 100_000, { example: 200 }),
+      reconnect_min_ms: int(100, 3_600_000, { unit: 'milliseconds', example: 1000 }),
+      reconnect_max_ms: int(100, 3_600_000, { unit: 'milliseconds', example: 60_000 }),
+    },
+    { must: 'a mapping, e.g. console: { log: true, max_bytes: 16777216 }', showValue: false },
+  ),
+);
 
 export function parseConsoleSection(raw: unknown): ConsoleSettings {
+  checkSection(CONSOLE_SECTION, raw);
   if (raw === undefined || raw === null) return CONSOLE_DEFAULTS;
-  const bad = (key: string, why: string): never => {
-    throw new VacmError('ERR_CONFIG', `console.${key} ${why}`);
-  };
-  if (typeof raw !== 'object' || Array.isArray(raw)) bad('', 'must be a mapping (log, max_bytes, keep_lines, ...)');
-  const r = raw as Record<string, unknown>;
-  for (const k of Object.keys(r)) if (!KEYS.includes(k)) bad(k, `is not a console setting; known: ${KEYS.join(', ')}`);
-  const int = (key: string, min: number, max: number, dflt: number): number => {
-    const v = r[key];
-    if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(key, `must be a whole number from ${min} to ${max}`);
-    return v as number;
-  };
-  if (r.log !== undefined && typeof r.log !== 'boolean') bad('log', 'must be true or false');
-  const reconnectMinMs = int('reconnect_min_ms', 100, 3_600_000, CONSOLE_DEFAULTS.reconnectMinMs);
+  const r = raw as { log?: boolean; max_bytes?: number; keep_lines?: number; reconnect_min_ms?: number; reconnect_max_ms?: number };
+  const reconnectMinMs = r.reconnect_min_ms ?? CONSOLE_DEFAULTS.reconnectMinMs;
   const s: ConsoleSettings = {
     log: r.log === true,
-    maxBytes: int('max_bytes', 64 * 1024, 1024 * 1024 * 1024, CONSOLE_DEFAULTS.maxBytes),
-    keepLines: int('keep_lines', 20, 100_000, CONSOLE_DEFAULTS.keepLines),
+    maxBytes: r.max_bytes ?? CONSOLE_DEFAULTS.maxBytes,
+    keepLines: r.keep_lines ?? CONSOLE_DEFAULTS.keepLines,
     reconnectMinMs,
-    reconnectMaxMs: int('reconnect_max_ms', 100, 3_600_000, Math.max(reconnectMinMs, CONSOLE_DEFAULTS.reconnectMaxMs)),
+    reconnectMaxMs: r.reconnect_max_ms ?? Math.max(reconnectMinMs, CONSOLE_DEFAULTS.reconnectMaxMs),
   };
-  if (s.reconnectMaxMs < s.reconnectMinMs) bad('reconnect_max_ms', 'must not be below reconnect_min_ms');
+  if (s.reconnectMaxMs < s.reconnectMinMs) throw new VacmError('ERR_CONFIG', 'console.reconnect_max_ms: must not be below reconnect_min_ms');
   return s;
 }

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Engine } from '../../../src/engine/engine.js';
 import { parseConfig } from '../../../src/engine/config.js';
-import { toLine, type VacmEvent } from '../../../src/protocol/events.js';
+import type { VacmEvent } from '../../../src/protocol/events.js';
+import { runJob } from '../../helpers/engine.js';
 import type { JobView, ModuleDef } from '../../../src/protocol/module.js';
 import { createPowerModules, type PowerModuleOptions } from '../../../src/backends/power/module.js';
 
@@ -27,17 +28,10 @@ export async function powerEngine(yaml: string, opts: PowerModuleOptions & { loc
     readOnly: opts.readOnly,
   });
   await engine.start();
-  const events: VacmEvent[] = [];
-  engine.subscribe((e) => events.push(e));
   return {
     engine,
     stateDir,
-    async run(line) {
-      const h = engine.submit(line);
-      const view = await h.done;
-      const mine = events.filter((e) => e.job === h.id);
-      return { lines: mine.map(toLine), view, events: mine };
-    },
+    run: (line) => runJob(engine, line),
     audit() {
       const f = path.join(stateDir, 'audit.jsonl');
       if (!fs.existsSync(f)) return [];

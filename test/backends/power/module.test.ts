@@ -10,6 +10,7 @@ import { parsePowerSection } from '../../../src/backends/power/settings.js';
 import { bmcPassword } from '../../../src/backends/ipmi/target.js';
 import { messages, powerEngine, results, type Harness } from './harness.js';
 import { createProviders } from '../../../src/backends/providers.js';
+import { until } from '../../helpers/wait.js';
 
 const SIM_YAML = `
 cluster: t
@@ -274,20 +275,24 @@ nodes:
 
 describe('the control lane under bulk load', () => {
   it('POWER:STATUS completes while a bulk job saturates the fanout', async () => {
-    // a test-only bulk module whose operations each take 2 s
+    // a test-only bulk module whose operations each take 2 s (`busy`: how many run now)
+    let busy = 0;
     const slow: ModuleDef = {
       tag: 'SLOWBULK', summary: 'test', commands: [{
         name: 'WAIT', summary: 'wait', nodes: 'required', args: [], lane: 'bulk', dangerous: false,
         run: (ctx) => ctx.forEachNode(ctx.nodes, ({ signal }) => new Promise<void>((res) => {
-          const t = setTimeout(res, 2000);
-          signal.addEventListener('abort', () => { clearTimeout(t); res(); }, { once: true });
+          busy++;
+          let over = false;
+          const done = () => { if (!over) busy--; over = true; res(); };
+          const t = setTimeout(done, 2000);
+          signal.addEventListener('abort', () => { clearTimeout(t); done(); }, { once: true });
         })),
       }],
     };
     const sim = new SimCluster({ delayScale: 0, failureRate: 0 });
     h = await powerEngine('fanout: 2\nnodes: [{ names: "w[01-20]", vars: { power: sim } }]', { providers: createProviders(sim), extra: [slow] });
     const bulk = h.engine.submit('SLOWBULK:WAIT:w[01-20]');
-    await new Promise((r) => setTimeout(r, 50));
+    await until('the bulk job filling the fanout', () => busy === 2);
     const r = await h.run('POWER:STATUS:w[01-20]');
     expect(r.view.ok).toBe(20);
     expect(h.engine.job(bulk.id)?.state).toBe('running'); // still 18 s of bulk work queued
