@@ -5,15 +5,14 @@
  * reads it and listed here once; test/engine/config-sections.test.ts fails for a section accepted
  * (engine/config.ts SECTION_KEYS) without a schema.
  *
- * The schemas declared here are those whose reader cannot import them from its own floor (serve's,
- * read in engine/auth.ts, checks `listen` with the collector's listenField) or that nothing reads
- * yet (ui, demo); each owner's parser checks its section with checkSection against the same schema,
- * never by hand again.
+ * The schemas declared here are those that nothing reads yet (ui, demo) and the custom actions;
+ * each owner's parser checks its section with checkSection against the same schema, never by hand
+ * again.
  */
 import { bool, custom, int, listOf, mapping, oneOf, section, text, words, type SectionSchema } from '../protocol/config-schema.js';
 import { ENGINE_SECTIONS } from '../engine/config.js';
 import { COLLECTOR_SECTION } from '../backends/collector/module.js';
-import { listenField } from '../backends/collector/config.js';
+import { ROLES, SERVE_SECTION } from '../engine/auth.js';
 import { PING_SECTION } from '../backends/icmp/config.js';
 import { METRICS_SECTION } from '../backends/metrics/module.js';
 import { POWER_SECTION } from '../backends/power/settings.js';
@@ -23,40 +22,6 @@ import { SENSORS_SECTION } from '../backends/sensors/config.js';
 import { AGENT_SECTION } from './agent-section.js';
 import { EVENTS_SECTION } from '../engine/timeline.js';
 import { CONSOLE_SECTION } from '../backends/console/settings.js';
-
-/** Roles of `vacm serve`'s users (issue 13), weakest first. */
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-
-
-const SERVE_USER = mapping(
-  {
-    name: text({ pattern: /^[A-Za-z0-9_.-]{1,64}$/, says: 'must be a user name (letters, digits, _ . -)' }),
-    role: oneOf(ROLES),
-    keys: words({ says: 'must be a list of OpenSSH public key lines (ssh-ed25519 AAAA... comment)' }),
-    keys_file: text({ says: 'must be the path of a file of OpenSSH public key lines' }),
-    from: words({ says: 'must be a list of CIDR subnets, e.g. [10.1.0.0/16]' }),
-  },
-  { must: 'a mapping { name, role, keys | keys_file, from }', showValue: false, noun: 'a user', required: { name: 'required: the user name clients log in as', role: `required: one of ${ROLES.join(', ')}` } },
-);
-
-/** serve: `vacm serve`'s front doors (issue 13): listen, socket, users, idle_s. */
-export const SERVE_SECTION = section(
-  'serve',
-  mapping(
-    {
-      listen: listenField(0, '127.0.0.1'),
-      socket: custom((v) => (v === false || (typeof v === 'string' && v !== '') ? undefined : 'must be the path of the local socket (default in the state dir), or false for none')),
-      users: listOf(SERVE_USER, { must: 'a list of { name, role, keys | keys_file, from }' }),
-      idle_s: int(1, 30 * 86_400, { unit: 'seconds', example: 900 }),
-      max_sessions: int(1, 10_000, { example: 64 }),
-      max_jobs_per_session: int(1, 100_000, { example: 64 }),
-      max_auth_per_minute: int(1, 100_000, { example: 20 }),
-      max_unread_bytes: int(64 * 1024, 1 << 30, { unit: 'bytes', example: 4_194_304 }),
-      client_alive_s: int(4, 86_400, { unit: 'seconds', example: 60 }),
-    },
-    { must: 'a mapping, e.g. serve: { listen: "0.0.0.0:2222", users: [...] }', showValue: false },
-  ),
-);
 
 const ACTION = mapping(
   {

@@ -11,6 +11,8 @@ import type { Request } from '../protocol/ipc.js';
 import { isTrue } from '../protocol/vars.js';
 import type { CommandDef, ConfigView, JobView, Role } from '../protocol/module.js';
 import { readTrustedFile } from '../platform/trusted-file.js';
+import { checkSection, custom, int, listOf, mapping, oneOf, section, text, words } from '../protocol/config-schema.js';
+import { listenField } from '../protocol/listen.js';
 
 export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
@@ -54,19 +56,46 @@ export interface ServeSection {
   clientAliveS: number;
 }
 
-export const SERVE_KEYS = ['listen', 'socket', 'users', 'max_sessions', 'max_jobs_per_session', 'max_auth_per_minute', 'idle_s', 'max_unread_bytes', 'client_alive_s'] as const;
-const USER_KEYS = ['name', 'role', 'keys', 'keys_file', 'from'];
-/** a user name: what a login name may be, nothing a terminal or a log line could be fooled by */
 const USER_NAME = /^[A-Za-z0-9._][A-Za-z0-9._-]{0,63}$/;
+
+const SERVE_USER = mapping(
+  {
+    name: text({ pattern: USER_NAME, says: 'must be a login name (letters, digits, . _ -; at most 64)' }),
+    role: oneOf(ROLES),
+    keys: words({ says: 'must be a list of OpenSSH public key lines (ssh-ed25519 AAAA... comment)' }),
+    keys_file: text({ says: 'must be the path of a file of OpenSSH public key lines' }),
+    from: words({ says: 'must be a CIDR or a list of CIDRs, e.g. [10.0.0.0/8, 127.0.0.1/32]' }),
+  },
+  { must: 'a mapping { name, role, keys | keys_file, from }', showValue: false, noun: 'a user', required: { name: 'required: the user name clients log in as', role: `required: one of ${ROLES.join(', ')}` } },
+);
+
+/**
+ * serve: `vacm serve`'s front doors (issue 13). The one schema of the section: the config loader
+ * checks a file against it, and parseServeSection checks against it before it reads the values;
+ * only what a schema cannot say (a user listed twice, keys or keys_file, the key lines, the CIDRs)
+ * is checked by hand below.
+ */
+export const SERVE_SECTION = section(
+  'serve',
+  mapping(
+    {
+      listen: listenField(0, '127.0.0.1'),
+      socket: custom((v) => (v === false || (typeof v === 'string' && v !== '') ? undefined : 'must be the path of the local socket (default in the state dir), or false for none')),
+      users: listOf(SERVE_USER, { must: 'a list of { name, role, keys | keys_file, from }' }),
+      idle_s: int(1, 30 * 86_400, { unit: 'seconds', example: 900 }),
+      max_sessions: int(1, 10_000, { example: 64 }),
+      max_jobs_per_session: int(1, 100_000, { example: 64 }),
+      max_auth_per_minute: int(1, 100_000, { example: 20 }),
+      max_unread_bytes: int(64 * 1024, 1 << 30, { unit: 'bytes', example: 4_194_304 }),
+      client_alive_s: int(4, 86_400, { unit: 'seconds', example: 60 }),
+    },
+    { must: 'a mapping, e.g. serve: { listen: "0.0.0.0:2222", users: [...] }', showValue: false },
+  ),
+);
 const KEY_TYPES = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
 
 function fail(key: string, msg: string): never {
   throw new VacmError('ERR_CONFIG', `serve.${key}: ${msg}`);
-}
-
-function whole(v: unknown, key: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(key, `must be a whole number from ${min} to ${max}`);
-  return v;
 }
 
 /**
@@ -111,49 +140,30 @@ function parseFrom(v: unknown, key: string): { list: net.BlockList; text: string
 export function parseServeSection(raw: unknown, readFile: (file: string) => string = defaultReadKeys): ServeSection {
   const out: ServeSection = { users: [], maxSessions: 64, maxJobsPerSession: 64, maxAuthPerMinute: 20, idleS: 900, maxUnreadBytes: 4 << 20, clientAliveS: 60 };
   if (raw === undefined || raw === null) return out;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new VacmError('ERR_CONFIG', 'serve: must be a mapping, e.g. serve: { listen: 127.0.0.1:2200, users: [...] }');
+  checkSection(SERVE_SECTION, raw);
   const r = raw as Record<string, unknown>;
-  for (const k of Object.keys(r)) if (!(SERVE_KEYS as readonly string[]).includes(k)) fail(k, `unknown key; serve takes ${SERVE_KEYS.join(', ')}`);
-  if (r.listen !== undefined) {
-    if (typeof r.listen !== 'string' || r.listen === '') fail('listen', 'must be ADDR:PORT, e.g. 0.0.0.0:2200');
-    out.listen = r.listen;
-  }
-  if (r.socket !== undefined) {
-    if (r.socket === false) out.socket = false;
-    else if (typeof r.socket === 'string' && r.socket !== '') out.socket = r.socket;
-    else fail('socket', 'must be a path, or false for no local socket');
-  }
-  if (r.max_sessions !== undefined) out.maxSessions = whole(r.max_sessions, 'max_sessions', 1, 10_000);
-  if (r.max_jobs_per_session !== undefined) out.maxJobsPerSession = whole(r.max_jobs_per_session, 'max_jobs_per_session', 1, 100_000);
-  if (r.max_auth_per_minute !== undefined) out.maxAuthPerMinute = whole(r.max_auth_per_minute, 'max_auth_per_minute', 1, 100_000);
-  if (r.idle_s !== undefined) out.idleS = whole(r.idle_s, 'idle_s', 1, 30 * 86_400);
-  if (r.max_unread_bytes !== undefined) out.maxUnreadBytes = whole(r.max_unread_bytes, 'max_unread_bytes', 64 * 1024, 1 << 30);
-  if (r.client_alive_s !== undefined) out.clientAliveS = whole(r.client_alive_s, 'client_alive_s', 4, 86_400);
+  if (r.listen !== undefined) out.listen = String(r.listen);
+  if (r.socket !== undefined) out.socket = r.socket as string | false;
+  if (r.max_sessions !== undefined) out.maxSessions = r.max_sessions as number;
+  if (r.max_jobs_per_session !== undefined) out.maxJobsPerSession = r.max_jobs_per_session as number;
+  if (r.max_auth_per_minute !== undefined) out.maxAuthPerMinute = r.max_auth_per_minute as number;
+  if (r.idle_s !== undefined) out.idleS = r.idle_s as number;
+  if (r.max_unread_bytes !== undefined) out.maxUnreadBytes = r.max_unread_bytes as number;
+  if (r.client_alive_s !== undefined) out.clientAliveS = r.client_alive_s as number;
   if (r.users !== undefined) {
-    if (!Array.isArray(r.users)) fail('users', 'must be a list of {name, role, keys | keys_file, from}');
     const names = new Set<string>();
-    out.users = r.users.map((u: unknown, i: number): ServeUser => {
+    out.users = (r.users as Record<string, unknown>[]).map((o, i): ServeUser => {
       const at = `users[${i}]`;
-      if (typeof u !== 'object' || u === null || Array.isArray(u)) fail(at, 'must be a mapping {name, role, keys | keys_file, from}');
-      const o = u as Record<string, unknown>;
-      for (const k of Object.keys(o)) if (!USER_KEYS.includes(k)) fail(`${at}.${k}`, `unknown key; a user takes ${USER_KEYS.join(', ')}`);
-      if (typeof o.name !== 'string' || !USER_NAME.test(o.name)) fail(`${at}.name`, 'must be a login name (letters, digits, . _ -; at most 64)');
-      if (names.has(o.name)) fail(`${at}.name`, `${o.name} is listed twice`);
-      names.add(o.name);
-      if (typeof o.role !== 'string' || !(ROLES as readonly string[]).includes(o.role)) fail(`${at}.role`, `must be one of ${ROLES.join(', ')}`);
+      const name = o.name as string;
+      if (names.has(name)) fail(`${at}.name`, `${name} is listed twice`);
+      names.add(name);
       if ((o.keys === undefined) === (o.keys_file === undefined)) fail(at, 'give keys (a list of public key lines) or keys_file (an authorized_keys-style file), one of them');
-      let keys: UserKey[];
-      if (o.keys !== undefined) {
-        const lines = typeof o.keys === 'string' ? [o.keys] : o.keys;
-        if (!Array.isArray(lines) || lines.some((l) => typeof l !== 'string')) fail(`${at}.keys`, 'must be a list of OpenSSH public key lines');
-        keys = parseKeyLines((lines as string[]).join('\n'), `serve.${at}.keys`);
-      } else {
-        if (typeof o.keys_file !== 'string' || o.keys_file === '') fail(`${at}.keys_file`, 'must be a file path');
-        keys = parseKeyLines(readFile(o.keys_file), o.keys_file);
-      }
-      if (keys.length === 0) fail(at, `${o.name} has no key: add one, or remove the user`);
+      const keys = o.keys !== undefined
+        ? parseKeyLines((typeof o.keys === 'string' ? [o.keys] : (o.keys as string[])).join('\n'), `serve.${at}.keys`)
+        : parseKeyLines(readFile(o.keys_file as string), o.keys_file as string);
+      if (keys.length === 0) fail(at, `${name} has no key: add one, or remove the user`);
       const from = o.from === undefined ? undefined : parseFrom(o.from, `${at}.from`);
-      return { name: o.name, role: o.role as Role, keys, from: from?.list, fromText: from?.text };
+      return { name, role: o.role as Role, keys, from: from?.list, fromText: from?.text };
     });
   }
   return out;

@@ -27,13 +27,13 @@ describe('parseServeSection', () => {
   it.each([
     [{ users: [{ name: 'al ice', role: 'operator', keys: [KEY] }] }, 'users[0].name: must be a login name'],
     [{ users: [{ name: 'a\x1b[31m', role: 'operator', keys: [KEY] }] }, 'must be a login name'],
-    [{ users: [{ name: 'alice', role: 'root', keys: [KEY] }] }, 'users[0].role: must be one of viewer, operator, admin'],
+    [{ users: [{ name: 'alice', role: 'root', keys: [KEY] }] }, 'users[0].role: must be viewer, operator or admin'],
     [{ users: [{ name: 'alice', role: 'viewer' }] }, 'give keys (a list of public key lines) or keys_file'],
     [{ users: [{ name: 'alice', role: 'viewer', keys: ['command="rm -rf /" ' + KEY] }] }, 'authorized_keys options are not supported'],
     [{ users: [{ name: 'alice', role: 'viewer', keys: [KEY], from: ['10.0.0.0/33'] }] }, 'is not a CIDR'],
     [{ users: [{ name: 'alice', role: 'viewer', keys: [KEY] }, { name: 'alice', role: 'admin', keys: [KEY] }] }, 'alice is listed twice'],
     [{ max_sessions: 0 }, 'serve.max_sessions: must be a whole number from 1'],
-    [{ client_alive_s: 1 }, 'serve.client_alive_s: must be a whole number from 4'],
+    [{ client_alive_s: 1 }, 'serve.client_alive_s: must be a whole number of seconds from 4'],
     [{ lisen: 'x' }, 'serve.lisen: unknown key'],
   ])('refuses %j with ERR_CONFIG', (raw, msg) => {
     expect(() => parseServeSection(raw)).toThrow(expect.objectContaining({ code: 'ERR_CONFIG', message: expect.stringContaining(msg) }));
