@@ -8,6 +8,10 @@
 //                     find from import.meta.url (package.json, themes) are the same as from dist/.
 //                     CommonJS, not ESM: the launcher compiles it through the V8 code cache
 //                     (src/platform/code-cache.ts), which Node 20 offers for scripts only.
+//                     yargs-parser is inside too: it is an ES module, and node would load it
+//                     (five files) through its ES module loader, which nothing else of `vacm ipc` uses;
+//   dist/platform/code-cache.cjs  the code cache the launcher installs before it loads fast.cjs,
+//                     CommonJS for the same reason (bin/vacm.js is CommonJS).
 // Each has a .inputs list of the dist/ files it was made from, so that the launcher falls back to
 // dist/ when one of them was rebuilt since (a `tsc` alone). Without esbuild (a devDependency) it
 // writes nothing, and the launcher loads dist/ as before.
@@ -37,8 +41,9 @@ const files = [
       stdin: { contents: "export { runFast } from './fast.js';\nexport { processIo } from './io.js';\n", resolveDir: path.join(dist, 'cli'), loader: 'js' },
       // ssh2 finds its native binding next to itself: every package is loaded from node_modules,
       // but yaml, which is inside (its ~75 CommonJS files cost ~50 ms of CPU to load one by one, a
-      // config file's first read: docs/performance.md row 2); still evaluated only on first use
-      plugins: [yamlInside()],
+      // config file's first read: docs/performance.md row 2; still evaluated only on first use),
+      // and yargs-parser (an ES module: see above)
+      plugins: [packagesInside(['yaml', 'yargs-parser'])],
       // CommonJS has no import.meta: each use becomes the file's own URL (dist/cli/, as above)
       format: 'cjs',
       // import() of a package becomes require(): a script compiled from V8's code cache has no
@@ -48,19 +53,24 @@ const files = [
       banner: { js: "const __vacmImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     },
   },
+  {
+    out: path.join(dist, 'platform', 'code-cache.cjs'),
+    inputs: path.join(dist, 'platform', 'code-cache.inputs'),
+    options: { entryPoints: [path.join(dist, 'platform', 'code-cache.js')], format: 'cjs', packages: 'external' },
+  },
 ];
 /**
- * Bundle the yaml package into the file instead of leaving it in node_modules: the lazy
+ * Bundle `names` (yaml, yargs-parser) into the file instead of leaving them in node_modules: the lazy
  * `createRequire(import.meta.url)('yaml')` of config.ts and clustershell-groups.ts becomes a
  * `require('yaml')` that esbuild resolves to its bundled copy (run on first call, as before); every
  * other package stays external.
  */
-function yamlInside() {
+function packagesInside(names) {
   const lazy = "createRequire(import.meta.url)('yaml')";
   return {
-    name: 'yaml-inside',
+    name: 'packages-inside',
     setup(build) {
-      build.onResolve({ filter: /^[^./]/ }, (args) => (args.path === 'yaml' || args.path.startsWith('node:') ? undefined : { path: args.path, external: true }));
+      build.onResolve({ filter: /^[^./]/ }, (args) => (names.includes(args.path) || args.path.startsWith('node:') ? undefined : { path: args.path, external: true }));
       build.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, (args) => {
         const text = fs.readFileSync(args.path, 'utf8');
         return text.includes(lazy) ? { contents: text.split(lazy).join("require('yaml')"), loader: 'js' } : undefined;
@@ -68,7 +78,6 @@ function yamlInside() {
     },
   };
 }
-
 // fast.mjs: what builds before the code cache made (an old launcher would find it stale anyway)
 fs.rmSync(path.join(dist, 'cli', 'fast.mjs'), { force: true });
 for (const f of files) {
