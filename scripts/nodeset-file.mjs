@@ -78,6 +78,37 @@ function packagesInside(names) {
     },
   };
 }
+/**
+ * esbuild's CommonJS output wraps every default or namespace import of a CommonJS module (node's
+ * own: `import fs from 'node:fs'` in 20 files) in `__toESM(require(...))`, which copies each of the
+ * module's exports onto a new object with a getter, once per importing file: ~17 ms of CPU of a
+ * `vacm ipc` start (docs/performance.md row 5). The objects are only ever read, and the modules so
+ * imported (node's own, ssh2, ping, systeminformation) have all their exports when first imported,
+ * so one object per module (and mode) serves every importer. If esbuild's helper ever looks different, the file is left as
+ * esbuild wrote it (the same behaviour, only slower), with a warning.
+ */
+function onceEach(file) {
+  const helper = 'var __toESM = (mod, isNodeMode, target) => (';
+  const text = fs.readFileSync(file, 'utf8');
+  if (!text.includes('__toESM(')) return;
+  if (text.split(helper).length !== 2) {
+    console.warn(`${path.relative(root, file)}: esbuild's __toESM helper is not the one expected; left as it is`);
+    return;
+  }
+  const memo = [
+    'var __vacmToESM = [new WeakMap(), new WeakMap()];',
+    'var __toESM = (mod, isNodeMode) => {',
+    '  if (mod == null || (typeof mod !== "object" && typeof mod !== "function")) return __toESMEach(mod, isNodeMode);',
+    '  const seen = __vacmToESM[isNodeMode ? 1 : 0];',
+    '  let ns = seen.get(mod);',
+    '  if (ns === undefined) seen.set(mod, (ns = __toESMEach(mod, isNodeMode)));',
+    '  return ns;',
+    '};',
+    'var __toESMEach = (mod, isNodeMode, target) => (',
+  ].join('\n');
+  fs.writeFileSync(file, text.replace(helper, memo));
+}
+
 // fast.mjs: what builds before the code cache made (an old launcher would find it stale anyway)
 fs.rmSync(path.join(dist, 'cli', 'fast.mjs'), { force: true });
 for (const f of files) {
@@ -103,6 +134,7 @@ for (const f of files) {
     absWorkingDir: root,
     logLevel: 'warning',
   });
+  if (f.out.endsWith('.cjs')) onceEach(f.out);
   // dist/'s own files (what a rebuild changes); the packages inside come from node_modules as they were
   const used = Object.keys(result.metafile.inputs)
     .filter((i) => i !== '<stdin>')
