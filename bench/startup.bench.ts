@@ -12,21 +12,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cell, interleave, ratio, runs, section, versusAim, type Runs } from './measure.js';
+import { cell, interleave, ratio, runs, section, vacmCommand, versusAim, type Runs } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Math.max(1, Number(process.env.VACM_BENCH_RUNS ?? 9) || 9);
 const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
-/** One start: wall ms, and CPU ms when /usr/bin/time is there. */
-function start(args: string[], cwd: string): { wall: number; cpu?: number } {
+/** One start of `cmd args`: wall ms, and CPU ms when /usr/bin/time is there. */
+function start([cmd, args]: [string, string[]], cwd: string): { wall: number; cpu?: number } {
   const env = { PATH: process.env.PATH, HOME: cwd, VACM_STATE_DIR: path.join(cwd, 'state') };
   const t = process.hrtime.bigint();
   const r = TIME
-    ? spawnSync(TIME, ['-f', 'VACM_CPU %U %S', process.execPath, ...args], { cwd, env, encoding: 'utf8' })
-    : spawnSync(process.execPath, args, { cwd, env, encoding: 'utf8' });
+    ? spawnSync(TIME, ['-f', 'VACM_CPU %U %S', cmd, ...args], { cwd, env, encoding: 'utf8' })
+    : spawnSync(cmd, args, { cwd, env, encoding: 'utf8' });
   const wall = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`node ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
   const m = /VACM_CPU ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '');
   return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined };
 }
@@ -44,12 +44,12 @@ export async function bench(): Promise<void> {
     const rows: string[][] = [];
     for (const [label, args, aim] of commands) {
       const cpu: Record<string, number[]> = { node: [], vacm: [], before: [] };
-      const timed = (key: string, a: string[]) => () => {
+      const timed = (key: string, a: [string, string[]]) => () => {
         const r = start(a, dir);
         if (r.cpu !== undefined) cpu[key].push(r.cpu);
         return r.wall;
       };
-      const r = await interleave({ node: timed('node', ['-e', '']), vacm: timed('vacm', [bin, ...args]), before: before ? timed('before', [before, ...args]) : undefined }, RUNS, { warmup: 1 });
+      const r = await interleave({ node: timed('node', [process.execPath, ['-e', '']]), vacm: timed('vacm', vacmCommand(bin, args)), before: before ? timed('before', vacmCommand(before, args)) : undefined }, RUNS, { warmup: 1 });
       const c = (k: string): Runs | undefined => (cpu[k].length ? runs(cpu[k]) : undefined);
       rows.push([label, cell(r.node, 0), cell(r.vacm, 0), before ? cell(r.before, 0) : '-', ratio(r.vacm, r.node), cell(c('vacm'), 0), before ? cell(c('before'), 0) : '-', cell(c('node'), 0), aim ? `≤ ${aim} ms: ${versusAim(r.vacm, aim, 'lower')}` : 'fast']);
     }
