@@ -17,7 +17,7 @@ import type { ConfigView } from '../protocol/module.js';
 import type { NodeState } from '../protocol/events.js';
 import { nodeNameProblem } from '../protocol/node-name.js';
 import { escapeControls } from '../protocol/visible.js';
-import { expandTemplate } from '../protocol/vars.js';
+import { compileTemplate, expandTemplate } from '../protocol/vars.js';
 import { compileAllowEntry, type ExecAllowEntry } from '../protocol/shell-words.js';
 import { sectionProblem, type SectionSchema } from '../protocol/config-schema.js';
 import { HISTORY_SECTION } from './history.js';
@@ -278,14 +278,16 @@ export function parseConfig(text: string, file = 'vacm.yaml', sectionSchemas: re
           rawVars[k] = String(v);
         }
       }
+      // each template read once for the entry, not once per node
+      const templates = Object.entries(rawVars).map(([k, v]) => [k, compileTemplate(v)] as const);
       for (const name of names!) {
         const bad = nodeNameProblem(name);
         if (bad) fail(['nodes', i, 'names'], `${bad}: "${name}" refused`);
         const def = nodes.get(name) ?? { name, groups: [], vars: Object.create(null) as Record<string, string> };
         for (const g of grp) if (!def.groups.includes(g)) def.groups.push(g);
-        for (const [k, v] of Object.entries(rawVars)) {
+        for (const [k, expand] of templates) {
           try {
-            def.vars[k] = expandTemplate(v, name);
+            def.vars[k] = expand(name);
           } catch (err) {
             fail(['nodes', i, 'vars', k], (err as Error).message);
           }
