@@ -31,6 +31,23 @@ function start([cmd, args]: [string, string[]], cwd: string): { wall: number; cp
   return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined };
 }
 
+/**
+ * Whether `bin` will run `vacm ipc` from its one file (dist/cli/fast.cjs, as `npm run build` leaves
+ * it) or fall back to dist/ module by module (a `tsc` alone since, as some tests do): a table of the
+ * fallback measures another program.
+ */
+function oneFileState(bin: string): string {
+  const fast = path.join(path.dirname(bin), '..', 'dist', 'cli', 'fast.cjs');
+  try {
+    const made = fs.statSync(fast).mtimeMs;
+    const list = path.join(path.dirname(fast), 'fast.inputs');
+    const stale = fs.readFileSync(list, 'utf8').split('\n').filter(Boolean).find((f) => fs.statSync(path.join(path.dirname(list), f)).mtimeMs > made);
+    return stale ? `STALE (dist/ rebuilt since: ${stale}; run npm run build)` : 'fresh';
+  } catch {
+    return 'missing (run npm run build)';
+  }
+}
+
 export async function bench(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-bench-startup-'));
   try {
@@ -54,7 +71,7 @@ export async function bench(): Promise<void> {
       rows.push([label, cell(r.node, 0), cell(r.vacm, 0), before ? cell(r.before, 0) : '-', ratio(r.vacm, r.node), cell(c('vacm'), 0), before ? cell(c('before'), 0) : '-', cell(c('node'), 0), aim ? `≤ ${aim} ms: ${versusAim(r.vacm, aim, 'lower')}` : 'fast']);
     }
     out.print(['command', "node -e '' wall", 'vacm wall', 'before wall', 'vacm / node', 'vacm CPU', 'before CPU', "node -e '' CPU", 'aim (wall)'], rows, [
-      `vacm: ${bin}${before ? `; before: ${before}` : ''}. CPU: user + system of the process (${TIME ? '/usr/bin/time' : 'n/a: /usr/bin/time is not installed'}).`,
+      `vacm: ${bin} (its one file dist/cli/fast.cjs: ${oneFileState(bin)})${before ? `; before: ${before} (${oneFileState(before)})` : ''}. Both started as programs, as the \`vacm\` on PATH is. CPU: user + system of the process (${TIME ? '/usr/bin/time' : 'n/a: /usr/bin/time is not installed'}).`,
     ]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
