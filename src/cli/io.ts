@@ -61,6 +61,14 @@ export function processIo(): Io {
   };
 }
 
+/**
+ * `io` with some members replaced and the others as they are: a getter stays a getter (process.stdin
+ * is made on first use, and a spread would make it here).
+ */
+export function ioWith<T extends object>(io: Io, over: T): Io & T {
+  return Object.defineProperties(Object.defineProperties({}, Object.getOwnPropertyDescriptors(io)), Object.getOwnPropertyDescriptors(over)) as Io & T;
+}
+
 /** Exit codes: 0 all well, 1 some node or job failed, 2 usage, parse or config error. */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
