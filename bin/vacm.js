@@ -1,5 +1,5 @@
 #!/bin/sh
-":" //; if [ -n "${NODE_EXTRA_CA_CERTS+set}" ]; then VACM_SH_CA="=$NODE_EXTRA_CA_CERTS"; else VACM_SH_CA=-; fi; export VACM_SH_CA; unset NODE_EXTRA_CA_CERTS; exec node -- "$0" "$@"
+":" //; case ${NODE_EXTRA_CA_CERTS+set} in set) VACM_SH_CA="=$NODE_EXTRA_CA_CERTS" ;; *) VACM_SH_CA=- ;; esac; export VACM_SH_CA; unset NODE_EXTRA_CA_CERTS; exec node -- "$0" "$@"
 // The vacm launcher, a sh and CommonJS polyglot (bin/package.json makes bin/ CommonJS).
 //
 // Run as a program (`vacm`, `./bin/vacm.js`, the npm bin link), /bin/sh reads line 2: it puts
@@ -10,6 +10,8 @@
 // back to process.env before anything else, so every child (hooks, ssh, virsh, a node program run
 // from vacm) sees it as the user set it. For JavaScript line 2 is a string and a comment:
 // `node bin/vacm.js` and `npm start` run this file directly, paying for the certificates as before.
+// The line uses only the shell's grammar (case), assignments and special built-ins, never an
+// expansion of the value in a command's words; `exec` keeps the process (signals reach node).
 // CommonJS rather than an ES module: `vacm ipc` then starts without node's ES module loader.
 'use strict';
 

@@ -119,7 +119,7 @@ describe.skipIf(!!reason)(`the launcher, started as a program${reason ? ` (skipp
       }
     }
     expect(fs.existsSync(path.join(probe.dir, 'MARK'))).toBe(false);
-  });
+  }, 240_000); // 45 starts of vacm, on a loaded 2-core machine
 
   it('changes nothing when NODE_EXTRA_CA_CERTS is unset, and leaks nothing of its own', () => {
     const probe = envProbe();
