@@ -45,7 +45,7 @@ async function load(file) {
 // (`vacm __complete`) start without loading yargs; whatever
 // the fast path does not know (--help, an unknown option) goes to the full command line.
 /**
- * A file made in one piece (scripts/nodeset-file.mjs, run by `npm run build`): dist/nodeset.mjs for
+ * A file made in one piece (scripts/nodeset-file.mjs, run by `npm run build`): dist/nodeset.cjs for
  * `vacm nodeset`, dist/cli/fast.cjs for `vacm ipc` and the completion callback, and
  * dist/platform/code-cache.cjs. Used when it is there and none of the files it was made from
  * (listed in its .inputs, relative to it) is newer.
@@ -84,7 +84,7 @@ async function codeCache() {
 
 async function main() {
   let code;
-  const one = argv[0] === 'nodeset' ? await oneFile('nodeset.mjs', 'nodeset.inputs') : undefined;
+  const one = argv[0] === 'nodeset' ? await oneFile('nodeset.cjs', 'nodeset.inputs') : undefined;
   if (one) code = await one.runNodesetFast(argv.slice(1), one.processIo());
   else if (argv[0] === 'ipc' || argv[0] === 'nodeset' || argv[0] === '__complete') {
     if (argv[0] === 'ipc') await codeCache();

@@ -2,7 +2,7 @@
 // `npm run build` runs this after tsc: the launcher's fast paths, each in one file, because loading
 // dist/ module by module costs more than the work of a `nodeset -e` or a `vacm ipc` request
 // (docs/nodeset.md, docs/performance.md):
-//   dist/nodeset.mjs  `vacm nodeset` (~17 modules, every package inside);
+//   dist/nodeset.cjs  `vacm nodeset` (~17 modules, every package inside; CommonJS, as fast.cjs);
 //   dist/cli/fast.cjs `vacm ipc` and `vacm __complete` (the engine and every module; npm packages
 //                     stay in node_modules). It sits in dist/cli/ so that the paths its modules
 //                     find from import.meta.url (package.json, themes) are the same as from dist/.
@@ -23,7 +23,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
 const files = [
   {
-    out: path.join(dist, 'nodeset.mjs'),
+    out: path.join(dist, 'nodeset.cjs'),
     inputs: path.join(dist, 'nodeset.inputs'),
     options: {
       entryPoints: [path.join(dist, 'cli', 'nodeset-fast.js')],
@@ -31,6 +31,10 @@ const files = [
       // createRequire(import.meta.url), from node_modules, as from dist/
       external: ['./commands.js', './completion.js', 'yaml'],
       packages: 'bundle',
+      // CommonJS, as fast.cjs: the launcher requires it without starting node's ES module loader
+      format: 'cjs',
+      define: { 'import.meta.url': '__vacmImportMetaUrl' },
+      banner: { js: "const __vacmImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     },
   },
   {
@@ -111,6 +115,7 @@ function onceEach(file) {
 
 // fast.mjs: what builds before the code cache made (an old launcher would find it stale anyway)
 fs.rmSync(path.join(dist, 'cli', 'fast.mjs'), { force: true });
+fs.rmSync(path.join(dist, 'nodeset.mjs'), { force: true });
 for (const f of files) {
   fs.rmSync(f.out, { force: true });
   fs.rmSync(f.inputs, { force: true });
