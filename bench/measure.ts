@@ -66,6 +66,16 @@ export async function interleave<K extends string>(
   return Object.fromEntries(keys.map((k) => [k, samples.get(k)!.length ? runs(samples.get(k)!) : undefined])) as Record<K, Runs | undefined>;
 }
 
+/**
+ * How a bench starts a vacm launcher (this checkout's bin/vacm.js, or VACM_BENCH_BEFORE's): as an
+ * operator does, the file run as a program (what the `vacm` on PATH and the npm bin link are), not
+ * `node bin/vacm.js`, which skips the launcher's shell line (docs/decisions.md "The launcher": node
+ * starts without NODE_EXTRA_CA_CERTS). Node flags (a profile) need node's own command line.
+ */
+export function vacmCommand(bin: string, args: readonly string[], nodeFlags: readonly string[] = []): [string, string[]] {
+  return nodeFlags.length ? [process.execPath, [...nodeFlags, bin, ...args]] : [bin, [...args]];
+}
+
 /** Seconds a function takes (sync or async), as a number for interleave. */
 export async function seconds(f: () => unknown): Promise<number> {
   const t0 = process.hrtime.bigint();

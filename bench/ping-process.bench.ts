@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cell, interleave, ratio, runs, section, type Runs } from './measure.js';
+import { cell, interleave, ratio, runs, section, vacmCommand, type Runs } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ADDRESSES = [30, 31, 32, 33].flatMap((c) => Array.from({ length: 256 }, (_, d) => `127.0.${c}.${d}`));
@@ -40,10 +40,10 @@ export async function bench(): Promise<void> {
   const c = (k: string) => (cpu[k] ??= []);
   const cases: Record<string, (() => number) | undefined> = {
     fping: () => timed('fping', ['-c1', '-t200', '-i0', '-q', ...ADDRESSES], c('fping')),
-    'vacm sweep': () => timed(process.execPath, [now, 'ipc', '--config', cfg, 'ICMP_ECHO:PING:*:1:200'], c('vacm sweep')),
-    'before sweep': before ? () => timed(process.execPath, [before, 'ipc', '--config', cfg, 'ICMP_ECHO:PING:*:1:200'], c('before sweep')) : undefined,
-    'vacm start-up': () => timed(process.execPath, [now, 'ipc', '--config', cfg, 'NEXXUS:MODULES'], c('vacm start-up')),
-    'before start-up': before ? () => timed(process.execPath, [before, 'ipc', '--config', cfg, 'NEXXUS:MODULES'], c('before start-up')) : undefined,
+    'vacm sweep': () => timed(...vacmCommand(now, ['ipc', '--config', cfg, 'ICMP_ECHO:PING:*:1:200']), c('vacm sweep')),
+    'before sweep': before ? () => timed(...vacmCommand(before, ['ipc', '--config', cfg, 'ICMP_ECHO:PING:*:1:200']), c('before sweep')) : undefined,
+    'vacm start-up': () => timed(...vacmCommand(now, ['ipc', '--config', cfg, 'NEXXUS:MODULES']), c('vacm start-up')),
+    'before start-up': before ? () => timed(...vacmCommand(before, ['ipc', '--config', cfg, 'NEXXUS:MODULES']), c('before start-up')) : undefined,
     "node -e ''": () => timed(process.execPath, ['-e', ''], c("node -e ''")),
   };
   const out = section(`ping sweep of 1024 addresses as a process: vacm ipc on a 1024-node config vs fping, ${rounds} interleaved rounds (seconds)`);

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSshCluster } from '../test/fixtures/sshd.js';
+import { vacmCommand } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.VACM_BENCH_NODES ?? 16);
@@ -21,7 +22,7 @@ try {
   fs.writeFileSync(yamlPath, c.vacmYaml().replace(/^fanout: \d+$/m, 'fanout: 64'));
   const set = `node[001-${String(N).padStart(3, '0')}]`;
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', VACM_STATE_DIR: stateDir, ...(process.env.VACM_CODE_CACHE ? { VACM_CODE_CACHE: process.env.VACM_CODE_CACHE } : {}) };
-  const vacm = (bin: string, extra: string[] = []) => [process.execPath, ...extra, bin, 'ipc', '--no-gather', '--config', yamlPath, `SSH:EXEC:${set}:true`];
+  const vacm = (bin: string, extra: string[] = []) => vacmCommand(bin, ['ipc', '--no-gather', '--config', yamlPath, `SSH:EXEC:${set}:true`], extra).flat();
   const cases: Record<string, string[]> = {
     vacm: vacm(path.join(ROOT, 'bin', 'vacm.js')),
     ...(process.env.VACM_BENCH_BEFORE ? { before: vacm(process.env.VACM_BENCH_BEFORE) } : {}),
@@ -29,7 +30,8 @@ try {
   };
   const pdshEnv = { ...env, PDSH_SSH_ARGS_APPEND: `-F ${c.sshConfig}` };
   if (process.env.VACM_PROF_DIR) {
-    execFileSync(cases.vacm[0], [...vacm(path.join(ROOT, 'bin', 'vacm.js'), ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', process.env.VACM_PROF_DIR]).slice(1)], { env, stdio: 'ignore' });
+    const [prof, ...profArgs] = vacm(path.join(ROOT, 'bin', 'vacm.js'), ['--cpu-prof', '--cpu-prof-interval', '200', '--cpu-prof-dir', process.env.VACM_PROF_DIR]);
+    execFileSync(prof, profArgs, { env, stdio: 'ignore' });
   }
   const res: Record<string, { cpu: number[]; wall: number[]; bad: number }> = {};
   for (let r = 0; r < RUNS; r++) {

@@ -15,7 +15,7 @@ import { Engine } from '../src/engine/engine.js';
 import { parseConfig } from '../src/engine/config.js';
 import { createBackends } from '../src/backends/index.js';
 import { hasBinary, sshdAvailable, startSshCluster, type SshCluster } from '../test/fixtures/sshd.js';
-import { NOISY, cell, interleave, ratio, section, type Runs } from './measure.js';
+import { NOISY, cell, interleave, ratio, section, vacmCommand, type Runs } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const FANOUT = 64;
@@ -113,7 +113,7 @@ export async function bench(): Promise<void> {
         const w = await warmEngine(yaml, `SSH:EXEC:${set}:${command}`, n);
         let r: Record<'cold' | 'coldNoCa' | 'warm' | 'pdsh' | 'clush', Runs | undefined>;
         const cold = (env: NodeJS.ProcessEnv) => () =>
-          timeProcess(process.execPath, [path.join(ROOT, 'bin', 'vacm.js'), 'ipc', '--no-gather', '--config', yamlPath, `SSH:EXEC:${set}:${command}`], { VACM_STATE_DIR: stateDir, ...env }, vacmLines);
+          timeProcess(...vacmCommand(path.join(ROOT, 'bin', 'vacm.js'), ['ipc', '--no-gather', '--config', yamlPath, `SSH:EXEC:${set}:${command}`]), { VACM_STATE_DIR: stateDir, ...env }, vacmLines);
         try {
           r = await interleave({
             cold: () => secs(cold({}), failed.cold),

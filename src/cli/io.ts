@@ -1,5 +1,6 @@
 /** The process's streams, passed in so that commands are tested without a real terminal. */
 import type { Readable } from 'node:stream';
+import { isatty } from 'node:tty';
 
 export interface Io {
   out(s: string): void;
@@ -48,12 +49,24 @@ export function processIo(): Io {
   return {
     out: dropOnBrokenPipe(process.stdout),
     err: dropOnBrokenPipe(process.stderr),
-    stdin: process.stdin,
-    stdinIsTTY: Boolean(process.stdin.isTTY),
+    // made on first use: node builds process.stdin (and loads fs streams for it) when first read,
+    // and a `vacm ipc` with its requests on the command line never reads it
+    get stdin() {
+      return process.stdin;
+    },
+    stdinIsTTY: isatty(0),
     stdoutIsTTY: Boolean(process.stdout.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
     outDrained: () => drained(process.stdout),
   };
+}
+
+/**
+ * `io` with some members replaced and the others as they are: a getter stays a getter (process.stdin
+ * is made on first use, and a spread would make it here).
+ */
+export function ioWith<T extends object>(io: Io, over: T): Io & T {
+  return Object.defineProperties(Object.defineProperties({}, Object.getOwnPropertyDescriptors(io)), Object.getOwnPropertyDescriptors(over)) as Io & T;
 }
 
 /** Exit codes: 0 all well, 1 some node or job failed, 2 usage, parse or config error. */

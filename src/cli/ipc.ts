@@ -11,7 +11,7 @@ import { toVacmError, type VacmError } from '../protocol/errors.js';
 import { escapeControls, visible } from '../protocol/visible.js';
 import type { Engine } from '../engine/engine.js';
 import type { JobOrigin } from '../protocol/module.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Io } from './io.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, ioWith, type Io } from './io.js';
 import { readRequestLines } from './request-lines.js';
 import { copyLine } from '../protocol/copy.js';
 
@@ -71,19 +71,18 @@ function batchedOut(io: Io): Io & { flush(): void } {
     pending = '';
     io.out(s);
   };
-  return {
-    ...io,
-    out(s) {
+  return ioWith(io, {
+    out(s: string) {
       if (pending === '') queueMicrotask(flush);
       pending += s;
       if (pending.length > 65_536) flush();
     },
-    err(s) {
+    err(s: string) {
       flush();
       io.err(s);
     },
     flush,
-  };
+  });
 }
 
 export async function runIpc(engine: Engine, opts: IpcOptions, rawIo: Io): Promise<number> {

@@ -1,5 +1,5 @@
 /**
- * `vacm nodeset` on the launcher's fast path, the entry of dist/nodeset.mjs: `npm run build`
+ * `vacm nodeset` on the launcher's fast path, the entry of dist/nodeset.cjs: `npm run build`
  * (scripts/nodeset-file.mjs) puts this and what it imports into one file, because loading ~17
  * modules is most of what a `nodeset -e` costs above Node's own start (docs/nodeset.md).
  */

@@ -94,6 +94,43 @@ export function setsSecret(line: string): boolean {
 
 const TEMPLATE_RE = /\{(name|n)(?:([+-])(\d+))?\}/g;
 
+/**
+ * expandTemplate(value, node) for many nodes: the template read once (a config's vars: for every
+ * node of its entry). Same results and same errors as expandTemplate.
+ */
+export function compileTemplate(value: string): (node: string) => string {
+  if (!value.includes('{')) return () => value;
+  // literal text, then what follows it: the node's name, or its number with an offset
+  const parts: Array<{ text: string; name?: true; sign?: string; k?: string }> = [];
+  let at = 0;
+  for (const m of value.matchAll(TEMPLATE_RE)) {
+    parts.push(m[1] === 'name' ? { text: value.slice(at, m.index), name: true } : { text: value.slice(at, m.index), sign: m[2], k: m[3] });
+    at = m.index + m[0].length;
+  }
+  const tail = value.slice(at);
+  if (parts.length === 0) return () => value;
+  return (node) => {
+    let out = '';
+    let last: number | undefined;
+    for (const p of parts) {
+      out += p.text;
+      if (p.name) {
+        out += node;
+        continue;
+      }
+      if (last === undefined) {
+        const m = /(\d+)(?!.*\d)/.exec(node);
+        if (!m) throw new Error(`{n} needs a number in the node name, and "${node}" has none`);
+        last = parseInt(m[1], 10);
+      }
+      let n = last;
+      if (p.sign && p.k) n = p.sign === '+' ? n + parseInt(p.k, 10) : n - parseInt(p.k, 10);
+      out += String(n);
+    }
+    return out + tail;
+  };
+}
+
 /** Expand `{name}`, `{n}`, `{n+K}`, `{n-K}` in a variable value (or a remote path) for one node. */
 export function expandTemplate(value: string, node: string): string {
   if (!value.includes('{')) return value;

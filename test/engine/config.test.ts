@@ -74,6 +74,20 @@ describe('config', () => {
     expect(c.view.groups.odd).toEqual(['n1', 'n3', 'n5', 'n7']);
   });
 
+  it('lists each group member once, in the order it was first added, from nodes: and groups: alike', () => {
+    const c = parseConfig(
+      `nodes:\n  - names: n[3-4]\n    groups: [b, a]\n  - names: n[1-4]\n    groups: [a, "7"]\n  - names: n3\n    groups: [a]\n` +
+        `groups:\n  a: [n2, n1]\n  b: "n[1-4]"\n  "7": "@a"\n  c: "@b&@a"\n`,
+    );
+    expect(c.view.groups).toEqual({ 7: ['n3', 'n4', 'n1', 'n2'], b: ['n3', 'n4', 'n1', 'n2'], a: ['n3', 'n4', 'n1', 'n2'], c: ['n1', 'n2', 'n3', 'n4'] });
+    expect(Object.keys(c.view.groups)).toEqual(['7', 'b', 'a', 'c']);
+    expect(c.nodes.find((n) => n.name === 'n1')?.groups).toEqual(['a', '7', 'b', 'c']);
+    // a large group is gathered without a list search per member (it took ~0.3 s at 4096 nodes)
+    const big = parseConfig(`nodes:\n  - names: n[1-20000]\n    groups: [compute, rack1]\n`);
+    expect(big.view.groups.compute).toHaveLength(20000);
+    expect(big.view.groups.rack1[19999]).toBe('n20000');
+  });
+
   it.each([
     ['nodes:\n  - names: node[1-\n', /vacm\.yaml:2: nodes\.0\.names: bad node set/],
     ['fanout: lots\n', /vacm\.yaml:1: fanout: must be a whole number/],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { badVarName, isSecretVar, isSimNode, isTrue, maskRequestLine, maskVars, setsSecret, shownValue } from '../../src/protocol/vars.js';
+import { badVarName, compileTemplate, expandTemplate, isSecretVar, isSimNode, isTrue, maskRequestLine, maskVars, setsSecret, shownValue } from '../../src/protocol/vars.js';
 
 describe('isSecretVar', () => {
   it.each([
@@ -79,5 +79,37 @@ describe('isTrue: the one reader of a yes/no variable', () => {
     expect(isSimNode({ sim: 'True' })).toBe(true);
     expect(isSimNode({ sim: 'off' })).toBe(false);
     expect(isSimNode({})).toBe(false);
+  });
+});
+
+describe('compileTemplate (a config entry\'s vars, read once for all its nodes)', () => {
+  /** what expandTemplate gives, or the message it throws */
+  const outcome = (f: () => string) => {
+    try {
+      return { value: f() };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  };
+  const TEMPLATES = ['plain', '', '{', '}', '{}', '{n', 'n}', '{name}', '{n}', '{N}', '{n+1}', '{n-1}', '{n+}', '{n+-1}', '{n*2}', '{n+007}',
+    '{n-100}', '{n+99999999999999999999}', '10.0.{n}.{n+1}', '{name}-{n}-{name}', 'a{{n}}b', '{n}{n}{n-3}', '$(x){name}', '{name ', '{ n}'];
+  const NODES = ['node001', 'n0', 'n', 'rack2-n17', 'a1b22c333', 'x9.y', '12', 'db-primary', 'n00000000000000000000042'];
+
+  it('gives what expandTemplate gives, errors included, for every template and node', () => {
+    for (const t of TEMPLATES) {
+      const expand = compileTemplate(t);
+      for (const n of NODES) expect(outcome(() => expand(n)), `${t} / ${n}`).toEqual(outcome(() => expandTemplate(t, n)));
+    }
+  });
+
+  it('agrees on random templates too', () => {
+    const pieces = ['{name}', '{n}', '{n+', '{n-', '}', '{', '1', '23', 'x', '.', '-', '{n+2}', '{n-12}'];
+    let seed = 7;
+    const rnd = (k: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % k);
+    for (let i = 0; i < 2000; i++) {
+      const t = Array.from({ length: 1 + rnd(6) }, () => pieces[rnd(pieces.length)]).join('');
+      const n = NODES[rnd(NODES.length)];
+      expect(outcome(() => compileTemplate(t)(n)), `${t} / ${n}`).toEqual(outcome(() => expandTemplate(t, n)));
+    }
   });
 });
