@@ -4,6 +4,7 @@
  * what the old reader (parseFpingSummary over the whole text) gave, bounded per line and per target.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { boundedLines, MAX_FPING_LINE, parseFpingSummary, runFpingSweep } from '../../src/backends/icmp/fping.js';
@@ -38,11 +39,21 @@ describe('the fping sweep reads hostile output line by line, bounded', () => {
     expect(got.get('127.0.30.2')).toEqual({ state: 'up', rttMs: 0.041 });
   });
 
-  it('drops a line longer than the bound (1 MiB, no newline until its end) and still reads the lines after it', async () => {
-    const huge = `127.0.30.1 : xmt/rcv/%loss = 1/1/0%, min/avg/max = 9/9/9 ${'A'.repeat(1 << 20)}\n`;
+  it('drops a line longer than the bound (40 000 characters) and still reads the lines after it', async () => {
+    const huge = `127.0.30.1 : xmt/rcv/%loss = 1/1/0%, min/avg/max = 9/9/9 ${'A'.repeat(40_000)}\n`;
     const got = await runFpingSweep(['127.0.30.1', '127.0.30.2'], { count: 1, timeoutMs: 200, bin: fakeFping(huge + CAPTURED) });
     expect(got.get('127.0.30.1')).toEqual({ state: 'up', rttMs: 0.018 });
     expect(got.get('127.0.30.2')).toEqual({ state: 'up', rttMs: 0.041 });
+  });
+
+  it('reads at most 64 KiB + 1 KiB a target of what fping prints: past 4 MiB of junk, the targets have no answer', async () => {
+    const junk = `${'junk line\n'.repeat(400_000)}`;
+    const got = await runFpingSweep(['127.0.30.1', '127.0.30.2'], { count: 1, timeoutMs: 200, bin: fakeFping(junk + CAPTURED) });
+    expect(got.get('127.0.30.1')).toEqual({ state: 'down', reason: 'fping gave no answer for this address', error: true });
+    expect(got.size).toBe(2);
+    // within the budget the same lines are read
+    const near = await runFpingSweep(['127.0.30.1', '127.0.30.2'], { count: 1, timeoutMs: 200, bin: fakeFping('junk line\n'.repeat(5000) + CAPTURED) });
+    expect(near.get('127.0.30.1')).toEqual({ state: 'up', rttMs: 0.018 });
   });
 
   it('a line cut between stdout and stderr is never read as one', async () => {
@@ -56,6 +67,24 @@ describe('the fping sweep reads hostile output line by line, bounded', () => {
       .rejects.toThrow("fping failed (exit 4): fping: can't create socket (must run as root?)");
     const silent = await runFpingSweep(['127.0.30.1', 'x.invalid'], { count: 1, timeoutMs: 200, bin: fakeFping('', '', 2) });
     expect(silent.get('x.invalid')).toEqual({ state: 'down', reason: "cannot resolve x.invalid; set the node's host variable to an address or a resolvable name", error: true });
+  });
+
+  it('leaves no descriptor and no file behind: after a sweep, a cancelled one and an fping that cannot start', async () => {
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const tmpBefore = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('vacm-fping-')).length;
+    for (let i = 0; i < 5; i++) {
+      await runFpingSweep(['127.0.30.1'], { count: 1, timeoutMs: 200, bin: fakeFping(CAPTURED) });
+      const ac = new AbortController();
+      const slow = path.join(tempDir('vacm-slow-fping-'), 'fping');
+      fs.writeFileSync(slow, '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
+      const p = runFpingSweep(['127.0.30.1'], { count: 1, timeoutMs: 200, bin: slow, signal: ac.signal });
+      setTimeout(() => ac.abort(), 50);
+      await expect(p).rejects.toThrow('cancelled');
+      await expect(runFpingSweep(['127.0.30.1'], { count: 1, timeoutMs: 200, bin: '/nonexistent/fping' })).rejects.toThrow('cannot run /nonexistent/fping');
+    }
+    expect(fds()).toBe(before);
+    expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('vacm-fping-')).length).toBe(tmpBefore);
   });
 
   it('boundedLines: chunks split anywhere give the same lines; an over-long line is dropped whole', () => {
