@@ -11,14 +11,28 @@ import path from 'node:path';
 
 const C = fs.constants;
 
-/** The descriptor of a new anonymous file; throws (ENOSPC, EACCES...) when none can be made. */
-export function anonymousFile(prefix = 'vacm-'): number {
+/** The descriptors of `count` new anonymous files; throws (ENOSPC, EACCES...) when they cannot be made. */
+export function anonymousFiles(count: number, prefix = 'vacm-'): number[] {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const file = path.join(dir, 'f');
+  const fds: number[] = [];
   try {
-    return fs.openSync(file, C.O_RDWR | C.O_CREAT | C.O_EXCL | (C.O_NOFOLLOW ?? 0), 0o600);
+    for (let i = 0; i < count; i++) {
+      const file = path.join(dir, String(i));
+      try {
+        fds.push(fs.openSync(file, C.O_RDWR | C.O_CREAT | C.O_EXCL | (C.O_NOFOLLOW ?? 0), 0o600));
+      } finally {
+        try {
+          fs.unlinkSync(file);
+        } catch {
+          // not created
+        }
+      }
+    }
+    return fds;
+  } catch (err) {
+    for (const fd of fds) fs.closeSync(fd);
+    throw err;
   } finally {
-    fs.rmSync(file, { force: true });
     fs.rmdirSync(dir);
   }
 }

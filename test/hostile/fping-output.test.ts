@@ -87,6 +87,20 @@ describe('the fping sweep reads hostile output line by line, bounded', () => {
     expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('vacm-fping-')).length).toBe(tmpBefore);
   });
 
+  it('reads through pipes, the same results, when no temporary file can be made (TMPDIR missing)', async () => {
+    const saved = process.env.TMPDIR;
+    const bin = fakeFping(CAPTURED);
+    process.env.TMPDIR = '/nonexistent/vacm-tmp';
+    try {
+      const got = await runFpingSweep(['127.0.30.1', '127.0.33.250'], { count: 1, timeoutMs: 200, bin });
+      expect(got.get('127.0.30.1')).toEqual({ state: 'up', rttMs: 0.018 });
+      expect(got.get('127.0.33.250')).toEqual({ state: 'down', reason: 'no reply to 1 ping within 200 ms' });
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+
   it('boundedLines: chunks split anywhere give the same lines; an over-long line is dropped whole', () => {
     const text = `a\nbb\n${'x'.repeat(50)}\nccc\nlast`;
     for (const size of [1, 2, 3, 7, 100]) {

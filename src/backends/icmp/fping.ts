@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { anonymousFile, readBounded } from '../../platform/anonymous-file.js';
+import { anonymousFiles, readBounded } from '../../platform/anonymous-file.js';
 
 export interface ProbeResult {
   state: 'up' | 'down';
@@ -143,13 +143,10 @@ const OUTPUT_BYTES_PER_TARGET = 1024;
  * pipe, that was ~200 wake-ups and reads of vacm for a 1024-address sweep, ~12 ms of vacm's CPU and
  * ~10 ms more of fping's wall; into a file, none. Pipes when no file can be made (a full /tmp).
  */
-function outputFiles(): [number, number] | undefined {
-  let out: number | undefined;
+function outputFiles(): number[] | undefined {
   try {
-    out = anonymousFile('vacm-fping-');
-    return [out, anonymousFile('vacm-fping-')];
+    return anonymousFiles(2, 'vacm-fping-');
   } catch {
-    if (out !== undefined) fs.closeSync(out);
     return undefined;
   }
 }
