@@ -110,7 +110,7 @@ export async function bench(): Promise<void> {
   const fp = r['fping -c1 -t200 -i0'];
   const pe = r['ping -c1 -W1 ×1024, 64 in parallel'];
   const rows = cases.map(([label]) =>
-    r[label] ? [label, cell(r[label]), `${up.get(label)}/1024`, ratio(r[label], fp), ratio(r[label], pe)] : [label, 'n/a (missing fping/ping or dist/: npm run build)', '', '', ''],
+    r[label] ? [label, cell(r[label]), `${up.get(label)}/1024`, ratio(r[label], fp), ratio(r[label], pe)] : [label, !WITH_PING && label.includes('ping') && !label.includes('fping') ? 'n/a (left out: VACM_BENCH_PING=0)' : 'n/a (missing fping/ping or dist/: npm run build)', '', '', ''],
   );
   // the same runs' sweep alone, timed inside them (the engine built and started before): what a
   // standing engine (dashboard, serve) pays for a sweep; its warm-up round dropped like the others
