@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cell, interleave, ratio, runs, section, vacmCommand, type Runs } from './measure.js';
+import { cell, interleave, ratio, runs, section, vacmCommand, versusAim, type Runs } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ADDRESSES = [30, 31, 32, 33].flatMap((c) => Array.from({ length: 256 }, (_, d) => `127.0.${c}.${d}`));
@@ -58,8 +58,24 @@ export async function bench(): Promise<void> {
     rows.push([k, cell(r[k], 3), cell(cpuRuns(k), 2), ratio(r[k], r.fping)]);
   }
   const less = (a?: Runs, b?: Runs) => (a && b ? (a.median - b.median).toFixed(3) : 'n/a');
+  // the row's verdict, round by round: (sweep − start-up of the same round) / fping of that round
+  const perRound = (sweep: string, start: string, xs: (k: string) => number[] | undefined): Runs | undefined => {
+    const a = xs(sweep), b = xs(start), f = xs('fping');
+    if (!a || !b || !f) return undefined;
+    const n = Math.min(a.length, b.length, f.length);
+    return runs(Array.from({ length: n }, (_, i) => (a[i] - b[i]) / f[i]).filter((x) => Number.isFinite(x)));
+  };
+  const wallOf = (k: string) => r[k]?.samples;
+  const cpuOf = (k: string) => (cpu[k] ? cpu[k].slice(-rounds) : undefined);
+  const verdict = (sweep: string, start: string, what: string) => {
+    const w = perRound(sweep, start, wallOf);
+    const c = perRound(sweep, start, cpuOf);
+    return `${what}: (sweep − start-up) / fping, per round: wall ${w ? `${cell(w, 2)}×, ${versusAim(w, 1.5, 'lower')}` : 'n/a'}; CPU ${c ? `${cell(c, 2)}× (10 ms resolution)` : 'n/a'}`;
+  };
   out.print(['case', 'wall s', 'CPU s', 'wall / fping'], rows, [
     `vacm sweep less its start-up on the same config (medians): ${less(r['vacm sweep'], r['vacm start-up'])} s wall, against fping's ${r.fping ? r.fping.median.toFixed(3) : 'n/a'} s${before ? `; before: ${less(r['before sweep'], r['before start-up'])} s` : ''}. Aim ≤ 1.5× fping.`,
+    verdict('vacm sweep', 'vacm start-up', 'Row 2 as a process, aim ≤ 1.5×'),
+    ...(before ? [verdict('before sweep', 'before start-up', 'the same for before')] : []),
     ...(before ? [`now / before, start-up on the config (CPU): ${ratio(cpuRuns('vacm start-up'), cpuRuns('before start-up'))}; sweep (CPU): ${ratio(cpuRuns('vacm sweep'), cpuRuns('before sweep'))}`] : []),
   ]);
   fs.rmSync(dir, { recursive: true, force: true });
