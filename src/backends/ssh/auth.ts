@@ -9,14 +9,20 @@ import { VacmError } from '../../protocol/errors.js';
 import { peerText } from '../../protocol/visible.js';
 import { appendKnownHost, blobKeyType, checkHostKey, fingerprint, knownHostName, knownKeyTypes, readKnownHosts, type KnownHostEntry } from './known-hosts.js';
 import { DEFAULT_IDENTITIES, type SshTarget } from './targets.js';
+import { decodedSigner } from './ssh2-tuning.js';
 
 export type Ssh2 = typeof import('ssh2');
 let ssh2Loading: Promise<Ssh2> | undefined;
 let ssh2: Ssh2 | undefined;
 
-/** ssh2 is loaded on the first connect: vacm commands that never SSH start ~0.1 s sooner. */
+/**
+ * ssh2 is loaded on the first connect: vacm commands that never SSH start ~0.1 s sooner. It loads
+ * one turn of the event loop later (setImmediate): net defers the connect(2) of a socket to an
+ * address to process.nextTick, so the sockets the first connects opened (pool.ts, EarlySocket)
+ * reach the kernel, and sshd starts on them, before ~60 ms of loading holds the event loop.
+ */
 export async function loadSsh2(): Promise<Ssh2> {
-  ssh2Loading ??= import('ssh2').then((m) => (ssh2 = ((m as { default?: Ssh2 }).default ?? m) as Ssh2));
+  ssh2Loading ??= new Promise<void>((r) => setImmediate(r)).then(() => import('ssh2')).then((m) => (ssh2 = ((m as { default?: Ssh2 }).default ?? m) as Ssh2));
   return ssh2Loading;
 }
 
@@ -50,11 +56,31 @@ export class SshAuth {
     try {
       const parsed = ssh2!.utils.parseKey(fs.readFileSync(file));
       key = Array.isArray(parsed) ? parsed[0] : parsed;
+      if (!(key instanceof Error)) key = decodedSigner(key);
     } catch (err) {
       key = err as Error;
     }
     this.keyCache.set(file, { mtimeMs: st.mtimeMs, key });
     return key;
+  }
+
+  /**
+   * Whether `methods` may find a key to offer: the agent, or an identity file that exists and is
+   * not known (from an earlier parse of the same file) to be unusable. Cheap, without ssh2: the
+   * pool opens its TCP connection before loading ssh2 only when there may be something to log in with.
+   */
+  mayOffer(t: SshTarget): boolean {
+    if (t.agent) return true;
+    return t.identities.some((f) => {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(f);
+      } catch {
+        return false;
+      }
+      const c = this.keyCache.get(f);
+      return !(c && c.mtimeMs === st.mtimeMs && c.key instanceof Error);
+    });
   }
 
   /** `agentWanted`: the ssh section asks for the agent; `agentSock`: $SSH_AUTH_SOCK. */
