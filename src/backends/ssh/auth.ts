@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { AnyAuthMethod, ParsedKey } from 'ssh2';
 import { VacmError } from '../../protocol/errors.js';
 import { peerText } from '../../protocol/visible.js';
-import { appendKnownHost, blobKeyType, checkHostKey, fingerprint, knownHostName, knownKeyTypes, readKnownHosts, type KnownHostEntry } from './known-hosts.js';
+import { appendKnownHost, blobKeyType, checkHostKey, fingerprint, knownHostName, knownHostsFor, knownKeyTypes, type KnownHostEntry } from './known-hosts.js';
 import { DEFAULT_IDENTITIES, type SshTarget } from './targets.js';
 import { decodedSigner } from './ssh2-tuning.js';
 
@@ -113,7 +113,7 @@ export class SshAuth {
 
   verifyHostKey(t: SshTarget, blob: Buffer): VacmError | undefined {
     const name = knownHostName(t.host, t.port);
-    const entries = [...readKnownHosts([...t.knownHosts, ...t.globalKnownHosts]), ...this.acceptedInMemory];
+    const entries = [...knownHostsFor([...t.knownHosts, ...t.globalKnownHosts], name), ...this.acceptedInMemory];
     const r = checkHostKey(entries, [name], blob);
     const desc = `${peerText(blobKeyType(blob), 64)} ${fingerprint(blob)}`;
     if (r.status === 'ok') return undefined;
@@ -141,7 +141,8 @@ export class SshAuth {
 
   /** Host key algorithms, those known_hosts already has for this host first, as ssh does. */
   hostKeyAlgorithms(t: SshTarget): string[] {
-    const known = knownKeyTypes([...readKnownHosts([...t.knownHosts, ...t.globalKnownHosts]), ...this.acceptedInMemory], [knownHostName(t.host, t.port)]);
+    const name = knownHostName(t.host, t.port);
+    const known = knownKeyTypes([...knownHostsFor([...t.knownHosts, ...t.globalKnownHosts], name), ...this.acceptedInMemory], [name]);
     const knownAlgs = PREFERRED_HOST_KEYS.filter((a) => known.includes(a) || (a.startsWith('rsa-sha2') && known.includes('ssh-rsa')));
     return [...knownAlgs, ...PREFERRED_HOST_KEYS.filter((a) => !knownAlgs.includes(a))];
   }
