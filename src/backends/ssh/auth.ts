@@ -115,8 +115,8 @@ export class SshAuth {
     const name = knownHostName(t.host, t.port);
     const entries = [...knownHostsFor([...t.knownHosts, ...t.globalKnownHosts], name), ...this.acceptedInMemory];
     const r = checkHostKey(entries, [name], blob);
-    const desc = `${peerText(blobKeyType(blob), 64)} ${fingerprint(blob)}`;
     if (r.status === 'ok') return undefined;
+    const desc = `${peerText(blobKeyType(blob), 64)} ${fingerprint(blob)}`;
     if (r.status === 'revoked') return new VacmError('ERR_HOSTKEY', `the host key of ${name} (${desc}) is marked @revoked in ${r.entry.file}:${r.entry.line}; refusing to connect`);
     if (r.status === 'changed') {
       return new VacmError('ERR_HOSTKEY', `the host key of ${name} has CHANGED (now ${desc}) and does not match ${r.entry.file}:${r.entry.line}. Someone may be intercepting, or the node was reinstalled: if you expect the change, remove line ${r.entry.line} of ${r.entry.file} (ssh-keygen -R '${name}' -f ${r.entry.file}) and connect again`);
