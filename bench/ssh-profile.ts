@@ -17,6 +17,19 @@ import { startSshCluster } from '../test/fixtures/sshd.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.VACM_BENCH_NODES ?? 16);
 const RUNS = Number(process.env.VACM_BENCH_RUNS ?? 7);
+/** A one file older than its inputs makes bin/vacm.js take its slow fallback (a test's `tsc` does that): say so. */
+function staleOneFile(root: string): boolean {
+  try {
+    const made = fs.statSync(path.join(root, 'dist', 'cli', 'fast.cjs')).mtimeMs;
+    const list = path.join(root, 'dist', 'cli', 'fast.inputs');
+    return fs.readFileSync(list, 'utf8').split('\n').some((f) => f !== '' && fs.statSync(path.resolve(path.dirname(list), f)).mtimeMs > made);
+  } catch {
+    return true;
+  }
+}
+for (const root of [ROOT, ...(process.env.VACM_BENCH_BEFORE ? [path.resolve(path.dirname(process.env.VACM_BENCH_BEFORE), '..')] : [])]) {
+  if (staleOneFile(root)) console.log(`warning: ${root}/dist/cli/fast.cjs is missing or older than its inputs: that vacm runs its slow fallback (npm run build)`);
+}
 const loadAtStart = os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const c = await startSshCluster({ count: N, perNode: false, width: 3 });
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-prof-state-'));
