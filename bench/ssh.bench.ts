@@ -102,6 +102,14 @@ export async function bench(): Promise<void> {
     console.log('\n### ssh: skipped (vacm is not built: run npm run build)');
     return;
   }
+  try {
+    // bin/vacm.js takes its slow fallback when the one file is older than its inputs (a test's tsc)
+    const made = fs.statSync(path.join(ROOT, 'dist', 'cli', 'fast.cjs')).mtimeMs;
+    const list = path.join(ROOT, 'dist', 'cli', 'fast.inputs');
+    if (fs.readFileSync(list, 'utf8').split('\n').some((f) => f !== '' && fs.statSync(path.resolve(path.dirname(list), f)).mtimeMs > made)) throw new Error('stale');
+  } catch {
+    console.log('\nwarning: dist/cli/fast.cjs is missing or older than its inputs: vacm cold runs its slow fallback (npm run build first)');
+  }
   const havePdsh = hasBinary('pdsh');
   const haveClush = hasBinary('clush');
   const c = await startSshCluster({ count: Math.max(...SIZES), perNode: false, width: 3 });
