@@ -1,7 +1,10 @@
 /**
  * Where a cold `vacm ipc SSH:EXEC:node[001-016]:true` spends its CPU: one --cpu-prof run (written to
  * VACM_PROF_DIR) and, interleaved, the user+system CPU and wall of vacm (this build, and the
- * VACM_BENCH_BEFORE launcher if set) and pdsh, from /usr/bin/time. Prints; never asserts.
+ * VACM_BENCH_BEFORE launcher if set) and pdsh, from /usr/bin/time. Then the part after start-up
+ * alone, in this process: 16 handshakes, `true` and the pool's close, CPU from process.cpuUsage()
+ * (ssh2 already loaded), this build's pool and, interleaved, the one of VACM_BENCH_BEFORE's dist/.
+ * Prints; never asserts.
  * Run under the peers lock: flock /tmp/vacm-peers.lock node --import tsx bench/ssh-profile.ts
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -15,6 +18,20 @@ import { vacmCommand } from './measure.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.env.VACM_BENCH_NODES ?? 16);
 const RUNS = Number(process.env.VACM_BENCH_RUNS ?? 7);
+/** A one file older than its inputs makes bin/vacm.js take its slow fallback (a test's `tsc` does that): say so. */
+function staleOneFile(root: string): boolean {
+  try {
+    const made = fs.statSync(path.join(root, 'dist', 'cli', 'fast.cjs')).mtimeMs;
+    const list = path.join(root, 'dist', 'cli', 'fast.inputs');
+    return fs.readFileSync(list, 'utf8').split('\n').some((f) => f !== '' && fs.statSync(path.resolve(path.dirname(list), f)).mtimeMs > made);
+  } catch {
+    return true;
+  }
+}
+for (const root of [ROOT, ...(process.env.VACM_BENCH_BEFORE ? [path.resolve(path.dirname(process.env.VACM_BENCH_BEFORE), '..')] : [])]) {
+  if (staleOneFile(root)) console.log(`warning: ${root}/dist/cli/fast.cjs is missing or older than its inputs: that vacm runs its slow fallback (npm run build)`);
+}
+const loadAtStart = os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const c = await startSshCluster({ count: N, perNode: false, width: 3 });
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-prof-state-'));
 try {
@@ -44,8 +61,28 @@ try {
     }
   }
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-  console.log(`load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${N} nodes, ${RUNS} interleaved runs; CPU = user+system of the process tree (s), wall (s)`);
+  console.log(`load at start ${loadAtStart}, at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${N} nodes, ${RUNS} interleaved runs; CPU = user+system of the process tree (s), wall (s)`);
   for (const [k, v] of Object.entries(res)) console.log(`${k.padEnd(7)} cpu ${med(v.cpu).toFixed(2)} (${Math.min(...v.cpu).toFixed(2)}-${Math.max(...v.cpu).toFixed(2)})  wall ${med(v.wall).toFixed(2)} (${Math.min(...v.wall).toFixed(2)}-${Math.max(...v.wall).toFixed(2)})${v.bad ? ` failed ${v.bad}` : ''}`);
+  if (res.pdsh) console.log(`row 1 aim (cold wall ≤ 1.0× pdsh): ${med(res.vacm.wall) <= med(res.pdsh.wall) ? 'meets' : 'misses'} (${(med(res.vacm.wall) / med(res.pdsh.wall)).toFixed(2)}×${Math.min(...res.vacm.wall) <= Math.max(...res.pdsh.wall) && Math.min(...res.pdsh.wall) <= Math.max(...res.vacm.wall) ? ' ~, the runs overlap' : ''})`);
+
+  // the handshakes alone, in this process: this build's pool and the one before, interleaved
+  const pools: Record<string, string> = { vacm: path.join(ROOT, 'dist', 'backends', 'ssh', 'pool.js') };
+  if (process.env.VACM_BENCH_BEFORE) pools.before = path.join(path.dirname(process.env.VACM_BENCH_BEFORE), '..', 'dist', 'backends', 'ssh', 'pool.js');
+  const { parseSshSection } = await import(path.join(ROOT, 'dist', 'backends', 'ssh', 'settings.js'));
+  const mods = Object.fromEntries(await Promise.all(Object.entries(pools).map(async ([k, f]) => [k, await import(f)] as const)));
+  const hs: Record<string, number[]> = {};
+  for (let r = -1; r < RUNS; r++) {
+    for (const [k, m] of Object.entries(mods)) {
+      const pool = new m.SshPool({ section: parseSshSection({ config: c.sshConfig, agent: false }) });
+      const c0 = process.cpuUsage();
+      await Promise.all(c.nodes.map((n) => pool.run(n.name, {}, 'true')));
+      await pool.close();
+      const d = process.cpuUsage(c0);
+      if (r >= 0) (hs[k] ??= []).push((d.user + d.system) / 1000);
+    }
+  }
+  console.log(`in one process, ssh2 loaded: ${N} handshakes + \`true\` + close, CPU ms (median, range of ${RUNS} interleaved rounds after a warm-up)`);
+  for (const [k, v] of Object.entries(hs)) console.log(`${k.padEnd(7)} cpu ${med(v).toFixed(1)} (${Math.min(...v).toFixed(1)}-${Math.max(...v).toFixed(1)}) ms`);
 } finally {
   await c.stop();
   fs.rmSync(stateDir, { recursive: true, force: true });

@@ -19,6 +19,7 @@ const NODES = 20;
 const REFUSED_ADDR = '127.0.11.200';
 const SILENT_ADDR = '127.0.11.201';
 const UNREACHABLE_ADDR = '127.0.11.202';
+const CLOSING_ADDR = '127.0.11.203';
 const NFT_TABLE = 'vacm_ssh_test';
 
 /** The sshd session processes (one per pooled connection) under the sshds this fixture started. */
@@ -337,6 +338,46 @@ describe.skipIf(!sshdAvailable())('SSH:EXEC against real sshd (needs root and op
         expect(gathered).toContain('---------------\nnode07\n---------------\nnode07\n');
         expect(gathered.match(/^---------------\nnode\d\d\n---------------\nnode\d\d$/gm)).toHaveLength(16);
       } finally {
+        fs.rmSync(state, { recursive: true, force: true });
+      }
+    });
+
+    // the pool opens its TCP connections before ssh2 is loaded (pool.ts, EarlySocket): what goes
+    // wrong on them meanwhile is reported as it was, node by node, and the good nodes still answer
+    it('early sockets: refused, silent, closing and bad-host-key nodes fail with their ERR_* while 16 nodes answer', async () => {
+      const state = tempDir('vacm-ssh-bin-');
+      const closer = net.createServer((s) => s.destroy());
+      await new Promise<void>((res) => closer.listen(cluster.port, CLOSING_ADDR, res));
+      const tampered = path.join(cluster.dir, 'known_hosts.bin-changed');
+      const wrongPub = fs.readFileSync(cluster.wrongKey + '.pub', 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+      fs.writeFileSync(tampered, `[127.0.10.5]:${cluster.port} ${wrongPub}\n`);
+      const cfg = path.join(cluster.dir, 'vacm-early.yaml');
+      fs.writeFileSync(cfg, cluster.vacmYaml({
+        ssh: { connect_timeout_ms: 1500 },
+        nodes: [
+          '  - names: refused01',
+          `    vars: { host: "${REFUSED_ADDR}" }`,
+          '  - names: silent01',
+          `    vars: { host: "${SILENT_ADDR}" }`,
+          '  - names: closing01',
+          `    vars: { host: "${CLOSING_ADDR}" }`,
+          '  - names: badkey01',
+          `    vars: { host: "127.0.10.5", ssh_known_hosts: "${tampered}" }`,
+        ].join('\n'),
+      }));
+      try {
+        const r = await vacm(['ipc', '--config', cfg, `SSH:EXEC:node[01-16],refused01,silent01,closing01,badkey01:mktemp ${path.join(cluster.workDir, 'early-XXXXXX')} >/dev/null; hostname`], { env: { VACM_STATE_DIR: state } });
+        expect(r.code, r.out + r.err).toBe(1);
+        expect(r.out).toContain('SSH:1:JOB_COMPLETED:ok=16:failed=4');
+        for (let i = 1; i <= 16; i++) expect(r.out).toContain(`SSH:1:OUTPUT:node${String(i).padStart(2, '0')}:stdout:node${String(i).padStart(2, '0')}`);
+        expect(r.err).toMatch(/^vacm: refused01: ERR_SSH_REFUSED: connection refused by 127\.0\.11\.200:\d+/m);
+        expect(r.err).toMatch(/^vacm: silent01: ERR_TIMEOUT: no SSH answer from 127\.0\.11\.201:\d+ within 1500 ms/m);
+        expect(r.err).toMatch(/^vacm: closing01: ERR_SSH_CONNECT: SSH to vacmssh@127\.0\.11\.203:\d+ failed: Connection lost before handshake$/m);
+        expect(r.err).toMatch(new RegExp(`^vacm: badkey01: ERR_HOSTKEY: the host key of \\[127\\.0\\.10\\.5\\]:${cluster.port} has CHANGED .*${tampered.replace(/[.]/g, '\\.')}:1`, 'm'));
+        // one file per session that ran: the node behind the bad host key ran nothing
+        expect(fs.readdirSync(cluster.workDir).filter((f) => f.startsWith('early-'))).toHaveLength(16);
+      } finally {
+        await new Promise<void>((res) => closer.close(() => res()));
         fs.rmSync(state, { recursive: true, force: true });
       }
     });

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { appendKnownHost, blobKeyType, checkHostKey, entryMatches, fingerprint, knownHostName, knownKeyTypes, parseKnownHosts, readKnownHosts } from '../../src/backends/ssh/known-hosts.js';
+import { appendKnownHost, blobKeyType, checkHostKey, entryMatches, fingerprint, knownHostName, knownHostsFor, knownKeyTypes, parseKnownHosts, readKnownHosts } from '../../src/backends/ssh/known-hosts.js';
 
 /** An SSH public key blob: string type, then key material (enough for these tests). */
 function blob(type: string, material: string): Buffer {
@@ -119,6 +119,56 @@ describe('files', () => {
       expect(e.map((x) => x.hosts)).toEqual(['[127.0.10.7]:22022', 'node01', 'node02']);
       expect(checkHostKey(e, ['[127.0.10.7]:22022'], A).status).toBe('ok');
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('knownHostsFor gives exactly the lines entryMatches picks, in file order, and follows a changed file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vacm-kh-'));
+    try {
+      // a seeded mix of what known_hosts holds: plain names and lists (any case), [host]:port,
+      // wildcards, negations, hashed names, markers, duplicates, the same name on several lines
+      let seed = 7;
+      const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+      const names = ['node01', 'NODE02', 'node03', '[127.0.10.4]:2222', '[127.0.10.4]:22', 'web1.example.org', 'gpu7', 'x'];
+      const field = (): string => {
+        const pick = () => names[rnd(names.length)];
+        switch (rnd(7)) {
+          case 0: return hashed(pick());
+          case 1: return `${pick()},${pick().toUpperCase()}`;
+          case 2: return ['node*', 'node0?', '*.example.org', '[127.0.10.4]:*', '*'][rnd(5)];
+          case 3: return `node*,!${pick()}`;
+          case 4: return `${pick()},${pick()},${pick()}`;
+          default: return pick();
+        }
+      };
+      const files = [path.join(dir, 'a'), path.join(dir, 'b'), path.join(dir, 'missing')];
+      const write = () => {
+        for (const f of files.slice(0, 2)) {
+          const lines = Array.from({ length: 60 }, (_, i) => `${['', '', '', '@revoked ', '@cert-authority '][rnd(5)]}${field()} ssh-ed25519 ${blob('ssh-ed25519', `k${i}`).toString('base64')}`);
+          fs.writeFileSync(f, lines.join('\n') + '\n');
+        }
+      };
+      const check = () => {
+        let total = 0;
+        for (const n of [...names, 'node01'.toUpperCase(), 'nowhere', '[127.0.10.4]:2222']) {
+          const want = readKnownHosts(files).filter((e) => entryMatches(e.hosts, n));
+          expect(knownHostsFor(files, n)).toEqual(want);
+          expect(knownHostsFor(files, n)).toEqual(want); // the kept answer is the same
+          total += want.length;
+        }
+        expect(total).toBeGreaterThan(100);
+      };
+      write();
+      check();
+      // another content of another size: read again, the kept answers forgotten
+      seed = 99;
+      write();
+      fs.appendFileSync(files[0], `node01 ssh-rsa ${R.toString('base64')}\n`);
+      check();
+      expect(knownHostsFor(files, 'node01').at(-1)?.keyType ?? '').not.toBe('');
+      expect(knownHostsFor([files[0]], 'node01').some((e) => e.keyType === 'ssh-rsa')).toBe(true);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expandSshPath, hostMatches, parseSshConfig, resolveHostConfig, splitConfigLine } from '../../src/backends/ssh/ssh-config.js';
+import { expandSshPath, hostMatches, indexSshConfig, parseSshConfig, resolveHostConfig, splitConfigLine } from '../../src/backends/ssh/ssh-config.js';
 import { parseSshSection } from '../../src/backends/ssh/settings.js';
 
 const CONFIG = `
@@ -60,6 +60,38 @@ describe('ssh_config parsing', () => {
   it('keywords are case-insensitive and StrictHostKeyChecking accepts true/false', () => {
     const b = parseSshConfig('host A*\n  HOSTNAME 1.2.3.4\n  stricthostkeychecking false\n');
     expect(resolveHostConfig(b, 'abc')).toEqual({ hostName: '1.2.3.4', identityFiles: [], strictHostKeyChecking: 'no' });
+  });
+});
+
+describe('the ssh_config index (a Host block per node, looked up by name)', () => {
+  it('gives the same settings as trying every block, for every host, on seeded configs', () => {
+    let seed = 11;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    const hosts = ['node01', 'NODE02', 'node03', 'gw', 'jump host', 'web1.example.org', 'x', 'node10'];
+    const pattern = () => {
+      const h = hosts[rnd(hosts.length)];
+      return [h, h.toUpperCase(), `"${h}"`, 'node0?', 'node*', `!${h}`, '*.example.org', `${h},${hosts[rnd(hosts.length)]}`, '*'][rnd(9)];
+    };
+    const option = () => [`HostName 10.0.0.${rnd(9)}`, `Port ${rnd(3) === 0 ? 'bad' : 2200 + rnd(9)}`, `User u${rnd(5)}`, `IdentityFile ~/.ssh/k${rnd(4)}`, 'IdentityFile none', `IdentitiesOnly ${rnd(2) ? 'yes' : 'no'}`, `UserKnownHostsFile ~/kh${rnd(3)}`, `StrictHostKeyChecking ${['yes', 'no', 'accept-new', 'ask'][rnd(4)]}`, `ConnectTimeout ${rnd(20)}`][rnd(9)];
+    for (let round = 0; round < 40; round++) {
+      const lines: string[] = [option()];
+      for (let b = 0; b < 12; b++) {
+        lines.push(rnd(8) === 0 ? `Match host ${hosts[rnd(hosts.length)]}` : `Host ${Array.from({ length: 1 + rnd(3) }, pattern).join(' ')}`);
+        for (let o = rnd(4); o >= 0; o--) lines.push(`  ${option()}`);
+      }
+      const blocks = parseSshConfig(lines.join('\n'));
+      const index = indexSshConfig(blocks);
+      for (const h of [...hosts, 'nowhere', 'Node01']) expect(resolveHostConfig(blocks, h, index)).toEqual(resolveHostConfig(blocks, h));
+    }
+  });
+
+  it('a block per node: each node gets its own HostName and the shared Host * settings', () => {
+    const text = [...Array.from({ length: 300 }, (_, i) => `Host node${i}\n  HostName 127.0.${i >> 8}.${i & 255}`), 'Host *', '  Port 2222', '  User ops'].join('\n');
+    const blocks = parseSshConfig(text);
+    const index = indexSshConfig(blocks);
+    expect(index.patterned).toEqual([0, 301]); // the (empty) lines before the first Host, and Host *
+    expect(resolveHostConfig(blocks, 'node257', index)).toEqual({ hostName: '127.0.1.1', port: 2222, user: 'ops', identityFiles: [] });
+    expect(resolveHostConfig(blocks, 'NODE3', index)).toEqual({ hostName: '127.0.0.3', port: 2222, user: 'ops', identityFiles: [] });
   });
 });
 

@@ -7,16 +7,22 @@ import fs from 'node:fs';
 import type { AnyAuthMethod, ParsedKey } from 'ssh2';
 import { VacmError } from '../../protocol/errors.js';
 import { peerText } from '../../protocol/visible.js';
-import { appendKnownHost, blobKeyType, checkHostKey, fingerprint, knownHostName, knownKeyTypes, readKnownHosts, type KnownHostEntry } from './known-hosts.js';
+import { appendKnownHost, blobKeyType, checkHostKey, fingerprint, knownHostName, knownHostsFor, knownKeyTypes, type KnownHostEntry } from './known-hosts.js';
 import { DEFAULT_IDENTITIES, type SshTarget } from './targets.js';
+import { decodedSigner } from './ssh2-tuning.js';
 
 export type Ssh2 = typeof import('ssh2');
 let ssh2Loading: Promise<Ssh2> | undefined;
 let ssh2: Ssh2 | undefined;
 
-/** ssh2 is loaded on the first connect: vacm commands that never SSH start ~0.1 s sooner. */
+/**
+ * ssh2 is loaded on the first connect: vacm commands that never SSH start ~0.1 s sooner. It loads
+ * one turn of the event loop later (setImmediate): net defers the connect(2) of a socket to an
+ * address to process.nextTick, so the sockets the first connects opened (pool.ts, EarlySocket)
+ * reach the kernel, and sshd starts on them, before ~60 ms of loading holds the event loop.
+ */
 export async function loadSsh2(): Promise<Ssh2> {
-  ssh2Loading ??= import('ssh2').then((m) => (ssh2 = ((m as { default?: Ssh2 }).default ?? m) as Ssh2));
+  ssh2Loading ??= new Promise<void>((r) => setImmediate(r)).then(() => import('ssh2')).then((m) => (ssh2 = ((m as { default?: Ssh2 }).default ?? m) as Ssh2));
   return ssh2Loading;
 }
 
@@ -50,11 +56,31 @@ export class SshAuth {
     try {
       const parsed = ssh2!.utils.parseKey(fs.readFileSync(file));
       key = Array.isArray(parsed) ? parsed[0] : parsed;
+      if (!(key instanceof Error)) key = decodedSigner(key);
     } catch (err) {
       key = err as Error;
     }
     this.keyCache.set(file, { mtimeMs: st.mtimeMs, key });
     return key;
+  }
+
+  /**
+   * Whether `methods` may find a key to offer: the agent, or an identity file that exists and is
+   * not known (from an earlier parse of the same file) to be unusable. Cheap, without ssh2: the
+   * pool opens its TCP connection before loading ssh2 only when there may be something to log in with.
+   */
+  mayOffer(t: SshTarget): boolean {
+    if (t.agent) return true;
+    return t.identities.some((f) => {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(f);
+      } catch {
+        return false;
+      }
+      const c = this.keyCache.get(f);
+      return !(c && c.mtimeMs === st.mtimeMs && c.key instanceof Error);
+    });
   }
 
   /** `agentWanted`: the ssh section asks for the agent; `agentSock`: $SSH_AUTH_SOCK. */
@@ -87,10 +113,10 @@ export class SshAuth {
 
   verifyHostKey(t: SshTarget, blob: Buffer): VacmError | undefined {
     const name = knownHostName(t.host, t.port);
-    const entries = [...readKnownHosts([...t.knownHosts, ...t.globalKnownHosts]), ...this.acceptedInMemory];
+    const entries = [...knownHostsFor([...t.knownHosts, ...t.globalKnownHosts], name), ...this.acceptedInMemory];
     const r = checkHostKey(entries, [name], blob);
-    const desc = `${peerText(blobKeyType(blob), 64)} ${fingerprint(blob)}`;
     if (r.status === 'ok') return undefined;
+    const desc = `${peerText(blobKeyType(blob), 64)} ${fingerprint(blob)}`;
     if (r.status === 'revoked') return new VacmError('ERR_HOSTKEY', `the host key of ${name} (${desc}) is marked @revoked in ${r.entry.file}:${r.entry.line}; refusing to connect`);
     if (r.status === 'changed') {
       return new VacmError('ERR_HOSTKEY', `the host key of ${name} has CHANGED (now ${desc}) and does not match ${r.entry.file}:${r.entry.line}. Someone may be intercepting, or the node was reinstalled: if you expect the change, remove line ${r.entry.line} of ${r.entry.file} (ssh-keygen -R '${name}' -f ${r.entry.file}) and connect again`);
@@ -115,7 +141,8 @@ export class SshAuth {
 
   /** Host key algorithms, those known_hosts already has for this host first, as ssh does. */
   hostKeyAlgorithms(t: SshTarget): string[] {
-    const known = knownKeyTypes([...readKnownHosts([...t.knownHosts, ...t.globalKnownHosts]), ...this.acceptedInMemory], [knownHostName(t.host, t.port)]);
+    const name = knownHostName(t.host, t.port);
+    const known = knownKeyTypes([...knownHostsFor([...t.knownHosts, ...t.globalKnownHosts], name), ...this.acceptedInMemory], [name]);
     const knownAlgs = PREFERRED_HOST_KEYS.filter((a) => known.includes(a) || (a.startsWith('rsa-sha2') && known.includes('ssh-rsa')));
     return [...knownAlgs, ...PREFERRED_HOST_KEYS.filter((a) => !knownAlgs.includes(a))];
   }

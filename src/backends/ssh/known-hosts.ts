@@ -114,7 +114,66 @@ export function knownKeyTypes(entries: readonly KnownHostEntry[], names: readonl
   return types;
 }
 
-const parsedFiles = new Map<string, { mtimeMs: number; size: number; entries: KnownHostEntry[] }>();
+/**
+ * A parsed known_hosts file, and which of its entries name a host: entries whose host field is a
+ * plain list of names (no wildcard, `!` or hash) are found by name at once; the others are tried
+ * one by one, once per host name (the answer is kept: the pool asks twice per connection).
+ */
+interface ParsedFile {
+  mtimeMs: number;
+  size: number;
+  entries: KnownHostEntry[];
+  /** lower-cased plain name -> indexes into entries */
+  plain: Map<string, number[]>;
+  /** indexes of the entries that must be matched one by one */
+  patterned: number[];
+  /** host name -> the entries naming it, in file order */
+  byName: Map<string, KnownHostEntry[]>;
+}
+
+/** the most host names whose entries a parsed file remembers (then it starts over) */
+const MAX_NAMES_KEPT = 65_536;
+
+const parsedFiles = new Map<string, ParsedFile>();
+
+function indexFile(entries: KnownHostEntry[], st: fs.Stats): ParsedFile {
+  const plain = new Map<string, number[]>();
+  const patterned: number[] = [];
+  entries.forEach((e, i) => {
+    if (e.hosts.startsWith('|') || /[*?!]/.test(e.hosts)) {
+      patterned.push(i);
+      return;
+    }
+    for (const n of new Set(e.hosts.toLowerCase().split(','))) {
+      const at = plain.get(n);
+      if (at) at.push(i);
+      else plain.set(n, [i]);
+    }
+  });
+  return { mtimeMs: st.mtimeMs, size: st.size, entries, plain, patterned, byName: new Map() };
+}
+
+/** The file as parsed now (read again when it changed), or undefined when it cannot be read. */
+function parsedFile(f: string): ParsedFile | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(f);
+  } catch {
+    parsedFiles.delete(f);
+    return undefined;
+  }
+  const c = parsedFiles.get(f);
+  if (c && c.mtimeMs === st.mtimeMs && c.size === st.size) return c;
+  let text: string;
+  try {
+    text = fs.readFileSync(f, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const p = indexFile(parseKnownHosts(text, f), st);
+  parsedFiles.set(f, p);
+  return p;
+}
 
 /**
  * Read several known_hosts files; a missing file is simply empty. Parsed files are kept until
@@ -123,27 +182,30 @@ const parsedFiles = new Map<string, { mtimeMs: number; size: number; entries: Kn
 export function readKnownHosts(files: readonly string[]): KnownHostEntry[] {
   const out: KnownHostEntry[] = [];
   for (const f of files) {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(f);
-    } catch {
-      parsedFiles.delete(f);
-      continue;
+    const p = parsedFile(f);
+    if (p) out.push(...p.entries);
+  }
+  return out;
+}
+
+/**
+ * The entries of `files` that name `name` (entryMatches, `!` negation included), in file order:
+ * what readKnownHosts(files) filtered by that name gives, without matching every line of a large
+ * file against every node of a fan-out.
+ */
+export function knownHostsFor(files: readonly string[], name: string): KnownHostEntry[] {
+  const out: KnownHostEntry[] = [];
+  for (const f of files) {
+    const p = parsedFile(f);
+    if (!p) continue;
+    let mine = p.byName.get(name);
+    if (!mine) {
+      const at = [...(p.plain.get(name.toLowerCase()) ?? []), ...p.patterned.filter((i) => entryMatches(p.entries[i].hosts, name))];
+      mine = at.sort((a, b) => a - b).map((i) => p.entries[i]);
+      if (p.byName.size >= MAX_NAMES_KEPT) p.byName.clear();
+      p.byName.set(name, mine);
     }
-    const c = parsedFiles.get(f);
-    if (c && c.mtimeMs === st.mtimeMs && c.size === st.size) {
-      out.push(...c.entries);
-      continue;
-    }
-    let text: string;
-    try {
-      text = fs.readFileSync(f, 'utf8');
-    } catch {
-      continue;
-    }
-    const entries = parseKnownHosts(text, f);
-    parsedFiles.set(f, { mtimeMs: st.mtimeMs, size: st.size, entries });
-    out.push(...entries);
+    out.push(...mine);
   }
   return out;
 }

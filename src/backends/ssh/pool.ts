@@ -15,9 +15,10 @@ import type { NodeVars } from '../../protocol/module.js';
 import type { ExecExit, ExecResult, RemoteExecutor, StreamExecOptions, StreamingExecutor } from '../capabilities.js';
 import { parseSshSection, type SshSection } from './settings.js';
 import { SshTargets, type SshTarget } from './targets.js';
-import { SshAuth, loadSsh2 } from './auth.js';
+import { SshAuth, loadSsh2, type Ssh2 } from './auth.js';
 import { classifyConnectError, connectTimeoutError, execStartError, sftpStartError, where } from './error-map.js';
 import { RUN_MAX_BYTES, openChannel, openSftp, raceAbort, runChannel } from './channel.js';
+import { ignoreHostKeysAnnouncement } from './ssh2-tuning.js';
 
 export interface PoolStats {
   /** completed SSH handshakes (each is a new connection) */
@@ -40,6 +41,8 @@ export interface PoolOptions {
 
 interface Pooled {
   client: Client;
+  /** the connection under the client (close() lets a process that is done exit without its FIN) */
+  sock: net.Socket;
   target: SshTarget;
   inflight: number;
   closed: boolean;
@@ -69,6 +72,33 @@ function batchedSocket(host: string, port: number): net.Socket {
   }) as typeof sock.write;
   sock.connect({ host, port });
   return sock;
+}
+
+/**
+ * A TCP connection opened before ssh2 is loaded and the keys are read: sshd forks, re-executes
+ * itself and sends its banner meanwhile, on the other core. Until ssh2 takes the socket over, its
+ * error and close are kept here (an 'error' with no listener would end the process); what arrives
+ * waits in the paused socket's buffer, as it would for ssh2.
+ */
+class EarlySocket {
+  error?: Error;
+  closed = false;
+  readonly sock: net.Socket;
+  private readonly onError = (err: Error) => {
+    this.error ??= err;
+  };
+  private readonly onClose = () => {
+    this.closed = true;
+  };
+  constructor(host: string, port: number) {
+    this.sock = batchedSocket(host, port);
+    this.sock.on('error', this.onError).on('close', this.onClose);
+  }
+  /** ssh2 takes the socket (it listens for its error and close itself from now on) */
+  handOver(): net.Socket {
+    this.sock.off('error', this.onError).off('close', this.onClose);
+    return this.sock;
+  }
 }
 
 export class SshPool implements RemoteExecutor, StreamingExecutor {
@@ -122,7 +152,15 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
 
   private async connect(t: SshTarget, opts: { sock?: net.Socket; hostKey?: (blob: Buffer) => VacmError | undefined } = {}): Promise<Pooled> {
     this.stats.connects++;
-    const ssh2 = await loadSsh2();
+    // the TCP connection first, when there is a key to offer (else nothing is opened, as before)
+    const early = opts.sock || !this.auth.mayOffer(t) ? undefined : new EarlySocket(t.host, t.port);
+    let ssh2: Ssh2;
+    try {
+      ssh2 = await loadSsh2();
+    } catch (err) {
+      early?.sock.destroy();
+      throw err;
+    }
     const auth = this.auth.methods(t, this.section.agent, this.env.SSH_AUTH_SOCK);
     return new Promise<Pooled>((resolve, reject) => {
       const client = new ssh2.Client();
@@ -133,6 +171,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
         settled = true;
         clearTimeout(timer);
         client.destroy();
+        early?.sock.destroy();
         reject(e);
       };
       const timer = setTimeout(() => fail(connectTimeoutError(t)), t.connectTimeoutMs);
@@ -146,7 +185,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
         settled = true;
         clearTimeout(timer);
         this.stats.handshakes++;
-        const p: Pooled = { client, target: t, inflight: 0, closed: false };
+        const p: Pooled = { client, sock: cfg.sock as net.Socket, target: t, inflight: 0, closed: false };
         client.on('close', () => this.forget(t.node, p));
         client.on('error', () => this.forget(t.node, p));
         resolve(p);
@@ -157,8 +196,16 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
       client.on('close', () => fail(hostKeyError ?? new VacmError('ERR_SSH_CONNECT', `${t.host}:${t.port} closed the connection during the handshake (sshd MaxStartups, or not an SSH server)`)));
       // prefer host key types known_hosts already has for this host, as ssh does
       const serverHostKey = this.auth.hostKeyAlgorithms(t);
+      let sock = opts.sock;
+      if (early) {
+        sock = early.handOver();
+        // refused, unreachable or closed while ssh2 was loading: the same errors as a later socket's
+        if (early.error) return fail(classifyConnectError(t, early.error, auth));
+        // (ssh2's own words for a socket that ended before the server's SSH version line)
+        if (early.closed) return fail(classifyConnectError(t, Object.assign(new Error('Connection lost before handshake'), { level: 'protocol' }), auth));
+      }
       const cfg: ConnectConfig = {
-        sock: opts.sock ?? batchedSocket(t.host, t.port),
+        sock: sock ?? batchedSocket(t.host, t.port),
         host: t.host,
         port: t.port,
         username: t.user,
@@ -174,6 +221,7 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
       };
       try {
         client.connect(cfg);
+        ignoreHostKeysAnnouncement(client);
       } catch (err) {
         fail(classifyConnectError(t, err as Error, auth));
       }
@@ -358,6 +406,12 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     return [...this.conns.keys()];
   }
 
+  /**
+   * Close every pooled connection: SSH_MSG_DISCONNECT, then our FIN. Done once both are with the
+   * kernel (the socket's 'finish'), or when the node closed first; a node silent for 1 s is cut off.
+   * The node's own FIN is not waited for: the socket is unref'd, so a process with nothing else to
+   * do (a cold `vacm ipc`) exits at once, while a running one still takes the close when it comes.
+   */
   async close(): Promise<void> {
     this.closing = true;
     const all = [...this.conns.values()];
@@ -365,14 +419,19 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
     await Promise.all(all.map((p) => new Promise<void>((res) => {
       if (p.idle) clearTimeout(p.idle);
       p.closed = true;
+      const done = () => {
+        clearTimeout(t);
+        res();
+      };
       const t = setTimeout(() => {
         p.client.destroy();
         res();
       }, 1000);
       t.unref();
-      p.client.once('close', () => {
-        clearTimeout(t);
-        res();
+      p.client.once('close', done);
+      p.sock.once('finish', () => {
+        p.sock.unref();
+        done();
       });
       p.client.end();
     })));

@@ -96,11 +96,48 @@ export function hostMatches(name: string, patterns: readonly string[]): boolean 
 
 const YES = new Set(['yes', 'true']);
 
-/** The settings that apply to `host` (the name given to ssh), first value per keyword wins. */
-export function resolveHostConfig(blocks: readonly SshConfigBlock[], host: string): HostSshConfig {
+/**
+ * Which blocks may apply to a host, found without trying every Host line: blocks whose patterns
+ * are plain names (no `*`, `?` or `!`) by name; the others (patterns, negations, the lines before
+ * the first Host) are tried one by one. A config with a Host block per node then costs a lookup.
+ */
+export interface SshConfigIndex {
+  /** lower-cased plain name -> indexes of the blocks naming it */
+  readonly plain: ReadonlyMap<string, readonly number[]>;
+  /** indexes of the blocks that must be matched (hostMatches) */
+  readonly patterned: readonly number[];
+}
+
+export function indexSshConfig(blocks: readonly SshConfigBlock[]): SshConfigIndex {
+  const plain = new Map<string, number[]>();
+  const patterned: number[] = [];
+  blocks.forEach((b, i) => {
+    if (b.match) return;
+    const pieces = b.patterns?.flatMap((p) => p.split(','));
+    if (!pieces || pieces.some((p) => /[*?!]/.test(p))) {
+      patterned.push(i);
+      return;
+    }
+    for (const n of new Set(pieces.map((p) => p.toLowerCase()))) {
+      const at = plain.get(n);
+      if (at) at.push(i);
+      else plain.set(n, [i]);
+    }
+  });
+  return { plain, patterned };
+}
+
+/**
+ * The settings that apply to `host` (the name given to ssh), first value per keyword wins. With
+ * `index` (indexSshConfig of the same blocks) the same answer, from the blocks it points to.
+ */
+export function resolveHostConfig(blocks: readonly SshConfigBlock[], host: string, index?: SshConfigIndex): HostSshConfig {
   const out: HostSshConfig = { identityFiles: [] };
   const seen = new Set<string>();
-  for (const b of blocks) {
+  const order = index
+    ? [...(index.plain.get(host.toLowerCase()) ?? []), ...index.patterned].sort((a, b) => a - b).map((i) => blocks[i])
+    : blocks;
+  for (const b of order) {
     if (b.match) continue;
     if (b.patterns && !hostMatches(host, b.patterns)) continue;
     for (const { key, args } of b.options) {

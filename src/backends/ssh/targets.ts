@@ -9,7 +9,7 @@ import { VacmError } from '../../protocol/errors.js';
 import { checkTrustedFile } from '../../platform/trusted-file.js';
 import type { NodeVars } from '../../protocol/module.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, type SshSection, type StrictHostKeyChecking } from './settings.js';
-import { expandSshPath, parseSshConfig, resolveHostConfig, type SshConfigBlock } from './ssh-config.js';
+import { expandSshPath, indexSshConfig, parseSshConfig, resolveHostConfig, type SshConfigBlock, type SshConfigIndex } from './ssh-config.js';
 
 /** Where and how to reach one node, fully resolved. */
 export interface SshTarget {
@@ -35,7 +35,7 @@ export const DEFAULT_IDENTITIES = ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.s
 
 /** Resolves nodes to SshTargets; ~/.ssh/config is read again when it changes. */
 export class SshTargets {
-  private configCache?: { file: string; mtimeMs: number; ctimeMs: number; blocks: SshConfigBlock[] };
+  private configCache?: { file: string; mtimeMs: number; ctimeMs: number; blocks: SshConfigBlock[]; index: SshConfigIndex };
 
   constructor(
     /** vacm.yaml's ssh: section (the pool's configure() replaces it) */
@@ -48,16 +48,16 @@ export class SshTargets {
     return this.env.HOME ?? os.homedir();
   }
 
-  private sshConfig(): SshConfigBlock[] {
+  private sshConfig(): { blocks: SshConfigBlock[]; index?: SshConfigIndex } {
     const file = this.section.configFile === false ? undefined : (this.section.configFile ?? path.join(this.home, '.ssh', 'config'));
-    if (!file) return [];
+    if (!file) return { blocks: [] };
     let st: fs.Stats;
     try {
       st = fs.statSync(file);
     } catch {
-      return [];
+      return { blocks: [] };
     }
-    if (this.configCache && this.configCache.file === file && this.configCache.mtimeMs === st.mtimeMs && this.configCache.ctimeMs === st.ctimeMs) return this.configCache.blocks;
+    if (this.configCache && this.configCache.file === file && this.configCache.mtimeMs === st.mtimeMs && this.configCache.ctimeMs === st.ctimeMs) return this.configCache;
     // it picks identities and known_hosts files: refused when others could have written it, as ssh
     // does ("Bad owner or permissions"); throws ERR_UNSAFE_FILE for every node it would have served
     checkTrustedFile(file, { what: 'ssh client config' });
@@ -67,14 +67,15 @@ export class SshTargets {
     } catch {
       blocks = [];
     }
-    this.configCache = { file, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, blocks };
-    return blocks;
+    this.configCache = { file, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, blocks, index: indexSshConfig(blocks) };
+    return this.configCache;
   }
 
   /** Resolve how to reach `node`: node variables, then the ssh section, then ~/.ssh/config, then defaults. */
   resolve(node: string, vars: NodeVars): SshTarget {
     const s = this.section;
-    const cfg = resolveHostConfig(this.sshConfig(), node);
+    const { blocks, index } = this.sshConfig();
+    const cfg = resolveHostConfig(blocks, node, index);
     const host = vars.host || cfg.hostName || node;
     let port = s.port ?? cfg.port ?? 22;
     if (vars.ssh_port !== undefined && vars.ssh_port !== '') {

@@ -1,0 +1,60 @@
+/**
+ * Two costs ssh2 pays on every connection that vacm does not need to (docs/performance.md, row 1),
+ * each removed without changing what goes over the wire or what is checked:
+ *
+ * - ssh2 signs with the key's PEM text, which OpenSSL 3 decodes on every signature (~1 ms of CPU
+ *   for an ed25519 key; ~0.09 ms with a KeyObject): `decodedSigner` decodes it once, when the key
+ *   file is read, and signs with the same algorithm and hash.
+ * - OpenSSH's sshd announces its host keys after login (hostkeys-00@openssh.com); ssh2 answers with
+ *   hostkeys-prove-00 (a round trip; the node signs with every host key, RSA included, and ssh2
+ *   parses and verifies each) only to emit a 'hostkeys' event, which vacm never listens to: it
+ *   learns host keys from known_hosts and accept-new alone. `ignoreHostKeysAnnouncement` answers
+ *   that announcement as ssh would with UpdateHostKeys off: it is not acted on.
+ *
+ * Both reach into ssh2's objects; when they do not look as expected (another ssh2 version), they
+ * leave ssh2 as it is.
+ */
+import crypto from 'node:crypto';
+import type { Client, ParsedKey } from 'ssh2';
+
+/** `key` signing with a KeyObject decoded once; `key` itself (unchanged) when that is not possible. */
+export function decodedSigner(key: ParsedKey): ParsedKey {
+  const hashSym = Object.getOwnPropertySymbols(key).find((s) => s.description === 'Hash Algorithm');
+  if (!hashSym || typeof key.sign !== 'function' || typeof key.getPrivatePEM !== 'function') return key;
+  const pem = key.getPrivatePEM();
+  if (typeof pem !== 'string' || pem === '') return key;
+  let decoded: crypto.KeyObject;
+  try {
+    decoded = crypto.createPrivateKey(pem);
+  } catch {
+    return key;
+  }
+  const defaultHash = (key as unknown as Record<symbol, string | null | undefined>)[hashSym] ?? null;
+  // ssh2's own sign (keyParser.js BaseKey.sign), with the decoded key in place of the PEM
+  key.sign = (data: Buffer | string, algo?: string): Buffer => {
+    try {
+      return crypto.sign(algo && typeof algo === 'string' ? algo : defaultHash, typeof data === 'string' ? Buffer.from(data) : data, decoded);
+    } catch (err) {
+      return err as Buffer; // ssh2 returns the error (it checks `instanceof Error`)
+    }
+  };
+  return key;
+}
+
+interface Ssh2Internals {
+  _protocol?: { _handlers?: Record<string, unknown>; requestSuccess?: () => void };
+}
+
+/** Do not prove the host keys sshd announces after login (see above); other global requests as ssh2 does. */
+export function ignoreHostKeysAnnouncement(client: Client): void {
+  const proto = (client as unknown as Ssh2Internals)._protocol;
+  const handlers = proto?._handlers;
+  const inner = handlers?.GLOBAL_REQUEST;
+  if (!handlers || typeof inner !== 'function') return;
+  handlers.GLOBAL_REQUEST = (p: unknown, name: string, wantReply: boolean, data: unknown) => {
+    if (name !== 'hostkeys-00@openssh.com') return (inner as (...a: unknown[]) => unknown)(p, name, wantReply, data);
+    // what ssh2 itself answers to it (OpenSSH sends it without want-reply)
+    if (wantReply) proto.requestSuccess?.();
+    return undefined;
+  };
+}
