@@ -359,16 +359,21 @@ export class ReplayGuard {
   /** true and remembered when fresh; false for a replay */
   accept(m: Pick<AgentMsg, 'node' | 'boot' | 'seq' | 'ts'>): boolean {
     const prev = this.last.get(m.node);
-    if (prev && !(prev.boot === m.boot ? m.seq > prev.seq : m.ts > prev.ts)) return false;
-    this.remember(m.node, { boot: m.boot, seq: m.seq, ts: m.ts });
-    return true;
-  }
-
-  private remember(node: string, e: ReplayEntry): void {
-    if (this.last.has(node)) this.last.delete(node); // re-insert: the map stays in least-recently-heard order
-    else if (this.last.size >= this.maxNodes) this.last.delete(this.last.keys().next().value as string);
-    this.last.set(node, e);
+    if (prev) {
+      if (!(prev.boot === m.boot ? m.seq > prev.seq : m.ts > prev.ts)) return false;
+      // the node's entry is updated in place (no object per datagram) and re-inserted: the map
+      // stays in least-recently-heard order
+      prev.boot = m.boot;
+      prev.seq = m.seq;
+      prev.ts = m.ts;
+      this.last.delete(m.node);
+      this.last.set(m.node, prev);
+    } else {
+      if (this.last.size >= this.maxNodes) this.last.delete(this.last.keys().next().value as string);
+      this.last.set(m.node, { boot: m.boot, seq: m.seq, ts: m.ts });
+    }
     this.changes++;
+    return true;
   }
 
   forget(node: string): void {
@@ -377,7 +382,8 @@ export class ReplayGuard {
 
   /** least recently heard first */
   entries(): [string, ReplayEntry][] {
-    return [...this.last];
+    // copies: the guard updates its entries in place
+    return Array.from(this.last, ([node, e]) => [node, { boot: e.boot, seq: e.seq, ts: e.ts }]);
   }
 
   /** Take remembered entries (from a file: anything malformed is skipped); never lowers what is already known. */
