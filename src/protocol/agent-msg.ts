@@ -99,10 +99,14 @@ export function deriveNodeKey(master: string | Buffer, node: string): string {
 
 const HEX_MAC = /^[0-9a-f]{64}$/;
 
+/** the MAC as sent, decoded (reused: no Buffer per datagram; compared at once) */
+const SENT_MAC = Buffer.alloc(32);
+
 /** Whether `mac` (64 hex digits, as sent) is HMAC-SHA256(secret, body): constant-time compare of the bytes. */
 function macMatches(mac: string, body: string, secret: string | Buffer): boolean {
   if (!HEX_MAC.test(mac)) return false;
-  return timingSafeEqual(Buffer.from(mac, 'hex'), createHmac('sha256', secret).update(body).digest());
+  SENT_MAC.write(mac, 0, 'hex');
+  return timingSafeEqual(SENT_MAC, createHmac('sha256', secret).update(body).digest());
 }
 
 // ---- encoding ----------------------------------------------------------------------------------
