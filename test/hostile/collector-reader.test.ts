@@ -126,7 +126,7 @@ describe('collector: the hand reader against the general path', () => {
     expect(read).toBeGreaterThan(2000);
   });
 
-  it('reads keys the same whatever the datagram before had (its keys are only a hint)', () => {
+  it('reads keys and strings the same whatever the datagram before had (its keys and strings are only hints)', () => {
     const sets: AgentMsg['stats'][] = [
       { load1: 1, load15: 2, load5: 3 },
       { load: 1, load15: 2, load5: 3 },
@@ -135,6 +135,11 @@ describe('collector: the hand reader against the general path', () => {
       { a: 1, load1: 2, load15: 'x', z_9: 4 },
       {},
       { load1: 1, load15: 2, load5: 3, zz: 4 },
+      { kernel: '6.1.0-18-amd64', os: 'Debian GNU/Linux 12' },
+      { kernel: '6.1.0-18-amd64-rt', os: 'Debian GNU/Linux 1' },
+      { kernel: '6.1.0-18', os: 1 },
+      { kernel: '', os: 'Debian GNU/Linux 12 (bookworm)' },
+      { a: 'Debian GNU/Linux 12', kernel: 'Debian GNU/Linux 12', os: '6.1.0-18-amd64' },
     ];
     const texts = sets.map((st) => encodeAgentMsg({ ...base, stats: st }, keyFor('node01')).bytes);
     const rnd = mulberry32(7);
