@@ -17,7 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { deriveNodeKey, encodeAgentMsg } from '../src/protocol/agent-msg.js';
 // @ts-expect-error: plain JavaScript (it runs as its own process), no types
 import { datagramMaker, pad, perSource, stats } from './collector-load.mjs';
-import { cell, interleave, median, ratio, section } from './measure.js';
+import { cell, interleave, median, ratio, runs, section, versusAim } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'vacm.js');
@@ -176,12 +176,14 @@ sysstat:
   const idleCpu = (await measure(serve.pid!, 2)).cpu;
   const overflow0 = rcvbufErrors();
   serve.kill('SIGUSR2'); // the loop-delay window: while the load runs
+  const t0 = cpuTicks(serve.pid!);
   const load = await startLoad(agents, 26301);
   await sleep(3000); // warm-up: every agent heard from at least twice
   const m = await measure(serve.pid!, seconds);
   const gen = await load.stop();
   serve.kill('SIGUSR2');
   await sleep(300); // the last datagrams in flight
+  const loadTicks = cpuTicks(serve.pid!) - t0; // (before /metrics is read: rendering it is not the datagrams' cost)
   const overflows = rcvbufErrors() - overflow0;
   // what is still queued in the socket is not a drop: read the counters until they stop moving
   let after = await get(`http://${HOST}:26302/metrics`);
@@ -199,7 +201,7 @@ sysstat:
   serve.kill('SIGTERM');
   await new Promise((r) => serve.on('close', r));
   const loop: LoopReport | undefined = fs.existsSync(loopFile) ? (JSON.parse(fs.readFileSync(loopFile, 'utf8')) as LoopReport) : undefined;
-  return { ...m, idle, idleCpu, gen, overflows, received, accepted, drops: Math.max(0, gen.sent - received), up, loop };
+  return { ...m, idle, idleCpu, gen, overflows, received, accepted, drops: Math.max(0, gen.sent - received), up, loop, usPerDatagram: ((loadTicks / TICK) * 1e6) / received };
 }
 
 /** What a bare sink does per datagram: count it (the floor), and optionally the wire's two unavoidable costs. */
@@ -220,16 +222,18 @@ async function sinkRun(agents: number, seconds: number, kind: SinkKind) {
   const idle = rssMiB(sink.pid!);
   const idleCpu = (await measure(sink.pid!, 2)).cpu;
   const overflow0 = rcvbufErrors();
+  const t0 = cpuTicks(sink.pid!);
   const load = await startLoad(agents, 26303);
   await sleep(3000);
   const m = await measure(sink.pid!, seconds);
   const gen = await load.stop();
   await sleep(300);
+  const loadTicks = cpuTicks(sink.pid!) - t0;
   const overflows = rcvbufErrors() - overflow0;
   sink.kill('SIGTERM');
   await new Promise((r) => sink.on('close', r));
   const received = Number(out);
-  return { ...m, idle, idleCpu, gen, overflows, received, accepted: NaN, drops: Math.max(0, gen.sent - received), up: NaN, loop: undefined as LoopReport | undefined };
+  return { ...m, idle, idleCpu, gen, overflows, received, accepted: NaN, drops: Math.max(0, gen.sent - received), up: NaN, loop: undefined as LoopReport | undefined, usPerDatagram: ((loadTicks / TICK) * 1e6) / received };
 }
 
 async function agentRun(dir: string, seconds: number) {
@@ -282,6 +286,9 @@ export async function bench(): Promise<void> {
     }])), rounds);
     const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    // CPU per datagram received, over the whole load (warm-up included): the measure that a starved
+    // receiver cannot flatter (its CPU % is what it was given; this is what each datagram cost it)
+    const perDatagram = Object.fromEntries(names.map((n) => [n, runs(all.get(n)!.map((x) => x.usPerDatagram))]));
     const rows = names.map((n) => {
       const xs = all.get(n)!;
       const sent = sum(xs.map((x) => x.gen.sent));
@@ -292,6 +299,8 @@ export async function bench(): Promise<void> {
         n,
         cell(r[n], 1),
         ratio(r[n], r.sink),
+        cell(perDatagram[n], 1),
+        ratio(perDatagram[n], perDatagram.sink),
         f(median(xs.map((x) => x.idleCpu))),
         `${f(median(xs.map((x) => x.idle)))} → ${f(median(xs.map((x) => x.rss)))} (${f(Math.max(...xs.map((x) => x.maxRss)))})`,
         `${f(Math.min(...rates), 0)}–${f(Math.max(...rates), 0)}/s, ${f(median(xs.map((x) => (100 * x.gen.cpu_s) / x.gen.seconds)))} % CPU, behind ≤ ${Math.max(...xs.map((x) => x.gen.behind_max))}, skipped ${sum(xs.map((x) => x.gen.skipped))}, send errors ${sum(xs.map((x) => x.gen.failed))}`,
@@ -308,8 +317,15 @@ export async function bench(): Promise<void> {
     for (const n of names.filter((x) => x.includes('vacm serve'))) {
       notes.push(`${n}, the longest loop delay in each second of the load (ms; warm-up first), run by run: ${all.get(n)!.map((x) => `[${x.loop?.perSecondMaxMs.map((v) => v.toFixed(0)).join(' ') ?? '–'}]`).join(' ')}`);
     }
-    if (beforeBin) notes.push(`now / before (CPU): ${ratio(r['vacm serve (collector)'], r['before: vacm serve'])}`);
-    out.print(['case', 'CPU % of one core (loaded)', 'vs sink', 'idle CPU % (no datagrams)', 'RSS MiB (idle → loaded, max)', 'generators achieved', 'sent (all runs)', 'drops', 'accepted; nodes up (worst run)', 'event loop delay: max per run; p99 (median); GC pauses'], rows, notes);
+    {
+      const v = all.get('vacm serve (collector)')!;
+      const sinkMedian = perDatagram.sink.median;
+      const drops = v.reduce((a, x) => a + x.drops, 0);
+      notes.push(`Verdict: vacm serve's CPU per datagram ${ratio(perDatagram['vacm serve (collector)'], perDatagram.sink)} the bare sink's, aim ≤ 2×: ${versusAim(runs(v.map((x) => x.usPerDatagram / sinkMedian)), 2, 'lower')}; drops ${drops}, aim 0: ${drops === 0 ? 'meets' : 'misses'} (worst loop delay ${Math.max(...v.map((x) => x.loop?.maxMs ?? NaN)).toFixed(0)} ms; a drop with a short loop delay is a process starved of CPU, not a stall of its own).`);
+    }
+    notes.push('µs CPU per datagram received: the process\'s user + system time from the load\'s start to its end (warm-up included, /metrics not yet read) over the datagrams it received; a receiver starved of CPU drops datagrams and shows a lower CPU %, but not a lower cost per datagram.');
+    if (beforeBin) notes.push(`now / before: CPU % ${ratio(r['vacm serve (collector)'], r['before: vacm serve'])}; µs CPU per datagram ${ratio(perDatagram['vacm serve (collector)'], perDatagram['before: vacm serve'])}`);
+    out.print(['case', 'CPU % of one core (loaded)', 'vs sink', 'µs CPU per datagram received', 'vs sink (per datagram)', 'idle CPU % (no datagrams)', 'RSS MiB (idle → loaded, max)', 'generators achieved', 'sent (all runs)', 'drops', 'accepted; nodes up (worst run)', 'event loop delay: max per run; p99 (median); GC pauses'], rows, notes);
     if (process.env.VACM_BENCH_SINKS === 'bare') return;
     const agentOut = section('vacm agent --interval 1 (systeminformation; df and temperatures every 30 s)');
     const a = await agentRun(dir, Math.min(seconds, 15));

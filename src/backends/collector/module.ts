@@ -228,6 +228,9 @@ export class CollectorCore {
    */
   private readonly known = new Map<string, Known>();
   private readonly offVars: () => void;
+  /** the node knownNode answered last, and its answer (a nodelist node only: unknown ones are asked again) */
+  private lastNode: string | undefined;
+  private lastKnown: Known | undefined;
   private readonly announces = new AnnounceLimiter();
   private savedChanges = 0;
   private savedAt = -Infinity;
@@ -243,7 +246,10 @@ export class CollectorCore {
       boundAddress: cfg.bindAddress ? (node) => this.knownNode(node)?.bound : undefined,
     });
     // a node's host may change at run time (SET_VAR): look it up again at its next datagram
-    this.offVars = host.onVarChange((node) => void this.known.delete(node));
+    this.offVars = host.onVarChange((node) => {
+      this.known.delete(node);
+      this.lastNode = undefined;
+    });
     this.discovered = readDiscovered(host.stateDir, cfg.maxDiscovered);
     this.loadReplay();
   }
@@ -254,6 +260,8 @@ export class CollectorCore {
    * a node not in the nodelist. A node added later (NEXXUS:ADOPT) is found when it first sends.
    */
   private knownNode(node: string): Known | undefined {
+    // the binding, the key and the handler ask in turn about the node of the datagram in hand
+    if (node === this.lastNode) return this.lastKnown;
     let k = this.known.get(node);
     if (k === undefined) {
       const view = this.host.node(node);
@@ -263,6 +271,8 @@ export class CollectorCore {
       if (this.known.size >= MAX_KEYS) this.known.delete(this.known.keys().next().value as string);
       this.known.set(node, k);
     }
+    this.lastNode = node;
+    this.lastKnown = k;
     return k;
   }
 
