@@ -321,7 +321,7 @@ export async function bench(): Promise<void> {
       const v = all.get('vacm serve (collector)')!;
       const sinkMedian = perDatagram.sink.median;
       const drops = v.reduce((a, x) => a + x.drops, 0);
-      notes.push(`Verdict: vacm serve's CPU per datagram ${ratio(perDatagram['vacm serve (collector)'], perDatagram.sink)} the bare sink's, aim ≤ 2×: ${versusAim(runs(v.map((x) => x.usPerDatagram / sinkMedian)), 2, 'lower')}; drops ${drops}, aim 0: ${drops === 0 ? 'meets' : 'misses'} (worst loop delay ${Math.max(...v.map((x) => x.loop?.maxMs ?? NaN)).toFixed(0)} ms; a drop with a short loop delay is a process starved of CPU, not a stall of its own).`);
+      notes.push(`Verdict: vacm serve's CPU per datagram ${ratio(perDatagram['vacm serve (collector)'], perDatagram.sink)} the bare sink's, aim ≤ 2×: ${versusAim(runs(v.map((x) => x.usPerDatagram / sinkMedian)), 2, 'lower')}; drops ${drops}, aim 0: ${drops === 0 ? 'meets' : 'misses'} (worst loop delay ${Math.max(...v.map((x) => x.loop?.maxMs ?? NaN)).toFixed(0)} ms: drops with short loop delays are a process given less CPU than its datagrams need, which falls behind without any long stall, libuv returning to its timers every 32 datagrams, until the buffer overflows).`);
     }
     notes.push('µs CPU per datagram received: the process\'s user + system time from the load\'s start to its end (warm-up included, /metrics not yet read) over the datagrams it received; a receiver starved of CPU drops datagrams and shows a lower CPU %, but not a lower cost per datagram.');
     if (beforeBin) notes.push(`now / before: CPU % ${ratio(r['vacm serve (collector)'], r['before: vacm serve'])}; µs CPU per datagram ${ratio(perDatagram['vacm serve (collector)'], perDatagram['before: vacm serve'])}`);
