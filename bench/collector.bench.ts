@@ -13,15 +13,17 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { deriveNodeKey, encodeAgentMsg } from '../src/protocol/agent-msg.js';
 // @ts-expect-error: plain JavaScript (it runs as its own process), no types
 import { datagramMaker, pad, perSource, stats } from './collector-load.mjs';
-import { cell, interleave, median, ratio, section } from './measure.js';
+import { cell, interleave, median, ratio, runs, section, versusAim } from './measure.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'vacm.js');
 const GEN = path.join(ROOT, 'bench', 'collector-load.mjs');
+/** preloaded into vacm serve: its event loop's delay and GC pauses while the load runs */
+const LOOP = pathToFileURL(path.join(ROOT, 'bench', 'collector-loop.mjs')).href;
 const HOST = '127.0.40.254';
 const SECRET = 'bench-master-secret';
 const TICK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
@@ -120,6 +122,15 @@ async function startLoad(agents: number, port: number): Promise<{ stop: () => Pr
   };
 }
 
+/** what bench/collector-loop.mjs saw in serve while the load ran */
+interface LoopReport {
+  maxMs: number;
+  p99Ms: number;
+  meanMs: number;
+  perSecondMaxMs: number[];
+  gc: { count: number; totalMs: number; maxMs: number; major: number; majorMs: number; majorMaxMs: number };
+}
+
 async function get(url: string): Promise<string> {
   return (await fetch(url)).text();
 }
@@ -155,17 +166,24 @@ sysstat:
   let err = '';
   // a fresh state dir each run: the replay memory of the run before would refuse this run's sequence numbers
   const stateDir = fs.mkdtempSync(path.join(dir, 'state-'));
-  const serve = spawn(process.execPath, [bin, 'serve', '--config', path.join(dir, 'vacm.yaml'), '--metrics', `${HOST}:26302`], { env: { ...process.env, VACM_STATE_DIR: stateDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const loopFile = path.join(stateDir, '..', `${path.basename(stateDir)}.loop.json`);
+  // VACM_BENCH_SERVE_ARGS: node options for the serve process (e.g. --cpu-prof --cpu-prof-dir=/tmp/p)
+  const nodeArgs = (process.env.VACM_BENCH_SERVE_ARGS ?? '').split(' ').filter((x) => x !== '');
+  const serve = spawn(process.execPath, ['--import', LOOP, ...nodeArgs, bin, 'serve', '--config', path.join(dir, 'vacm.yaml'), '--metrics', `${HOST}:26302`], { env: { ...process.env, VACM_STATE_DIR: stateDir, VACM_BENCH_LOOP_FILE: loopFile }, stdio: ['ignore', 'ignore', 'pipe'] });
   serve.stderr!.on('data', (d) => (err += d));
   await waitFor(() => err.includes('metrics on'), 15_000);
   const idle = rssMiB(serve.pid!);
   const idleCpu = (await measure(serve.pid!, 2)).cpu;
   const overflow0 = rcvbufErrors();
+  serve.kill('SIGUSR2'); // the loop-delay window: while the load runs
+  const t0 = cpuTicks(serve.pid!);
   const load = await startLoad(agents, 26301);
   await sleep(3000); // warm-up: every agent heard from at least twice
   const m = await measure(serve.pid!, seconds);
   const gen = await load.stop();
+  serve.kill('SIGUSR2');
   await sleep(300); // the last datagrams in flight
+  const loadTicks = cpuTicks(serve.pid!) - t0; // (before /metrics is read: rendering it is not the datagrams' cost)
   const overflows = rcvbufErrors() - overflow0;
   // what is still queued in the socket is not a drop: read the counters until they stop moving
   let after = await get(`http://${HOST}:26302/metrics`);
@@ -182,7 +200,8 @@ sysstat:
   const up = counter(after, /^vacm_nodes\{cluster="bench",state="up"\} (\d+)/m);
   serve.kill('SIGTERM');
   await new Promise((r) => serve.on('close', r));
-  return { ...m, idle, idleCpu, gen, overflows, received, accepted, drops: Math.max(0, gen.sent - received), up };
+  const loop: LoopReport | undefined = fs.existsSync(loopFile) ? (JSON.parse(fs.readFileSync(loopFile, 'utf8')) as LoopReport) : undefined;
+  return { ...m, idle, idleCpu, gen, overflows, received, accepted, drops: Math.max(0, gen.sent - received), up, loop, usPerDatagram: ((loadTicks / TICK) * 1e6) / received };
 }
 
 /** What a bare sink does per datagram: count it (the floor), and optionally the wire's two unavoidable costs. */
@@ -203,16 +222,18 @@ async function sinkRun(agents: number, seconds: number, kind: SinkKind) {
   const idle = rssMiB(sink.pid!);
   const idleCpu = (await measure(sink.pid!, 2)).cpu;
   const overflow0 = rcvbufErrors();
+  const t0 = cpuTicks(sink.pid!);
   const load = await startLoad(agents, 26303);
   await sleep(3000);
   const m = await measure(sink.pid!, seconds);
   const gen = await load.stop();
   await sleep(300);
+  const loadTicks = cpuTicks(sink.pid!) - t0;
   const overflows = rcvbufErrors() - overflow0;
   sink.kill('SIGTERM');
   await new Promise((r) => sink.on('close', r));
   const received = Number(out);
-  return { ...m, idle, idleCpu, gen, overflows, received, accepted: NaN, drops: Math.max(0, gen.sent - received), up: NaN };
+  return { ...m, idle, idleCpu, gen, overflows, received, accepted: NaN, drops: Math.max(0, gen.sent - received), up: NaN, loop: undefined as LoopReport | undefined, usPerDatagram: ((loadTicks / TICK) * 1e6) / received };
 }
 
 async function agentRun(dir: string, seconds: number) {
@@ -230,6 +251,15 @@ async function agentRun(dir: string, seconds: number) {
   return { ...m, got };
 }
 
+function loopCell(loops: (LoopReport | undefined)[]): string {
+  const ls = loops.filter((l): l is LoopReport => l !== undefined);
+  if (ls.length === 0) return '';
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const gcs = sum(ls.map((l) => l.gc.count));
+  const major = sum(ls.map((l) => l.gc.major));
+  return `max ${ls.map((l) => l.maxMs.toFixed(0)).join(', ')} ms; p99 ${median(ls.map((l) => l.p99Ms)).toFixed(0)} ms; GC ${gcs} (${sum(ls.map((l) => l.gc.totalMs)).toFixed(0)} ms), ${major} major (${sum(ls.map((l) => l.gc.majorMs)).toFixed(0)} ms, longest ${Math.max(...ls.map((l) => l.gc.majorMaxMs)).toFixed(0)} ms)`;
+}
+
 export async function bench(): Promise<void> {
   const agents = Number(process.argv[2]) || 1000;
   const seconds = Number(process.argv[3]) || 20;
@@ -244,7 +274,9 @@ export async function bench(): Promise<void> {
     const out = section(`collector: ${agents} simulated agents at 1 Hz (${Math.min(os.cpus().length, 4)} generator processes); vacm serve and bare UDP sinks interleaved, ${rounds} rounds of ${each} s measured`);
     type Run = Awaited<ReturnType<typeof collectorRun>>;
     const beforeBin = process.env.VACM_BENCH_BEFORE ? path.resolve(process.env.VACM_BENCH_BEFORE) : undefined;
-    const names = ['vacm serve (collector)', ...(beforeBin ? ['before: vacm serve'] : []), ...Object.keys(SINKS)];
+    // VACM_BENCH_SINKS=bare: only the bare sink beside vacm serve (a quicker run, for profiling)
+    const sinks = process.env.VACM_BENCH_SINKS === 'bare' ? ['sink'] : Object.keys(SINKS);
+    const names = ['vacm serve (collector)', ...(beforeBin ? ['before: vacm serve'] : []), ...sinks];
     const all = new Map<string, Run[]>(names.map((n) => [n, []]));
     const runOf = (n: string): Promise<Run> => (n === 'vacm serve (collector)' ? collectorRun(dir, agents, each) : n === 'before: vacm serve' ? collectorRun(dir, agents, each, beforeBin) : sinkRun(agents, each, n as SinkKind));
     const r = await interleave(Object.fromEntries(names.map((n) => [n, async () => {
@@ -254,6 +286,9 @@ export async function bench(): Promise<void> {
     }])), rounds);
     const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    // CPU per datagram received, over the whole load (warm-up included): the measure that a starved
+    // receiver cannot flatter (its CPU % is what it was given; this is what each datagram cost it)
+    const perDatagram = Object.fromEntries(names.map((n) => [n, runs(all.get(n)!.map((x) => x.usPerDatagram))]));
     const rows = names.map((n) => {
       const xs = all.get(n)!;
       const sent = sum(xs.map((x) => x.gen.sent));
@@ -264,19 +299,34 @@ export async function bench(): Promise<void> {
         n,
         cell(r[n], 1),
         ratio(r[n], r.sink),
+        cell(perDatagram[n], 1),
+        ratio(perDatagram[n], perDatagram.sink),
         f(median(xs.map((x) => x.idleCpu))),
         `${f(median(xs.map((x) => x.idle)))} → ${f(median(xs.map((x) => x.rss)))} (${f(Math.max(...xs.map((x) => x.maxRss)))})`,
         `${f(Math.min(...rates), 0)}–${f(Math.max(...rates), 0)}/s, ${f(median(xs.map((x) => (100 * x.gen.cpu_s) / x.gen.seconds)))} % CPU, behind ≤ ${Math.max(...xs.map((x) => x.gen.behind_max))}, skipped ${sum(xs.map((x) => x.gen.skipped))}, send errors ${sum(xs.map((x) => x.gen.failed))}`,
         String(sent),
         `${drops} (${f((100 * drops) / Math.max(1, sent), 2)} %); kernel ${sum(xs.map((x) => x.overflows))}`,
         isVacm ? `${sum(xs.map((x) => x.accepted))}; up ${Math.min(...xs.map((x) => x.up))}/${agents}` : '',
+        loopCell(xs.map((x) => x.loop)),
       ];
     });
     const notes = ['Aim: vacm serve ≤ 2× the bare sink\'s CPU, and 0 drops. The sink + rows are the floor of this wire format: a sink that also parses the JSON, or computes the one HMAC, per datagram.',
       'drops: datagrams the generators sent that the receiver never got (the collector\'s own `received` counter; the sink counts its own); kernel: receive-buffer overflows in /proc/net/snmp during the runs (machine-wide). accepted: datagrams that passed every check (all runs).',
+      'event loop delay (vacm serve only, while the load ran; bench/collector-loop.mjs): the longest the process did not read its socket, each run, and the median run\'s 99th percentile (10 ms resolution); GC: pauses of all runs, the major (mark-compact) ones and the longest.',
       'generators: the rate they achieved (lowest–highest run, all generator processes together), their CPU, the most datagrams they were ever behind their schedule, what they skipped of it (more than 20 ms behind: no bursts), and send errors.'];
-    if (beforeBin) notes.push(`now / before (CPU): ${ratio(r['vacm serve (collector)'], r['before: vacm serve'])}`);
-    out.print(['case', 'CPU % of one core (loaded)', 'vs sink', 'idle CPU % (no datagrams)', 'RSS MiB (idle → loaded, max)', 'generators achieved', 'sent (all runs)', 'drops', 'accepted; nodes up (worst run)'], rows, notes);
+    for (const n of names.filter((x) => x.includes('vacm serve'))) {
+      notes.push(`${n}, the longest loop delay in each second of the load (ms; warm-up first), run by run: ${all.get(n)!.map((x) => `[${x.loop?.perSecondMaxMs.map((v) => v.toFixed(0)).join(' ') ?? '–'}]`).join(' ')}`);
+    }
+    {
+      const v = all.get('vacm serve (collector)')!;
+      const sinkMedian = perDatagram.sink.median;
+      const drops = v.reduce((a, x) => a + x.drops, 0);
+      notes.push(`Verdict: vacm serve's CPU per datagram ${ratio(perDatagram['vacm serve (collector)'], perDatagram.sink)} the bare sink's, aim ≤ 2×: ${versusAim(runs(v.map((x) => x.usPerDatagram / sinkMedian)), 2, 'lower')}; drops ${drops}, aim 0: ${drops === 0 ? 'meets' : 'misses'} (worst loop delay ${Math.max(...v.map((x) => x.loop?.maxMs ?? NaN)).toFixed(0)} ms: drops with short loop delays are a process given less CPU than its datagrams need, which falls behind without any long stall, libuv returning to its timers every 32 datagrams, until the buffer overflows).`);
+    }
+    notes.push('µs CPU per datagram received: the process\'s user + system time from the load\'s start to its end (warm-up included, /metrics not yet read) over the datagrams it received; a receiver starved of CPU drops datagrams and shows a lower CPU %, but not a lower cost per datagram.');
+    if (beforeBin) notes.push(`now / before: CPU % ${ratio(r['vacm serve (collector)'], r['before: vacm serve'])}; µs CPU per datagram ${ratio(perDatagram['vacm serve (collector)'], perDatagram['before: vacm serve'])}`);
+    out.print(['case', 'CPU % of one core (loaded)', 'vs sink', 'µs CPU per datagram received', 'vs sink (per datagram)', 'idle CPU % (no datagrams)', 'RSS MiB (idle → loaded, max)', 'generators achieved', 'sent (all runs)', 'drops', 'accepted; nodes up (worst run)', 'event loop delay: max per run; p99 (median); GC pauses'], rows, notes);
+    if (process.env.VACM_BENCH_SINKS === 'bare') return;
     const agentOut = section('vacm agent --interval 1 (systeminformation; df and temperatures every 30 s)');
     const a = await agentRun(dir, Math.min(seconds, 15));
     agentOut.print(['', 'vacm agent'], [

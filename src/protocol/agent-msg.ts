@@ -99,10 +99,14 @@ export function deriveNodeKey(master: string | Buffer, node: string): string {
 
 const HEX_MAC = /^[0-9a-f]{64}$/;
 
+/** the MAC as sent, decoded (reused: no Buffer per datagram; compared at once) */
+const SENT_MAC = Buffer.alloc(32);
+
 /** Whether `mac` (64 hex digits, as sent) is HMAC-SHA256(secret, body): constant-time compare of the bytes. */
 function macMatches(mac: string, body: string, secret: string | Buffer): boolean {
   if (!HEX_MAC.test(mac)) return false;
-  return timingSafeEqual(Buffer.from(mac, 'hex'), createHmac('sha256', secret).update(body).digest());
+  SENT_MAC.write(mac, 0, 'hex');
+  return timingSafeEqual(SENT_MAC, createHmac('sha256', secret).update(body).digest());
 }
 
 // ---- encoding ----------------------------------------------------------------------------------
@@ -359,16 +363,21 @@ export class ReplayGuard {
   /** true and remembered when fresh; false for a replay */
   accept(m: Pick<AgentMsg, 'node' | 'boot' | 'seq' | 'ts'>): boolean {
     const prev = this.last.get(m.node);
-    if (prev && !(prev.boot === m.boot ? m.seq > prev.seq : m.ts > prev.ts)) return false;
-    this.remember(m.node, { boot: m.boot, seq: m.seq, ts: m.ts });
-    return true;
-  }
-
-  private remember(node: string, e: ReplayEntry): void {
-    if (this.last.has(node)) this.last.delete(node); // re-insert: the map stays in least-recently-heard order
-    else if (this.last.size >= this.maxNodes) this.last.delete(this.last.keys().next().value as string);
-    this.last.set(node, e);
+    if (prev) {
+      if (!(prev.boot === m.boot ? m.seq > prev.seq : m.ts > prev.ts)) return false;
+      // the node's entry is updated in place (no object per datagram) and re-inserted: the map
+      // stays in least-recently-heard order
+      prev.boot = m.boot;
+      prev.seq = m.seq;
+      prev.ts = m.ts;
+      this.last.delete(m.node);
+      this.last.set(m.node, prev);
+    } else {
+      if (this.last.size >= this.maxNodes) this.last.delete(this.last.keys().next().value as string);
+      this.last.set(m.node, { boot: m.boot, seq: m.seq, ts: m.ts });
+    }
     this.changes++;
+    return true;
   }
 
   forget(node: string): void {
@@ -377,7 +386,8 @@ export class ReplayGuard {
 
   /** least recently heard first */
   entries(): [string, ReplayEntry][] {
-    return [...this.last];
+    // copies: the guard updates its entries in place
+    return Array.from(this.last, ([node, e]) => [node, { boot: e.boot, seq: e.seq, ts: e.ts }]);
   }
 
   /** Take remembered entries (from a file: anything malformed is skipped); never lowers what is already known. */

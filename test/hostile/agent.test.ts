@@ -49,6 +49,7 @@ function fakeHost(nodes: Record<string, string>, stateDir: string) {
       if (body.type === 'DISCOVERED') discovered.push(body.host!);
     },
     log() {},
+    onVarChange: () => () => {},
   } as unknown as ModuleHost;
   return { host, state, ups, discovered };
 }

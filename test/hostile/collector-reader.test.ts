@@ -97,6 +97,60 @@ describe('collector: the hand reader against the general path', () => {
     expect(read).toBeGreaterThan(100);
   });
 
+  it('reads numbers exactly as JSON.parse does: every spelling of decimals, signs, zeros, long and short', () => {
+    const rnd = mulberry32(1818);
+    const text = encodeAgentMsg(base, keyFor('node01')).bytes.toString('latin1');
+    const spellings: string[] = ['0', '-0', '0.0', '-0.0', '0.5', '1.50', '00', '01', '-01', '0.', '1.', '-', '-.5', '.5', '1e5', '1E-5', '1.5e3', '123456789012345', '1234567890123456', '12345678901234.5', '1234567890123.45', '0.000000000000001', '0.0000000000000001', '9007199254740993', '-123456789012345', '3.14159265358979', '2.718281828459045'];
+    for (let n = 0; n < 3000; n++) {
+      const digits = 1 + Math.floor(rnd() * 17);
+      let d = '';
+      for (let k = 0; k < digits; k++) d += String(Math.floor(rnd() * 10));
+      const point = Math.floor(rnd() * (digits + 1));
+      const sign = rnd() < 0.3 ? '-' : '';
+      spellings.push(sign + (point === 0 || point === digits ? d : `${d.slice(0, point)}.${d.slice(point)}`), JSON.stringify((rnd() - 0.5) * 10 ** Math.floor(rnd() * 24 - 8)));
+    }
+    let read = 0;
+    for (const x of spellings) {
+      const t = text.replace('"load1":0.5', `"load1":${x}`);
+      const bytes = Buffer.from(t, 'latin1');
+      const p = agreeWithGeneral(bytes);
+      if (p) {
+        read++;
+        expect(Object.is(p.msg.stats.load1, JSON.parse(t).s.load1), x).toBe(true);
+      } else {
+        const whole = parseAgentMsg(bytes);
+        const full = parseAgentJson(bytes);
+        expect(whole.ok, x).toBe(full.ok);
+      }
+    }
+    expect(read).toBeGreaterThan(2000);
+  });
+
+  it('reads keys and strings the same whatever the datagram before had (its keys and strings are only hints)', () => {
+    const sets: AgentMsg['stats'][] = [
+      { load1: 1, load15: 2, load5: 3 },
+      { load: 1, load15: 2, load5: 3 },
+      { load15: 1, load150: 2, load5: 3 },
+      { load1: 1 },
+      { a: 1, load1: 2, load15: 'x', z_9: 4 },
+      {},
+      { load1: 1, load15: 2, load5: 3, zz: 4 },
+      { kernel: '6.1.0-18-amd64', os: 'Debian GNU/Linux 12' },
+      { kernel: '6.1.0-18-amd64-rt', os: 'Debian GNU/Linux 1' },
+      { kernel: '6.1.0-18', os: 1 },
+      { kernel: '', os: 'Debian GNU/Linux 12 (bookworm)' },
+      { a: 'Debian GNU/Linux 12', kernel: 'Debian GNU/Linux 12', os: '6.1.0-18-amd64' },
+    ];
+    const texts = sets.map((st) => encodeAgentMsg({ ...base, stats: st }, keyFor('node01')).bytes);
+    const rnd = mulberry32(7);
+    for (let n = 0; n < 300; n++) {
+      const k = Math.floor(rnd() * texts.length);
+      const p = agreeWithGeneral(texts[k]);
+      expect(p?.msg.stats).toEqual(sets[k]);
+      expect(Object.keys(p!.msg.stats)).toEqual(Object.keys(sets[k]).sort());
+    }
+  });
+
   it('never accepts a one-byte edit of a signed datagram with a different message', () => {
     const signed = encodeAgentMsg(base, keyFor('node01')).bytes;
     const want = decodeAgentMsg(signed, keyFor);

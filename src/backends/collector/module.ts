@@ -23,7 +23,7 @@ import {
   type RejectReason,
   type Subnet,
 } from '../../protocol/agent-msg.js';
-import type { CommandDef, ModuleDef, ModuleHost, NodeView } from '../../protocol/module.js';
+import type { CommandDef, ModuleDef, ModuleHost } from '../../protocol/module.js';
 import type { CounterSource } from '../capabilities.js';
 import { listenField, parseListen, readSecretFile } from './config.js';
 import { bool, checkSection, custom, int, listOf, mapping, num, section, text } from '../../protocol/config-schema.js';
@@ -38,7 +38,7 @@ export const ANNOUNCE_BURST = 5;
 export const ANNOUNCE_REFILL_MS = 12_000;
 /** source addresses whose announce budget is remembered (the oldest are forgotten) */
 const MAX_BUCKETS = 4096;
-/** derived node keys kept (one HMAC per datagram saved) */
+/** nodelist nodes whose derived key (one HMAC per datagram saved) and bound address are kept */
 const MAX_KEYS = 65_536;
 
 export interface CollectorConfig {
@@ -207,6 +207,12 @@ class AnnounceLimiter {
   }
 }
 
+/** What the collector keeps of a nodelist node (CollectorCore.knownNode). */
+interface Known {
+  key: Buffer;
+  bound: string | undefined;
+}
+
 export type HandleResult = { ok: true; msg: AgentMsg } | { ok: false; reason: RejectReason | 'unknown_node' };
 
 /** The part that needs no socket: classify one datagram and feed the engine. */
@@ -215,16 +221,20 @@ export class CollectorCore {
   private readonly validator: AgentMsgValidator;
   private readonly seen = new Map<string, { at: number; iv: number; silent: boolean }>();
   private discovered: Record<string, Discovered>;
-  private readonly keys = new Map<string, Buffer>();
-  /** host values seen, and whether each is an IP address (bounded) */
-  private readonly hostIsAddr = new Map<string, boolean>();
+  /**
+   * nodelist nodes heard from: each one's key and the address it must send from, looked up once
+   * (not a node view per datagram: that view lived until the node's next datagram, a second of
+   * garbage per node for the GC to copy). Forgotten when one of the node's variables changes.
+   */
+  private readonly known = new Map<string, Known>();
+  private readonly offVars: () => void;
+  /** the node knownNode answered last, and its answer (a nodelist node only: unknown ones are asked again) */
+  private lastNode: string | undefined;
+  private lastKnown: Known | undefined;
   private readonly announces = new AnnounceLimiter();
   private savedChanges = 0;
   private savedAt = -Infinity;
   private saving: Promise<void> | undefined;
-  /** the node the datagram being handled claims, and its nodelist view: looked up once per datagram */
-  private lookedUp: string | undefined;
-  private lookedUpView: NodeView | undefined;
 
   constructor(private readonly host: ModuleHost, private readonly cfg: CollectorConfig, counters = new CollectorCounters()) {
     this.counters = counters;
@@ -233,63 +243,61 @@ export class CollectorCore {
       ...(cfg.legacySecret ? { legacySecret: cfg.legacySecret } : {}),
       windowS: cfg.windowS,
       allowed: cfg.allowed,
-      boundAddress: cfg.bindAddress ? (node) => this.boundAddress(node) : undefined,
+      boundAddress: cfg.bindAddress ? (node) => this.knownNode(node)?.bound : undefined,
+    });
+    // a node's host may change at run time (SET_VAR): look it up again at its next datagram
+    this.offVars = host.onVarChange((node) => {
+      this.known.delete(node);
+      this.lastNode = undefined;
     });
     this.discovered = readDiscovered(host.stateDir, cfg.maxDiscovered);
     this.loadReplay();
   }
 
   /**
-   * The node's key, derived from the master. Kept (bounded) for nodelist nodes only: names a datagram
-   * merely claims are derived each time, so a flood of made-up names cannot evict the real ones.
+   * A nodelist node's key (derived from the master) and bound address (its `host` when that is an
+   * address; undefined for names: no binding), kept (bounded) for nodelist nodes only; undefined for
+   * a node not in the nodelist. A node added later (NEXXUS:ADOPT) is found when it first sends.
    */
-  private keyFor(node: string): Buffer {
-    let k = this.keys.get(node);
-    if (!k) {
-      k = Buffer.from(deriveNodeKey(this.cfg.secret, node), 'utf8');
-      if (this.nodeView(node) !== undefined) {
-        if (this.keys.size >= MAX_KEYS) this.keys.delete(this.keys.keys().next().value as string);
-        this.keys.set(node, k);
-      }
+  private knownNode(node: string): Known | undefined {
+    // the binding, the key and the handler ask in turn about the node of the datagram in hand
+    if (node === this.lastNode) return this.lastKnown;
+    let k = this.known.get(node);
+    if (k === undefined) {
+      const view = this.host.node(node);
+      if (view === undefined) return undefined;
+      const h = view.vars.host;
+      k = { key: Buffer.from(deriveNodeKey(this.cfg.secret, node), 'utf8'), bound: h !== undefined && parseAddr(h) !== undefined ? h : undefined };
+      if (this.known.size >= MAX_KEYS) this.known.delete(this.known.keys().next().value as string);
+      this.known.set(node, k);
     }
+    this.lastNode = node;
+    this.lastKnown = k;
     return k;
   }
 
-  /** A nodelist node's `host` when it is an address; undefined (no binding) for names and unknown nodes. */
-  private boundAddress(node: string): string | undefined {
-    const h = this.nodeView(node)?.vars.host;
-    if (h === undefined) return undefined;
-    let isAddr = this.hostIsAddr.get(h);
-    if (isAddr === undefined) {
-      if (this.hostIsAddr.size >= MAX_KEYS) this.hostIsAddr.clear();
-      isAddr = parseAddr(h) !== undefined;
-      this.hostIsAddr.set(h, isAddr);
-    }
-    return isAddr ? h : undefined;
+  /** names a datagram merely claims are derived each time, so a flood of made-up names cannot evict the real ones */
+  private keyFor(node: string): Buffer {
+    return this.knownNode(node)?.key ?? Buffer.from(deriveNodeKey(this.cfg.secret, node), 'utf8');
   }
 
-  /** The nodelist's view of a node (undefined: not in it), fetched once for the datagram in hand. */
-  private nodeView(node: string): NodeView | undefined {
-    if (this.lookedUp !== node) {
-      this.lookedUp = node;
-      this.lookedUpView = this.host.node(node);
-    }
-    return this.lookedUpView;
+  /** stop following the nodelist's variables (the collector stops) */
+  close(): void {
+    this.offVars();
   }
 
   /** How much the collector holds, for tests of its bounds. */
   sizes(): { discovered: number; replay: number; keys: number; announceBuckets: number; seen: number } {
-    return { discovered: Object.keys(this.discovered).length, replay: this.validator.guard.size, keys: this.keys.size, announceBuckets: this.announces.size, seen: this.seen.size };
+    return { discovered: Object.keys(this.discovered).length, replay: this.validator.guard.size, keys: this.known.size, announceBuckets: this.announces.size, seen: this.seen.size };
   }
 
   handle(bytes: Uint8Array, from: string, now = Date.now()): HandleResult {
     this.counters.received++;
-    this.lookedUp = undefined; // the nodelist may have changed since the last datagram (NEXXUS:ADOPT)
     const r = this.validator.check(bytes, from, now);
     if (!r.ok) return this.reject(r.reason);
     const m = r.msg;
     if (m.kind === 'announce' && !this.announces.take(from.replace(/^::ffff:/i, ''), now)) return this.reject('rate');
-    const known = this.nodeView(m.node) !== undefined;
+    const known = this.knownNode(m.node) !== undefined;
     if (!known && m.kind === 'announce' && !this.discover(m.node, from, now)) return this.reject('discovery_limit');
     this.counters.accepted++;
     if (r.upgradedFrom !== undefined) this.counters.upgraded++;
@@ -308,7 +316,8 @@ export class CollectorCore {
     } else this.seen.set(m.node, { at: now, iv, silent: false });
     this.host.setNodeState(m.node, 'up');
     for (const _ in m.stats) {
-      this.host.recordStats(m.node, m.stats, m.ts); // (any stat at all: no key array per datagram)
+      // frozen: the engine keeps this fresh plain object as the node's stats instead of a copy of it
+      this.host.recordStats(m.node, Object.freeze(m.stats), m.ts); // (any stat at all: no key array per datagram)
       break;
     }
     return { ok: true, msg: m };

@@ -24,9 +24,15 @@ export const STAT_METRICS: readonly [string, string, string][] = [
   ['temp_cpu', 'vacm_node_temperature_celsius', 'CPU temperature'],
 ];
 
+const NODE_STATES = ['up', 'down', 'off', 'unknown'] as const;
+
 const SENSOR_STATUS_VALUE: Record<string, number> = { nominal: 0, warning: 1, critical: 2, na: -1 };
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
 export function escapeLabel(v: string): string {
+  // (most values, node names above all, need nothing: one scan instead of three replaces)
+  if (!NEEDS_ESCAPE.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
@@ -43,8 +49,10 @@ class Out {
     this.lines.push(`# HELP ${name} ${help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} ${type}`);
   }
   sample(name: string, labels: Record<string, string>, v: number): void {
-    const l = Object.entries(labels).map(([k, x]) => `${k}="${escapeLabel(x)}"`).join(',');
-    this.lines.push(`${name}${l ? `{${l}}` : ''} ${num(v)}`);
+    // (no array per sample: at 10 000 nodes a scrape is ~190 000 samples, and it holds the event loop)
+    let l = '';
+    for (const k in labels) l += `${l === '' ? '' : ','}${k}="${escapeLabel(labels[k])}"`;
+    this.lines.push(l === '' ? `${name} ${num(v)}` : `${name}{${l}} ${num(v)}`);
   }
 }
 
@@ -61,18 +69,23 @@ export function renderExposition(x: ExpositionInput): string {
   const now = x.now ?? Date.now();
   const cl = { cluster: x.cluster };
 
+  // each node's label, escaped once for all its samples (what sample() writes for { node })
+  const nodeLabel = new Map<NodeView, string>();
+  for (const n of x.nodes) nodeLabel.set(n, `node="${escapeLabel(n.name)}"`);
+  const perNode = (name: string, n: NodeView, v: number, more = '') => o.lines.push(`${name}{${nodeLabel.get(n)!}${more}} ${num(v)}`);
+
   o.family('vacm_node_up', 'gauge', '1 when the node is up, else 0 (state from all membership evidence)');
-  for (const n of x.nodes) o.sample('vacm_node_up', { node: n.name }, n.state === 'up' ? 1 : 0);
+  for (const n of x.nodes) perNode('vacm_node_up', n, n.state === 'up' ? 1 : 0);
   o.family('vacm_node_state', 'gauge', 'the node state: 1 for the current one of up, down, off, unknown');
-  for (const n of x.nodes) for (const s of ['up', 'down', 'off', 'unknown']) o.sample('vacm_node_state', { node: n.name, state: s }, n.state === s ? 1 : 0);
+  for (const n of x.nodes) for (const s of NODE_STATES) perNode('vacm_node_state', n, n.state === s ? 1 : 0, `,state="${s}"`);
   o.family('vacm_node_power_on', 'gauge', 'power state: 1 on, 0 off, -1 unknown');
-  for (const n of x.nodes) o.sample('vacm_node_power_on', { node: n.name }, n.power === 'on' ? 1 : n.power === 'off' ? 0 : -1);
+  for (const n of x.nodes) perNode('vacm_node_power_on', n, n.power === 'on' ? 1 : n.power === 'off' ? 0 : -1);
 
   for (const [key, name, help] of STAT_METRICS) {
     const have = x.nodes.filter((n) => typeof n.stats?.[key] === 'number');
     if (have.length === 0) continue;
     o.family(name, 'gauge', help);
-    for (const n of have) o.sample(name, { node: n.name }, n.stats![key] as number);
+    for (const n of have) perNode(name, n, n.stats![key] as number);
   }
   // sensors: names come from BMCs (made safe by the engine, escaped again as label values here)
   const sensed = x.nodes.filter((n) => n.sensors?.readings.some((r) => r.num !== undefined));
@@ -85,7 +98,7 @@ export function renderExposition(x: ExpositionInput): string {
   const fresh = x.nodes.filter((n) => n.statsTs !== undefined);
   if (fresh.length) {
     o.family('vacm_node_stats_age_seconds', 'gauge', 'seconds since the node\'s last stats');
-    for (const n of fresh) o.sample('vacm_node_stats_age_seconds', { node: n.name }, Math.max(0, (now - n.statsTs!) / 1000));
+    for (const n of fresh) perNode('vacm_node_stats_age_seconds', n, Math.max(0, (now - n.statsTs!) / 1000));
   }
 
   o.family('vacm_nodes', 'gauge', 'nodes by state');
