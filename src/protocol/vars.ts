@@ -95,8 +95,8 @@ export function setsSecret(line: string): boolean {
 const TEMPLATE_RE = /\{(name|n)(?:([+-])(\d+))?\}/g;
 
 /**
- * expandTemplate(value, node) for many nodes: the template read once (a config's vars: for every
- * node of its entry). Same results and same errors as expandTemplate.
+ * A template read once, expanded for many nodes (a config's vars: for every node of its entry);
+ * expandTemplate is it for one node.
  */
 export function compileTemplate(value: string): (node: string) => string {
   if (!value.includes('{')) return () => value;
@@ -133,13 +133,5 @@ export function compileTemplate(value: string): (node: string) => string {
 
 /** Expand `{name}`, `{n}`, `{n+K}`, `{n-K}` in a variable value (or a remote path) for one node. */
 export function expandTemplate(value: string, node: string): string {
-  if (!value.includes('{')) return value;
-  return value.replace(TEMPLATE_RE, (_m, what: string, sign?: string, k?: string) => {
-    if (what === 'name') return node;
-    const m = /(\d+)(?!.*\d)/.exec(node);
-    if (!m) throw new Error(`{n} needs a number in the node name, and "${node}" has none`);
-    let n = parseInt(m[1], 10);
-    if (sign && k) n = sign === '+' ? n + parseInt(k, 10) : n - parseInt(k, 10);
-    return String(n);
-  });
+  return compileTemplate(value)(node);
 }
