@@ -7,11 +7,15 @@
  * loader: the module wrapper, `require` relative to the file, native bindings found next to it.
  *
  * Trust: V8 code cache is code. A blob is used only from a directory that checkTrustedFile accepts
- * (yours or root's, not group/other-writable, not replaceable), read with readTrustedFile, and its
- * name is the sha256 of the node version, the file name and the file's whole source, so a changed
- * package never meets an old blob (V8 itself checks only the source length, its version and flags,
- * and rejects a mismatch or a damaged blob: `cachedDataRejected`, then the file is compiled as
- * usual). Nothing here may fail a command: any error means "no cache".
+ * (yours or root's, not group/other-writable, not replaceable) and whose every ancestor nobody else
+ * can replace either (under sudo with the user's HOME, ~/.cache is the user's), by its real path;
+ * read with readTrustedFile, and its name is the sha256 of the node version, the file name and the
+ * file's whole source, so a changed package never meets an old blob (V8 itself checks only the
+ * source length, its version and flags, and rejects a mismatch: `cachedDataRejected`, then the file
+ * is compiled as usual). V8 does not check the payload of a release build's code cache: a blob
+ * damaged inside (bit rot, a torn write) is a SIGSEGV in every process that reads it. So each blob
+ * starts with the sha256 of the rest, checked before V8 sees it (~0.5 ms for ssh2's). Nothing here
+ * may fail a command: any error means "no cache".
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -20,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { makeDirectory } from './make-dir.js';
-import { checkTrustedFile, readTrustedFile } from './trusted-file.js';
+import { checkTrustedFile, effectiveUid, readTrustedFile } from './trusted-file.js';
 
 /** the most blobs kept: older ones are removed when a new one is written (a few versions of ssh2) */
 const MAX_BLOBS = 256;
@@ -61,27 +65,73 @@ export function codeCacheStats(): Readonly<CodeCacheStats> | undefined {
   return installed?.stats;
 }
 
+/** a directory checked once: its real path and what it was then */
+interface CheckedDir {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Whether nobody but you and root can replace `real` (a real path) or any directory above it: each
+ * is owned by you or root and not group/other-writable unless sticky (/tmp).
+ */
+function ancestorsTrusted(real: string): boolean {
+  const uid = effectiveUid();
+  for (let d = path.dirname(real); ; d = path.dirname(d)) {
+    const st = fs.statSync(d);
+    if (uid !== undefined && st.uid !== uid && st.uid !== 0) return false;
+    if (st.mode & 0o022 && !(st.mode & 0o1000)) return false;
+    if (path.dirname(d) === d) return true;
+  }
+}
+
 /** the directory, made if missing (0700), when it may be trusted with code; else undefined */
-function trustedDir(dir: string): string | undefined {
+function trustedDir(dir: string): CheckedDir | undefined {
   try {
     makeDirectory(dir, 0o700);
     checkTrustedFile(dir, { what: 'code cache directory', directory: true });
-    return dir;
+    const real = fs.realpathSync(dir);
+    const st = fs.statSync(real);
+    if (!st.isDirectory() || !ancestorsTrusted(real)) return undefined;
+    return { path: real, dev: st.dev, ino: st.ino };
   } catch {
     return undefined;
+  }
+}
+
+/** whether `dir` is still the directory that was checked (written into at exit, by path) */
+function stillThere(dir: CheckedDir): boolean {
+  try {
+    const st = fs.statSync(dir.path);
+    return st.isDirectory() && st.dev === dir.dev && st.ino === dir.ino && ancestorsTrusted(dir.path);
+  } catch {
+    return false;
   }
 }
 
 function blobName(file: string, source: string): string {
-  return crypto.createHash('sha256').update(`${process.version}\0${process.arch}\0${file}\0`).update(source).digest('hex') + '.v8';
+  // "2": a blob is sha256(payload) + payload (the blobs of before, V8's data alone, have other names)
+  return crypto.createHash('sha256').update(`2\0${process.version}\0${process.arch}\0${file}\0`).update(source).digest('hex') + '.v8';
 }
 
-function readBlob(file: string): Buffer | undefined {
+const SUM_BYTES = 32;
+
+/** V8's data of a blob; 'damaged' when its sum does not match; undefined when there is none to read */
+function readBlob(file: string): Buffer | 'damaged' | undefined {
+  let blob: Buffer;
   try {
-    return readTrustedFile(file, { what: 'code cache', maxBytes: MAX_BLOB_BYTES });
+    blob = readTrustedFile(file, { what: 'code cache', maxBytes: MAX_BLOB_BYTES });
   } catch {
     return undefined;
   }
+  if (blob.length <= SUM_BYTES) return 'damaged';
+  const data = blob.subarray(SUM_BYTES);
+  return crypto.createHash('sha256').update(data).digest().equals(blob.subarray(0, SUM_BYTES)) ? data : 'damaged';
+}
+
+function sealed(data: Buffer): Buffer {
+  return Buffer.concat([crypto.createHash('sha256').update(data).digest(), data]);
 }
 
 /** Write a blob beside the others: a temporary file renamed into place, so a reader sees all or nothing. */
@@ -135,7 +185,7 @@ export function installCodeCache(only: readonly string[], dir = codeCacheDir()):
   const original = M.prototype._compile;
   const stats: CodeCacheStats = { hits: 0, misses: 0, rejected: 0, written: 0 };
   const pending: Pending[] = [];
-  installed = { dir: trusted, stats };
+  installed = { dir: trusted.path, stats };
 
   M.prototype._compile = function (this: Module, content: string, filename: string): unknown {
     // a file with import() is Node's to compile: a script from the code cache has no dynamic import
@@ -145,10 +195,11 @@ export function installCodeCache(only: readonly string[], dir = codeCacheDir()):
     let name: string;
     try {
       name = blobName(filename, content);
-      const cachedData = readBlob(path.join(trusted, name));
+      const blob = readBlob(path.join(trusted.path, name));
+      const cachedData = blob === 'damaged' ? undefined : blob;
       script = new vm.Script(M.wrap(content), { filename, cachedData });
-      if (!cachedData) stats.misses++;
-      else if (script.cachedDataRejected) stats.rejected++;
+      if (blob === undefined) stats.misses++;
+      else if (blob === 'damaged' || script.cachedDataRejected) stats.rejected++;
       else stats.hits++;
       if (!cachedData || script.cachedDataRejected) pending.push({ file: name, script });
     } catch {
@@ -167,14 +218,16 @@ export function installCodeCache(only: readonly string[], dir = codeCacheDir()):
 
   // at exit the scripts' functions compiled so far (the handshake's too) go into their blobs
   process.once('exit', () => {
+    // by path, into the directory checked at the start only: not wherever its path leads by now
+    if (pending.length === 0 || !stillThere(trusted)) return;
     for (const p of pending) {
       try {
-        if (writeBlob(trusted, p.file, p.script.createCachedData())) stats.written++;
+        if (writeBlob(trusted.path, p.file, sealed(p.script.createCachedData()))) stats.written++;
       } catch {
         /* not written: the next process compiles it again */
       }
     }
-    if (stats.written > 0) prune(trusted);
+    if (stats.written > 0) prune(trusted.path);
   });
   return true;
 }
