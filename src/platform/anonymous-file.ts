@@ -4,6 +4,12 @@
  * last one closes. Made in a fresh 0700 directory (mkdtemp: a random name that cannot already exist)
  * with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, then unlinked with its directory at once: nothing
  * another user planted is ever opened, and nothing is left behind if vacm dies.
+ *
+ * Only in a temporary directory (TMPDIR, else /tmp) that nobody else can swap the fresh directory
+ * in: owned by you or root, and not group/other-writable unless sticky (/tmp). And only where some
+ * space is free: on a full filesystem (a shared /tmp anyone can fill) the files are still made, an
+ * empty file needs no block, but every write into them fails; a caller with pipes to fall back on
+ * (fping's sweep) gets an error instead, as when no file can be made at all.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,10 +17,36 @@ import path from 'node:path';
 
 const C = fs.constants;
 
-/** The descriptors of `count` new anonymous files; throws (ENOSPC, EACCES...) when they cannot be made. */
-export function anonymousFiles(count: number, prefix = 'vacm-'): number[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+/** the least free space (for whoever is not root) the temporary directory must have: 4 MiB */
+export const MIN_FREE_BYTES = 4 * 1024 * 1024;
+
+/** Throw unless `base` is a directory the files may be made in (see the header). */
+function checkTempBase(base: string, minFree: number): void {
+  const st = fs.statSync(base);
+  if (!st.isDirectory()) throw Object.assign(new Error(`the temporary directory ${base} is not a directory`), { code: 'ENOTDIR' });
+  const uid = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
+    throw Object.assign(new Error(`the temporary directory ${base} is owned by uid ${st.uid}, not by you or root`), { code: 'EACCES' });
+  }
+  if (st.mode & 0o022 && !(st.mode & 0o1000)) {
+    throw Object.assign(new Error(`the temporary directory ${base} is writable by others and not sticky`), { code: 'EACCES' });
+  }
+  const space = fs.statfsSync(base);
+  if (space.bavail * space.bsize < minFree) {
+    throw Object.assign(new Error(`the temporary directory ${base} has less than ${minFree} bytes of free space`), { code: 'ENOSPC' });
+  }
+}
+
+/**
+ * The descriptors of `count` new anonymous files; throws (ENOSPC, EACCES...) when they cannot be
+ * made, or the temporary directory may not be used or has less than `minFree` bytes free.
+ */
+export function anonymousFiles(count: number, prefix = 'vacm-', minFree = MIN_FREE_BYTES): number[] {
+  const base = os.tmpdir();
+  checkTempBase(base, minFree);
+  const dir = fs.mkdtempSync(path.join(base, prefix));
   const fds: number[] = [];
+  let failure: unknown;
   try {
     for (let i = 0; i < count; i++) {
       const file = path.join(dir, String(i));
@@ -27,14 +59,23 @@ export function anonymousFiles(count: number, prefix = 'vacm-'): number[] {
           // not created
         }
       }
+      // anonymous: the name unlinked was the only one
+      if (fs.fstatSync(fds[fds.length - 1]).nlink !== 0) throw Object.assign(new Error(`${file} still has a name`), { code: 'EEXIST' });
     }
-    return fds;
   } catch (err) {
-    for (const fd of fds) fs.closeSync(fd);
-    throw err;
-  } finally {
-    fs.rmdirSync(dir);
+    failure = err;
   }
+  try {
+    fs.rmdirSync(dir);
+  } catch (err) {
+    // not removed (someone swapped it): the descriptors are not handed out either
+    failure ??= err;
+  }
+  if (failure !== undefined) {
+    for (const fd of fds) fs.closeSync(fd);
+    throw failure;
+  }
+  return fds;
 }
 
 /**
