@@ -9,8 +9,8 @@
  * Trust: V8 code cache is code. A blob is used only from a directory that checkTrustedFile accepts
  * (yours or root's, not group/other-writable, not replaceable) and whose every ancestor nobody else
  * can replace either (under sudo with the user's HOME, ~/.cache is the user's), by its real path;
- * read with readTrustedFile, and its name is the sha256 of the node version, the file name and the
- * file's whole source, so a changed package never meets an old blob (V8 itself checks only the
+ * read with readTrustedFile, and its name is the sha256 of the node binary and its versions, the
+ * file name and the file's whole source, so a changed package never meets an old blob (V8 itself checks only the
  * source length, its version and flags, and rejects a mismatch: `cachedDataRejected`, then the file
  * is compiled as usual). V8 does not check the payload of a release build's code cache: a blob
  * damaged inside (bit rot, a torn write) is a SIGSEGV in every process that reads it. So each blob
@@ -110,9 +110,30 @@ function stillThere(dir: CheckedDir): boolean {
   }
 }
 
+let nodeIdentity: string | undefined;
+
+/**
+ * What a blob was made by: the node binary (its path, size and change time: a distribution's
+ * rebuild of the same version is another binary, whose V8 may be built otherwise) and every version
+ * it reports (V8's with its patch level). "2": a blob is sha256(payload) + payload (the blobs of
+ * before, V8's data alone, have other names).
+ */
+function madeBy(): string {
+  if (nodeIdentity === undefined) {
+    let bin = '';
+    try {
+      const st = fs.statSync(process.execPath);
+      bin = `${st.size}\0${st.ctimeMs}`;
+    } catch {
+      /* the versions alone */
+    }
+    nodeIdentity = `2\0${process.execPath}\0${bin}\0${JSON.stringify(process.versions)}\0${process.arch}\0`;
+  }
+  return nodeIdentity;
+}
+
 function blobName(file: string, source: string): string {
-  // "2": a blob is sha256(payload) + payload (the blobs of before, V8's data alone, have other names)
-  return crypto.createHash('sha256').update(`2\0${process.version}\0${process.arch}\0${file}\0`).update(source).digest('hex') + '.v8';
+  return crypto.createHash('sha256').update(madeBy()).update(`${file}\0`).update(source).digest('hex') + '.v8';
 }
 
 const SUM_BYTES = 32;
