@@ -5,8 +5,9 @@
  * with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, then unlinked with its directory at once: nothing
  * another user planted is ever opened, and nothing is left behind if vacm dies.
  *
- * Only in a temporary directory (TMPDIR, else /tmp) that nobody else can swap the fresh directory
- * in: owned by you or root, and not group/other-writable unless sticky (/tmp). And only where some
+ * Only in a temporary directory (TMPDIR, else /tmp; by its real path) that nobody else can swap the
+ * fresh directory in: it and every directory above it owned by you or root, and not
+ * group/other-writable unless sticky (/tmp). And only where some
  * space is free: on a full filesystem (a shared /tmp anyone can fill) the files are still made, an
  * empty file needs no block, but every write into them fails; a caller with pipes to fall back on
  * (fping's sweep) gets an error instead, as when no file can be made at all.
@@ -20,16 +21,22 @@ const C = fs.constants;
 /** the least free space (for whoever is not root) the temporary directory must have: 4 MiB */
 export const MIN_FREE_BYTES = 4 * 1024 * 1024;
 
-/** Throw unless `base` is a directory the files may be made in (see the header). */
+/**
+ * Throw unless `base` (a real path) is a directory the files may be made in (see the header): it
+ * and every directory above it, since whoever can rename one of those can swap the fresh directory.
+ */
 function checkTempBase(base: string, minFree: number): void {
-  const st = fs.statSync(base);
-  if (!st.isDirectory()) throw Object.assign(new Error(`the temporary directory ${base} is not a directory`), { code: 'ENOTDIR' });
   const uid = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
-  if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
-    throw Object.assign(new Error(`the temporary directory ${base} is owned by uid ${st.uid}, not by you or root`), { code: 'EACCES' });
-  }
-  if (st.mode & 0o022 && !(st.mode & 0o1000)) {
-    throw Object.assign(new Error(`the temporary directory ${base} is writable by others and not sticky`), { code: 'EACCES' });
+  for (let d = base; ; d = path.dirname(d)) {
+    const st = fs.statSync(d);
+    if (!st.isDirectory()) throw Object.assign(new Error(`the temporary directory ${base}: ${d} is not a directory`), { code: 'ENOTDIR' });
+    if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
+      throw Object.assign(new Error(`the temporary directory ${base}: ${d} is owned by uid ${st.uid}, not by you or root`), { code: 'EACCES' });
+    }
+    if (st.mode & 0o022 && !(st.mode & 0o1000)) {
+      throw Object.assign(new Error(`the temporary directory ${base}: ${d} is writable by others and not sticky`), { code: 'EACCES' });
+    }
+    if (path.dirname(d) === d) break;
   }
   const space = fs.statfsSync(base);
   if (space.bavail * space.bsize < minFree) {
@@ -42,7 +49,8 @@ function checkTempBase(base: string, minFree: number): void {
  * made, or the temporary directory may not be used or has less than `minFree` bytes free.
  */
 export function anonymousFiles(count: number, prefix = 'vacm-', minFree = MIN_FREE_BYTES): number[] {
-  const base = os.tmpdir();
+  // its real path: a symlink on the way is not followed again later
+  const base = fs.realpathSync(os.tmpdir());
   checkTempBase(base, minFree);
   const dir = fs.mkdtempSync(path.join(base, prefix));
   const fds: number[] = [];

@@ -81,6 +81,20 @@ describe('review20: where fping writes its output', () => {
     expect(fs.readdirSync(open)).toEqual([]);
   });
 
+  it('a TMPDIR inside a directory that others may write to is not used either (they could rename it away)', async () => {
+    const open = tempDir('vacm-r20-open-');
+    fs.chmodSync(open, 0o777);
+    const inner = path.join(open, 'tmp');
+    fs.mkdirSync(inner, { mode: 0o700 });
+    await expect(withTmpdir(inner, () => anonymousFiles(2))).rejects.toThrow(/writable by others/);
+    // reached through a symlink of yours: its real place is what counts
+    const link = path.join(tempDir('vacm-r20-link-'), 'tmp');
+    fs.symlinkSync(inner, link);
+    await expect(withTmpdir(link, () => anonymousFiles(2))).rejects.toThrow(/writable by others/);
+    expect([...(await sweep(inner))]).toEqual(RIGHT);
+    expect(fs.readdirSync(inner)).toEqual([]);
+  });
+
   it.runIf(asRoot)("a TMPDIR owned by another user is not used (root's files are not made where that user can swap the directory)", async () => {
     const theirs = tempDir('vacm-r20-theirs-');
     fs.chownSync(theirs, NOBODY, NOBODY);
