@@ -86,14 +86,26 @@ function ancestorsTrusted(real: string): boolean {
   }
 }
 
+/** Whether no symlink on the way to `dir` (as given) is another user's: they could point it elsewhere next time. */
+function noStrangersLinks(dir: string): boolean {
+  const uid = effectiveUid();
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const st = fs.lstatSync(d, { throwIfNoEntry: false }); // (not made yet: nothing to follow)
+    if (st?.isSymbolicLink() && uid !== undefined && st.uid !== uid && st.uid !== 0) return false;
+    if (path.dirname(d) === d) return true;
+  }
+}
+
 /** the directory, made if missing (0700), when it may be trusted with code; else undefined */
 function trustedDir(dir: string): CheckedDir | undefined {
   try {
+    // (before making anything through another user's symlink, and again once it is all there)
+    if (!noStrangersLinks(dir)) return undefined;
     makeDirectory(dir, 0o700);
     checkTrustedFile(dir, { what: 'code cache directory', directory: true });
     const real = fs.realpathSync(dir);
     const st = fs.statSync(real);
-    if (!st.isDirectory() || !ancestorsTrusted(real)) return undefined;
+    if (!st.isDirectory() || !ancestorsTrusted(real) || !noStrangersLinks(dir)) return undefined;
     return { path: real, dev: st.dev, ino: st.ino };
   } catch {
     return undefined;

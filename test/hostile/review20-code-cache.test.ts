@@ -106,6 +106,23 @@ describe.skipIf(!!reason || !asRoot)(`review20: the code cache's directory, as r
     expect(blobs(dir)).toEqual([]);
   });
 
+  it("is refused through a symlink another user planted (in a sticky /tmp), used through one of root's", () => {
+    const base = tempDir('vacm-r20-link-');
+    fs.chmodSync(base, 0o1777);
+    const real = path.join(base, 'real');
+    fs.mkdirSync(real, { mode: 0o700 });
+    const theirs = path.join(base, 'theirs');
+    fs.symlinkSync(real, theirs);
+    fs.lchownSync(theirs, NOBODY, NOBODY);
+    const { file } = bigFile();
+    expect(load(file, path.join(theirs, 'code'))).toMatchObject({ code: 0, out: 'false:1904' });
+    expect(fs.existsSync(path.join(real, 'code'))).toBe(false);
+    const mine = path.join(base, 'mine');
+    fs.symlinkSync(real, mine);
+    expect(load(file, path.join(mine, 'code'))).toMatchObject({ code: 0, out: 'true:1904' });
+    expect(blobs(path.join(real, 'code'))).toHaveLength(1);
+  });
+
   it('writes its blobs at exit into the directory it checked, not where its path leads by then', () => {
     const base = tempDir('vacm-r20-swap-');
     const cache = path.join(base, 'cache');
