@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { distrustedPath } from './trusted-file.js';
 
 const C = fs.constants;
 
@@ -26,18 +27,9 @@ export const MIN_FREE_BYTES = 4 * 1024 * 1024;
  * and every directory above it, since whoever can rename one of those can swap the fresh directory.
  */
 function checkTempBase(base: string, minFree: number): void {
-  const uid = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
-  for (let d = base; ; d = path.dirname(d)) {
-    const st = fs.statSync(d);
-    if (!st.isDirectory()) throw Object.assign(new Error(`the temporary directory ${base}: ${d} is not a directory`), { code: 'ENOTDIR' });
-    if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
-      throw Object.assign(new Error(`the temporary directory ${base}: ${d} is owned by uid ${st.uid}, not by you or root`), { code: 'EACCES' });
-    }
-    if (st.mode & 0o022 && !(st.mode & 0o1000)) {
-      throw Object.assign(new Error(`the temporary directory ${base}: ${d} is writable by others and not sticky`), { code: 'EACCES' });
-    }
-    if (path.dirname(d) === d) break;
-  }
+  if (!fs.statSync(base).isDirectory()) throw Object.assign(new Error(`the temporary directory ${base} is not a directory`), { code: 'ENOTDIR' });
+  const why = distrustedPath(base, 'the temporary directory', { inclusive: true });
+  if (why) throw Object.assign(new Error(why), { code: 'EACCES' });
   const space = fs.statfsSync(base);
   if (space.bavail * space.bsize < minFree) {
     throw Object.assign(new Error(`the temporary directory ${base} has less than ${minFree} bytes of free space`), { code: 'ENOSPC' });

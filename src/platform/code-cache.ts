@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { makeDirectory } from './make-dir.js';
-import { checkTrustedFile, effectiveUid, readTrustedFile } from './trusted-file.js';
+import { checkTrustedFile, distrustedPath, effectiveUid, readTrustedFile } from './trusted-file.js';
 
 /** the most blobs kept: older ones are removed when a new one is written (a few versions of ssh2) */
 const MAX_BLOBS = 256;
@@ -72,20 +72,6 @@ interface CheckedDir {
   ino: number;
 }
 
-/**
- * Whether nobody but you and root can replace `real` (a real path) or any directory above it: each
- * is owned by you or root and not group/other-writable unless sticky (/tmp).
- */
-function ancestorsTrusted(real: string): boolean {
-  const uid = effectiveUid();
-  for (let d = path.dirname(real); ; d = path.dirname(d)) {
-    const st = fs.statSync(d);
-    if (uid !== undefined && st.uid !== uid && st.uid !== 0) return false;
-    if (st.mode & 0o022 && !(st.mode & 0o1000)) return false;
-    if (path.dirname(d) === d) return true;
-  }
-}
-
 /** Whether no symlink on the way to `dir` (as given) is another user's: they could point it elsewhere next time. */
 function noStrangersLinks(dir: string): boolean {
   const uid = effectiveUid();
@@ -105,7 +91,7 @@ function trustedDir(dir: string): CheckedDir | undefined {
     checkTrustedFile(dir, { what: 'code cache directory', directory: true });
     const real = fs.realpathSync(dir);
     const st = fs.statSync(real);
-    if (!st.isDirectory() || !ancestorsTrusted(real) || !noStrangersLinks(dir)) return undefined;
+    if (!st.isDirectory() || distrustedPath(real, 'code cache directory') !== undefined || !noStrangersLinks(dir)) return undefined;
     return { path: real, dev: st.dev, ino: st.ino };
   } catch {
     return undefined;
@@ -116,7 +102,7 @@ function trustedDir(dir: string): CheckedDir | undefined {
 function stillThere(dir: CheckedDir): boolean {
   try {
     const st = fs.statSync(dir.path);
-    return st.isDirectory() && st.dev === dir.dev && st.ino === dir.ino && ancestorsTrusted(dir.path);
+    return st.isDirectory() && st.dev === dir.dev && st.ino === dir.ino && distrustedPath(dir.path, 'code cache directory') === undefined;
   } catch {
     return false;
   }

@@ -57,13 +57,30 @@ function distrustDir(file: string, dir: string, what: string, uid: number | unde
   }
   const dmode = dst.mode & 0o7777;
   const m = (dmode & 0o777).toString(8).padStart(4, '0');
+  const where = dir === file ? `${what} ${file} is` : `${what} ${file} is in ${dir},`;
   if (uid !== undefined && dst.uid !== uid && dst.uid !== 0) {
-    return `${what} ${file} is in ${dir}, owned by uid ${dst.uid}, who could replace it; move it to a directory owned by you or root`;
+    return `${where} owned by uid ${dst.uid}, who could replace it; move it to a directory owned by you or root`;
   }
   if (dmode & 0o022 && !(dmode & 0o1000)) {
-    return `${what} ${file} is in ${dir}, which ${dmode & 0o002 ? 'everyone' : 'its group'} can write to (mode ${m}, not sticky); move it or chmod go-w ${dir}`;
+    return `${where} ${dir === file ? 'writable by' : 'which'} ${dmode & 0o002 ? 'everyone' : 'its group'}${dir === file ? '' : ' can write to'} (mode ${m}, not sticky); move it or chmod go-w ${dir}`;
   }
   return undefined;
+}
+
+/**
+ * Why `real` (a real path: no symlink left to follow) could be swapped by someone other than you
+ * and root, or undefined: each directory above it (and `real` itself when `inclusive`) owned by you
+ * or root and not group/other-writable unless sticky (/tmp). Whoever can rename any of them can put
+ * another tree in its place, so a directory trusted with code or with files handed to a child is
+ * checked all the way up (the code cache, anonymous files).
+ */
+export function distrustedPath(real: string, what: string, opts: { inclusive?: boolean } = {}): string | undefined {
+  const uid = effectiveUid();
+  for (let d = opts.inclusive ? real : path.dirname(real); ; d = path.dirname(d)) {
+    const why = distrustDir(real, d, what, uid);
+    if (why) return why;
+    if (path.dirname(d) === d) return undefined;
+  }
 }
 
 /** The directories whose writers could swap `file`: its own, and its target's when it is a symlink. */

@@ -76,7 +76,7 @@ describe('review20: where fping writes its output', () => {
   it('a TMPDIR that others may write to (mode 0777, not sticky) is not used; the sweep answers through pipes', async () => {
     const open = tempDir('vacm-r20-open-');
     fs.chmodSync(open, 0o777);
-    await expect(withTmpdir(open, () => anonymousFiles(2))).rejects.toThrow(/writable/);
+    await expect(withTmpdir(open, () => anonymousFiles(2))).rejects.toThrow(/writable by everyone \(mode 0777, not sticky\)/);
     expect([...(await sweep(open))]).toEqual(RIGHT);
     expect(fs.readdirSync(open)).toEqual([]);
   });
@@ -86,11 +86,11 @@ describe('review20: where fping writes its output', () => {
     fs.chmodSync(open, 0o777);
     const inner = path.join(open, 'tmp');
     fs.mkdirSync(inner, { mode: 0o700 });
-    await expect(withTmpdir(inner, () => anonymousFiles(2))).rejects.toThrow(/writable by others/);
+    await expect(withTmpdir(inner, () => anonymousFiles(2))).rejects.toThrow(/which everyone can write to \(mode 0777, not sticky\)/);
     // reached through a symlink of yours: its real place is what counts
     const link = path.join(tempDir('vacm-r20-link-'), 'tmp');
     fs.symlinkSync(inner, link);
-    await expect(withTmpdir(link, () => anonymousFiles(2))).rejects.toThrow(/writable by others/);
+    await expect(withTmpdir(link, () => anonymousFiles(2))).rejects.toThrow(/which everyone can write to \(mode 0777, not sticky\)/);
     expect([...(await sweep(inner))]).toEqual(RIGHT);
     expect(fs.readdirSync(inner)).toEqual([]);
   });
