@@ -1,12 +1,13 @@
 /**
  * src/backends/ssh/ssh2-tuning.ts: the key decoded once signs exactly as ssh2's own sign does (the
  * same bytes for ed25519 and RSA, a signature the key verifies for ECDSA, the same failure for a
- * bad hash), and only sshd's host key announcement is left unanswered.
+ * bad hash), only sshd's host key announcement is left unanswered, and only keys decoded here log
+ * in with one signed request instead of a query first.
  */
 import { describe, expect, it, vi } from 'vitest';
 import ssh2 from 'ssh2';
 import type { Client, ParsedKey } from 'ssh2';
-import { decodedSigner, ignoreHostKeysAnnouncement } from '../../src/backends/ssh/ssh2-tuning.js';
+import { decodedSigner, ignoreHostKeysAnnouncement, signWithoutQuery } from '../../src/backends/ssh/ssh2-tuning.js';
 
 const parse = (text: string): ParsedKey => {
   const k = ssh2.utils.parseKey(text);
@@ -93,5 +94,74 @@ describe('ignoreHostKeysAnnouncement', () => {
     ignoreHostKeysAnnouncement(odd as unknown as Client);
     expect(odd._protocol._handlers).toEqual({});
     expect(() => ignoreHostKeysAnnouncement({} as Client)).not.toThrow();
+  });
+});
+
+describe('signWithoutQuery', () => {
+  type Sign = (buf: Buffer, cb: (sig: Buffer) => void) => void;
+  const fake = () => {
+    const sent: { args: unknown[]; signed?: Buffer }[] = [];
+    const authPK = vi.fn((user: string, key: unknown, keyAlgo?: string | Sign, cbSign?: Sign) => {
+      const rec: { args: unknown[]; signed?: Buffer } = { args: [user, key, keyAlgo, cbSign] };
+      const sign = typeof keyAlgo === 'function' ? keyAlgo : cbSign;
+      // what ssh2 does: a query is sent at once; a signed request once the callback gives the signature
+      if (!sign) sent.push(rec);
+      else sign(DATA, (sig) => sent.push({ ...rec, signed: sig }));
+    });
+    const client = { _protocol: { authPK } };
+    signWithoutQuery(client as unknown as Client);
+    const patched = client._protocol.authPK as unknown as (user: string, key: unknown, keyAlgo?: string | Sign, cbSign?: Sign) => void;
+    return { sent, authPK, patched };
+  };
+
+  it('a key decoded here: one signed request, the signature ssh2 would make after PK_OK', () => {
+    const f = fake();
+    const key = decodedSigner(parse(KEYS.ed25519));
+    f.patched('root', key, undefined);
+    expect(f.sent).toHaveLength(1);
+    expect(f.sent[0].signed).toEqual(parse(KEYS.ed25519).sign(DATA));
+  });
+
+  it('RSA: signed with the hash of the algorithm ssh2 chose (rsa-sha2-256, rsa-sha2-512, ssh-rsa)', () => {
+    const plain = parse(KEYS.rsa);
+    const key = decodedSigner(parse(KEYS.rsa));
+    for (const [algo, hash] of [['rsa-sha2-256', 'sha256'], ['rsa-sha2-512', 'sha512'], ['ssh-rsa', 'sha1']] as const) {
+      const f = fake();
+      f.patched('root', key, algo);
+      expect(f.sent).toHaveLength(1);
+      expect(f.sent[0].args[2]).toBe(algo);
+      expect(f.sent[0].signed).toEqual(plain.sign(DATA, hash));
+    }
+  });
+
+  it('an agent key, a key not decoded here, and the signed request after PK_OK go as ssh2 sends them', () => {
+    const f = fake();
+    const other = parse(KEYS.ed25519);
+    f.patched('root', other, undefined);
+    expect(f.sent).toEqual([{ args: ['root', other, undefined, undefined] }]);
+    f.patched('root', Buffer.from('agent public key blob'), 'ssh-ed25519');
+    expect(f.sent[1]).toEqual({ args: ['root', Buffer.from('agent public key blob'), 'ssh-ed25519', undefined] });
+    const mine = decodedSigner(parse(KEYS.ed25519));
+    const cb = vi.fn((buf: Buffer, done: (s: Buffer) => void) => done(Buffer.from('sig')));
+    f.patched('root', mine, undefined, cb);
+    expect(cb).toHaveBeenCalledTimes(1);
+    expect(f.sent[2].signed).toEqual(Buffer.from('sig'));
+  });
+
+  it('a signature that fails: the query is sent instead (ssh2 then meets the error on its own path)', () => {
+    const f = fake();
+    const key = decodedSigner(parse(KEYS.ed25519));
+    key.sign = () => new Error('cannot sign') as unknown as Buffer;
+    f.patched('root', key, undefined);
+    expect(f.sent).toHaveLength(1);
+    expect(f.sent[0].signed).toBeUndefined();
+    expect(f.sent[0].args).toEqual(['root', key, undefined, undefined]);
+  });
+
+  it('a client without the expected insides is left alone', () => {
+    const odd = { _protocol: {} };
+    signWithoutQuery(odd as unknown as Client);
+    expect(odd._protocol).toEqual({});
+    expect(() => signWithoutQuery({} as Client)).not.toThrow();
   });
 });
