@@ -71,18 +71,27 @@ try {
   const { parseSshSection } = await import(path.join(ROOT, 'dist', 'backends', 'ssh', 'settings.js'));
   const mods = Object.fromEntries(await Promise.all(Object.entries(pools).map(async ([k, f]) => [k, await import(f)] as const)));
   const hs: Record<string, number[]> = {};
+  const hw: Record<string, number[]> = {};
   for (let r = -1; r < RUNS; r++) {
-    for (const [k, m] of Object.entries(mods)) {
+    // ABAB, then BABA: neither build always goes first after the pause
+    for (const [k, m] of r % 2 ? Object.entries(mods) : Object.entries(mods).reverse()) {
       const pool = new m.SshPool({ section: parseSshSection({ config: c.sshConfig, agent: false }) });
       const c0 = process.cpuUsage();
+      const t0 = performance.now();
       await Promise.all(c.nodes.map((n) => pool.run(n.name, {}, 'true')));
+      // wall: the connects to the last exit status (the handshakes' round trips wait on sshd's processes)
+      const wall = performance.now() - t0;
       await pool.close();
       const d = process.cpuUsage(c0);
       if (r >= 0) (hs[k] ??= []).push((d.user + d.system) / 1000);
+      if (r >= 0) (hw[k] ??= []).push(wall);
+      await new Promise((res) => setTimeout(res, 100));
     }
   }
-  console.log(`in one process, ssh2 loaded: ${N} handshakes + \`true\` + close, CPU ms (median, range of ${RUNS} interleaved rounds after a warm-up)`);
-  for (const [k, v] of Object.entries(hs)) console.log(`${k.padEnd(7)} cpu ${med(v).toFixed(1)} (${Math.min(...v).toFixed(1)}-${Math.max(...v).toFixed(1)}) ms`);
+  const range = (v: number[]) => `${med(v).toFixed(1)} (${Math.min(...v).toFixed(1)}-${Math.max(...v).toFixed(1)})`;
+  console.log(`in one process, ssh2 loaded: ${N} handshakes + \`true\` + close, CPU ms, and wall ms from the connects to the last exit (median, range of ${RUNS} interleaved rounds after a warm-up)`);
+  for (const [k, v] of Object.entries(hs)) console.log(`${k.padEnd(7)} cpu ${range(v)} ms  wall ${range(hw[k])} ms`);
+  console.log(`load at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
   await c.stop();
   fs.rmSync(stateDir, { recursive: true, force: true });

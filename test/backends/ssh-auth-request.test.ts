@@ -27,6 +27,10 @@ describe('logging in with a key file: one signed request, as the server sees it'
   let port = 0;
   /** every publickey request the server got: the key's file name and whether it was signed */
   const seen: { key: string; signed: boolean }[] = [];
+  /** the signature algorithm of each signed request */
+  const algos: string[] = [];
+  /** the services the server was asked for */
+  const services: string[] = [];
   const files: Record<string, string> = {};
   const pubs: Record<string, ParsedKey> = {};
   const authorized = new Set<string>();
@@ -46,6 +50,7 @@ describe('logging in with a key file: one signed request, as the server sees it'
         if (ctx.method !== 'publickey') return ctx.reject(['publickey']);
         const name = nameOf(ctx.key.data);
         seen.push({ key: name, signed: ctx.signature !== undefined });
+        if (ctx.signature !== undefined) algos.push(`${ctx.key.algo} ${ctx.hashAlgo ?? ''}`.trim());
         if (!authorized.has(name)) return ctx.reject(['publickey']);
         if (ctx.signature === undefined) return ctx.accept(); // PK_OK to a query
         if (pubs[name].verify(ctx.blob!, ctx.signature, ctx.hashAlgo) !== true) return ctx.reject(['publickey']);
@@ -89,8 +94,12 @@ describe('logging in with a key file: one signed request, as the server sees it'
       authorized.clear();
       authorized.add(k);
       seen.length = 0;
+      algos.length = 0;
       expect(await run(pool(k))).toEqual({ stdout: 'ran true', stderr: '', code: 0 });
       expect(seen).toEqual([{ key: k, signed: true }]);
+      // the login starts before SERVICE_ACCEPT but after EXT_INFO: RSA signs with SHA-2 as the
+      // server's server-sig-algs allow (ssh-rsa, SHA-1, is what ssh2 would pick without them)
+      expect(algos).toEqual([k === 'rsa' ? 'ssh-rsa sha256' : 'ssh-ed25519']);
     }
   });
 

@@ -2,12 +2,13 @@
  * src/backends/ssh/ssh2-tuning.ts: the key decoded once signs exactly as ssh2's own sign does (the
  * same bytes for ed25519 and RSA, a signature the key verifies for ECDSA, the same failure for a
  * bad hash), only sshd's host key announcement is left unanswered, and only keys decoded here log
- * in with one signed request instead of a query first.
+ * in with one signed request instead of a query first; the login starts at EXT_INFO, not at
+ * SERVICE_ACCEPT, and only once.
  */
 import { describe, expect, it, vi } from 'vitest';
 import ssh2 from 'ssh2';
 import type { Client, ParsedKey } from 'ssh2';
-import { decodedSigner, ignoreHostKeysAnnouncement, signWithoutQuery } from '../../src/backends/ssh/ssh2-tuning.js';
+import { decodedSigner, ignoreHostKeysAnnouncement, loginWithoutServiceWait, signWithoutQuery } from '../../src/backends/ssh/ssh2-tuning.js';
 
 const parse = (text: string): ParsedKey => {
   const k = ssh2.utils.parseKey(text);
@@ -163,5 +164,57 @@ describe('signWithoutQuery', () => {
     signWithoutQuery(odd as unknown as Client);
     expect(odd._protocol).toEqual({});
     expect(() => signWithoutQuery({} as Client)).not.toThrow();
+  });
+});
+
+describe('loginWithoutServiceWait', () => {
+  const fake = () => {
+    const calls: string[] = [];
+    const accept = vi.fn((_p: unknown, name: string) => calls.push(`accept ${name}`));
+    const extInfo = vi.fn(() => calls.push('ext-info'));
+    const service = vi.fn((name: string) => calls.push(`service ${name}`));
+    const client = { _protocol: { _handlers: { SERVICE_ACCEPT: accept, EXT_INFO: extInfo } as Record<string, unknown>, service } };
+    loginWithoutServiceWait(client as unknown as Client);
+    const p = client._protocol;
+    const h = p._handlers as Record<string, (...a: unknown[]) => unknown>;
+    return { calls, p, h };
+  };
+
+  it('the login starts when EXT_INFO has come after the service request; the accept is not acted on twice', () => {
+    const f = fake();
+    f.p.service('ssh-userauth');
+    f.h.EXT_INFO(f.p, [{ name: 'server-sig-algs', algs: ['rsa-sha2-256'] }]);
+    expect(f.calls).toEqual(['service ssh-userauth', 'ext-info', 'accept ssh-userauth']);
+    f.h.SERVICE_ACCEPT(f.p, 'ssh-userauth');
+    f.h.EXT_INFO(f.p, []); // OpenSSH may send a second one during the login
+    expect(f.calls).toEqual(['service ssh-userauth', 'ext-info', 'accept ssh-userauth', 'ext-info']);
+  });
+
+  it('no EXT_INFO, or one before the service request: the accept starts the login, as before', () => {
+    const f = fake();
+    f.p.service('ssh-userauth');
+    f.h.SERVICE_ACCEPT(f.p, 'ssh-userauth');
+    expect(f.calls).toEqual(['service ssh-userauth', 'accept ssh-userauth']);
+    const g = fake();
+    g.h.EXT_INFO(g.p, []);
+    g.p.service('ssh-userauth');
+    g.h.SERVICE_ACCEPT(g.p, 'ssh-userauth');
+    expect(g.calls).toEqual(['ext-info', 'service ssh-userauth', 'accept ssh-userauth']);
+  });
+
+  it('other services are left to ssh2', () => {
+    const f = fake();
+    f.p.service('ssh-connection');
+    f.h.EXT_INFO(f.p, []);
+    f.h.SERVICE_ACCEPT(f.p, 'ssh-connection');
+    expect(f.calls).toEqual(['service ssh-connection', 'ext-info', 'accept ssh-connection']);
+  });
+
+  it('a client without the expected insides is left alone', () => {
+    const odd = { _protocol: { _handlers: { SERVICE_ACCEPT: () => undefined } } };
+    const before = { ...odd._protocol._handlers };
+    loginWithoutServiceWait(odd as unknown as Client);
+    expect(odd._protocol._handlers).toEqual(before);
+    expect(() => loginWithoutServiceWait({} as Client)).not.toThrow();
   });
 });

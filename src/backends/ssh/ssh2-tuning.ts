@@ -46,7 +46,7 @@ export function decodedSigner(key: ParsedKey): ParsedKey {
 }
 
 interface Ssh2Internals {
-  _protocol?: { _handlers?: Record<string, unknown>; requestSuccess?: () => void; authPK?: AuthPK };
+  _protocol?: { _handlers?: Record<string, unknown>; requestSuccess?: () => void; authPK?: AuthPK; service?: (name: string) => void };
 }
 type SignCallback = (buf: Buffer, cb: (signature: Buffer) => void) => void;
 type AuthPK = (username: string, key: unknown, keyAlgo?: string | SignCallback, cbSign?: SignCallback) => void;
@@ -94,5 +94,41 @@ export function ignoreHostKeysAnnouncement(client: Client): void {
     // what ssh2 itself answers to it (OpenSSH sends it without want-reply)
     if (wantReply) proto.requestSuccess?.();
     return undefined;
+  };
+}
+
+/**
+ * Start logging in without waiting for SERVICE_ACCEPT: ssh2 asks for the ssh-userauth service once
+ * the keys are exchanged and sends its first USERAUTH_REQUEST only when the server has accepted,
+ * a round trip per connection. A server that sends EXT_INFO after its NEWKEYS (OpenSSH, RFC 8308)
+ * takes the request in order behind the SERVICE_REQUEST, so the login starts when EXT_INFO has come
+ * (its server-sig-algs choose the RSA signature algorithm, as before) and the accept that follows is
+ * not acted on a second time. A server that sends no EXT_INFO is waited for, as before; a server
+ * that refuses the service disconnects, as before, with the request behind it unread.
+ */
+export function loginWithoutServiceWait(client: Client): void {
+  const proto = (client as unknown as Ssh2Internals)._protocol;
+  const handlers = proto?._handlers;
+  const service = proto?.service;
+  const accept = handlers?.SERVICE_ACCEPT;
+  const extInfo = handlers?.EXT_INFO;
+  if (!proto || !handlers || typeof service !== 'function' || typeof accept !== 'function' || typeof extInfo !== 'function') return;
+  let asked = false;
+  let started = false;
+  proto.service = function (this: unknown, name: string) {
+    service.call(this, name);
+    if (name === 'ssh-userauth') asked = true;
+  };
+  handlers.EXT_INFO = (p: unknown, ...rest: unknown[]) => {
+    (extInfo as (...a: unknown[]) => unknown)(p, ...rest);
+    if (asked && !started) {
+      started = true;
+      (accept as (...a: unknown[]) => unknown)(p, 'ssh-userauth');
+    }
+  };
+  handlers.SERVICE_ACCEPT = (p: unknown, name: unknown) => {
+    // the login this accept would start has started
+    if (name === 'ssh-userauth' && started) return;
+    (accept as (...a: unknown[]) => unknown)(p, name);
   };
 }
