@@ -4,7 +4,7 @@
  * VACM_BENCH_BEFORE launcher if set) and pdsh, from /usr/bin/time. Then the part after start-up
  * alone, in this process: 16 handshakes, `true` and the pool's close, CPU from process.cpuUsage()
  * (ssh2 already loaded), this build's pool and, interleaved, the one of VACM_BENCH_BEFORE's dist/.
- * Prints; never asserts.
+ * VACM_BENCH_COLD=0 runs only the in-process rounds. Prints; never asserts.
  * Run under the peers lock: flock /tmp/vacm-peers.lock node --import tsx bench/ssh-profile.ts
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -51,7 +51,8 @@ try {
     execFileSync(prof, profArgs, { env, stdio: 'ignore' });
   }
   const res: Record<string, { cpu: number[]; wall: number[]; bad: number }> = {};
-  for (let r = 0; r < RUNS; r++) {
+  // VACM_BENCH_COLD=0: only the in-process rounds below
+  for (let r = 0; r < (process.env.VACM_BENCH_COLD === '0' ? 0 : RUNS); r++) {
     for (const [k, argv] of Object.entries(cases)) {
       const t = spawnSync('/usr/bin/time', ['-f', '%U %S %e', ...argv], { env: k === 'pdsh' ? pdshEnv : env, encoding: 'utf8' });
       const [u, s, e] = t.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
@@ -63,7 +64,7 @@ try {
   const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   console.log(`load at start ${loadAtStart}, at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; ${N} nodes, ${RUNS} interleaved runs; CPU = user+system of the process tree (s), wall (s)`);
   for (const [k, v] of Object.entries(res)) console.log(`${k.padEnd(7)} cpu ${med(v.cpu).toFixed(2)} (${Math.min(...v.cpu).toFixed(2)}-${Math.max(...v.cpu).toFixed(2)})  wall ${med(v.wall).toFixed(2)} (${Math.min(...v.wall).toFixed(2)}-${Math.max(...v.wall).toFixed(2)})${v.bad ? ` failed ${v.bad}` : ''}`);
-  if (res.pdsh) console.log(`row 1 aim (cold wall ≤ 1.0× pdsh): ${med(res.vacm.wall) <= med(res.pdsh.wall) ? 'meets' : 'misses'} (${(med(res.vacm.wall) / med(res.pdsh.wall)).toFixed(2)}×${Math.min(...res.vacm.wall) <= Math.max(...res.pdsh.wall) && Math.min(...res.pdsh.wall) <= Math.max(...res.vacm.wall) ? ' ~, the runs overlap' : ''})`);
+  if (res.pdsh && res.vacm) console.log(`row 1 aim (cold wall ≤ 1.0× pdsh): ${med(res.vacm.wall) <= med(res.pdsh.wall) ? 'meets' : 'misses'} (${(med(res.vacm.wall) / med(res.pdsh.wall)).toFixed(2)}×${Math.min(...res.vacm.wall) <= Math.max(...res.pdsh.wall) && Math.min(...res.pdsh.wall) <= Math.max(...res.vacm.wall) ? ' ~, the runs overlap' : ''})`);
 
   // the handshakes alone, in this process: this build's pool and the one before, interleaved
   const pools: Record<string, string> = { vacm: path.join(ROOT, 'dist', 'backends', 'ssh', 'pool.js') };
@@ -71,18 +72,27 @@ try {
   const { parseSshSection } = await import(path.join(ROOT, 'dist', 'backends', 'ssh', 'settings.js'));
   const mods = Object.fromEntries(await Promise.all(Object.entries(pools).map(async ([k, f]) => [k, await import(f)] as const)));
   const hs: Record<string, number[]> = {};
+  const hw: Record<string, number[]> = {};
   for (let r = -1; r < RUNS; r++) {
-    for (const [k, m] of Object.entries(mods)) {
+    // ABAB, then BABA: neither build always goes first after the pause
+    for (const [k, m] of r % 2 ? Object.entries(mods) : Object.entries(mods).reverse()) {
       const pool = new m.SshPool({ section: parseSshSection({ config: c.sshConfig, agent: false }) });
       const c0 = process.cpuUsage();
+      const t0 = performance.now();
       await Promise.all(c.nodes.map((n) => pool.run(n.name, {}, 'true')));
+      // wall: the connects to the last exit status (the handshakes' round trips wait on sshd's processes)
+      const wall = performance.now() - t0;
       await pool.close();
       const d = process.cpuUsage(c0);
       if (r >= 0) (hs[k] ??= []).push((d.user + d.system) / 1000);
+      if (r >= 0) (hw[k] ??= []).push(wall);
+      await new Promise((res) => setTimeout(res, 100));
     }
   }
-  console.log(`in one process, ssh2 loaded: ${N} handshakes + \`true\` + close, CPU ms (median, range of ${RUNS} interleaved rounds after a warm-up)`);
-  for (const [k, v] of Object.entries(hs)) console.log(`${k.padEnd(7)} cpu ${med(v).toFixed(1)} (${Math.min(...v).toFixed(1)}-${Math.max(...v).toFixed(1)}) ms`);
+  const range = (v: number[]) => `${med(v).toFixed(1)} (${Math.min(...v).toFixed(1)}-${Math.max(...v).toFixed(1)})`;
+  console.log(`in one process, ssh2 loaded: ${N} handshakes + \`true\` + close, CPU ms, and wall ms from the connects to the last exit (median, range of ${RUNS} interleaved rounds after a warm-up)`);
+  for (const [k, v] of Object.entries(hs)) console.log(`${k.padEnd(7)} cpu ${range(v)} ms  wall ${range(hw[k])} ms`);
+  console.log(`load at end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
   await c.stop();
   fs.rmSync(stateDir, { recursive: true, force: true });

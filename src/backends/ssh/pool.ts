@@ -18,7 +18,7 @@ import { SshTargets, type SshTarget } from './targets.js';
 import { SshAuth, loadSsh2, type Ssh2 } from './auth.js';
 import { classifyConnectError, connectTimeoutError, execStartError, sftpStartError, where } from './error-map.js';
 import { RUN_MAX_BYTES, openChannel, openSftp, raceAbort, runChannel } from './channel.js';
-import { ignoreHostKeysAnnouncement } from './ssh2-tuning.js';
+import { ignoreHostKeysAnnouncement, loginWithoutServiceWait, signWithoutQuery } from './ssh2-tuning.js';
 
 export interface PoolStats {
   /** completed SSH handshakes (each is a new connection) */
@@ -222,6 +222,8 @@ export class SshPool implements RemoteExecutor, StreamingExecutor {
       try {
         client.connect(cfg);
         ignoreHostKeysAnnouncement(client);
+        signWithoutQuery(client);
+        loginWithoutServiceWait(client);
       } catch (err) {
         fail(classifyConnectError(t, err as Error, auth));
       }
