@@ -59,7 +59,9 @@ describe('ssh_config parsing', () => {
 
   it('keywords are case-insensitive and StrictHostKeyChecking accepts true/false', () => {
     const b = parseSshConfig('host A*\n  HOSTNAME 1.2.3.4\n  stricthostkeychecking false\n');
-    expect(resolveHostConfig(b, 'abc')).toEqual({ hostName: '1.2.3.4', identityFiles: [], strictHostKeyChecking: 'no' });
+    expect(resolveHostConfig(b, 'Abc')).toEqual({ hostName: '1.2.3.4', identityFiles: [], strictHostKeyChecking: 'no' });
+    // the pattern is not (ssh -G abc: port 22, nothing of the block)
+    expect(resolveHostConfig(b, 'abc')).toEqual({ identityFiles: [] });
   });
 });
 
@@ -91,7 +93,8 @@ describe('the ssh_config index (a Host block per node, looked up by name)', () =
     const index = indexSshConfig(blocks);
     expect(index.patterned).toEqual([0, 301]); // the (empty) lines before the first Host, and Host *
     expect(resolveHostConfig(blocks, 'node257', index)).toEqual({ hostName: '127.0.1.1', port: 2222, user: 'ops', identityFiles: [] });
-    expect(resolveHostConfig(blocks, 'NODE3', index)).toEqual({ hostName: '127.0.0.3', port: 2222, user: 'ops', identityFiles: [] });
+    // Host lines match as written, as ssh's do: NODE3 gets only Host *
+    expect(resolveHostConfig(blocks, 'NODE3', index)).toEqual({ port: 2222, user: 'ops', identityFiles: [] });
   });
 });
 
@@ -111,12 +114,14 @@ describe('Host patterns', () => {
     ['node01', ['node*'], true],
     ['node01', ['node0?'], true],
     ['node011', ['node0?'], false],
-    ['NODE01', ['node01'], true],
+    ['NODE01', ['node01'], false],
+    ['NODE01', ['NODE0?'], true],
     ['node09', ['node0?', '!node09'], false],
     ['node09', ['!node09'], false],
     ['a.example.org', ['*.example.org'], true],
     ['example.org', ['*.example.org'], false],
-    ['x', ['a,x'], true],
+    ['x', ['a,x'], false],
+    ['a,x', ['a,x'], true],
   ] as const)('%s vs %j → %s', (name, pats, want) => expect(hostMatches(name, pats)).toBe(want));
 });
 

@@ -76,20 +76,27 @@ export function parseSshConfig(text: string): SshConfigBlock[] {
   return blocks;
 }
 
-/** OpenSSH pattern match: `*` any run of characters, `?` one character, case-insensitive for hosts. */
+/**
+ * OpenSSH pattern match: `*` any run of characters, `?` one character, case-insensitive: as
+ * known_hosts is matched (ssh lower-cases the host name before it looks there).
+ */
 export function matchPattern(name: string, pattern: string): boolean {
   return globMatch(pattern.toLowerCase(), name.toLowerCase());
 }
 
-/** A Host line matches when some pattern matches and no negated (`!`) pattern does. */
+/**
+ * A Host line matches when some pattern matches and no negated (`!`) pattern does. As ssh matches
+ * Host lines (readconf.c, `ssh -G`): against the name as given, case-sensitively, each
+ * whitespace-separated word one pattern (a comma is a character there, unlike in known_hosts or
+ * `Match host`). Matching looser than ssh would apply a block, `StrictHostKeyChecking no` say, to
+ * hosts ssh itself keeps checking.
+ */
 export function hostMatches(name: string, patterns: readonly string[]): boolean {
   let matched = false;
   for (const p of patterns) {
-    for (const one of p.split(',')) {
-      if (one.startsWith('!')) {
-        if (matchPattern(name, one.slice(1))) return false;
-      } else if (matchPattern(name, one)) matched = true;
-    }
+    if (p.startsWith('!')) {
+      if (globMatch(p.slice(1), name)) return false;
+    } else if (globMatch(p, name)) matched = true;
   }
   return matched;
 }
@@ -102,7 +109,7 @@ const YES = new Set(['yes', 'true']);
  * the first Host) are tried one by one. A config with a Host block per node then costs a lookup.
  */
 export interface SshConfigIndex {
-  /** lower-cased plain name -> indexes of the blocks naming it */
+  /** plain name, as written -> indexes of the blocks naming it */
   readonly plain: ReadonlyMap<string, readonly number[]>;
   /** indexes of the blocks that must be matched (hostMatches) */
   readonly patterned: readonly number[];
@@ -113,12 +120,12 @@ export function indexSshConfig(blocks: readonly SshConfigBlock[]): SshConfigInde
   const patterned: number[] = [];
   blocks.forEach((b, i) => {
     if (b.match) return;
-    const pieces = b.patterns?.flatMap((p) => p.split(','));
+    const pieces = b.patterns;
     if (!pieces || pieces.some((p) => /[*?!]/.test(p))) {
       patterned.push(i);
       return;
     }
-    for (const n of new Set(pieces.map((p) => p.toLowerCase()))) {
+    for (const n of new Set(pieces)) {
       const at = plain.get(n);
       if (at) at.push(i);
       else plain.set(n, [i]);
@@ -135,7 +142,7 @@ export function resolveHostConfig(blocks: readonly SshConfigBlock[], host: strin
   const out: HostSshConfig = { identityFiles: [] };
   const seen = new Set<string>();
   const order = index
-    ? [...(index.plain.get(host.toLowerCase()) ?? []), ...index.patterned].sort((a, b) => a - b).map((i) => blocks[i])
+    ? [...(index.plain.get(host) ?? []), ...index.patterned].sort((a, b) => a - b).map((i) => blocks[i])
     : blocks;
   for (const b of order) {
     if (b.match) continue;
