@@ -42,6 +42,13 @@ describe('known_hosts names and patterns', () => {
     [hashed('[127.0.10.9]:22022'), '[127.0.10.8]:22022', false],
     ['|1|broken', 'x', false],
   ])('%s matches %s → %s', (field, name, want) => expect(entryMatches(field, name)).toBe(want));
+
+  it('a host is looked up lower-cased, as ssh does: the hashed entry ssh wrote for node6 is NODE6\'s', () => {
+    expect(knownHostName('NODE6', 22)).toBe('node6');
+    expect(knownHostName('Node6', 2222)).toBe('[node6]:2222');
+    expect(entryMatches(hashed('node6'), knownHostName('NODE6', 22))).toBe(true);
+    expect(entryMatches(hashed('[node6]:2222'), knownHostName('NODE6', 2222))).toBe(true);
+  });
 });
 
 describe('parsing', () => {

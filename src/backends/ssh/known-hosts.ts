@@ -27,9 +27,13 @@ export type HostKeyCheck =
   | { status: 'changed'; entry: KnownHostEntry }
   | { status: 'revoked'; entry: KnownHostEntry };
 
-/** The name known_hosts stores for a host: `host` on port 22, `[host]:port` otherwise. */
+/**
+ * The name known_hosts stores for a host: `host` on port 22, `[host]:port` otherwise; lower-cased,
+ * as ssh looks it up and writes it (a hashed entry ssh made for node6 is NODE6's too).
+ */
 export function knownHostName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
+  const h = host.toLowerCase();
+  return port === 22 ? h : `[${h}]:${port}`;
 }
 
 export function parseKnownHosts(text: string, file = 'known_hosts'): KnownHostEntry[] {
