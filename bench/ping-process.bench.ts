@@ -71,7 +71,7 @@ export async function bench(): Promise<void> {
   const verdict = (sweep: string, start: string, what: string) => {
     const w = perRound(sweep, start, wallOf);
     const c = perRound(sweep, start, cpuOf);
-    return `${what}: (sweep − start-up) / fping, per round: wall ${w ? `${cell(w, 2)}×, ${versusAim(w, 1.5, 'lower')}` : 'n/a'}; CPU ${c ? `${cell(c, 2)}× (the aim is on time; CPU shows the work, fping's own ~10 ms included in vacm's)` : 'n/a'}`;
+    return `${what}: (sweep − start-up) / fping, per round: wall ${w ? `${cell(w, 2)}×, ${versusAim(w, 1.5, 'lower')}` : 'n/a'}; CPU ${c ? `${cell(c, 2)}× (the aim is on time; CPU shows the work, vacm's including its fping's)` : 'n/a'}`;
   };
   out.print(['case', 'wall s', 'CPU s', 'wall / fping'], rows, [
     `vacm sweep less its start-up on the same config (medians): ${less(r['vacm sweep'], r['vacm start-up'])} s wall, against fping's ${r.fping ? r.fping.median.toFixed(3) : 'n/a'} s${before ? `; before: ${less(r['before sweep'], r['before start-up'])} s` : ''}. Aim ≤ 1.5× fping.`,
