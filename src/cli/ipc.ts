@@ -165,8 +165,9 @@ export async function runIpc(engine: Engine, opts: IpcOptions, rawIo: Io): Promi
       if (notice) io.err(`vacm: job ${view.id}: ${escapeControls(notice)}; raise output.max_gather_bytes in vacm.yaml to gather more\n`);
       for (const l of summarizeFailures(g.failures)) io.err(`vacm: ${escapeControls(l)}\n`);
     }
-    // the skipped and the failed nodes as node sets, each on a line of its own (a script feeds them back)
-    if (!opts.json) {
+    // the skipped and the failed nodes as node sets, each on a line of its own (a script feeds them back);
+    // the job's counts say whether there are any: a clean 1024-node sweep copies no outcome map
+    if (!opts.json && view.failed + (view.skipped ?? 0) > 0) {
       const by = { failed: [] as string[], skipped: [] as string[] };
       for (const [node, o] of engine.jobOutcomes(view.id) ?? []) if (o !== 'ok') by[o].push(node);
       for (const l of [nodeSetLine('skipped', by.skipped), nodeSetLine('failed', by.failed)]) if (l) io.err(`vacm: ${escapeControls(l)}\n`);

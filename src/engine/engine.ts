@@ -42,6 +42,7 @@ import { JobRunner } from './runner.js';
 import { Nodelist } from './nodelist.js';
 import { NodeFacts } from './node-facts.js';
 import type { EngineOptions, EventListener, Logger } from './engine-options.js';
+import { EventListeners } from './listeners.js';
 
 export type { JobOutcome } from './job.js';
 
@@ -76,7 +77,7 @@ export class Engine implements ModuleHost {
   /** runs the jobs and keeps them (the running ones and the last finished ones) */
   private readonly runner: JobRunner;
   private readonly jobsById: Map<number, Job>;
-  private readonly listeners = new Set<EventListener>();
+  private readonly listeners = new EventListeners((err) => this.log('error', `event listener failed: ${err.message}`));
   private lastId = 0;
   private readonly jobIds: EngineOptions['jobIds'];
   private user: string | undefined;
@@ -198,8 +199,7 @@ export class Engine implements ModuleHost {
 
   /** Every event, as it happens (synchronously). Returns an unsubscribe function. */
   subscribe(listener: EventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   getSnapshot(): Snapshot {
@@ -207,13 +207,7 @@ export class Engine implements ModuleHost {
   }
 
   private dispatch(e: VacmEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.log('error', `event listener failed: ${(err as Error).message}`);
-      }
-    }
+    this.listeners.dispatch(e);
   }
 
   /** What an event tells about its node, as its module declares (ModuleDef.facts), put on the records. */

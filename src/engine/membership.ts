@@ -275,10 +275,13 @@ export class Membership {
     if (after === before) return false;
     const ts = (this.opts.now ?? Date.now)();
     r.since = ts;
-    const t: Transition = { node: r.name, from: before, to: after, reason: after === 'up' ? undefined : r.reason ?? after, ts, drained: r.drain !== undefined };
+    const reason = after === 'up' ? undefined : r.reason ?? after;
+    const drained = r.drain !== undefined;
     if (after === 'up') this.opts.emit({ type: 'NODE_UP', node: r.name });
-    else if (before === 'up') this.opts.emit({ type: 'NODE_DOWN', node: r.name, reason: t.reason! });
-    this.runHooks(t);
+    else if (before === 'up') this.opts.emit({ type: 'NODE_DOWN', node: r.name, reason: reason! });
+    // the transition as it was before the event went out; made only when hooks may take it (a one-shot
+    // ipc has none: a 1024-node sweep makes no 1024 objects for nobody)
+    if (!this.stopped && this.subs.length > 0) this.runHooks({ node: r.name, from: before, to: after, reason, ts, drained });
     return true;
   }
 

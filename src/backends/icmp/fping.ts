@@ -33,8 +33,9 @@ export function findBinary(name: string, envPath = process.env.PATH ?? ''): stri
   return undefined;
 }
 
-// "127.0.30.1   : xmt/rcv/%loss = 1/1/0%, min/avg/max = 0.026/0.026/0.026"
-const SUMMARY_RE = /^(\S+)\s+:\s+xmt\/rcv\/%loss = (\d+)\/(\d+)\/(\d+)%(?:, min\/avg\/max = ([\d.]+)\/([\d.]+)\/([\d.]+))?/;
+// "127.0.30.1   : xmt/rcv/%loss = 1/1/0%, min/avg/max = 0.026/0.026/0.026": the target, xmt, rcv
+// and avg are captured, the rest only matched (a capture is a string per line: 1024 lines a sweep)
+const SUMMARY_RE = /^(\S+)\s+:\s+xmt\/rcv\/%loss = (\d+)\/(\d+)\/\d+%(?:, min\/avg\/max = [\d.]+\/([\d.]+)\/[\d.]+)?/;
 // "nosuchhost.invalid: Name or service not known"
 const TARGET_ERROR_RE = /^(\S+?):\s+(.+)$/;
 
@@ -47,9 +48,10 @@ function summaryLine(out: Map<string, ProbeResult>, raw: string, timeoutMs: numb
   if (!line) return;
   const m = SUMMARY_RE.exec(line);
   if (m) {
-    const [, target, xmt, rcv] = m;
+    // by index: destructuring walks an iterator, once a line
+    const target = m[1], xmt = m[2], rcv = m[3];
     if (only && !only.has(target)) return;
-    if (Number(rcv) > 0) out.set(target, { state: 'up', rttMs: Number(m[6]) });
+    if (Number(rcv) > 0) out.set(target, { state: 'up', rttMs: Number(m[4]) });
     else out.set(target, { state: 'down', reason: `no reply to ${xmt} ping${xmt === '1' ? '' : 's'} within ${timeoutMs} ms` });
     return;
   }
@@ -162,8 +164,8 @@ function outputFiles(): number[] | undefined {
  */
 export function runFpingSweep(targets: readonly string[], opts: FpingSweepOptions): Promise<Map<string, ProbeResult>> {
   const bin = opts.bin ?? findBinary('fping') ?? 'fping';
-  const unique = [...new Set(targets)];
-  const ours = new Set(unique);
+  const ours = new Set(targets);
+  const unique = [...ours];
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new Error('cancelled'));
     const files = outputFiles();
