@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { anonymousFiles, readBounded } from '../../platform/anonymous-file.js';
+import { MIN_FREE_BYTES, anonymousFiles, readBounded } from '../../platform/anonymous-file.js';
 
 export interface ProbeResult {
   state: 'up' | 'down';
@@ -125,6 +125,8 @@ export interface FpingSweepOptions {
   periodMs?: number;
   signal?: AbortSignal;
   bin?: string;
+  /** through pipes, not files: the second try of targets whose lines a disk filling up lost */
+  pipes?: boolean;
 }
 
 /** fping's arguments for one sweep (exported for the docs and tests). */
@@ -145,9 +147,10 @@ const OUTPUT_BYTES_PER_TARGET = 1024;
  * pipe, that was ~200 wake-ups and reads of vacm for a 1024-address sweep, ~12 ms of vacm's CPU and
  * ~10 ms more of fping's wall; into a file, none. Pipes when no file can be made (a full /tmp).
  */
-function outputFiles(): number[] | undefined {
+function outputFiles(budget: number): number[] | undefined {
   try {
-    return anonymousFiles(2, 'vacm-fping-');
+    // room for what may be read, beyond the least free space a directory must have
+    return anonymousFiles(2, 'vacm-fping-', MIN_FREE_BYTES + budget);
   } catch {
     return undefined;
   }
@@ -168,7 +171,8 @@ export function runFpingSweep(targets: readonly string[], opts: FpingSweepOption
   const unique = [...ours];
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) return reject(new Error('cancelled'));
-    const files = outputFiles();
+    const budget = 65_536 + unique.length * OUTPUT_BYTES_PER_TARGET;
+    const files = opts.pipes ? undefined : outputFiles(budget);
     let open = files !== undefined;
     const closeFiles = () => {
       // once only: a descriptor number closed twice could be somebody else's by then
@@ -193,7 +197,6 @@ export function runFpingSweep(targets: readonly string[], opts: FpingSweepOption
     });
     const out = lines();
     const err = lines();
-    const budget = 65_536 + unique.length * OUTPUT_BYTES_PER_TARGET;
     let piped = 0;
     const take = (into: ReturnType<typeof lines>) => (d: string) => {
       if (piped > budget) return;
@@ -227,6 +230,17 @@ export function runFpingSweep(targets: readonly string[], opts: FpingSweepOption
       if (opts.signal?.aborted) return reject(new Error('cancelled'));
       if (code !== null && code >= 3) {
         return reject(new Error(`fping failed (exit ${code})${firstLine ? `: ${firstLine}` : ''}`));
+      }
+      // with -q fping prints a line for every target it could resolve (exit 0 or 1): a line missing
+      // from the files is a write that failed (the disk filled during the sweep); those once more,
+      // through pipes
+      const lost = files && (code === 0 || code === 1) ? unique.filter((t) => !parsed.has(t)) : [];
+      if (lost.length > 0) {
+        runFpingSweep(lost, { ...opts, pipes: true }).then((again) => {
+          for (const [t, r] of again) parsed.set(t, r);
+          resolve(parsed);
+        }, reject);
+        return;
       }
       // with -q, fping says nothing about a name it cannot resolve (exit 2): that is the usual cause
       for (const t of unique) {
