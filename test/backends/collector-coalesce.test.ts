@@ -30,7 +30,7 @@ async function socket(): Promise<dgram.Socket> {
 }
 
 /** a receiver whose reads are coalesced, with the handle's stops and starts counted */
-async function receiver(pauseMs: number, withHandle = true) {
+async function receiver(pauseMs: number, withHandle = true, maxRate?: number) {
   const s = await socket();
   const got: number[] = [];
   let stops = 0;
@@ -44,7 +44,7 @@ async function receiver(pauseMs: number, withHandle = true) {
         return h && { recvStop: () => (stops++, h.recvStop()), recvStart: () => (starts++, h.recvStart()) };
       };
     }
-    : () => undefined);
+    : () => undefined, maxRate);
   s.on('message', (m) => {
     c.onMessage();
     got.push(m.readUInt32BE(0));
@@ -97,6 +97,23 @@ describe('the collector reads its socket in batches at low rates', () => {
     }
     expect(new Set(r.got).size).toBe(sent);
     expect(r.stops()).toBe(0);
+  });
+
+  it('takes no pause once the last whole second\'s rate reached maxRate (the socket read as before)', async () => {
+    const r = await receiver(10, true, 5); // 5 datagrams a second is a high rate here
+    await sendBurst(r.port, 0, 20);
+    await until('20 datagrams read', () => r.got.length === 20);
+    await until('the first pause ended', () => r.stops() >= 1 && r.starts() === r.stops());
+    await new Promise((res) => setTimeout(res, 1100)); // the first second's window closes at the next wake-up
+    const stops = r.stops();
+    let sent = 20;
+    for (let k = 0; k < 5; k++) {
+      await sendBurst(r.port, sent, 10);
+      sent += 10;
+      await until(`${sent} datagrams read`, () => r.got.length === sent);
+    }
+    expect(r.stops()).toBe(stops);
+    expect(new Set(r.got).size).toBe(sent);
   });
 
   it('a pause of 0 is no coalescing', async () => {

@@ -8,8 +8,11 @@
  * 1 Hz, so nothing is lost and a status is at most `pauseMs` later.
  *
  * A wake-up that read a full batch (libuv reads at most FULL_BATCH datagrams per wake-up, then goes
- * back to its loop) is not followed by a pause: more may be waiting, and at high rates the reads are
- * already batched by the load itself, so the throughput is never capped by the pause.
+ * back to its loop) is not followed by a pause: more may be waiting, so the throughput is never
+ * capped by the pause. Nor is any wake-up while the rate of the last whole second was at or above
+ * `maxRate` (default MAX_PAUSED_RATE): at such rates each wake-up already carries several datagrams,
+ * the pause bought nothing measurable (10 000 agents: 51.4 against 51.5 µs per datagram), and the
+ * socket is then read exactly as before, every ms of the kernel buffer's margin kept.
  *
  * Node's dgram has no public pause: this uses the socket's handle (`recvStop`/`recvStart` of the
  * UDP handle, which dgram itself calls), found by feature detection. Where it is not there, the
@@ -19,6 +22,8 @@ import type dgram from 'node:dgram';
 
 /** what libuv reads per wake-up before it goes back to its loop (uv__udp_recvmsg: 32 since libuv 1.0) */
 export const FULL_BATCH = 32;
+/** datagrams a second at and above which no pause is taken (the rate of the last whole second) */
+export const MAX_PAUSED_RATE = 4000;
 
 interface UdpHandle {
   recvStart(): number;
@@ -45,12 +50,16 @@ export interface Coalescer {
 }
 
 /** A coalescer for a bound socket; `find` is for tests of the fallback (a Node without the handle). */
-export function coalesceReads(sock: dgram.Socket, pauseMs: number, find: (s: dgram.Socket) => (() => UdpHandle | null) | undefined = handleOf): Coalescer {
+export function coalesceReads(sock: dgram.Socket, pauseMs: number, find: (s: dgram.Socket) => (() => UdpHandle | null) | undefined = handleOf, maxRate = MAX_PAUSED_RATE): Coalescer {
   const handle = pauseMs > 0 ? find(sock) : undefined;
   if (handle === undefined) return { coalesced: false, onMessage() {}, close() {} };
   let batch = 0;
   let paused = false;
   let closed = false;
+  // the rate: datagrams counted per window of at least a second, at the wake-ups (no timer of its own)
+  let windowStart = Date.now();
+  let windowCount = 0;
+  let rate = 0;
   const resume = () => {
     paused = false;
     if (!closed) handle()?.recvStart();
@@ -60,7 +69,14 @@ export function coalesceReads(sock: dgram.Socket, pauseMs: number, find: (s: dgr
   const afterReads = () => {
     const n = batch;
     batch = 0;
-    if (closed || n >= FULL_BATCH) return;
+    windowCount += n;
+    const now = Date.now();
+    if (now - windowStart >= 1000) {
+      rate = (windowCount * 1000) / (now - windowStart);
+      windowStart = now;
+      windowCount = 0;
+    }
+    if (closed || n >= FULL_BATCH || rate >= maxRate) return;
     const h = handle();
     if (h === null || h.recvStop() !== 0) return;
     paused = true;
