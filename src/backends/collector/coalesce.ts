@@ -56,8 +56,9 @@ export function coalesceReads(sock: dgram.Socket, pauseMs: number, find: (s: dgr
   let batch = 0;
   let paused = false;
   let closed = false;
-  // the rate: datagrams counted per window of at least a second, at the wake-ups (no timer of its own)
-  let windowStart = Date.now();
+  // the rate: datagrams counted per window of at least a second, at the wake-ups (no timer of its
+  // own), on the monotonic clock (a wall clock set back would hold a stale rate)
+  let windowStart = performance.now();
   let windowCount = 0;
   let rate = 0;
   const resume = () => {
@@ -70,7 +71,7 @@ export function coalesceReads(sock: dgram.Socket, pauseMs: number, find: (s: dgr
     const n = batch;
     batch = 0;
     windowCount += n;
-    const now = Date.now();
+    const now = performance.now();
     if (now - windowStart >= 1000) {
       rate = (windowCount * 1000) / (now - windowStart);
       windowStart = now;
