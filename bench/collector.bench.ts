@@ -22,11 +22,21 @@ import { cell, interleave, median, ratio, runs, section, versusAim } from './mea
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'vacm.js');
 const GEN = path.join(ROOT, 'bench', 'collector-load.mjs');
-/** preloaded into vacm serve: its event loop's delay and GC pauses while the load runs */
+/**
+ * preloaded into every receiver measured (vacm serve and the sinks alike: it costs each a little, a
+ * 10 ms timer and a GC observer, so it is in every case or the ratio would flatter the sinks): the
+ * event loop's delay and GC pauses while the load runs
+ */
 const LOOP = pathToFileURL(path.join(ROOT, 'bench', 'collector-loop.mjs')).href;
 const HOST = '127.0.40.254';
 const SECRET = 'bench-master-secret';
 const TICK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+/**
+ * seconds of load before the measured window (VACM_BENCH_WARMUP, default 12): at 1000 datagrams a
+ * second V8 is still compiling serve's hot paths (TurboFan on its helper threads) for ~20 s, which a
+ * collector that runs for months pays once; a 3 s warm-up measured that compiling (coll20's profile)
+ */
+const WARMUP_S = Math.max(3, Number(process.env.VACM_BENCH_WARMUP ?? 12) || 12);
 
 function cpuTicks(pid: number): number {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -172,13 +182,14 @@ sysstat:
   const serve = spawn(process.execPath, ['--import', LOOP, ...nodeArgs, bin, 'serve', '--config', path.join(dir, 'vacm.yaml'), '--metrics', `${HOST}:26302`], { env: { ...process.env, VACM_STATE_DIR: stateDir, VACM_BENCH_LOOP_FILE: loopFile }, stdio: ['ignore', 'ignore', 'pipe'] });
   serve.stderr!.on('data', (d) => (err += d));
   await waitFor(() => err.includes('metrics on'), 15_000);
+  await sleep(1000); // what start-up left (its last compiling, a GC) is not idle work
   const idle = rssMiB(serve.pid!);
-  const idleCpu = (await measure(serve.pid!, 2)).cpu;
+  const idleCpu = (await measure(serve.pid!, 4)).cpu;
   const overflow0 = rcvbufErrors();
   serve.kill('SIGUSR2'); // the loop-delay window: while the load runs
   const t0 = cpuTicks(serve.pid!);
   const load = await startLoad(agents, 26301);
-  await sleep(3000); // warm-up: every agent heard from at least twice
+  await sleep(WARMUP_S * 1000); // warm-up: every agent heard from, V8 done compiling the hot paths
   const m = await measure(serve.pid!, seconds);
   const gen = await load.stop();
   serve.kill('SIGUSR2');
@@ -201,7 +212,16 @@ sysstat:
   serve.kill('SIGTERM');
   await new Promise((r) => serve.on('close', r));
   const loop: LoopReport | undefined = fs.existsSync(loopFile) ? (JSON.parse(fs.readFileSync(loopFile, 'utf8')) as LoopReport) : undefined;
-  return { ...m, idle, idleCpu, gen, overflows, received, accepted, drops: Math.max(0, gen.sent - received), up, loop, usPerDatagram: ((loadTicks / TICK) * 1e6) / received };
+  return { ...m, idle, idleCpu, gen, overflows, received, accepted, drops: Math.max(0, gen.sent - received), up, loop, usPerDatagram: perDatagramIn(m.cpu, gen, received), usWholeLoad: ((loadTicks / TICK) * 1e6) / received };
+}
+
+/**
+ * µs of CPU per datagram in the measured window (after the warm-up): the window's CPU over the
+ * datagrams received in it, the generators' achieved rate less the share of all their datagrams that
+ * never arrived
+ */
+function perDatagramIn(cpuPct: number, gen: LoadReport, received: number): number {
+  return (cpuPct * 1e4) / (gen.rate * Math.min(1, received / Math.max(1, gen.sent)));
 }
 
 /** What a bare sink does per datagram: count it (the floor), and optionally the wire's two unavoidable costs. */
@@ -215,25 +235,30 @@ type SinkKind = keyof typeof SINKS;
 
 async function sinkRun(agents: number, seconds: number, kind: SinkKind) {
   const code = `const {createHmac}=require('crypto');const key=Buffer.alloc(64,7);const d=require('dgram').createSocket({type:'udp4',recvBufferSize:4<<20});let n=0;d.on('message',(m)=>{n++;${SINKS[kind]}});d.bind(26303,'${HOST}');process.on('SIGTERM',()=>{process.stdout.write(String(n));process.exit(0)});`;
-  const sink: ChildProcess = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const loopFile = path.join(os.tmpdir(), `vacm-bench-sink-${process.pid}-${Date.now()}.loop.json`);
+  const sink: ChildProcess = spawn(process.execPath, ['--import', LOOP, '-e', code], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, VACM_BENCH_LOOP_FILE: loopFile } });
   let out = '';
   sink.stdout!.on('data', (d) => (out += d));
-  await sleep(500);
+  await sleep(1500);
   const idle = rssMiB(sink.pid!);
-  const idleCpu = (await measure(sink.pid!, 2)).cpu;
+  const idleCpu = (await measure(sink.pid!, 4)).cpu;
   const overflow0 = rcvbufErrors();
+  sink.kill('SIGUSR2');
   const t0 = cpuTicks(sink.pid!);
   const load = await startLoad(agents, 26303);
-  await sleep(3000);
+  await sleep(WARMUP_S * 1000);
   const m = await measure(sink.pid!, seconds);
   const gen = await load.stop();
+  sink.kill('SIGUSR2');
   await sleep(300);
   const loadTicks = cpuTicks(sink.pid!) - t0;
   const overflows = rcvbufErrors() - overflow0;
   sink.kill('SIGTERM');
   await new Promise((r) => sink.on('close', r));
   const received = Number(out);
-  return { ...m, idle, idleCpu, gen, overflows, received, accepted: NaN, drops: Math.max(0, gen.sent - received), up: NaN, loop: undefined as LoopReport | undefined, usPerDatagram: ((loadTicks / TICK) * 1e6) / received };
+  const loop: LoopReport | undefined = fs.existsSync(loopFile) ? (JSON.parse(fs.readFileSync(loopFile, 'utf8')) as LoopReport) : undefined;
+  fs.rmSync(loopFile, { force: true });
+  return { ...m, idle, idleCpu, gen, overflows, received, accepted: NaN, drops: Math.max(0, gen.sent - received), up: NaN, loop, usPerDatagram: perDatagramIn(m.cpu, gen, received), usWholeLoad: ((loadTicks / TICK) * 1e6) / received };
 }
 
 async function agentRun(dir: string, seconds: number) {
@@ -271,7 +296,7 @@ export async function bench(): Promise<void> {
   const rounds = Math.max(1, Number(process.env.VACM_BENCH_RUNS ?? 2) || 2);
   const each = Math.max(3, Math.round(seconds / rounds));
   try {
-    const out = section(`collector: ${agents} simulated agents at 1 Hz (${Math.min(os.cpus().length, 4)} generator processes); vacm serve and bare UDP sinks interleaved, ${rounds} rounds of ${each} s measured`);
+    const out = section(`collector: ${agents} simulated agents at 1 Hz (${Math.min(os.cpus().length, 4)} generator processes); vacm serve and bare UDP sinks interleaved, ${rounds} rounds of ${each} s measured after ${WARMUP_S} s of load`);
     type Run = Awaited<ReturnType<typeof collectorRun>>;
     const beforeBin = process.env.VACM_BENCH_BEFORE ? path.resolve(process.env.VACM_BENCH_BEFORE) : undefined;
     // VACM_BENCH_SINKS=bare: only the bare sink beside vacm serve (a quicker run, for profiling)
@@ -312,7 +337,7 @@ export async function bench(): Promise<void> {
     });
     const notes = ['Aim: vacm serve ≤ 2× the bare sink\'s CPU, and 0 drops. The sink + rows are the floor of this wire format: a sink that also parses the JSON, or computes the one HMAC, per datagram.',
       'drops: datagrams the generators sent that the receiver never got (the collector\'s own `received` counter; the sink counts its own); kernel: receive-buffer overflows in /proc/net/snmp during the runs (machine-wide). accepted: datagrams that passed every check (all runs).',
-      'event loop delay (vacm serve only, while the load ran; bench/collector-loop.mjs): the longest the process did not read its socket, each run, and the median run\'s 99th percentile (10 ms resolution); GC: pauses of all runs, the major (mark-compact) ones and the longest.',
+      'event loop delay (every receiver, while the load ran; bench/collector-loop.mjs, preloaded into the sinks too so that its small cost is in every case): the longest the loop was held (the process could not read its socket; the collector also leaves it unread for up to 50 ms after a wake-up that emptied it, by design, while its loop is free), each run, and the median run\'s 99th percentile (10 ms resolution); GC: pauses of all runs, the major (mark-compact) ones and the longest.',
       'generators: the rate they achieved (lowest–highest run, all generator processes together), their CPU, the most datagrams they were ever behind their schedule, what they skipped of it (more than 20 ms behind: no bursts), and send errors.'];
     for (const n of names.filter((x) => x.includes('vacm serve'))) {
       notes.push(`${n}, the longest loop delay in each second of the load (ms; warm-up first), run by run: ${all.get(n)!.map((x) => `[${x.loop?.perSecondMaxMs.map((v) => v.toFixed(0)).join(' ') ?? '–'}]`).join(' ')}`);
@@ -323,7 +348,7 @@ export async function bench(): Promise<void> {
       const drops = v.reduce((a, x) => a + x.drops, 0);
       notes.push(`Verdict: vacm serve's CPU per datagram ${ratio(perDatagram['vacm serve (collector)'], perDatagram.sink)} the bare sink's, aim ≤ 2×: ${versusAim(runs(v.map((x) => x.usPerDatagram / sinkMedian)), 2, 'lower')}; drops ${drops}, aim 0: ${drops === 0 ? 'meets' : 'misses'} (worst loop delay ${Math.max(...v.map((x) => x.loop?.maxMs ?? NaN)).toFixed(0)} ms: drops with short loop delays are a process given less CPU than its datagrams need, which falls behind without any long stall, libuv returning to its timers every 32 datagrams, until the buffer overflows).`);
     }
-    notes.push('µs CPU per datagram received: the process\'s user + system time from the load\'s start to its end (warm-up included, /metrics not yet read) over the datagrams it received; a receiver starved of CPU drops datagrams and shows a lower CPU %, but not a lower cost per datagram.');
+    notes.push('µs CPU per datagram received: the process\'s user + system time in the measured window (after the warm-up) over the datagrams it received in it (the generators\' achieved rate less the share that never arrived); a receiver starved of CPU drops datagrams and shows a lower CPU %, but not a lower cost per datagram.');
     if (beforeBin) notes.push(`now / before: CPU % ${ratio(r['vacm serve (collector)'], r['before: vacm serve'])}; µs CPU per datagram ${ratio(perDatagram['vacm serve (collector)'], perDatagram['before: vacm serve'])}`);
     out.print(['case', 'CPU % of one core (loaded)', 'vs sink', 'µs CPU per datagram received', 'vs sink (per datagram)', 'idle CPU % (no datagrams)', 'RSS MiB (idle → loaded, max)', 'generators achieved', 'sent (all runs)', 'drops', 'accepted; nodes up (worst run)', 'event loop delay: max per run; p99 (median); GC pauses'], rows, notes);
     if (process.env.VACM_BENCH_SINKS === 'bare') return;

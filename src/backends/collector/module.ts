@@ -26,6 +26,7 @@ import {
 import type { CommandDef, ModuleDef, ModuleHost } from '../../protocol/module.js';
 import type { CounterSource } from '../capabilities.js';
 import { listenField, parseListen, readSecretFile } from './config.js';
+import { coalesceReads, type Coalescer } from './coalesce.js';
 import { bool, checkSection, custom, int, listOf, mapping, num, section, text } from '../../protocol/config-schema.js';
 
 export const DISCOVERED_FILE = 'discovered.json';
@@ -404,13 +405,19 @@ export interface CollectorModuleOptions {
   counters?: CollectorCounters;
   /** how often silence is checked (default 1 s) */
   checkEveryMs?: number;
+  /** ms the socket is not read after a wake-up that emptied it (coalesce.ts; default READ_PAUSE_MS, 0: read as it comes) */
+  readPauseMs?: number;
 }
+
+/** the collector's read pause at low rates (coalesce.ts): a status is at most this much later */
+export const READ_PAUSE_MS = 50;
 
 export function createCollectorModule(opts: CollectorModuleOptions = {}): ModuleDef & { counters: CollectorCounters; core(): CollectorCore | undefined; address(): { address: string; port: number } | undefined } {
   const counters = opts.counters ?? new CollectorCounters();
   let sock: dgram.Socket | undefined;
   let timer: NodeJS.Timeout | undefined;
   let core: CollectorCore | undefined;
+  let reads: Coalescer | undefined;
 
   const commands: CommandDef[] = [
     {
@@ -446,6 +453,7 @@ export function createCollectorModule(opts: CollectorModuleOptions = {}): Module
       const c = core;
       const s = dgram.createSocket({ type: cfg.listen.host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
       s.on('message', (msg, rinfo) => {
+        reads?.onMessage();
         try {
           c.handle(msg, rinfo.address);
         } catch (err) {
@@ -458,6 +466,7 @@ export function createCollectorModule(opts: CollectorModuleOptions = {}): Module
       });
       s.on('error', (err) => host.log('warn', `collector socket: ${err.message}`));
       sock = s;
+      reads = coalesceReads(s, opts.readPauseMs ?? READ_PAUSE_MS);
       counters.active = true;
       timer = setInterval(() => {
         c.checkSilence();
@@ -469,6 +478,8 @@ export function createCollectorModule(opts: CollectorModuleOptions = {}): Module
     },
     async dispose() {
       if (timer) clearInterval(timer);
+      reads?.close();
+      reads = undefined;
       counters.active = false;
       await core?.persist(Date.now(), true);
       if (sock) {
