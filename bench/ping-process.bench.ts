@@ -20,14 +20,18 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ADDRESSES = [30, 31, 32, 33].flatMap((c) => Array.from({ length: 256 }, (_, d) => `127.0.${c}.${d}`));
 const CONFIG = `cluster: icmp-bench\nfanout: 64\nnodes:\n${[30, 31, 32, 33].map((c, i) => `  - names: ${'abcd'[i]}[0-255]\n    vars: { host: "127.0.${c}.{n}" }`).join('\n')}\n`;
 
-/** wall s and CPU s of one child (bash runs it and says its user + system time, to the ms, on the last line) */
+/**
+ * wall s and CPU s of one child: bash runs it and says its wall, user and system time, to the ms, on
+ * the last line. Without rc files and with stdin closed: bash -c whose stdin is a socket (node's
+ * pipes are socket pairs) reads ~/.bashrc as if rshd had started it, which here ran `pyenv init`
+ * (~170 ms) around every case, fping's too. The wall is bash's own of the child, so bash's start and
+ * exit are not in it.
+ */
 function timed(cmd: string, args: string[], cpu: number[]): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('bash', ['-c', 'TIMEFORMAT="CPU %3U %3S"; time "$@"', 'bash', cmd, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: os.homedir() }, maxBuffer: 64 << 20 });
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const m = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
-  cpu.push(m ? Number(m[1]) + Number(m[2]) : NaN);
-  return wall;
+  const r = spawnSync('bash', ['--norc', '--noprofile', '-c', 'TIMEFORMAT="TIMED %3R %3U %3S"; time "$@"', 'bash', cmd, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: os.homedir() }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+  const m = /TIMED ([\d.]+) ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  cpu.push(m ? Number(m[2]) + Number(m[3]) : NaN);
+  return m ? Number(m[1]) : NaN;
 }
 
 export async function bench(): Promise<void> {
