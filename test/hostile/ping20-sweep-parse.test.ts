@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseFpingSummary } from '../../src/backends/icmp/fping.js';
 import { checkAddress } from '../../src/backends/icmp/address.js';
 import type { ProbeResult } from '../../src/backends/icmp/fping.js';
+import { mulberry32 } from '../../src/protocol/random.js';
 
 /** the summary parser as it was before this round (seven captures, array destructuring) */
 const OLD_SUMMARY_RE = /^(\S+)\s+:\s+xmt\/rcv\/%loss = (\d+)\/(\d+)\/(\d+)%(?:, min\/avg\/max = ([\d.]+)\/([\d.]+)\/([\d.]+))?/;
@@ -37,17 +38,6 @@ function oldCheck(addr: string): string | undefined {
   return undefined;
 }
 
-/** a small seeded generator (mulberry32): the same lines on every run */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPACES = [' ', '  ', '\t', '\u00a0', '\u2028', '\ufeff', '\u3000', ''];
 const TARGETS = ['127.0.30.1', '::1', 'fe80::1%eth0', 'node-a.example', 'x:y', '-f', 'a\u00a0b', 'ünï.example', ''];
@@ -69,7 +59,7 @@ function randomLine(r: () => number): string {
 
 describe('the sweep reads fping as before this round (ping20)', () => {
   it('gives the results of the old seven-capture parser on 20 000 seeded lines, captured and broken ones', () => {
-    const r = rng(20261201);
+    const r = mulberry32(20261201);
     const real = [
       '127.0.30.1   : xmt/rcv/%loss = 1/1/0%, min/avg/max = 0.018/0.018/0.018',
       '127.0.33.250 : xmt/rcv/%loss = 1/0/100%',
@@ -88,7 +78,7 @@ describe('the sweep reads fping as before this round (ping20)', () => {
   });
 
   it('refuses the same addresses as the old check, call after call (one RegExp, no state between calls)', () => {
-    const r = rng(7);
+    const r = mulberry32(7);
     const alphabet = ['a', '1', '.', ':', '-', ' ', '\t', '\n', '\u00a0', '\u2003', '\ufeff', '%', 'é'];
     for (let i = 0; i < 5000; i++) {
       const s = Array.from({ length: 1 + Math.floor(r() * 6) }, () => alphabet[Math.floor(r() * alphabet.length)]).join('');
