@@ -38,7 +38,6 @@ function oldCheck(addr: string): string | undefined {
   return undefined;
 }
 
-
 const SPACES = [' ', '  ', '\t', '\u00a0', '\u2028', '\ufeff', '\u3000', ''];
 const TARGETS = ['127.0.30.1', '::1', 'fe80::1%eth0', 'node-a.example', 'x:y', '-f', 'a\u00a0b', 'ünï.example', ''];
 const NUMS = ['0', '1', '3', '10', '007', '', 'x', '1.5', '-1'];
