@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { matchPattern } from './ssh-config.js';
+import { globMatch } from '../../protocol/glob.js';
 import { makeDirectory } from '../../platform/make-dir.js';
 
 export interface KnownHostEntry {
@@ -55,6 +55,15 @@ export function parseKnownHosts(text: string, file = 'known_hosts'): KnownHostEn
     out.push({ file, line: idx + 1, marker, hosts, keyType, key });
   });
   return out;
+}
+
+/**
+ * A known_hosts pattern: `*` any run of characters, `?` one character, case-insensitive, as ssh
+ * matches them (its own names are lower-cased first: knownHostName). Host lines of ssh_config match
+ * otherwise (ssh-config.ts hostMatches).
+ */
+function matchPattern(name: string, pattern: string): boolean {
+  return globMatch(pattern.toLowerCase(), name.toLowerCase());
 }
 
 /** Does the entry's host field name `name` (already in `[host]:port` form when needed)? */

@@ -77,14 +77,6 @@ export function parseSshConfig(text: string): SshConfigBlock[] {
 }
 
 /**
- * OpenSSH pattern match: `*` any run of characters, `?` one character, case-insensitive: as
- * known_hosts is matched (ssh lower-cases the host name before it looks there).
- */
-export function matchPattern(name: string, pattern: string): boolean {
-  return globMatch(pattern.toLowerCase(), name.toLowerCase());
-}
-
-/**
  * A Host line matches when some pattern matches and no negated (`!`) pattern does. As ssh matches
  * Host lines (readconf.c, `ssh -G`): against the name as given, case-sensitively, each
  * whitespace-separated word one pattern (a comma is a character there, unlike in known_hosts or
@@ -120,12 +112,11 @@ export function indexSshConfig(blocks: readonly SshConfigBlock[]): SshConfigInde
   const patterned: number[] = [];
   blocks.forEach((b, i) => {
     if (b.match) return;
-    const pieces = b.patterns;
-    if (!pieces || pieces.some((p) => /[*?!]/.test(p))) {
+    if (!b.patterns || b.patterns.some((p) => /[*?!]/.test(p))) {
       patterned.push(i);
       return;
     }
-    for (const n of new Set(pieces)) {
+    for (const n of new Set(b.patterns)) {
       const at = plain.get(n);
       if (at) at.push(i);
       else plain.set(n, [i]);
