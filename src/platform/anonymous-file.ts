@@ -7,10 +7,10 @@
  *
  * Only in a temporary directory (TMPDIR, else /tmp; by its real path) that nobody else can swap the
  * fresh directory in: it and every directory above it owned by you or root, and not
- * group/other-writable unless sticky (/tmp). And only where some
- * space is free: on a full filesystem (a shared /tmp anyone can fill) the files are still made, an
- * empty file needs no block, but every write into them fails; a caller with pipes to fall back on
- * (fping's sweep) gets an error instead, as when no file can be made at all.
+ * group/other-writable unless sticky (/tmp). And only where some space is free: on a full
+ * filesystem (a shared /tmp anyone can fill) the files are still made, an empty file needs no
+ * block, but every write into them fails; a caller with pipes to fall back on (fping's sweep) gets
+ * an error instead, as when no file can be made at all.
  */
 import fs from 'node:fs';
 import os from 'node:os';

@@ -10,9 +10,9 @@
  * (yours or root's, not group/other-writable, not replaceable) and whose every ancestor nobody else
  * can replace either (under sudo with the user's HOME, ~/.cache is the user's), by its real path;
  * read with readTrustedFile, and its name is the sha256 of the node binary and its versions, the
- * file name and the file's whole source, so a changed package never meets an old blob (V8 itself checks only the
- * source length, its version and flags, and rejects a mismatch: `cachedDataRejected`, then the file
- * is compiled as usual). V8 does not check the payload of a release build's code cache: a blob
+ * file name and the file's whole source, so a changed package never meets an old blob (V8 itself
+ * checks only the source length, its version and flags, and rejects a mismatch:
+ * `cachedDataRejected`, then the file is compiled as usual). V8 does not check the payload of a release build's code cache: a blob
  * damaged inside (bit rot, a torn write) is a SIGSEGV in every process that reads it. So each blob
  * starts with the sha256 of the rest, checked before V8 sees it (~0.5 ms for ssh2's). Nothing here
  * may fail a command: any error means "no cache".

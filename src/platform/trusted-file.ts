@@ -57,12 +57,15 @@ function distrustDir(file: string, dir: string, what: string, uid: number | unde
   }
   const dmode = dst.mode & 0o7777;
   const m = (dmode & 0o777).toString(8).padStart(4, '0');
-  const where = dir === file ? `${what} ${file} is` : `${what} ${file} is in ${dir},`;
+  // the directory itself (distrustedPath's inclusive walk), or the one it is in
+  const self = dir === file;
+  const where = self ? `${what} ${file} is` : `${what} ${file} is in ${dir},`;
   if (uid !== undefined && dst.uid !== uid && dst.uid !== 0) {
     return `${where} owned by uid ${dst.uid}, who could replace it; move it to a directory owned by you or root`;
   }
   if (dmode & 0o022 && !(dmode & 0o1000)) {
-    return `${where} ${dir === file ? 'writable by' : 'which'} ${dmode & 0o002 ? 'everyone' : 'its group'}${dir === file ? '' : ' can write to'} (mode ${m}, not sticky); move it or chmod go-w ${dir}`;
+    const who = dmode & 0o002 ? 'everyone' : 'its group';
+    return `${where} ${self ? `writable by ${who}` : `which ${who} can write to`} (mode ${m}, not sticky); move it or chmod go-w ${dir}`;
   }
   return undefined;
 }
