@@ -13,6 +13,23 @@ export async function loadSsh2(): Promise<Ssh2> {
   return (m.default ?? m) as Ssh2;
 }
 
+/** how many keys are made before giving up on one that parses (each fails with p = 1/256) */
+const KEYGEN_TRIES = 16;
+
+/**
+ * A new ed25519 host key pair that ssh2 reads back. ssh2's generateKeyPairSync strips the leading
+ * zero bytes of the public key, so about one key in 256 (a public key starting with 0x00) is written
+ * in a form its own parseKey refuses as "Malformed OpenSSH private key" (mscdex/ssh2 issues 1390,
+ * 1513): a first `vacm serve` then stopped with ERR_STATE_DIR. Such a key is made again.
+ */
+export function newHostKeyPair(utils: Ssh2['utils']): { private: string; public: string } {
+  for (let i = 0; i < KEYGEN_TRIES; i++) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment: 'vacm serve' });
+    if (!(utils.parseKey(pair.private) instanceof Error) && !(utils.parseKey(pair.public) instanceof Error)) return pair;
+  }
+  throw new VacmError('ERR_STATE_DIR', `could not make a serve host key that parses in ${KEYGEN_TRIES} tries; check the ssh2 package`);
+}
+
 /**
  * The serve's host key: read from the state dir, or made there on first start (ed25519, 0600, an
  * OpenSSH private key). Returns the key and its public half's fingerprint (as ssh-keygen -l shows it).
@@ -22,7 +39,7 @@ export async function serveHostKey(stateDir: string): Promise<{ pem: Buffer; pub
   let pem = readStateFile(stateDir, HOST_KEY_FILE, 64 * 1024);
   let created = false;
   if (!pem) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'vacm serve' });
+    const pair = newHostKeyPair(ssh2.utils);
     pem = Buffer.from(pair.private);
     writeStateFile(stateDir, HOST_KEY_FILE, pem);
     writeStateFile(stateDir, `${HOST_KEY_FILE}.pub`, pair.public + '\n');
